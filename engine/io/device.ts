@@ -1,0 +1,145 @@
+// BlockDevice: positional, synchronous I/O on a regular file, a block device or memory.
+// Synchronous on purpose: long work runs in worker threads, and a synchronous interface makes the
+// fault-injecting device (tests) and the write ordering (journal, then data, then flush) explicit.
+import fs from 'node:fs';
+import path from 'node:path';
+import { IntegrityStudioError } from '../errors.js';
+
+export interface BlockDevice {
+  /** size in bytes */
+  readonly size: number;
+  readonly readOnly: boolean;
+  readonly name: string;
+  /** reads exactly buf.length bytes at byte offset `pos`; throws on a short read */
+  read(buf: Uint8Array, pos: number): void;
+  /** writes all of buf at byte offset `pos` */
+  write(buf: Uint8Array, pos: number): void;
+  /** makes every completed write durable (fdatasync) */
+  flush(): void;
+  close(): void;
+}
+
+export interface OpenOptions {
+  readOnly?: boolean;
+}
+
+/** Size of a block device in bytes, from sysfs (Node has no BLKGETSIZE64 ioctl). */
+function blockDeviceSize(st: fs.Stats): number {
+  const major = Number(BigInt(st.rdev) >> 8n) & 0xfff;
+  const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
+  const p = `/sys/dev/block/${major}:${minor}/size`;
+  try {
+    return Number(fs.readFileSync(p, 'utf8').trim()) * 512;
+  } catch {
+    throw new IntegrityStudioError(`cannot find the size of block device (${p} unreadable)`, 'EIO');
+  }
+}
+
+export class FileDevice implements BlockDevice {
+  readonly size: number;
+  private fd: number;
+  private closed = false;
+
+  private constructor(
+    readonly name: string,
+    fd: number,
+    size: number,
+    readonly readOnly: boolean,
+    readonly isBlockDevice: boolean,
+  ) {
+    this.fd = fd;
+    this.size = size;
+  }
+
+  static open(file: string, opts: OpenOptions = {}): FileDevice {
+    const readOnly = opts.readOnly ?? true;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ENOENT') throw new IntegrityStudioError(`${file}: no such file or device`, 'ENOENT');
+      throw new IntegrityStudioError(`${file}: ${err.message}`, err.code ?? 'EIO');
+    }
+    if (st.isDirectory()) throw new IntegrityStudioError(`${file}: is a directory, not an image or block device`);
+    const isBlock = st.isBlockDevice();
+    let flags = readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR;
+    // O_EXCL on a block device is Linux's exclusive open: it fails with EBUSY when mounted or held by dm.
+    if (isBlock && !readOnly) flags |= fs.constants.O_EXCL;
+    let fd: number;
+    try {
+      fd = fs.openSync(file, flags);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EBUSY') throw new IntegrityStudioError(`${file}: device is in use (mounted or held by another program)`, 'EBUSY');
+      if (err.code === 'EACCES' || err.code === 'EPERM') throw new IntegrityStudioError(`${file}: permission denied`, err.code);
+      if (err.code === 'EROFS') throw new IntegrityStudioError(`${file}: read-only file system`, err.code);
+      throw new IntegrityStudioError(`${file}: ${err.message}`, err.code ?? 'EIO');
+    }
+    const size = isBlock ? blockDeviceSize(st) : st.size;
+    return new FileDevice(path.basename(file), fd, size, readOnly, isBlock);
+  }
+
+  read(buf: Uint8Array, pos: number): void {
+    let done = 0;
+    while (done < buf.length) {
+      const n = fs.readSync(this.fd, buf, done, buf.length - done, pos + done);
+      if (n === 0) {
+        throw new IntegrityStudioError(
+          `${this.name}: short read at byte ${pos + done} (the image is truncated: ${this.size} bytes)`,
+          'ETRUNC',
+        );
+      }
+      done += n;
+    }
+  }
+
+  write(buf: Uint8Array, pos: number): void {
+    if (this.readOnly) throw new IntegrityStudioError(`${this.name}: opened read-only`, 'EROFS');
+    let done = 0;
+    while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, pos + done);
+  }
+
+  flush(): void {
+    if (!this.readOnly) fs.fdatasyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    fs.closeSync(this.fd);
+  }
+}
+
+/** A device in memory, for tests. */
+export class MemoryDevice implements BlockDevice {
+  readonly data: Buffer;
+  writes = 0;
+  flushes = 0;
+  constructor(
+    sizeOrData: number | Buffer,
+    readonly readOnly = false,
+    readonly name = 'memory',
+  ) {
+    this.data = typeof sizeOrData === 'number' ? Buffer.alloc(sizeOrData) : sizeOrData;
+  }
+  get size(): number {
+    return this.data.length;
+  }
+  read(buf: Uint8Array, pos: number): void {
+    if (pos + buf.length > this.data.length) {
+      throw new IntegrityStudioError(`${this.name}: short read at byte ${pos} (the image is truncated: ${this.size} bytes)`, 'ETRUNC');
+    }
+    buf.set(this.data.subarray(pos, pos + buf.length));
+  }
+  write(buf: Uint8Array, pos: number): void {
+    if (this.readOnly) throw new IntegrityStudioError(`${this.name}: opened read-only`, 'EROFS');
+    if (pos + buf.length > this.data.length) throw new IntegrityStudioError(`${this.name}: write past the end at byte ${pos}`, 'ENOSPC');
+    this.data.set(buf, pos);
+    this.writes++;
+  }
+  flush(): void {
+    this.flushes++;
+  }
+  close(): void {}
+}

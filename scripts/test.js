@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Runs every compiled test file (dist/**/*.test.js) with node's test runner.
+// --unit skips the slow suites (oracle round trips, e2e); the full run is what CI does.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const unit = process.argv.includes('--unit');
+const files = [];
+function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (name.endsWith('.test.js') && (!unit || !/\.(oracle|slow)\.test\.js$/.test(name))) files.push(p);
+  }
+}
+for (const d of ['dist/engine', 'dist/electron']) {
+  try { walk(d); } catch { /* folder not built */ }
+}
+files.sort();
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+process.exitCode = r.status ?? 1;
