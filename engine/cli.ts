@@ -1,0 +1,384 @@
+// The `integrity-studio` command line. Options follow integritysetup's names and meanings.
+// Exit codes: 0 success, 1 error, 2 usage, 4 integrity mismatches found.
+import fs from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { IntegrityStudioError, IntegrityError } from './errors.js';
+import { openVolume, readKeyFile, type VolumeOptions, type Volume } from './volume.js';
+import { flagNames, SECTOR_SIZE } from './format/superblock.js';
+import { FileDevice } from './io/device.js';
+import { readSuperblock } from './volume.js';
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_MISMATCH = 4;
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+const OPEN_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  'data-device': { type: 'string' },
+  integrity: { type: 'string', short: 'I' },
+  'integrity-key-file': { type: 'string' },
+  'integrity-key-size': { type: 'string' },
+  'journal-integrity': { type: 'string' },
+  'journal-integrity-key-file': { type: 'string' },
+  'journal-integrity-key-size': { type: 'string' },
+  'journal-crypt': { type: 'string' },
+  'journal-crypt-key-file': { type: 'string' },
+  'journal-crypt-key-size': { type: 'string' },
+  'integrity-bitmap-mode': { type: 'boolean', short: 'B' },
+  'integrity-no-journal': { type: 'boolean', short: 'D' },
+  'integrity-recalculate': { type: 'boolean' },
+  'integrity-recalculate-reset': { type: 'boolean' },
+  'allow-discards': { type: 'boolean' },
+  'batch-mode': { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+  // accepted and ignored: they only tune the kernel at run time
+  'journal-watermark': { type: 'string' },
+  'journal-commit-time': { type: 'string' },
+  'bitmap-sectors-per-bit': { type: 'string' },
+  'bitmap-flush-time': { type: 'string' },
+  'buffer-sectors': { type: 'string' },
+  'sector-size': { type: 'string', short: 's' },
+  'tag-size': { type: 'string', short: 't' },
+  debug: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+};
+
+function intOpt(v: Values, name: string): number | undefined {
+  const s = v[name];
+  if (s === undefined) return undefined;
+  if (typeof s !== 'string' || !/^\d+$/.test(s)) throw new IntegrityStudioError(`--${name} takes a whole number, not "${String(s)}"`);
+  return Number(s);
+}
+
+function str(v: Values, name: string): string | undefined {
+  const s = v[name];
+  return typeof s === 'string' ? s : undefined;
+}
+
+export function volumeOptions(v: Values): VolumeOptions & { dataDevice?: string } {
+  const o: VolumeOptions & { dataDevice?: string } = {};
+  o.dataDevice = str(v, 'data-device');
+  o.integrity = str(v, 'integrity');
+  const kf = str(v, 'integrity-key-file');
+  if (kf) o.integrityKey = readKeyFile(kf, intOpt(v, 'integrity-key-size'), 'integrity key');
+  o.journalIntegrity = str(v, 'journal-integrity');
+  const jkf = str(v, 'journal-integrity-key-file');
+  if (jkf) o.journalIntegrityKey = readKeyFile(jkf, intOpt(v, 'journal-integrity-key-size'), 'journal integrity key');
+  if (o.journalIntegrity && !o.journalIntegrityKey) throw new IntegrityStudioError('--journal-integrity needs --journal-integrity-key-file');
+  o.journalCrypt = str(v, 'journal-crypt');
+  const ckf = str(v, 'journal-crypt-key-file');
+  if (ckf) o.journalCryptKey = readKeyFile(ckf, intOpt(v, 'journal-crypt-key-size'), 'journal crypt key');
+  if (o.journalCrypt && !o.journalCryptKey) throw new IntegrityStudioError('--journal-crypt needs --journal-crypt-key-file');
+  if (v['integrity-bitmap-mode'] && v['integrity-no-journal']) {
+    throw new IntegrityStudioError('--integrity-bitmap-mode and --integrity-no-journal exclude each other');
+  }
+  o.mode = v['integrity-bitmap-mode'] ? 'bitmap' : v['integrity-no-journal'] ? 'direct' : 'journal';
+  o.allowDiscards = !!v['allow-discards'];
+  return o;
+}
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  stdout: NodeJS.WritableStream & { fd?: number };
+}
+
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  stdout: process.stdout,
+};
+
+function parse(args: string[], extra: NonNullable<ParseArgsConfig['options']> = {}) {
+  return parseArgs({ args, options: { ...OPEN_OPTIONS, ...extra }, allowPositionals: true, strict: true });
+}
+
+function needDevice(pos: string[], cmd: string): string {
+  if (pos.length < 1) throw new UsageError(`${cmd}: missing DEVICE`);
+  if (pos.length > 1) throw new UsageError(`${cmd}: unexpected argument "${pos[1]}"`);
+  return pos[0]!;
+}
+
+export class UsageError extends Error {}
+
+function superblockJson(vol: Volume) {
+  const sb = vol.sb;
+  const g = vol.geometry;
+  return {
+    version: sb.version,
+    log2_interleave_sectors: sb.log2_interleave_sectors,
+    integrity_tag_size: sb.integrity_tag_size,
+    journal_sections: sb.journal_sections,
+    provided_data_sectors: sb.provided_data_sectors,
+    flags: sb.flags,
+    flag_names: flagNames(sb.flags),
+    log2_sectors_per_block: sb.log2_sectors_per_block,
+    log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
+    recalc_sector: sb.recalc_sector,
+    salt: sb.salt.toString('hex'),
+    sector_size: g.block_size,
+    geometry: {
+      journal_entry_size: g.journal_entry_size,
+      journal_entries_per_sector: g.journal_entries_per_sector,
+      journal_section_entries: g.journal_section_entries,
+      journal_section_sectors: g.journal_section_sectors,
+      initial_sectors: g.initial_sectors,
+      sectors_per_block: g.sectors_per_block,
+      metadata_run: g.meta_dev ? null : g.metadata_run,
+      interleave_sectors: g.meta_dev ? null : 2 ** g.log2_interleave_sectors,
+      separate_data_device: g.meta_dev,
+    },
+  };
+}
+
+/** integritysetup dump's text (cryptsetup lib/integrity/integrity.c INTEGRITY_dump) */
+function dumpText(device: string, vol: { sb: Volume['sb'] }): string {
+  const sb = vol.sb;
+  const lines = [
+    `Info for integrity device ${device}.`,
+    `superblock_version ${sb.version}`,
+    `log2_interleave_sectors ${sb.log2_interleave_sectors}`,
+    `integrity_tag_size ${sb.integrity_tag_size}`,
+    `journal_sections ${sb.journal_sections}`,
+    `provided_data_sectors ${sb.provided_data_sectors}`,
+    `sector_size ${SECTOR_SIZE << sb.log2_sectors_per_block}`,
+  ];
+  if (sb.version >= 2 && sb.flags & 0x2) lines.push(`recalc_sector ${sb.recalc_sector}`);
+  lines.push(`log2_blocks_per_bitmap ${sb.log2_blocks_per_bitmap_bit}`);
+  lines.push(`flags ${flagNames(sb.flags).map((f) => `${f} `).join('')}`);
+  return lines.join('\n') + '\n';
+}
+
+async function cmdDump(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args);
+  const device = needDevice(positionals, 'dump');
+  const vol = openVolume(device, { ...volumeOptionsLenient(values), readOnly: true });
+  try {
+    if (values.json) io.out(JSON.stringify(superblockJson(vol), null, 2) + '\n');
+    else io.out(dumpText(device, vol));
+  } finally {
+    vol.close();
+  }
+  return EXIT_OK;
+}
+
+/** dump needs no keys: it reads only the superblock */
+function volumeOptionsLenient(v: Values): VolumeOptions & { dataDevice?: string; superblockOnly: boolean } {
+  return { dataDevice: str(v, 'data-device'), superblockOnly: true };
+}
+
+function byteOpt(v: Values, name: string): number | undefined {
+  return intOpt(v, name);
+}
+
+async function cmdRead(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    offset: { type: 'string' },
+    length: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    'continue-on-error': { type: 'boolean' },
+  });
+  const device = needDevice(positionals, 'read');
+  const vol = openVolume(device, { ...volumeOptions(values), readOnly: true });
+  try {
+    const total = vol.geometry.provided_data_sectors * SECTOR_SIZE;
+    const bs = vol.geometry.block_size;
+    const offset = byteOpt(values, 'offset') ?? 0;
+    const length = byteOpt(values, 'length') ?? total - offset;
+    if (offset % bs || length % bs) throw new IntegrityStudioError(`--offset and --length must be multiples of the ${bs}-byte sector size`);
+    if (offset + length > total) throw new IntegrityStudioError(`range ${offset}+${length} is past the end of the volume (${total} bytes)`);
+    const outPath = str(values, 'output');
+    const fd = outPath ? fs.openSync(outPath, 'w') : 1;
+    const keepGoing = !!values['continue-on-error'];
+    const bad: number[] = [];
+    const chunk = 1 << 22;
+    const buf = Buffer.alloc(chunk);
+    try {
+      for (let pos = offset; pos < offset + length; pos += chunk) {
+        const n = Math.min(chunk, offset + length - pos);
+        vol.target.read(pos / SECTOR_SIZE, n / SECTOR_SIZE, buf, 0, keepGoing ? (s) => bad.push(s) : undefined);
+        writeAll(fd, buf.subarray(0, n));
+      }
+    } finally {
+      if (outPath) fs.closeSync(fd);
+    }
+    if (bad.length) {
+      io.err(`integrity-studio: ${bad.length} bad block(s) read at sector(s) ${bad.join(', ')}; their data is unverified\n`);
+      return EXIT_MISMATCH;
+    }
+  } finally {
+    vol.close();
+  }
+  return EXIT_OK;
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  let done = 0;
+  while (done < b.length) {
+    try {
+      done += fs.writeSync(fd, b, done, b.length - done);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      throw e;
+    }
+  }
+}
+
+async function cmdVerify(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args);
+  const device = needDevice(positionals, 'verify');
+  const vol = openVolume(device, { ...volumeOptions(values), readOnly: true });
+  try {
+    const bad: number[] = [];
+    const pds = vol.geometry.provided_data_sectors;
+    vol.target.verify(0, pds, (s) => bad.push(s));
+    const st = vol.target.stats;
+    const result = {
+      device,
+      provided_data_sectors: pds,
+      checked_sectors: st.checked_blocks * vol.geometry.sectors_per_block,
+      checked_blocks: st.checked_blocks,
+      unchecked_blocks: st.unchecked_blocks,
+      discarded_blocks: st.discarded_blocks,
+      mismatches: st.mismatched_blocks,
+      bad_sectors: bad,
+      hint: wrongKeyHint(vol),
+    };
+    if (values.json) io.out(JSON.stringify(result) + '\n');
+    else {
+      io.out(`${device}: checked ${result.checked_blocks} blocks (${result.checked_sectors} sectors), ${result.mismatches} mismatch${result.mismatches === 1 ? '' : 'es'}\n`);
+      if (result.unchecked_blocks) io.out(`${result.unchecked_blocks} blocks not checked (being recalculated)\n`);
+      if (result.discarded_blocks) io.out(`${result.discarded_blocks} discarded blocks\n`);
+      if (bad.length) io.out(`bad sectors: ${formatRanges(bad, vol.geometry.sectors_per_block)}\n`);
+      if (result.hint) io.err(`integrity-studio: ${result.hint}\n`);
+    }
+    return bad.length ? EXIT_MISMATCH : EXIT_OK;
+  } finally {
+    vol.close();
+  }
+}
+
+/** When every checked block mismatches, the algorithm or key is the likely cause, not the data. */
+export function wrongKeyHint(vol: Volume): string | undefined {
+  const st = vol.target.stats;
+  if (st.checked_blocks > 0 && st.mismatched_blocks === st.checked_blocks) {
+    return `every checked block failed: the integrity algorithm (${vol.hasher.algorithm}${vol.hasher.keyed ? ' and its key' : ''}) is probably wrong — the algorithm and keys are not stored on disk; give the ones used at format (--integrity, --integrity-key-file)`;
+  }
+  return undefined;
+}
+
+export function formatRanges(sectors: number[], spb: number): string {
+  const out: string[] = [];
+  let i = 0;
+  while (i < sectors.length) {
+    let j = i;
+    while (j + 1 < sectors.length && sectors[j + 1] === sectors[j]! + spb) j++;
+    const end = sectors[j]! + spb - 1;
+    out.push(sectors[i] === end ? `${sectors[i]}` : `${sectors[i]}-${end}`);
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
+async function cmdStatus(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args);
+  const device = needDevice(positionals, 'status');
+  const vol = openVolume(device, { ...volumeOptions(values), readOnly: true });
+  try {
+    const sb = vol.sb;
+    const recalculating = (sb.flags & 0x2) !== 0;
+    const status = {
+      device,
+      data_device: vol.dataPath,
+      integrity: vol.hasher.algorithm,
+      tag_size: sb.integrity_tag_size,
+      sector_size: vol.geometry.block_size,
+      provided_data_sectors: sb.provided_data_sectors,
+      size_bytes: sb.provided_data_sectors * SECTOR_SIZE,
+      interleave_sectors: vol.geometry.meta_dev ? 1 : 2 ** sb.log2_interleave_sectors,
+      journal_sections: sb.journal_sections,
+      recalculating,
+      recalc_sector: sb.recalc_sector,
+      flags: flagNames(sb.flags),
+    };
+    if (values.json) io.out(JSON.stringify(status) + '\n');
+    else {
+      io.out(`${device} is a dm-integrity volume.\n`);
+      io.out(`  integrity: ${status.integrity}\n  tag size: ${status.tag_size}\n  sector size: ${status.sector_size} bytes\n`);
+      io.out(`  size: ${status.provided_data_sectors} sectors\n  interleave sectors: ${status.interleave_sectors}\n  journal sections: ${status.journal_sections}\n`);
+      io.out(`  recalculating: ${recalculating ? `yes, at sector ${sb.recalc_sector} of ${sb.provided_data_sectors}` : 'no'}\n`);
+    }
+  } finally {
+    vol.close();
+  }
+  return EXIT_OK;
+}
+
+export type Command = (args: string[], io: Io) => Promise<number>;
+export const COMMANDS: Record<string, Command> = {
+  dump: cmdDump,
+  read: cmdRead,
+  verify: cmdVerify,
+  status: cmdStatus,
+};
+
+const USAGE = `usage: integrity-studio COMMAND DEVICE [options]
+commands:
+  dump    DEVICE [--data-device F] [--json]            show the superblock (like integritysetup dump)
+  read    DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]
+  verify  DEVICE [open options] [--json]               check every block; exit 4 when mismatches are found
+  status  DEVICE [open options] [--json]
+open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
+  --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
+  --integrity-bitmap-mode --integrity-no-journal --allow-discards
+`;
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    io.out(USAGE);
+    return cmd ? EXIT_OK : EXIT_USAGE;
+  }
+  const fn = COMMANDS[cmd];
+  if (!fn) {
+    io.err(`integrity-studio: unknown command "${cmd}"\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await fn(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`integrity-studio: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof IntegrityError) {
+      io.err(`integrity-studio: ${e.message}\n`);
+      return EXIT_MISMATCH;
+    }
+    if (e instanceof IntegrityStudioError) {
+      io.err(`integrity-studio: ${e.message}\n`);
+      return EXIT_ERROR;
+    }
+    const code = (e as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`integrity-studio: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    if (code === 'EPIPE') return EXIT_OK;
+    io.err(`integrity-studio: internal error: ${(e as Error).message}\n`);
+    if (process.env.INTEGRITY_STUDIO_DEBUG) io.err(`${(e as Error).stack}\n`);
+    return EXIT_ERROR;
+  }
+}
+
+// Run when executed directly (bin/integrity-studio.js imports this module).
+const isMain = process.argv[1] && /integrity-studio(\.js)?$|cli\.js$/.test(process.argv[1]);
+if (isMain) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+void FileDevice;
+void readSuperblock;

@@ -1,0 +1,193 @@
+// IntegrityTarget: a dm-integrity volume over one or two BlockDevices — read with verification
+// (dm_integrity_map / integrity_metadata with TAG_CMP), the recalculation read rule, discard filler tags,
+// and an in-memory overlay for a journal that has not been replayed on disk.
+import { IntegrityError, IntegrityStudioError } from '../errors.js';
+import { SB_FLAG_RECALCULATING, SECTOR_SIZE, type Superblock } from '../format/superblock.js';
+import { dataSector, type Geometry, tagOffset } from '../format/geometry.js';
+import type { BlockDevice } from '../io/device.js';
+import { alignedBuffer } from '../io/aligned.js';
+import type { TagHasher } from '../hash/index.js';
+
+export const DISCARD_FILLER = 0xf6;
+/** sectors per chunk for bulk reads (4 MiB): large enough for throughput, small enough for bounded memory */
+export const CHUNK_SECTORS = 8192;
+
+export interface ReadStats {
+  /** blocks whose tag was checked */
+  checked_blocks: number;
+  /** blocks whose tag did not match */
+  mismatched_blocks: number;
+  /** blocks not checked: at or past recalc_sector while recalculating, or in a dirty bitmap region */
+  unchecked_blocks: number;
+  /** blocks carrying the discard filler tag */
+  discarded_blocks: number;
+}
+
+/** One block as the journal would leave it after replay (data and tag), keyed by its first logical sector. */
+export interface OverlayBlock {
+  data: Buffer;
+  tag: Buffer;
+}
+
+export interface BadBlockHandler {
+  (sector: number): void;
+}
+
+export class IntegrityTarget {
+  readonly stats: ReadStats = { checked_blocks: 0, mismatched_blocks: 0, unchecked_blocks: 0, discarded_blocks: 0 };
+  /** logical block start sector → its replayed contents, for a journal not yet replayed on disk */
+  overlay: Map<number, OverlayBlock> = new Map();
+  /** predicate for blocks the kernel would not verify because their bitmap region is dirty */
+  uncheckedRegion: ((sector: number) => boolean) | null = null;
+  private dataBuf: Buffer | null = null;
+  private tagBuf: Buffer | null = null;
+  private readonly expected: Buffer;
+
+  constructor(
+    readonly sb: Superblock,
+    readonly geometry: Geometry,
+    /** device holding superblock, journal and tags (the only device without a separate data device) */
+    readonly meta: BlockDevice,
+    /** device holding the data (=== meta without a separate data device) */
+    readonly data: BlockDevice,
+    readonly hasher: TagHasher,
+  ) {
+    this.expected = Buffer.alloc(geometry.tag_size);
+  }
+
+  get provided_data_sectors(): number {
+    return this.geometry.provided_data_sectors;
+  }
+
+  get recalculating(): boolean {
+    return (this.sb.flags & SB_FLAG_RECALCULATING) !== 0;
+  }
+
+  /** Whether the kernel verifies the block starting at `sector` (blocks past recalc_sector are not). */
+  isVerified(sector: number): boolean {
+    if (this.recalculating && sector >= this.sb.recalc_sector) return false;
+    if (this.uncheckedRegion && this.uncheckedRegion(sector)) return false;
+    return true;
+  }
+
+  private buffers(): { data: Buffer; tags: Buffer } {
+    if (!this.dataBuf) {
+      this.dataBuf = alignedBuffer(CHUNK_SECTORS * SECTOR_SIZE);
+      this.tagBuf = alignedBuffer((CHUNK_SECTORS / this.geometry.sectors_per_block) * this.geometry.tag_size + SECTOR_SIZE);
+    }
+    return { data: this.dataBuf, tags: this.tagBuf! };
+  }
+
+  /** The largest run from `sector` (≤ maxSectors) whose data and tags are each contiguous on disk. */
+  contiguousRun(sector: number, maxSectors: number): number {
+    const g = this.geometry;
+    let n = Math.min(maxSectors, g.provided_data_sectors - sector);
+    if (!g.meta_dev) {
+      const il = 2 ** g.log2_interleave_sectors;
+      n = Math.min(n, il - (sector % il));
+    }
+    return n;
+  }
+
+  checkRange(sector: number, sectors: number): void {
+    const spb = this.geometry.sectors_per_block;
+    if (!Number.isInteger(sector) || !Number.isInteger(sectors) || sector < 0 || sectors < 0) {
+      throw new IntegrityStudioError(`invalid range: sector ${sector}, ${sectors} sectors`);
+    }
+    if (sector % spb || sectors % spb) {
+      throw new IntegrityStudioError(`range must be aligned to the ${spb * SECTOR_SIZE}-byte block size (sector ${sector}, ${sectors} sectors)`);
+    }
+    if (sector + sectors > this.geometry.provided_data_sectors) {
+      throw new IntegrityStudioError(`range ends at sector ${sector + sectors}, past the end of the volume (${this.geometry.provided_data_sectors} sectors)`);
+    }
+  }
+
+  /**
+   * Reads and verifies `sectors` sectors from `sector` into out[outOffset..]. Each block whose tag mismatches
+   * is reported to onBad (which may throw); without onBad the first bad block throws an IntegrityError.
+   * Returns the number of bad blocks.
+   */
+  read(sector: number, sectors: number, out: Buffer, outOffset = 0, onBad?: BadBlockHandler): number {
+    this.checkRange(sector, sectors);
+    let bad = 0;
+    let done = 0;
+    while (done < sectors) {
+      const s = sector + done;
+      const n = this.contiguousRun(s, Math.min(sectors - done, CHUNK_SECTORS));
+      bad += this.readRun(s, n, out, outOffset + done * SECTOR_SIZE, onBad);
+      done += n;
+    }
+    return bad;
+  }
+
+  /** Verifies a range without returning data (scrub). */
+  verify(sector: number, sectors: number, onBad: BadBlockHandler): number {
+    this.checkRange(sector, sectors);
+    let bad = 0;
+    let done = 0;
+    while (done < sectors) {
+      const s = sector + done;
+      const n = this.contiguousRun(s, Math.min(sectors - done, CHUNK_SECTORS));
+      bad += this.readRun(s, n, null, 0, onBad);
+      done += n;
+    }
+    return bad;
+  }
+
+  /** Reads the stored tags of a contiguous run into a buffer (tag_size bytes per block). */
+  readTags(sector: number, sectors: number, into?: Buffer): Buffer {
+    const g = this.geometry;
+    const nblocks = sectors / g.sectors_per_block;
+    const tags = into ?? Buffer.alloc(nblocks * g.tag_size);
+    this.meta.read(tags.subarray(0, nblocks * g.tag_size), tagOffset(g, sector));
+    return tags;
+  }
+
+  private readRun(sector: number, sectors: number, out: Buffer | null, outOffset: number, onBad?: BadBlockHandler): number {
+    const g = this.geometry;
+    const spb = g.sectors_per_block;
+    const bs = g.block_size;
+    const nblocks = sectors / spb;
+    const { data, tags } = this.buffers();
+    const dataView = out ? out.subarray(outOffset, outOffset + sectors * SECTOR_SIZE) : data.subarray(0, sectors * SECTOR_SIZE);
+    this.data.read(dataView, dataSector(g, sector) * SECTOR_SIZE);
+    const tagView = tags.subarray(0, nblocks * g.tag_size);
+    this.meta.read(tagView, tagOffset(g, sector));
+    const ts = g.tag_size;
+    const expected = this.expected;
+    let bad = 0;
+    for (let b = 0; b < nblocks; b++) {
+      const s = sector + b * spb;
+      const block = dataView.subarray(b * bs, (b + 1) * bs);
+      let stored = tagView.subarray(b * ts, (b + 1) * ts);
+      if (this.overlay.size) {
+        const o = this.overlay.get(s);
+        if (o) {
+          o.data.copy(block);
+          stored = o.tag;
+        }
+      }
+      if (!this.isVerified(s)) {
+        this.stats.unchecked_blocks++;
+        continue;
+      }
+      this.hasher.tag(s, block, expected, 0);
+      this.stats.checked_blocks++;
+      if (expected.equals(stored)) continue;
+      if (isFiller(stored)) {
+        this.stats.discarded_blocks++;
+        continue;
+      }
+      this.stats.mismatched_blocks++;
+      bad++;
+      if (onBad) onBad(s);
+      else throw new IntegrityError(s);
+    }
+    return bad;
+  }
+}
+
+function isFiller(tag: Buffer): boolean {
+  for (let i = 0; i < tag.length; i++) if (tag[i] !== DISCARD_FILLER) return false;
+  return true;
+}

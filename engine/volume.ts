@@ -1,0 +1,116 @@
+// Opening a volume as `integritysetup open` would: devices, superblock checks, algorithm and keys.
+import fs from 'node:fs';
+import { IntegrityStudioError } from './errors.js';
+import { decodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_SECTORS, SECTOR_SIZE, type Superblock } from './format/superblock.js';
+import { checkDeviceLimits, geometryOf, type Geometry } from './format/geometry.js';
+import { FileDevice, type BlockDevice } from './io/device.js';
+import { alignedBuffer } from './io/aligned.js';
+import { createTagHasher, algorithmInfo, type TagHasher } from './hash/index.js';
+import { IntegrityTarget } from './target/target.js';
+
+export type JournalMode = 'journal' | 'bitmap' | 'direct';
+
+/** Open-time options, named after integritysetup's. Keys are bytes, never paths, past the CLI. */
+export interface VolumeOptions {
+  /** --integrity (default crc32c; not stored on disk) */
+  integrity?: string;
+  integrityKey?: Buffer;
+  /** --journal-integrity */
+  journalIntegrity?: string;
+  journalIntegrityKey?: Buffer;
+  /** --journal-crypt */
+  journalCrypt?: string;
+  journalCryptKey?: Buffer;
+  /** --integrity-bitmap-mode / --integrity-no-journal */
+  mode?: JournalMode;
+  allowDiscards?: boolean;
+  readOnly?: boolean;
+}
+
+export interface Volume {
+  readonly path: string;
+  readonly dataPath: string | null;
+  readonly meta: BlockDevice;
+  readonly data: BlockDevice;
+  readonly sb: Superblock;
+  readonly geometry: Geometry;
+  readonly hasher: TagHasher;
+  readonly target: IntegrityTarget;
+  readonly options: VolumeOptions;
+  close(): void;
+}
+
+export function readKeyFile(file: string, size?: number, what = 'key'): Buffer {
+  let key: Buffer;
+  try {
+    key = fs.readFileSync(file);
+  } catch (e) {
+    throw new IntegrityStudioError(`cannot read ${what} file ${file}: ${(e as Error).message}`, 'ENOENT');
+  }
+  if (size !== undefined) {
+    if (key.length < size) throw new IntegrityStudioError(`${what} file ${file} holds ${key.length} bytes, fewer than the key size ${size}`);
+    key = key.subarray(0, size);
+  }
+  if (key.length === 0) throw new IntegrityStudioError(`${what} file ${file} is empty`);
+  return key;
+}
+
+export function readSuperblock(dev: BlockDevice): Superblock {
+  if (dev.size < SB_SECTORS * SECTOR_SIZE) {
+    throw new IntegrityStudioError(`${dev.name}: too small to be a dm-integrity device (${dev.size} bytes)`, 'ETRUNC');
+  }
+  const buf = alignedBuffer(SB_SECTORS * SECTOR_SIZE);
+  dev.read(buf, 0);
+  return decodeSuperblock(buf);
+}
+
+/** Builds the hasher the kernel would use for this superblock and these options. */
+export function hasherFor(sb: Superblock, o: VolumeOptions): TagHasher {
+  const alg = o.integrity ?? 'crc32c';
+  algorithmInfo(alg);
+  return createTagHasher({
+    algorithm: alg,
+    key: o.integrityKey,
+    salt: sb.flags & SB_FLAG_FIXED_HMAC ? sb.salt : null,
+    tagSize: sb.integrity_tag_size,
+  });
+}
+
+export function openVolume(path: string, o: VolumeOptions & { dataDevice?: string; superblockOnly?: boolean } = {}): Volume {
+  const readOnly = o.readOnly ?? true;
+  const meta = FileDevice.open(path, { readOnly });
+  let data: BlockDevice = meta;
+  try {
+    if (o.dataDevice) data = FileDevice.open(o.dataDevice, { readOnly });
+    const sb = readSuperblock(meta);
+    // dm_integrity_ctr: "Journal mac mismatch"
+    if (!o.superblockOnly && !!(sb.flags & SB_FLAG_HAVE_JOURNAL_MAC) !== !!o.journalIntegrity) {
+      throw new IntegrityStudioError(
+        sb.flags & SB_FLAG_HAVE_JOURNAL_MAC
+          ? 'the volume has a journal MAC: give --journal-integrity ALG and --journal-integrity-key-file'
+          : 'the volume has no journal MAC, but --journal-integrity was given',
+      );
+    }
+    const geometry = geometryOf(sb, !!o.dataDevice);
+    try {
+      checkDeviceLimits(geometry, meta.size / SECTOR_SIZE, data.size / SECTOR_SIZE);
+    } catch (e) {
+      // a metadata device opened on its own: interleave 1 and no room for the data
+      if (!o.dataDevice && sb.log2_interleave_sectors === 0) {
+        throw new IntegrityStudioError(`${(e as Error).message}; this looks like the metadata device of a volume with a separate data device: give --data-device`);
+      }
+      throw e;
+    }
+    const hasher = hasherFor(sb, o);
+    const target = new IntegrityTarget(sb, geometry, meta, data, hasher);
+    const close = () => {
+      if (data !== meta) data.close();
+      meta.close();
+    };
+    return { path, dataPath: o.dataDevice ?? null, meta, data, sb, geometry, hasher, target, options: o, close };
+  } catch (e) {
+    if (data !== meta) data.close();
+    meta.close();
+    throw e;
+  }
+}
