@@ -1,0 +1,153 @@
+// Journal mode ('J') writes as the kernel makes them: dm_integrity_map_continue + __journal_read_write put each
+// block in the next free journal entry (data in the section's data sectors, the last 8 bytes of every 512-byte
+// sector moved to the entry's last_bytes, tag in the entry); integrity_commit closes the current section
+// (pad_uncommitted), stamps every sector of the uncommitted sections with the commit id of commit_seq
+// (advancing commit_seq when the section index wraps), and writes them (write_journal, with MAC and
+// encryption when configured); do_journal_write copies the committed entries to their final places.
+// We write back eagerly after every commit, then flush, so a committed section is never needed again —
+// but it stays on disk, and the kernel replays it harmlessly (it re-writes what is already there).
+import { SECTOR_SIZE } from '../format/superblock.js';
+import { JOURNAL_BLOCK_SECTORS, JOURNAL_SECTOR_DATA } from '../format/geometry.js';
+import type { IntegrityTarget } from './target.js';
+import { computeTags, writeInPlace } from './write.js';
+
+export const COMMIT_IDS = [0x1111111111111111n, 0x2222222222222222n, 0x3333333333333333n, 0x4444444444444444n];
+export const N_COMMIT_IDS = COMMIT_IDS.length;
+
+/** dm_integrity_commit_id() */
+export function commitId(section: number, sector: number, seq: number): bigint {
+  return COMMIT_IDS[seq]! ^ ((BigInt(section) << 32n) ^ BigInt(sector));
+}
+
+export function nextCommitSeq(seq: number): number {
+  return (seq + 1) % N_COMMIT_IDS;
+}
+
+/** Where the kernel left the journal: the section to fill next and its commit sequence (replay_journal). */
+export interface JournalPosition {
+  free_section: number;
+  commit_seq: number;
+}
+
+/** Turns a plaintext section into the bytes written to disk (section MAC, then encryption), in place or new. */
+export type SectionSealer = (plain: Buffer, section: number) => Buffer;
+
+export interface JournalState {
+  journal_sections: number;
+  journal_section_entries: number;
+  /** entries written and not yet committed */
+  entries_in_use: number;
+  free_section: number;
+  free_section_entry: number;
+  commit_seq: number;
+  commits: number;
+}
+
+export class JournalWriter {
+  private readonly sectionBytes: number;
+  /** plaintext of the sections being filled, from uncommitted_section on */
+  private sections: Buffer[] = [];
+  private uncommitted_section: number;
+  private free_section_entry = 0;
+  private commit_seq: number;
+  private commits = 0;
+  /** blocks in the uncommitted sections, in write order, for the write-back after commit */
+  private pending: Array<{ sector: number; data: Buffer; tag: Buffer }> = [];
+
+  constructor(
+    private readonly t: IntegrityTarget,
+    pos: JournalPosition,
+    private readonly seal: SectionSealer,
+  ) {
+    this.sectionBytes = t.geometry.journal_section_sectors * SECTOR_SIZE;
+    this.uncommitted_section = pos.free_section;
+    this.commit_seq = pos.commit_seq;
+  }
+
+  state(): JournalState {
+    const g = this.t.geometry;
+    return {
+      journal_sections: g.journal_sections,
+      journal_section_entries: g.journal_section_entries,
+      entries_in_use: this.pending.length,
+      free_section: (this.uncommitted_section + Math.max(0, this.sections.length - (this.free_section_entry ? 1 : 0))) % g.journal_sections,
+      free_section_entry: this.free_section_entry,
+      commit_seq: this.commit_seq,
+      commits: this.commits,
+    };
+  }
+
+  private newSection(): Buffer {
+    const g = this.t.geometry;
+    const b = Buffer.alloc(this.sectionBytes);
+    // init_journal: every entry unused (sector_hi = 0xffffffff)
+    for (let n = 0; n < g.journal_section_entries; n++) b.writeUInt32LE(0xffffffff, entryOffset(g.journal_entry_size, n) + 4);
+    return b;
+  }
+
+  /** Appends whole blocks to the journal; the caller has checked alignment and range. */
+  write(sector: number, data: Buffer): void {
+    const g = this.t.geometry;
+    const bs = g.block_size;
+    const tags = computeTags(this.t, sector, data);
+    for (let b = 0; b < data.length / bs; b++) {
+      if (this.sections.length === g.journal_sections && this.free_section_entry === 0) this.commit();
+      if (this.free_section_entry === 0) this.sections.push(this.newSection());
+      const sec = this.sections[this.sections.length - 1]!;
+      const n = this.free_section_entry;
+      const block = data.subarray(b * bs, (b + 1) * bs);
+      const tag = tags.subarray(b * g.tag_size, (b + 1) * g.tag_size);
+      const s = sector + b * g.sectors_per_block;
+      const eo = entryOffset(g.journal_entry_size, n);
+      // journal_entry: le64 sector, last_bytes[sectors_per_block], tag
+      sec.writeBigUInt64LE(BigInt(s), eo);
+      const dataOff = (JOURNAL_BLOCK_SECTORS + n * g.sectors_per_block) * SECTOR_SIZE;
+      block.copy(sec, dataOff);
+      for (let k = 0; k < g.sectors_per_block; k++) {
+        block.copy(sec, eo + 8 + k * 8, k * SECTOR_SIZE + JOURNAL_SECTOR_DATA, (k + 1) * SECTOR_SIZE);
+      }
+      tag.copy(sec, eo + 8 + 8 * g.sectors_per_block);
+      const copy = Buffer.from(block);
+      const tagCopy = Buffer.from(tag);
+      this.pending.push({ sector: s, data: copy, tag: tagCopy });
+      this.t.overlay.set(s, { data: copy, tag: tagCopy });
+      this.free_section_entry = (n + 1) % g.journal_section_entries;
+    }
+  }
+
+  /** integrity_commit + do_journal_write: durable once this returns. */
+  commit(): void {
+    if (!this.sections.length) return;
+    const g = this.t.geometry;
+    this.free_section_entry = 0; // pad_uncommitted: the rest of the current section stays unused
+    let i = this.uncommitted_section;
+    const journalBase = 8 * SECTOR_SIZE; // the journal starts after the superblock (SB_SECTORS)
+    for (const plain of this.sections) {
+      for (let j = 0; j < g.journal_section_sectors; j++) {
+        plain.writeBigUInt64LE(commitId(i, j, this.commit_seq), j * SECTOR_SIZE + JOURNAL_SECTOR_DATA);
+      }
+      const out = this.seal(plain, i);
+      this.t.meta.write(out, journalBase + i * this.sectionBytes);
+      i++;
+      if (i >= g.journal_sections) {
+        i = 0;
+        this.commit_seq = nextCommitSeq(this.commit_seq);
+      }
+    }
+    this.t.meta.flush();
+    this.commits++;
+    // write-back (do_journal_write): later entries overwrite earlier ones for the same block
+    for (const p of this.pending) writeInPlace(this.t, p.sector, p.data, p.tag);
+    this.t.data.flush();
+    if (this.t.data !== this.t.meta) this.t.meta.flush();
+    for (const p of this.pending) this.t.overlay.delete(p.sector);
+    this.pending = [];
+    this.sections = [];
+    this.uncommitted_section = i;
+  }
+}
+
+/** access_journal_entry(): entry n lives in metadata sector n % 8, slot n / 8 */
+export function entryOffset(entrySize: number, n: number): number {
+  return (n % JOURNAL_BLOCK_SECTORS) * SECTOR_SIZE + Math.floor(n / JOURNAL_BLOCK_SECTORS) * entrySize;
+}

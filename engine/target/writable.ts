@@ -1,0 +1,69 @@
+// A volume opened for writing in one of the kernel's three modes. Opening replays the journal on disk first
+// (as the kernel does on activation), so what we leave is what the kernel would leave.
+import { IntegrityStudioError } from '../errors.js';
+import { SECTOR_SIZE } from '../format/superblock.js';
+import { openVolume, type Volume, type VolumeOptions } from '../volume.js';
+import { checkWrite, discardTags, writeInPlace } from './write.js';
+import { JournalWriter, type JournalState, type SectionSealer } from './journal-writer.js';
+import { replayOnDisk, sectionSealer } from './replay.js';
+
+export interface WritableVolume extends Volume {
+  readonly mode: 'journal' | 'bitmap' | 'direct';
+  /** writes whole blocks at a byte offset of the provided data */
+  write(offset: number, data: Buffer): void;
+  /** discards whole blocks (needs allowDiscards, as the kernel's allow_discards) */
+  discard(offset: number, length: number): void;
+  /** makes every write before it durable */
+  flush(): void;
+  journalState(): JournalState | null;
+}
+
+export const DIRECT_MODE_WARNING =
+  'direct mode (--integrity-no-journal) writes data and tags without a journal: a crash or power loss during a write can leave blocks that fail verification and can no longer be read';
+
+export function openWritable(path: string, o: VolumeOptions & { dataDevice?: string } = {}): WritableVolume {
+  const vol = openVolume(path, { ...o, readOnly: false });
+  try {
+    const mode = o.mode ?? 'journal';
+    const t = vol.target;
+    const seal: SectionSealer = sectionSealer(vol);
+    const pos = replayOnDisk(vol);
+    const journal = mode === 'journal' ? new JournalWriter(t, pos, seal) : null;
+    if (mode === 'bitmap') throw new IntegrityStudioError('bitmap mode writes are not supported yet');
+    const w: WritableVolume = {
+      ...vol,
+      mode,
+      write(offset, data) {
+        if (offset % SECTOR_SIZE) throw new IntegrityStudioError(`offset ${offset} is not a multiple of 512`);
+        const sector = offset / SECTOR_SIZE;
+        checkWrite(t, sector, data);
+        if (journal) journal.write(sector, data);
+        else writeInPlace(t, sector, data);
+      },
+      discard(offset, length) {
+        if (!o.allowDiscards) throw new IntegrityStudioError('discards need --allow-discards');
+        if (journal) journal.commit();
+        discardTags(t, offset / SECTOR_SIZE, length / SECTOR_SIZE);
+      },
+      flush() {
+        if (journal) journal.commit();
+        else {
+          t.data.flush();
+          if (t.data !== t.meta) t.meta.flush();
+        }
+      },
+      journalState: () => journal?.state() ?? null,
+      close() {
+        try {
+          w.flush();
+        } finally {
+          vol.close();
+        }
+      },
+    };
+    return w;
+  } catch (e) {
+    vol.close();
+    throw e;
+  }
+}

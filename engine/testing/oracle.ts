@@ -1,0 +1,38 @@
+// Test helper: run a shell script in the kernel oracle VM (../shared/oracle/run) with disk images attached.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { SHARED } from './golden.js';
+
+const RUN = path.join(SHARED, 'oracle', 'run');
+
+/** Why the oracle cannot run here, or null when it can. */
+export function oracleUnavailable(): string | null {
+  if (process.env.INTEGRITY_NO_ORACLE) return 'INTEGRITY_NO_ORACLE is set';
+  if (!fs.existsSync(RUN)) return `${RUN} not found`;
+  const q = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' });
+  if (q.status !== 0) return 'qemu-system-x86_64 is not installed (run ../shared/oracle/setup)';
+  if (process.getuid && process.getuid() !== 0) return 'the oracle needs root';
+  return null;
+}
+
+export interface OracleResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `script` (sh source) in the guest with `disks` as /dev/vda, /dev/vdb, …; files copied to /oracle/NAME. */
+export function runOracle(script: string, disks: string[], opts: { files?: string[]; timeoutSec?: number; env?: Record<string, string> } = {}): OracleResult {
+  const dir = fs.mkdtempSync(path.join(path.dirname(disks[0] ?? '/tmp/x'), 'oracle-'));
+  const sh = path.join(dir, 'script.sh');
+  fs.writeFileSync(sh, script);
+  const args: string[] = [];
+  for (const d of disks) args.push('--disk', d);
+  for (const f of opts.files ?? []) args.push('--file', f);
+  for (const [k, v] of Object.entries(opts.env ?? {})) args.push('--env', `${k}=${v}`);
+  args.push('--timeout', String(opts.timeoutSec ?? 600), sh);
+  const r = spawnSync(RUN, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
