@@ -8,6 +8,8 @@ import { FileDevice, type BlockDevice } from './io/device.js';
 import { alignedBuffer } from './io/aligned.js';
 import { createTagHasher, algorithmInfo, type TagHasher } from './hash/index.js';
 import { IntegrityTarget } from './target/target.js';
+import { overlayJournal, type ReplayPlan } from './target/replay.js';
+import { SB_FLAG_DIRTY_BITMAP } from './format/superblock.js';
 
 export type JournalMode = 'journal' | 'bitmap' | 'direct';
 
@@ -38,6 +40,8 @@ export interface Volume {
   readonly hasher: TagHasher;
   readonly target: IntegrityTarget;
   readonly options: VolumeOptions;
+  /** what the kernel would replay from the journal (read-only opens present it in memory) */
+  replay: ReplayPlan | null;
   close(): void;
 }
 
@@ -109,7 +113,12 @@ export function openVolume(path: string, o: VolumeOptions & { dataDevice?: strin
       if (data !== meta) data.close();
       meta.close();
     };
-    return { path, dataPath: o.dataDevice ?? null, meta, data, sb, geometry, hasher, target, options: o, close };
+    const vol: Volume = { path, dataPath: o.dataDevice ?? null, meta, data, sb, geometry, hasher, target, options: o, close, replay: null };
+    // A read-only open shows the volume as the kernel would after replaying its journal, writing nothing.
+    // (A writable open replays on disk instead: target/writable.ts.) With a dirty bitmap the journal area
+    // holds the bitmap, not a journal.
+    if (readOnly && !o.superblockOnly && !(sb.flags & SB_FLAG_DIRTY_BITMAP)) vol.replay = overlayJournal(vol);
+    return vol;
   } catch (e) {
     if (data !== meta) data.close();
     meta.close();
