@@ -7,6 +7,7 @@ import { openVolume, readKeyFile, type VolumeOptions, type Volume } from './volu
 import { flagNames, SECTOR_SIZE } from './format/superblock.js';
 import { FileDevice } from './io/device.js';
 import { readSuperblock } from './volume.js';
+import { writeCommand, replayCommand } from './target/cli-write.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -316,12 +317,28 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
+async function cmdWrite(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { offset: { type: 'string' }, input: { type: 'string', short: 'i' } });
+  const device = needDevice(positionals, 'write');
+  const offset = intOpt(values, 'offset');
+  if (offset === undefined) throw new UsageError('write: --offset BYTES is required');
+  return writeCommand(device, volumeOptions(values), offset, str(values, 'input'), io);
+}
+
+async function cmdReplay(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args);
+  const device = needDevice(positionals, 'replay');
+  return replayCommand(device, volumeOptions(values), io);
+}
+
 export type Command = (args: string[], io: Io) => Promise<number>;
 export const COMMANDS: Record<string, Command> = {
   dump: cmdDump,
   read: cmdRead,
   verify: cmdVerify,
   status: cmdStatus,
+  write: cmdWrite,
+  replay: cmdReplay,
 };
 
 const USAGE = `usage: integrity-studio COMMAND DEVICE [options]
@@ -330,6 +347,8 @@ commands:
   read    DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]
   verify  DEVICE [open options] [--json]               check every block; exit 4 when mismatches are found
   status  DEVICE [open options] [--json]
+  write   DEVICE [open options] --offset B [--input F]  write (default stdin); exit 0 only once flushed
+  replay  DEVICE [open options]                        replay the journal on disk, as the kernel does on open
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
   --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
   --integrity-bitmap-mode --integrity-no-journal --allow-discards

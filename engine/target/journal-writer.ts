@@ -115,8 +115,25 @@ export class JournalWriter {
     }
   }
 
-  /** integrity_commit + do_journal_write: durable once this returns. */
-  commit(): void {
+  /**
+   * dm_integrity_postsuspend: after a clean close the kernel re-initialises the whole journal as empty, the
+   * sections from free_section on with commit_seq and those before it with the next one.
+   */
+  closeJournal(init: (start: number, n: number, seq: number) => void): void {
+    this.commit();
+    if (!this.commits) return;
+    const N = this.t.geometry.journal_sections;
+    const free = this.uncommitted_section;
+    init(free, N - free, this.commit_seq);
+    if (free) init(0, free, nextCommitSeq(this.commit_seq));
+    this.t.meta.flush();
+  }
+
+  /**
+   * integrity_commit + do_journal_write: durable once this returns. `writeback: false` stops after the
+   * journal is committed, as a crash right after the commit would (tests and crash simulations only).
+   */
+  commit(opts: { writeback?: boolean } = {}): void {
     if (!this.sections.length) return;
     const g = this.t.geometry;
     this.free_section_entry = 0; // pad_uncommitted: the rest of the current section stays unused
@@ -136,6 +153,12 @@ export class JournalWriter {
     }
     this.t.meta.flush();
     this.commits++;
+    if (opts.writeback === false) {
+      this.pending = [];
+      this.sections = [];
+      this.uncommitted_section = i;
+      return;
+    }
     // write-back (do_journal_write): later entries overwrite earlier ones for the same block
     for (const p of this.pending) writeInPlace(this.t, p.sector, p.data, p.tag);
     this.t.data.flush();

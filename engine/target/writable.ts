@@ -5,7 +5,7 @@ import { SECTOR_SIZE } from '../format/superblock.js';
 import { openVolume, type Volume, type VolumeOptions } from '../volume.js';
 import { checkWrite, discardTags, writeInPlace } from './write.js';
 import { JournalWriter, type JournalState, type SectionSealer } from './journal-writer.js';
-import { replayOnDisk, sectionSealer } from './replay.js';
+import { initJournal, replayOnDisk, sectionSealer } from './replay.js';
 
 export interface WritableVolume extends Volume {
   readonly mode: 'journal' | 'bitmap' | 'direct';
@@ -55,7 +55,8 @@ export function openWritable(path: string, o: VolumeOptions & { dataDevice?: str
       journalState: () => journal?.state() ?? null,
       close() {
         try {
-          w.flush();
+          if (journal) journal.closeJournal((start, n, seq) => initJournal(vol, start, n, seq));
+          else w.flush();
         } finally {
           vol.close();
         }
