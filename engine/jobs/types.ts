@@ -1,0 +1,53 @@
+// The contract of long jobs (recalculate, scrub, wipe) between the engine's job runner (engine/jobs/) and its
+// hosts (the CLI, electron/host EngineHost, `serve`). Plain data only: every value crosses worker_threads and IPC.
+import type { JournalState } from '../target/journal-writer.js';
+
+export type JobKind = 'recalc' | 'scrub' | 'wipe';
+export type JobState = 'running' | 'paused' | 'done' | 'failed';
+
+/** One progress event, throttled by the runner to at most 10 per second (plus the final one). */
+export interface JobProgress {
+  job: JobKind;
+  state: JobState;
+  /** logical 512-byte sector the job has reached (everything before it is done) */
+  position_sector: number;
+  /** sector the job ends at (provided_data_sectors for the whole volume) */
+  total_sectors: number;
+  /** where this run started (after a resume, the persisted position) */
+  start_sector: number;
+  bytes_per_second: number;
+  /** null until a rate is known */
+  eta_ms: number | null;
+  /** bad blocks found so far (scrub; recalc and wipe report 0) */
+  mismatches: number;
+  /** bad blocks as merged [first_sector, end_sector) ranges, ascending (scrub) */
+  bad_ranges: Array<[number, number]>;
+  /** journal state of the volume, when it has a journal */
+  journal: JournalState | null;
+  /** set when state is 'failed': one line naming the problem */
+  error?: string;
+}
+
+/** What to run. Keys travel as bytes inside the main process and its workers only, never to a renderer. */
+export interface JobSpec {
+  kind: JobKind;
+  /** the device holding the superblock */
+  device: string;
+  dataDevice?: string;
+  integrity?: string;
+  integrityKey?: Uint8Array;
+  journalIntegrity?: string;
+  journalIntegrityKey?: Uint8Array;
+  journalCrypt?: string;
+  journalCryptKey?: Uint8Array;
+  /** recalc --reset / scrub from the start: ignore the persisted position */
+  reset?: boolean;
+}
+
+export interface JobHandle {
+  readonly spec: Readonly<Pick<JobSpec, 'kind' | 'device'>>;
+  /** stops at the next chunk boundary, persists the position, resolves with the 'paused' event */
+  pause(): Promise<JobProgress>;
+  /** resolves with the final event ('done', 'paused' or 'failed'); never rejects */
+  readonly finished: Promise<JobProgress>;
+}

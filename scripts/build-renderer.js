@@ -1,0 +1,9 @@
+// Builds the dashboard with vite when the renderer exists (it is part of every checkout from the app issue on).
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+if (!existsSync('renderer/vite.config.ts')) {
+  console.log('renderer: no renderer/vite.config.ts, dashboard build skipped');
+  process.exit(0);
+}
+const r = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'renderer/vite.config.ts'], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
