@@ -8,6 +8,7 @@ import { flagNames, SECTOR_SIZE } from './format/superblock.js';
 import { FileDevice } from './io/device.js';
 import { readSuperblock } from './volume.js';
 import { writeCommand, replayCommand } from './target/cli-write.js';
+import { cmdFormat } from './format/cli-format.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -339,6 +340,7 @@ export const COMMANDS: Record<string, Command> = {
   status: cmdStatus,
   write: cmdWrite,
   replay: cmdReplay,
+  format: (args, io) => cmdFormat(args, io),
 };
 
 const USAGE = `usage: integrity-studio COMMAND DEVICE [options]
@@ -349,6 +351,7 @@ commands:
   status  DEVICE [open options] [--json]
   write   DEVICE [open options] --offset B [--input F]  write (default stdin); exit 0 only once flushed
   replay  DEVICE [open options]                        replay the journal on disk, as the kernel does on open
+  format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
   --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
   --integrity-bitmap-mode --integrity-no-journal --allow-discards
