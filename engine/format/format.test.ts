@@ -180,7 +180,7 @@ test('refusals and invalid options write nothing (hash before/after) and say wha
     [{}, /ext4\.img holds an ext4 filesystem; use --force to overwrite it/],
     [{ force: true, confirm: () => false }, /Operation aborted/],
     [{ force: true, tagSize: 0 }, /invalid --tag-size 0/],
-    [{ force: true, tagSize: KERNEL_MAX_TAG_SIZE + 1 }, /invalid --tag-size 425/],
+    [{ force: true, tagSize: KERNEL_MAX_TAG_SIZE + 1 }, /invalid --tag-size 256/],
     [{ force: true, sectorSize: 1000 }, /invalid --sector-size 1000/],
     [{ force: true, sectorSize: 8192 }, /invalid --sector-size 8192/],
     [{ force: true, interleaveSectors: 1000 }, /invalid --interleave-sectors 1000/],

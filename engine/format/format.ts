@@ -26,6 +26,7 @@ import {
   DEFAULT_JOURNAL_SIZE_FACTOR,
   DEFAULT_MAX_JOURNAL_SECTORS,
   DEFAULT_BUFFER_SECTORS,
+  MAX_TAG_SIZE,
   type Geometry,
   type LayoutParams,
 } from './geometry.js';
@@ -33,12 +34,12 @@ import { algorithmInfo, createTagHasher } from '../hash/index.js';
 import { FileDevice, type BlockDevice } from '../io/device.js';
 import { probeSignatures, describeSignatures, type Signature } from '../io/probe.js';
 import { IntegrityTarget } from '../target/target.js';
-import { initJournal } from '../target/replay.js';
+import { initJournal, sectionSealer } from '../target/replay.js';
 import { superblockBytes, type JournalMode, type Volume, type VolumeOptions } from '../volume.js';
 import { wipeRange } from './wipe.js';
 
-/** The kernel's MAX_TAG_SIZE: JOURNAL_SECTOR_DATA - JOURNAL_MAC_PER_SECTOR - offsetof(journal_entry, last_bytes[8]) */
-export const KERNEL_MAX_TAG_SIZE = 504 - 8 - (8 + 8 * 8);
+/** The kernel's MAX_TAG_SIZE: 255 on 6.1 ("Too big tag size" for 256, verified in the oracle VM); newer kernels allow 424 */
+export const KERNEL_MAX_TAG_SIZE = MAX_TAG_SIZE;
 /** DEFAULT_SECTORS_PER_BITMAP_BIT */
 export const DEFAULT_SECTORS_PER_BITMAP_BIT = 32768;
 
@@ -324,21 +325,6 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
     if (found.length && !o.force) {
       throw new IntegrityStudioError(`${describeSignatures(found)}; use --force to overwrite it`, 'EEXIST');
     }
-    const message =
-      o.dataDevice && !o.noWipe
-        ? `This will overwrite data on ${path} and ${o.dataDevice} irrevocably.`
-        : `This will overwrite data on ${path} irrevocably.`;
-    if (o.confirm && !o.confirm(message, found)) throw new IntegrityStudioError('Operation aborted.', 'ECANCELED');
-
-    started = true;
-    // tools_wipe_all_signatures(): erase the magic of what was found (the superblock area is zeroed anyway)
-    for (const s of found) {
-      const dev = s.device === path ? meta : data;
-      dev.write(Buffer.alloc(s.length), s.offset);
-    }
-    // crypt_wipe_device(first 8 sectors), then the kernel: init_journal(0, N, 0), superblock with FUA
-    meta.write(Buffer.alloc(SB_SECTORS * SECTOR_SIZE), 0);
-    meta.flush();
     const volOpts: VolumeOptions = {
       integrity: o.integrity ?? 'crc32c',
       integrityKey: o.integrityKey,
@@ -367,6 +353,23 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
       replay: null,
       close: () => {},
     };
+    // journal MAC / encryption: fail here, before the first write, if the keys cannot seal a section
+    if (o.journalIntegrity || o.journalCrypt) sectionSealer(vol)(Buffer.alloc(plan.geometry.journal_section_sectors * SECTOR_SIZE), 0);
+    const message =
+      o.dataDevice && !o.noWipe
+        ? `This will overwrite data on ${path} and ${o.dataDevice} irrevocably.`
+        : `This will overwrite data on ${path} irrevocably.`;
+    if (o.confirm && !o.confirm(message, found)) throw new IntegrityStudioError('Operation aborted.', 'ECANCELED');
+
+    started = true;
+    // tools_wipe_all_signatures(): erase the magic of what was found (the superblock area is zeroed anyway)
+    for (const s of found) {
+      const dev = s.device === path ? meta : data;
+      dev.write(Buffer.alloc(s.length), s.offset);
+    }
+    // crypt_wipe_device(first 8 sectors), then the kernel: init_journal(0, N, 0), superblock with FUA
+    meta.write(Buffer.alloc(SB_SECTORS * SECTOR_SIZE), 0);
+    meta.flush();
     initJournal(vol, 0, sb.journal_sections, 0);
     meta.flush();
     meta.write(superblockBytes(sb, volOpts), 0);
