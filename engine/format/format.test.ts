@@ -211,6 +211,23 @@ test('refusals and invalid options write nothing (hash before/after) and say wha
   assert.equal(fs.readFileSync(img).readUInt16LE(1080) === 0xef53, false);
 });
 
+test('a data device with content is refused unless --force, and kept (not probed) with --no-wipe', () => {
+  const meta = path.join(dir, 'xfs-meta.img');
+  const data = path.join(dir, 'xfs-data.img');
+  fs.writeFileSync(meta, Buffer.alloc(256 << 10));
+  const d = Buffer.alloc(1 << 20, 0x11);
+  d.write('XFSB', 0);
+  fs.writeFileSync(data, d);
+  const shaM = sha256File(meta);
+  const shaD = sha256File(data);
+  assert.throws(() => formatVolume(meta, { dataDevice: data }), /xfs-data\.img holds an xfs filesystem; use --force/);
+  assert.equal(sha256File(meta), shaM);
+  assert.equal(sha256File(data), shaD);
+  const r = formatVolume(meta, { dataDevice: data, noWipe: true, integrityRecalculate: true });
+  assert.equal(r.wiped, false);
+  assert.equal(sha256File(data), shaD, '--no-wipe leaves the data device as it was');
+});
+
 test('parseSize', () => {
   assert.equal(parseSize('64M'), 64 << 20);
   assert.equal(parseSize('4096'), 4096);
