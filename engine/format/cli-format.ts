@@ -217,7 +217,11 @@ export async function cmdFormat(args: string[], io: FormatIo, env?: FormatComman
       io.err(`\nWARNING!\n========\n${message}\n\n`);
       const prompt = "Are you sure? (Type 'yes' in capital letters): ";
       const answer = e.ask ? e.ask(prompt) : (io.err(prompt), readLineSync());
-      return answer.trim() === 'YES';
+      const yes = answer.trim() === 'YES';
+      if (yes && !o.noWipe) {
+        io.out('Wiping device to initialize integrity checksum.\nYou can interrupt this by pressing CTRL+c (rest of not wiped device will contain invalid checksum).\n');
+      }
+      return yes;
     };
   }
   const bar = e.stderrIsTTY && !values.json ? progressBar(io.err) : null;

@@ -205,6 +205,7 @@ test('refusals and invalid options write nothing (hash before/after) and say wha
   assert.throws(() => formatVolume(none, {}), /give --size/);
   assert.throws(() => formatVolume(none, { size: 16384 }), /too small/);
   assert.equal(fs.existsSync(none), false);
+  assert.throws(() => formatVolume('/dev/integrity-studio-no-such-disk', { size: 1 << 20 }), /no such device \(--size creates image files, not device nodes\)/);
   // with --force the magic is erased
   const r = formatVolume(img, { force: true, confirm: () => true });
   assert.deepEqual(r.signatures_overwritten.map((s) => s.type), ['ext4']);
@@ -264,6 +265,7 @@ test('CLI format: confirmation, non-terminal refusal, --json, progress bar on a 
     assert.equal(code, 0);
     assert.match(x.r.err, /Wiping \[#+\] 100\.0%/);
     assert.match(x.r.out, /Formatted with tag size 4, internal integrity crc32c/);
+    assert.match(x.r.out, /Wiping device to initialize integrity checksum/);
   }
   // --json, usage errors
   {

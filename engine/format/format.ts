@@ -279,6 +279,11 @@ export function parseSize(s: string): number {
   return v;
 }
 
+function pathDir(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '.' : i === 0 ? '/' : p.slice(0, i);
+}
+
 function openRw(file: string): FileDevice {
   return FileDevice.open(file, { readOnly: false });
 }
@@ -293,6 +298,7 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
   let created = false;
   if (!fs.existsSync(path)) {
     if (o.size === undefined) throw new IntegrityStudioError(`${path}: no such file or device (give --size to create a new image file)`, 'ENOENT');
+    if (/^\/dev\//.test(fs.realpathSync(pathDir(path)) + '/')) throw new IntegrityStudioError(`${path}: no such device (--size creates image files, not device nodes)`, 'ENOENT');
     if (o.size < 8 * SECTOR_SIZE || o.size % SECTOR_SIZE) throw new IntegrityStudioError(`--size ${o.size} must be a multiple of 512 bytes and at least 4096`);
   } else if (o.size !== undefined) {
     throw new IntegrityStudioError(`${path} already exists: --size only creates new image files`);
