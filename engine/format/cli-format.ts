@@ -217,11 +217,12 @@ export async function cmdFormat(args: string[], io: FormatIo, env?: FormatComman
       io.err(`\nWARNING!\n========\n${message}\n\n`);
       const prompt = "Are you sure? (Type 'yes' in capital letters): ";
       const answer = e.ask ? e.ask(prompt) : (io.err(prompt), readLineSync());
-      const yes = answer.trim() === 'YES';
-      if (yes && !o.noWipe) {
-        io.out('Wiping device to initialize integrity checksum.\nYou can interrupt this by pressing CTRL+c (rest of not wiped device will contain invalid checksum).\n');
-      }
-      return yes;
+      return answer.trim() === 'YES';
+    };
+    o.onFormatted = (plan) => {
+      // integritysetup's messages, in its order
+      io.out(`Formatted with tag size ${plan.superblock.integrity_tag_size}, internal integrity ${o.integrity ?? 'crc32c'}.\n`);
+      if (!o.noWipe) io.out('Wiping device to initialize integrity checksum.\nYou can interrupt this by pressing CTRL+c (rest of not wiped device will contain invalid checksum).\n');
     };
   }
   const bar = e.stderrIsTTY && !values.json ? progressBar(io.err) : null;
@@ -229,9 +230,8 @@ export async function cmdFormat(args: string[], io: FormatIo, env?: FormatComman
   bar?.end();
   if (r.plan.tag_size_warning) io.err(`integrity-studio: warning: ${r.plan.tag_size_warning}\n`);
   if (values.json) io.out(JSON.stringify(resultJson(r), null, 2) + '\n');
-  else if (!batch) {
-    io.out(`Formatted with tag size ${r.plan.superblock.integrity_tag_size}, internal integrity ${o.integrity ?? 'crc32c'}.\n`);
-    if (!r.wiped) io.out('Not wiped (--no-wipe): blocks not written since carry no valid tag until recalculated.\n');
+  else if (!batch && !r.wiped) {
+    io.out('Not wiped (--no-wipe): blocks not written since carry no valid tag until recalculated (open with --integrity-recalculate).\n');
   }
   return 0;
 }

@@ -85,6 +85,8 @@ export interface FormatOptions {
    * shows ("This will overwrite data on … irrevocably."); returning false aborts with nothing written.
    */
   confirm?: (message: string, signatures: Signature[]) => boolean;
+  /** called once the superblock and journal are on disk, before the wipe starts */
+  onFormatted?: (plan: FormatPlan) => void;
 }
 
 export interface FormatPlan {
@@ -380,6 +382,7 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
     meta.flush();
     meta.write(superblockBytes(sb, volOpts), 0);
     meta.flush();
+    o.onFormatted?.(plan);
     let wiped = 0;
     if (!o.noWipe) wiped = wipeRange(target, { onProgress });
     return {
