@@ -6,6 +6,7 @@ import { openVolume, type Volume, type VolumeOptions } from '../volume.js';
 import { checkWrite, discardTags, writeInPlace } from './write.js';
 import { JournalWriter, type JournalState, type SectionSealer } from './journal-writer.js';
 import { initJournal, replayOnDisk, sectionSealer } from './replay.js';
+import { journalCodec } from './journal-keys.js';
 
 export interface WritableVolume extends Volume {
   readonly mode: 'journal' | 'bitmap' | 'direct';
@@ -28,7 +29,7 @@ export function openWritable(path: string, o: VolumeOptions & { dataDevice?: str
     const t = vol.target;
     const seal: SectionSealer = sectionSealer(vol);
     const pos = replayOnDisk(vol);
-    const journal = mode === 'journal' ? new JournalWriter(t, pos, seal) : null;
+    const journal = mode === 'journal' ? new JournalWriter(t, pos, seal, journalCodec(vol).commitIds) : null;
     if (mode === 'bitmap') throw new IntegrityStudioError('bitmap mode writes are not supported yet');
     const w: WritableVolume = {
       ...vol,
