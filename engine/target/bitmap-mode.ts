@@ -182,8 +182,8 @@ export function resumeVolume(vol: Volume, mode: JournalMode, o: BitmapModeOption
     }
     initJournal(vol, 0, g.journal_sections, 0);
     vol.meta.flush();
+    sb.flags &= ~SB_FLAG_DIRTY_BITMAP; // in memory; on disk with the superblock write below, as the kernel
     const pos = replayOnDisk(vol);
-    sb.flags &= ~SB_FLAG_DIRTY_BITMAP;
     syncSuperblock(vol, false);
     return { pos, session: null, recalcNeeded };
   }

@@ -2,7 +2,7 @@
 // are replayed, in what order, what the journal looks like afterwards (cleared or continued), and where the
 // next write goes. Used on disk when a volume is opened for writing, and in memory for read-only opens.
 import { IntegrityStudioError } from '../errors.js';
-import { SB_SECTORS, SECTOR_SIZE } from '../format/superblock.js';
+import { SB_FLAG_DIRTY_BITMAP, SB_SECTORS, SECTOR_SIZE } from '../format/superblock.js';
 import { JOURNAL_BLOCK_SECTORS, JOURNAL_SECTOR_DATA, type Geometry } from '../format/geometry.js';
 import type { Volume } from '../volume.js';
 import { COMMIT_IDS, commitId, entryOffset, N_COMMIT_IDS, nextCommitSeq, type JournalPosition, type SectionSealer } from './journal-writer.js';
@@ -176,6 +176,9 @@ export function readJournal(vol: Volume): Buffer {
  * does not match its data. Each is one clear error here.
  */
 export function planVolumeReplay(vol: Volume): ReplayPlan {
+  if (vol.sb.flags & SB_FLAG_DIRTY_BITMAP) {
+    throw new IntegrityStudioError('the volume was left in bitmap mode without a clean close (dirty_bitmap): its journal area holds the dirty bitmap, not a journal; a writable open recalculates the dirty regions', 'EJOURNAL');
+  }
   const codec = journalCodec(vol);
   const plain = readJournal(vol);
   const plan = planReplay(vol.geometry, plain, codec.commitIds, vol.options.mode ?? 'journal');
