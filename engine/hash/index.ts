@@ -186,6 +186,21 @@ export function createTagHasher(o: TagHasherOptions): TagHasher {
   const dataOff = secOff + 8;
   const tagSize = o.tagSize;
   const n = Math.min(tagSize, digest.size);
+  if (o.algorithm === 'crc32c' || o.algorithm === 'crc32') {
+    // CRCs continue across calls: no copy of the block (zlib-style continuation: c(a‖b) = c(b, c(a)))
+    const le4 = Buffer.alloc(4);
+    const head = scratch.subarray(0, dataOff);
+    const isC = o.algorithm === 'crc32c';
+    const crcTag: TagHasher['tag'] = (sector, block, out, off) => {
+      scratch.writeUInt32LE(sector % 0x100000000, secOff);
+      scratch.writeUInt32LE(Math.floor(sector / 0x100000000), secOff + 4);
+      // kernel crc32 is crc32_le(0, ·) without the final inversion = ~zlib_crc32(·, ~0)
+      const v = isC ? nativeCrc.crc32c(block, nativeCrc.crc32c(head, 0)) : ~nativeCrc.crc32(block, nativeCrc.crc32(head, 0xffffffff));
+      le4.writeUInt32LE(v >>> 0, 0);
+      for (let i = 0; i < tagSize; i++) out[off + i] = i < 4 ? le4[i]! : 0;
+    };
+    return { algorithm: o.algorithm, digestSize: info.digestSize, tagSize, keyed: false, tag: crcTag };
+  }
   const tag: TagHasher['tag'] = (sector, block, out, off) => {
     if (block.length > MAX_BLOCK) throw new IntegrityStudioError(`block of ${block.length} bytes is larger than ${MAX_BLOCK}`);
     scratch.writeUInt32LE(sector % 0x100000000, secOff);
