@@ -9,6 +9,7 @@ import { openWritable, type WritableVolume } from './writable.js';
 import { Bitmap, bitmapBlocks, BITMAP_OFFSET, log2BlocksPerBitmapBit } from '../format/bitmap.js';
 import { SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../format/superblock.js';
 import { tagOffset } from '../format/geometry.js';
+import { replayOnDisk } from './replay.js';
 
 const e = golden('e-bitmap');
 const dir = tmpDir('bitmap-');
@@ -180,4 +181,21 @@ test('bitmap mode refuses journal encryption with one clear error', () => {
     }),
     /bitmap mode with journal encryption is not supported/,
   );
+});
+
+test('bitmap mode: a discard sets its bit first too; replaying a dirty bitmap as a journal is refused clearly', () => {
+  const img = goldenCopy(e.files[0]!, dir);
+  const w = openWritable(img, { mode: 'bitmap', bitmapSectorsPerBit: 1024, allowDiscards: true });
+  w.discard(9216 * 512, 2048 * 512); // bits 9 and 10
+  assert.equal(readAt(img, BITMAP_OFFSET + 1, 1)[0], 0b110);
+  crash(w);
+  const vol = openVolume(img, { readOnly: false });
+  try {
+    assert.throws(() => replayOnDisk(vol), /dirty bitmap, not a journal/);
+  } finally {
+    vol.close();
+  }
+  const v = verifyAll(img);
+  assert.deepEqual(v.bad, []);
+  assert.equal(v.unchecked, 2048);
 });
