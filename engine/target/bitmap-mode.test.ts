@@ -199,3 +199,22 @@ test('bitmap mode: a discard sets its bit first too; replaying a dirty bitmap as
   assert.deepEqual(v.bad, []);
   assert.equal(v.unchecked, 2048);
 });
+
+test('bitmap mode with 4096-byte blocks (golden b): bits count blocks, an unclean close is recovered', () => {
+  const b = golden('b-sector4096');
+  const img = goldenCopy(b.files[0]!, dir);
+  const w = openWritable(img, { mode: 'bitmap', bitmapSectorsPerBit: 1024 });
+  assert.equal(w.sb.log2_blocks_per_bitmap_bit, 7); // 1024 sectors = 128 blocks of 4096 bytes
+  w.write(3072 * 512, pattern('Q', 3072, 64));
+  const g = w.geometry;
+  crash(w);
+  assert.equal(readAt(img, BITMAP_OFFSET, 1)[0], 1 << 3);
+  writeAt(img, (g.initial_sectors + g.metadata_run + 3200) * 512, pattern('T', 3200, 8));
+  const ro = verifyAll(img);
+  assert.deepEqual(ro.bad, []);
+  assert.equal(ro.unchecked, 128);
+  openWritable(img, { mode: 'bitmap', bitmapSectorsPerBit: 1024 }).close();
+  const v = verifyAll(img);
+  assert.deepEqual(v.bad, []);
+  assert.ok(v.data.subarray(3200 * 512, 3208 * 512).equals(pattern('T', 3200, 8)));
+});

@@ -151,3 +151,9 @@ test('golden h: writing with our journal keeps it readable with MAC + encryption
   ro.close();
   assert.ok(b.equals(pattern('H', 5000, 16)));
 });
+
+test('an xts key with two equal halves is one clear error (no OpenSSL stack)', () => {
+  const img = path.join(dir, 'xts-dup.img');
+  const half = crypto.randomBytes(32);
+  assert.throws(() => mkVolume(img, { sizeBytes: 2 << 20, tagSize: 4, journalCrypt: 'xts-aes', journalCryptKey: Buffer.concat([half, half]) }), (e: Error) => e.name === 'IntegrityStudioError' && /journal encryption xts\(aes\)/.test(e.message));
+});

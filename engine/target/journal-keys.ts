@@ -59,9 +59,14 @@ export function journalCipher(name: string, keyLength: number): CipherSpec {
 }
 
 function run(spec: CipherSpec, key: Buffer, iv: Buffer | null, data: Buffer, encrypt: boolean): Buffer {
-  const c = encrypt ? crypto.createCipheriv(spec.node, key, iv) : crypto.createDecipheriv(spec.node, key, iv);
-  c.setAutoPadding(false);
-  return Buffer.concat([c.update(data), c.final()]);
+  try {
+    const c = encrypt ? crypto.createCipheriv(spec.node, key, iv) : crypto.createDecipheriv(spec.node, key, iv);
+    c.setAutoPadding(false);
+    return Buffer.concat([c.update(data), c.final()]);
+  } catch (e) {
+    // e.g. OpenSSL refuses an xts key whose two halves are equal
+    throw new IntegrityStudioError(`journal encryption ${spec.kernelName}: ${(e as Error).message.replace(/^error:[0-9A-F]+:[^:]*::/, '')}`);
+  }
 }
 
 /** What a volume's journal keys do to its journal. */
