@@ -142,8 +142,9 @@ export function resumeVolume(vol: Volume, mode: JournalMode, o: BitmapModeOption
   const provided = g.provided_data_sectors;
   const lbpb = log2BlocksPerBitmapBit(g, o.bitmapSectorsPerBit);
   const flushMs = o.bitmapFlushTime ?? DEFAULT_BITMAP_FLUSH_MS;
-  if (mode === 'bitmap' && vol.options.journalCrypt) {
-    throw new IntegrityStudioError('bitmap mode with journal encryption is not supported (the kernel writes the bitmap through its encrypted journal buffer)');
+  if (mode === 'bitmap' && (vol.options.journalCrypt || vol.options.journalIntegrity)) {
+    // integritysetup refuses these too; the kernel would even write the bitmap through its encrypted journal buffer
+    throw new IntegrityStudioError('journal options (--journal-integrity, --journal-crypt) cannot be used in bitmap mode, as with integritysetup');
   }
   const recalcFromStart = () => {
     sb.flags |= SB_FLAG_RECALCULATING;
