@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { algorithmInfo, createTagHasher, hmacPrefix, makeDigest, supportedAlgorithms } from './index.js';
 import { crc32c as jsCrc32c } from './crc32c.js';
+import { Blake2b } from './blake2b.js';
+import { blake2b as nobleBlake2b } from '@noble/hashes/blake2.js';
 
 /** digest of `msg` through the engine's digest function */
 function digest(alg: string, msg: Buffer, key?: Buffer): string {
@@ -107,4 +109,19 @@ test('keys: keyed algorithms need one, plain ones refuse one; unknown names list
   assert.throws(() => algorithmInfo('toString'), /unsupported/);
   assert.deepEqual(supportedAlgorithms().sort(), ['blake2b-256', 'crc32', 'crc32c', 'hmac-sha1', 'hmac-sha256', 'hmac-sha512', 'sha1', 'sha256', 'sha512', 'xxhash64']);
   assert.equal(algorithmInfo('hmac-sha512').kernelName, 'hmac(sha512)');
+});
+
+test('our BLAKE2b agrees with @noble/hashes for every length around the block boundaries, and with OpenSSL blake2b512', () => {
+  for (let len = 0; len < 600; len += len < 300 ? 1 : 7) {
+    const m = crypto.randomBytes(len);
+    for (const dl of [32, 64, 20]) {
+      const out = Buffer.alloc(dl);
+      new Blake2b(dl).digestInto(m, out, 0);
+      assert.equal(out.toString('hex'), Buffer.from(nobleBlake2b(m, { dkLen: dl })).toString('hex'), `len ${len} dkLen ${dl}`);
+    }
+  }
+  const m = crypto.randomBytes(4096 + 24);
+  const out = Buffer.alloc(64);
+  new Blake2b(64).digestInto(m, out, 0);
+  assert.equal(out.toString('hex'), crypto.createHash('blake2b512').update(m).digest('hex'));
 });

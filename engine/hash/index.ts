@@ -11,8 +11,8 @@
 // crypt_parse_hash_integrity_mode keeps a name whose second part starts with a digit: "blake2b-256").
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
-import { blake2b } from '@noble/hashes/blake2.js';
 import { IntegrityStudioError } from '../errors.js';
+import { Blake2b } from './blake2b.js';
 
 const require = createRequire(import.meta.url);
 const nativeCrc = require('@node-rs/crc32') as { crc32(b: Uint8Array, init?: number): number; crc32c(b: Uint8Array, init?: number): number };
@@ -119,12 +119,11 @@ export function makeDigest(algorithm: string, key: Uint8Array | undefined, scrat
         },
       };
     case 'blake2b-256': {
-      const d = new Uint8Array(32);
+      const b = new Blake2b(32);
       return {
         size: 32,
         into(len, out, off, n) {
-          blake2b.create({ dkLen: 32 }).update(scratch.subarray(0, len)).digestInto(d);
-          for (let i = 0; i < n; i++) out[off + i] = d[i]!;
+          b.digestInto(scratch.subarray(0, len), out, off, n);
         },
       };
     }
