@@ -72,7 +72,7 @@ test('bitmap mode with the kernel: our unclean bitmap session recovered by the k
 integritysetup open --integrity-bitmap-mode --bitmap-sectors-per-bit 1024 /dev/vda ob && sleep 1 && echo "RESULT ob $(dd if=/dev/mapper/ob bs=64k iflag=direct status=none | sha256sum | cut -d' ' -f1) $(dmsetup status ob | cut -d' ' -f4,6)"; integritysetup close ob
 integritysetup open /dev/vdb oj && sleep 1 && echo "RESULT oj $(dd if=/dev/mapper/oj bs=64k iflag=direct status=none | sha256sum | cut -d' ' -f1) $(dmsetup status oj | cut -d' ' -f4,6)"; integritysetup close oj
 integritysetup open --integrity-bitmap-mode --bitmap-sectors-per-bit 1024 --bitmap-flush-time 600000 /dev/vdc kc && yes KC-bitmap | head -c 32768 | dd of=/dev/mapper/kc bs=4096 seek=1536 oflag=direct status=none && echo "WROTE kc $(dmsetup table kc | grep -o 'B [0-9]*')"
-echo CRASH; echo b > /proc/sysrq-trigger; sleep 10
+echo CRASH; sleep 1; echo b > /proc/sysrq-trigger; sleep 10
 `;
   const r = runOracle(script, [ob, oj, kc], { timeoutSec: 300 });
   const lines = r.stdout.split('\n');

@@ -136,7 +136,7 @@ test('journal MAC + encryption: our sealed journals replay in the kernel, the ke
       script += `integritysetup open --journal-commit-time 600000 ${args(c)} ${d} ${c.name} && yes KJ-${c.name} | head -c 16384 | dd of=/dev/mapper/${c.name} bs=4096 seek=50 oflag=direct conv=fsync status=none && echo "WROTE ${c.name} $(dmsetup status ${c.name} | cut -d' ' -f4)"\n`;
     }
   });
-  script += 'echo CRASH; echo b > /proc/sysrq-trigger; sleep 10\n';
+  script += 'echo CRASH; sleep 1; echo b > /proc/sysrq-trigger; sleep 10\n';
   const r = runOracle(script, all.map((c) => c.img), { files, timeoutSec: 300 });
   const lines = r.stdout.split('\n');
   t.diagnostic(lines.filter((l) => /^(RESULT|WROTE|CRASH)/.test(l)).join(' | '));
