@@ -45,7 +45,16 @@ function sha(b: Buffer): string {
 }
 
 function readAll(img: string, o: FormatOptions): { data: Buffer; mismatches: number } {
-  const vol = openVolume(img, { integrity: o.integrity, integrityKey: o.integrityKey, dataDevice: o.dataDevice, readOnly: true });
+  const vol = openVolume(img, {
+    integrity: o.integrity,
+    integrityKey: o.integrityKey,
+    journalIntegrity: o.journalIntegrity,
+    journalIntegrityKey: o.journalIntegrityKey,
+    journalCrypt: o.journalCrypt,
+    journalCryptKey: o.journalCryptKey,
+    dataDevice: o.dataDevice,
+    readOnly: true,
+  });
   try {
     const n = vol.geometry.provided_data_sectors;
     const data = Buffer.alloc(n * SECTOR_SIZE);
@@ -89,7 +98,7 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
       o.integrityKey = fs.readFileSync(kf);
       args += ` --integrity-key-file /oracle/int-${alg}.key --integrity-key-size 32`;
     }
-    add(`alg-${alg}`, 2 << 20, o, args, ['fix_padding', 'fix_hmac', `internal_hash:${info.kernelName}`, 'interleave_sectors:32768']);
+    add(`alg-${alg}`, info.digestSize > 32 ? 4 << 20 : 2 << 20, o, args, ['fix_padding', 'fix_hmac', `internal_hash:${info.kernelName}`, 'interleave_sectors:32768']);
   }
   add('s4096', 4 << 20, { sectorSize: 4096 }, '', ['block_size:4096', 'fix_padding', 'fix_hmac']);
   add('tag8-il1024', 2 << 20, { tagSize: 8, interleaveSectors: 1024, journalSize: 128 << 10 }, '', ['interleave_sectors:1024']);

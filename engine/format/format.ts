@@ -217,7 +217,15 @@ export function planFormat(o: FormatOptions, deviceSectors: number, dataDeviceSe
     const il = o.interleaveSectors || DEFAULT_INTERLEAVE_SECTORS;
     log2Interleave = Math.min(MAX_LOG2_INTERLEAVE_SECTORS, Math.max(MIN_LOG2_INTERLEAVE_SECTORS, fls(il)));
     provided = deviceSectors >= 8 ? providedDataSectors(base(), deviceSectors) : 0;
-    if (!provided) throw tooSmall('the device');
+    if (!provided) {
+      const first = computeGeometry({ ...base(), provided_data_sectors: 2 ** Math.max(3, c.log2SectorsPerBlock) });
+      if (first.initial_sectors + 8 < deviceSectors) {
+        throw new IntegrityStudioError(
+          `the device is too small for dm-integrity with these options (${deviceSectors * SECTOR_SIZE} bytes): superblock, journal and the first interleave area's tags (${first.metadata_run * SECTOR_SIZE} bytes for ${2 ** log2Interleave} sectors of ${c.tagSize}-byte tags) need ${first.meta_device_sectors_needed * SECTOR_SIZE} bytes (try a smaller --interleave-sectors)`,
+        );
+      }
+      throw tooSmall('the device');
+    }
   } else {
     const spb = 1 << c.log2SectorsPerBlock;
     provided = dataSectors - (dataSectors % spb);
