@@ -192,6 +192,7 @@ test('refusals and invalid options write nothing (hash before/after) and say wha
     [{ force: true, integrity: 'hmac-sha256', integrityKey: Buffer.alloc(32), integrityRecalculate: true }, /needs --journal-integrity/],
     [{ force: true, size: 1 << 20 }, /already exists/],
     [{ force: true, dataDevice: path.join(dir, 'nope') }, /no such file/],
+    [{ force: true, dataDevice: img }, /is the device itself/],
   ];
   for (const [o, re] of cases) {
     assert.throws(() => formatVolume(img, o), (e: Error) => re.test(e.message) && !e.message.includes('\n'), `${JSON.stringify(o)}`);

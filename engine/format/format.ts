@@ -314,6 +314,9 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
     throw new IntegrityStudioError(`${path} already exists: --size only creates new image files`);
   }
   if (o.dataDevice && !fs.existsSync(o.dataDevice)) throw new IntegrityStudioError(`${o.dataDevice}: no such file or device`, 'ENOENT');
+  if (o.dataDevice && fs.existsSync(path) && fs.realpathSync(path) === fs.realpathSync(o.dataDevice)) {
+    throw new IntegrityStudioError(`--data-device ${o.dataDevice} is the device itself: give a separate data device, or none`);
+  }
   let meta: BlockDevice | null = null;
   let data: BlockDevice | null = null;
   let started = false;
