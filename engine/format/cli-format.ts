@@ -7,6 +7,7 @@ import { IntegrityStudioError } from '../errors.js';
 import { readKeyFile } from '../volume.js';
 import { flagNames, SECTOR_SIZE } from './superblock.js';
 import { formatVolume, parseSize, type FormatOptions, type FormatResult } from './format.js';
+import { describeSignatures } from '../io/probe.js';
 
 export interface FormatIo {
   out: (s: string) => void;
@@ -213,8 +214,9 @@ export async function cmdFormat(args: string[], io: FormatIo, env?: FormatComman
     throw new IntegrityStudioError(`refusing to format ${device} without confirmation: stdin is not a terminal (add --batch-mode to confirm)`);
   }
   if (!batch) {
-    o.confirm = (message) => {
-      io.err(`\nWARNING!\n========\n${message}\n\n`);
+    o.confirm = (message, signatures) => {
+      const found = signatures.length ? `${describeSignatures(signatures)}: its signature will be erased (--force).\n` : '';
+      io.err(`\nWARNING!\n========\n${message}\n${found}\n`);
       const prompt = "Are you sure? (Type 'yes' in capital letters): ";
       const answer = e.ask ? e.ask(prompt) : (io.err(prompt), readLineSync());
       return answer.trim() === 'YES';

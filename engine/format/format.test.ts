@@ -283,6 +283,13 @@ test('CLI format: confirmation, non-terminal refusal, --json, progress bar on a 
     assert.match(x.r.err, /Wiping \[#+\] 100\.0%/);
     assert.match(x.r.out, /^Formatted with tag size 4, internal integrity crc32c\.\nWiping device to initialize integrity checksum/);
   }
+  // --force on a device with content: the question names what will be erased
+  {
+    const x = io();
+    const code = await cmdFormat([img, '--force', '--no-wipe'], x.io, { stdinIsTTY: true, stderrIsTTY: false, ask: () => 'YES' });
+    assert.equal(code, 0);
+    assert.match(x.r.err, /cli\.img holds a dm-integrity volume: its signature will be erased \(--force\)/);
+  }
   // --json, usage errors
   {
     const x = io();
