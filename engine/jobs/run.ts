@@ -6,11 +6,11 @@
 // Each checks shouldStop() between chunks, so a pause lands on a chunk boundary with the position persisted.
 import { IntegrityStudioError } from '../errors.js';
 import { SB_FLAG_FIXED_HMAC, SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../format/superblock.js';
-import { alignedBuffer } from '../io/aligned.js';
-import { openVolume, type Volume, type VolumeOptions } from '../volume.js';
+import { hasherOptionsFor, openVolume, type Volume, type VolumeOptions } from '../volume.js';
+import { TagPool } from './tag-pool.js';
 import { openWritable } from '../target/writable.js';
 import { CHUNK_SECTORS } from '../target/target.js';
-import { recalculate, syncSuperblock } from '../target/bitmap-mode.js';
+import { recalculate, RECALC_SECTORS, syncSuperblock } from '../target/bitmap-mode.js';
 import { wipeRange } from '../format/wipe.js';
 import type { JournalState } from '../target/journal-writer.js';
 import type { JobSpec } from './types.js';
@@ -85,7 +85,13 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
     const report = () =>
       ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState() });
     report();
-    const done = recalculate(vol, null, report, () => ctl.shouldStop());
+    const pool = new TagPool(hasherOptionsFor(sb, vol.options), vol.geometry.block_size, RECALC_SECTORS * SECTOR_SIZE);
+    let done: boolean;
+    try {
+      done = recalculate(vol, null, report, () => ctl.shouldStop(), pool);
+    } finally {
+      pool.close();
+    }
     return { position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), done };
   } finally {
     vol.close();
@@ -94,6 +100,7 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
 
 export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
   const vol = openVolume(spec.device, { ...volumeOptionsOf(spec), readOnly: true });
+  let pool: TagPool | null = null;
   try {
     const t = vol.target;
     const total = vol.geometry.provided_data_sectors;
@@ -104,7 +111,8 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
         : { kind: 'scrub', state: 'paused', position_sector: 0, total_sectors: total, mismatches: 0, bad_ranges: [], checked_blocks: 0 };
     const start = st.position_sector;
     const spb = vol.geometry.sectors_per_block;
-    const buf = alignedBuffer(CHUNK_SECTORS * SECTOR_SIZE);
+    pool = new TagPool(hasherOptionsFor(vol.sb, vol.options), vol.geometry.block_size, CHUNK_SECTORS * SECTOR_SIZE);
+    t.tagPool = pool;
     const report = () =>
       ctl.progress({ position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null });
     report();
@@ -113,7 +121,7 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
       const s = st.position_sector;
       const n = t.contiguousRun(s, CHUNK_SECTORS);
       const before = t.stats.checked_blocks;
-      t.read(s, n, buf, 0, (bad) => {
+      t.verify(s, n, (bad) => {
         st.mismatches++;
         addBadBlock(st.bad_ranges, bad, spb);
       });
@@ -132,6 +140,7 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
     writeJobState(vol, st);
     return { position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null, done };
   } finally {
+    pool?.close();
     vol.close();
   }
 }

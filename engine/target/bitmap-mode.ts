@@ -214,14 +214,16 @@ export function recalculate(
   session: BitmapSession | null,
   onProgress?: (done: number, total: number) => void,
   shouldStop?: () => boolean,
+  /** two-core tag computation over its own shared buffer of at least RECALC_SECTORS sectors (jobs) */
+  pool?: { readonly data: Buffer; readonly tags: Buffer; compute(sector: number, bytes: number): void },
 ): boolean {
   const sb = vol.sb;
   const g = vol.geometry;
   const t = vol.target;
   const provided = g.provided_data_sectors;
   const spb = g.sectors_per_block;
-  const buf = alignedBuffer(RECALC_SECTORS * SECTOR_SIZE);
-  const tags = Buffer.alloc((RECALC_SECTORS / spb) * g.tag_size);
+  const buf = pool ? pool.data : alignedBuffer(RECALC_SECTORS * SECTOR_SIZE);
+  const tags = pool ? pool.tags : Buffer.alloc((RECALC_SECTORS / spb) * g.tag_size);
   let superCounter = 0;
   const writeSuper = () => {
     vol.meta.flush(); // recalc_write_super: dm_integrity_flush_buffers(ic, false), then the superblock
@@ -249,7 +251,8 @@ export function recalculate(
       const data = buf.subarray(0, ns * SECTOR_SIZE);
       vol.data.read(data, dataSector(g, ls) * SECTOR_SIZE);
       const nt = (ns / spb) * g.tag_size;
-      for (let b = 0; b < ns / spb; b++) t.hasher.tag(ls + b * spb, data.subarray(b * g.block_size, (b + 1) * g.block_size), tags, b * g.tag_size);
+      if (pool) pool.compute(ls, ns * SECTOR_SIZE);
+      else for (let b = 0; b < ns / spb; b++) t.hasher.tag(ls + b * spb, data.subarray(b * g.block_size, (b + 1) * g.block_size), tags, b * g.tag_size);
       vol.meta.write(tags.subarray(0, nt), tagOffset(g, ls));
       if (rb) {
         const per = 2 ** rb.shift;
