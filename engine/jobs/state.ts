@@ -67,7 +67,14 @@ export function writeJobState(vol: Volume, st: JobStateFile): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const body = { ...st, volume: volumeId(vol), updated: new Date().toISOString() };
-  fs.writeFileSync(tmp, JSON.stringify(body) + '\n');
+  // written whole, made durable, then renamed over the old one: a crash leaves the old state or the new one
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(body) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   fs.renameSync(tmp, file);
 }
 
