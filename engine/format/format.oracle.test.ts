@@ -3,7 +3,9 @@
 // 0 mismatches and gives zeroes (or the kept data, recalculated by the kernel, for --no-wipe
 // --integrity-recalculate); `integritysetup dump` in the VM (and on the host when installed) shows what our
 // `dump` shows; then the kernel writes a pattern and we read and verify it. Also the other way round: images
-// the kernel formats (integritysetup format in the VM) carry exactly the superblock planFormat predicts.
+// the kernel formats (integritysetup format in the VM) carry exactly the superblock planFormat predicts, and
+// are byte for byte what formatVolume writes on a blank image of the same size given the kernel's salt (wiped
+// and --no-wipe, keyed hash with journal MAC + encryption, data device, 4096-byte sectors, legacy padding).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
