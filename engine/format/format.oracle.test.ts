@@ -221,11 +221,11 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
     if (k.name === 'kf-bitmap') script += `echo "KFB $(${dumpLine})"\n`;
   });
 
-  // large devices (sparse files in the guest's RAM behind a loop device; --no-wipe, small journals): 2 TiB,
-  // provided_data_sectors past 2^32, interleave 2^30 (the 131072-sector journal cap is left out: a 64 MiB
+  // large devices (sparse files in the guest's RAM behind a loop device; --no-wipe, small journals): 8 TiB
+  // (provided_data_sectors past 2^32) and 2 TiB, interleave 2^30 (the 131072-sector journal cap is left out: a 64 MiB
   // init_journal in the emulated guest costs about a minute)
   const big: { name: string; sectors: number; opts: FormatOptions; args: string }[] = [
-    { name: 'big-2t', sectors: 2 ** 32, opts: { journalSize: 256 << 10 }, args: '--journal-size 262144' },
+    { name: 'big-8t', sectors: 2 ** 34, opts: { journalSize: 256 << 10 }, args: '--journal-size 262144' },
     { name: 'big-2t-s4096-il30', sectors: 2 ** 32, opts: { journalSize: 256 << 10, interleaveSectors: 2 ** 30, sectorSize: 4096, integrity: 'sha256' }, args: '--journal-size 262144 --interleave-sectors 1073741824 --sector-size 4096 --integrity sha256' },
   ];
   script += 'modprobe loop 2>/dev/null\n';
