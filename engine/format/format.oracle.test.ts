@@ -3,7 +3,9 @@
 // 0 mismatches and gives zeroes (or the kept data, recalculated by the kernel, for --no-wipe
 // --integrity-recalculate); `integritysetup dump` in the VM (and on the host when installed) shows what our
 // `dump` shows; then the kernel writes a pattern and we read and verify it. Also the other way round: images
-// the kernel formats (integritysetup format in the VM) carry exactly the superblock planFormat predicts.
+// the kernel formats (integritysetup format in the VM) carry exactly the superblock planFormat predicts, and
+// are byte for byte what formatVolume writes on a blank image of the same size given the kernel's salt (wiped
+// and --no-wipe, keyed hash with journal MAC + encryption, data device, 4096-byte sectors, legacy padding).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -131,16 +133,30 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
     }
   }
 
-  // images the kernel formats: blank files of odd sizes, --no-wipe to keep the VM fast
-  const kernelFormats: { name: string; size: number; opts: FormatOptions; args: string; dataSize?: number }[] = [
-    { name: 'kf-odd', size: (3 << 20) + 7 * 512, opts: {}, args: '' },
+  // images the kernel formats: blank files of odd sizes, mostly --no-wipe to keep the VM fast; the wiped ones and
+  // the keyed ones are small. Each is then compared byte for byte with our format of a blank file of the same
+  // size given the kernel's salt: superblock (and its MAC), journal (sealed with the journal keys), and the tags
+  // and zeroes of the wipe.
+  const kintKey = fs.readFileSync(keyFile('kf-int', 32));
+  const kjmKey = fs.readFileSync(keyFile('kf-jmac', 32));
+  const kjcKey = fs.readFileSync(keyFile('kf-jcrypt', 32));
+  const kfKeys =
+    '--integrity hmac-sha256 --integrity-key-file /oracle/kf-int.key --integrity-key-size 32 ' +
+    '--journal-integrity hmac-sha256 --journal-integrity-key-file /oracle/kf-jmac.key --journal-integrity-key-size 32 ' +
+    '--journal-crypt ctr-aes --journal-crypt-key-file /oracle/kf-jcrypt.key --journal-crypt-key-size 32';
+  // (at most 29 disks fit the VM's PCI bus)
+  const kernelFormats: { name: string; size: number; opts: FormatOptions; args: string; dataSize?: number; wipe?: boolean }[] = [
+    { name: 'kf-wipe-s4096-sha256', wipe: true, size: 2 << 20, opts: { sectorSize: 4096, integrity: 'sha256' }, args: '--sector-size 4096 --integrity sha256' },
+    { name: 'kf-wipe-keys', wipe: true, size: 2 << 20, opts: { integrity: 'hmac-sha256', integrityKey: kintKey, journalIntegrity: 'hmac-sha256', journalIntegrityKey: kjmKey, journalCrypt: 'ctr-aes', journalCryptKey: kjcKey }, args: kfKeys },
+    { name: 'kf-wipe-datadev', wipe: true, size: 256 << 10, opts: { integrity: 'xxhash64' }, args: '--integrity xxhash64', dataSize: 1 << 20 },
+    { name: 'kf-wipe-legacy-padding', wipe: true, size: 1 << 20, opts: { legacyPadding: true, interleaveSectors: 128 }, args: '--integrity-legacy-padding --interleave-sectors 128' },
+    { name: 'kf-odd', wipe: true, size: (3 << 20) + 7 * 512, opts: {}, args: '' },
     { name: 'kf-s2048-tag7', size: 3 << 20, opts: { sectorSize: 2048, tagSize: 7 }, args: '--sector-size 2048 --tag-size 7' },
     { name: 'kf-tag255', size: 2 << 20, opts: { tagSize: 255, interleaveSectors: 256 }, args: '--tag-size 255 --interleave-sectors 256' },
     { name: 'kf-sha1-legacy', size: 1 << 20, opts: { integrity: 'sha1', legacyPadding: true, interleaveSectors: 512, journalSize: 40960 }, args: '--integrity sha1 --integrity-legacy-padding --interleave-sectors 512 --journal-size 40960' },
     { name: 'kf-meta-small', size: 100 << 10, opts: { journalSize: 1 << 20 }, args: '--journal-size 1048576', dataSize: 1 << 20 },
     // the mode is an open-time choice: format with it writes the same superblock
     { name: 'kf-bitmap', size: 1 << 20, opts: { mode: 'bitmap' }, args: '--integrity-bitmap-mode' },
-    { name: 'kf-nojournal', size: 1 << 20, opts: { mode: 'direct' }, args: '--integrity-no-journal' },
   ];
   const kfDisks: string[][] = [];
   for (const k of kernelFormats) {
@@ -164,7 +180,10 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
   const disks: string[] = [];
   const dev = (p: string) => {
     disks.push(p);
-    return `/dev/vd${String.fromCharCode(96 + disks.length)}`;
+    // the guest names virtio disks vda..vdz, then vdaa, vdab, …
+    const n = disks.length - 1;
+    const letter = (i: number) => String.fromCharCode(97 + i);
+    return `/dev/vd${n < 26 ? letter(n) : letter(Math.floor(n / 26) - 1) + letter(n % 26)}`;
   };
   let script = 'set -u\n';
   script += `run() { name=$1; dev=$2; shift 2
@@ -187,10 +206,34 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
     const dd = kfDisks[i]![1] ? ` --data-device ${dev(kfDisks[i]![1]!)}` : '';
     // first (on the still blank kf-odd disk) a tag size the kernel must refuse
     // integritysetup 2.6.1 takes --integrity-recalculate only at open (we accept it at format: see README)
+    // --integrity-no-journal on the same disk first: its dump must equal the bitmap-mode format's (and our plan's)
+    const dumpLine = `integritysetup dump ${d0} | tail -n +2 | tr '\\n' ' '`;
+    if (k.name === 'kf-bitmap') script += `integritysetup format --batch-mode --no-wipe --integrity-no-journal ${d0} >/dev/null && echo "KFNJ $(${dumpLine})"\n`;
     if (k.name === 'kf-bitmap') script += `integritysetup format --batch-mode --no-wipe --integrity-recalculate ${d0} >/dev/null 2>&1 && echo "KF recalc-at-format ok" || echo "KF recalc-at-format failed"\n`;
     if (k.name === 'kf-odd') script += `integritysetup format --batch-mode --no-wipe --tag-size 256 --interleave-sectors 256 ${d0} >/dev/null 2>&1 && echo "KF tag256 ok" || echo "KF tag256 failed"\n`;
-    script += `integritysetup format --batch-mode --no-wipe ${k.args}${dd} ${d0} && echo "KF ${k.name} ok" || echo "KF ${k.name} failed"\n`;
+    if (k.name === 'kf-wipe-legacy-padding') {
+      // integritysetup 2.6.1 with both legacy options keeps fix_padding: crypt_set_compatibility() replaces the
+      // compatibility flags, so only --integrity-legacy-hmac takes effect (we honour both: see README)
+      script += `integritysetup format --batch-mode --no-wipe --integrity-legacy-padding --integrity-legacy-hmac ${d0} >/dev/null 2>&1 && echo "KFLEGACY $(integritysetup dump ${d0} | grep -E '^(flags|superblock_version)' | tr '\\n' ' ')"\n`;
+    }
+    const wipe = k.wipe ? '' : '--no-wipe ';
+    script += `integritysetup format --batch-mode ${wipe}${k.args}${dd} ${d0} && echo "KF ${k.name} ok" || echo "KF ${k.name} failed"\n`;
+    if (k.name === 'kf-bitmap') script += `echo "KFB $(${dumpLine})"\n`;
   });
+
+  // large devices (sparse files in the guest's RAM behind a loop device; --no-wipe, small journals): 8 TiB
+  // (provided_data_sectors past 2^32) and 2 TiB, interleave 2^30 (the 131072-sector journal cap is left out: a 64 MiB
+  // init_journal in the emulated guest costs about a minute)
+  const big: { name: string; sectors: number; opts: FormatOptions; args: string }[] = [
+    { name: 'big-8t', sectors: 2 ** 34, opts: { journalSize: 256 << 10 }, args: '--journal-size 262144' },
+    { name: 'big-2t-s4096-il30', sectors: 2 ** 32, opts: { journalSize: 256 << 10, interleaveSectors: 2 ** 30, sectorSize: 4096, integrity: 'sha256' }, args: '--journal-size 262144 --interleave-sectors 1073741824 --sector-size 4096 --integrity sha256' },
+  ];
+  script += 'modprobe loop 2>/dev/null\n';
+  for (const b of big) {
+    script += `dd if=/dev/zero of=/tmp/big bs=512 count=0 seek=${b.sectors} 2>/dev/null && losetup /dev/loop0 /tmp/big && ` +
+      `integritysetup format --batch-mode --no-wipe ${b.args} /dev/loop0 >/dev/null && echo "BIG ${b.name} $(integritysetup dump /dev/loop0 | tail -n +2 | tr '\\n' ' ')"; ` +
+      'losetup -d /dev/loop0; rm -f /tmp/big\n';
+  }
 
   const t0 = Date.now();
   const r = runOracle(script, disks, { files, timeoutSec: 600 });
@@ -238,11 +281,52 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
   }
   // the kernel's own formats: our plan predicts every superblock field (the salt is random)
   kernelFormats.forEach((k, i) => {
-    assert.deepEqual(pick('KF', k.name), ['ok'], `${k.name}: integritysetup format`);
+    const at = lines.indexOf(`KF ${k.name} failed`);
+    assert.deepEqual(pick('KF', k.name), ['ok'], `${k.name}: integritysetup format: ${lines.slice(Math.max(0, at - 6), at).join(' | ')}`);
     const sb = decodeSuperblock(fs.readFileSync(kfDisks[i]![0]!).subarray(0, 4096));
     const plan = planFormat({ ...k.opts, salt: sb.salt }, k.size / SECTOR_SIZE, k.dataSize ? k.dataSize / SECTOR_SIZE : undefined).superblock;
     assert.deepEqual({ ...sb, flags: flagNames(sb.flags) }, { ...plan, flags: flagNames(plan.flags) }, `${k.name}: superblock`);
   });
+  // byte for byte: our format of a blank image of the same size with the kernel's salt
+  kernelFormats.forEach((k, i) => {
+    const sb = decodeSuperblock(fs.readFileSync(kfDisks[i]![0]!).subarray(0, 4096));
+    const ours = path.join(dir, `ours-${k.name}.img`);
+    fs.writeFileSync(ours, Buffer.alloc(0));
+    fs.truncateSync(ours, k.size);
+    let oursData: string | undefined;
+    if (k.dataSize) {
+      oursData = path.join(dir, `ours-${k.name}-data.img`);
+      fs.writeFileSync(oursData, Buffer.alloc(0));
+      fs.truncateSync(oursData, k.dataSize);
+    }
+    const wipe = !!k.wipe;
+    formatVolume(ours, { ...k.opts, salt: sb.salt, noWipe: !wipe, dataDevice: oursData });
+    const pairs: [string, string][] = [[kfDisks[i]![0]!, ours]];
+    if (oursData) pairs.push([kfDisks[i]![1]!, oursData]);
+    for (const [theirs, mine] of pairs) {
+      const a = fs.readFileSync(theirs);
+      const b = fs.readFileSync(mine);
+      let first = -1;
+      for (let x = 0; x < a.length && first < 0; x += 512) if (!a.subarray(x, x + 512).equals(b.subarray(x, x + 512))) first = x;
+      assert.equal(first, -1, `${k.name}: ${path.basename(theirs)} differs from our format first at byte ${first} (sector ${first / 512})`);
+      assert.equal(a.length, b.length);
+    }
+    if (wipe) assert.equal(readAll(ours, { ...k.opts, dataDevice: oursData }).mismatches, 0, `${k.name}: verifies`);
+  });
+  for (const b of big) {
+    const got = pick('BIG', b.name)[0] ?? '';
+    const sb = planFormat(b.opts, b.sectors).superblock;
+    const want =
+      `superblock_version ${sb.version} log2_interleave_sectors ${sb.log2_interleave_sectors} integrity_tag_size ${sb.integrity_tag_size} ` +
+      `journal_sections ${sb.journal_sections} provided_data_sectors ${sb.provided_data_sectors} sector_size ${SECTOR_SIZE << sb.log2_sectors_per_block} ` +
+      `log2_blocks_per_bitmap ${sb.log2_blocks_per_bitmap_bit} flags ${flagNames(sb.flags).join(' ')}`;
+    assert.equal(got.replace(/\s+/g, ' ').trim(), want, `${b.name}: the kernel's superblock on a ${b.sectors}-sector device`);
+  }
+  const nj = lines.find((l) => l.startsWith('KFNJ ')) ?? 'KFNJ none';
+  assert.equal(nj.slice(5), (lines.find((l) => l.startsWith('KFB ')) ?? 'KFB ?').slice(4), 'format --integrity-no-journal writes the superblock --integrity-bitmap-mode does');
+  const legacy = lines.find((l) => l.startsWith('KFLEGACY ')) ?? '';
+  assert.match(legacy, /superblock_version 4 flags fix_padding\s*$/, `integritysetup with both legacy options: ${legacy}`);
+  assert.deepEqual(flagNames(planFormat({ legacyPadding: true, legacyHmac: true, salt: Buffer.alloc(16) }, 2048).superblock.flags), [], 'we honour both');
   assert.deepEqual(pick('KF', 'tag256'), ['failed'], 'the kernel (6.1) refuses tag size 256 as we do');
   assert.deepEqual(pick('KF', 'recalc-at-format'), ['failed'], 'integritysetup format refuses --integrity-recalculate');
   assert.throws(() => planFormat({ tagSize: 256 }, 4096), /invalid --tag-size 256/);

@@ -12,6 +12,7 @@ import { openWritable } from '../target/writable.js';
 import { SB_FLAG_RECALCULATING, SECTOR_SIZE, decodeSuperblock } from './superblock.js';
 import { cmdFormat, progressBar } from './cli-format.js';
 import { main } from '../cli.js';
+import { spawnSync } from 'node:child_process';
 
 const dir = tmpDir('format-');
 
@@ -313,4 +314,37 @@ test('progress bar shows rate and ETA', () => {
   bar.update(2048, 8192);
   bar.end();
   assert.match(s, /25\.0%  1\.0 MiB\/s  ETA 0:03/);
+});
+
+test("the host's integritysetup dump reads our formats as ours does (skipped without integritysetup)", async (t) => {
+  if (spawnSync('sh', ['-c', 'command -v integritysetup']).status !== 0) {
+    t.skip('integritysetup is not installed on this host');
+    return;
+  }
+  const data = path.join(dir, 'hostdump-data.img');
+  fs.rmSync(data, { force: true });
+  fs.writeFileSync(data, Buffer.alloc(1 << 20));
+  const variants: [string, FormatOptions][] = [
+    ['default', {}],
+    ['s4096-sha256', { sectorSize: 4096, integrity: 'sha256' }],
+    ['legacy-hmac', { legacyHmac: true, interleaveSectors: 1024, journalSize: 64 << 10 }],
+    ['legacy-both', { legacyHmac: true, legacyPadding: true, tagSize: 7 }],
+    ['recalc', { noWipe: true, integrityRecalculate: true }],
+    ['jmac', { journalIntegrity: 'hmac-sha256', journalIntegrityKey: Buffer.alloc(32, 7) }],
+    ['datadev', { dataDevice: data, sectorSize: 2048 }],
+  ];
+  for (const [name, o] of variants) {
+    const img = path.join(dir, `hostdump-${name}.img`);
+    fs.rmSync(img, { force: true });
+    formatVolume(img, { ...o, size: name === 'datadev' ? 256 << 10 : 2 << 20, noWipe: true, force: true });
+    const h = spawnSync('integritysetup', ['dump', img], { encoding: 'utf8' });
+    assert.equal(h.status, 0, `${name}: integritysetup dump: ${h.stderr}`);
+    let ours = '';
+    let err = '';
+    const args = ['dump', img, ...(o.dataDevice ? ['--data-device', o.dataDevice] : [])];
+    assert.equal(await main(args, { out: (s) => (ours += s), err: (s) => (err += s), stdout: process.stdout }), 0, `${name}: our dump: ${err}`);
+    const body = (s: string) => s.trim().split('\n').slice(1).map((l) => l.trim());
+    assert.deepEqual(body(h.stdout), body(ours), `${name}: integritysetup dump vs ours`);
+    assert.ok(body(ours).length >= 8, `${name}: a full dump`);
+  }
 });
