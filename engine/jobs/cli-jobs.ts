@@ -107,6 +107,6 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
 /** The first sector of every bad block, ascending (bad_ranges hold whole blocks). */
 function blockStarts(p: JobProgress): number[] {
   const out: number[] = [];
-  for (const [a, b] of p.bad_ranges) for (let s = a; s < b; s += p.sectors_per_block) out.push(s);
+  for (const [a, b] of p.bad_ranges) for (let s = a; s < b; s += p.sectors_per_block ?? 1) out.push(s);
   return out;
 }

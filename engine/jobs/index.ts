@@ -5,12 +5,48 @@ import { Worker } from 'node:worker_threads';
 import type { JobHandle, JobProgress, JobSpec, JobState } from './types.js';
 import type { RawProgress } from './run.js';
 import type { JobWorkerData, JobWorkerMessage } from '../worker/messages.js';
-import { SECTOR_SIZE } from '../format/superblock.js';
+import { SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../format/superblock.js';
+import { FileDevice } from '../io/device.js';
+import { readSuperblock } from '../volume.js';
+import { jobStatePath, readJobStateAt, volumeIdOf, type JobStateFile } from './state.js';
 
 export const MAX_EVENTS_PER_SECOND = 10;
 const MIN_INTERVAL_MS = 1000 / MAX_EVENTS_PER_SECOND;
 
 export { jobStatePath, readJobStateAt } from './state.js';
+export type { JobStateFile } from './state.js';
+
+/** The scrub state file of `device` (paused or done), if any, whichever volume wrote it. */
+export function readScrubState(device: string): JobStateFile | null {
+  return readJobStateAt(jobStatePath(device, 'scrub'));
+}
+
+export interface JobStatus {
+  provided_data_sectors: number;
+  recalculating: boolean;
+  recalc_sector: number;
+  /** our scrub / wipe state files for this volume (checked against its salt and size), if any */
+  scrub: JobStateFile | null;
+  wipe: JobStateFile | null;
+}
+
+/** Where the long jobs of `device` stand: the superblock's recalculation and our state files. Reads only. */
+export function jobStatus(device: string, _opts: { dataDevice?: string } = {}): JobStatus {
+  const dev = FileDevice.open(device, { readOnly: true });
+  try {
+    const sb = readSuperblock(dev);
+    const id = volumeIdOf(sb);
+    return {
+      provided_data_sectors: Number(sb.provided_data_sectors),
+      recalculating: !!(sb.flags & SB_FLAG_RECALCULATING),
+      recalc_sector: Number(sb.recalc_sector),
+      scrub: readJobStateAt(jobStatePath(device, 'scrub'), id),
+      wipe: readJobStateAt(jobStatePath(device, 'wipe'), id),
+    };
+  } finally {
+    dev.close();
+  }
+}
 
 /** Rate over a sliding window of recent samples, so a pause/resume or a slow start does not skew the ETA. */
 class RateMeter {

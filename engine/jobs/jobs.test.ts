@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { startJob, MAX_EVENTS_PER_SECOND } from './index.js';
+import { startJob, MAX_EVENTS_PER_SECOND, jobStatus, readScrubState } from './index.js';
 import type { JobProgress, JobSpec } from './types.js';
 import { formatVolume } from '../format/format.js';
 import { openVolume, readSuperblock } from '../volume.js';
@@ -68,6 +68,9 @@ test('recalc: pause persists recalc_sector strictly inside the volume, resume fi
   assert.ok(sb.flags & SB_FLAG_RECALCULATING);
   assert.ok(sb.recalc_sector > 0 && sb.recalc_sector < sb.provided_data_sectors, `persisted ${sb.recalc_sector}`);
   assert.equal(sb.recalc_sector, paused.position_sector);
+  const js = jobStatus(img);
+  assert.equal(js.recalculating, true);
+  assert.equal(js.recalc_sector, paused.position_sector);
   // below the position every tag is valid; the kernel's read rule leaves the rest unchecked
   const mid = verifyAll(img);
   assert.deepEqual(mid.bad, []);
@@ -186,6 +189,8 @@ test('scrub finds exactly the blocks corrupted on purpose, pauses and resumes fr
     const saved = JSON.parse(fs.readFileSync(state, 'utf8'));
     assert.equal(saved.state, 'paused');
     assert.equal(saved.position_sector, paused.position_sector);
+    assert.equal(jobStatus(img).scrub?.position_sector, paused.position_sector, 'jobStatus shows the paused scrub');
+    assert.equal(readScrubState(img)?.state, 'paused');
     const done = await run({ kind: 'scrub', device: img, integrity: 'sha256' }).h.finished;
     assert.equal(done.state, 'done');
     assert.equal(done.start_sector, paused.position_sector);

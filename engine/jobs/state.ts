@@ -23,7 +23,12 @@ export interface JobStateFile {
 }
 
 function volumeId(vol: Volume): string {
-  return `${Buffer.from(vol.sb.salt).toString('hex')}:${vol.sb.provided_data_sectors}`;
+  return volumeIdOf(vol.sb);
+}
+
+/** The identity a state file records: the superblock's salt and provided_data_sectors. */
+export function volumeIdOf(sb: { salt: Uint8Array; provided_data_sectors: number | bigint }): string {
+  return `${Buffer.from(sb.salt).toString('hex')}:${sb.provided_data_sectors}`;
 }
 
 function stateDir(): string {

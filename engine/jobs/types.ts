@@ -13,8 +13,9 @@ export interface JobProgress {
   position_sector: number;
   /** sector the job ends at (provided_data_sectors for the whole volume) */
   total_sectors: number;
-  /** 512-byte sectors per block of the volume (bad ranges are whole blocks) */
-  sectors_per_block: number;
+  /** 512-byte sectors per block of the volume (bad ranges are whole blocks); always set by startJob, optional so
+   *  hosts that build a JobProgress themselves (a paused recalc read from the superblock) need not know it */
+  sectors_per_block?: number;
   /** where this run started (after a resume, the persisted position) */
   start_sector: number;
   bytes_per_second: number;
