@@ -343,6 +343,7 @@ export const COMMANDS: Record<string, Command> = {
   write: cmdWrite,
   replay: cmdReplay,
   format: (args, io) => cmdFormat(args, io),
+  serve: async (args, io) => (await import('../electron/host/serve.js')).cmdServe(args, io),
 };
 
 const USAGE = `usage: integrity-studio COMMAND DEVICE [options]
@@ -354,6 +355,7 @@ commands:
   write   DEVICE [open options] --offset B [--input F]  write (default stdin); exit 0 only once flushed
   replay  DEVICE [open options]                        replay the journal on disk, as the kernel does on open
   format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
+  serve   [--port N] [--data-dir D] [IMAGE ...]       the dashboard in a browser (prints its Dashboard URL)
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
   --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
   --integrity-bitmap-mode --integrity-no-journal --allow-discards
