@@ -117,6 +117,8 @@ export interface IntegrityApi {
   startScrub(id: string): Promise<void>;
   pauseScrub(id: string): Promise<void>;
   resumeScrub(id: string): Promise<void>;
+  /** Electron only: a native open/save dialog; resolves with the chosen path or null */
+  pickPath?(kind: 'open' | 'save'): Promise<string | null>;
   /** subscribes to events; returns the unsubscribe function */
   onEvent(listener: (e: IntegrityEvent) => void): () => void;
 }
@@ -129,7 +131,7 @@ export type IntegrityEvent =
   | { type: 'journal'; id: string; journal: JournalState | null }
   | { type: 'format-progress'; id: string; done: number; total: number };
 
-export type CommandName = Exclude<keyof IntegrityApi, 'onEvent'>;
+export type CommandName = Exclude<keyof IntegrityApi, 'onEvent' | 'pickPath'>;
 export const COMMAND_NAMES: readonly CommandName[] = [
   'status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume',
   'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub',

@@ -27,7 +27,7 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi }
         {view.page === 'create' ? (
           <>
             <button onClick={() => d.navigate({ page: 'list' })}>← Volumes</button>
-            <CreateVolumeForm algorithms={d.status?.algorithms ?? ['crc32c']} progress={null} onSubmit={async (f) => {
+            <CreateVolumeForm algorithms={d.status?.algorithms ?? ['crc32c']} progress={null} pickPath={api.pickPath ? (k) => api.pickPath!(k) : undefined} onSubmit={async (f) => {
               try {
                 const v = await api.createVolume(toRequest(f));
                 store.getState().applyEvents([{ type: 'volume', volume: v }]);

@@ -43,7 +43,7 @@ function Field({ label, id, error, children }: { label: string; id: string; erro
   );
 }
 
-export function CreateVolumeForm({ algorithms, onSubmit, progress }: { algorithms: string[]; onSubmit(f: CreateForm): Promise<void>; progress?: { done: number; total: number } | null }) {
+export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath }: { algorithms: string[]; onSubmit(f: CreateForm): Promise<void>; progress?: { done: number; total: number } | null; pickPath?: (kind: 'open' | 'save') => Promise<string | null> }) {
   const [f, setF] = useState<CreateForm>(DEFAULT_FORM);
   const [busy, setBusy] = useState(false);
   const [tried, setTried] = useState(false);
@@ -71,6 +71,7 @@ export function CreateVolumeForm({ algorithms, onSubmit, progress }: { algorithm
       }}>
         <div className="grid">
           {text('path', 'Image path', '/path/to/volume.img')}
+          {pickPath ? <button type="button" onClick={() => { void pickPath('save').then((p) => { if (p) set('path', p); }); }}>Choose image file…</button> : null}
           {text('sizeMiB', 'Size (MiB, for a new image)')}
           {text('name', 'Name')}
           <Field label="Integrity algorithm" id="f-integrity">
