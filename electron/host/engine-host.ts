@@ -8,7 +8,8 @@ import crypto from 'node:crypto';
 import { IntegrityStudioError } from '../../engine/errors.js';
 import { openVolume } from '../../engine/volume.js';
 import { flagNames, SB_FLAG_RECALCULATING } from '../../engine/format/superblock.js';
-import { formatVolume, type FormatOptions } from '../../engine/format/format.js';
+import { Worker } from 'node:worker_threads';
+import type { FormatOptions } from '../../engine/format/format.js';
 import { supportedAlgorithms } from '../../engine/hash/index.js';
 import type {
   AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, VolumeMode, VolumeSnapshot,
@@ -206,15 +207,14 @@ export class EngineHost {
       noWipe: !!req.noWipe, integrityRecalculate: !!req.integrityRecalculate, legacyPadding: !!req.legacyPadding,
       legacyHmac: !!req.legacyHmac, journalIntegrity: req.journalIntegrity || undefined, journalIntegrityKey: keys.journalIntegrity,
       journalCrypt: req.journalCrypt || undefined, journalCryptKey: keys.journalCrypt, mode: req.mode, force: !!req.force,
-      size: num(req.size, 'size'), confirm: () => true,
+      size: num(req.size, 'size'),
     };
     const e = this.newEntry(crypto.randomUUID(), p, req.name || path.basename(p), o.dataDevice ? path.resolve(o.dataDevice) : null, req.integrity || 'crc32c', req.mode ?? 'journal', keys, req.journalIntegrity || null, req.journalCrypt || null);
     e.formatting = true;
     this.entries.set(e.id, e);
     this.emit({ type: 'volume', volume: this.snapshot(e) });
     try {
-      // formatVolume is synchronous: yield between progress callbacks is not possible, so events are sent as it goes
-      formatVolume(p, o, (done, total) => this.emitThrottled(`${e.id}:format`, () => ({ type: 'format-progress', id: e.id, done, total }), done === total));
+      await this.formatInWorker(p, o, (done, total) => this.emitThrottled(`${e.id}:format`, () => ({ type: 'format-progress', id: e.id, done, total }), done === total));
     } catch (err) {
       this.entries.delete(e.id);
       this.emit({ type: 'volume-removed', id: e.id });
@@ -225,6 +225,21 @@ export class EngineHost {
     const s = this.snapshot(e);
     this.emit({ type: 'volume', volume: s });
     return s;
+  }
+
+  /** formatVolume in a worker thread: the host keeps serving events and commands during a long wipe */
+  private formatInWorker(p: string, o: FormatOptions, onProgress: (done: number, total: number) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const w = new Worker(new URL('./format-worker.js', import.meta.url), { workerData: { path: p, options: o } });
+      let settled = false;
+      w.on('message', (m: { type: string; done?: number; total?: number; message?: string }) => {
+        if (m.type === 'progress') onProgress(m.done!, m.total!);
+        else if (m.type === 'done') { settled = true; resolve(); }
+        else if (m.type === 'error') { settled = true; reject(new IntegrityStudioError(m.message!)); }
+      });
+      w.on('error', (e) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format failed: ${e.message}`)); } });
+      w.on('exit', (code) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format worker exited with code ${code}`)); } });
+    });
   }
 
   removeVolume(id: string): void {

@@ -16,6 +16,8 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi }
   }, [api, store]);
   const onError = useMemo(() => (m: string) => store.getState().setMessage(m), [store]);
   const view = d.view;
+  const formatting = d.order.map((id) => d.volumes[id]).find((v) => v?.state === 'formatting');
+  const wipe = formatting ? d.formatProgress[formatting.id] ?? { done: 0, total: 1 } : null;
   const vol = view.page === 'volume' ? d.volumes[view.id] : undefined;
   return (
     <div className="app">
@@ -27,7 +29,7 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi }
         {view.page === 'create' ? (
           <>
             <button onClick={() => d.navigate({ page: 'list' })}>← Volumes</button>
-            <CreateVolumeForm algorithms={d.status?.algorithms ?? ['crc32c']} progress={null} pickPath={api.pickPath ? (k) => api.pickPath!(k) : undefined} onSubmit={async (f) => {
+            <CreateVolumeForm algorithms={d.status?.algorithms ?? ['crc32c']} progress={wipe} pickPath={api.pickPath ? (k) => api.pickPath!(k) : undefined} onSubmit={async (f) => {
               try {
                 const v = await api.createVolume(toRequest(f));
                 store.getState().applyEvents([{ type: 'volume', volume: v }]);

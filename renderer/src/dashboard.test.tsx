@@ -36,6 +36,8 @@ test('store: volume, progress, errors and removal events update volumes, state a
   for (let i = 0; i < RATE_HISTORY + 30; i++) s.getState().applyEvents([{ type: 'progress', id: 'a', progress: prog({ bytes_per_second: i + 1 }) }], i);
   assert.equal(s.getState().rates.a!.recalc!.length, RATE_HISTORY);
   assert.equal(s.getState().rates.a!.recalc!.at(-1)![1], RATE_HISTORY + 30);
+  s.getState().applyEvents([{ type: 'format-progress', id: 'b', done: 10, total: 40 }]);
+  assert.deepEqual(s.getState().formatProgress.b, { done: 10, total: 40 });
   s.getState().applyEvents([{ type: 'volume-removed', id: 'b' }]);
   assert.deepEqual(s.getState().order, ['a']);
   assert.deepEqual(s.getState().view, { page: 'list' });
@@ -98,7 +100,8 @@ test('components: volume list and page render state, progress bars, error count,
   assert.deepEqual([...map.matchAll(/class="cell (\w+)"/g)].map((m) => m[1]), ['done', 'done', 'pending', 'pending', 'pending', 'bad', 'pending', 'pending']);
   const chart = renderToStaticMarkup(<RateChart samples={[[0, 1], [10, 2], [20, 1]]} label="r" />);
   assert.match(chart, /points="0\.0,[\d.]+ 150\.0,4\.0 300\.0,[\d.]+"/);
-  const form = renderToStaticMarkup(<CreateVolumeForm algorithms={['crc32c', 'sha256']} onSubmit={async () => {}} />);
+  const form = renderToStaticMarkup(<CreateVolumeForm algorithms={['crc32c', 'sha256']} onSubmit={async () => {}} progress={{ done: 10, total: 40 }} />);
+  assert.match(form, /aria-label="Wipe progress"[^>]*aria-valuenow="25"/);
   for (const label of ['Image path', 'Integrity algorithm', 'Tag size', 'Sector size', 'Journal size', 'Interleave sectors', 'Buffer sectors', 'Separate data device', 'Mode', 'Journal integrity', 'Journal encryption', 'No wipe', 'Recalculate tags', 'Legacy padding', 'Legacy HMAC']) assert.match(form, new RegExp(label));
   assert.match(form, /integritysetup format IMAGE --integrity crc32c/);
 });
