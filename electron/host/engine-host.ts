@@ -15,6 +15,7 @@ import type {
   AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, VolumeMode, VolumeSnapshot,
 } from '../../engine/api.js';
 import type { JobHandle, JobSpec } from '../../engine/jobs/types.js';
+import { fallbackStartJob } from './fallback-jobs.js';
 
 type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
 
@@ -78,6 +79,7 @@ export class EngineHost {
   private readonly dataDir: string | null;
   private startJobFn: StartJob | null;
   readonly transport: 'electron' | 'websocket';
+  runner: HostStatus['jobs_runner'] = 'engine/jobs';
 
   private constructor(o: EngineHostOptions, startJob: StartJob | null) {
     this.throttleMs = o.throttleMs ?? 100;
@@ -87,8 +89,11 @@ export class EngineHost {
   }
 
   static async create(o: EngineHostOptions = {}): Promise<EngineHost> {
-    const sj = o.startJob === undefined ? await loadStartJob() : o.startJob;
+    let sj = o.startJob === undefined ? await loadStartJob() : o.startJob;
+    let runner: HostStatus['jobs_runner'] = sj ? 'engine/jobs' : null;
+    if (o.startJob === undefined && !sj) { sj = fallbackStartJob; runner = 'host-fallback'; }
     const host = new EngineHost(o, sj);
+    host.runner = runner;
     host.load();
     return host;
   }
@@ -156,7 +161,7 @@ export class EngineHost {
 
   // ---- commands ----
   status(): HostStatus {
-    return { version: '0.1.0', transport: this.transport, algorithms: supportedAlgorithms(), jobs_available: !!this.startJobFn, volumes: this.listVolumes() };
+    return { version: '0.1.0', transport: this.transport, algorithms: supportedAlgorithms(), jobs_available: !!this.startJobFn, jobs_runner: this.startJobFn ? this.runner : null, volumes: this.listVolumes() };
   }
   listVolumes(): VolumeSnapshot[] {
     return [...this.entries.values()].map((e) => this.snapshot(e));
