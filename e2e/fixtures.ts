@@ -57,6 +57,7 @@ export const test = base.extend<Fixtures>({
   server: async ({ dir }, use, info) => {
     if (info.project.name === 'electron') {
       const ep = electronPath();
+      if (!ep) console.log(`[electron] ${info.title}: skipped, the Electron runtime is not installed`);
       info.skip(!ep, 'Electron runtime not installed on this machine (its binary download is impossible here); the same specs ran in chromium against serve');
     }
     let s = await startServe(path.join(dir, 'data'));
@@ -70,9 +71,9 @@ export const test = base.extend<Fixtures>({
     await use(handle);
     await s.stop();
   },
-  open: async ({ page, server }, use, info) => {
+  open: async ({ page, server, dir }, use, info) => {
     if (info.project.name === 'electron') {
-      const app = await _electron.launch({ args: [path.join(ROOT, 'dist', 'electron', 'main.js')], env: { ...process.env, INTEGRITY_STUDIO_DATA_DIR: path.dirname(server.url) } });
+      const app = await _electron.launch({ args: [path.join(ROOT, 'dist', 'electron', 'main.js')], env: { ...process.env, INTEGRITY_STUDIO_DATA_DIR: path.join(dir, 'data') } });
       const win = await app.firstWindow();
       await use(async () => win);
       await app.close();

@@ -166,6 +166,8 @@ function JobPanel({ v, kind, api, rates, onError }: { v: VolumeSnapshot; kind: J
   const run = (f: () => Promise<unknown>) => () => { f().catch((e: Error) => onError(e.message)); };
   const running = p?.state === 'running';
   const paused = p?.state === 'paused';
+  // a volume formatted with a wipe has no recalculating flag: there is nothing to recalculate
+  const recalcable = kind !== 'recalc' || (v.superblock?.recalc_sector ?? null) !== null;
   return (
     <section aria-labelledby={`${kind}-h`} className="panel">
       <h3 id={`${kind}-h`}>{name}</h3>
@@ -177,10 +179,11 @@ function JobPanel({ v, kind, api, rates, onError }: { v: VolumeSnapshot; kind: J
       <div className="row">
         {kind === 'recalc' ? (
           <>
-            {!running && !paused ? <button onClick={run(() => api.startRecalc(v.id))}>Start recalculation</button> : null}
+            {!recalcable ? <p className="muted">Not recalculating: this volume's tags were written by format (no --integrity-recalculate).</p> : null}
+            {!running && !paused ? <button disabled={!recalcable} onClick={run(() => api.startRecalc(v.id))}>Start recalculation</button> : null}
             <button disabled={!running} onClick={run(() => api.pauseRecalc(v.id))}>Pause recalculation</button>
             <button disabled={!paused} onClick={run(() => api.resumeRecalc(v.id))}>Resume recalculation</button>
-            <button disabled={running} onClick={run(() => api.resetRecalc(v.id))}>Restart recalculation from start</button>
+            <button disabled={running || !recalcable} onClick={run(() => api.resetRecalc(v.id))}>Restart recalculation from start</button>
           </>
         ) : (
           <>

@@ -96,6 +96,10 @@ test('components: volume list and page render state, progress bars, error count,
   assert.match(page, /sectors 100–107/);
   assert.match(page, /sectors 4000–4000/);
   assert.match(page, /integritysetup open x/);
+  const fresh = renderToStaticMarkup(<VolumePage v={vol('b')} api={api} rates={undefined} onBack={() => {}} onError={() => {}} />);
+  assert.match(fresh, /<button disabled="">Start recalculation<\/button>/);
+  assert.match(fresh, /Not recalculating/);
+  assert.match(fresh, /<button>Start scrub<\/button>/);
   const map = renderToStaticMarkup(<SectorMap total={64} done={16} bad={[[40, 41]]} cells={8} />);
   assert.deepEqual([...map.matchAll(/class="cell (\w+)"/g)].map((m) => m[1]), ['done', 'done', 'pending', 'pending', 'pending', 'bad', 'pending', 'pending']);
   const chart = renderToStaticMarkup(<RateChart samples={[[0, 1], [10, 2], [20, 1]]} label="r" />);
