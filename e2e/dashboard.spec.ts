@@ -40,8 +40,11 @@ async function jobsAvailable(url: string): Promise<boolean> {
 test('recalculate over data: pause, restart the server, resume, done', async ({ server, open, dir }) => {
   test.skip(!(await jobsAvailable(server.url)), 'engine/jobs (recalc/scrub workers, branch jobs) is not in this build');
   const img = path.join(dir, 'recalc.img');
-  // data first, then a --no-wipe --integrity-recalculate format over it (the engine's formatVolume)
-  fs.writeFileSync(img, Buffer.alloc(64 << 20, 0x5a));
+  // data first, then a --no-wipe --integrity-recalculate format over it (the engine's formatVolume). The engine
+  // recalculates at > 100 MiB/s here, so the image is 512 MiB (sparse past its first 16 MiB of data) to leave
+  // time to pause.
+  fs.writeFileSync(img, Buffer.alloc(16 << 20, 0x5a));
+  fs.truncateSync(img, 512 << 20);
   engine(`import { formatVolume } from './dist/engine/format/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, integrityRecalculate: true, force: true, confirm: () => true });`);
   const u = new URL(server.url);
   await fetch(`${u.origin}/api/addVolume?token=${u.searchParams.get('token')}`, { method: 'POST', body: JSON.stringify([{ path: img }]) });

@@ -100,8 +100,6 @@ export interface HostStatus {
   transport: 'electron' | 'websocket';
   algorithms: string[];
   jobs_available: boolean;
-  /** engine/jobs (worker threads), or the host's minimal in-process runner while engine/jobs is not built */
-  jobs_runner: 'engine/jobs' | 'host-fallback' | null;
   volumes: VolumeSnapshot[];
 }
 

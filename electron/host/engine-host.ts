@@ -15,7 +15,7 @@ import type {
   AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, VolumeMode, VolumeSnapshot,
 } from '../../engine/api.js';
 import type { JobHandle, JobSpec } from '../../engine/jobs/types.js';
-import { fallbackStartJob } from './fallback-jobs.js';
+import { startJob as engineStartJob } from '../../engine/jobs/index.js';
 
 type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
 
@@ -44,7 +44,7 @@ export interface EngineHostOptions {
   /** minimum ms between two progress events of one job sent to subscribers (the final one always goes) */
   throttleMs?: number;
   transport?: 'electron' | 'websocket';
-  /** injected for tests; default: engine/jobs/index.js when it is built */
+  /** injected for tests; default: engine/jobs startJob (worker threads); null disables recalc/scrub */
   startJob?: StartJob | null;
 }
 
@@ -59,16 +59,6 @@ function quote(s: string): string {
   return /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export async function loadStartJob(): Promise<StartJob | null> {
-  // engine/jobs/index.ts is built on its own branch; the host works (without recalc/scrub) until it is merged.
-  const spec = '../../engine/jobs/index.js';
-  try {
-    const m = (await import(spec)) as { startJob?: StartJob };
-    return typeof m.startJob === 'function' ? m.startJob : null;
-  } catch {
-    return null;
-  }
-}
 
 export class EngineHost {
   private readonly entries = new Map<string, Entry>();
@@ -77,9 +67,8 @@ export class EngineHost {
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly throttleMs: number;
   private readonly dataDir: string | null;
-  private startJobFn: StartJob | null;
+  private readonly startJobFn: StartJob | null;
   readonly transport: 'electron' | 'websocket';
-  runner: HostStatus['jobs_runner'] = 'engine/jobs';
 
   private constructor(o: EngineHostOptions, startJob: StartJob | null) {
     this.throttleMs = o.throttleMs ?? 100;
@@ -89,11 +78,7 @@ export class EngineHost {
   }
 
   static async create(o: EngineHostOptions = {}): Promise<EngineHost> {
-    let sj = o.startJob === undefined ? await loadStartJob() : o.startJob;
-    let runner: HostStatus['jobs_runner'] = sj ? 'engine/jobs' : null;
-    if (o.startJob === undefined && !sj) { sj = fallbackStartJob; runner = 'host-fallback'; }
-    const host = new EngineHost(o, sj);
-    host.runner = runner;
+    const host = new EngineHost(o, o.startJob === undefined ? engineStartJob : o.startJob);
     host.load();
     return host;
   }
@@ -161,7 +146,7 @@ export class EngineHost {
 
   // ---- commands ----
   status(): HostStatus {
-    return { version: '0.1.0', transport: this.transport, algorithms: supportedAlgorithms(), jobs_available: !!this.startJobFn, jobs_runner: this.startJobFn ? this.runner : null, volumes: this.listVolumes() };
+    return { version: '0.1.0', transport: this.transport, algorithms: supportedAlgorithms(), jobs_available: !!this.startJobFn, volumes: this.listVolumes() };
   }
   listVolumes(): VolumeSnapshot[] {
     return [...this.entries.values()].map((e) => this.snapshot(e));
@@ -349,7 +334,7 @@ export class EngineHost {
         };
         if (!e.jobs.recalc && recalculating && sb.recalc_sector < sb.provided_data_sectors) {
           // the persisted position, as a paused job (it survives restarts of the host)
-          s.jobs.recalc = { job: 'recalc', state: 'paused', position_sector: sb.recalc_sector, total_sectors: sb.provided_data_sectors, start_sector: sb.recalc_sector, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null };
+          s.jobs.recalc = { job: 'recalc', state: 'paused', position_sector: sb.recalc_sector, total_sectors: sb.provided_data_sectors, start_sector: sb.recalc_sector, sectors_per_block: g.sectors_per_block, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null };
         }
         s.state = e.handles.recalc ? 'recalculating' : e.handles.scrub ? 'scrubbing'
           : e.errorCount > 0 ? 'errors'

@@ -108,7 +108,7 @@ test('progress events are throttled, the final one always arrives, pause goes to
   const img = path.join(dir, 'v.img');
   let spec: JobSpec | null = null;
   let resolveFinished!: (p: JobProgress) => void;
-  const base = (pos: number, state: JobProgress['state']): JobProgress => ({ job: 'recalc', state, position_sector: pos, total_sectors: 1000, start_sector: 0, bytes_per_second: 1e6, eta_ms: 10, mismatches: 0, bad_ranges: [], journal: null });
+  const base = (pos: number, state: JobProgress['state']): JobProgress => ({ job: 'recalc', state, position_sector: pos, total_sectors: 1000, start_sector: 0, sectors_per_block: 1, bytes_per_second: 1e6, eta_ms: 10, mismatches: 0, bad_ranges: [], journal: null });
   let report!: (p: JobProgress) => void;
   const startJob = (s: JobSpec, on: (p: JobProgress) => void): JobHandle => {
     spec = s;

@@ -22,8 +22,7 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi }
   return (
     <div className="app">
       <header><h1>Integrity Studio</h1><span className={d.connected ? 'ok' : 'muted'}>{d.connected ? 'connected' : 'connecting…'}</span>
-        {d.status && !d.status.jobs_available ? <span className="warn">recalc/scrub engine not in this build</span> : null}
-        {d.status?.jobs_runner === 'host-fallback' ? <span className="muted">jobs: host fallback runner</span> : null}</header>
+        {d.status && !d.status.jobs_available ? <span className="warn">recalc/scrub engine not in this build</span> : null}</header>
       {d.message ? <p className="error" role="alert">{d.message} <button onClick={() => d.setMessage(null)}>Dismiss</button></p> : null}
       <main>
         {view.page === 'list' ? <VolumeList d={d} onOpen={(id) => d.navigate({ page: 'volume', id })} onCreate={() => d.navigate({ page: 'create' })} /> : null}

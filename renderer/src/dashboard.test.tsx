@@ -17,7 +17,7 @@ function vol(id: string, over: Partial<VolumeSnapshot> = {}): VolumeSnapshot {
     open_command: 'integritysetup open x', dm_table: '0 32768 integrity x 0 4 J 1 internal_hash:crc32c', error: null, ...over,
   };
 }
-const prog = (o: Partial<JobProgress>): JobProgress => ({ job: 'recalc', state: 'running', position_sector: 0, total_sectors: 32768, start_sector: 0, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null, ...o });
+const prog = (o: Partial<JobProgress>): JobProgress => ({ job: 'recalc', state: 'running', position_sector: 0, total_sectors: 32768, start_sector: 0, sectors_per_block: 1, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null, ...o });
 
 test('store: volume, progress, errors and removal events update volumes, state and rate history', () => {
   const s = createDashboardStore();
