@@ -75,7 +75,7 @@ test('recalculate over data: pause, restart the server, resume, done', async ({ 
   expect(r).toMatch(/"mismatches":\s*0/);
 });
 
-test('corrupt a sector on disk, scrub, see the count and the range', async ({ server, open, dir }) => {
+test('corrupt a sector on disk, scrub, see the count and the range (also after a server restart)', async ({ server, open, dir }) => {
   test.skip(!(await jobsAvailable(server.url)), 'engine/jobs (recalc/scrub workers, branch jobs) is not in this build');
   const img = path.join(dir, 'scrub.img');
   const out = engine(`import { formatVolume } from './dist/engine/format/format.js'; const r = formatVolume(${JSON.stringify(img)}, { size: 16 << 20, confirm: () => true }); console.log(JSON.stringify({ initial: r.plan.geometry.initial_sectors, run: r.plan.geometry.metadata_run }));`);
@@ -95,4 +95,10 @@ test('corrupt a sector on disk, scrub, see the count and the range', async ({ se
   await expect(page.getByLabel('Bad sector ranges')).toHaveText('sectors 1000–1000');
   await expect(page.locator('.sectormap .cell.bad')).toHaveCount(1);
   await shot(page, 'scrub-errors');
+  await server.restart();
+  const again = await open();
+  await expect(again.getByRole('row', { name: /scrub\.img/ })).toContainText('errors');
+  await again.getByRole('link', { name: 'scrub.img' }).click();
+  await expect(again.getByTestId('error-count')).toHaveText('1');
+  await expect(again.getByLabel('Bad sector ranges')).toHaveText('sectors 1000–1000');
 });

@@ -73,10 +73,15 @@ export const test = base.extend<Fixtures>({
   },
   open: async ({ page, server, dir }, use, info) => {
     if (info.project.name === 'electron') {
-      const app = await _electron.launch({ args: [path.join(ROOT, 'dist', 'electron', 'main.js')], env: { ...process.env, INTEGRITY_STUDIO_DATA_DIR: path.join(dir, 'data') } });
-      const win = await app.firstWindow();
-      await use(async () => win);
-      await app.close();
+      // launched on demand (after the spec prepared its volumes through serve: both hosts share the data dir's
+      // volume list, read when a host starts); a second open() relaunches, like the server restart
+      let app: Awaited<ReturnType<typeof _electron.launch>> | null = null;
+      await use(async () => {
+        await app?.close();
+        app = await _electron.launch({ args: [path.join(ROOT, 'dist', 'electron', 'main.js')], env: { ...process.env, INTEGRITY_STUDIO_DATA_DIR: path.join(dir, 'data') } });
+        return app.firstWindow();
+      });
+      await app?.close();
       return;
     }
     await use(async () => {

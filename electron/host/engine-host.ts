@@ -16,6 +16,7 @@ import type {
 } from '../../engine/api.js';
 import type { JobHandle, JobSpec } from '../../engine/jobs/types.js';
 import { startJob as engineStartJob } from '../../engine/jobs/index.js';
+import { readJobState } from '../../engine/jobs/state.js';
 
 type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
 
@@ -336,8 +337,15 @@ export class EngineHost {
           // the persisted position, as a paused job (it survives restarts of the host)
           s.jobs.recalc = { job: 'recalc', state: 'paused', position_sector: sb.recalc_sector, total_sectors: sb.provided_data_sectors, start_sector: sb.recalc_sector, sectors_per_block: g.sectors_per_block, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null };
         }
+        // the last scrub's persisted result (engine/jobs keeps it beside the image): it survives restarts
+        const st = e.jobs.scrub ? null : readJobState(v, 'scrub');
+        if (st) {
+          s.jobs.scrub = { job: 'scrub', state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: g.sectors_per_block, bytes_per_second: 0, eta_ms: null, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null };
+          s.error_count = st.mismatches;
+          s.bad_ranges = st.bad_ranges;
+        }
         s.state = e.handles.recalc ? 'recalculating' : e.handles.scrub ? 'scrubbing'
-          : e.errorCount > 0 ? 'errors'
+          : s.error_count > 0 ? 'errors'
           : s.jobs.recalc?.state === 'paused' || s.jobs.scrub?.state === 'paused' ? 'paused' : 'clean';
         const mode = e.mode === 'bitmap' ? ' --integrity-bitmap-mode' : e.mode === 'direct' ? ' --integrity-no-journal' : '';
         const keyOpt = e.keys.integrity ? ` --integrity-key-file KEYFILE --integrity-key-size ${e.keys.integrity.length}` : '';
