@@ -388,6 +388,7 @@ export const COMMANDS: Record<string, Command> = {
   format: (args, io) => cmdFormat(args, io),
   recalc: (args, io) => cmdJob('recalc', args, io),
   scrub: (args, io) => cmdJob('scrub', args, io),
+  serve: async (args, io) => (await import('../electron/host/serve.js')).cmdServe(args, io),
 };
 
 const USAGE = `usage: integrity-studio COMMAND DEVICE [options]
@@ -401,6 +402,7 @@ commands:
   recalc  DEVICE [open options] [--reset] [--progress-json]   recalculate tags from recalc_sector (pause: Ctrl-C)
   scrub   DEVICE [open options] [--progress-json] [--json]    verify every block, resumable; exit 4 on mismatches
   format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
+  serve   [--port N] [--data-dir D] [IMAGE ...]       the dashboard in a browser (prints its Dashboard URL)
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
   --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
   --integrity-bitmap-mode --integrity-no-journal --allow-discards

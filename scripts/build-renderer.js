@@ -5,5 +5,8 @@ if (!existsSync('renderer/vite.config.ts')) {
   console.log('renderer: no renderer/vite.config.ts, dashboard build skipped');
   process.exit(0);
 }
+// the renderer's store/component tests (node:test) compile to dist/renderer-tests
+const t = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'renderer/tsconfig.json'], { stdio: 'inherit' });
+if (t.status !== 0) process.exit(t.status ?? 1);
 const r = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'renderer/vite.config.ts'], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/**/*.test.js) with node's test runner.
 // --unit skips the slow suites (oracle round trips, e2e); the full run is what CI does.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -14,9 +14,14 @@ function walk(dir) {
     else if (name.endsWith('.test.js') && (!unit || !/\.(oracle|slow)\.test\.js$/.test(name))) files.push(p);
   }
 }
-for (const d of ['dist/engine', 'dist/electron']) {
+for (const d of ['dist/engine', 'dist/electron', 'dist/renderer-tests']) {
   try { walk(d); } catch { /* folder not built */ }
 }
 files.sort();
 const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files], { stdio: 'inherit' });
 process.exitCode = r.status ?? 1;
+// e2e: the dashboard in Debian's chromium against `serve` and the real engine (and Electron where it is installed)
+if (!unit && existsSync('playwright.config.ts') && existsSync('dist/renderer/index.html')) {
+  const e = spawnSync(process.execPath, ['node_modules/@playwright/test/cli.js', 'test'], { stdio: 'inherit' });
+  if ((e.status ?? 1) !== 0) process.exitCode = e.status ?? 1;
+}

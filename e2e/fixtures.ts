@@ -1,0 +1,102 @@
+// Fixtures: a scratch folder, a real `integrity-studio serve` child process (restartable, same data dir), and the
+// dashboard page — in chromium for the "chromium" project, in Electron's window for the "electron" project.
+import { test as base, expect, _electron, type Page } from '@playwright/test';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+export const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
+const CLI = path.join(ROOT, 'bin', 'integrity-studio.js');
+
+export interface Server { url: string; proc: ChildProcess; stop(): Promise<void> }
+
+export async function startServe(dataDir: string, images: string[] = []): Promise<Server> {
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...images], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  proc.stderr!.on('data', (d) => { err += d; });
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.on('exit', (c) => reject(new Error(`serve exited ${c}: ${err}`)));
+  });
+  return {
+    url, proc,
+    stop: () => new Promise<void>((r) => { if (proc.exitCode !== null) return r(); proc.once('exit', () => r()); proc.kill('SIGTERM'); }),
+  };
+}
+
+/** the engine's own CLI (or a node one-liner over dist/engine) prepares volumes on disk */
+export function engine(script: string): string {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`engine script failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function electronPath(): string | null {
+  try {
+    const p = createRequire(path.join(ROOT, 'package.json'))('electron') as unknown;
+    return typeof p === 'string' && fs.existsSync(p) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Fixtures { dir: string; server: Server & { restart(): Promise<void> }; dashboard: Page; open(): Promise<Page> }
+
+export const test = base.extend<Fixtures>({
+  dir: async ({}, use) => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'is-e2e-'));
+    await use(d);
+    fs.rmSync(d, { recursive: true, force: true });
+  },
+  server: async ({ dir }, use, info) => {
+    if (info.project.name === 'electron') {
+      const ep = electronPath();
+      if (!ep) console.log(`[electron] ${info.title}: skipped, the Electron runtime is not installed`);
+      info.skip(!ep, 'Electron runtime not installed on this machine (its binary download is impossible here); the same specs ran in chromium against serve');
+    }
+    let s = await startServe(path.join(dir, 'data'));
+    const handle = Object.assign({}, s, {
+      async restart() {
+        await s.stop();
+        s = await startServe(path.join(dir, 'data'));
+        Object.assign(handle, s);
+      },
+    });
+    await use(handle);
+    await s.stop();
+  },
+  open: async ({ page, server, dir }, use, info) => {
+    if (info.project.name === 'electron') {
+      // launched on demand (after the spec prepared its volumes through serve: both hosts share the data dir's
+      // volume list, read when a host starts); a second open() relaunches, like the server restart
+      let app: Awaited<ReturnType<typeof _electron.launch>> | null = null;
+      await use(async () => {
+        await app?.close();
+        app = await _electron.launch({ args: [path.join(ROOT, 'dist', 'electron', 'main.js')], env: { ...process.env, INTEGRITY_STUDIO_DATA_DIR: path.join(dir, 'data') } });
+        return app.firstWindow();
+      });
+      await app?.close();
+      return;
+    }
+    await use(async () => {
+      await page.goto(server.url);
+      await expect(page.getByText('connected', { exact: true })).toBeVisible();
+      return page;
+    });
+  },
+  dashboard: async ({ open }, use) => {
+    await use(await open());
+  },
+});
+
+export { expect };
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ROOT, 'test-results', 'screenshots', `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,58 @@
+// Electron main process: one hardened window (contextIsolation, sandbox, no nodeIntegration, strict CSP, no
+// navigation, no new windows, no permissions), the EngineHost (electron/host) behind validated IPC, native
+// open/save dialogs. Keys stay in this process; the renderer only learns whether one is set.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineHost } from './host/engine-host.js';
+import { dispatch } from './host/dispatch.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const RENDERER = path.resolve(here, '..', 'renderer', 'index.html');
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+async function run(): Promise<void> {
+  const { app, BrowserWindow, ipcMain, dialog, session } = await import('electron');
+  if (!app.requestSingleInstanceLock()) { app.quit(); return; }
+  await app.whenReady();
+  const host = await EngineHost.create({ dataDir: process.env.INTEGRITY_STUDIO_DATA_DIR || app.getPath('userData'), transport: 'electron' });
+  session.defaultSession.setPermissionRequestHandler((_wc, _p, cb) => cb(false));
+  session.defaultSession.webRequest.onHeadersReceived((d, cb) => cb({ responseHeaders: { ...(d.responseHeaders ?? {}), 'Content-Security-Policy': [CSP] } }));
+  app.on('web-contents-created', (_e, wc) => {
+    wc.on('will-navigate', (e) => e.preventDefault());
+    wc.setWindowOpenHandler(() => ({ action: 'deny' }));
+  });
+  const win = new BrowserWindow({
+    width: 1200, height: 850, title: 'Integrity Studio',
+    webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, preload: path.join(here, 'preload.cjs') },
+  });
+  const expected = new URL(`file://${RENDERER}`).href;
+  const fromOurPage = (e: { senderFrame: { url: string } | null }) => !!e.senderFrame && e.senderFrame.url.split(/[?#]/)[0] === expected;
+  ipcMain.handle('integrity:cmd', async (e, cmd, args) => {
+    if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');
+    try {
+      return { ok: true, result: (await dispatch(host, cmd, args)) ?? null };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  });
+  ipcMain.handle('integrity:dialog', async (e, kind) => {
+    if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');
+    if (kind !== 'open' && kind !== 'save') return null;
+    const filters = [{ name: 'Disk images', extensions: ['img', 'raw', 'bin'] }, { name: 'All files', extensions: ['*'] }];
+    if (kind === 'open') {
+      const r = await dialog.showOpenDialog(win, { properties: ['openFile'], filters });
+      return r.canceled ? null : r.filePaths[0] ?? null;
+    }
+    const r = await dialog.showSaveDialog(win, { filters });
+    return r.canceled ? null : r.filePath ?? null;
+  });
+  const off = host.onEvent((ev) => { if (!win.webContents.isDestroyed()) win.webContents.send('integrity:event', ev); });
+  win.on('closed', off);
+  app.on('window-all-closed', () => { void host.close().then(() => app.quit()); });
+  await win.loadFile(RENDERER);
+}
+
+run().catch((e: Error) => {
+  process.stderr.write(`integrity-studio: ${e.message}\n`);
+  process.exit(1);
+});

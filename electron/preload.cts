@@ -1,0 +1,23 @@
+// Preload (sandboxed, CommonJS): exposes the IntegrityApi as window.integrity over two IPC channels, nothing else.
+import { contextBridge, ipcRenderer } from 'electron';
+
+type Listener = (e: unknown) => void;
+const COMMANDS = ['status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume', 'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub'];
+const api: Record<string, unknown> = {
+  onEvent(l: Listener) {
+    const h = (_e: unknown, ev: unknown) => l(ev);
+    ipcRenderer.on('integrity:event', h);
+    return () => ipcRenderer.removeListener('integrity:event', h);
+  },
+  pickPath(kind: 'open' | 'save') {
+    return ipcRenderer.invoke('integrity:dialog', kind);
+  },
+};
+for (const c of COMMANDS) {
+  api[c] = async (...args: unknown[]) => {
+    const r = (await ipcRenderer.invoke('integrity:cmd', c, args)) as { ok: boolean; result?: unknown; error?: string };
+    if (!r.ok) throw new Error(r.error);
+    return r.result;
+  };
+}
+contextBridge.exposeInMainWorld('integrity', api);

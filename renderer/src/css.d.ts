@@ -1,0 +1,2 @@
+// vite bundles CSS imported by the entry
+declare module '*.css';

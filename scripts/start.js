@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// `npm start`: builds what is missing, then runs the Electron app where its runtime is installed; otherwise says
+// so and starts browser mode (`integrity-studio serve`) with a demo volume created on first run in the data
+// folder ($XDG_DATA_HOME/integrity-studio or ~/.local/share/integrity-studio), and prints the Dashboard URL.
+import { existsSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+
+const node = process.execPath;
+function run(args) {
+  const r = spawnSync(node, args, { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+if (!existsSync('dist/engine/cli.js') || !existsSync('dist/electron/host/serve.js')) run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+if (!existsSync('dist/renderer/index.html')) run(['scripts/build-renderer.js']);
+
+let electron = null;
+try {
+  const p = createRequire(import.meta.url)('electron');
+  if (typeof p === 'string' && existsSync(p)) electron = p;
+} catch { /* optional dependency not installed */ }
+
+if (electron) {
+  const child = spawn(electron, ['dist/electron/main.js'], { stdio: 'inherit' });
+  child.on('exit', (c) => process.exit(c ?? 0));
+} else {
+  console.log('Electron runtime not installed here: starting the dashboard in browser mode (integrity-studio serve).');
+  const dataDir = path.join(process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'integrity-studio');
+  mkdirSync(dataDir, { recursive: true });
+  const demo = path.join(dataDir, 'demo.img');
+  const images = [];
+  if (!existsSync(demo)) {
+    console.log(`First run: creating a 32 MiB demo volume at ${demo}`);
+    run(['dist/engine/cli.js', 'format', demo, '--size', String(32 << 20), '--batch-mode']);
+    images.push(demo);
+  }
+  const port = process.env.PORT ?? '0';
+  const child = spawn(node, ['bin/integrity-studio.js', 'serve', '--port', port, '--data-dir', dataDir, ...images], { stdio: 'inherit' });
+  const stop = () => child.kill('SIGTERM');
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  child.on('exit', (c) => process.exit(c ?? 0));
+}
