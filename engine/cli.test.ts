@@ -46,9 +46,7 @@ const dir = tmpDir('cli-');
 const images = goldenManifest();
 
 for (const im of images) {
-  // journal MAC + encryption are wired on the issue-2 branch; until it lands this one case is a declared todo
-  const todo = im.name === 'h-journal-mac-crypt' ? 'journal MAC/encryption not wired yet' : undefined;
-  test(`golden ${im.name}: read gives the kernel's provided data, verify agrees, nothing in the image changes`, { todo }, async (t) => {
+  test(`golden ${im.name}: read gives the kernel's provided data, verify agrees, nothing in the image changes`, async (t) => {
     const before = im.files.map((f) => sha256File(goldenPath(f)));
     const args = openArgs(im, dir);
     const out = path.join(dir, `${im.name}.data`);

@@ -77,6 +77,8 @@ export function volumeOptions(v: Values): VolumeOptions & { dataDevice?: string 
   }
   o.mode = v['integrity-bitmap-mode'] ? 'bitmap' : v['integrity-no-journal'] ? 'direct' : 'journal';
   o.allowDiscards = !!v['allow-discards'];
+  o.bitmapSectorsPerBit = intOpt(v, 'bitmap-sectors-per-bit');
+  o.bitmapFlushTime = intOpt(v, 'bitmap-flush-time');
   return o;
 }
 

@@ -10,6 +10,7 @@ import { createTagHasher, algorithmInfo, type TagHasher } from './hash/index.js'
 import { IntegrityTarget } from './target/target.js';
 import { overlayJournal, type ReplayPlan } from './target/replay.js';
 import { SB_FLAG_DIRTY_BITMAP } from './format/superblock.js';
+import { dirtyRegions } from './target/bitmap-mode.js';
 
 export type JournalMode = 'journal' | 'bitmap' | 'direct';
 
@@ -28,6 +29,10 @@ export interface VolumeOptions {
   mode?: JournalMode;
   allowDiscards?: boolean;
   readOnly?: boolean;
+  /** --bitmap-sectors-per-bit (bitmap mode; default 32768) */
+  bitmapSectorsPerBit?: number;
+  /** --bitmap-flush-time in ms (bitmap mode; default 10000) */
+  bitmapFlushTime?: number;
 }
 
 export interface Volume {
@@ -139,6 +144,12 @@ export function openVolumeOn(
     // (A writable open replays on disk instead: target/writable.ts.) With a dirty bitmap the journal area
     // holds the bitmap, not a journal.
     if (readOnly && !o.superblockOnly && !(sb.flags & SB_FLAG_DIRTY_BITMAP)) vol.replay = overlayJournal(vol);
+    // With a dirty bitmap (an unclean close in bitmap mode) the regions whose bit is set may hold data whose
+    // tags were never written: the kernel recalculates them on activation and does not verify them meanwhile.
+    if (readOnly && !o.superblockOnly && sb.flags & SB_FLAG_DIRTY_BITMAP) {
+      const dirty = dirtyRegions(vol);
+      target.uncheckedRegion = (s) => dirty.test(dirty.bitOf(s));
+    }
     return vol;
   } catch (e) {
     if (data !== meta) data.close();

@@ -14,9 +14,9 @@ import { computeTags, writeInPlace } from './write.js';
 export const COMMIT_IDS = [0x1111111111111111n, 0x2222222222222222n, 0x3333333333333333n, 0x4444444444444444n];
 export const N_COMMIT_IDS = COMMIT_IDS.length;
 
-/** dm_integrity_commit_id() */
-export function commitId(section: number, sector: number, seq: number): bigint {
-  return COMMIT_IDS[seq]! ^ ((BigInt(section) << 32n) ^ BigInt(sector));
+/** dm_integrity_commit_id(); `ids` are the volume's commit ids (encrypted ones under a stream cipher) */
+export function commitId(section: number, sector: number, seq: number, ids: readonly bigint[] = COMMIT_IDS): bigint {
+  return ids[seq]! ^ ((BigInt(section) << 32n) ^ BigInt(sector));
 }
 
 export function nextCommitSeq(seq: number): number {
@@ -58,6 +58,8 @@ export class JournalWriter {
     private readonly t: IntegrityTarget,
     pos: JournalPosition,
     private readonly seal: SectionSealer,
+    /** the volume's commit ids (journal-keys.ts journalCodec().commitIds) */
+    private readonly ids: readonly bigint[] = COMMIT_IDS,
   ) {
     this.sectionBytes = t.geometry.journal_section_sectors * SECTOR_SIZE;
     this.uncommitted_section = pos.free_section;
@@ -141,7 +143,7 @@ export class JournalWriter {
     const journalBase = 8 * SECTOR_SIZE; // the journal starts after the superblock (SB_SECTORS)
     for (const plain of this.sections) {
       for (let j = 0; j < g.journal_section_sectors; j++) {
-        plain.writeBigUInt64LE(commitId(i, j, this.commit_seq), j * SECTOR_SIZE + JOURNAL_SECTOR_DATA);
+        plain.writeBigUInt64LE(commitId(i, j, this.commit_seq, this.ids), j * SECTOR_SIZE + JOURNAL_SECTOR_DATA);
       }
       const out = this.seal(plain, i);
       this.t.meta.write(out, journalBase + i * this.sectionBytes);

@@ -2,12 +2,12 @@
 // are replayed, in what order, what the journal looks like afterwards (cleared or continued), and where the
 // next write goes. Used on disk when a volume is opened for writing, and in memory for read-only opens.
 import { IntegrityStudioError } from '../errors.js';
-import { SB_SECTORS, SECTOR_SIZE } from '../format/superblock.js';
+import { SB_FLAG_DIRTY_BITMAP, SB_SECTORS, SECTOR_SIZE } from '../format/superblock.js';
 import { JOURNAL_BLOCK_SECTORS, JOURNAL_SECTOR_DATA, type Geometry } from '../format/geometry.js';
 import type { Volume } from '../volume.js';
-import { commitId, entryOffset, N_COMMIT_IDS, nextCommitSeq, type JournalPosition, type SectionSealer } from './journal-writer.js';
+import { COMMIT_IDS, commitId, entryOffset, N_COMMIT_IDS, nextCommitSeq, type JournalPosition, type SectionSealer } from './journal-writer.js';
 import { writeInPlace } from './write.js';
-import { openSections, sealSections } from './journal-keys.js';
+import { journalCodec, openSections, sealSections } from './journal-keys.js';
 
 const prevCommitSeq = (seq: number) => (seq + N_COMMIT_IDS - 1) % N_COMMIT_IDS;
 
@@ -34,6 +34,8 @@ export interface ReplayPlan {
   erase_seq: number | null;
   /** entries not replayed although present (past provided_data_sectors) */
   skipped_entries: number;
+  /** set when the kernel would fail the device (dm_integrity_io_error during replay_journal) */
+  failed?: string;
 }
 
 function sectorOf(plain: Buffer, g: Geometry, section: number, n: number): { hi: number; sector: number } {
@@ -50,8 +52,11 @@ function sectorCommitId(plain: Buffer, g: Geometry, section: number, j: number):
   return plain.readBigUInt64LE((section * g.journal_section_sectors + j) * SECTOR_SIZE + JOURNAL_SECTOR_DATA);
 }
 
-/** replay_journal(): the plan, from the decrypted journal */
-export function planReplay(g: Geometry, plain: Buffer): ReplayPlan {
+/**
+ * replay_journal(): the plan, from the decrypted journal. `ids` are the volume's commit ids; `mode` is the
+ * kernel's: outside journal mode ('B', 'D') a non-empty journal is replayed and then cleared.
+ */
+export function planReplay(g: Geometry, plain: Buffer, ids: readonly bigint[] = COMMIT_IDS, mode: 'journal' | 'bitmap' | 'direct' = 'journal'): ReplayPlan {
   const N = g.journal_sections;
   const used = [false, false, false, false];
   const maxSection = [0, 0, 0, 0];
@@ -61,6 +66,7 @@ export function planReplay(g: Geometry, plain: Buffer): ReplayPlan {
   const clear = (reason: string): ReplayPlan => {
     const erase_seq = prevCommitSeq(prevCommitSeq(last_used));
     return {
+      failed: reason,
       clear_reason: reason,
       journal_empty,
       write_start,
@@ -75,7 +81,7 @@ export function planReplay(g: Geometry, plain: Buffer): ReplayPlan {
     for (let j = 0; j < g.journal_section_sectors; j++) {
       const id = sectorCommitId(plain, g, i, j);
       let k = -1;
-      for (let s = 0; s < N_COMMIT_IDS; s++) if (commitId(i, j, s) === id) k = s;
+      for (let s = 0; s < N_COMMIT_IDS; s++) if (commitId(i, j, s, ids) === id) k = s;
       if (k < 0) return clear(`journal commit id not valid at section ${i} sector ${j}`);
       used[k] = true;
       maxSection[k] = i;
@@ -107,7 +113,7 @@ export function planReplay(g: Geometry, plain: Buffer): ReplayPlan {
   let write_sections = 0;
   outer: for (; write_sections < N; write_sections++) {
     for (let j = 0; j < g.journal_section_sectors; j++) {
-      if (sectorCommitId(plain, g, i, j) !== commitId(i, j, want)) break outer;
+      if (sectorCommitId(plain, g, i, j) !== commitId(i, j, want, ids)) break outer;
     }
     i++;
     if (i >= N) want = nextCommitSeq(want);
@@ -139,7 +145,7 @@ export function planReplay(g: Geometry, plain: Buffer): ReplayPlan {
       }
     }
   }
-  if (write_sections === N) {
+  if (write_sections === N && (mode === 'journal' || journal_empty)) {
     return { clear_reason: null, journal_empty, write_start, write_sections, writes, position: { free_section: write_start, commit_seq: want }, erase_seq: null, skipped_entries: skipped };
   }
   const erase_seq = prevCommitSeq(prevCommitSeq(last_used));
@@ -155,12 +161,38 @@ export function planReplay(g: Geometry, plain: Buffer): ReplayPlan {
   };
 }
 
-/** The journal area, decrypted and with its section MACs checked (rw_journal + encrypt_journal(false)). */
+/** The journal area, decrypted (rw_journal + encrypt_journal(false)). */
 export function readJournal(vol: Volume): Buffer {
   const g = vol.geometry;
   const raw = Buffer.alloc(g.journal_sections * g.journal_section_sectors * SECTOR_SIZE);
   vol.meta.read(raw, SB_SECTORS * SECTOR_SIZE);
   return openSections(vol, raw);
+}
+
+/**
+ * replay_journal() for an open volume: decrypt, plan, and the checks after which the kernel fails the device —
+ * an invalid commit id (find_commit_seq), a section MAC that does not match (rw_section_mac in
+ * do_journal_write, only for the sections replayed, only when the journal is not empty), a replayed tag that
+ * does not match its data. Each is one clear error here.
+ */
+export function planVolumeReplay(vol: Volume): ReplayPlan {
+  if (vol.sb.flags & SB_FLAG_DIRTY_BITMAP) {
+    throw new IntegrityStudioError('the volume was left in bitmap mode without a clean close (dirty_bitmap): its journal area holds the dirty bitmap, not a journal; a writable open recalculates the dirty regions', 'EJOURNAL');
+  }
+  const codec = journalCodec(vol);
+  const plain = readJournal(vol);
+  const plan = planReplay(vol.geometry, plain, codec.commitIds, vol.options.mode ?? 'journal');
+  if (plan.failed) {
+    const hint = codec.encrypted
+      ? ': the journal encryption key or algorithm is wrong (--journal-crypt, --journal-crypt-key-file), or the journal is damaged'
+      : ': the journal is damaged, or it is encrypted and --journal-crypt was not given';
+    throw new IntegrityStudioError(`cannot replay the journal: ${plan.failed}${hint} (the kernel fails the device)`, 'EJOURNAL');
+  }
+  if (!plan.journal_empty) {
+    for (let n = 0; n < plan.write_sections; n++) codec.checkMac(plain, (plan.write_start + n) % vol.geometry.journal_sections);
+  }
+  checkTags(vol, plan.writes);
+  return plan;
 }
 
 /** Checks every replayed tag as do_journal_write(from_replay) does; the kernel fails the device otherwise. */
@@ -179,8 +211,7 @@ function checkTags(vol: Volume, writes: ReplayWrite[]): void {
 
 /** Read-only: present the volume as the kernel shows it after replay, without writing a byte. */
 export function overlayJournal(vol: Volume): ReplayPlan {
-  const plan = planReplay(vol.geometry, readJournal(vol));
-  checkTags(vol, plan.writes);
+  const plan = planVolumeReplay(vol);
   vol.target.overlay.clear();
   for (const w of plan.writes) vol.target.overlay.set(w.sector, { data: w.data, tag: w.tag });
   return plan;
@@ -191,10 +222,11 @@ export function initJournal(vol: Volume, start: number, n: number, seq: number):
   const g = vol.geometry;
   const sectionBytes = g.journal_section_sectors * SECTOR_SIZE;
   const seal = sectionSealer(vol);
+  const ids = journalCodec(vol).commitIds;
   for (let k = 0; k < n; k++) {
     const i = (start + k) % g.journal_sections;
     const plain = Buffer.alloc(sectionBytes);
-    for (let j = 0; j < g.journal_section_sectors; j++) plain.writeBigUInt64LE(commitId(i, j, seq), j * SECTOR_SIZE + JOURNAL_SECTOR_DATA);
+    for (let j = 0; j < g.journal_section_sectors; j++) plain.writeBigUInt64LE(commitId(i, j, seq, ids), j * SECTOR_SIZE + JOURNAL_SECTOR_DATA);
     for (let e = 0; e < g.journal_section_entries; e++) plain.writeUInt32LE(0xffffffff, entryOffset(g.journal_entry_size, e) + 4);
     vol.meta.write(seal(plain, i), SB_SECTORS * SECTOR_SIZE + i * sectionBytes);
   }
@@ -202,8 +234,7 @@ export function initJournal(vol: Volume, start: number, n: number, seq: number):
 
 /** Replays the journal on disk as the kernel does on activation; returns where the next write goes. */
 export function replayOnDisk(vol: Volume): JournalPosition & { plan: ReplayPlan } {
-  const plan = planReplay(vol.geometry, readJournal(vol));
-  checkTags(vol, plan.writes);
+  const plan = planVolumeReplay(vol);
   for (const w of plan.writes) writeInPlace(vol.target, w.sector, w.data, w.tag);
   if (plan.writes.length) {
     vol.data.flush();

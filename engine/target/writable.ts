@@ -6,7 +6,9 @@ import { openVolume, openVolumeOn, type Volume, type VolumeOptions } from '../vo
 import type { BlockDevice } from '../io/device.js';
 import { checkWrite, discardTags, writeInPlace } from './write.js';
 import { JournalWriter, type JournalState, type SectionSealer } from './journal-writer.js';
-import { initJournal, replayOnDisk, sectionSealer } from './replay.js';
+import { initJournal, sectionSealer } from './replay.js';
+import { recalculate, resumeVolume } from './bitmap-mode.js';
+import { journalCodec } from './journal-keys.js';
 
 export interface WritableVolume extends Volume {
   readonly mode: 'journal' | 'bitmap' | 'direct';
@@ -36,22 +38,26 @@ function writableOver(vol: Volume, o: VolumeOptions): WritableVolume {
     const mode = o.mode ?? 'journal';
     const t = vol.target;
     const seal: SectionSealer = sectionSealer(vol);
-    const pos = replayOnDisk(vol);
-    const journal = mode === 'journal' ? new JournalWriter(t, pos, seal) : null;
-    if (mode === 'bitmap') throw new IntegrityStudioError('bitmap mode writes are not supported yet');
+    // dm_integrity_resume: journal replay, bitmap set-up, and a recalculation after an unclean bitmap-mode close
+    const { pos, session, recalcNeeded } = resumeVolume(vol, mode, o);
+    if (recalcNeeded) recalculate(vol, session);
+    const journal = mode === 'journal' ? new JournalWriter(t, pos, seal, journalCodec(vol).commitIds) : null;
     const w: WritableVolume = {
       ...vol,
       mode,
       write(offset, data) {
         if (offset % SECTOR_SIZE) throw new IntegrityStudioError(`offset ${offset} is not a multiple of 512`);
         const sector = offset / SECTOR_SIZE;
-        checkWrite(t, sector, data);
+        const sectors = checkWrite(t, sector, data);
+        session?.beforeWrite(sector, sectors);
         if (journal) journal.write(sector, data);
         else writeInPlace(t, sector, data);
       },
       discard(offset, length) {
         if (!o.allowDiscards) throw new IntegrityStudioError('discards need --allow-discards');
         if (journal) journal.commit();
+        t.checkRange(offset / SECTOR_SIZE, length / SECTOR_SIZE);
+        session?.beforeWrite(offset / SECTOR_SIZE, length / SECTOR_SIZE);
         discardTags(t, offset / SECTOR_SIZE, length / SECTOR_SIZE);
       },
       flush() {
@@ -60,11 +66,13 @@ function writableOver(vol: Volume, o: VolumeOptions): WritableVolume {
           t.data.flush();
           if (t.data !== t.meta) t.meta.flush();
         }
+        session?.afterFlush();
       },
       journalState: () => journal?.state() ?? null,
       close() {
         try {
           if (journal) journal.closeJournal((start, n, seq) => initJournal(vol, start, n, seq));
+          else if (session) session.close();
           else w.flush();
         } finally {
           vol.close();
