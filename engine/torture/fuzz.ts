@@ -198,6 +198,11 @@ export function mutate(s: FuzzSeed, rand: () => number): { meta: Buffer; data: B
       break;
     }
   }
+  // stacked mutations reach the checks that only run once earlier ones passed
+  if (rand() < 0.3) {
+    const more = mutate({ ...s, meta, data }, rand);
+    return { meta: more.meta, data: more.data, mutation: `${mutation} + ${more.mutation}` };
+  }
   return { meta, data, mutation };
 }
 
@@ -245,7 +250,6 @@ export function runCase(s: FuzzSeed, seed: number, o: { writable?: boolean; maxM
     try {
       const w = openWritableOn(new MemoryDevice(Buffer.from(meta), false, s.name), data ? new MemoryDevice(Buffer.from(data), false, `${s.name}-data`) : null, s.name, {
         ...s.options,
-        mode: s.options.mode === 'bitmap' ? 'journal' : s.options.mode,
       });
       w.close();
     } catch (e) {
