@@ -131,7 +131,7 @@ export function mutate(s: FuzzSeed, rand: () => number): { meta: Buffer; data: B
   const kinds = ['sb-bitflip', 'sb-field', 'sb-field', 'sb-salt', 'journal-commit-id', 'journal-entry', 'journal-bytes', 'tags', 'truncate'] as const;
   const kind = pick(rand, kinds);
   const journalBytes = () => {
-    const sections = meta.readUInt32LE(12);
+    const sections = meta.length >= 16 ? meta.readUInt32LE(12) : 1;
     // the journal of a golden image is a few MiB at most; stay inside the device
     return Math.max(SECTOR_SIZE, Math.min(meta.length - SB_SECTORS * SECTOR_SIZE, sections * 256 * SECTOR_SIZE));
   };
