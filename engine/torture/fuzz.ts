@@ -156,7 +156,7 @@ export function mutate(s: FuzzSeed, rand: () => number): { meta: Buffer; data: B
       break;
     }
     case 'sb-salt':
-      crypto.randomFillSync(meta, 48, 16);
+      if (meta.length >= 64) meta.set(Buffer.from(Array.from({ length: 16 }, () => int(rand, 256))), 48); // seeded, not crypto.randomFill
       mutation += ' random salt';
       break;
     case 'journal-commit-id': {
