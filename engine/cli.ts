@@ -8,6 +8,10 @@ import { flagNames, SECTOR_SIZE } from './format/superblock.js';
 import { FileDevice } from './io/device.js';
 import { readSuperblock } from './volume.js';
 import { writeCommand, replayCommand } from './target/cli-write.js';
+import { cmdFormat } from './format/cli-format.js';
+import { runJobCommand } from './jobs/cli-jobs.js';
+import { readJobState } from './jobs/state.js';
+import type { JobKind, JobSpec } from './jobs/types.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -285,6 +289,12 @@ export function formatRanges(sectors: number[], spb: number): string {
   return out.join(', ');
 }
 
+/** The scrub state file of this volume (paused or done), if any: ours, kept beside the image. */
+function scrubStatus(vol: Volume) {
+  const st = readJobState(vol, 'scrub');
+  return st ? { state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, mismatches: st.mismatches, bad_ranges: st.bad_ranges, updated: st.updated ?? null } : null;
+}
+
 async function cmdStatus(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args);
   const device = needDevice(positionals, 'status');
@@ -305,6 +315,7 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
       recalculating,
       recalc_sector: sb.recalc_sector,
       flags: flagNames(sb.flags),
+      scrub: scrubStatus(vol),
     };
     if (values.json) io.out(JSON.stringify(status) + '\n');
     else {
@@ -312,6 +323,8 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
       io.out(`  integrity: ${status.integrity}\n  tag size: ${status.tag_size}\n  sector size: ${status.sector_size} bytes\n`);
       io.out(`  size: ${status.provided_data_sectors} sectors\n  interleave sectors: ${status.interleave_sectors}\n  journal sections: ${status.journal_sections}\n`);
       io.out(`  recalculating: ${recalculating ? `yes, at sector ${sb.recalc_sector} of ${sb.provided_data_sectors}` : 'no'}\n`);
+      const sc = status.scrub;
+      if (sc) io.out(`  scrub: ${sc.state} at sector ${sc.position_sector} of ${sc.total_sectors}, ${sc.mismatches} bad block(s)\n`);
     }
   } finally {
     vol.close();
@@ -333,6 +346,37 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   return replayCommand(device, volumeOptions(values), io);
 }
 
+/** recalc / scrub: the job runs in a worker thread; keys travel to it as bytes, never as paths or text. */
+async function cmdJob(kind: JobKind, args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    reset: { type: 'boolean' },
+    'progress-json': { type: 'boolean' },
+    'integrity-legacy-recalculate': { type: 'boolean' },
+  });
+  const device = needDevice(positionals, kind);
+  const o = volumeOptions(values);
+  const spec: JobSpec = {
+    kind,
+    device,
+    dataDevice: o.dataDevice,
+    integrity: o.integrity,
+    integrityKey: o.integrityKey,
+    journalIntegrity: o.journalIntegrity,
+    journalIntegrityKey: o.journalIntegrityKey,
+    journalCrypt: o.journalCrypt,
+    journalCryptKey: o.journalCryptKey,
+    mode: o.mode,
+    reset: !!values.reset,
+    legacyRecalculate: !!values['integrity-legacy-recalculate'],
+  };
+  return runJobCommand(
+    spec,
+    { progressJson: !!values['progress-json'], json: !!values.json },
+    { out: io.out, err: io.err, tty: !!process.stderr.isTTY },
+    `integrity-studio ${kind} ${device}`,
+  );
+}
+
 export type Command = (args: string[], io: Io) => Promise<number>;
 export const COMMANDS: Record<string, Command> = {
   dump: cmdDump,
@@ -341,6 +385,9 @@ export const COMMANDS: Record<string, Command> = {
   status: cmdStatus,
   write: cmdWrite,
   replay: cmdReplay,
+  format: (args, io) => cmdFormat(args, io),
+  recalc: (args, io) => cmdJob('recalc', args, io),
+  scrub: (args, io) => cmdJob('scrub', args, io),
 };
 
 const USAGE = `usage: integrity-studio COMMAND DEVICE [options]
@@ -351,6 +398,9 @@ commands:
   status  DEVICE [open options] [--json]
   write   DEVICE [open options] --offset B [--input F]  write (default stdin); exit 0 only once flushed
   replay  DEVICE [open options]                        replay the journal on disk, as the kernel does on open
+  recalc  DEVICE [open options] [--reset] [--progress-json]   recalculate tags from recalc_sector (pause: Ctrl-C)
+  scrub   DEVICE [open options] [--progress-json] [--json]    verify every block, resumable; exit 4 on mismatches
+  format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
   --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
   --integrity-bitmap-mode --integrity-no-journal --allow-discards

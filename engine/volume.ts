@@ -6,7 +6,7 @@ import { decodeSuperblock, encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JO
 import { checkDeviceLimits, geometryOf, type Geometry } from './format/geometry.js';
 import { FileDevice, type BlockDevice } from './io/device.js';
 import { alignedBuffer } from './io/aligned.js';
-import { createTagHasher, algorithmInfo, type TagHasher } from './hash/index.js';
+import { createTagHasher, algorithmInfo, type TagHasher, type TagHasherOptions } from './hash/index.js';
 import { IntegrityTarget } from './target/target.js';
 import { overlayJournal, type ReplayPlan } from './target/replay.js';
 import { SB_FLAG_DIRTY_BITMAP } from './format/superblock.js';
@@ -75,15 +75,20 @@ export function readSuperblock(dev: BlockDevice): Superblock {
 }
 
 /** Builds the hasher the kernel would use for this superblock and these options. */
-export function hasherFor(sb: Superblock, o: VolumeOptions): TagHasher {
+/** The tag hasher's parameters for a volume: algorithm (not on disk), key, the salt under fix_hmac, tag size. */
+export function hasherOptionsFor(sb: Superblock, o: VolumeOptions): TagHasherOptions {
   const alg = o.integrity ?? 'crc32c';
   algorithmInfo(alg);
-  return createTagHasher({
+  return {
     algorithm: alg,
     key: o.integrityKey,
     salt: sb.flags & SB_FLAG_FIXED_HMAC ? sb.salt : null,
     tagSize: sb.integrity_tag_size,
-  });
+  };
+}
+
+export function hasherFor(sb: Superblock, o: VolumeOptions): TagHasher {
+  return createTagHasher(hasherOptionsFor(sb, o));
 }
 
 export function openVolume(path: string, o: VolumeOptions & { dataDevice?: string; superblockOnly?: boolean } = {}): Volume {

@@ -13,6 +13,9 @@ export interface JobProgress {
   position_sector: number;
   /** sector the job ends at (provided_data_sectors for the whole volume) */
   total_sectors: number;
+  /** 512-byte sectors per block of the volume (bad ranges are whole blocks); always set by startJob, optional so
+   *  hosts that build a JobProgress themselves (a paused recalc read from the superblock) need not know it */
+  sectors_per_block?: number;
   /** where this run started (after a resume, the persisted position) */
   start_sector: number;
   bytes_per_second: number;
@@ -40,8 +43,12 @@ export interface JobSpec {
   journalIntegrityKey?: Uint8Array;
   journalCrypt?: string;
   journalCryptKey?: Uint8Array;
+  /** open mode for recalc and wipe (default journal), as integritysetup's -B / -D */
+  mode?: 'journal' | 'bitmap' | 'direct';
   /** recalc --reset / scrub from the start: ignore the persisted position */
   reset?: boolean;
+  /** --integrity-legacy-recalculate: allow recalculating keyed tags without the kernel's safety conditions */
+  legacyRecalculate?: boolean;
 }
 
 export interface JobHandle {

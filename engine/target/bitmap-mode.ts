@@ -20,7 +20,7 @@ import { Bitmap, BITMAP_BLOCK_SIZE, BITMAP_OFFSET, bitmapBlocks, log2BlocksPerBi
 import { writeSuperblock, type JournalMode, type Volume } from '../volume.js';
 import type { JournalPosition } from './journal-writer.js';
 import { initJournal, replayOnDisk } from './replay.js';
-import { computeTags } from './write.js';
+import { alignedBuffer } from '../io/aligned.js';
 
 /** RECALC_SECTORS and RECALC_WRITE_SUPER (64-bit kernels) */
 export const RECALC_SECTORS = 32768;
@@ -49,7 +49,7 @@ function writeBitmap(vol: Volume, bm: Bitmap, first = 0, count = bm.blocks): voi
 }
 
 /** sync_rw_sb(WRITE | FUA) with sb_set_version() */
-function syncSuperblock(vol: Volume, bitmapMode: boolean): void {
+export function syncSuperblock(vol: Volume, bitmapMode: boolean): void {
   vol.sb.version = superblockVersion(vol.sb.flags, bitmapMode, vol.geometry.meta_dev);
   writeSuperblock(vol);
 }
@@ -209,13 +209,21 @@ export function resumeVolume(vol: Volume, mode: JournalMode, o: BitmapModeOption
  * recalc bit is set are read and hashed, and their bits are cleared as they are done. RECALCULATING stays set
  * with recalc_sector = provided_data_sectors at the end, as the kernel leaves it.
  */
-export function recalculate(vol: Volume, session: BitmapSession | null, onProgress?: (done: number, total: number) => void): void {
+export function recalculate(
+  vol: Volume,
+  session: BitmapSession | null,
+  onProgress?: (done: number, total: number) => void,
+  shouldStop?: () => boolean,
+  /** two-core tag computation over its own shared buffer of at least RECALC_SECTORS sectors (jobs) */
+  pool?: { readonly data: Buffer; readonly tags: Buffer; compute(sector: number, bytes: number): void },
+): boolean {
   const sb = vol.sb;
   const g = vol.geometry;
   const t = vol.target;
   const provided = g.provided_data_sectors;
   const spb = g.sectors_per_block;
-  const buf = Buffer.alloc(RECALC_SECTORS * SECTOR_SIZE);
+  const buf = pool ? pool.data : alignedBuffer(RECALC_SECTORS * SECTOR_SIZE);
+  const tags = pool ? pool.tags : Buffer.alloc((RECALC_SECTORS / spb) * g.tag_size);
   let superCounter = 0;
   const writeSuper = () => {
     vol.meta.flush(); // recalc_write_super: dm_integrity_flush_buffers(ic, false), then the superblock
@@ -242,7 +250,10 @@ export function recalculate(vol: Volume, session: BitmapSession | null, onProgre
       }
       const data = buf.subarray(0, ns * SECTOR_SIZE);
       vol.data.read(data, dataSector(g, ls) * SECTOR_SIZE);
-      vol.meta.write(computeTags(t, ls, data), tagOffset(g, ls));
+      const nt = (ns / spb) * g.tag_size;
+      if (pool) pool.compute(ls, ns * SECTOR_SIZE);
+      else for (let b = 0; b < ns / spb; b++) t.hasher.tag(ls + b * spb, data.subarray(b * g.block_size, (b + 1) * g.block_size), tags, b * g.tag_size);
+      vol.meta.write(tags.subarray(0, nt), tagOffset(g, ls));
       if (rb) {
         const per = 2 ** rb.shift;
         const s = Math.floor(start / per) * per;
@@ -253,6 +264,11 @@ export function recalculate(vol: Volume, session: BitmapSession | null, onProgre
     }
     sb.recalc_sector = start + n;
     onProgress?.(sb.recalc_sector, provided);
+    if (sb.recalc_sector < provided && shouldStop?.()) {
+      // paused: the tags so far become durable before the superblock says they are done
+      writeSuper();
+      return false;
+    }
   }
   if (session) {
     session.recalc.clear(0, provided);
@@ -260,4 +276,5 @@ export function recalculate(vol: Volume, session: BitmapSession | null, onProgre
     session.bitmapFlush();
   }
   writeSuper();
+  return true;
 }

@@ -39,6 +39,11 @@ export class IntegrityTarget {
   overlay: Map<number, OverlayBlock> = new Map();
   /** predicate for blocks the kernel would not verify because their bitmap region is dirty */
   uncheckedRegion: ((sector: number) => boolean) | null = null;
+  /**
+   * Two-core tag computation for bulk verification (scrub): when set, runs read into its shared buffer and
+   * the expected tags of a whole run are computed at once (engine/jobs/tag-pool.ts).
+   */
+  tagPool: { readonly data: Buffer; readonly tags: Buffer; compute(sector: number, bytes: number): void } | null = null;
   private dataBuf: Buffer | null = null;
   private tagBuf: Buffer | null = null;
   private readonly expected: Buffer;
@@ -72,7 +77,7 @@ export class IntegrityTarget {
 
   private buffers(): { data: Buffer; tags: Buffer } {
     if (!this.dataBuf) {
-      this.dataBuf = alignedBuffer(CHUNK_SECTORS * SECTOR_SIZE);
+      this.dataBuf = this.tagPool && this.tagPool.data.length >= CHUNK_SECTORS * SECTOR_SIZE ? this.tagPool.data : alignedBuffer(CHUNK_SECTORS * SECTOR_SIZE);
       this.tagBuf = alignedBuffer((CHUNK_SECTORS / this.geometry.sectors_per_block) * this.geometry.tag_size + SECTOR_SIZE);
     }
     return { data: this.dataBuf, tags: this.tagBuf! };
@@ -154,24 +159,32 @@ export class IntegrityTarget {
     const tagView = tags.subarray(0, nblocks * g.tag_size);
     this.meta.read(tagView, tagOffset(g, sector));
     const ts = g.tag_size;
-    const expected = this.expected;
+    let expected = this.expected;
+    const overlaid = this.overlay.size ? new Map<number, Buffer>() : null;
+    if (overlaid) {
+      for (let b = 0; b < nblocks; b++) {
+        const o = this.overlay.get(sector + b * spb);
+        if (o) {
+          o.data.copy(dataView, b * bs);
+          overlaid.set(b, o.tag);
+        }
+      }
+    }
+    // the expected tags of the whole run at once on two cores, when the run sits in the pool's shared buffer
+    const pool = this.tagPool;
+    const batch = pool && dataView.buffer === pool.data.buffer && dataView.byteOffset === pool.data.byteOffset ? pool : null;
+    batch?.compute(sector, sectors * SECTOR_SIZE);
     let bad = 0;
     for (let b = 0; b < nblocks; b++) {
       const s = sector + b * spb;
       const block = dataView.subarray(b * bs, (b + 1) * bs);
-      let stored = tagView.subarray(b * ts, (b + 1) * ts);
-      if (this.overlay.size) {
-        const o = this.overlay.get(s);
-        if (o) {
-          o.data.copy(block);
-          stored = o.tag;
-        }
-      }
+      const stored = overlaid?.get(b) ?? tagView.subarray(b * ts, (b + 1) * ts);
       if (!this.isVerified(s)) {
         this.stats.unchecked_blocks++;
         continue;
       }
-      this.hasher.tag(s, block, expected, 0);
+      if (batch) expected = batch.tags.subarray(b * ts, (b + 1) * ts);
+      else this.hasher.tag(s, block, expected, 0);
       this.stats.checked_blocks++;
       if (expected.equals(stored)) continue;
       if (isFiller(stored)) {

@@ -1,0 +1,239 @@
+// `integrity-studio format DEVICE [options]`: integritysetup format's options, safety checks (existing
+// signatures need --force; confirmation "Are you sure? (Type 'yes' in capital letters):" unless --batch-mode)
+// and a wipe progress bar with rate and ETA on a terminal.
+import fs from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { IntegrityStudioError } from '../errors.js';
+import { readKeyFile } from '../volume.js';
+import { flagNames, SECTOR_SIZE } from './superblock.js';
+import { formatVolume, parseSize, type FormatOptions, type FormatResult } from './format.js';
+import { describeSignatures } from '../io/probe.js';
+
+export interface FormatIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const FORMAT_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  'data-device': { type: 'string' },
+  integrity: { type: 'string', short: 'I' },
+  'integrity-key-file': { type: 'string' },
+  'integrity-key-size': { type: 'string' },
+  'tag-size': { type: 'string', short: 't' },
+  'sector-size': { type: 'string', short: 's' },
+  'journal-size': { type: 'string', short: 'j' },
+  'interleave-sectors': { type: 'string' },
+  'buffer-sectors': { type: 'string' },
+  'journal-integrity': { type: 'string' },
+  'journal-integrity-key-file': { type: 'string' },
+  'journal-integrity-key-size': { type: 'string' },
+  'journal-crypt': { type: 'string' },
+  'journal-crypt-key-file': { type: 'string' },
+  'journal-crypt-key-size': { type: 'string' },
+  'no-wipe': { type: 'boolean' },
+  'integrity-recalculate': { type: 'boolean' },
+  'integrity-legacy-padding': { type: 'boolean' },
+  'integrity-legacy-hmac': { type: 'boolean' },
+  'integrity-bitmap-mode': { type: 'boolean', short: 'B' },
+  'integrity-no-journal': { type: 'boolean', short: 'D' },
+  'batch-mode': { type: 'boolean', short: 'q' },
+  force: { type: 'boolean' },
+  size: { type: 'string' },
+  json: { type: 'boolean' },
+  // accepted as integritysetup does; they only tune the kernel at run time
+  'journal-watermark': { type: 'string' },
+  'journal-commit-time': { type: 'string' },
+  'bitmap-sectors-per-bit': { type: 'string' },
+  'bitmap-flush-time': { type: 'string' },
+  'progress-frequency': { type: 'string' },
+  debug: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+};
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+function num(v: Values, name: string): number | undefined {
+  const s = v[name];
+  if (s === undefined) return undefined;
+  if (typeof s !== 'string' || !/^\d+$/.test(s)) throw new IntegrityStudioError(`--${name} takes a whole number, not "${String(s)}"`);
+  return Number(s);
+}
+
+function str(v: Values, name: string): string | undefined {
+  const s = v[name];
+  return typeof s === 'string' ? s : undefined;
+}
+
+/** FormatOptions from parsed command-line values (reads key files). */
+export function formatOptions(v: Values): FormatOptions {
+  if (v['integrity-bitmap-mode'] && v['integrity-no-journal']) {
+    throw new IntegrityStudioError('--integrity-bitmap-mode and --integrity-no-journal exclude each other');
+  }
+  const o: FormatOptions = {
+    integrity: str(v, 'integrity'),
+    tagSize: num(v, 'tag-size'),
+    sectorSize: num(v, 'sector-size'),
+    journalSize: str(v, 'journal-size') !== undefined ? parseSize(str(v, 'journal-size')!) : undefined,
+    interleaveSectors: num(v, 'interleave-sectors'),
+    bufferSectors: num(v, 'buffer-sectors'),
+    dataDevice: str(v, 'data-device'),
+    noWipe: !!v['no-wipe'],
+    integrityRecalculate: !!v['integrity-recalculate'],
+    legacyPadding: !!v['integrity-legacy-padding'],
+    legacyHmac: !!v['integrity-legacy-hmac'],
+    journalIntegrity: str(v, 'journal-integrity'),
+    journalCrypt: str(v, 'journal-crypt'),
+    mode: v['integrity-bitmap-mode'] ? 'bitmap' : v['integrity-no-journal'] ? 'direct' : 'journal',
+    force: !!v.force,
+    size: str(v, 'size') !== undefined ? parseSize(str(v, 'size')!) : undefined,
+  };
+  const kf = str(v, 'integrity-key-file');
+  if (kf) o.integrityKey = readKeyFile(kf, num(v, 'integrity-key-size'), 'integrity key');
+  const jkf = str(v, 'journal-integrity-key-file');
+  if (jkf) o.journalIntegrityKey = readKeyFile(jkf, num(v, 'journal-integrity-key-size'), 'journal integrity key');
+  const ckf = str(v, 'journal-crypt-key-file');
+  if (ckf) o.journalCryptKey = readKeyFile(ckf, num(v, 'journal-crypt-key-size'), 'journal crypt key');
+  return o;
+}
+
+function fmtBytes(b: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (b >= 1024 && i < units.length - 1) {
+    b /= 1024;
+    i++;
+  }
+  return `${b.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  s = Math.round(s);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return `${h ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(sec).padStart(2, '0')}`;
+}
+
+/** A progress bar on stderr: "Wiping [#####.....]  45.0%  12.3 MiB/s  ETA 0:03", redrawn at most 10 times a second. */
+export function progressBar(write: (s: string) => void, label = 'Wiping', now: () => number = Date.now): { update(done: number, total: number): void; end(): void } {
+  const start = now();
+  let last = 0;
+  let drawn = false;
+  return {
+    update(done, total) {
+      const t = now();
+      if (done < total && t - last < 100) return;
+      last = t;
+      const frac = total ? done / total : 1;
+      const width = 30;
+      const fill = Math.round(frac * width);
+      const secs = (t - start) / 1000;
+      const rate = secs > 0 ? (done * SECTOR_SIZE) / secs : 0;
+      const eta = rate > 0 ? ((total - done) * SECTOR_SIZE) / rate : Infinity;
+      write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(1).padStart(5)}%  ${fmtBytes(rate)}/s  ETA ${fmtTime(eta)}  `);
+      drawn = true;
+    },
+    end() {
+      if (drawn) write('\n');
+    },
+  };
+}
+
+/** Reads one line from the terminal on stdin (synchronously: format is a one-shot command). */
+function readLineSync(): string {
+  const buf = Buffer.alloc(1);
+  let line = '';
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(0, buf, 0, 1, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      throw e;
+    }
+    if (n === 0 || buf[0] === 0x0a) return line;
+    line += String.fromCharCode(buf[0]!);
+  }
+}
+
+export interface FormatCommandEnv {
+  stdinIsTTY: boolean;
+  stderrIsTTY: boolean;
+  /** asks the question and returns the answer (default: read a line from stdin) */
+  ask?: (prompt: string) => string;
+}
+
+export function resultJson(r: FormatResult) {
+  const sb = r.plan.superblock;
+  const g = r.plan.geometry;
+  return {
+    device: r.device,
+    data_device: r.data_device,
+    created: r.created,
+    superblock: {
+      version: sb.version,
+      log2_interleave_sectors: sb.log2_interleave_sectors,
+      integrity_tag_size: sb.integrity_tag_size,
+      journal_sections: sb.journal_sections,
+      provided_data_sectors: sb.provided_data_sectors,
+      flags: sb.flags,
+      flag_names: flagNames(sb.flags),
+      log2_sectors_per_block: sb.log2_sectors_per_block,
+      log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
+      recalc_sector: sb.recalc_sector,
+      salt: sb.salt.toString('hex'),
+    },
+    geometry: {
+      sector_size: g.block_size,
+      journal_section_sectors: g.journal_section_sectors,
+      initial_sectors: g.initial_sectors,
+      metadata_run: g.meta_dev ? null : g.metadata_run,
+      interleave_sectors: g.meta_dev ? null : 2 ** g.log2_interleave_sectors,
+    },
+    size_bytes: sb.provided_data_sectors * SECTOR_SIZE,
+    wiped: r.wiped,
+    wiped_sectors: r.wiped_sectors,
+    signatures_overwritten: r.signatures_overwritten.map((s) => ({ device: s.device, type: s.type, offset: s.offset })),
+    seconds: r.seconds,
+  };
+}
+
+/** Runs the command; returns the exit code (0 done, 1 error, 2 usage). Errors other than usage are thrown. */
+export async function cmdFormat(args: string[], io: FormatIo, env?: FormatCommandEnv): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: FORMAT_OPTIONS, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) {
+    io.err(`integrity-studio: format: ${positionals.length ? `unexpected argument "${positionals[1]}"` : 'missing DEVICE'}\n`);
+    return 2;
+  }
+  const device = positionals[0]!;
+  const e: FormatCommandEnv = env ?? { stdinIsTTY: !!process.stdin.isTTY, stderrIsTTY: !!process.stderr.isTTY };
+  const o = formatOptions(values);
+  const batch = !!values['batch-mode'];
+  if (!batch && !e.stdinIsTTY && !e.ask) {
+    throw new IntegrityStudioError(`refusing to format ${device} without confirmation: stdin is not a terminal (add --batch-mode to confirm)`);
+  }
+  if (!batch) {
+    o.confirm = (message, signatures) => {
+      const found = signatures.length ? `${describeSignatures(signatures)}: its signature will be erased (--force).\n` : '';
+      io.err(`\nWARNING!\n========\n${message}\n${found}\n`);
+      const prompt = "Are you sure? (Type 'yes' in capital letters): ";
+      const answer = e.ask ? e.ask(prompt) : (io.err(prompt), readLineSync());
+      return answer.trim() === 'YES';
+    };
+    o.onFormatted = (plan) => {
+      // integritysetup's messages, in its order
+      io.out(`Formatted with tag size ${plan.superblock.integrity_tag_size}, internal integrity ${o.integrity ?? 'crc32c'}.\n`);
+      if (!o.noWipe) io.out('Wiping device to initialize integrity checksum.\nYou can interrupt this by pressing CTRL+c (rest of not wiped device will contain invalid checksum).\n');
+    };
+  }
+  const bar = e.stderrIsTTY && !values.json ? progressBar(io.err) : null;
+  const r = formatVolume(device, o, bar ? (d, t) => bar.update(d, t) : undefined);
+  bar?.end();
+  if (r.plan.tag_size_warning) io.err(`integrity-studio: warning: ${r.plan.tag_size_warning}\n`);
+  if (values.json) io.out(JSON.stringify(resultJson(r), null, 2) + '\n');
+  else if (!batch && !r.wiped) {
+    io.out('Not wiped (--no-wipe): blocks not written since carry no valid tag until recalculated (open with --integrity-recalculate).\n');
+  }
+  return 0;
+}

@@ -1,0 +1,112 @@
+// `integrity-studio recalc` and `integrity-studio scrub`: a job in a worker thread, a progress bar with rate and
+// ETA on a terminal (or JSON lines with --progress-json), SIGINT/SIGTERM pause with the position persisted.
+import { startJob } from './index.js';
+import type { JobProgress, JobSpec } from './types.js';
+import { SECTOR_SIZE } from '../format/superblock.js';
+
+export interface JobIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** whether stderr is a terminal (progress bar) */
+  tty: boolean;
+}
+
+export interface JobFlags {
+  progressJson: boolean;
+  json: boolean;
+}
+
+export function humanRate(bps: number): string {
+  const units = ['B/s', 'KiB/s', 'MiB/s', 'GiB/s'];
+  let v = bps;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+export function humanEta(ms: number | null): string {
+  if (ms === null) return '--:--';
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+export function progressBar(p: JobProgress, width = 30): string {
+  const frac = p.total_sectors ? p.position_sector / p.total_sectors : 1;
+  const fill = Math.round(frac * width);
+  const bad = p.job === 'scrub' ? `, ${p.mismatches} bad` : '';
+  return `${p.job} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(1)}% ${humanRate(p.bytes_per_second)} ETA ${humanEta(p.eta_ms)}${bad}`;
+}
+
+function progressLine(p: JobProgress): string {
+  const { job, state, position_sector, total_sectors, bytes_per_second, eta_ms, mismatches } = p;
+  return JSON.stringify({ job, state, position_sector, total_sectors, bytes_per_second, eta_ms, mismatches, ...(p.error ? { error: p.error } : {}) }) + '\n';
+}
+
+/** Runs the job to its end (done, paused by a signal, or failed); returns the exit code. */
+export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, resumeHint: string): Promise<number> {
+  let drawn = false;
+  const handle = startJob(spec, (p) => {
+    if (flags.progressJson) io.out(progressLine(p));
+    else if (io.tty) {
+      io.err(`\r${progressBar(p)}\x1b[K`);
+      drawn = true;
+    }
+  });
+  const onSignal = () => {
+    if (io.tty) io.err('\npausing at the next chunk boundary…\n');
+    void handle.pause();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let p: JobProgress;
+  try {
+    p = await handle.finished;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (drawn) io.err('\n');
+  if (p.state === 'failed') {
+    io.err(`integrity-studio: ${p.error}\n`);
+    return 1;
+  }
+  const where = `sector ${p.position_sector} of ${p.total_sectors}`;
+  if (spec.kind === 'scrub' && flags.json) {
+    io.out(
+      JSON.stringify({
+        device: spec.device,
+        state: p.state,
+        position_sector: p.position_sector,
+        provided_data_sectors: p.total_sectors,
+        mismatches: p.mismatches,
+        bad_ranges: p.bad_ranges,
+        bad_sectors: blockStarts(p),
+      }) + '\n',
+    );
+  }
+  if (p.state === 'paused') {
+    io.err(`${spec.kind} paused at ${where}; the position is saved. Run the same command again to resume.\n`);
+    return 0;
+  }
+  if (spec.kind === 'recalc') io.err(`recalculated every tag of ${spec.device} (${p.total_sectors} sectors, ${(p.total_sectors * SECTOR_SIZE) / 1048576} MiB).\n`);
+  if (spec.kind === 'scrub') {
+    if (!flags.json) {
+      io.out(p.mismatches ? `${p.mismatches} bad block(s) in sectors ${p.bad_ranges.map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`)).join(', ')}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`);
+    }
+    return p.mismatches ? 4 : 0;
+  }
+  return 0;
+}
+
+/** The first sector of every bad block, ascending (bad_ranges hold whole blocks). */
+function blockStarts(p: JobProgress): number[] {
+  const out: number[] = [];
+  for (const [a, b] of p.bad_ranges) for (let s = a; s < b; s += p.sectors_per_block ?? 1) out.push(s);
+  return out;
+}

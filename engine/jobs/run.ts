@@ -1,0 +1,196 @@
+// The bodies of the long jobs, synchronous, run inside a worker thread (engine/worker/job-worker.ts):
+//  - recalc: the kernel's integrity_recalc (engine/target/bitmap-mode.ts recalculate), from the superblock's
+//    recalc_sector, persisting it every RECALC_WRITE_SUPER chunks and on pause; the kernel's keyed-hash rule.
+//  - scrub: every block read and verified; position and findings kept in a state file beside the image.
+//  - wipe: zeroes with valid tags (engine/format/wipe.ts), position kept in a state file.
+// Each checks shouldStop() between chunks, so a pause lands on a chunk boundary with the position persisted.
+import { IntegrityStudioError } from '../errors.js';
+import { SB_FLAG_FIXED_HMAC, SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../format/superblock.js';
+import { hasherOptionsFor, openVolume, type Volume, type VolumeOptions } from '../volume.js';
+import { TagPool } from './tag-pool.js';
+import { openWritable } from '../target/writable.js';
+import { CHUNK_SECTORS } from '../target/target.js';
+import { recalculate, RECALC_SECTORS, syncSuperblock } from '../target/bitmap-mode.js';
+import { wipeRange } from '../format/wipe.js';
+import type { JournalState } from '../target/journal-writer.js';
+import type { JobSpec } from './types.js';
+import { addBadBlock, readJobState, writeJobState, type JobStateFile } from './state.js';
+
+/** What a job reports as it goes (the runner turns it into throttled JobProgress events). */
+export interface RawProgress {
+  position: number;
+  total: number;
+  start: number;
+  sectors_per_block: number;
+  mismatches: number;
+  bad_ranges: Array<[number, number]>;
+  journal: JournalState | null;
+}
+
+export interface JobControl {
+  shouldStop(): boolean;
+  progress(p: RawProgress): void;
+}
+
+export interface JobOutcome extends RawProgress {
+  done: boolean;
+}
+
+/** Persist the scrub/wipe position at least this often (sectors): 256 MiB, as the kernel's recalc superblock. */
+export const PERSIST_SECTORS = 256 * 2048;
+
+export function volumeOptionsOf(spec: JobSpec): VolumeOptions & { dataDevice?: string } {
+  const buf = (k?: Uint8Array) => (k ? Buffer.from(k.buffer, k.byteOffset, k.byteLength) : undefined);
+  return {
+    dataDevice: spec.dataDevice,
+    integrity: spec.integrity,
+    integrityKey: buf(spec.integrityKey),
+    journalIntegrity: spec.journalIntegrity,
+    journalIntegrityKey: buf(spec.journalIntegrityKey),
+    journalCrypt: spec.journalCrypt,
+    journalCryptKey: buf(spec.journalCryptKey),
+    mode: spec.mode ?? 'journal',
+  };
+}
+
+/**
+ * dm_integrity_disable_recalculate(): with fix_hmac, a keyed internal hash needs a journal MAC key; without
+ * fix_hmac, any key refuses recalculation (a forged block could get a valid tag) unless legacy_recalculate.
+ */
+export function recalcRefusal(vol: Volume, legacy = false): string | null {
+  if (legacy) return null;
+  const keyed = vol.hasher.keyed;
+  const jmac = !!vol.options.journalIntegrityKey;
+  const refused = vol.sb.flags & SB_FLAG_FIXED_HMAC ? keyed && !jmac : keyed || jmac;
+  return refused
+    ? 'recalculating with a keyed hash is disabled for security reasons (the kernel requires fix_hmac and --journal-integrity); use --integrity-legacy-recalculate if you really need it'
+    : null;
+}
+
+export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
+  const vol = openWritable(spec.device, volumeOptionsOf(spec));
+  try {
+    const sb = vol.sb;
+    const total = vol.geometry.provided_data_sectors;
+    if (spec.reset) {
+      sb.flags |= SB_FLAG_RECALCULATING;
+      sb.recalc_sector = 0;
+    } else if (!(sb.flags & SB_FLAG_RECALCULATING)) {
+      throw new IntegrityStudioError(`${spec.device} is not recalculating: nothing to recalculate (use --reset to recalculate every tag)`);
+    }
+    const refusal = recalcRefusal(vol, spec.legacyRecalculate);
+    if (refusal) throw new IntegrityStudioError(refusal);
+    if (spec.reset) syncSuperblock(vol, vol.mode === 'bitmap');
+    const start = sb.recalc_sector;
+    const report = () =>
+      ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState() });
+    report();
+    const pool = new TagPool(hasherOptionsFor(sb, vol.options), vol.geometry.block_size, RECALC_SECTORS * SECTOR_SIZE);
+    let done: boolean;
+    try {
+      done = recalculate(vol, null, report, () => ctl.shouldStop(), pool);
+    } finally {
+      pool.close();
+    }
+    return { position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), done };
+  } finally {
+    vol.close();
+  }
+}
+
+export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
+  const vol = openVolume(spec.device, { ...volumeOptionsOf(spec), readOnly: true });
+  let pool: TagPool | null = null;
+  try {
+    const t = vol.target;
+    const total = vol.geometry.provided_data_sectors;
+    const previous = spec.reset ? null : readJobState(vol, 'scrub');
+    const st: JobStateFile =
+      previous && previous.state === 'paused'
+        ? previous
+        : { kind: 'scrub', state: 'paused', position_sector: 0, total_sectors: total, mismatches: 0, bad_ranges: [], checked_blocks: 0 };
+    const start = st.position_sector;
+    const spb = vol.geometry.sectors_per_block;
+    pool = new TagPool(hasherOptionsFor(vol.sb, vol.options), vol.geometry.block_size, CHUNK_SECTORS * SECTOR_SIZE);
+    t.tagPool = pool;
+    const report = () =>
+      ctl.progress({ position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null });
+    report();
+    let sincePersist = 0;
+    while (st.position_sector < total) {
+      const s = st.position_sector;
+      const n = t.contiguousRun(s, CHUNK_SECTORS);
+      const before = t.stats.checked_blocks;
+      t.verify(s, n, (bad) => {
+        st.mismatches++;
+        addBadBlock(st.bad_ranges, bad, spb);
+      });
+      st.checked_blocks += t.stats.checked_blocks - before;
+      st.position_sector = s + n;
+      sincePersist += n;
+      report();
+      if (st.position_sector < total && ctl.shouldStop()) break;
+      if (sincePersist >= PERSIST_SECTORS) {
+        writeJobState(vol, st);
+        sincePersist = 0;
+      }
+    }
+    const done = st.position_sector >= total;
+    st.state = done ? 'done' : 'paused';
+    writeJobState(vol, st);
+    return { position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null, done };
+  } finally {
+    pool?.close();
+    vol.close();
+  }
+}
+
+export function runWipe(spec: JobSpec, ctl: JobControl): JobOutcome {
+  const vol = openWritable(spec.device, volumeOptionsOf(spec));
+  try {
+    const total = vol.geometry.provided_data_sectors;
+    const previous = spec.reset ? null : readJobState(vol, 'wipe');
+    const st: JobStateFile =
+      previous && previous.state === 'paused'
+        ? previous
+        : { kind: 'wipe', state: 'paused', position_sector: 0, total_sectors: total, mismatches: 0, bad_ranges: [], checked_blocks: 0 };
+    const start = st.position_sector;
+    let lastPersist = start;
+    const at = wipeRange(vol.target, {
+      from: start,
+      to: total,
+      onProgress: (done) => {
+        st.position_sector = start + done;
+        if (st.position_sector - lastPersist >= PERSIST_SECTORS) {
+          // the zeroes and tags before the position are durable before the state file says so
+          vol.target.data.flush();
+          if (vol.target.meta !== vol.target.data) vol.target.meta.flush();
+          writeJobState(vol, st);
+          lastPersist = st.position_sector;
+        }
+        ctl.progress({ position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: null });
+      },
+      shouldStop: () => ctl.shouldStop(),
+    });
+    st.position_sector = at;
+    const done = at >= total;
+    st.state = done ? 'done' : 'paused';
+    writeJobState(vol, st);
+    return { position: at, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: null, done };
+  } finally {
+    vol.close();
+  }
+}
+
+export function runJob(spec: JobSpec, ctl: JobControl): JobOutcome {
+  switch (spec.kind) {
+    case 'recalc':
+      return runRecalc(spec, ctl);
+    case 'scrub':
+      return runScrub(spec, ctl);
+    case 'wipe':
+      return runWipe(spec, ctl);
+    default:
+      throw new IntegrityStudioError(`unknown job "${String((spec as { kind: unknown }).kind)}"`);
+  }
+}

@@ -1,0 +1,91 @@
+// Where scrub and wipe keep their position and findings: ours, not the kernel's, so never in the superblock.
+// A small JSON file beside the image (IMAGE.scrub.json), or under INTEGRITY_STUDIO_STATE_DIR (or
+// $XDG_STATE_HOME/integrity-studio) when that is set or the image's folder is not writable (block devices).
+// The file names the volume by its salt and size, so a state left by another volume is never taken for ours.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Volume } from '../volume.js';
+import type { JobKind } from './types.js';
+
+export interface JobStateFile {
+  kind: JobKind;
+  state: 'paused' | 'done';
+  position_sector: number;
+  total_sectors: number;
+  mismatches: number;
+  /** merged [first, end) sector ranges of bad blocks, ascending */
+  bad_ranges: Array<[number, number]>;
+  checked_blocks: number;
+  /** identity of the volume: salt (hex) and provided_data_sectors */
+  volume?: string;
+  updated?: string;
+}
+
+function volumeId(vol: Volume): string {
+  return volumeIdOf(vol.sb);
+}
+
+/** The identity a state file records: the superblock's salt and provided_data_sectors. */
+export function volumeIdOf(sb: { salt: Uint8Array; provided_data_sectors: number | bigint }): string {
+  return `${Buffer.from(sb.salt).toString('hex')}:${sb.provided_data_sectors}`;
+}
+
+function stateDir(): string {
+  return (
+    process.env.INTEGRITY_STUDIO_STATE_DIR ||
+    path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'integrity-studio')
+  );
+}
+
+export function jobStatePath(device: string, kind: JobKind): string {
+  const abs = path.resolve(device);
+  const beside = `${abs}.${kind}.json`;
+  const inStateDir = () => path.join(stateDir(), `${abs.replace(/[^A-Za-z0-9._-]+/g, '_')}.${kind}.json`);
+  if (process.env.INTEGRITY_STUDIO_STATE_DIR || abs.startsWith('/dev/')) return inStateDir();
+  try {
+    fs.accessSync(path.dirname(abs), fs.constants.W_OK);
+    return beside;
+  } catch {
+    return inStateDir();
+  }
+}
+
+export function readJobState(vol: Volume, kind: JobKind): JobStateFile | null {
+  return readJobStateAt(jobStatePath(vol.path, kind), volumeId(vol));
+}
+
+export function readJobStateAt(file: string, id?: string): JobStateFile | null {
+  let j: JobStateFile;
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8')) as JobStateFile;
+  } catch {
+    return null;
+  }
+  if (!j || typeof j.position_sector !== 'number' || !Array.isArray(j.bad_ranges)) return null;
+  if (id && j.volume !== id) return null;
+  return j;
+}
+
+export function writeJobState(vol: Volume, st: JobStateFile): void {
+  const file = jobStatePath(vol.path, st.kind);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const body = { ...st, volume: volumeId(vol), updated: new Date().toISOString() };
+  // written whole, made durable, then renamed over the old one: a crash leaves the old state or the new one
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(body) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/** Adds the block starting at `sector` to merged ascending ranges (blocks arrive in ascending order). */
+export function addBadBlock(ranges: Array<[number, number]>, sector: number, spb: number): void {
+  const last = ranges[ranges.length - 1];
+  if (last && last[1] === sector) last[1] = sector + spb;
+  else ranges.push([sector, sector + spb]);
+}

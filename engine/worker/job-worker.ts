@@ -1,0 +1,27 @@
+// worker_threads entry of a long job: runs it synchronously (positional I/O, hashing) off the main thread and
+// posts raw progress at most every PROGRESS_MS; the starter throttles again for its listeners.
+import { parentPort, workerData } from 'node:worker_threads';
+import { IntegrityStudioError } from '../errors.js';
+import { runJob } from '../jobs/run.js';
+import type { JobWorkerData, JobWorkerMessage } from './messages.js';
+
+const PROGRESS_MS = 100;
+const { spec, control } = workerData as JobWorkerData;
+const flag = new Int32Array(control);
+const post = (m: JobWorkerMessage) => parentPort!.postMessage(m);
+let last = 0;
+try {
+  const out = runJob(spec, {
+    shouldStop: () => Atomics.load(flag, 0) === 1,
+    progress(p) {
+      const now = Date.now();
+      if (now - last < PROGRESS_MS) return;
+      last = now;
+      post({ type: 'progress', p });
+    },
+  });
+  post({ type: 'final', p: out, done: out.done });
+} catch (e) {
+  const msg = e instanceof IntegrityStudioError ? e.message : `internal error: ${(e as Error).message}`;
+  post({ type: 'failed', error: msg });
+}

@@ -1,0 +1,25 @@
+// The second core of a TagPool (engine/jobs/tag-pool.ts): waits for a chunk generation, hashes its share of the
+// blocks in the shared buffer, reports the generation done.
+import { workerData } from 'node:worker_threads';
+import { createTagHasher } from '../hash/index.js';
+import { CONTROL, hashBlocks, type TagPoolData } from '../jobs/tag-pool.js';
+import { SECTOR_SIZE } from '../format/superblock.js';
+
+const wd = workerData as TagPoolData;
+const hasher = createTagHasher(wd.hasher);
+const data = Buffer.from(wd.data, 0, wd.dataBytes);
+const tags = Buffer.from(wd.tags);
+const ctl = new Int32Array(wd.control);
+const sectorBox = new Float64Array(wd.sector);
+const spb = wd.blockSize / SECTOR_SIZE;
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctl, CONTROL.GEN, seen);
+  const gen = Atomics.load(ctl, CONTROL.GEN);
+  if (gen < 0) break;
+  if (gen === seen) continue;
+  seen = gen;
+  hashBlocks(hasher, data, tags, sectorBox[0]!, spb, wd.blockSize, Atomics.load(ctl, CONTROL.FROM), Atomics.load(ctl, CONTROL.TO));
+  Atomics.store(ctl, CONTROL.DONE, gen);
+  Atomics.notify(ctl, CONTROL.DONE);
+}
