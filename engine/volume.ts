@@ -97,6 +97,27 @@ export function openVolume(path: string, o: VolumeOptions & { dataDevice?: strin
   let data: BlockDevice = meta;
   try {
     if (o.dataDevice) data = FileDevice.open(o.dataDevice, { readOnly });
+  } catch (e) {
+    meta.close();
+    throw e;
+  }
+  return openVolumeOn(meta, data === meta ? null : data, path, o);
+}
+
+/**
+ * Opens a volume over devices the caller has opened (memory or fault-injecting devices in tests); `data` is
+ * the separate data device or null. Takes ownership: the devices are closed on failure and by close().
+ */
+export function openVolumeOn(
+  meta: BlockDevice,
+  dataDev: BlockDevice | null,
+  path: string,
+  o: VolumeOptions & { dataDevice?: string; superblockOnly?: boolean } = {},
+): Volume {
+  const readOnly = o.readOnly ?? true;
+  const data: BlockDevice = dataDev ?? meta;
+  if (dataDev && !o.dataDevice) o = { ...o, dataDevice: dataDev.name };
+  try {
     const sb = readSuperblock(meta);
     // dm_integrity_ctr: "Journal mac mismatch"
     if (!o.superblockOnly && !!(sb.flags & SB_FLAG_HAVE_JOURNAL_MAC) !== !!o.journalIntegrity) {

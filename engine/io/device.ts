@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { IntegrityStudioError } from '../errors.js';
+import { acquireWriteLock, checkNotWriting, type WriteLock } from './lock.js';
 
 export interface BlockDevice {
   /** size in bytes */
@@ -39,6 +40,7 @@ export class FileDevice implements BlockDevice {
   readonly size: number;
   private fd: number;
   private closed = false;
+  private lock: WriteLock | null = null;
 
   private constructor(
     readonly name: string,
@@ -66,18 +68,32 @@ export class FileDevice implements BlockDevice {
     let flags = readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR;
     // O_EXCL on a block device is Linux's exclusive open: it fails with EBUSY when mounted or held by dm.
     if (isBlock && !readOnly) flags |= fs.constants.O_EXCL;
+    // exclusive opens between our processes (io/lock.ts): one writer, and no reader while it writes
+    let lock: WriteLock | null = null;
+    if (readOnly) checkNotWriting(file);
+    else lock = acquireWriteLock(file);
     let fd: number;
     try {
       fd = fs.openSync(file, flags);
     } catch (e) {
+      lock?.release();
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EBUSY') throw new IntegrityStudioError(`${file}: device is in use (mounted or held by another program)`, 'EBUSY');
       if (err.code === 'EACCES' || err.code === 'EPERM') throw new IntegrityStudioError(`${file}: permission denied`, err.code);
       if (err.code === 'EROFS') throw new IntegrityStudioError(`${file}: read-only file system`, err.code);
       throw new IntegrityStudioError(`${file}: ${err.message}`, err.code ?? 'EIO');
     }
-    const size = isBlock ? blockDeviceSize(st) : st.size;
-    return new FileDevice(path.basename(file), fd, size, readOnly, isBlock);
+    let size: number;
+    try {
+      size = isBlock ? blockDeviceSize(st) : st.size;
+    } catch (e) {
+      fs.closeSync(fd);
+      lock?.release();
+      throw e;
+    }
+    const dev = new FileDevice(path.basename(file), fd, size, readOnly, isBlock);
+    dev.lock = lock;
+    return dev;
   }
 
   read(buf: Uint8Array, pos: number): void {
@@ -107,7 +123,11 @@ export class FileDevice implements BlockDevice {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    fs.closeSync(this.fd);
+    try {
+      fs.closeSync(this.fd);
+    } finally {
+      this.lock?.release();
+    }
   }
 }
 

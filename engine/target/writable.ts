@@ -2,7 +2,8 @@
 // (as the kernel does on activation), so what we leave is what the kernel would leave.
 import { IntegrityStudioError } from '../errors.js';
 import { SECTOR_SIZE } from '../format/superblock.js';
-import { openVolume, type Volume, type VolumeOptions } from '../volume.js';
+import { openVolume, openVolumeOn, type Volume, type VolumeOptions } from '../volume.js';
+import type { BlockDevice } from '../io/device.js';
 import { checkWrite, discardTags, writeInPlace } from './write.js';
 import { JournalWriter, type JournalState, type SectionSealer } from './journal-writer.js';
 import { initJournal, sectionSealer } from './replay.js';
@@ -24,7 +25,15 @@ export const DIRECT_MODE_WARNING =
   'direct mode (--integrity-no-journal) writes data and tags without a journal: a crash or power loss during a write can leave blocks that fail verification and can no longer be read';
 
 export function openWritable(path: string, o: VolumeOptions & { dataDevice?: string } = {}): WritableVolume {
-  const vol = openVolume(path, { ...o, readOnly: false });
+  return writableOver(openVolume(path, { ...o, readOnly: false }), o);
+}
+
+/** openWritable over devices the caller has opened (fault-injecting devices in crash tests); see openVolumeOn. */
+export function openWritableOn(meta: BlockDevice, data: BlockDevice | null, name: string, o: VolumeOptions = {}): WritableVolume {
+  return writableOver(openVolumeOn(meta, data, name, { ...o, readOnly: false }), o);
+}
+
+function writableOver(vol: Volume, o: VolumeOptions): WritableVolume {
   try {
     const mode = o.mode ?? 'journal';
     const t = vol.target;
