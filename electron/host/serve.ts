@@ -103,7 +103,10 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       await host.close();
       for (const c of wss.clients) c.terminate();
       wss.close();
-      await new Promise<void>((r) => server.close(() => r()));
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      // keep-alive sockets (browsers, fetch) would hold close() open until they time out
+      server.closeAllConnections();
+      await closed;
     },
   };
 }
@@ -116,9 +119,15 @@ export async function cmdServe(args: string[], io: { out(s: string): void; err(s
   const s = await startServer({ port, dataDir: values['data-dir'] ?? defaultDataDir(), images: positionals });
   io.out(`Dashboard: ${s.url}\n`);
   await new Promise<void>((resolve) => {
-    const stop = () => { void s.close().then(resolve); };
+    const stop = () => {
+      // jobs pause at their next chunk boundary; never let a stuck socket keep the process from exiting
+      setTimeout(resolve, 10_000).unref();
+      void s.close().then(resolve, resolve);
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  // anything left holding the event loop (a socket, a worker) must not keep a stopped server alive
+  setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();
   return 0;
 }

@@ -91,7 +91,7 @@ export function decodeSuperblock(buf: Buffer): Superblock {
   if (sb.log2_interleave_sectors > MAX_LOG2_INTERLEAVE_SECTORS) {
     throw new FormatError(`invalid log2_interleave_sectors ${sb.log2_interleave_sectors}`);
   }
-  if (sb.flags & ~0x3f) throw new FormatError(`unknown superblock flags 0x${(sb.flags & ~0x3f).toString(16)}`);
+  if (sb.flags & ~0x3f) throw new FormatError(`unknown superblock flags 0x${((sb.flags & ~0x3f) >>> 0).toString(16)}`);
   if (sb.recalc_sector > sb.provided_data_sectors) {
     throw new FormatError(`recalc_sector ${sb.recalc_sector} is past provided_data_sectors ${sb.provided_data_sectors}`);
   }
