@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError, IntegrityError } from './errors.js';
 import { openVolume, readKeyFile, type VolumeOptions, type Volume } from './volume.js';
-import { flagNames, SECTOR_SIZE } from './format/superblock.js';
+import { flagNames, SECTOR_SIZE, superblockFields } from './format/superblock.js';
 import { FileDevice } from './io/device.js';
 import { readSuperblock } from './volume.js';
 import { writeCommand, replayCommand } from './target/cli-write.js';
@@ -114,17 +114,7 @@ function superblockJson(vol: Volume) {
   const sb = vol.sb;
   const g = vol.geometry;
   return {
-    version: sb.version,
-    log2_interleave_sectors: sb.log2_interleave_sectors,
-    integrity_tag_size: sb.integrity_tag_size,
-    journal_sections: sb.journal_sections,
-    provided_data_sectors: sb.provided_data_sectors,
-    flags: sb.flags,
-    flag_names: flagNames(sb.flags),
-    log2_sectors_per_block: sb.log2_sectors_per_block,
-    log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
-    recalc_sector: sb.recalc_sector,
-    salt: sb.salt.toString('hex'),
+    ...superblockFields(sb),
     sector_size: g.block_size,
     geometry: {
       journal_entry_size: g.journal_entry_size,

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError } from '../errors.js';
 import { readKeyFile } from '../volume.js';
-import { flagNames, SECTOR_SIZE } from './superblock.js';
+import { SECTOR_SIZE, superblockFields } from './superblock.js';
 import { formatVolume, parseSize, type FormatOptions, type FormatResult } from './format.js';
 import { describeSignatures } from '../io/probe.js';
 
@@ -171,19 +171,7 @@ export function resultJson(r: FormatResult) {
     device: r.device,
     data_device: r.data_device,
     created: r.created,
-    superblock: {
-      version: sb.version,
-      log2_interleave_sectors: sb.log2_interleave_sectors,
-      integrity_tag_size: sb.integrity_tag_size,
-      journal_sections: sb.journal_sections,
-      provided_data_sectors: sb.provided_data_sectors,
-      flags: sb.flags,
-      flag_names: flagNames(sb.flags),
-      log2_sectors_per_block: sb.log2_sectors_per_block,
-      log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
-      recalc_sector: sb.recalc_sector,
-      salt: sb.salt.toString('hex'),
-    },
+    superblock: superblockFields(sb),
     geometry: {
       sector_size: g.block_size,
       journal_section_sectors: g.journal_section_sectors,

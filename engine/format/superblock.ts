@@ -124,3 +124,20 @@ export function encodeSuperblock(sb: Superblock): Buffer {
   sb.salt.copy(buf, 48, 0, SALT_SIZE);
   return buf;
 }
+
+/** The superblock's fields under the kernel's names, for JSON output (dump --json, format --json). */
+export function superblockFields(sb: Superblock) {
+  return {
+    version: sb.version,
+    log2_interleave_sectors: sb.log2_interleave_sectors,
+    integrity_tag_size: sb.integrity_tag_size,
+    journal_sections: sb.journal_sections,
+    provided_data_sectors: sb.provided_data_sectors,
+    flags: sb.flags,
+    flag_names: flagNames(sb.flags),
+    log2_sectors_per_block: sb.log2_sectors_per_block,
+    log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
+    recalc_sector: sb.recalc_sector,
+    salt: sb.salt.toString('hex'),
+  };
+}
