@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError, IntegrityError } from './errors.js';
+import { intOpt, str, type Values } from './cli-args.js';
 import { openVolume, readKeyFile, type VolumeOptions, type Volume } from './volume.js';
 import { flagNames, SECTOR_SIZE, superblockFields } from './format/superblock.js';
 import { FileDevice } from './io/device.js';
@@ -18,7 +19,6 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_MISMATCH = 4;
 
-type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 const OPEN_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'data-device': { type: 'string' },
@@ -49,18 +49,6 @@ const OPEN_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   debug: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
 };
-
-function intOpt(v: Values, name: string): number | undefined {
-  const s = v[name];
-  if (s === undefined) return undefined;
-  if (typeof s !== 'string' || !/^\d+$/.test(s)) throw new IntegrityStudioError(`--${name} takes a whole number, not "${String(s)}"`);
-  return Number(s);
-}
-
-function str(v: Values, name: string): string | undefined {
-  const s = v[name];
-  return typeof s === 'string' ? s : undefined;
-}
 
 export function volumeOptions(v: Values): VolumeOptions & { dataDevice?: string } {
   const o: VolumeOptions & { dataDevice?: string } = {};

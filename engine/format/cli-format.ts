@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError } from '../errors.js';
+import { intOpt as num, str, type Values } from '../cli-args.js';
 import { readKeyFile } from '../volume.js';
 import { SECTOR_SIZE, superblockFields } from './superblock.js';
 import { formatVolume, parseSize, type FormatOptions, type FormatResult } from './format.js';
@@ -50,19 +51,6 @@ const FORMAT_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   verbose: { type: 'boolean', short: 'v' },
 };
 
-type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
-function num(v: Values, name: string): number | undefined {
-  const s = v[name];
-  if (s === undefined) return undefined;
-  if (typeof s !== 'string' || !/^\d+$/.test(s)) throw new IntegrityStudioError(`--${name} takes a whole number, not "${String(s)}"`);
-  return Number(s);
-}
-
-function str(v: Values, name: string): string | undefined {
-  const s = v[name];
-  return typeof s === 'string' ? s : undefined;
-}
 
 /** FormatOptions from parsed command-line values (reads key files). */
 export function formatOptions(v: Values): FormatOptions {

@@ -14,7 +14,7 @@ import { recalculate, RECALC_SECTORS, syncSuperblock } from '../target/bitmap-mo
 import { wipeRange } from '../format/wipe.js';
 import type { JournalState } from '../target/journal-writer.js';
 import type { JobSpec } from './types.js';
-import { addBadBlock, readJobState, writeJobState, type JobStateFile } from './state.js';
+import { addBadBlock, resumeJobState, writeJobState } from './state.js';
 
 /** What a job reports as it goes (the runner turns it into throttled JobProgress events). */
 export interface RawProgress {
@@ -104,11 +104,7 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
   try {
     const t = vol.target;
     const total = vol.geometry.provided_data_sectors;
-    const previous = spec.reset ? null : readJobState(vol, 'scrub');
-    const st: JobStateFile =
-      previous && previous.state === 'paused'
-        ? previous
-        : { kind: 'scrub', state: 'paused', position_sector: 0, total_sectors: total, mismatches: 0, bad_ranges: [], checked_blocks: 0 };
+    const st = resumeJobState(vol, 'scrub', spec.reset);
     const start = st.position_sector;
     const spb = vol.geometry.sectors_per_block;
     pool = new TagPool(hasherOptionsFor(vol.sb, vol.options), vol.geometry.block_size, CHUNK_SECTORS * SECTOR_SIZE);
@@ -149,11 +145,7 @@ export function runWipe(spec: JobSpec, ctl: JobControl): JobOutcome {
   const vol = openWritable(spec.device, volumeOptionsOf(spec));
   try {
     const total = vol.geometry.provided_data_sectors;
-    const previous = spec.reset ? null : readJobState(vol, 'wipe');
-    const st: JobStateFile =
-      previous && previous.state === 'paused'
-        ? previous
-        : { kind: 'wipe', state: 'paused', position_sector: 0, total_sectors: total, mismatches: 0, bad_ranges: [], checked_blocks: 0 };
+    const st = resumeJobState(vol, 'wipe', spec.reset);
     const start = st.position_sector;
     let lastPersist = start;
     const at = wipeRange(vol.target, {

@@ -89,3 +89,10 @@ export function addBadBlock(ranges: Array<[number, number]>, sector: number, spb
   if (last && last[1] === sector) last[1] = sector + spb;
   else ranges.push([sector, sector + spb]);
 }
+
+/** The paused state of a scrub or wipe to resume, or a fresh one (also with `reset`). */
+export function resumeJobState(vol: Volume, kind: JobKind, reset?: boolean): JobStateFile {
+  const previous = reset ? null : readJobState(vol, kind);
+  if (previous && previous.state === 'paused') return previous;
+  return { kind, state: 'paused', position_sector: 0, total_sectors: vol.geometry.provided_data_sectors, mismatches: 0, bad_ranges: [], checked_blocks: 0 };
+}
