@@ -84,10 +84,14 @@ test('corrupt a sector on disk, scrub, see the count and the range (also after a
   const fd = fs.openSync(img, 'r+');
   fs.writeSync(fd, Buffer.alloc(512, 0xee), 0, 512, (g.initial + g.run + 1000) * 512);
   fs.closeSync(fd);
-  const u = new URL(server.url);
-  await fetch(`${u.origin}/api/addVolume?token=${u.searchParams.get('token')}`, { method: 'POST', body: JSON.stringify([{ path: img }]) });
+  // add the existing image from the dashboard, as a user with a volume made elsewhere would
   const page = await open();
-  await page.getByRole('link', { name: 'scrub.img' }).click();
+  await page.getByRole('button', { name: 'Add existing image' }).click();
+  await page.getByLabel('Image or device').fill(img);
+  await page.getByLabel('Integrity algorithm (not stored on disk)').selectOption('crc32c');
+  await shot(page, 'add-existing');
+  await page.getByRole('button', { name: 'Add volume' }).click();
+  await expect(page.getByRole('heading', { name: 'scrub.img' })).toBeVisible();
   await page.getByRole('button', { name: 'Start scrub' }).click();
   await expect(page.getByTestId('scrub-state')).toHaveText('done', { timeout: 30_000 });
   await expect(page.getByRole('progressbar', { name: 'Scrub progress' })).toHaveAttribute('aria-valuenow', '100');

@@ -3,7 +3,7 @@ import { useEffect, useMemo } from 'react';
 import { useStore } from 'zustand';
 import type { IntegrityApi } from '../../engine/api.js';
 import { createEventBatcher, type DashboardStore } from './store.js';
-import { CreateVolumeForm, VolumeList, VolumePage } from './components.js';
+import { AddVolumeForm, CreateVolumeForm, VolumeList, VolumePage } from './components.js';
 import { toRequest } from './form.js';
 
 export function App({ store, api }: { store: DashboardStore; api: IntegrityApi }) {
@@ -25,7 +25,19 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi }
         {d.status && !d.status.jobs_available ? <span className="warn">recalc/scrub engine not in this build</span> : null}</header>
       {d.message ? <p className="error" role="alert">{d.message} <button onClick={() => d.setMessage(null)}>Dismiss</button></p> : null}
       <main>
-        {view.page === 'list' ? <VolumeList d={d} onOpen={(id) => d.navigate({ page: 'volume', id })} onCreate={() => d.navigate({ page: 'create' })} /> : null}
+        {view.page === 'list' ? <VolumeList d={d} onOpen={(id) => d.navigate({ page: 'volume', id })} onCreate={() => d.navigate({ page: 'create' })} onAdd={() => d.navigate({ page: 'add' })} /> : null}
+        {view.page === 'add' ? (
+          <>
+            <button onClick={() => d.navigate({ page: 'list' })}>← Volumes</button>
+            <AddVolumeForm algorithms={d.status?.algorithms ?? ['crc32c']} onSubmit={async (r) => {
+              try {
+                const v = await api.addVolume(r);
+                store.getState().applyEvents([{ type: 'volume', volume: v }]);
+                d.navigate({ page: 'volume', id: v.id });
+              } catch (e) { onError((e as Error).message); }
+            }} />
+          </>
+        ) : null}
         {view.page === 'create' ? (
           <>
             <button onClick={() => d.navigate({ page: 'list' })}>← Volumes</button>

@@ -1,7 +1,7 @@
 // The dashboard's views: volume list, create form, volume page (superblock, jobs, errors, sector map, journal,
 // open command) and the rate chart. Components read the store through props so they render in node tests too.
 import { useState, type ReactNode } from 'react';
-import type { IntegrityApi, JobKind, JobProgress, VolumeSnapshot } from '../../engine/api.js';
+import type { AddVolumeRequest, IntegrityApi, JobKind, JobProgress, VolumeSnapshot } from '../../engine/api.js';
 import type { Dashboard } from './store.js';
 import { formatBytes, formatEta, percent } from './store.js';
 import { DEFAULT_FORM, formatCommand, toRequest, validateForm, type CreateForm } from './form.js';
@@ -10,11 +10,11 @@ export function StateBadge({ state }: { state: VolumeSnapshot['state'] }) {
   return <span className={`badge badge-${state}`}>{state}</span>;
 }
 
-export function VolumeList({ d, onOpen, onCreate }: { d: Pick<Dashboard, 'volumes' | 'order'>; onOpen(id: string): void; onCreate(): void }) {
+export function VolumeList({ d, onOpen, onCreate, onAdd }: { d: Pick<Dashboard, 'volumes' | 'order'>; onOpen(id: string): void; onCreate(): void; onAdd?(): void }) {
   const vols = d.order.map((id) => d.volumes[id]).filter((v): v is VolumeSnapshot => !!v);
   return (
     <section aria-labelledby="vol-h">
-      <div className="row"><h2 id="vol-h">Volumes</h2><button onClick={onCreate}>Create volume</button></div>
+      <div className="row"><h2 id="vol-h">Volumes</h2><button onClick={onCreate}>Create volume</button>{onAdd ? <button onClick={onAdd}>Add existing image</button> : null}</div>
       {vols.length === 0 ? <p>No volumes yet.</p> : (
         <table className="vols">
           <thead><tr><th>Name</th><th>Size</th><th>Algorithm</th><th>Mode</th><th>State</th><th>Errors</th></tr></thead>
@@ -256,5 +256,54 @@ export function VolumePage({ v, api, rates, onBack, onError }: { v: VolumeSnapsh
         <pre className="cmd" aria-label="dm table line">{v.dm_table}</pre>
       </section>
     </section>
+  );
+}
+
+/**
+ * Adds an image or device that already holds a dm-integrity volume (made by integritysetup, the kernel or us).
+ * The algorithm and key are not on disk: they are asked for, as integritysetup open does. The key goes to the
+ * host once and is never sent back.
+ */
+export function AddVolumeForm({ algorithms, onSubmit }: { algorithms: string[]; onSubmit(r: AddVolumeRequest): Promise<void> }) {
+  const [r, setR] = useState<AddVolumeRequest>({ path: '', integrity: 'crc32c', mode: 'journal' });
+  const [busy, setBusy] = useState(false);
+  const keyed = (r.integrity ?? '').startsWith('hmac-');
+  const keyError = keyed && !/^([0-9a-fA-F]{2})+$/.test(r.integrityKeyHex ?? '') ? 'the key, as hex bytes' : undefined;
+  const pathError = r.path.trim() ? undefined : 'the image file or block device';
+  return (
+    <form aria-labelledby="add-h" onSubmit={async (e) => {
+      e.preventDefault();
+      if (pathError || keyError) return;
+      setBusy(true);
+      try {
+        await onSubmit({ ...r, path: r.path.trim(), ...(keyed ? {} : { integrityKeyHex: undefined }) });
+      } finally {
+        setBusy(false);
+      }
+    }}>
+      <h2 id="add-h">Add existing image</h2>
+      <Field label="Image or device" id="add-path" error={r.path ? pathError : undefined}>
+        <input id="add-path" value={r.path} onChange={(e) => setR({ ...r, path: e.target.value })} placeholder="/path/to/volume.img" />
+      </Field>
+      <Field label="Separate data device (optional)" id="add-data">
+        <input id="add-data" value={r.dataDevice ?? ''} onChange={(e) => setR({ ...r, dataDevice: e.target.value || undefined })} />
+      </Field>
+      <Field label="Integrity algorithm (not stored on disk)" id="add-alg">
+        <select id="add-alg" value={r.integrity} onChange={(e) => setR({ ...r, integrity: e.target.value })}>
+          {algorithms.map((a) => <option key={a} value={a}>{a}</option>)}
+        </select>
+      </Field>
+      {keyed ? (
+        <Field label="Integrity key (hex)" id="add-key" error={r.integrityKeyHex ? keyError : undefined}>
+          <input id="add-key" type="password" autoComplete="off" value={r.integrityKeyHex ?? ''} onChange={(e) => setR({ ...r, integrityKeyHex: e.target.value })} />
+        </Field>
+      ) : null}
+      <Field label="Mode" id="add-mode">
+        <select id="add-mode" value={r.mode} onChange={(e) => setR({ ...r, mode: e.target.value as AddVolumeRequest['mode'] })}>
+          <option value="journal">journal</option><option value="bitmap">bitmap</option><option value="direct">direct (no crash safety)</option>
+        </select>
+      </Field>
+      <button type="submit" disabled={busy || !!pathError || !!keyError}>Add volume</button>
+    </form>
   );
 }

@@ -14,7 +14,7 @@ export interface DashboardState {
   /** rate samples [ms since epoch, bytes/s] per volume and job */
   rates: Record<string, Partial<Record<JobKind, Array<[number, number]>>>>;
   formatProgress: Record<string, { done: number; total: number }>;
-  view: { page: 'list' } | { page: 'create' } | { page: 'volume'; id: string };
+  view: { page: 'list' } | { page: 'create' } | { page: 'add' } | { page: 'volume'; id: string };
   message: string | null;
 }
 
