@@ -10,7 +10,7 @@ import { openVolume } from '../../engine/volume.js';
 import { flagNames, SB_FLAG_RECALCULATING } from '../../engine/format/superblock.js';
 import { Worker } from 'node:worker_threads';
 import type { FormatOptions } from '../../engine/format/format.js';
-import { supportedAlgorithms } from '../../engine/hash/index.js';
+import { algorithmInfo, supportedAlgorithms } from '../../engine/hash/index.js';
 import type {
   AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, VolumeMode, VolumeSnapshot,
 } from '../../engine/api.js';
@@ -351,7 +351,8 @@ export class EngineHost {
         const keyOpt = e.keys.integrity ? ` --integrity-key-file KEYFILE --integrity-key-size ${e.keys.integrity.length}` : '';
         const dataOpt = e.dataDevice ? ` --data-device ${quote(e.dataDevice)}` : '';
         s.open_command = `integritysetup open ${quote(e.path)} ${quote(e.name)} --integrity ${e.algorithm}${keyOpt}${dataOpt}${mode}`;
-        const args = [`internal_hash:${e.algorithm}${e.keys.integrity ? ':<key>' : ''}`];
+        // the kernel's crypto API name (hmac-sha256 → hmac(sha256)); the key itself never leaves the host
+        const args = [`internal_hash:${algorithmInfo(e.algorithm).kernelName}${e.keys.integrity ? ':<key>' : ''}`];
         if (g.block_size !== 512) args.push(`block_size:${g.block_size}`);
         if (sb.flags & 0x8) args.push('fix_padding');
         if (sb.flags & 0x10) args.push('fix_hmac');
