@@ -1,5 +1,6 @@
 // Small option readers shared by the CLI commands (engine/cli.ts, engine/format/cli-format.ts).
 import { IntegrityStudioError } from './errors.js';
+import { readKeyFile } from './volume.js';
 
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
@@ -14,4 +15,17 @@ export function intOpt(v: Values, name: string): number | undefined {
 export function str(v: Values, name: string): string | undefined {
   const s = v[name];
   return typeof s === 'string' ? s : undefined;
+}
+
+/** The three keys integritysetup takes as files (--integrity-, --journal-integrity-, --journal-crypt-key-file). */
+export function keyFiles(v: Values): { integrityKey?: Buffer; journalIntegrityKey?: Buffer; journalCryptKey?: Buffer } {
+  const read = (opt: string, what: string) => {
+    const f = str(v, `${opt}-key-file`);
+    return f ? readKeyFile(f, intOpt(v, `${opt}-key-size`), what) : undefined;
+  };
+  return {
+    integrityKey: read('integrity', 'integrity key'),
+    journalIntegrityKey: read('journal-integrity', 'journal integrity key'),
+    journalCryptKey: read('journal-crypt', 'journal crypt key'),
+  };
 }

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError, IntegrityError } from './errors.js';
-import { intOpt, str, type Values } from './cli-args.js';
-import { openVolume, readKeyFile, type VolumeOptions, type Volume } from './volume.js';
+import { intOpt, keyFiles, str, type Values } from './cli-args.js';
+import { openVolume, type VolumeOptions, type Volume } from './volume.js';
 import { flagNames, SECTOR_SIZE, superblockFields } from './format/superblock.js';
 import { FileDevice } from './io/device.js';
 import { readSuperblock } from './volume.js';
@@ -54,15 +54,13 @@ export function volumeOptions(v: Values): VolumeOptions & { dataDevice?: string 
   const o: VolumeOptions & { dataDevice?: string } = {};
   o.dataDevice = str(v, 'data-device');
   o.integrity = str(v, 'integrity');
-  const kf = str(v, 'integrity-key-file');
-  if (kf) o.integrityKey = readKeyFile(kf, intOpt(v, 'integrity-key-size'), 'integrity key');
+  const keys = keyFiles(v);
+  o.integrityKey = keys.integrityKey;
   o.journalIntegrity = str(v, 'journal-integrity');
-  const jkf = str(v, 'journal-integrity-key-file');
-  if (jkf) o.journalIntegrityKey = readKeyFile(jkf, intOpt(v, 'journal-integrity-key-size'), 'journal integrity key');
+  o.journalIntegrityKey = keys.journalIntegrityKey;
   if (o.journalIntegrity && !o.journalIntegrityKey) throw new IntegrityStudioError('--journal-integrity needs --journal-integrity-key-file');
   o.journalCrypt = str(v, 'journal-crypt');
-  const ckf = str(v, 'journal-crypt-key-file');
-  if (ckf) o.journalCryptKey = readKeyFile(ckf, intOpt(v, 'journal-crypt-key-size'), 'journal crypt key');
+  o.journalCryptKey = keys.journalCryptKey;
   if (o.journalCrypt && !o.journalCryptKey) throw new IntegrityStudioError('--journal-crypt needs --journal-crypt-key-file');
   if (v['integrity-bitmap-mode'] && v['integrity-no-journal']) {
     throw new IntegrityStudioError('--integrity-bitmap-mode and --integrity-no-journal exclude each other');

@@ -4,8 +4,7 @@
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError } from '../errors.js';
-import { intOpt as num, str, type Values } from '../cli-args.js';
-import { readKeyFile } from '../volume.js';
+import { intOpt as num, keyFiles, str, type Values } from '../cli-args.js';
 import { SECTOR_SIZE, superblockFields } from './superblock.js';
 import { formatVolume, parseSize, type FormatOptions, type FormatResult } from './format.js';
 import { describeSignatures } from '../io/probe.js';
@@ -75,12 +74,10 @@ export function formatOptions(v: Values): FormatOptions {
     force: !!v.force,
     size: str(v, 'size') !== undefined ? parseSize(str(v, 'size')!) : undefined,
   };
-  const kf = str(v, 'integrity-key-file');
-  if (kf) o.integrityKey = readKeyFile(kf, num(v, 'integrity-key-size'), 'integrity key');
-  const jkf = str(v, 'journal-integrity-key-file');
-  if (jkf) o.journalIntegrityKey = readKeyFile(jkf, num(v, 'journal-integrity-key-size'), 'journal integrity key');
-  const ckf = str(v, 'journal-crypt-key-file');
-  if (ckf) o.journalCryptKey = readKeyFile(ckf, num(v, 'journal-crypt-key-size'), 'journal crypt key');
+  const keys = keyFiles(v);
+  if (keys.integrityKey) o.integrityKey = keys.integrityKey;
+  if (keys.journalIntegrityKey) o.journalIntegrityKey = keys.journalIntegrityKey;
+  if (keys.journalCryptKey) o.journalCryptKey = keys.journalCryptKey;
   return o;
 }
 
