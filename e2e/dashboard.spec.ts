@@ -45,7 +45,7 @@ test('recalculate over data: pause, restart the server, resume, done', async ({ 
   // time to pause.
   fs.writeFileSync(img, Buffer.alloc(16 << 20, 0x5a));
   fs.truncateSync(img, 512 << 20);
-  engine(`import { formatVolume } from './dist/engine/format/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, integrityRecalculate: true, force: true, confirm: () => true });`);
+  engine(`import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, integrityRecalculate: true, force: true, confirm: () => true });`);
   const u = new URL(server.url);
   await fetch(`${u.origin}/api/addVolume?token=${u.searchParams.get('token')}`, { method: 'POST', body: JSON.stringify([{ path: img }]) });
   let page = await open();
@@ -71,14 +71,14 @@ test('recalculate over data: pause, restart the server, resume, done', async ({ 
   await expect(bar).toHaveAttribute('aria-valuenow', '100');
   await shot(page, 'recalc-done');
   // the engine agrees: every tag verifies
-  const r = engine(`import { main } from './dist/engine/cli.js'; process.exitCode = await main(['verify', ${JSON.stringify(img)}, '--json'], { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });`);
+  const r = engine(`import { main } from './dist/engine/cli/main.js'; process.exitCode = await main(['verify', ${JSON.stringify(img)}, '--json'], { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });`);
   expect(r).toMatch(/"mismatches":\s*0/);
 });
 
 test('corrupt a sector on disk, scrub, see the count and the range (also after a server restart)', async ({ server, open, dir }) => {
   test.skip(!(await jobsAvailable(server.url)), 'engine/jobs (recalc/scrub workers, branch jobs) is not in this build');
   const img = path.join(dir, 'scrub.img');
-  const out = engine(`import { formatVolume } from './dist/engine/format/format.js'; const r = formatVolume(${JSON.stringify(img)}, { size: 16 << 20, confirm: () => true }); console.log(JSON.stringify({ initial: r.plan.geometry.initial_sectors, run: r.plan.geometry.metadata_run }));`);
+  const out = engine(`import { formatVolume } from './dist/engine/commands/format.js'; const r = formatVolume(${JSON.stringify(img)}, { size: 16 << 20, confirm: () => true }); console.log(JSON.stringify({ initial: r.plan.geometry.initial_sectors, run: r.plan.geometry.metadata_run }));`);
   const g = JSON.parse(out) as { initial: number; run: number };
   // logical sector 1000 of the first interleave area lives at initial + metadata_run + 1000
   const fd = fs.openSync(img, 'r+');

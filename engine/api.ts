@@ -2,10 +2,10 @@
 // `integrity-studio serve`) and the dashboard (renderer/). Types only: plain data that crosses IPC and WebSockets.
 // Keys never cross it: the renderer only learns whether a key is set.
 import type { JobKind, JobProgress } from './jobs/types.js';
-import type { JournalState } from './target/journal-writer.js';
+import type { JournalState } from './integrity/journal-writer.js';
 
 export type { JobKind, JobProgress, JobState } from './jobs/types.js';
-export type { JournalState } from './target/journal-writer.js';
+export type { JournalState } from './integrity/journal-writer.js';
 
 export type VolumeMode = 'journal' | 'bitmap' | 'direct';
 /** clean / recalculating (a job runs) / paused (a recalc or scrub stopped part way) / errors (bad blocks found) */

@@ -2,15 +2,15 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { IntegrityStudioError } from './errors.js';
-import { decodeSuperblock, encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_SECTORS, SECTOR_SIZE, type Superblock } from './format/superblock.js';
-import { checkDeviceLimits, geometryOf, type Geometry } from './format/geometry.js';
+import { decodeSuperblock, encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_SECTORS, SECTOR_SIZE, type Superblock } from './layout/superblock.js';
+import { checkDeviceLimits, geometryOf, type Geometry } from './layout/geometry.js';
 import { FileDevice, type BlockDevice } from './io/device.js';
 import { alignedBuffer } from './io/aligned.js';
 import { createTagHasher, algorithmInfo, type TagHasher, type TagHasherOptions } from './hash/index.js';
-import { IntegrityTarget } from './target/target.js';
-import { overlayJournal, type ReplayPlan } from './target/replay.js';
-import { SB_FLAG_DIRTY_BITMAP } from './format/superblock.js';
-import { dirtyRegions } from './target/bitmap-mode.js';
+import { IntegrityTarget } from './integrity/target.js';
+import { overlayJournal, type ReplayPlan } from './integrity/replay.js';
+import { SB_FLAG_DIRTY_BITMAP } from './layout/superblock.js';
+import { dirtyRegions } from './integrity/bitmap-mode.js';
 
 export type JournalMode = 'journal' | 'bitmap' | 'direct';
 
@@ -146,7 +146,7 @@ export function openVolumeOn(
     };
     const vol: Volume = { path, dataPath: o.dataDevice ?? null, meta, data, sb, geometry, hasher, target, options: o, close, replay: null };
     // A read-only open shows the volume as the kernel would after replaying its journal, writing nothing.
-    // (A writable open replays on disk instead: target/writable.ts.) With a dirty bitmap the journal area
+    // (A writable open replays on disk instead: integrity/writable.ts.) With a dirty bitmap the journal area
     // holds the bitmap, not a journal.
     if (readOnly && !o.superblockOnly && !(sb.flags & SB_FLAG_DIRTY_BITMAP)) vol.replay = overlayJournal(vol);
     // With a dirty bitmap (an unclean close in bitmap mode) the regions whose bit is set may hold data whose

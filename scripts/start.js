@@ -13,7 +13,7 @@ function run(args) {
   const r = spawnSync(node, args, { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-if (!existsSync('dist/engine/cli.js') || !existsSync('dist/electron/host/serve.js')) run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+if (!existsSync('dist/engine/cli/main.js') || !existsSync('dist/electron/host/serve.js')) run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
 if (!existsSync('dist/renderer/index.html')) run(['scripts/build-renderer.js']);
 
 let electron = null;
@@ -33,7 +33,7 @@ if (electron) {
   const images = [];
   if (!existsSync(demo)) {
     console.log(`First run: creating a 32 MiB demo volume at ${demo}`);
-    run(['dist/engine/cli.js', 'format', demo, '--size', String(32 << 20), '--batch-mode']);
+    run(['dist/engine/cli/main.js', 'format', demo, '--size', String(32 << 20), '--batch-mode']);
     images.push(demo);
   }
   const port = process.env.PORT ?? '0';

@@ -1,5 +1,5 @@
 // EngineHost: owns the volumes and jobs of one dashboard session (Electron's main process or `integrity-studio
-// serve`), runs the engine's jobs (engine/jobs startJob) and formats (engine/format formatVolume), and fans the
+// serve`), runs the engine's jobs (engine/jobs startJob) and formats (engine/commands formatVolume), and fans the
 // IntegrityApi events out to subscribers, throttled. Plain Node: no Electron import, so `serve` reuses it.
 // Keys stay here: snapshots only say whether one is set.
 import fs from 'node:fs';
@@ -7,9 +7,9 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { IntegrityStudioError } from '../../engine/errors.js';
 import { openVolume } from '../../engine/volume.js';
-import { flagNames, SB_FLAG_RECALCULATING } from '../../engine/format/superblock.js';
+import { flagNames, SB_FLAG_RECALCULATING } from '../../engine/layout/superblock.js';
 import { Worker } from 'node:worker_threads';
-import type { FormatOptions } from '../../engine/format/format.js';
+import type { FormatOptions } from '../../engine/commands/format.js';
 import { algorithmInfo, supportedAlgorithms } from '../../engine/hash/index.js';
 import type {
   AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, VolumeMode, VolumeSnapshot,

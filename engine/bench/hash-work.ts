@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { createTagHasher } from '../hash/index.js';
 import { alignedBuffer } from '../io/aligned.js';
-import { SECTOR_SIZE } from '../format/superblock.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
 
 const MIB = 1 << 20;
 const mbps = (bytes: number, ms: number) => bytes / MIB / (ms / 1000);

@@ -13,7 +13,7 @@ import { tmpDir, patternSector } from '../testing/golden.js';
 import { oracleUnavailable, runOracle } from '../testing/oracle.js';
 import { mkVolume } from '../testing/mkvolume.js';
 import { openVolume, type VolumeOptions } from '../volume.js';
-import { openWritable } from '../target/writable.js';
+import { openWritable } from '../integrity/writable.js';
 import { algorithmInfo, supportedAlgorithms } from './index.js';
 
 const SIZE = 2 << 20;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { memoryVolume } from '../torture/crash.js';
-import { openWritable } from '../target/writable.js';
+import { openWritable } from '../integrity/writable.js';
 import { openVolume } from '../volume.js';
 import { IntegrityStudioError } from '../errors.js';
 import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
@@ -19,7 +19,7 @@ test('a second writer and a reader are refused while another process writes; a k
   const dir = tmpDir('lock-');
   const img = path.join(dir, 'vol.img');
   fs.writeFileSync(img, memoryVolume({ integrity: 'crc32c', blockSize: 512, seed: 1 }).image);
-  const writable = new URL('../target/writable.js', import.meta.url).href;
+  const writable = new URL('../integrity/writable.js', import.meta.url).href;
   const child = spawn(process.execPath, ['--input-type=module', '-e',
     `import { openWritable } from ${JSON.stringify(writable)}; const v = openWritable(${JSON.stringify(img)}); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {

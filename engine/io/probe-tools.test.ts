@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { sha256File, tmpDir } from '../testing/golden.js';
 import { probeSignatures } from './probe.js';
-import { formatVolume } from '../format/format.js';
+import { formatVolume } from '../commands/format.js';
 import { openVolume } from '../volume.js';
 
 const dir = tmpDir('probe-tools-');

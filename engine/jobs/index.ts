@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { JobHandle, JobProgress, JobSpec, JobState } from './types.js';
 import type { RawProgress } from './run.js';
 import type { JobWorkerData, JobWorkerMessage } from '../worker/messages.js';
-import { SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../format/superblock.js';
+import { SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../layout/superblock.js';
 import { FileDevice } from '../io/device.js';
 import { readSuperblock } from '../volume.js';
 import { jobStatePath, readJobStateAt, volumeIdOf, type JobStateFile } from './state.js';

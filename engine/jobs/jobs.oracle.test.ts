@@ -8,10 +8,10 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { tmpDir } from '../testing/golden.js';
 import { oracleUnavailable, runOracle } from '../testing/oracle.js';
-import { formatVolume } from '../format/format.js';
+import { formatVolume } from '../commands/format.js';
 import { openVolume, readSuperblock } from '../volume.js';
 import { FileDevice } from '../io/device.js';
-import { SECTOR_SIZE } from '../format/superblock.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
 import { startJob } from './index.js';
 
 function overData(img: string, mib: number, seed: string): void {

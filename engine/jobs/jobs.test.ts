@@ -9,11 +9,11 @@ import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { startJob, MAX_EVENTS_PER_SECOND, jobStatus, readScrubState } from './index.js';
 import type { JobProgress, JobSpec } from './types.js';
-import { formatVolume } from '../format/format.js';
+import { formatVolume } from '../commands/format.js';
 import { openVolume, readSuperblock } from '../volume.js';
 import { FileDevice } from '../io/device.js';
-import { dataSector } from '../format/geometry.js';
-import { SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../format/superblock.js';
+import { dataSector } from '../layout/geometry.js';
+import { SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../layout/superblock.js';
 import { golden, goldenCopy, PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 import { jobStatePath } from './state.js';
 

@@ -1,18 +1,18 @@
 // The bodies of the long jobs, synchronous, run inside a worker thread (engine/worker/job-worker.ts):
-//  - recalc: the kernel's integrity_recalc (engine/target/bitmap-mode.ts recalculate), from the superblock's
+//  - recalc: the kernel's integrity_recalc (engine/integrity/bitmap-mode.ts recalculate), from the superblock's
 //    recalc_sector, persisting it every RECALC_WRITE_SUPER chunks and on pause; the kernel's keyed-hash rule.
 //  - scrub: every block read and verified; position and findings kept in a state file beside the image.
-//  - wipe: zeroes with valid tags (engine/format/wipe.ts), position kept in a state file.
+//  - wipe: zeroes with valid tags (engine/commands/wipe.ts), position kept in a state file.
 // Each checks shouldStop() between chunks, so a pause lands on a chunk boundary with the position persisted.
 import { IntegrityStudioError } from '../errors.js';
-import { SB_FLAG_FIXED_HMAC, SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../format/superblock.js';
+import { SB_FLAG_FIXED_HMAC, SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../layout/superblock.js';
 import { hasherOptionsFor, openVolume, type Volume, type VolumeOptions } from '../volume.js';
 import { TagPool } from './tag-pool.js';
-import { openWritable } from '../target/writable.js';
-import { CHUNK_SECTORS } from '../target/target.js';
-import { recalculate, RECALC_SECTORS, syncSuperblock } from '../target/bitmap-mode.js';
-import { wipeRange } from '../format/wipe.js';
-import type { JournalState } from '../target/journal-writer.js';
+import { openWritable } from '../integrity/writable.js';
+import { CHUNK_SECTORS } from '../integrity/target.js';
+import { recalculate, RECALC_SECTORS, syncSuperblock } from '../integrity/bitmap-mode.js';
+import { wipeRange } from '../commands/wipe.js';
+import type { JournalState } from '../integrity/journal-writer.js';
 import type { JobSpec } from './types.js';
 import { addBadBlock, resumeJobState, writeJobState } from './state.js';
 

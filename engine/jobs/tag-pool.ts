@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createTagHasher, type TagHasher, type TagHasherOptions } from '../hash/index.js';
-import { SECTOR_SIZE } from '../format/superblock.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
 
 const WASM_PAGE = 65536;
 declare const WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer } };

@@ -1,6 +1,6 @@
 // The contract of long jobs (recalculate, scrub, wipe) between the engine's job runner (engine/jobs/) and its
 // hosts (the CLI, electron/host EngineHost, `serve`). Plain data only: every value crosses worker_threads and IPC.
-import type { JournalState } from '../target/journal-writer.js';
+import type { JournalState } from '../integrity/journal-writer.js';
 
 export type JobKind = 'recalc' | 'scrub' | 'wipe';
 export type JobState = 'running' | 'paused' | 'done' | 'failed';

@@ -1,9 +1,9 @@
 // Test helper: a fresh volume as `integritysetup format` + the kernel's first activation leave it, made by the
-// product's formatter (engine/format/format.ts: superblock version 5 with fix_padding and fix_hmac, a random
+// product's formatter (engine/commands/format.ts: superblock version 5 with fix_padding and fix_hmac, a random
 // salt, the journal init_journal(0, N, 0) writes, every block zeroed with its tag). Kept as a short name for
 // tests that need a volume made on the host; an existing file at `path` is replaced.
 import fs from 'node:fs';
-import { formatVolume } from '../format/format.js';
+import { formatVolume } from '../commands/format.js';
 import type { VolumeOptions } from '../volume.js';
 
 export interface MkVolumeOptions extends VolumeOptions {

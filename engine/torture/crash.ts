@@ -7,13 +7,13 @@
 // Bitmap mode: the reopen recalculates the dirty regions' tags (dm_integrity_resume), so nothing fails
 // verification, but a torn multi-sector block keeps its torn data under its new tag, exactly as in the kernel:
 // there, contents are checked per 512-byte sector (each sector holds one of its legal contents).
-import { encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_FIXED_PADDING, SECTOR_SIZE, superblockVersion, type Superblock } from '../format/superblock.js';
-import { computeGeometry } from '../format/geometry.js';
+import { encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_FIXED_PADDING, SECTOR_SIZE, superblockVersion, type Superblock } from '../layout/superblock.js';
+import { computeGeometry } from '../layout/geometry.js';
 import { FaultDevice, prng } from '../io/fault.js';
 import { MemoryDevice } from '../io/device.js';
-import { openWritableOn } from '../target/writable.js';
+import { openWritableOn } from '../integrity/writable.js';
 import { openVolumeOn, type VolumeOptions } from '../volume.js';
-import { initJournal } from '../target/replay.js';
+import { initJournal } from '../integrity/replay.js';
 
 export type CrashMode = 'journal' | 'bitmap' | 'direct';
 

@@ -8,11 +8,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { IntegrityStudioError } from '../errors.js';
-import { SB_SECTORS, SECTOR_SIZE } from '../format/superblock.js';
+import { SB_SECTORS, SECTOR_SIZE } from '../layout/superblock.js';
 import { prng } from '../io/fault.js';
 import { MemoryDevice, type BlockDevice } from '../io/device.js';
 import { openVolumeOn, type VolumeOptions } from '../volume.js';
-import { openWritableOn } from '../target/writable.js';
+import { openWritableOn } from '../integrity/writable.js';
 import { goldenManifest, goldenPath, type GoldenImage } from '../testing/golden.js';
 
 /** A device over memory that refuses and counts writes: a read-only open must issue none. */

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { memoryVolume } from './crash.js';
 import { prng } from '../io/fault.js';
-import { openWritable, DIRECT_MODE_WARNING } from '../target/writable.js';
+import { openWritable, DIRECT_MODE_WARNING } from '../integrity/writable.js';
 import { openVolume } from '../volume.js';
 import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 

@@ -3,7 +3,7 @@
 import { workerData } from 'node:worker_threads';
 import { createTagHasher } from '../hash/index.js';
 import { CONTROL, hashBlocks, type TagPoolData } from '../jobs/tag-pool.js';
-import { SECTOR_SIZE } from '../format/superblock.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
 
 const wd = workerData as TagPoolData;
 const hasher = createTagHasher(wd.hasher);

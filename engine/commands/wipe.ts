@@ -1,8 +1,8 @@
 // The initial pass of `format` without --no-wipe (integritysetup's wipe): every provided block becomes zeroes
 // with a valid tag, written in place run by run. Bounded memory: one CHUNK_SECTORS buffer whatever the size.
-import { SECTOR_SIZE } from './superblock.js';
-import { CHUNK_SECTORS, type IntegrityTarget } from '../target/target.js';
-import { computeTags, writeInPlace } from '../target/write.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
+import { CHUNK_SECTORS, type IntegrityTarget } from '../integrity/target.js';
+import { computeTags, writeInPlace } from '../integrity/write.js';
 import { alignedBuffer } from '../io/aligned.js';
 
 export interface RangeProgress {

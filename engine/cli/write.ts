@@ -1,8 +1,8 @@
 // CLI commands that change a volume: write, replay.
 import fs from 'node:fs';
 import { IntegrityStudioError } from '../errors.js';
-import { openWritable, DIRECT_MODE_WARNING } from './writable.js';
-import { replayOnDisk } from './replay.js';
+import { openWritable, DIRECT_MODE_WARNING } from '../integrity/writable.js';
+import { replayOnDisk } from '../integrity/replay.js';
 import { openVolume } from '../volume.js';
 
 export interface WriteIo {

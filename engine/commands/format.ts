@@ -17,7 +17,7 @@ import {
   MIN_LOG2_INTERLEAVE_SECTORS,
   MAX_LOG2_INTERLEAVE_SECTORS,
   type Superblock,
-} from './superblock.js';
+} from '../layout/superblock.js';
 import {
   computeGeometry,
   journalGeometry,
@@ -29,12 +29,12 @@ import {
   MAX_TAG_SIZE,
   type Geometry,
   type LayoutParams,
-} from './geometry.js';
+} from '../layout/geometry.js';
 import { algorithmInfo, createTagHasher } from '../hash/index.js';
 import { FileDevice, type BlockDevice } from '../io/device.js';
 import { probeSignatures, describeSignatures, type Signature } from '../io/probe.js';
-import { IntegrityTarget } from '../target/target.js';
-import { initJournal, sectionSealer } from '../target/replay.js';
+import { IntegrityTarget } from '../integrity/target.js';
+import { initJournal, sectionSealer } from '../integrity/replay.js';
 import { superblockBytes, type JournalMode, type Volume, type VolumeOptions } from '../volume.js';
 import { wipeRange } from './wipe.js';
 

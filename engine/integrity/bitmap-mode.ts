@@ -14,9 +14,9 @@
 //  - dm_integrity_postsuspend() in B mode: flush, init_journal(0, all, 0) over the bitmap, clear DIRTY_BITMAP,
 //    write the superblock.
 import { IntegrityStudioError } from '../errors.js';
-import { SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE, superblockVersion } from '../format/superblock.js';
-import { dataSector, tagOffset } from '../format/geometry.js';
-import { Bitmap, BITMAP_BLOCK_SIZE, BITMAP_OFFSET, bitmapBlocks, log2BlocksPerBitmapBit } from '../format/bitmap.js';
+import { SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE, superblockVersion } from '../layout/superblock.js';
+import { dataSector, tagOffset } from '../layout/geometry.js';
+import { Bitmap, BITMAP_BLOCK_SIZE, BITMAP_OFFSET, bitmapBlocks, log2BlocksPerBitmapBit } from '../layout/bitmap.js';
 import { writeSuperblock, type JournalMode, type Volume } from '../volume.js';
 import type { JournalPosition } from './journal-writer.js';
 import { initJournal, replayOnDisk } from './replay.js';

@@ -1,8 +1,8 @@
 // `integrity-studio recalc` and `integrity-studio scrub`: a job in a worker thread, a progress bar with rate and
 // ETA on a terminal (or JSON lines with --progress-json), SIGINT/SIGTERM pause with the position persisted.
-import { startJob } from './index.js';
-import type { JobProgress, JobSpec } from './types.js';
-import { SECTOR_SIZE } from '../format/superblock.js';
+import { startJob } from '../jobs/index.js';
+import type { JobProgress, JobSpec } from '../jobs/types.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
 
 export interface JobIo {
   out: (s: string) => void;

@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import { golden, goldenCopy, goldenPath, tmpDir, patternSector } from '../testing/golden.js';
 import { openVolume } from '../volume.js';
 import { openWritable, type WritableVolume } from './writable.js';
-import { Bitmap, bitmapBlocks, BITMAP_OFFSET, log2BlocksPerBitmapBit } from '../format/bitmap.js';
-import { SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../format/superblock.js';
-import { tagOffset } from '../format/geometry.js';
+import { Bitmap, bitmapBlocks, BITMAP_OFFSET, log2BlocksPerBitmapBit } from '../layout/bitmap.js';
+import { SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../layout/superblock.js';
+import { tagOffset } from '../layout/geometry.js';
 import { replayOnDisk } from './replay.js';
 
 const e = golden('e-bitmap');

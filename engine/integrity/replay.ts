@@ -2,8 +2,8 @@
 // are replayed, in what order, what the journal looks like afterwards (cleared or continued), and where the
 // next write goes. Used on disk when a volume is opened for writing, and in memory for read-only opens.
 import { IntegrityStudioError } from '../errors.js';
-import { SB_FLAG_DIRTY_BITMAP, SB_SECTORS, SECTOR_SIZE } from '../format/superblock.js';
-import { JOURNAL_BLOCK_SECTORS, JOURNAL_SECTOR_DATA, type Geometry } from '../format/geometry.js';
+import { SB_FLAG_DIRTY_BITMAP, SB_SECTORS, SECTOR_SIZE } from '../layout/superblock.js';
+import { JOURNAL_BLOCK_SECTORS, JOURNAL_SECTOR_DATA, type Geometry } from '../layout/geometry.js';
 import type { Volume } from '../volume.js';
 import { COMMIT_IDS, commitId, entryOffset, N_COMMIT_IDS, nextCommitSeq, type JournalPosition, type SectionSealer } from './journal-writer.js';
 import { writeInPlace } from './write.js';

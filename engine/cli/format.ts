@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError } from '../errors.js';
-import { intOpt as num, keyFiles, str, type Values } from '../cli-args.js';
-import { SECTOR_SIZE, superblockFields } from './superblock.js';
-import { formatVolume, parseSize, type FormatOptions, type FormatResult } from './format.js';
+import { intOpt as num, keyFiles, str, type Values } from './args.js';
+import { SECTOR_SIZE, superblockFields } from '../layout/superblock.js';
+import { formatVolume, parseSize, type FormatOptions, type FormatResult } from '../commands/format.js';
 import { describeSignatures } from '../io/probe.js';
 
 export interface FormatIo {

@@ -1,6 +1,6 @@
-// Small option readers shared by the CLI commands (engine/cli.ts, engine/format/cli-format.ts).
-import { IntegrityStudioError } from './errors.js';
-import { readKeyFile } from './volume.js';
+// Small option readers shared by the CLI commands (engine/cli/main.ts, engine/cli/format.ts).
+import { IntegrityStudioError } from '../errors.js';
+import { readKeyFile } from '../volume.js';
 
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 

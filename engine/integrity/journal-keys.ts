@@ -15,8 +15,8 @@
 // ctr(aes) etc. are accepted too); --journal-integrity hmac-sha256 and the like.
 import crypto from 'node:crypto';
 import { IntegrityStudioError } from '../errors.js';
-import { SB_FLAG_FIXED_HMAC, SB_SECTORS, SECTOR_SIZE } from '../format/superblock.js';
-import { JOURNAL_BLOCK_SECTORS, JOURNAL_MAC_PER_SECTOR, JOURNAL_MAC_SIZE, JOURNAL_SECTOR_DATA, type Geometry } from '../format/geometry.js';
+import { SB_FLAG_FIXED_HMAC, SB_SECTORS, SECTOR_SIZE } from '../layout/superblock.js';
+import { JOURNAL_BLOCK_SECTORS, JOURNAL_MAC_PER_SECTOR, JOURNAL_MAC_SIZE, JOURNAL_SECTOR_DATA, type Geometry } from '../layout/geometry.js';
 import { hmacPrefix, makeDigest, type Digest } from '../hash/index.js';
 import type { Volume } from '../volume.js';
 import { COMMIT_IDS, entryOffset } from './journal-writer.js';

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { main, type Io } from './cli.js';
-import { goldenManifest, goldenPath, goldenCopy, sha256File, tmpDir, PROJECT_ROOT, type GoldenImage } from './testing/golden.js';
+import { main, type Io } from './main.js';
+import { goldenManifest, goldenPath, goldenCopy, sha256File, tmpDir, PROJECT_ROOT, type GoldenImage } from '../testing/golden.js';
 
 interface Run { code: number; out: string; err: string }
 export async function run(argv: string[]): Promise<Run> {

@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { formatVolume } from '../format/format.js';
+import { formatVolume } from '../commands/format.js';
 import { openVolume } from '../volume.js';
-import { dataSector } from '../format/geometry.js';
-import { SECTOR_SIZE } from '../format/superblock.js';
+import { dataSector } from '../layout/geometry.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
 import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
-import { startJob } from './index.js';
+import { startJob } from '../jobs/index.js';
 
 const dir = tmpDir('cli-jobs-');
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');

@@ -13,8 +13,8 @@ import { golden, goldenCopy, goldenPath, tmpDir, patternSector } from '../testin
 import { oracleUnavailable, runOracle } from '../testing/oracle.js';
 import { openVolume } from '../volume.js';
 import { openWritable, type WritableVolume } from './writable.js';
-import { BITMAP_OFFSET } from '../format/bitmap.js';
-import { SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../format/superblock.js';
+import { BITMAP_OFFSET } from '../layout/bitmap.js';
+import { SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../layout/superblock.js';
 
 function pattern(tag: string, start: number, sectors: number): Buffer {
   return Buffer.concat(Array.from({ length: sectors }, (_, i) => patternSector(tag, start + i)));

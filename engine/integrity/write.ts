@@ -2,8 +2,8 @@
 // their places, with no journal. A crash between the two can leave a block whose tag does not match its
 // data — which is why the kernel (and this product) defaults to the journal.
 import { IntegrityStudioError } from '../errors.js';
-import { SECTOR_SIZE } from '../format/superblock.js';
-import { dataSector, tagOffset } from '../format/geometry.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
+import { dataSector, tagOffset } from '../layout/geometry.js';
 import { DISCARD_FILLER, type IntegrityTarget } from './target.js';
 
 /** Checks that `data` is whole blocks inside the volume; returns the number of sectors. */

@@ -2,8 +2,8 @@
 // (dm_integrity_map / integrity_metadata with TAG_CMP), the recalculation read rule, discard filler tags,
 // and an in-memory overlay for a journal that has not been replayed on disk.
 import { IntegrityError, IntegrityStudioError } from '../errors.js';
-import { SB_FLAG_RECALCULATING, SECTOR_SIZE, type Superblock } from '../format/superblock.js';
-import { dataSector, type Geometry, tagOffset } from '../format/geometry.js';
+import { SB_FLAG_RECALCULATING, SECTOR_SIZE, type Superblock } from '../layout/superblock.js';
+import { dataSector, type Geometry, tagOffset } from '../layout/geometry.js';
 import type { BlockDevice } from '../io/device.js';
 import { alignedBuffer } from '../io/aligned.js';
 import type { TagHasher } from '../hash/index.js';

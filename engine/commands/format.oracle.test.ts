@@ -17,8 +17,8 @@ import { oracleUnavailable, runOracle } from '../testing/oracle.js';
 import { supportedAlgorithms, algorithmInfo } from '../hash/index.js';
 import { openVolume } from '../volume.js';
 import { formatVolume, planFormat, type FormatOptions } from './format.js';
-import { decodeSuperblock, flagNames, SECTOR_SIZE } from './superblock.js';
-import { main } from '../cli.js';
+import { decodeSuperblock, flagNames, SECTOR_SIZE } from '../layout/superblock.js';
+import { main } from '../cli/main.js';
 
 const KW = 'KERNELWROTE';
 

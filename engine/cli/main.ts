@@ -2,17 +2,17 @@
 // Exit codes: 0 success, 1 error, 2 usage, 4 integrity mismatches found.
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { IntegrityStudioError, IntegrityError } from './errors.js';
-import { intOpt, keyFiles, str, type Values } from './cli-args.js';
-import { openVolume, type VolumeOptions, type Volume } from './volume.js';
-import { flagNames, SECTOR_SIZE, superblockFields } from './format/superblock.js';
-import { FileDevice } from './io/device.js';
-import { readSuperblock } from './volume.js';
-import { writeCommand, replayCommand } from './target/cli-write.js';
-import { cmdFormat } from './format/cli-format.js';
-import { runJobCommand } from './jobs/cli-jobs.js';
-import { readJobState } from './jobs/state.js';
-import type { JobKind, JobSpec } from './jobs/types.js';
+import { IntegrityStudioError, IntegrityError } from '../errors.js';
+import { intOpt, keyFiles, str, type Values } from './args.js';
+import { openVolume, type VolumeOptions, type Volume } from '../volume.js';
+import { flagNames, SECTOR_SIZE, superblockFields } from '../layout/superblock.js';
+import { FileDevice } from '../io/device.js';
+import { readSuperblock } from '../volume.js';
+import { writeCommand, replayCommand } from './write.js';
+import { cmdFormat } from './format.js';
+import { runJobCommand } from './jobs.js';
+import { readJobState } from '../jobs/state.js';
+import type { JobKind, JobSpec } from '../jobs/types.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -364,7 +364,7 @@ export const COMMANDS: Record<string, Command> = {
   format: (args, io) => cmdFormat(args, io),
   recalc: (args, io) => cmdJob('recalc', args, io),
   scrub: (args, io) => cmdJob('scrub', args, io),
-  serve: async (args, io) => (await import('../electron/host/serve.js')).cmdServe(args, io),
+  serve: async (args, io) => (await import('../../electron/host/serve.js')).cmdServe(args, io),
 };
 
 const USAGE = `usage: integrity-studio COMMAND DEVICE [options]

@@ -1,7 +1,7 @@
 // A volume opened for writing in one of the kernel's three modes. Opening replays the journal on disk first
 // (as the kernel does on activation), so what we leave is what the kernel would leave.
 import { IntegrityStudioError } from '../errors.js';
-import { SECTOR_SIZE } from '../format/superblock.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
 import { openVolume, openVolumeOn, type Volume, type VolumeOptions } from '../volume.js';
 import type { BlockDevice } from '../io/device.js';
 import { checkWrite, discardTags, writeInPlace } from './write.js';

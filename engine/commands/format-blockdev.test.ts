@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpDir, sha256File } from '../testing/golden.js';
 import { formatVolume } from './format.js';
 import { openVolume } from '../volume.js';
-import { SECTOR_SIZE } from './superblock.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
 
 function loopUnavailable(): string | null {
   if (process.getuid && process.getuid() !== 0) return 'needs root';

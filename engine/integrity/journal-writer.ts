@@ -6,8 +6,8 @@
 // encryption when configured); do_journal_write copies the committed entries to their final places.
 // We write back eagerly after every commit, then flush, so a committed section is never needed again —
 // but it stays on disk, and the kernel replays it harmlessly (it re-writes what is already there).
-import { SECTOR_SIZE } from '../format/superblock.js';
-import { JOURNAL_BLOCK_SECTORS, JOURNAL_SECTOR_DATA } from '../format/geometry.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
+import { JOURNAL_BLOCK_SECTORS, JOURNAL_SECTOR_DATA } from '../layout/geometry.js';
 import type { IntegrityTarget } from './target.js';
 import { computeTags, writeInPlace } from './write.js';
 
