@@ -1,56 +1,91 @@
-// The dashboard shell: connects the bridge to the store (events batched per animation frame) and routes views.
-import { useEffect, useMemo } from 'react';
+// The dashboard shell: connects the bridge to the store (events batched per animation frame, the host's status
+// fetched again on every (re)connection), mirrors the route into the address (hash routes), moves focus to the
+// new view's heading on navigation, and disables every control while disconnected.
+import { useEffect } from 'react';
 import { useStore } from 'zustand';
 import type { IntegrityApi } from '../../engine/api.js';
-import { createEventBatcher, type DashboardStore } from './store.js';
-import { AddVolumeForm, CreateVolumeForm, VolumeList, VolumePage } from './components.js';
-import { toRequest } from './form.js';
+import { createEventBatcher, volumeList, type DashboardStore } from './store.js';
+import { parseHash, routeHash, type Route } from './lib/routes.js';
+import { ConnectionBanner } from './connection/ConnectionBanner.js';
+import { VolumeList } from './volume-list/VolumeList.js';
+import { VolumePage } from './volume/VolumePage.js';
+import { CreateVolumeForm } from './forms/CreateVolumeForm.js';
+import { AddVolumeForm } from './forms/AddVolumeForm.js';
+import { EditVolumeForm } from './forms/EditVolumeForm.js';
+import { UnlockForm } from './forms/UnlockForm.js';
 
-export function App({ store, api }: { store: DashboardStore; api: IntegrityApi }) {
+export function App({ store, api }: { store: DashboardStore; api: IntegrityApi & { reconnectNow?(): void } }) {
   const d = useStore(store);
   useEffect(() => {
     const batch = createEventBatcher((evs) => store.getState().applyEvents(evs), (fn) => requestAnimationFrame(() => fn()));
-    const off = api.onEvent(batch);
-    api.status().then((s) => store.getState().setStatus(s), (e: Error) => store.getState().setMessage(e.message));
-    return off;
+    return api.onEvent(batch);
   }, [api, store]);
-  const onError = useMemo(() => (m: string) => store.getState().setMessage(m), [store]);
-  const view = d.view;
-  const formatting = d.order.map((id) => d.volumes[id]).find((v) => v?.state === 'formatting');
+  // the host is the truth: a (re)connection fetches everything again (a restarted host has a new started_at)
+  useEffect(() => {
+    if (d.connection.state !== 'connected') return;
+    api.status().then((s) => store.getState().setStatus(s), (e: Error) => store.getState().setMessage(e.message));
+  }, [api, store, d.connection.state]);
+  // the address is the view: first load, Back/Forward and pasted links
+  useEffect(() => {
+    const sync = () => store.getState().setRoute(parseHash(location.hash));
+    sync();
+    window.addEventListener('hashchange', sync);
+    return () => window.removeEventListener('hashchange', sync);
+  }, [store]);
+  useEffect(() => {
+    const h = routeHash(d.route);
+    if (routeHash(parseHash(location.hash)) !== h) location.hash = h;
+  }, [d.route]);
+  // focus to the new view's heading (or the panel the address names)
+  const volumeLoaded = d.route.page !== 'list' && d.route.page !== 'create' && d.route.page !== 'add' && !!d.volumes[d.route.id];
+  useEffect(() => {
+    if (d.navigations === 0) return;
+    const target = d.route.page === 'volume' && d.route.panel ? `${d.route.panel}-h` : 'view-h';
+    const el = document.getElementById(target) ?? document.getElementById('view-h');
+    if (el) { el.focus(); if (target !== 'view-h') el.scrollIntoView({ block: 'start' }); }
+  }, [d.navigations, volumeLoaded]);
+
+  const nav = (r: Route) => d.navigate(r);
+  const algorithms = d.status?.algorithms ?? ['crc32c'];
+  const pick = api.pickPath ? (k: 'open' | 'save' | 'key') => api.pickPath!(k) : undefined;
+  const connected = d.connection.state === 'connected';
+  const route = d.route;
+  const vol = route.page === 'volume' || route.page === 'edit' || route.page === 'unlock' ? d.volumes[route.id] : undefined;
+  const formatting = volumeList(d).find((v) => v.state === 'formatting');
   const wipe = formatting ? d.formatProgress[formatting.id] ?? { done: 0, total: 1 } : null;
-  const vol = view.page === 'volume' ? d.volumes[view.id] : undefined;
+  const done = (id: string) => nav({ page: 'volume', id });
+  let view;
+  if (route.page === 'list') view = <VolumeList volumes={volumeList(d)} onNavigate={nav} />;
+  else if (route.page === 'create') {
+    view = <CreateVolumeForm algorithms={algorithms} progress={wipe} pickPath={pick} onSubmit={async (r) => { done((await d.call('createVolume', r)).id); }} />;
+  } else if (route.page === 'add') {
+    view = <AddVolumeForm algorithms={algorithms} pickPath={pick} onSubmit={async (r) => { done((await d.call('addVolume', r)).id); }} />;
+  } else if (!vol) {
+    view = (
+      <section aria-labelledby="view-h">
+        <h2 id="view-h" tabIndex={-1}>{d.status ? 'No such volume' : 'Loading…'}</h2>
+        {d.status ? <p>No volume with id “{route.id}” is in the list (it was removed, or the link is from another host). <a href={routeHash({ page: 'list' })} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Back to the volumes</a></p> : null}
+      </section>
+    );
+  } else if (route.page === 'volume') view = <VolumePage v={vol} d={d} onNavigate={nav} />;
+  else if (route.page === 'edit') {
+    view = <EditVolumeForm key={vol.id} v={vol} algorithms={algorithms} pickPath={pick} onCancel={() => done(vol.id)} onSubmit={async (r) => { await d.call('updateVolume', vol.id, r); done(vol.id); }} />;
+  } else {
+    view = <UnlockForm key={vol.id} v={vol} pickPath={pick} onCancel={() => done(vol.id)} onSubmit={async (r) => { await d.call('unlockVolume', vol.id, r); done(vol.id); }} />;
+  }
   return (
     <div className="app">
-      <header><h1>Integrity Studio</h1><span className={d.connected ? 'ok' : 'muted'}>{d.connected ? 'connected' : 'connecting…'}</span>
-        {d.status && !d.status.jobs_available ? <span className="warn">recalc/scrub engine not in this build</span> : null}</header>
-      {d.message ? <p className="error" role="alert">{d.message} <button onClick={() => d.setMessage(null)}>Dismiss</button></p> : null}
+      <header>
+        <h1><a href={routeHash({ page: 'list' })} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Integrity Studio</a></h1>
+        <ConnectionBanner c={d.connection} onRetry={api.reconnectNow ? () => api.reconnectNow!() : undefined} />
+        {d.status && !d.status.jobs_available ? <span className="warn">recalc/scrub engine not in this build</span> : null}
+      </header>
+      {d.message ? <p className="error" role="alert">{d.message} <button type="button" className="secondary" onClick={() => d.setMessage(null)}>Dismiss</button></p> : null}
       <main>
-        {view.page === 'list' ? <VolumeList d={d} onOpen={(id) => d.navigate({ page: 'volume', id })} onCreate={() => d.navigate({ page: 'create' })} onAdd={() => d.navigate({ page: 'add' })} /> : null}
-        {view.page === 'add' ? (
-          <>
-            <button onClick={() => d.navigate({ page: 'list' })}>← Volumes</button>
-            <AddVolumeForm algorithms={d.status?.algorithms ?? ['crc32c']} onSubmit={async (r) => {
-              try {
-                const v = await api.addVolume(r);
-                store.getState().applyEvents([{ type: 'volume', volume: v }]);
-                d.navigate({ page: 'volume', id: v.id });
-              } catch (e) { onError((e as Error).message); }
-            }} />
-          </>
-        ) : null}
-        {view.page === 'create' ? (
-          <>
-            <button onClick={() => d.navigate({ page: 'list' })}>← Volumes</button>
-            <CreateVolumeForm algorithms={d.status?.algorithms ?? ['crc32c']} progress={wipe} pickPath={api.pickPath ? (k) => api.pickPath!(k) : undefined} onSubmit={async (f) => {
-              try {
-                const v = await api.createVolume(toRequest(f));
-                store.getState().applyEvents([{ type: 'volume', volume: v }]);
-                d.navigate({ page: 'volume', id: v.id });
-              } catch (e) { onError((e as Error).message); }
-            }} />
-          </>
-        ) : null}
-        {view.page === 'volume' && vol ? <VolumePage v={vol} api={api} rates={d.rates[vol.id]} onBack={() => d.navigate({ page: 'list' })} onError={onError} /> : null}
+        <fieldset className="view" disabled={!connected} aria-describedby={connected ? undefined : 'disconnected-note'}>
+          {!connected ? <legend id="disconnected-note" className="sr-only">Disabled: not connected to the server</legend> : null}
+          {view}
+        </fieldset>
       </main>
     </div>
   );

@@ -1,31 +1,66 @@
 // Picks the transport: Electron's preload bridge (window.integrity) when present, else the WebSocket of
-// `integrity-studio serve` (same origin, token from the page's URL).
-import type { CommandName, IntegrityApi, IntegrityEvent } from '../../engine/api.js';
+// `integrity-studio serve` (same origin, token from the page's URL). The command list is the contract's
+// (engine/api.ts COMMAND_NAMES). The WebSocket reconnects with backoff; when it is down, a probe of the HTTP API
+// tells a stopped server (refused) from one restarted with another token (403).
+import { COMMAND_NAMES, type CommandName, type IntegrityApi, type IntegrityEvent } from '../../engine/api.js';
+import type { Connection } from './store.js';
 
 declare global {
   interface Window { integrity?: IntegrityApi }
 }
 
-export function wsBridge(url: string, onConnection: (up: boolean) => void): IntegrityApi {
+export const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000] as const;
+export const backoff = (attempt: number) => BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!;
+
+export type ConnectionListener = (c: Pick<Connection, 'state' | 'problem' | 'reason' | 'retry_at'>) => void;
+
+/** why the server cannot be used, from a probe of its HTTP API with this page's token */
+export async function probe(origin: string, token: string): Promise<{ problem: Connection['problem']; reason: string }> {
+  const where = origin.replace(/^https?:\/\//, '');
+  try {
+    const r = await fetch(`${origin}/api/status?token=${encodeURIComponent(token)}`, { method: 'POST', cache: 'no-store' });
+    if (r.status === 403) {
+      return { problem: 'forbidden', reason: `The server at ${where} refused this page's token: it was restarted with a new token. Open the "Dashboard:" address that \`integrity-studio serve\` printed.` };
+    }
+    return { problem: 'closed', reason: `The connection to the server at ${where} was lost; reconnecting.` };
+  } catch {
+    return { problem: 'refused', reason: `Nothing answers at ${where}: the server stopped, or it was restarted on another port. Start \`integrity-studio serve\` again, or open the "Dashboard:" address it printed.` };
+  }
+}
+
+export interface WsBridge extends IntegrityApi { reconnectNow(): void }
+
+export function wsBridge(origin: string, token: string, onConnection: ConnectionListener): WsBridge {
+  const url = `${origin.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(token)}`;
   const listeners = new Set<(e: IntegrityEvent) => void>();
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 1;
-  let ws: WebSocket;
-  let ready: Promise<void>;
+  let ws: WebSocket | null = null;
+  let open = false;
+  let attempt = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let lastReason = 'Connecting to the server…';
   const connect = () => {
-    ws = new WebSocket(url);
-    ready = new Promise((resolve, reject) => {
-      ws.onopen = () => { onConnection(true); resolve(); };
-      ws.onerror = () => reject(new Error('cannot reach the Integrity Studio server'));
-    });
-    ready.catch(() => undefined);
-    ws.onclose = () => {
-      onConnection(false);
-      for (const w of waiting.values()) w.reject(new Error('connection to the server lost'));
+    timer = null;
+    const sock = new WebSocket(url);
+    ws = sock;
+    sock.onopen = () => { open = true; attempt = 0; onConnection({ state: 'connected', problem: 'none', reason: null, retry_at: null }); };
+    sock.onclose = () => {
+      if (ws !== sock) return;
+      const wasOpen = open;
+      open = false;
+      for (const w of waiting.values()) w.reject(new Error('the connection to the server was lost before it answered'));
       waiting.clear();
-      setTimeout(connect, 1000);
+      const delay = backoff(attempt++);
+      if (wasOpen) onConnection({ state: 'disconnected', problem: 'closed', reason: 'The connection to the server was lost; reconnecting.', retry_at: Date.now() + delay });
+      void probe(origin, token).then((p) => {
+        if (ws !== sock || open) return;
+        lastReason = p.reason;
+        onConnection({ state: 'disconnected', problem: p.problem, reason: p.reason, retry_at: Date.now() + delay });
+      });
+      timer = setTimeout(connect, delay);
     };
-    ws.onmessage = (m) => {
+    sock.onmessage = (m) => {
       const f = JSON.parse(String(m.data)) as { event?: IntegrityEvent; id?: number; ok?: boolean; result?: unknown; error?: string };
       if (f.event) { for (const l of listeners) l(f.event); return; }
       const w = waiting.get(f.id ?? -1);
@@ -35,25 +70,22 @@ export function wsBridge(url: string, onConnection: (up: boolean) => void): Inte
     };
   };
   connect();
-  const call = async (cmd: CommandName, ...args: unknown[]) => {
-    await ready;
+  const call = (cmd: CommandName, ...args: unknown[]) => new Promise<unknown>((resolve, reject) => {
+    if (!ws || !open) { reject(new Error(`Not connected to the server: ${lastReason}`)); return; }
     const id = next++;
-    return new Promise<unknown>((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
-      ws.send(JSON.stringify({ id, cmd, args }));
-    });
-  };
-  const api = {
+    waiting.set(id, { resolve, reject });
+    ws.send(JSON.stringify({ id, cmd, args }));
+  });
+  const api: Record<string, unknown> = {
     onEvent(l: (e: IntegrityEvent) => void) { listeners.add(l); return () => { listeners.delete(l); }; },
-  } as Record<string, unknown>;
-  for (const c of ['status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume', 'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub'] as CommandName[]) {
-    api[c] = (...a: unknown[]) => call(c, ...a);
-  }
-  return api as unknown as IntegrityApi;
+    reconnectNow() { if (open) return; if (timer) clearTimeout(timer); attempt = 0; connect(); },
+  };
+  for (const c of COMMAND_NAMES) api[c] = (...a: unknown[]) => call(c, ...a);
+  return api as unknown as WsBridge;
 }
 
-export function pickBridge(onConnection: (up: boolean) => void): IntegrityApi {
-  if (window.integrity) { onConnection(true); return window.integrity; }
+export function pickBridge(onConnection: ConnectionListener): IntegrityApi & { reconnectNow?(): void } {
+  if (window.integrity) { onConnection({ state: 'connected', problem: 'none', reason: null, retry_at: null }); return window.integrity; }
   const token = new URLSearchParams(location.search).get('token') ?? '';
-  return wsBridge(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`, onConnection);
+  return wsBridge(location.origin, token, onConnection);
 }

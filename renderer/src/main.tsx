@@ -1,10 +1,14 @@
 // Dashboard entry: picks the bridge and mounts the app.
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
-import { createDashboardStore } from './store.js';
+import { createDashboardStore, type Connection, type DashboardStore } from './store.js';
 import { pickBridge } from './bridge.js';
 import './style.css';
 
-const store = createDashboardStore();
-const api = pickBridge((up) => store.getState().setConnected(up));
+let store: DashboardStore | null = null;
+let early: Connection | null = null;
+// Electron's bridge reports "connected" at once, before the store exists
+const api = pickBridge((c) => { if (store) store.getState().setConnection(c); else early = c; });
+store = createDashboardStore(api);
+if (early) store.getState().setConnection(early);
 createRoot(document.getElementById('root')!).render(<App store={store} api={api} />);

@@ -1,51 +1,71 @@
-// The dashboard's state (zustand, vanilla so that node tests drive it without a DOM): volumes, job progress,
-// rate history for the charts, and the current view. Events from the host are queued and applied in batches
-// (at most one state update per flush), so a burst of progress never blocks rendering.
+// The dashboard's state (zustand, vanilla so that node tests drive it without a DOM): the connection, volumes as
+// the host reports them (the host is the truth: progress events only add live positions and rates, never a state
+// of their own), rate history of the current run for the charts, the route, and the commands sent to the host.
+// Events from the host are queued and applied in batches (one state update per flush).
 import { createStore } from 'zustand/vanilla';
-import type { HostStatus, IntegrityEvent, JobKind, JobProgress, VolumeSnapshot } from '../../engine/api.js';
+import type { CommandName, HostStatus, IntegrityApi, IntegrityEvent, JobKind, VolumeSnapshot } from '../../engine/api.js';
+import type { Route } from './lib/routes.js';
 
 export const RATE_HISTORY = 120;
 
+export type ConnectionProblem = 'none' | 'closed' | 'refused' | 'forbidden';
+export interface Connection {
+  state: 'connecting' | 'connected' | 'disconnected';
+  problem: ConnectionProblem;
+  /** one line saying why and what to do (null when connected) */
+  reason: string | null;
+  /** when the next reconnection attempt is due (ms since epoch) */
+  retry_at: number | null;
+}
+
+/** the samples of one run ([ms since epoch, bytes/s]); a new run starts a new series */
+export interface RateSeries { run: string; samples: Array<[number, number]> }
+
 export interface DashboardState {
-  connected: boolean;
+  connection: Connection;
   status: Omit<HostStatus, 'volumes'> | null;
   volumes: Record<string, VolumeSnapshot>;
   order: string[];
-  /** rate samples [ms since epoch, bytes/s] per volume and job */
-  rates: Record<string, Partial<Record<JobKind, Array<[number, number]>>>>;
+  rates: Record<string, Partial<Record<JobKind, RateSeries>>>;
   formatProgress: Record<string, { done: number; total: number }>;
-  view: { page: 'list' } | { page: 'create' } | { page: 'add' } | { page: 'volume'; id: string };
+  route: Route;
+  /** bumps on every navigation: the view moves focus to its heading when it changes */
+  navigations: number;
   message: string | null;
+  /** commands in flight, as "cmd:id" */
+  pending: Record<string, true>;
 }
+
+type Args<K extends CommandName> = Parameters<IntegrityApi[K]>;
+type Result<K extends CommandName> = Awaited<ReturnType<IntegrityApi[K]>>;
 
 export interface DashboardActions {
   setStatus(s: HostStatus): void;
-  setConnected(c: boolean): void;
+  setConnection(c: Partial<Connection> & Pick<Connection, 'state'>): void;
   applyEvents(events: IntegrityEvent[], now?: number): void;
-  navigate(v: DashboardState['view']): void;
+  /** a new view (the App mirrors it into location.hash) */
+  navigate(r: Route): void;
+  /** the view the address names (hashchange, first load): no history entry of our own */
+  setRoute(r: Route): void;
   setMessage(m: string | null): void;
+  /** sends a command to the host; a returned snapshot is applied at once; rejects with the host's one line */
+  call<K extends CommandName>(cmd: K, ...args: Args<K>): Promise<Result<K>>;
+  /** call, with a failure shown as the page's message instead of thrown */
+  act<K extends CommandName>(cmd: K, ...args: Args<K>): Promise<Result<K> | undefined>;
 }
 
 export type Dashboard = DashboardState & DashboardActions;
 
-function withProgress(v: VolumeSnapshot, p: JobProgress): VolumeSnapshot {
-  const jobs = { ...v.jobs, [p.job]: p };
-  let state = v.state;
-  if (p.state === 'running') state = p.job === 'recalc' ? 'recalculating' : p.job === 'scrub' ? 'scrubbing' : state;
-  else if (p.state === 'paused') state = 'paused';
-  else if (p.state === 'done') state = v.error_count > 0 ? 'errors' : 'clean';
-  const out = { ...v, jobs, state };
-  if (p.job === 'scrub') { out.error_count = p.mismatches; out.bad_ranges = p.bad_ranges; if (p.state === 'done' && p.mismatches > 0) out.state = 'errors'; }
-  if (p.journal) out.journal = p.journal;
-  return out;
-}
+const isSnapshot = (x: unknown): x is VolumeSnapshot => typeof x === 'object' && x !== null && 'id' in x && 'verification' in x && 'conditions' in x;
 
-export function createDashboardStore() {
-  return createStore<Dashboard>()((set) => ({
-    connected: false, status: null, volumes: {}, order: [], rates: {}, formatProgress: {}, view: { page: 'list' }, message: null,
-    setConnected: (connected) => set({ connected }),
+export function createDashboardStore(api?: IntegrityApi) {
+  return createStore<Dashboard>()((set, get) => ({
+    connection: { state: 'connecting', problem: 'none', reason: null, retry_at: null },
+    status: null, volumes: {}, order: [], rates: {}, formatProgress: {}, route: { page: 'list' }, navigations: 0, message: null, pending: {},
+    setConnection: (c) => set({ connection: { problem: 'none', reason: null, retry_at: null, ...c } }),
     setMessage: (message) => set({ message }),
-    navigate: (view) => set({ view, message: null }),
+    navigate: (route) => set((st) => ({ route, message: null, navigations: st.navigations + 1 })),
+    setRoute: (route) => set((st) => ({ route, navigations: st.navigations + 1 })),
     setStatus: (s) => set(() => {
       const { volumes: list, ...status } = s;
       const volumes: Record<string, VolumeSnapshot> = {};
@@ -53,7 +73,7 @@ export function createDashboardStore() {
       return { status, volumes, order: list.map((v) => v.id) };
     }),
     applyEvents: (events, now = Date.now()) => set((st) => {
-      let volumes = st.volumes, order = st.order, rates = st.rates, formatProgress = st.formatProgress, view = st.view;
+      let volumes = st.volumes, order = st.order, rates = st.rates, formatProgress = st.formatProgress;
       for (const e of events) {
         switch (e.type) {
           case 'volume':
@@ -64,16 +84,24 @@ export function createDashboardStore() {
             const { [e.id]: _gone, ...rest } = volumes;
             volumes = rest;
             order = order.filter((id) => id !== e.id);
-            if (view.page === 'volume' && view.id === e.id) view = { page: 'list' };
             break;
           }
           case 'progress': {
             const v = volumes[e.id];
-            if (v) volumes = { ...volumes, [e.id]: withProgress(v, e.progress) };
-            if (e.progress.state === 'running' && e.progress.bytes_per_second > 0) {
-              const prev = rates[e.id]?.[e.progress.job] ?? [];
-              const next = [...prev, [now, e.progress.bytes_per_second] as [number, number]].slice(-RATE_HISTORY);
-              rates = { ...rates, [e.id]: { ...rates[e.id], [e.progress.job]: next } };
+            const p = e.progress;
+            if (v) {
+              const next: VolumeSnapshot = { ...v, jobs: { ...v.jobs, [p.job]: p } };
+              if (p.job === 'scrub') { next.error_count = p.mismatches; next.bad_ranges = p.bad_ranges; }
+              if (p.journal) next.journal = p.journal;
+              volumes = { ...volumes, [e.id]: next };
+            }
+            // one series per run: a new start (or a resume from another position) clears the old samples
+            const run = `${p.started_at ?? ''}@${p.start_sector}`;
+            const prev = rates[e.id]?.[p.job];
+            if (p.state === 'running' && (!prev || prev.run !== run)) rates = { ...rates, [e.id]: { ...rates[e.id], [p.job]: { run, samples: [] } } };
+            if (p.state === 'running' && p.bytes_per_second > 0) {
+              const series = rates[e.id]![p.job]!;
+              rates = { ...rates, [e.id]: { ...rates[e.id], [p.job]: { run, samples: [...series.samples, [now, p.bytes_per_second] as [number, number]].slice(-RATE_HISTORY) } } };
             }
             break;
           }
@@ -92,16 +120,33 @@ export function createDashboardStore() {
             break;
         }
       }
-      return { volumes, order, rates, formatProgress, view };
+      return { volumes, order, rates, formatProgress };
     }),
+    call: async (cmd, ...args) => {
+      if (!api) throw new Error('no connection to the engine host');
+      const key = `${cmd}:${typeof args[0] === 'string' ? args[0] : ''}`;
+      set((st) => ({ pending: { ...st.pending, [key]: true } }));
+      try {
+        const fn = api[cmd] as (...a: unknown[]) => Promise<unknown>;
+        const r = await fn.apply(api, args);
+        if (isSnapshot(r)) get().applyEvents([{ type: 'volume', volume: r }]);
+        if (cmd === 'removeVolume' && typeof args[0] === 'string') get().applyEvents([{ type: 'volume-removed', id: args[0] }]);
+        return r as never;
+      } finally {
+        set((st) => { const { [key]: _done, ...pending } = st.pending; return { pending }; });
+      }
+    },
+    act: async (cmd, ...args) => {
+      try { const r: unknown = await get().call(cmd, ...args); return r as never; } catch (e) { set({ message: (e as Error).message }); return undefined; }
+    },
   }));
 }
 
 export type DashboardStore = ReturnType<typeof createDashboardStore>;
 
 /**
- * Queues events and applies them together at most once per `intervalMs` (the renderer uses animation frames
- * through `schedule`), so the UI stays responsive whatever the event rate.
+ * Queues events and applies them together once per `schedule` tick (the renderer uses animation frames), so the
+ * UI stays responsive whatever the event rate.
  */
 export function createEventBatcher(apply: (events: IntegrityEvent[]) => void, schedule: (fn: () => void) => void) {
   let queue: IntegrityEvent[] = [];
@@ -119,20 +164,9 @@ export function createEventBatcher(apply: (events: IntegrityEvent[]) => void, sc
   };
 }
 
-export function percent(p: Pick<JobProgress, 'position_sector' | 'total_sectors'> | undefined): number {
-  if (!p || p.total_sectors <= 0) return 0;
-  return Math.min(100, Math.floor((p.position_sector / p.total_sectors) * 100));
+/** the volumes in list order */
+export function volumeList(d: Pick<DashboardState, 'order' | 'volumes'>): VolumeSnapshot[] {
+  return d.order.map((id) => d.volumes[id]).filter((v): v is VolumeSnapshot => !!v);
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${i ? n.toFixed(1) : n} ${units[i]}`;
-}
-
-export function formatEta(ms: number | null): string {
-  if (ms === null) return '—';
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
-}
+export { formatBytes, formatEta, percent } from './lib/format.js';

@@ -1,0 +1,130 @@
+// The dashboard's views rendered in node: badges for every condition, the partial result and the suspect guess,
+// the job panels' single Start/Pause/Resume button, the sector map's states and tooltips, the chart's axes, the
+// errors panel's units/offsets/what-now, the journal on disk, the forms' masked keys and labels.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { createDashboardStore } from './store.js';
+import { VolumeList } from './volume-list/VolumeList.js';
+import { VolumePage } from './volume/VolumePage.js';
+import { recalcView, scrubView } from './volume/JobPanel.js';
+import { SectorMap, cellStates } from './charts/SectorMap.js';
+import { RateChart } from './charts/RateChart.js';
+import { CreateVolumeForm } from './forms/CreateVolumeForm.js';
+import { AddVolumeForm } from './forms/AddVolumeForm.js';
+import { UnlockForm } from './forms/UnlockForm.js';
+import { EditVolumeForm } from './forms/EditVolumeForm.js';
+import { DEFAULT_FORM } from './forms/create-form.js';
+import { prog, verification, vol } from './test-fixtures.js';
+
+const d = () => createDashboardStore().getState();
+const page = (v: ReturnType<typeof vol>) => renderToStaticMarkup(<VolumePage v={v} d={d()} onNavigate={() => {}} />);
+
+test('volume list: conditions as badges, last check, links are addresses', () => {
+  const v = vol('a', { state: 'partial', conditions: ['partial', 'recalc-paused'], verification: verification({ scrub: 'finished', finished_at: '2026-12-02T10:00:00Z', unchecked_blocks: 1204232 }) });
+  const list = renderToStaticMarkup(<VolumeList volumes={[v]} onNavigate={() => {}} />);
+  assert.match(list, /href="#\/volume\/a"/);
+  assert.match(list, /badge-partial[^>]*>partly checked</);
+  assert.match(list, /badge-recalc-paused[^>]*>recalc paused</);
+  assert.match(list, /1,204,232 blocks not checked/);
+  assert.match(list, /16\.0 MiB/);
+});
+
+test('volume page: partial is not clean; the suspect hint is labelled a guess; needs-key offers Unlock; Remove asks first', () => {
+  const partial = page(vol('a', { state: 'partial', conditions: ['partial', 'recalc-paused'], superblock: { ...vol('a').superblock!, recalc_sector: 12000, flags: ['recalculating'] },
+    verification: verification({ scrub: 'finished', checked_blocks: 12000, unchecked_blocks: 20768, unchecked: [{ reason: 'recalculating', blocks: 20768 }] }) }));
+  assert.match(partial, /checked 12,000 of 32,768 blocks: no bad blocks, no read errors; 20,768 blocks not checked/);
+  assert.match(partial, /20,768 blocks being recalculated/);
+  assert.doesNotMatch(partial, /badge-clean/);
+  const suspect = page(vol('b', { state: 'errors', conditions: ['errors'], error_count: 100, bad_ranges: [[0, 100]], verification: verification({ scrub: 'finished', checked_blocks: 100, bad_blocks: 100, suspect_algorithm_or_key: true }) }));
+  assert.match(suspect, /probably the wrong algorithm or key \(a guess/);
+  const locked = page(vol('c', { state: 'needs-key', conditions: ['needs-key'], keys_required: { integrity: true, journalIntegrity: false, journalCrypt: false } }));
+  assert.match(locked, /href="#\/volume\/c\/unlock"[^>]*>Unlock…/);
+  assert.match(locked, /<button type="button" class="secondary" aria-expanded="false">Remove from list<\/button>/);
+});
+
+test('job panels: one toggle button per job whose label follows the host; a finished recalculation reads from the superblock', () => {
+  const running = page(vol('a', { superblock: { ...vol('a').superblock!, recalc_sector: 8192 }, jobs: { recalc: prog({ state: 'running', position_sector: 8192 }), scrub: prog({ job: 'scrub', state: 'paused', position_sector: 16384 }) } }));
+  assert.match(running, /aria-label="Recalculation progress"[^>]*aria-valuenow="25"/);
+  assert.match(running, />Pause recalculation</);
+  assert.match(running, />Resume scrub</);
+  assert.match(running, />Restart scrub from start</);
+  assert.match(running, /8,192 \(live\)/);
+  const v = vol('b', { runs: [{ job: 'recalc', by: 'cli', started_at: '2026-12-02T09:00:00Z', ended_at: '2026-12-02T09:01:00Z', duration_ms: 60000, result: 'done', from_sector: 0, to_sector: 32768 }] });
+  assert.equal(recalcView(v).state, 'finished');
+  assert.equal(recalcView(v).pct, 100);
+  assert.equal(recalcView(vol('c')).state, 'not needed');
+  assert.equal(recalcView(vol('c', { superblock: { ...vol('c').superblock!, recalc_sector: 100 } })).toggle.label, 'Resume recalculation');
+  assert.equal(scrubView(vol('d', { verification: verification({ scrub: 'finished' }) })).state, 'finished');
+  assert.equal(scrubView(vol('d')).toggle.label, 'Start scrub');
+  const html = page(v);
+  assert.match(html, /aria-label="Last recalculation runs"/);
+  assert.match(html, /1 min 0 s/);
+  assert.match(html, /<td>finished<\/td>/);
+});
+
+test('sector map: scrubbed, not yet scrubbed, recalculated, pending and bad cells with a tooltip and a legend', () => {
+  const states = cellStates({ total: 64, sectorsPerBlock: 1, recalcAt: 48, scrubbedTo: 16, bad: [[40, 41]], cells: 8 }).map((c) => c.state);
+  assert.deepEqual(states, ['scrubbed', 'scrubbed', 'recalculated', 'recalculated', 'recalculated', 'bad', 'pending', 'pending']);
+  assert.deepEqual(cellStates({ total: 64, sectorsPerBlock: 1, recalcAt: null, scrubbedTo: 32, bad: [], cells: 4 }).map((c) => c.state), ['scrubbed', 'scrubbed', 'unscrubbed', 'unscrubbed']);
+  const map = renderToStaticMarkup(<SectorMap total={64} sectorsPerBlock={8} recalcAt={null} scrubbedTo={64} bad={[]} cells={4} />);
+  assert.match(map, /title="sectors 0–15 \(blocks 0–1\): scrubbed"/);
+  for (const l of ['scrubbed', 'not yet scrubbed', 'recalculated, not yet scrubbed', 'pending recalculation', 'bad']) assert.match(map, new RegExp(`</span> ${l}</li>`));
+});
+
+test('rate chart: axes with units always drawn, the same size with or without samples', () => {
+  const empty = renderToStaticMarkup(<RateChart samples={[]} label="Scrub rate" idle="not running" />);
+  const full = renderToStaticMarkup(<RateChart samples={[[0, 50 << 20], [1000, 100 << 20], [2000, 75 << 20]]} label="Scrub rate" />);
+  for (const h of [empty, full]) { assert.match(h, /width="360" height="140"/); assert.match(h, /time since this run started/); }
+  assert.match(empty, /not running/);
+  assert.match(full, />MiB\/s</);
+  assert.match(full, />2 s</);
+  assert.match(full, />100</);
+  assert.match(full, /<polyline/);
+});
+
+test('errors panel: units, byte offsets, time of the scrub, what now, export', () => {
+  const html = page(vol('a', { state: 'errors', conditions: ['errors'], error_count: 1, bad_ranges: [[10, 11]], verification: verification({ scrub: 'finished', started_at: '2026-12-02T10:00:00Z', finished_at: '2026-12-02T10:00:05Z', checked_blocks: 32768, bad_blocks: 1 }) }));
+  assert.match(html, /data-testid="range">sector 10</);
+  assert.match(html, /1 block · 1 sector/);
+  assert.match(html, /230,400–230,911/);
+  assert.match(html, /512 bytes per block/);
+  assert.match(html, /found by the scrub that finished/);
+  assert.match(html, /cannot be trusted/);
+  assert.match(html, /restore these ranges from a backup/i);
+  assert.match(html, /EILSEQ/);
+  assert.match(html, />Export JSON</);
+  assert.match(html, />Export CSV</);
+});
+
+test('journal panel: the journal on disk, and Replay asks first', () => {
+  const html = page(vol('j', { state: 'journal-replay', conditions: ['journal-replay', 'not-checked'], journal_disk: { kind: 'journal', sections: 46, section_entries: 168, committed_entries: 320, committed_sections: 2, commit_seq: 1, fill: 320 / (46 * 168), torn_entries: 0 } }));
+  assert.match(html, /data-testid="journal-committed">320 entries in 2 sections/);
+  assert.match(html, /Commit sequence<\/dt><dd>1</);
+  assert.match(html, /aria-expanded="false">Replay journal</);
+  assert.match(html, /badge-journal-replay[^>]*>journal to replay</);
+});
+
+test('forms: size empty, keys masked with a Show toggle, five journal ciphers, Unlock and Edit', () => {
+  const form = renderToStaticMarkup(<CreateVolumeForm algorithms={['crc32c', 'sha256', 'hmac-sha256']} onSubmit={async () => {}} progress={{ done: 10, total: 40 }} initial={{ ...DEFAULT_FORM, integrity: 'hmac-sha256', journalCrypt: 'chacha20' }} />);
+  assert.match(form, /aria-label="Wipe progress"[^>]*aria-valuenow="25"/);
+  assert.match(form, /id="f-sizeMiB"[^>]*value=""/);
+  assert.match(form, /id="f-ikey-hex" type="password"/);
+  assert.match(form, /aria-pressed="false" aria-label="Show integrity key">Show/);
+  for (const c of ['ctr-aes', 'cbc-aes', 'xts-aes', 'ecb-aes', 'chacha20']) assert.match(form, new RegExp(`<option value="${c}"`));
+  for (const label of ['Image path', 'Integrity algorithm', 'Tag size', 'Sector size', 'Journal size', 'Interleave sectors', 'Buffer sectors', 'Separate data device', 'Mode', 'Journal integrity', 'Journal encryption', 'Allow discards', 'Bitmap: sectors per bit', 'Bitmap: flush time', 'Do not wipe', 'Format even though it holds data']) assert.match(form, new RegExp(label.replace(/[()]/g, '\\$&')));
+  assert.doesNotMatch(form, /\(--/);
+  const add = renderToStaticMarkup(<AddVolumeForm algorithms={['crc32c']} onSubmit={async () => {}} />);
+  assert.match(add, /Journal integrity \(MAC\)/);
+  assert.match(add, />Add volume</);
+  const v = vol('h', { state: 'needs-key', options: { ...vol('h').options, journal_integrity: 'hmac-sha256', journal_crypt: 'ctr-aes' }, keys_required: { integrity: false, journalIntegrity: true, journalCrypt: true } });
+  const unlock = renderToStaticMarkup(<UnlockForm v={v} onSubmit={async () => {}} onCancel={() => {}} />);
+  assert.match(unlock, /<legend>Journal integrity key<\/legend>/);
+  assert.match(unlock, /<legend>Journal encryption key<\/legend>/);
+  assert.doesNotMatch(unlock, /<legend>Integrity key<\/legend>/);
+  assert.match(unlock, /type="submit"[^>]*>Unlock</);
+  const edit = renderToStaticMarkup(<EditVolumeForm v={v} algorithms={['crc32c']} onSubmit={async () => {}} onCancel={() => {}} />);
+  assert.match(edit, /id="edit-name"[^>]*value="vol-h"/);
+  assert.match(edit, /<option value="ctr-aes" selected="">/);
+  assert.match(edit, /leave empty to keep the key the host holds/);
+});

@@ -1,0 +1,82 @@
+// Create a volume: a new sparse image (with a size) or an existing file or device (size left empty), with every
+// format and open option; the equivalent commands below, updated as you type.
+import { useState } from 'react';
+import type { CreateVolumeRequest } from '../../../engine/api.js';
+import { Check, Field } from '../lib/Field.js';
+import { Progress } from '../lib/Progress.js';
+import { CREATE_LABELS as L, DEFAULT_FORM, formatCommand, openCommand, toRequest, validateForm, type CreateForm } from './create-form.js';
+import { OpenOptionsFields } from './OpenOptionsFields.js';
+import { inFormWords } from './words.js';
+
+export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, initial = DEFAULT_FORM }: {
+  algorithms: string[]; onSubmit(r: CreateVolumeRequest): Promise<void>; progress?: { done: number; total: number } | null;
+  pickPath?: (kind: 'open' | 'save' | 'key') => Promise<string | null>; initial?: CreateForm;
+}) {
+  const [f, setF] = useState<CreateForm>(initial);
+  const [busy, setBusy] = useState(false);
+  const [tried, setTried] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
+  const errors = validateForm(f);
+  const shown = tried ? errors : {};
+  const set = (patch: Partial<CreateForm>) => setF({ ...f, ...patch });
+  const text = (k: 'path' | 'sizeMiB' | 'name' | 'tagSize' | 'journalSizeKiB' | 'interleaveSectors' | 'bufferSectors', placeholder = '', hint?: string) => (
+    <Field label={L[k]} id={`f-${k}`} error={shown[k]} hint={hint}>
+      <input id={`f-${k}`} value={f[k]} placeholder={placeholder} onChange={(e) => set({ [k]: e.target.value })} aria-invalid={!!shown[k]} />
+    </Field>
+  );
+  return (
+    <section aria-labelledby="view-h">
+      <h2 id="view-h" tabIndex={-1}>Create volume</h2>
+      <form noValidate onSubmit={(e) => {
+        e.preventDefault();
+        setTried(true);
+        const first = Object.keys(errors)[0];
+        if (first) { (e.currentTarget.querySelector('[aria-invalid="true"], .field-error') as HTMLElement | null)?.focus(); return; }
+        if (busy) return;
+        setBusy(true);
+        setFailure(null);
+        void onSubmit(toRequest(f)).catch((x: Error) => setFailure(inFormWords(x.message))).finally(() => setBusy(false));
+      }}>
+        <fieldset className="group">
+          <legend>Image</legend>
+          <div className="grid">
+            {text('path', '/path/to/volume.img')}
+            {pickPath ? <button type="button" className="secondary" onClick={() => { void pickPath('save').then((p) => { if (p) set({ path: p }); }); }}>Choose image file…</button> : null}
+            {text('sizeMiB', 'empty: use the file or device as it is', 'a new sparse file of this size is created; leave empty for an existing file or device')}
+            {text('name', 'the file name')}
+          </div>
+        </fieldset>
+        <OpenOptionsFields prefix="f" f={f} set={set} errors={shown} algorithms={algorithms} pickPath={pickPath} />
+        <fieldset className="group">
+          <legend>Layout</legend>
+          <div className="grid">
+            {text('tagSize', 'algorithm default')}
+            <Field label={L.sectorSize} id="f-sectorSize" error={shown.sectorSize}>
+              <select id="f-sectorSize" value={f.sectorSize} onChange={(e) => set({ sectorSize: e.target.value })}>
+                {['512', '1024', '2048', '4096'].map((s) => <option key={s} value={s}>{s} bytes</option>)}
+              </select>
+            </Field>
+            {text('journalSizeKiB', 'kernel default')}
+            {text('interleaveSectors', '32768')}
+            {text('bufferSectors', '128')}
+          </div>
+          <div className="checks">
+            <Check id="f-noWipe" label={L.noWipe} checked={f.noWipe} onChange={(v) => set({ noWipe: v })} />
+            <Check id="f-integrityRecalculate" label={L.integrityRecalculate} checked={f.integrityRecalculate} onChange={(v) => set({ integrityRecalculate: v })} error={shown.integrityRecalculate} />
+            <Check id="f-legacyPadding" label={L.legacyPadding} checked={f.legacyPadding} onChange={(v) => set({ legacyPadding: v })} />
+            <Check id="f-legacyHmac" label={L.legacyHmac} checked={f.legacyHmac} onChange={(v) => set({ legacyHmac: v })} />
+            <Check id="f-force" label={L.force} checked={f.force} onChange={(v) => set({ force: v })} />
+          </div>
+        </fieldset>
+        <p>Equivalent commands (keys as key files; quoted for a POSIX shell):</p>
+        <pre className="cmd" aria-label="Equivalent format command">{formatCommand(f)}</pre>
+        <pre className="cmd" aria-label="Equivalent open command">{openCommand(f.path, f)}</pre>
+        {failure ? <p className="error" role="alert">Not created: {failure}</p> : null}
+        <div className="row">
+          <button type="submit" aria-disabled={busy}>{busy ? 'Creating…' : 'Create'}</button>
+        </div>
+        {progress ? <Progress label="Wipe progress" value={progress.total ? Math.floor((progress.done / progress.total) * 100) : 0} /> : null}
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,48 @@
+// Edit a volume in the list: its name and open options. Key fields left empty keep the keys the host holds.
+import { useState } from 'react';
+import type { UpdateVolumeRequest, VolumeSnapshot } from '../../../engine/api.js';
+import { Field } from '../lib/Field.js';
+import { openCommand } from './create-form.js';
+import { openFormFrom, openRequest, validateOpen, type OpenForm } from './open-options.js';
+import { OpenOptionsFields } from './OpenOptionsFields.js';
+import { inFormWords } from './words.js';
+
+export function EditVolumeForm({ v, algorithms, onSubmit, onCancel, pickPath }: {
+  v: VolumeSnapshot; algorithms: string[]; onSubmit(r: UpdateVolumeRequest): Promise<void>; onCancel(): void; pickPath?: (kind: 'key') => Promise<string | null>;
+}) {
+  const [name, setName] = useState(v.name);
+  const [f, setF] = useState<OpenForm>(() => openFormFrom(v.options));
+  const [tried, setTried] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
+  const errors = validateOpen(f, { keysOptional: true });
+  const nameError = name.trim() ? undefined : 'Name: required';
+  const shown = tried ? errors : {};
+  return (
+    <section aria-labelledby="view-h">
+      <h2 id="view-h" tabIndex={-1}>Edit {v.name}</h2>
+      <p className="muted">{v.path}. Changing the open options changes how the host reads the volume; nothing is written to the image.</p>
+      <form noValidate onSubmit={(e) => {
+        e.preventDefault();
+        setTried(true);
+        if (nameError || Object.keys(errors).length) { (e.currentTarget.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus(); return; }
+        if (busy) return;
+        setBusy(true);
+        setFailure(null);
+        void onSubmit({ ...openRequest(f), name: name.trim() }).catch((x: Error) => setFailure(inFormWords(x.message))).finally(() => setBusy(false));
+      }}>
+        <Field label="Name" id="edit-name" error={tried ? nameError : undefined}>
+          <input id="edit-name" value={name} aria-invalid={tried && !!nameError} onChange={(e) => setName(e.target.value)} />
+        </Field>
+        <OpenOptionsFields prefix="edit" f={f} set={(p) => setF({ ...f, ...p })} errors={shown} algorithms={algorithms} keysOptional pickPath={pickPath} />
+        <p>Equivalent command:</p>
+        <pre className="cmd" aria-label="Equivalent open command">{openCommand(v.path, f)}</pre>
+        {failure ? <p className="error" role="alert">Not saved: {failure}</p> : null}
+        <div className="row">
+          <button type="submit" aria-disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+          <button type="button" className="secondary" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+    </section>
+  );
+}

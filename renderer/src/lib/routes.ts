@@ -1,0 +1,41 @@
+// Views as addresses: hash routes, so that a reload, Back/Forward and a pasted link land on the same view (the
+// token stays in the query string, which the hash never touches). Pure.
+export type PanelId = 'status' | 'superblock' | 'recalc' | 'scrub' | 'errors' | 'journal' | 'commands';
+export const PANELS: readonly PanelId[] = ['status', 'superblock', 'recalc', 'scrub', 'errors', 'journal', 'commands'];
+
+export type Route =
+  | { page: 'list' }
+  | { page: 'create' }
+  | { page: 'add' }
+  | { page: 'volume'; id: string; panel?: PanelId }
+  | { page: 'edit'; id: string }
+  | { page: 'unlock'; id: string };
+
+export function parseHash(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
+  const [a, id, b] = parts;
+  if (a === 'create' && parts.length === 1) return { page: 'create' };
+  if (a === 'add' && parts.length === 1) return { page: 'add' };
+  if (a === 'volume' && id) {
+    if (b === 'edit' && parts.length === 3) return { page: 'edit', id };
+    if (b === 'unlock' && parts.length === 3) return { page: 'unlock', id };
+    if (b && (PANELS as readonly string[]).includes(b) && parts.length === 3) return { page: 'volume', id, panel: b as PanelId };
+    if (parts.length === 2) return { page: 'volume', id };
+  }
+  return { page: 'list' };
+}
+
+export function routeHash(r: Route): string {
+  switch (r.page) {
+    case 'list': return '#/';
+    case 'create': return '#/create';
+    case 'add': return '#/add';
+    case 'volume': return `#/volume/${encodeURIComponent(r.id)}${r.panel ? `/${r.panel}` : ''}`;
+    case 'edit': return `#/volume/${encodeURIComponent(r.id)}/edit`;
+    case 'unlock': return `#/volume/${encodeURIComponent(r.id)}/unlock`;
+  }
+}
+
+export function sameRoute(a: Route, b: Route): boolean {
+  return routeHash(a) === routeHash(b);
+}

@@ -1,0 +1,13 @@
+// The same volume with the kernel: `integritysetup open …` and the dm table line, as the host builds them from
+// every open option (quoted for a POSIX shell; keys as key files, never their bytes).
+import type { VolumeSnapshot } from '../../../engine/api.js';
+
+export function CommandsPanel({ v }: { v: VolumeSnapshot }) {
+  return (
+    <section className="panel" aria-labelledby="commands-h">
+      <h3 id="commands-h" tabIndex={-1}>Open with the kernel</h3>
+      <pre className="cmd" aria-label="Equivalent open command">{v.open_command}</pre>
+      <pre className="cmd" aria-label="dm table line">{v.dm_table}</pre>
+    </section>
+  );
+}

@@ -1,0 +1,101 @@
+// Recalculation and scrub: progress, state, one Start/Pause/Resume button (the same element whatever its label, so
+// focus stays on it: Start → Pause → Resume), "Restart from start" asking first, the rate chart of the current run
+// in a fixed place, and the last runs.
+import type { JobKind, JobProgress, VolumeSnapshot } from '../../../engine/api.js';
+import { RateChart } from '../charts/RateChart.js';
+import { ConfirmButton } from '../lib/ConfirmButton.js';
+import { formatCount, formatEta, formatRate, formatTime, percent } from '../lib/format.js';
+import { Progress } from '../lib/Progress.js';
+import type { Dashboard } from '../store.js';
+import { RunsTable } from './RunsTable.js';
+
+type Cmd = 'startRecalc' | 'pauseRecalc' | 'resumeRecalc' | 'startScrub' | 'pauseScrub' | 'resumeScrub';
+
+export interface JobView {
+  /** what the panel says: running · paused · finished · failed · not started · not needed */
+  state: string;
+  detail: string;
+  position: number;
+  total: number;
+  pct: number;
+  toggle: { label: string; cmd: Cmd; enabled: boolean };
+  restart: { enabled: boolean; question: string } | null;
+}
+
+export function recalcView(v: VolumeSnapshot): JobView {
+  const p = v.jobs.recalc, sb = v.superblock;
+  const total = p?.total_sectors ?? sb?.provided_data_sectors ?? 0;
+  const flagged = sb?.recalc_sector ?? null;
+  const lastRun = v.runs.filter((r) => r.job === 'recalc').at(-1);
+  let state: string, detail = '', position: number;
+  if (p?.state === 'running') { state = 'running'; position = p.position_sector; }
+  else if (p?.state === 'paused' || (flagged !== null && flagged > 0 && p?.state !== 'failed')) { state = 'paused'; position = p?.state === 'paused' ? p.position_sector : flagged!; detail = 'tags past this position are not yet recomputed'; }
+  else if (p?.state === 'failed') { state = 'failed'; position = p.position_sector; detail = p.error ?? ''; }
+  else if (flagged !== null) { state = 'not started'; position = flagged; detail = 'the superblock asks for recalculation: tags are not yet valid'; }
+  else {
+    // the superblock has no recalculating flag: every tag is up to date, whoever recalculated it and whenever
+    position = total;
+    if (p?.state === 'done' || lastRun?.result === 'done') { state = 'finished'; detail = `every tag is up to date (superblock)${lastRun?.ended_at ? `; finished ${formatTime(lastRun.ended_at)}` : ''}`; }
+    else { state = 'not needed'; detail = 'every tag is up to date: the superblock has no recalculating flag (tags were written by format)'; }
+  }
+  const running = state === 'running', paused = state === 'paused';
+  return {
+    state, detail, position, total, pct: total ? Math.min(100, Math.floor((position / total) * 100)) : 0,
+    toggle: running ? { label: 'Pause recalculation', cmd: 'pauseRecalc', enabled: true }
+      : paused ? { label: 'Resume recalculation', cmd: 'resumeRecalc', enabled: true }
+      : { label: 'Start recalculation', cmd: 'startRecalc', enabled: state === 'not started' || state === 'failed' },
+    restart: { enabled: !running && (paused || state === 'failed' || state === 'not started'), question: `Restart the recalculation from sector 0? Its position (sector ${formatCount(position)}) is lost and tags already recomputed are computed again.` },
+  };
+}
+
+export function scrubView(v: VolumeSnapshot): JobView {
+  const p = v.jobs.scrub, x = v.verification;
+  const total = p?.total_sectors ?? v.superblock?.provided_data_sectors ?? 0;
+  let state: string, detail = '', position: number;
+  if (p?.state === 'running' || x.scrub === 'running') { state = 'running'; position = p?.position_sector ?? 0; }
+  else if (p?.state === 'paused' || x.scrub === 'paused') { state = 'paused'; position = p?.position_sector ?? 0; detail = 'the position is kept: Resume continues from here'; }
+  else if (p?.state === 'failed') { state = 'failed'; position = p.position_sector; detail = p.error ?? ''; }
+  else if (x.scrub === 'finished' || p?.state === 'done') { state = 'finished'; position = total; detail = x.finished_at ? `finished ${formatTime(x.finished_at)}` : ''; }
+  else { state = 'not started'; position = 0; }
+  const running = state === 'running', paused = state === 'paused';
+  return {
+    state, detail, position, total, pct: percent({ position_sector: position, total_sectors: total }),
+    toggle: running ? { label: 'Pause scrub', cmd: 'pauseScrub', enabled: true } : paused ? { label: 'Resume scrub', cmd: 'resumeScrub', enabled: true } : { label: 'Start scrub', cmd: 'startScrub', enabled: !!v.superblock },
+    restart: paused ? { enabled: true, question: `Start the scrub again from sector 0? Its position (${percent({ position_sector: position, total_sectors: total })}%) is lost.` } : null,
+  };
+}
+
+export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobKind, 'wipe'>; d: Pick<Dashboard, 'act' | 'pending' | 'rates'> }) {
+  const view = kind === 'recalc' ? recalcView(v) : scrubView(v);
+  const p: JobProgress | undefined = v.jobs[kind];
+  const name = kind === 'recalc' ? 'Recalculation' : 'Scrub';
+  const busy = !!d.pending[`${view.toggle.cmd}:${v.id}`];
+  const running = view.state === 'running';
+  const samples = d.rates[v.id]?.[kind]?.samples ?? [];
+  const idle = running ? 'waiting for the first samples' : 'not running';
+  return (
+    <section aria-labelledby={`${kind}-h`} className="panel">
+      <h3 id={`${kind}-h`} tabIndex={-1}>{name}</h3>
+      <Progress label={`${name} progress`} value={view.pct} />
+      <p>
+        State: <strong data-testid={`${kind}-state`}>{view.state}</strong>{view.detail ? <span className="muted"> — {view.detail}</span> : null}
+      </p>
+      <p className="muted small">
+        Position: <span data-testid={`${kind}-position`}>{view.position}</span> of {formatCount(view.total)} sectors ·
+        Rate: {running && p ? formatRate(p.bytes_per_second) : '—'} · ETA: {running ? formatEta(p?.eta_ms ?? null) : '—'}
+      </p>
+      <div className="row">
+        <button type="button" className="primary" aria-disabled={!view.toggle.enabled || busy} aria-busy={busy}
+          onClick={() => { if (view.toggle.enabled && !busy) void d.act(view.toggle.cmd, v.id); }}>{view.toggle.label}</button>
+        {view.restart ? (
+          <ConfirmButton label={`Restart ${kind === 'recalc' ? 'recalculation' : 'scrub'} from start`} confirmLabel="Restart from start" className="secondary"
+            disabled={!view.restart.enabled} question={view.restart.question}
+            onConfirm={() => d.act(kind === 'recalc' ? 'resetRecalc' : 'startScrub', v.id)} />
+        ) : null}
+      </div>
+      <RateChart samples={samples} label={`${name} rate`} idle={idle} />
+      <h4>Last runs</h4>
+      <RunsTable runs={v.runs} job={kind} />
+    </section>
+  );
+}

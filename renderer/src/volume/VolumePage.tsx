@@ -1,0 +1,52 @@
+// One volume: header (name, state badges, Edit / Unlock / Remove from list), then its panels.
+import type { VolumeSnapshot } from '../../../engine/api.js';
+import { ConfirmButton } from '../lib/ConfirmButton.js';
+import { formatBytes } from '../lib/format.js';
+import { routeHash, type Route } from '../lib/routes.js';
+import type { Dashboard } from '../store.js';
+import { StateBadges } from '../volume-list/StateBadges.js';
+import { CommandsPanel } from './CommandsPanel.js';
+import { ErrorsPanel } from './ErrorsPanel.js';
+import { JobPanel } from './JobPanel.js';
+import { JournalPanel } from './JournalPanel.js';
+import { StatusPanel } from './StatusPanel.js';
+import { SuperblockPanel } from './SuperblockPanel.js';
+
+export function needsUnlock(v: VolumeSnapshot): boolean {
+  const k = v.keys_required, h = v.keys;
+  return (k.integrity && !h.integrity) || (k.journalIntegrity && !h.journalIntegrity) || (k.journalCrypt && !h.journalCrypt);
+}
+
+export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Dashboard, 'act' | 'call' | 'setMessage' | 'pending' | 'rates'>; onNavigate(r: Route): void }) {
+  const link = (r: Route, text: string, cls = 'button-link') => <a className={cls} href={routeHash(r)} onClick={(e) => { e.preventDefault(); onNavigate(r); }}>{text}</a>;
+  const held = [v.keys.integrity && 'integrity key', v.keys.journalIntegrity && 'journal MAC key', v.keys.journalCrypt && 'journal encryption key'].filter(Boolean);
+  return (
+    <section aria-labelledby="view-h">
+      <p className="crumbs">{link({ page: 'list' }, '← Volumes', '')}</p>
+      <div className="row heading-row">
+        <h2 id="view-h" tabIndex={-1}>{v.name}</h2>
+        <StateBadges state={v.state} conditions={v.conditions} />
+        <span className="spacer" />
+        {needsUnlock(v) ? link({ page: 'unlock', id: v.id }, 'Unlock…', 'button-link primary') : null}
+        {link({ page: 'edit', id: v.id }, 'Edit…')}
+        <ConfirmButton label="Remove from list" confirmLabel="Remove from list" className="secondary"
+          question={<>Remove {v.name} from the list? The image stays on disk ({v.path}), untouched; you can add it again later.</>}
+          onConfirm={async () => {
+            try { await d.call('removeVolume', v.id); onNavigate({ page: 'list' }); } catch (e) { d.setMessage((e as Error).message); }
+          }} />
+      </div>
+      <p className="muted">{v.path}{v.data_device ? ` (data on ${v.data_device})` : ''} · {formatBytes(v.size_bytes)} · {v.algorithm} · {v.mode} mode
+        {held.length ? ` · held by the host: ${held.join(', ')}` : ''}</p>
+      {needsUnlock(v) ? <p className="warn" role="status">The host does not hold the key{v.keys_required.journalIntegrity || v.keys_required.journalCrypt ? 's' : ''} this volume needs (keys are forgotten when the host restarts): {link({ page: 'unlock', id: v.id }, 'enter them to unlock it', '')}.</p> : null}
+      <StatusPanel v={v} />
+      <div className="cols">
+        <SuperblockPanel v={v} />
+        <ErrorsPanel v={v} />
+      </div>
+      <JobPanel v={v} kind="recalc" d={d} />
+      <JobPanel v={v} kind="scrub" d={d} />
+      <JournalPanel v={v} d={d} />
+      <CommandsPanel v={v} />
+    </section>
+  );
+}
