@@ -12,8 +12,8 @@ const CLI = path.join(ROOT, 'bin', 'integrity-studio.js');
 
 export interface Server { url: string; proc: ChildProcess; stop(): Promise<void> }
 
-export async function startServe(dataDir: string, images: string[] = []): Promise<Server> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...images], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServe(dataDir: string, images: string[] = [], flags: string[] = []): Promise<Server> {
+  const proc = spawn(process.execPath, [CLI, 'serve', ...(flags.length ? flags : []), '--data-dir', dataDir, ...images], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   proc.stderr!.on('data', (d) => { err += d; });
   const url = await new Promise<string>((resolve, reject) => {
@@ -100,3 +100,43 @@ export { expect };
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ROOT, 'test-results', 'screenshots', `${name}.png`), fullPage: true });
 }
+
+/** the page in light and in dark (prefers-color-scheme), as NAME-light.png and NAME-dark.png */
+export async function shots(page: Page, name: string): Promise<void> {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await shot(page, `${name}-${scheme}`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+export const GOLDEN = process.env.GOLDEN_DIR ?? '/work/shared/golden';
+export interface GoldenImage { name: string; keys_hex?: Record<string, string>; superblock: { provided_data_sectors: number; recalc_sector: number; log2_interleave_sectors: number }; geometry: { initial_sectors: number; metadata_run: number }; [k: string]: unknown }
+
+/** a kernel-made golden image, gunzipped into `dir` (a fresh copy per test: the specs scrub, replay and edit it) */
+export function golden(name: string, dir: string): { path: string; manifest: GoldenImage } {
+  const m = (JSON.parse(fs.readFileSync(path.join(GOLDEN, 'manifest.json'), 'utf8')) as { images: GoldenImage[] }).images.find((i) => i.name === name);
+  if (!m) throw new Error(`no golden image ${name}`);
+  const out = path.join(dir, `${name}.img`);
+  const r = spawnSync('gunzip', ['-c', path.join(GOLDEN, `${name}.img.gz`)], { maxBuffer: 256 << 20 });
+  if (r.status !== 0) throw new Error(`gunzip ${name}: ${r.stderr}`);
+  fs.writeFileSync(out, r.stdout);
+  return { path: out, manifest: m };
+}
+
+/** one IntegrityApi command over serve's HTTP API (to prepare what a spec is not about) */
+export async function command(url: string, cmd: string, ...args: unknown[]): Promise<unknown> {
+  const u = new URL(url);
+  const r = await fetch(`${u.origin}/api/${cmd}?token=${u.searchParams.get('token')}`, { method: 'POST', body: JSON.stringify(args) });
+  const body = (await r.json()) as unknown;
+  if (!r.ok) throw new Error(`${cmd}: ${(body as { error?: string }).error ?? r.status}`);
+  return body;
+}
+
+/** the CLI, as a user in a terminal beside the dashboard */
+export function cli(args: string[], opts: { input?: string } = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', input: opts.input });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export { CLI };

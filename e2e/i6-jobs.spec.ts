@@ -1,0 +1,85 @@
+// Issue 9, item 6: jobs. On main the sector map showed recalculation only (never scrub coverage); the rate chart
+// appeared and disappeared (the page jumped), had no axes or units and kept the last run's samples; a finished
+// recalculation showed "not started 0%" after a restart; "Recalc sector" updated only on pause; "Restart from start"
+// asked nothing.
+import fs from 'node:fs';
+import path from 'node:path';
+import { test, expect, engine, golden, shots, command } from './fixtures.js';
+import { addImage, openVolume, scrubToEnd } from './helpers.js';
+
+test('sector map: not yet scrubbed → scrubbed, legend, a tooltip per cell; the rate chart keeps its place; last runs listed', async ({ dashboard: page, dir }) => {
+  const { path: img } = golden('c-sha256', dir);
+  await addImage(page, img, { integrity: 'sha256' });
+  const map = page.locator('.sectormap');
+  await expect(map.locator('.cell.unscrubbed')).toHaveCount(await map.locator('.cell').count());
+  await expect(map.locator('.cell').first()).toHaveAttribute('title', /^sectors 0–\d+: not yet scrubbed$/);
+  const legend = page.getByRole('list', { name: 'Sector map legend' });
+  for (const l of ['scrubbed', 'not yet scrubbed', 'recalculated, not yet scrubbed', 'pending recalculation', 'bad']) await expect(legend).toContainText(l);
+  const scrub = page.getByRole('region', { name: 'Scrub' });
+  const chart = scrub.locator('.chart-box');
+  await expect(chart).toBeVisible();
+  await expect(chart.getByRole('img')).toHaveAttribute('aria-label', 'Scrub rate: not running');
+  await expect(chart).toContainText('time since this run started');
+  const before = await chart.boundingBox();
+  await scrubToEnd(page);
+  await expect(map.locator('.cell.scrubbed')).toHaveCount(await map.locator('.cell').count());
+  await expect(map.locator('.cell').last()).toHaveAttribute('title', /: scrubbed$/);
+  const after = await chart.boundingBox();
+  expect(after).toEqual(before);
+  const runs = scrub.getByRole('table', { name: 'Last scrub runs' });
+  await expect(runs.getByRole('row')).toHaveCount(2);
+  await expect(runs.getByRole('row').nth(1)).toContainText('finished');
+  await expect(runs.getByRole('row').nth(1)).toContainText('dashboard');
+  await shots(page, 'volume-scrubbed');
+});
+
+test('recalculation: live recalc sector and rate chart with units; Restart from start asks; finished stays finished after a restart', async ({ server, open, dir }) => {
+  const img = path.join(dir, 'recalc.img');
+  // data first, then a --no-wipe --integrity-recalculate format over it; 512 MiB (sparse past 16 MiB) leaves time to pause
+  fs.writeFileSync(img, Buffer.alloc(16 << 20, 0x5a));
+  fs.truncateSync(img, 512 << 20);
+  engine(`import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, integrityRecalculate: true, force: true, confirm: () => true });`);
+  await command(server.url, 'addVolume', { path: img });
+  let page = await open();
+  await openVolume(page, 'recalc.img');
+  const recalc = page.getByRole('region', { name: 'Recalculation' });
+  const toggle = recalc.getByRole('button', { name: /recalculation$/ }).first();
+  await expect(toggle).toHaveText('Start recalculation');
+  await toggle.click();
+  await expect(toggle).toHaveText('Pause recalculation');
+  await expect(toggle).toBeFocused();
+  // the superblock card follows the position while it runs
+  const sbSector = page.getByTestId('sb-recalc-sector');
+  await expect(sbSector).toContainText('(live)');
+  const first = Number((await sbSector.textContent())!.replace(/[^\d]/g, ''));
+  await expect.poll(async () => Number((await sbSector.textContent())!.split(' ')[0]!.replace(/,/g, ''))).toBeGreaterThan(first);
+  await expect(recalc.locator('.chart-box polyline')).toBeVisible();
+  await expect(recalc.locator('.chart-box')).toContainText(/[KMG]iB\/s/);
+  await shots(page, 'volume-recalculating');
+  await toggle.click();
+  await expect(page.getByTestId('recalc-state')).toHaveText('paused');
+  await expect(toggle).toHaveText('Resume recalculation');
+  await expect(toggle).toBeFocused();
+  const paused = Number(await page.getByTestId('recalc-position').textContent());
+  expect(paused).toBeGreaterThan(0);
+  // Restart from start asks first; Cancel keeps the position
+  await recalc.getByRole('button', { name: 'Restart recalculation from start' }).click();
+  const ask = recalc.getByRole('alertdialog');
+  await expect(ask).toContainText('Its position');
+  await expect(ask.getByRole('button', { name: 'Restart from start' })).toBeFocused();
+  await shots(page, 'recalc-restart-confirm');
+  await page.keyboard.press('Escape');
+  await expect(ask).toHaveCount(0);
+  await expect(recalc.getByRole('button', { name: 'Restart recalculation from start' })).toBeFocused();
+  expect(Number(await page.getByTestId('recalc-position').textContent())).toBe(paused);
+  await toggle.click();
+  await expect(page.getByTestId('recalc-state')).toHaveText('finished', { timeout: 60_000 });
+  await expect(recalc.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
+  await expect(recalc.locator('.chart-box').getByRole('img')).toHaveAttribute('aria-label', 'Recalculation rate: not running');
+  await server.restart();
+  page = await open();
+  await openVolume(page, 'recalc.img');
+  await expect(page.getByTestId('recalc-state')).toHaveText('finished');
+  await expect(page.getByRole('region', { name: 'Recalculation' }).getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
+  await expect(page.getByRole('table', { name: 'Last recalculation runs' })).toContainText('finished');
+});
