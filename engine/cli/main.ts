@@ -13,6 +13,7 @@ import { cmdFormat } from './format.js';
 import { runJobCommand } from './jobs.js';
 import { readJobState } from '../jobs/state.js';
 import type { JobKind, JobSpec } from '../jobs/types.js';
+import { CLI_ALGORITHM_REMEDY, everyBlockFailedHint } from '../hints.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -247,7 +248,7 @@ async function cmdVerify(args: string[], io: Io): Promise<number> {
 export function wrongKeyHint(vol: Volume): string | undefined {
   const st = vol.target.stats;
   if (st.checked_blocks > 0 && st.mismatched_blocks === st.checked_blocks) {
-    return `every checked block failed: the integrity algorithm (${vol.hasher.algorithm}${vol.hasher.keyed ? ' and its key' : ''}) is probably wrong — the algorithm and keys are not stored on disk; give the ones used at format (--integrity, --integrity-key-file)`;
+    return everyBlockFailedHint(vol.hasher.algorithm, vol.hasher.keyed, CLI_ALGORITHM_REMEDY);
   }
   return undefined;
 }
