@@ -59,9 +59,12 @@ export interface JournalOnDisk {
   kind: 'journal' | 'bitmap';
   sections: number;
   section_entries: number;
-  /** committed entries a writable open replays and a read-only open overlays */
+  /** committed entries a writable open replays and a read-only open overlays, and whose block on disk differs
+   *  from them (the kernel leaves replayed entries in the journal: those are counted in applied_entries) */
   committed_entries: number;
-  /** sections holding them */
+  /** committed entries already on disk (a replay rewrites them unchanged); one per sector, the last one wins */
+  applied_entries?: number;
+  /** sections holding the committed entries awaiting replay */
   committed_sections: number;
   /** the newest consistent commit's sequence number (0..3), null when the journal is empty */
   commit_seq: number | null;

@@ -529,13 +529,13 @@ export class EngineHost {
 
   private runJob(id: string, kind: JobKind, reset: boolean): void {
     const e = this.get(id);
-    const startJob = this.requireJobs();
     if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
     const r = this.running(e);
     if (r) throw new IntegrityStudioError(`${e.name}: a ${r === 'recalc' ? 'recalculation' : 'scrub'} is already running`);
     if (!fs.existsSync(e.path)) throw new IntegrityStudioError(`${e.path} is missing`, 'ENOENT');
     const missing = missingKeys(e, null);
     if (missing.length) throw new IntegrityStudioError(`${e.name}: Unlock it first (the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held)`);
+    const startJob = this.requireJobs();
     if (kind === 'scrub' && !reset) {
       const st = this.scrubState(e);
       if (st?.state === 'done') throw new IntegrityStudioError(`${e.name}: the last scrub finished; use Start scrub to run a new one`);
@@ -675,15 +675,17 @@ export class EngineHost {
 
       // recalculation: the position is the superblock's (the kernel's); runs from the recalc history file
       const recalcHist = readRecalcHistory(e.path, idHex);
+      // the kernel keeps the flag (and the table's 'recalculate') after finishing: recalc_sector then is the end
+      const recalcPending = recalculating && sb.recalc_sector < sb.provided_data_sectors;
       if (e.handles.recalc) conds.push('recalculating');
-      else if (recalculating) conds.push('recalc-paused');
+      else if (recalcPending) conds.push('recalc-paused');
       if (!e.handles.recalc) {
         const lastRun = recalcHist?.runs[recalcHist.runs.length - 1];
-        if (recalculating && sb.recalc_sector < sb.provided_data_sectors) {
+        if (recalcPending) {
           s.jobs.recalc = { job: 'recalc', state: 'paused', position_sector: sb.recalc_sector, total_sectors: sb.provided_data_sectors, start_sector: sb.recalc_sector, sectors_per_block: spb, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null, ...(lastRun ? { started_at: lastRun.started_at } : {}) };
-        } else if (!recalculating && lastRun?.result === 'done') {
-          s.jobs.recalc = { job: 'recalc', state: 'done', position_sector: sb.provided_data_sectors, total_sectors: sb.provided_data_sectors, start_sector: lastRun.from_sector, sectors_per_block: spb, bytes_per_second: 0, eta_ms: 0, mismatches: 0, bad_ranges: [], journal: null, started_at: lastRun.started_at };
-        } else if (!recalculating && e.jobs.recalc?.state !== 'failed') delete s.jobs.recalc;
+        } else if (!recalcPending && (lastRun?.result === 'done' || recalculating)) {
+          s.jobs.recalc = { job: 'recalc', state: 'done', position_sector: sb.provided_data_sectors, total_sectors: sb.provided_data_sectors, start_sector: lastRun?.from_sector ?? 0, sectors_per_block: spb, bytes_per_second: 0, eta_ms: 0, mismatches: 0, bad_ranges: [], journal: null, ...(lastRun ? { started_at: lastRun.started_at } : {}) };
+        } else if (e.jobs.recalc?.state !== 'failed') delete s.jobs.recalc;
       }
 
       // scrub: the state file engine/jobs writes (the CLI's and ours), or this session's running job

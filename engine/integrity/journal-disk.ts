@@ -3,7 +3,7 @@
 // mode without a clean close (dirty_bitmap), the dirty regions the kernel recalculates on the next writable open.
 import type { JournalOnDisk } from '../api.js';
 import { SB_FLAG_DIRTY_BITMAP, SECTOR_SIZE } from '../layout/superblock.js';
-import { JOURNAL_SECTOR_DATA } from '../layout/geometry.js';
+import { dataSector, JOURNAL_SECTOR_DATA, tagOffset } from '../layout/geometry.js';
 import type { Volume } from '../volume.js';
 import { commitId, entryOffset, N_COMMIT_IDS } from './journal-writer.js';
 import { journalCodec } from './journal-keys.js';
@@ -65,7 +65,18 @@ export function journalOnDisk(vol: Volume, mode: 'journal' | 'bitmap' | 'direct'
       unreadable: `${plan.failed}: the journal is damaged, or it is encrypted and the journal encryption (algorithm or key) given is wrong or missing`,
     };
   }
-  const committed = plan.journal_empty ? [] : plan.writes;
+  // The kernel leaves replayed entries in the journal (a clean close does not erase it), so an entry awaits
+  // replay only when the block on disk differs from it: the last entry of each sector wins, as in replay.
+  const last = new Map<number, (typeof plan.writes)[number]>();
+  if (!plan.journal_empty) for (const w of plan.writes) last.set(w.sector, w);
+  const committed: Array<(typeof plan.writes)[number]> = [];
+  const data = Buffer.alloc(g.block_size);
+  const tag = Buffer.alloc(g.tag_size);
+  for (const w of last.values()) {
+    vol.data.read(data, dataSector(g, w.sector) * SECTOR_SIZE);
+    vol.meta.read(tag, tagOffset(g, w.sector));
+    if (!data.equals(w.data) || !tag.equals(w.tag)) committed.push(w);
+  }
   const sections = new Set(committed.map((w) => w.section));
   let commitSeq: number | null = null;
   if (!plan.journal_empty && plan.write_sections > 0) {
@@ -89,6 +100,7 @@ export function journalOnDisk(vol: Volume, mode: 'journal' | 'bitmap' | 'direct'
     ...base,
     committed_entries: committed.length,
     committed_sections: sections.size,
+    applied_entries: last.size - committed.length,
     commit_seq: commitSeq,
     fill: committed.length / (g.journal_sections * g.journal_section_entries),
     torn_entries: torn,
