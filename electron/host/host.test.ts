@@ -350,9 +350,33 @@ test('create: errors in the words of the form (Size, "Format even though it hold
     const fmt = await host.createVolume({ path: existing });
     host.removeVolume(fmt.id);
     await assert.rejects(host.createVolume({ path: existing }), (e: Error) => /tick "Format even though it holds data"/.test(e.message) && !/--force/.test(e.message));
+    await assert.rejects(host.createVolume({ path: path.join(dir, 'k.img'), size: 4 << 20, integrity: 'hmac-sha256' }), (e: Error) => /needs a key: give Integrity key$/.test(e.message) && !/--/.test(e.message));
     const again = await host.createVolume({ path: existing, force: true });
     assert.equal(again.state, 'not-checked');
     assert.equal(fs.existsSync(jobStatePath(existing, 'scrub')), false);
+  } finally {
+    await host.close();
+  }
+});
+
+test('dispatch: the new commands validate their arguments (KeyInput shape, unknown fields, ids)', async () => {
+  const { dispatch } = await import('./dispatch.js');
+  const dir = tmpDir('host-dispatch-');
+  const host = await EngineHost.create({ pollMs: 0, startJob: null });
+  try {
+    const v = (await dispatch(host, 'createVolume', [{ path: path.join(dir, 'v.img'), size: 4 << 20 }])) as VolumeSnapshot;
+    await assert.rejects(dispatch(host, 'unlockVolume', [v.id, { integrityKey: 'abcd' }]), /integrityKey must be \{ hex \} or \{ file \}/);
+    await assert.rejects(dispatch(host, 'unlockVolume', [v.id, { integrityKey: { hex: 'ab', file: '/x' } }]), /must be \{ hex \} or \{ file \}/);
+    await assert.rejects(dispatch(host, 'updateVolume', [v.id, { size: 5 }]), /unknown field "size"/);
+    await assert.rejects(dispatch(host, 'updateVolume', [42, {}]), /expected a volume id/);
+    await assert.rejects(dispatch(host, 'nope', []), /unknown command "nope"/);
+    await assert.rejects(dispatch(host, 'unlockVolume', [v.id, {}]), /give at least one key/);
+    const u = (await dispatch(host, 'updateVolume', [v.id, { name: 'n2', allowDiscards: true, dataDevice: null }])) as VolumeSnapshot;
+    assert.equal(u.name, 'n2');
+    assert.equal(u.options.allow_discards, true);
+    const r = (await dispatch(host, 'replayJournal', [v.id])) as VolumeSnapshot;
+    assert.equal(r.journal_disk!.committed_entries, 0);
+    assert.equal(await dispatch(host, 'removeVolume', [v.id]), null);
   } finally {
     await host.close();
   }
