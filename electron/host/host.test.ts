@@ -381,3 +381,37 @@ test('dispatch: the new commands validate their arguments (KeyInput shape, unkno
     await host.close();
   }
 });
+
+test('replayJournal is refused while a job runs here, and while another process holds the volume lock; nothing is written', async () => {
+  const dir = tmpDir('host-replay-lock-');
+  const { img } = copy(golden('j-journal-unreplayed'), dir);
+  const before = sha256File(img);
+  let finish!: () => void;
+  const startJobFake = (spec: { kind: 'recalc' | 'scrub' | 'wipe'; device: string }) => {
+    const base = { job: spec.kind, position_sector: 0, total_sectors: 24408, start_sector: 0, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null };
+    const finished = new Promise<never>((r) => { finish = () => r({ ...base, state: 'paused' } as never); });
+    return { spec, finished, pause: async () => { finish(); return finished; } };
+  };
+  const host = await EngineHost.create({ pollMs: 0, startJob: startJobFake as never });
+  try {
+    const v = host.addVolume({ path: img });
+    host.startScrub(v.id);
+    assert.throws(() => host.replayJournal(v.id), /a scrub is running; pause it before replaying its journal/);
+    await host.pauseScrub(v.id);
+    // another process writing the volume (the CLI's write/recalc hold this lock)
+    const { spawn } = await import('node:child_process');
+    const lockJs = new URL('../../engine/io/lock.js', import.meta.url).href;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `const { acquireWriteLock } = await import(${JSON.stringify(lockJs)}); acquireWriteLock(${JSON.stringify(img)}); console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((r) => child.stdout!.once('data', () => r()));
+    try {
+      assert.throws(() => host.replayJournal(v.id), (e: Error) => /pid|writ|lock|busy|use/i.test(e.message));
+    } finally {
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+    }
+    assert.equal(sha256File(img), before, 'nothing written');
+    assert.equal(host.replayJournal(v.id).journal_disk!.committed_entries, 0);
+  } finally {
+    await host.close();
+  }
+});
