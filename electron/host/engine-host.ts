@@ -19,6 +19,7 @@ import { journalCipher, SUPPORTED_JOURNAL_CRYPT } from '../../engine/integrity/j
 import { journalOnDisk } from '../../engine/integrity/journal-disk.js';
 import { openWritable } from '../../engine/integrity/writable.js';
 import { DASHBOARD_ALGORITHM_REMEDY, everyBlockFailedHint } from '../../engine/hints.js';
+import { version } from '../../engine/version.js';
 import type {
   AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, JobRun, JournalOnDisk, KeyInput,
   OpenOptionsInfo, OpenOptionsRequest, UnlockRequest, UpdateVolumeRequest, Verification, VolumeMode, VolumeSnapshot, VolumeState,
@@ -31,7 +32,7 @@ import { formMessage } from './form-errors.js';
 
 type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
 
-export const HOST_VERSION = '0.1.0';
+export const HOST_VERSION = version();
 
 interface Keys { integrity?: Buffer; journalIntegrity?: Buffer; journalCrypt?: Buffer }
 type KeyName = keyof Keys;

@@ -12,6 +12,7 @@ import { writeCommand, replayCommand } from './write.js';
 import { cmdFormat, FORMAT_OPTIONS } from './format.js';
 import { runJobCommand, stdoutClosed } from './jobs.js';
 import { commandHelp } from './help.js';
+import { version } from '../version.js';
 import { readJobState, readRecalcHistory, volumeIdOf } from '../jobs/state.js';
 import type { JobKind, JobSpec } from '../jobs/types.js';
 import { CLI_ALGORITHM_REMEDY, everyBlockFailedHint } from '../hints.js';
@@ -420,15 +421,7 @@ const HELP: Record<string, { synopsis: string; summary: string; options: () => N
   format: { synopsis: 'DEVICE [options]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: () => FORMAT_OPTIONS },
 };
 
-/** the version in package.json */
-export function version(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+export { version } from '../version.js';
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [cmd, ...rest] = argv;
