@@ -415,3 +415,30 @@ test('replayJournal is refused while a job runs here, and while another process 
     await host.close();
   }
 });
+
+test('a scrub the CLI is running shows as checking (by cli); starting one here is refused; after its Ctrl-C the host shows it paused', async () => {
+  const dir = tmpDir('host-cli-running-');
+  const img = path.join(dir, 'v.img');
+  formatVolume(img, { size: 96 << 20, integrity: 'sha256', noWipe: true });
+  const host = await EngineHost.create({ pollMs: 0 });
+  try {
+    const v = host.addVolume({ path: img, integrity: 'sha256' });
+    const { spawn } = await import('node:child_process');
+    const { PROJECT_ROOT } = await import('../../engine/testing/golden.js');
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'scrub', img, '--integrity', 'sha256', '--progress-json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.resume();
+    const exited = new Promise((r) => child.once('exit', r));
+    let s = await until(host, v.id, (x) => x.state === 'checking', 'the CLI scrub to show', 20_000);
+    assert.equal(s.jobs.scrub?.state, 'running');
+    assert.equal(s.runs.at(-1)!.by, 'cli');
+    assert.equal(s.runs.at(-1)!.result, 'running');
+    assert.throws(() => host.startScrub(v.id), /running in another process/);
+    child.kill('SIGINT');
+    await exited;
+    s = host.listVolumes()[0]!;
+    assert.ok(s.conditions.includes('check-paused') && s.conditions.includes('errors'), s.conditions.join());
+    assert.equal(s.runs.at(-1)!.result, 'paused');
+  } finally {
+    await host.close();
+  }
+});
