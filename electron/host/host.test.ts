@@ -442,3 +442,34 @@ test('a scrub the CLI is running shows as checking (by cli); starting one here i
     await host.close();
   }
 });
+
+test('bitmap mode after an unclean close: the dirty regions are shown, a scrub is partial (dirty-bitmap), Replay recalculates them, then clean', async () => {
+  const dir = tmpDir('host-dirty-');
+  const img = path.join(dir, 'b.img');
+  formatVolume(img, { size: 8 << 20 });
+  const { openWritable } = await import('../../engine/integrity/writable.js');
+  const w = openWritable(img, { mode: 'bitmap', bitmapSectorsPerBit: 2048 });
+  w.write(0, Buffer.alloc(4096, 7));
+  w.flush();
+  w.meta.close(); // a crash: the bitmap is left dirty, the superblock says dirty_bitmap
+  const host = await EngineHost.create({ pollMs: 0 });
+  try {
+    let v = host.addVolume({ path: img, mode: 'bitmap', bitmapSectorsPerBit: 2048 });
+    assert.equal(v.journal_disk!.kind, 'bitmap');
+    assert.equal(v.journal_disk!.dirty_regions, 1);
+    assert.equal(v.journal_disk!.dirty_blocks, 2048);
+    assert.ok(v.superblock!.flags.includes('dirty_bitmap'));
+    host.startScrub(v.id);
+    v = await until(host, v.id, (x) => x.verification.scrub === 'finished', 'scrub');
+    assert.equal(v.state, 'partial');
+    assert.deepEqual(v.verification.unchecked, [{ reason: 'dirty-bitmap', blocks: 2048 }]);
+    v = host.replayJournal(v.id);
+    assert.equal(v.journal_disk!.dirty_regions ?? 0, 0);
+    assert.ok(!v.superblock!.flags.includes('dirty_bitmap'));
+    host.startScrub(v.id);
+    v = await until(host, v.id, (x) => x.verification.scrub === 'finished' && x.verification.unchecked_blocks === 0, 'second scrub');
+    assert.equal(v.state, 'clean');
+  } finally {
+    await host.close();
+  }
+});
