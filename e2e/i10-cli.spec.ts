@@ -37,7 +37,7 @@ test('a scrub paused in the dashboard and finished by the CLI shows finished in 
   await command(server.url, 'addVolume', { path: img });
   const page = await open();
   await openVolume(page, 'shared.img');
-  const toggle = page.getByRole('region', { name: 'Scrub' }).getByRole('button', { name: /^(Start|Pause|Resume) scrub$/ });
+  const toggle = page.getByRole('region', { name: 'Scrub', exact: true }).getByRole('button', { name: /^(Start|Pause|Resume) scrub$/ });
   await toggle.click();
   await expect(toggle).toHaveText('Pause scrub');
   await toggle.click();

@@ -12,7 +12,7 @@ test('golden j: 320 committed entries awaiting replay; Replay asks first, then r
   expect(at0()).toBe('\0'.repeat(16));
   await addImage(page, img);
   await expect(page.getByTestId('state-badges').first()).toContainText('journal to replay');
-  const journal = page.getByRole('region', { name: 'Journal' });
+  const journal = page.getByRole('region', { name: 'Journal', exact: true });
   await expect(journal.getByTestId('journal-committed')).toHaveText(/^320 entries in \d+ sections?$/);
   await expect(journal).toContainText(`46 × 168 entries`);
   await expect(journal).toContainText('Commit sequence');

@@ -15,7 +15,7 @@ test('sector map: not yet scrubbed → scrubbed, legend, a tooltip per cell; the
   await expect(map.locator('.cell').first()).toHaveAttribute('title', /^sectors 0–\d+: not yet scrubbed$/);
   const legend = page.getByRole('list', { name: 'Sector map legend' });
   for (const l of ['scrubbed', 'not yet scrubbed', 'recalculated, not yet scrubbed', 'pending recalculation', 'bad']) await expect(legend).toContainText(l);
-  const scrub = page.getByRole('region', { name: 'Scrub' });
+  const scrub = page.getByRole('region', { name: 'Scrub', exact: true });
   const chart = scrub.locator('.chart-box');
   await expect(chart).toBeVisible();
   await expect(chart.getByRole('img')).toHaveAttribute('aria-label', 'Scrub rate: not running');
@@ -42,7 +42,7 @@ test('recalculation: live recalc sector and rate chart with units; Restart from 
   await command(server.url, 'addVolume', { path: img });
   let page = await open();
   await openVolume(page, 'recalc.img');
-  const recalc = page.getByRole('region', { name: 'Recalculation' });
+  const recalc = page.getByRole('region', { name: 'Recalculation', exact: true });
   const toggle = recalc.getByRole('button', { name: /recalculation$/ }).first();
   await expect(toggle).toHaveText('Start recalculation');
   await toggle.click();
@@ -81,6 +81,6 @@ test('recalculation: live recalc sector and rate chart with units; Restart from 
   page = await open();
   await openVolume(page, 'recalc.img');
   await expect(page.getByTestId('recalc-state')).toHaveText('finished');
-  await expect(page.getByRole('region', { name: 'Recalculation' }).getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
+  await expect(page.getByRole('region', { name: 'Recalculation', exact: true }).getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
   await expect(page.getByRole('table', { name: 'Last recalculation runs' })).toContainText('finished');
 });

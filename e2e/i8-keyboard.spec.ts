@@ -14,7 +14,7 @@ test('Enter on a volume link focuses the volume heading; Space on Start scrub ke
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { level: 2, name: 'a-default.img' })).toBeFocused();
   expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H2');
-  const scrub = page.getByRole('region', { name: 'Scrub' });
+  const scrub = page.getByRole('region', { name: 'Scrub', exact: true });
   const toggle = scrub.getByRole('button', { name: /^(Start|Pause|Resume) scrub$/ });
   await toggle.focus();
   await page.keyboard.press('Space');

@@ -11,7 +11,7 @@ test('golden i: every bad range with its unit and byte offsets in the image, the
   const { path: img, manifest } = golden('i-corrupted', dir);
   await addImage(page, img);
   await scrubToEnd(page);
-  const panel = page.getByRole('region', { name: 'Integrity errors' });
+  const panel = page.getByRole('region', { name: 'Integrity errors', exact: true });
   await expect(panel.getByTestId('error-count')).toHaveText('7');
   await expect(panel).toContainText('512 bytes per block');
   const ranges = panel.getByTestId('range');
@@ -50,7 +50,7 @@ test('4096-byte blocks: ranges in blocks with their 512-byte sectors', async ({ 
   fs.closeSync(fd);
   await addImage(page, img);
   await scrubToEnd(page);
-  const panel = page.getByRole('region', { name: 'Integrity errors' });
+  const panel = page.getByRole('region', { name: 'Integrity errors', exact: true });
   await expect(panel.getByTestId('error-count')).toHaveText('2');
   await expect(panel).toContainText('4,096 bytes per block');
   await expect(panel.getByTestId('range')).toHaveText(['blocks 10–11 (sectors 80–95)']);
