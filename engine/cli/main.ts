@@ -12,6 +12,7 @@ import { writeCommand, replayCommand } from './write.js';
 import { cmdFormat } from './format.js';
 import { runJobCommand } from './jobs.js';
 import { readJobState } from '../jobs/state.js';
+import { cmdLuksDump } from './luks.js';
 import type { JobKind, JobSpec } from '../jobs/types.js';
 
 export const EXIT_OK = 0;
@@ -364,6 +365,7 @@ export const COMMANDS: Record<string, Command> = {
   format: (args, io) => cmdFormat(args, io),
   recalc: (args, io) => cmdJob('recalc', args, io),
   scrub: (args, io) => cmdJob('scrub', args, io),
+  'luks-dump': (args, io) => cmdLuksDump(args, io),
   serve: async (args, io) => (await import('../../electron/host/serve.js')).cmdServe(args, io),
 };
 
@@ -378,6 +380,7 @@ commands:
   recalc  DEVICE [open options] [--reset] [--progress-json]   recalculate tags from recalc_sector (pause: Ctrl-C)
   scrub   DEVICE [open options] [--progress-json] [--json]    verify every block, resumable; exit 4 on mismatches
   format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
+  luks-dump DEVICE [--json]                        the LUKS2 header (like cryptsetup luksDump; no keys)
   serve   [--port N] [--data-dir D] [IMAGE ...]       the dashboard in a browser (prints its Dashboard URL)
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
   --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
