@@ -13,6 +13,7 @@ import { cmdFormat } from './format.js';
 import { runJobCommand } from './jobs.js';
 import { readJobState } from '../jobs/state.js';
 import { cmdLuksDump } from './luks.js';
+import { CRYPT_COMMANDS, cmdCrypt, cmdLuksFormat, isLuks2 } from './crypt.js';
 import type { JobKind, JobSpec } from '../jobs/types.js';
 
 export const EXIT_OK = 0;
@@ -366,6 +367,7 @@ export const COMMANDS: Record<string, Command> = {
   recalc: (args, io) => cmdJob('recalc', args, io),
   scrub: (args, io) => cmdJob('scrub', args, io),
   'luks-dump': (args, io) => cmdLuksDump(args, io),
+  'luks-format': (args, io) => cmdLuksFormat(args, io),
   serve: async (args, io) => (await import('../../electron/host/serve.js')).cmdServe(args, io),
 };
 
@@ -381,6 +383,8 @@ commands:
   scrub   DEVICE [open options] [--progress-json] [--json]    verify every block, resumable; exit 4 on mismatches
   format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
   luks-dump DEVICE [--json]                        the LUKS2 header (like cryptsetup luksDump; no keys)
+  luks-format DEVICE --integrity ALG [cryptsetup luksFormat options]   a LUKS2 authenticated volume
+  read|verify|scrub|write|replay|status on a LUKS2 device: [--key-file F] (else a passphrase prompt), as above
   serve   [--port N] [--data-dir D] [IMAGE ...]       the dashboard in a browser (prints its Dashboard URL)
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
   --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
@@ -399,6 +403,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     return EXIT_USAGE;
   }
   try {
+    // a LUKS2 device: dm-crypt over dm-integrity (engine/cli/crypt.ts)
+    if (CRYPT_COMMANDS.includes(cmd) && rest.some((a) => !a.startsWith('-') && isLuks2(a))) return await cmdCrypt(cmd, rest, io);
     return await fn(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -10,6 +10,7 @@ import { openVolumeOn, type Volume } from '../volume.js';
 import { openWritableOn, type WritableVolume } from '../integrity/writable.js';
 import { CHUNK_SECTORS } from '../integrity/target.js';
 import { sectorCipher, type SectorCipher } from './aead.js';
+import { unlockLuks2, type Luks2Info, type Luks2Secret, type UnlockOptions } from '../luks/index.js';
 
 /** What this layer needs of the LUKS2 header: the data segment (lib/luks2 "segments"."0") and the volume key. */
 export interface CryptSegment {
@@ -197,5 +198,32 @@ export function openCryptVolumeOn(dev: BlockDevice, segment: CryptSegment, volum
   } catch (e) {
     dev.close();
     throw e;
+  }
+}
+
+/** The meeting point with engine/luks: its data segment in this layer's terms. */
+export function segmentFromLuks(info: Luks2Info): CryptSegment {
+  const s = info.dataSegment;
+  return {
+    offset: s.offset,
+    size: s.size,
+    iv_tweak: s.ivTweak,
+    encryption: s.encryption ?? '',
+    sector_size: s.sectorSize ?? 512,
+    integrity: s.integrity?.type ?? null,
+  };
+}
+
+/** Unlocks the LUKS2 header (engine/luks) and opens the authenticated volume below it. */
+export async function unlockCryptVolume(
+  path: string,
+  secret: Luks2Secret,
+  o: CryptOpenOptions & { keyslot?: number; onProgress?: UnlockOptions['onProgress'] } = {},
+): Promise<{ volume: CryptVolume; info: Luks2Info; keyslot: number }> {
+  const { info, volumeKey, keyslot } = await unlockLuks2(path, secret, { keyslot: o.keyslot, onProgress: o.onProgress });
+  try {
+    return { volume: openCryptVolume(path, segmentFromLuks(info), volumeKey, o), info, keyslot };
+  } finally {
+    volumeKey.fill(0);
   }
 }
