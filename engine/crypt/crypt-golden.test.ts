@@ -130,3 +130,21 @@ test('golden journal: entries left in the journal by the crash are replayed in m
   }
   fs.rmSync(path.dirname(p), { recursive: true });
 });
+
+test('golden: the dm-integrity superblock and journal luks-format writes are the ones the kernel wrote under cryptsetup', async () => {
+  const { planFormat } = await import('../commands/format.js');
+  const { encodeSuperblock } = await import('../layout/superblock.js');
+  for (const name of ['xts-hmac256-512', 'gcm-4096', 'aegis128-4096', 'xts-hmac512-4096']) {
+    const g = manifest.find((m) => m.name === name)!;
+    const raw = zlib.gunzipSync(fs.readFileSync(path.join(TESTDATA, g.file)));
+    const p = unpack(g);
+    const seg = segmentOf(p);
+    const v = openCryptVolume(p, seg, Buffer.from(g.volume_key_hex, 'hex'));
+    const tag = v.cipher.tupleSize;
+    v.close();
+    const plan = planFormat({ integrity: 'crc32c', tagSize: tag, sectorSize: seg.sector_size, legacyHmac: true }, (raw.length - seg.offset) / SECTOR_SIZE);
+    const ours = encodeSuperblock(plan.superblock);
+    assert.ok(ours.subarray(0, 64).equals(raw.subarray(seg.offset, seg.offset + 64)), `${name}: superblock as the kernel wrote it`);
+    fs.rmSync(path.dirname(p), { recursive: true });
+  }
+});
