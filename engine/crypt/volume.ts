@@ -164,11 +164,11 @@ export class CryptVolume {
  */
 export function openCryptVolume(path: string, segment: CryptSegment, volumeKey: Uint8Array, o: CryptOpenOptions = {}): CryptVolume {
   const readOnly = o.readOnly ?? true;
-  return openCryptVolumeOn(FileDevice.open(path, { readOnly }), segment, volumeKey, o);
+  return openCryptVolumeOn(FileDevice.open(path, { readOnly }), segment, volumeKey, o, path);
 }
 
 /** openCryptVolume over a device the caller opened (takes ownership). */
-export function openCryptVolumeOn(dev: BlockDevice, segment: CryptSegment, volumeKey: Uint8Array, o: CryptOpenOptions = {}): CryptVolume {
+export function openCryptVolumeOn(dev: BlockDevice, segment: CryptSegment, volumeKey: Uint8Array, o: CryptOpenOptions = {}, path = dev.name): CryptVolume {
   const readOnly = o.readOnly ?? true;
   try {
     if (!segment.integrity) throw new IntegrityStudioError(`${dev.name}: the LUKS2 segment has no integrity (not an authenticated volume); nothing here to read below dm-crypt`, 'EUNSUPPORTED');
@@ -181,7 +181,7 @@ export function openCryptVolumeOn(dev: BlockDevice, segment: CryptSegment, volum
     const size = segment.size === 'dynamic' ? dev.size - segment.offset : segment.size;
     const slice = new SliceDevice(dev, segment.offset, Math.min(size, dev.size - segment.offset));
     const vo = { externalTags: true, mode: o.mode ?? 'journal' } as const;
-    const integrity = readOnly ? openVolumeOn(slice, null, dev.name, { ...vo, readOnly: true }) : openWritableOn(slice, null, dev.name, vo);
+    const integrity = readOnly ? openVolumeOn(slice, null, path, { ...vo, readOnly: true }) : openWritableOn(slice, null, path, vo);
     try {
       if (integrity.geometry.block_size !== segment.sector_size) {
         throw new IntegrityStudioError(
@@ -190,7 +190,7 @@ export function openCryptVolumeOn(dev: BlockDevice, segment: CryptSegment, volum
         );
       }
       const cipher = sectorCipher(segment.encryption, segment.integrity, volumeKey, integrity.geometry.tag_size, segment.sector_size);
-      return new CryptVolume(dev.name, segment, integrity, cipher);
+      return new CryptVolume(path, segment, integrity, cipher);
     } catch (e) {
       integrity.close();
       throw e;
