@@ -62,3 +62,24 @@ test('formatLuks2Header refuses before writing: too small, bad integrity, non-ra
   assert.ok(head.every((b) => b === 0), 'nothing written');
   assert.throws(() => readLuks2Header(img), /not a valid LUKS device/);
 });
+
+test('our JSON has the shape cryptsetup 2.6.1 wrote for luksFormat --integrity hmac-sha256 (fixture a): same keys, same order, same layout', async () => {
+  const { unpackLuksFixture } = await import('./fixtures.js');
+  const jsonOf = (p: string) => {
+    const b = fs.readFileSync(p).subarray(4096, 16384);
+    return JSON.parse(b.subarray(0, b.indexOf(0)).toString());
+  };
+  const shape = (v: unknown): unknown => (v && typeof v === 'object' ? (Array.isArray(v) ? v.map(shape) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]))) : typeof v);
+  const theirs = jsonOf(unpackLuksFixture('a'));
+  delete theirs.keyslots['1'];
+  theirs.digests['0'].keyslots = ['0'];
+  const { img, pw } = image();
+  await formatLuks2Header(img, { secret: { keyFile: pw }, integrity: 'hmac-sha256', pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
+  const ours = jsonOf(img);
+  assert.deepEqual(JSON.stringify(shape(ours)), JSON.stringify(shape(theirs)));
+  assert.deepEqual(ours.segments, theirs.segments);
+  assert.deepEqual(ours.config, theirs.config);
+  assert.deepEqual(ours.keyslots['0'].area, theirs.keyslots['0'].area);
+  assert.deepEqual(ours.keyslots['0'].af, theirs.keyslots['0'].af);
+  assert.equal(ours.keyslots['0'].key_size, theirs.keyslots['0'].key_size);
+});

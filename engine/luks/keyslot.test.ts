@@ -48,3 +48,23 @@ test('argon2id unlock reports progress with an estimate', async () => {
   assert.ok(seen.includes('kdf-start') && seen.includes('kdf-end'));
   assert.ok(est > 0);
 });
+
+test('without the native Argon2 the pure-JS fallback gives the same volume keys, with one notice', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const idx = fileURLToPath(new URL('./index.js', import.meta.url));
+  const fxm = fileURLToPath(new URL('./fixtures.js', import.meta.url));
+  const src = `
+    import { unlockLuks2, argon2Backend } from ${JSON.stringify(idx)};
+    import { unpackLuksFixture, luksFixtures } from ${JSON.stringify(fxm)};
+    const out = [argon2Backend()];
+    for (const n of ['f', 'g']) {
+      const r = await unlockLuks2(unpackLuksFixture(n), { passphrase: Buffer.from(luksFixtures()[n].passphrase) });
+      out.push(r.volumeKey.toString('hex') === luksFixtures()[n].volumeKey);
+    }
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { env: { ...process.env, INTEGRITY_STUDIO_NO_NATIVE_ARGON2: '1' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), ['js', true, true]);
+  assert.equal(r.stderr.match(/pure-JavaScript Argon2/g)?.length, 1, r.stderr);
+});

@@ -70,6 +70,7 @@ export function digestMatches(d: Luks2Digest, volumeKey: Buffer): boolean {
 
 export interface Luks2Secret {
   passphrase?: Uint8Array;
+  /** a key file path, or '-' for standard input */
   keyFile?: string;
   /** bytes to skip at the start of the key file (--keyfile-offset) */
   keyFileOffset?: number;
@@ -92,7 +93,7 @@ export function secretBytes(s: Luks2Secret): Buffer {
   if (s.keyFile !== undefined) {
     let data: Buffer;
     try {
-      data = fs.readFileSync(s.keyFile);
+      data = fs.readFileSync(s.keyFile === '-' ? 0 : s.keyFile); // '-': standard input, as cryptsetup --key-file -
     } catch (e) {
       throw new IntegrityStudioError(`cannot read key file ${s.keyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'EIO');
     }
