@@ -66,3 +66,21 @@ test('host cryptsetup headers with other layouts: parsed, dumped as luksDump, un
   assert.equal(i2.label, 'relabelled');
   assert.ok(i2.primary.valid && i2.secondary.seqid! > i2.primary.seqid!);
 });
+
+test('config flags and requirements dump as cryptsetup luksDump prints them', { skip }, async () => {
+  const { headerChecksum, OFF } = await import('./header.js');
+  const { unpackLuksFixture } = await import('./fixtures.js');
+  const p = unpackLuksFixture('a');
+  const img = fs.readFileSync(p);
+  for (const off of [0, 16384]) {
+    const area = img.subarray(off + 4096, off + 16384);
+    const j = JSON.parse(area.subarray(0, area.indexOf(0)).toString());
+    j.config.requirements = { mandatory: ['studio-unknown'] };
+    j.config.flags = ['allow-discards', 'no-read-workqueue'];
+    area.fill(0);
+    Buffer.from(JSON.stringify(j)).copy(area);
+    headerChecksum('sha256', img.subarray(off, off + 4096), area).copy(img, off + OFF.csum);
+  }
+  fs.writeFileSync(p, img);
+  assert.equal(luksDumpText(readLuks2Header(p)), run(['luksDump', p]));
+});

@@ -68,3 +68,20 @@ test('without the native Argon2 the pure-JS fallback gives the same volume keys,
   assert.deepEqual(JSON.parse(r.stdout), ['js', true, true]);
   assert.equal(r.stderr.match(/pure-JavaScript Argon2/g)?.length, 1, r.stderr);
 });
+
+test('a header with mandatory requirements (an unfinished reencryption) is refused before any KDF runs', async () => {
+  const fs = await import('node:fs');
+  const { headerChecksum, OFF } = await import('./header.js');
+  const p = unpackLuksFixture('a');
+  const img = fs.readFileSync(p);
+  for (const off of [0, 16384]) {
+    const area = img.subarray(off + 4096, off + 16384);
+    const j = JSON.parse(area.subarray(0, area.indexOf(0)).toString());
+    j.config.requirements = { mandatory: ['online-reencrypt-v2'] };
+    area.fill(0);
+    Buffer.from(JSON.stringify(j)).copy(area);
+    headerChecksum('sha256', img.subarray(off, off + 4096), area).copy(img, off + OFF.csum);
+  }
+  fs.writeFileSync(p, img);
+  await assert.rejects(unlockLuks2(p, { passphrase: pw('pass-a') }), /requirements this tool does not support \(online-reencrypt-v2/);
+});

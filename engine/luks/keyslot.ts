@@ -154,6 +154,10 @@ export async function unlockLuks2(
   const pass = secretBytes(secret);
   try {
     const info = readLuks2HeaderFrom(dev, own ? src : dev.name);
+    // LUKS2_config_get_requirements: cryptsetup refuses to activate with requirements it does not know
+    if (info.config.requirements.length) {
+      throw new IntegrityStudioError(`${info.path}: the LUKS2 header has requirements this tool does not support (${info.config.requirements.join(', ')}; e.g. an unfinished reencryption): finish it with cryptsetup first`);
+    }
     const segDigests = info.digests.filter((d) => d.segments.includes(info.dataSegment.id));
     let slots = info.keyslots.filter((k) => k.type === 'luks2' && segDigests.some((d) => d.keyslots.includes(k.id)));
     if (opts.keyslot !== undefined) {
