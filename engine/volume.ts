@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { IntegrityStudioError } from './errors.js';
-import { decodeSuperblock, encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_SECTORS, SECTOR_SIZE, type Superblock } from './layout/superblock.js';
+import { decodeSuperblock, encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_FLAG_RECALCULATING, SB_SECTORS, SECTOR_SIZE, type Superblock } from './layout/superblock.js';
 import { checkDeviceLimits, geometryOf, type Geometry } from './layout/geometry.js';
 import { FileDevice, type BlockDevice } from './io/device.js';
 import { alignedBuffer } from './io/aligned.js';
@@ -33,6 +33,11 @@ export interface VolumeOptions {
   bitmapSectorsPerBit?: number;
   /** --bitmap-flush-time in ms (bitmap mode; default 10000) */
   bitmapFlushTime?: number;
+  /**
+   * No internal_hash: the tags are opaque bytes supplied and checked by the layer above (dm-crypt's AEAD tuples,
+   * engine/crypt). Reads return data and tags unverified (IntegrityTarget.readRaw); writes take the tags.
+   */
+  externalTags?: boolean;
 }
 
 export interface Volume {
@@ -88,7 +93,30 @@ export function hasherOptionsFor(sb: Superblock, o: VolumeOptions): TagHasherOpt
 }
 
 export function hasherFor(sb: Superblock, o: VolumeOptions): TagHasher {
+  if (o.externalTags) return externalTags(sb.integrity_tag_size);
   return createTagHasher(hasherOptionsFor(sb, o));
+}
+
+/** The "hasher" of a volume without internal_hash: there is no tag to compute; the layer above supplies them. */
+export function externalTags(tagSize: number): TagHasher {
+  return {
+    algorithm: 'none',
+    digestSize: 0,
+    tagSize,
+    keyed: false,
+    external: true,
+    tag() {
+      throw new IntegrityStudioError('this volume has no internal hash: its tags are supplied by the layer above (dm-crypt), not computed here');
+    },
+  };
+}
+
+/** dm_integrity_ctr's refusals without internal_hash, in its words. */
+function checkExternalTags(sb: Superblock, o: VolumeOptions): void {
+  if (o.mode === 'bitmap') throw new IntegrityStudioError('Bitmap mode can be only used with internal hash (dm-integrity refuses bitmap mode without internal_hash)');
+  if (o.allowDiscards) throw new IntegrityStudioError('Discard can be only used with internal hash (dm-integrity refuses allow_discards without internal_hash)');
+  if (sb.flags & SB_FLAG_RECALCULATING) throw new IntegrityStudioError('Recalculate can only be specified with internal_hash (the superblock is recalculating)', 'EFORMAT');
+  if (sb.flags & SB_FLAG_DIRTY_BITMAP) throw new IntegrityStudioError('the superblock has a dirty bitmap, which dm-integrity without internal_hash never writes', 'EFORMAT');
 }
 
 export function openVolume(path: string, o: VolumeOptions & { dataDevice?: string; superblockOnly?: boolean } = {}): Volume {
@@ -138,6 +166,7 @@ export function openVolumeOn(
       }
       throw e;
     }
+    if (o.externalTags && !o.superblockOnly) checkExternalTags(sb, o);
     const hasher = hasherFor(sb, o);
     const target = new IntegrityTarget(sb, geometry, meta, data, hasher);
     const close = () => {

@@ -49,16 +49,37 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 const IGNORED = new Set(['journal-watermark', 'journal-commit-time', 'progress-frequency', 'debug', 'verbose']);
 
-export function optionLines(options: Options): string {
+export function optionLines(options: Options, own: Record<string, string> = {}): string {
   const rows = Object.entries(options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' VALUE' : ''}`;
-    const d = DESCRIPTIONS[name] ?? (IGNORED.has(name) ? 'accepted as integritysetup does (tunes the kernel only)' : '');
+    const d = own[name] ?? DESCRIPTIONS[name] ?? (IGNORED.has(name) ? 'accepted as integritysetup does (tunes the kernel only)' : '');
     return [flag, d] as const;
   });
   const w = Math.max(...rows.map(([f]) => f.length)) + 2;
   return rows.map(([f, d]) => `  ${f.padEnd(w)}${d}`.trimEnd()).join('\n') + '\n';
 }
 
-export function commandHelp(cmd: string, synopsis: string, summary: string, options: Options): string {
-  return `usage: integrity-studio ${cmd} ${synopsis}\n${summary}\noptions:\n${optionLines({ ...options, help: { type: 'boolean', short: 'h' } })}`;
+export function commandHelp(cmd: string, synopsis: string, summary: string, options: Options, own: Record<string, string> = {}): string {
+  const help = options.hash?.short === 'h' ? { type: 'boolean' as const } : { type: 'boolean' as const, short: 'h' };
+  return `usage: integrity-studio ${cmd} ${synopsis}\n${summary}\noptions:\n${optionLines({ ...options, help }, own)}`;
 }
+
+/** luks-format's options in cryptsetup luksFormat's words (its -h is --hash, as in cryptsetup) */
+export const LUKS_FORMAT_DESCRIPTIONS: Record<string, string> = {
+  integrity: 'authentication: hmac-sha256, hmac-sha512, aead (with aes-gcm-random / aegis128-random) or poly1305 (with chacha20-random)',
+  cipher: 'cipher, cryptsetup\'s name (aes-xts-random, aes-gcm-random, chacha20-random, aegis128-random)',
+  'key-size': 'encryption key size in bits (the MAC key is added on top, as cryptsetup does)',
+  'sector-size': 'encryption sector size: 512 or 4096 bytes',
+  pbkdf: 'keyslot KDF: argon2id (default), argon2i or pbkdf2',
+  'pbkdf-force-iterations': 'KDF iterations (time cost) instead of a benchmark',
+  'pbkdf-memory': 'argon2 memory cost in KiB',
+  'pbkdf-parallel': 'argon2 threads',
+  'iter-time': 'KDF time to aim for in ms',
+  hash: 'hash of the pbkdf2 KDF and the digest (default sha256)',
+  'integrity-no-wipe': 'do not initialise the tags (every sector fails authentication until written)',
+  'key-file': 'read the passphrase from this file (- for standard input) instead of prompting',
+  'keyfile-offset': 'bytes to skip at the start of the key file',
+  'keyfile-size': 'bytes of the key file to use',
+  label: 'LUKS2 label',
+  type: 'header type: only luks2',
+};

@@ -11,9 +11,11 @@ import { readSuperblock } from '../volume.js';
 import { writeCommand, replayCommand } from './write.js';
 import { cmdFormat, FORMAT_OPTIONS } from './format.js';
 import { runJobCommand, stdoutClosed } from './jobs.js';
-import { commandHelp } from './help.js';
+import { commandHelp, LUKS_FORMAT_DESCRIPTIONS } from './help.js';
 import { version } from '../version.js';
 import { readJobState, readRecalcHistory, volumeIdOf } from '../jobs/state.js';
+import { cmdLuksDump } from './luks.js';
+import { CRYPT_COMMANDS, cmdCrypt, cmdLuksFormat, isLuks2, FORMAT_OPTIONS as LUKS_FORMAT_OPTIONS } from './crypt.js';
 import type { JobKind, JobSpec } from '../jobs/types.js';
 import { CLI_ALGORITHM_REMEDY, everyBlockFailedHint } from '../hints.js';
 
@@ -387,6 +389,8 @@ export const COMMANDS: Record<string, Command> = {
   format: (args, io) => cmdFormat(args, io),
   recalc: (args, io) => cmdJob('recalc', args, io),
   scrub: (args, io) => cmdJob('scrub', args, io),
+  'luks-dump': (args, io) => cmdLuksDump(args, io),
+  'luks-format': (args, io) => cmdLuksFormat(args, io),
   serve: async (args, io) => (await import('../../electron/host/serve.js')).cmdServe(args, io),
 };
 
@@ -401,6 +405,9 @@ commands:
   recalc  DEVICE [open options] [--reset] [--progress-json]   recalculate tags from recalc_sector (pause: Ctrl-C)
   scrub   DEVICE [open options] [--progress-json] [--json]    verify every block, resumable; exit 4 on mismatches
   format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
+  luks-dump DEVICE [--json]                        the LUKS2 header (like cryptsetup luksDump; no keys)
+  luks-format DEVICE --integrity ALG [cryptsetup luksFormat options]   a LUKS2 authenticated volume
+  read|verify|scrub|write|replay|status on a LUKS2 device: [--key-file F] (else a passphrase prompt), as above
   serve   [--port N] [--new-token] [--data-dir D] [IMAGE ...]   the dashboard in a browser (prints its Dashboard URL)
   COMMAND --help    the options of COMMAND          --version    the version
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
@@ -410,6 +417,8 @@ open options (as integritysetup): --data-device F --integrity ALG --integrity-ke
 
 const OPEN_SUMMARY = 'open options are integritysetup open\'s: the algorithm and keys are not stored on disk; give the ones used at format';
 const HELP: Record<string, { synopsis: string; summary: string; options: () => NonNullable<ParseArgsConfig['options']> }> = {
+  'luks-dump': { synopsis: 'DEVICE [--json]', summary: 'show the LUKS2 header as cryptsetup luksDump does; never prints keys', options: () => ({ json: { type: 'boolean' } }) },
+  'luks-format': { synopsis: 'DEVICE --integrity ALG [options]', summary: 'create a LUKS2 authenticated volume (dm-crypt over dm-integrity) with cryptsetup luksFormat\'s options', options: () => LUKS_FORMAT_OPTIONS as NonNullable<ParseArgsConfig['options']> },
   dump: { synopsis: 'DEVICE [--data-device F] [--json]', summary: 'show the superblock (like integritysetup dump); needs no keys', options: () => ({ 'data-device': OPEN_OPTIONS['data-device']!, json: OPEN_OPTIONS.json! }) },
   read: { synopsis: 'DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]', summary: `read the provided data, verifying every block (exit 4 on a bad block)\n${OPEN_SUMMARY}`, options: () => ({ ...OPEN_OPTIONS, ...EXTRA_OPTIONS.read }) },
   verify: { synopsis: 'DEVICE [open options] [--json]', summary: `check every block; exit 4 when mismatches are found\n${OPEN_SUMMARY}`, options: () => OPEN_OPTIONS },
@@ -443,11 +452,13 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     io.err(`integrity-studio: unknown command "${cmd}"\n${USAGE}`);
     return EXIT_USAGE;
   }
-  if (HELP[cmd] && (rest.includes('--help') || rest.includes('-h'))) {
-    io.out(commandHelp(cmd, HELP[cmd].synopsis, HELP[cmd].summary, HELP[cmd].options()));
+  if (HELP[cmd] && (rest.includes('--help') || (cmd !== 'luks-format' && rest.includes('-h')))) {
+    io.out(commandHelp(cmd, HELP[cmd].synopsis, HELP[cmd].summary, HELP[cmd].options(), cmd === 'luks-format' ? LUKS_FORMAT_DESCRIPTIONS : {}));
     return EXIT_OK;
   }
   try {
+    // a LUKS2 device: dm-crypt over dm-integrity (engine/cli/crypt.ts)
+    if (CRYPT_COMMANDS.includes(cmd) && rest.some((a) => !a.startsWith('-') && isLuks2(a))) return await cmdCrypt(cmd, rest, io);
     return await fn(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {

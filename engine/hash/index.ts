@@ -33,6 +33,8 @@ export interface TagHasher {
   readonly digestSize: number;
   readonly tagSize: number;
   readonly keyed: boolean;
+  /** set when there is no internal hash and the tags come from the layer above (volume.ts externalTags) */
+  readonly external?: boolean;
   /** writes the tag of one block (whose first 512-byte sector is `sector`) to out[outOffset..+tagSize] */
   tag(sector: number, block: Uint8Array, out: Uint8Array, outOffset: number): void;
 }

@@ -87,11 +87,12 @@ export class JournalWriter {
     return b;
   }
 
-  /** Appends whole blocks to the journal; the caller has checked alignment and range. */
-  write(sector: number, data: Buffer): void {
+  /** Appends whole blocks to the journal; the caller has checked alignment and range. `tags` are supplied by the
+   *  layer above on a volume without internal hash (one tag_size tag per block), else computed here. */
+  write(sector: number, data: Buffer, suppliedTags?: Uint8Array): void {
     const g = this.t.geometry;
     const bs = g.block_size;
-    const tags = computeTags(this.t, sector, data);
+    const tags = suppliedTags ? Buffer.from(suppliedTags.buffer, suppliedTags.byteOffset, suppliedTags.byteLength) : computeTags(this.t, sector, data);
     for (let b = 0; b < data.length / bs; b++) {
       if (this.sections.length === g.journal_sections && this.free_section_entry === 0) this.commit();
       if (this.free_section_entry === 0) this.sections.push(this.newSection());

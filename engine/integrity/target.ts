@@ -139,6 +139,34 @@ export class IntegrityTarget {
     return bad;
   }
 
+  /**
+   * Reads data and tags of `sectors` sectors from `sector` without verifying them (a volume without internal
+   * hash: the layer above checks the tags), as the kernel would present them after replaying its journal.
+   * Data to out[outOffset..], tags (tag_size per block) to tags[tagsOffset..].
+   */
+  readRaw(sector: number, sectors: number, out: Buffer, outOffset: number, tags: Buffer, tagsOffset: number): void {
+    this.checkRange(sector, sectors);
+    const g = this.geometry;
+    const spb = g.sectors_per_block;
+    let done = 0;
+    while (done < sectors) {
+      const s = sector + done;
+      const n = this.contiguousRun(s, sectors - done);
+      const tb = tagsOffset + (done / spb) * g.tag_size;
+      this.data.read(out.subarray(outOffset + done * SECTOR_SIZE, outOffset + (done + n) * SECTOR_SIZE), dataSector(g, s) * SECTOR_SIZE);
+      this.meta.read(tags.subarray(tb, tb + (n / spb) * g.tag_size), tagOffset(g, s));
+      done += n;
+    }
+    if (this.overlay.size) {
+      for (let b = 0; b < sectors / spb; b++) {
+        const o = this.overlay.get(sector + b * spb);
+        if (!o) continue;
+        o.data.copy(out, outOffset + b * g.block_size);
+        o.tag.copy(tags, tagsOffset + b * g.tag_size);
+      }
+    }
+  }
+
   /** Reads the stored tags of a contiguous run into a buffer (tag_size bytes per block). */
   readTags(sector: number, sectors: number, into?: Buffer): Buffer {
     const g = this.geometry;

@@ -12,8 +12,8 @@ import { journalCodec } from './journal-keys.js';
 
 export interface WritableVolume extends Volume {
   readonly mode: 'journal' | 'bitmap' | 'direct';
-  /** writes whole blocks at a byte offset of the provided data */
-  write(offset: number, data: Buffer): void;
+  /** writes whole blocks at a byte offset of the provided data; `tags` (one per block) only without internal hash */
+  write(offset: number, data: Buffer, tags?: Uint8Array): void;
   /** discards whole blocks (needs allowDiscards, as the kernel's allow_discards) */
   discard(offset: number, length: number): void;
   /** makes every write before it durable */
@@ -45,13 +45,15 @@ function writableOver(vol: Volume, o: VolumeOptions): WritableVolume {
     const w: WritableVolume = {
       ...vol,
       mode,
-      write(offset, data) {
+      write(offset, data, tags) {
         if (offset % SECTOR_SIZE) throw new IntegrityStudioError(`offset ${offset} is not a multiple of 512`);
         const sector = offset / SECTOR_SIZE;
         const sectors = checkWrite(t, sector, data);
+        if (!!tags !== !!t.hasher.external) throw new IntegrityStudioError(t.hasher.external ? 'this volume has no internal hash: writes need their tags' : 'tags are computed by the internal hash, not supplied');
+        if (tags && tags.length !== (sectors / t.geometry.sectors_per_block) * t.geometry.tag_size) throw new IntegrityStudioError(`${tags.length} bytes of tags for ${sectors / t.geometry.sectors_per_block} blocks of ${t.geometry.tag_size}-byte tags`);
         session?.beforeWrite(sector, sectors);
-        if (journal) journal.write(sector, data);
-        else writeInPlace(t, sector, data);
+        if (journal) journal.write(sector, data, tags);
+        else writeInPlace(t, sector, data, tags);
       },
       discard(offset, length) {
         if (!o.allowDiscards) throw new IntegrityStudioError('discards need --allow-discards');

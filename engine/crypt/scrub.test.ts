@@ -1,0 +1,54 @@
+// Scrub of a LUKS2 authenticated volume: paused at a chunk boundary, resumed from the persisted position with the
+// findings of the first run kept, 0 bytes written to the volume; the state file holds no key material.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../testing/golden.js';
+import { formatCryptVolume } from './format.js';
+import { scrubCrypt } from './scrub.js';
+import { openCryptVolume, segmentFromLuks } from './volume.js';
+import { readLuks2Header, unlockLuks2 } from '../luks/index.js';
+import { dataSector } from '../layout/geometry.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
+import { jobStatePath } from '../jobs/state.js';
+
+test('crypt scrub pauses, resumes where it stopped and keeps what it found', async () => {
+  fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'crypt-scrub-'));
+  process.env.INTEGRITY_STUDIO_STATE_DIR = path.join(dir, 'state');
+  const img = path.join(dir, 'v.img');
+  const pw = path.join(dir, 'pw');
+  fs.writeFileSync(pw, 'scrub-pass');
+  fs.writeFileSync(img, '');
+  fs.truncateSync(img, 26 << 20);
+  await formatCryptVolume(img, { secret: { keyFile: pw }, integrity: 'poly1305', cipher: 'chacha20-random', keySize: 256, pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
+  const info = readLuks2Header(img);
+  const seg = segmentFromLuks(info);
+  const { volumeKey } = await unlockLuks2(img, { keyFile: pw });
+  // one bad sector in each of the first two chunks (8192 sectors each)
+  const v = openCryptVolume(img, seg, volumeKey);
+  const g = v.integrity.geometry;
+  assert.ok(v.sectors > 8192 + 100, `the volume spans two chunks (${v.sectors} sectors)`);
+  v.close();
+  const fd = fs.openSync(img, 'r+');
+  for (const s of [7, 8192 + 99]) fs.writeSync(fd, Buffer.from([0xff]), 0, 1, seg.offset + dataSector(g, s) * SECTOR_SIZE + 5);
+  fs.closeSync(fd);
+  const before = fs.readFileSync(img);
+  let calls = 0;
+  const first = await scrubCrypt(img, seg, volumeKey, { reset: true, shouldStop: () => ++calls >= 1 });
+  assert.equal(first.state, 'paused');
+  assert.equal(first.position_sector, 8192);
+  assert.deepEqual(first.bad_sectors, [7]);
+  const state = fs.readFileSync(jobStatePath(img, 'scrub'), 'utf8');
+  assert.doesNotMatch(state, new RegExp(volumeKey.toString('hex').slice(0, 16)));
+  const second = await scrubCrypt(img, seg, volumeKey);
+  assert.equal(second.state, 'done');
+  assert.equal(second.start_sector, 8192);
+  assert.deepEqual(second.bad_sectors, [7, 8192 + 99]);
+  assert.equal(second.checked_sectors, second.total_sectors);
+  assert.ok(fs.readFileSync(img).equals(before), '0 bytes written');
+  volumeKey.fill(0);
+  delete process.env.INTEGRITY_STUDIO_STATE_DIR;
+  fs.rmSync(dir, { recursive: true });
+});

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { readLuks2Header, LuksHeaderError } from './index.js';
+import { luksFixtures, unpackLuksFixture } from './fixtures.js';
+
+const expect: Record<string, { enc: string; integ: string; sector: number; vk: number; ik: number }> = {
+  a: { enc: 'aes-xts-random', integ: 'hmac(sha256)', sector: 512, vk: 96, ik: 32 },
+  b: { enc: 'aes-gcm-random', integ: 'aead', sector: 4096, vk: 32, ik: 0 },
+  c: { enc: 'chacha20-random', integ: 'poly1305', sector: 512, vk: 32, ik: 0 },
+  d: { enc: 'aegis128-random', integ: 'aead', sector: 4096, vk: 16, ik: 0 },
+  e: { enc: 'aes-xts-random', integ: 'hmac(sha512)', sector: 4096, vk: 128, ik: 64 },
+};
+
+test('cryptsetup-made headers parse: segment, integrity, keyslots, digests, tokens', () => {
+  for (const name of Object.keys(luksFixtures())) {
+    const p = unpackLuksFixture(name);
+    const info = readLuks2Header(p);
+    assert.equal(info.used, 'primary', name);
+    assert.ok(info.primary.valid && info.secondary.valid, name);
+    assert.equal(info.hdrSize, 16384);
+    assert.equal(info.config.keyslotsSize, 16744448);
+    assert.equal(info.dataSegment.offset, 16777216);
+    assert.equal(info.dataSegment.size, 'dynamic');
+    assert.equal(info.volumeKeySize * 2, luksFixtures()[name].volumeKey.length, name);
+    const e = expect[name];
+    if (e) {
+      assert.equal(info.dataSegment.encryption, e.enc);
+      assert.equal(info.dataSegment.integrity?.type, e.integ);
+      assert.equal(info.dataSegment.sectorSize, e.sector);
+      assert.equal(info.volumeKeySize, e.vk);
+      assert.equal(info.dataSegment.integrity?.keySize, e.ik);
+      assert.equal(info.encryptionKeySize, e.vk - e.ik);
+    }
+  }
+  const a = readLuks2Header(unpackLuksFixture('a'));
+  assert.equal(a.label, 'fx-a');
+  assert.deepEqual(a.keyslots.map((k) => k.id), [0, 1]);
+  assert.deepEqual(a.digests[0].keyslots, [0, 1]);
+  const b = readLuks2Header(unpackLuksFixture('b'));
+  assert.equal(b.tokens[0].id, 2);
+  assert.equal(b.tokens[0].type, 'studio-test');
+  assert.deepEqual(b.tokens[0].fields, { note: 'fixture' });
+  const f = readLuks2Header(unpackLuksFixture('f'));
+  assert.deepEqual(f.keyslots[0].kdf, { type: 'argon2id', time: 4, memory: 32768, cpus: 2, salt: f.keyslots[0].kdf.salt });
+});
+
+function corrupt(p: string, pos: number): void {
+  const fd = fs.openSync(p, 'r+');
+  const b = Buffer.alloc(1);
+  fs.readSync(fd, b, 0, 1, pos);
+  b[0] ^= 0x55;
+  fs.writeSync(fd, b, 0, 1, pos);
+  fs.closeSync(fd);
+}
+
+test('a corrupt primary: the secondary copy is used and the primary named as bad', () => {
+  const p = unpackLuksFixture('a');
+  corrupt(p, 4096 + 10); // inside the primary JSON area
+  const info = readLuks2Header(p);
+  assert.equal(info.used, 'secondary');
+  assert.equal(info.primary.valid, false);
+  assert.match(info.primary.problem!, /checksum mismatch/);
+  assert.equal(info.keyslots.length, 2);
+  const q = unpackLuksFixture('a');
+  corrupt(q, 0); // primary magic
+  const i2 = readLuks2Header(q);
+  assert.equal(i2.used, 'secondary');
+  assert.match(i2.primary.problem!, /bad magic/);
+});
+
+test('both copies corrupt: one error naming both; a corrupt secondary alone still reads', () => {
+  const p = unpackLuksFixture('a');
+  corrupt(p, 4096 + 10);
+  corrupt(p, 16384 + 4096 + 10);
+  assert.throws(() => readLuks2Header(p), (e: unknown) => {
+    assert.ok(e instanceof LuksHeaderError);
+    assert.match((e as Error).message, /primary header \(offset 0\): checksum mismatch.*secondary header \(offset 16384\): checksum mismatch/);
+    return true;
+  });
+  const q = unpackLuksFixture('a');
+  corrupt(q, 16384 + 300);
+  const i = readLuks2Header(q);
+  assert.equal(i.used, 'primary');
+  assert.equal(i.secondary.valid, false);
+});
+
+test('truncated file and a file with no LUKS header get clear errors', () => {
+  const p = unpackLuksFixture('a');
+  fs.truncateSync(p, 10000);
+  assert.throws(() => readLuks2Header(p), /truncated/);
+  const q = unpackLuksFixture('a');
+  fs.truncateSync(q, 1 << 20);
+  assert.throws(() => readLuks2Header(q), /too small for its LUKS2 header.*16777216|too small for its LUKS2 header/);
+  const z = q + '.zero';
+  fs.writeFileSync(z, Buffer.alloc(1 << 20));
+  assert.throws(() => readLuks2Header(z), /is not a valid LUKS device/);
+});
