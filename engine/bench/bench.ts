@@ -164,7 +164,7 @@ async function sparseScrub(seconds: number): Promise<{ mib: number; peakRssMiB: 
   fs.truncateSync(sparse, 1024 * 1024 * MIB);
   formatVolume(sparse, { noWipe: true, force: true });
   const cli = fileURLToPath(new URL('../../bin/integrity-studio.js', import.meta.url).href.replace('/dist/bin/', '/bin/'));
-  const child = spawn(process.execPath, [cli, 'scrub', sparse, '--progress-json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cli, 'scrub', sparse, '--progress-json'], { stdio: ['ignore', 'pipe', 'ignore'] });
   let last = '';
   child.stdout.on('data', (d: Buffer) => (last = d.toString().trim().split('\n').pop() ?? last));
   let hwm = 0;
