@@ -105,10 +105,13 @@ export function externalTags(tagSize: number): TagHasher {
     tagSize,
     keyed: false,
     external: true,
-    tag() {
-      throw new IntegrityStudioError('this volume has no internal hash: its tags are supplied by the layer above (dm-crypt), not computed here');
-    },
+    native: false,
+    tag: refuse,
+    tagRun: refuse,
   };
+  function refuse(): never {
+    throw new IntegrityStudioError('this volume has no internal hash: its tags are supplied by the layer above (dm-crypt), not computed here');
+  }
 }
 
 /** dm_integrity_ctr's refusals without internal_hash, in its words. */

@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { IntegrityStudioError } from '../errors.js';
 import { Blake2b } from './blake2b.js';
+import { nativeTags, type NativeHandle } from './native.js';
 
 const require = createRequire(import.meta.url);
 const nativeCrc = require('@node-rs/crc32') as { crc32(b: Uint8Array, init?: number): number; crc32c(b: Uint8Array, init?: number): number };
@@ -26,6 +27,8 @@ export interface TagHasherOptions {
   /** the superblock salt, present when the superblock has fix_hmac */
   salt?: Uint8Array | null;
   tagSize: number;
+  /** false: the JavaScript hashes even when the native addon loads (tests compare the two) */
+  native?: boolean;
 }
 
 export interface TagHasher {
@@ -37,6 +40,19 @@ export interface TagHasher {
   readonly external?: boolean;
   /** writes the tag of one block (whose first 512-byte sector is `sector`) to out[outOffset..+tagSize] */
   tag(sector: number, block: Uint8Array, out: Uint8Array, outOffset: number): void;
+  /**
+   * The tags of every `blockSize` block of `data` (the first at logical `sector`) into out[outOffset..]: one
+   * native call for the whole run (on every core when the run is large), or the JavaScript loop.
+   */
+  tagRun(sector: number, blockSize: number, data: Uint8Array, out: Uint8Array, outOffset?: number): void;
+  /** whether the native addon computes these tags */
+  readonly native: boolean;
+  /**
+   * Native only: hands a run to the helper threads and returns, so the caller can read the next chunk meanwhile;
+   * finishRun() hashes the rest on this thread and waits. `data` and `out` must not change in between.
+   */
+  beginRun?(sector: number, blockSize: number, data: Uint8Array, out: Uint8Array): void;
+  finishRun?(): void;
 }
 
 export interface AlgorithmInfo {
@@ -171,6 +187,7 @@ export function hmacPrefix(algorithm: string): number {
 
 /** The largest block the hashers accept (MAX_SECTORS_PER_BLOCK × 512). */
 const MAX_BLOCK = 4096;
+const SECTOR_BYTES = 512;
 
 export function createTagHasher(o: TagHasherOptions): TagHasher {
   const info = algorithmInfo(o.algorithm);
@@ -200,7 +217,7 @@ export function createTagHasher(o: TagHasherOptions): TagHasher {
       le4.writeUInt32LE(v >>> 0, 0);
       for (let i = 0; i < tagSize; i++) out[off + i] = i < 4 ? le4[i]! : 0;
     };
-    return { algorithm: o.algorithm, digestSize: info.digestSize, tagSize, keyed: false, tag: crcTag };
+    return withRuns(o, info, { algorithm: o.algorithm, digestSize: info.digestSize, tagSize, keyed: false, tag: crcTag });
   }
   const tag: TagHasher['tag'] = (sector, block, out, off) => {
     if (block.length > MAX_BLOCK) throw new IntegrityStudioError(`block of ${block.length} bytes is larger than ${MAX_BLOCK}`);
@@ -210,5 +227,57 @@ export function createTagHasher(o: TagHasherOptions): TagHasher {
     digest.into(dataOff + block.length, out, off, n);
     for (let i = n; i < tagSize; i++) out[off + i] = 0;
   };
-  return { algorithm: o.algorithm, digestSize: info.digestSize, tagSize, keyed: info.keyed, tag };
+  return withRuns(o, info, { algorithm: o.algorithm, digestSize: info.digestSize, tagSize, keyed: info.keyed, tag });
+}
+
+type JsHasher = Pick<TagHasher, 'algorithm' | 'digestSize' | 'tagSize' | 'keyed' | 'tag'>;
+
+/** Adds tagRun (and the native paths, when the addon is loaded) to a JavaScript hasher. */
+function withRuns(o: TagHasherOptions, info: AlgorithmInfo, js: JsHasher): TagHasher {
+  const n = o.native === false ? null : nativeTags();
+  const jsRun = (sector: number, bs: number, data: Uint8Array, out: Uint8Array, off = 0) => {
+    const spb = bs / SECTOR_BYTES;
+    const nb = Math.floor(data.length / bs);
+    for (let b = 0; b < nb; b++) js.tag(sector + b * spb, data.subarray(b * bs, (b + 1) * bs), out, off + b * js.tagSize);
+  };
+  if (!n) return { ...js, tagRun: jsRun, native: false };
+  const handles = new Map<number, NativeHandle>();
+  const handle = (bs: number): NativeHandle => {
+    let h = handles.get(bs);
+    if (!h) {
+      h = n.create(o.algorithm, info.keyed ? o.key! : null, o.salt ?? null, js.tagSize, bs, 0);
+      handles.set(bs, h);
+    }
+    return h;
+  };
+  let running: NativeHandle | null = null;
+  const ts = js.tagSize;
+  return {
+    ...js,
+    native: true,
+    tag(sector, block, out, off) {
+      if (block.length < SECTOR_BYTES || block.length > MAX_BLOCK || block.length & (block.length - 1)) return js.tag(sector, block, out, off);
+      n.tags(handle(block.length), block, sector, off === 0 && out.length === ts ? out : out.subarray(off, off + ts));
+    },
+    tagRun(sector, bs, data, out, off = 0) {
+      const h = handle(bs);
+      const o2 = off === 0 ? out : out.subarray(off);
+      // large runs on every core (the process-wide helper threads), small ones on this thread
+      if (data.length >= 256 * 1024 && !running) {
+        n.begin(h, data, sector, o2);
+        n.finish(h);
+      } else n.tags(h, data, sector, o2);
+    },
+    beginRun(sector, bs, data, out) {
+      if (running) throw new IntegrityStudioError('a tag run is already in progress');
+      running = handle(bs);
+      n.begin(running, data, sector, out);
+    },
+    finishRun() {
+      if (!running) return;
+      const h = running;
+      running = null;
+      n.finish(h);
+    },
+  };
 }

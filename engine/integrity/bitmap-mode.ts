@@ -21,6 +21,7 @@ import { writeSuperblock, type JournalMode, type Volume } from '../volume.js';
 import type { JournalPosition } from './journal-writer.js';
 import { initJournal, replayOnDisk } from './replay.js';
 import { alignedBuffer } from '../io/aligned.js';
+import type { TagPoolLike } from './target.js';
 
 /** RECALC_SECTORS and RECALC_WRITE_SUPER (64-bit kernels) */
 export const RECALC_SECTORS = 32768;
@@ -215,7 +216,7 @@ export function recalculate(
   onProgress?: (done: number, total: number) => void,
   shouldStop?: () => boolean,
   /** two-core tag computation over its own shared buffer of at least RECALC_SECTORS sectors (jobs) */
-  pool?: { readonly data: Buffer; readonly tags: Buffer; compute(sector: number, bytes: number): void },
+  pool?: TagPoolLike,
 ): boolean {
   const sb = vol.sb;
   const g = vol.geometry;
@@ -225,6 +226,11 @@ export function recalculate(
   const buf = pool ? pool.data : alignedBuffer(RECALC_SECTORS * SECTOR_SIZE);
   const tags = pool ? pool.tags : Buffer.alloc((RECALC_SECTORS / spb) * g.tag_size);
   let superCounter = 0;
+  // with a two-buffer pool, the next chunk is read while this one is hashed (only in the sequential case, where the
+  // next chunk is known: no recalc bitmap)
+  const piped = pool?.buffers && pool.begin && pool.finish ? pool : null;
+  let pre: { ls: number; ns: number; which: 0 | 1 } | null = null;
+  let nextBuf: 0 | 1 = 0;
   const writeSuper = () => {
     vol.meta.flush(); // recalc_write_super: dm_integrity_flush_buffers(ic, false), then the superblock
     syncSuperblock(vol, !!session);
@@ -248,11 +254,30 @@ export function recalculate(
         writeSuper();
         superCounter = 0;
       }
-      const data = buf.subarray(0, ns * SECTOR_SIZE);
-      vol.data.read(data, dataSector(g, ls) * SECTOR_SIZE);
+      const hit: boolean = !!piped && pre !== null && pre.ls === ls && pre.ns === ns;
+      const which: 0 | 1 = hit ? pre!.which : nextBuf;
+      pre = null;
+      const data = (piped ? piped.buffers![which] : buf).subarray(0, ns * SECTOR_SIZE);
+      if (!hit) vol.data.read(data, dataSector(g, ls) * SECTOR_SIZE);
       const nt = (ns / spb) * g.tag_size;
-      if (pool) pool.compute(ls, ns * SECTOR_SIZE);
-      else for (let b = 0; b < ns / spb; b++) t.hasher.tag(ls + b * spb, data.subarray(b * g.block_size, (b + 1) * g.block_size), tags, b * g.tag_size);
+      if (piped) {
+        piped.begin!(which, ls, ns * SECTOR_SIZE);
+        const next = start + n;
+        const other: 0 | 1 = which === 0 ? 1 : 0;
+        if (!rb && next < provided) {
+          let n2 = Math.min(RECALC_SECTORS, provided - next);
+          if (!g.meta_dev) n2 = Math.min(n2, 2 ** g.log2_interleave_sectors - (next % 2 ** g.log2_interleave_sectors));
+          try {
+            vol.data.read(piped.buffers![other].subarray(0, n2 * SECTOR_SIZE), dataSector(g, next) * SECTOR_SIZE);
+            pre = { ls: next, ns: n2, which: other };
+          } catch {
+            pre = null; // read again (and failing there) when it is its turn
+          }
+        }
+        nextBuf = other;
+        piped.finish!();
+      } else if (pool) pool.compute(ls, ns * SECTOR_SIZE);
+      else t.hasher.tagRun(ls, g.block_size, data, tags, 0);
       vol.meta.write(tags.subarray(0, nt), tagOffset(g, ls));
       if (rb) {
         const per = 2 ** rb.shift;

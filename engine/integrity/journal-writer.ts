@@ -162,14 +162,45 @@ export class JournalWriter {
       this.uncommitted_section = i;
       return;
     }
-    // write-back (do_journal_write): later entries overwrite earlier ones for the same block
-    for (const p of this.pending) writeInPlace(this.t, p.sector, p.data, p.tag);
+    // write-back (do_journal_write): later entries overwrite earlier ones for the same block; the blocks are
+    // written in sector order, runs of adjacent blocks as one data write and one tag write (one flush follows
+    // them all, so their order among themselves does not matter)
+    writeBack(this.t, this.pending);
     this.t.data.flush();
     if (this.t.data !== this.t.meta) this.t.meta.flush();
     for (const p of this.pending) this.t.overlay.delete(p.sector);
     this.pending = [];
     this.sections = [];
     this.uncommitted_section = i;
+  }
+}
+
+/** Writes journal blocks in place, the last entry of each block winning, adjacent blocks coalesced into runs. */
+export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<{ sector: number; data: Buffer; tag: Buffer }>): void {
+  const last = new Map<number, { data: Buffer; tag: Buffer }>();
+  for (const p of pending) last.set(p.sector, p);
+  const sectors = [...last.keys()].sort((a, b) => a - b);
+  const g = t.geometry;
+  const spb = g.sectors_per_block;
+  let i = 0;
+  while (i < sectors.length) {
+    let j = i + 1;
+    // a run: consecutive blocks within one interleave area (writeInPlace splits at area ends anyway), ≤ 4 MiB
+    while (j < sectors.length && sectors[j] === sectors[j - 1]! + spb && (j - i) * g.block_size < 4 << 20) j++;
+    if (j - i === 1) {
+      const p = last.get(sectors[i]!)!;
+      writeInPlace(t, sectors[i]!, p.data, p.tag);
+    } else {
+      const data = Buffer.allocUnsafe((j - i) * g.block_size);
+      const tags = Buffer.allocUnsafe((j - i) * g.tag_size);
+      for (let k = i; k < j; k++) {
+        const p = last.get(sectors[k]!)!;
+        p.data.copy(data, (k - i) * g.block_size);
+        p.tag.copy(tags, (k - i) * g.tag_size);
+      }
+      writeInPlace(t, sectors[i]!, data, tags);
+    }
+    i = j;
   }
 }
 

@@ -29,6 +29,17 @@ export interface OverlayBlock {
   tag: Buffer;
 }
 
+/** engine/jobs/tag-pool.ts TagPool as the target uses it (tags of a whole run at once, on every core). */
+export interface TagPoolLike {
+  readonly data: Buffer;
+  readonly tags: Buffer;
+  compute(sector: number, bytes: number): void;
+  /** two chunk buffers, and begin/finish to hash one while reading into the other */
+  readonly buffers?: readonly [Buffer, Buffer];
+  begin?(which: 0 | 1, sector: number, bytes: number): void;
+  finish?(): void;
+}
+
 export interface BadBlockHandler {
   (sector: number): void;
 }
@@ -43,10 +54,14 @@ export class IntegrityTarget {
    * Two-core tag computation for bulk verification (scrub): when set, runs read into its shared buffer and
    * the expected tags of a whole run are computed at once (engine/jobs/tag-pool.ts).
    */
-  tagPool: { readonly data: Buffer; readonly tags: Buffer; compute(sector: number, bytes: number): void } | null = null;
+  tagPool: TagPoolLike | null = null;
+  /** the next run, read ahead into the pool's other buffer while this one was hashed (verify only) */
+  private prefetched: { which: 0 | 1; sector: number; sectors: number } | null = null;
+  private nextBuf: 0 | 1 = 0;
   private dataBuf: Buffer | null = null;
   private tagBuf: Buffer | null = null;
   private readonly expected: Buffer;
+  private runTagBuf: Buffer | null = null;
 
   constructor(
     readonly sb: Superblock,
@@ -182,8 +197,17 @@ export class IntegrityTarget {
     const bs = g.block_size;
     const nblocks = sectors / spb;
     const { data, tags } = this.buffers();
-    const dataView = out ? out.subarray(outOffset, outOffset + sectors * SECTOR_SIZE) : data.subarray(0, sectors * SECTOR_SIZE);
-    this.data.read(dataView, dataSector(g, sector) * SECTOR_SIZE);
+    const pool = this.tagPool;
+    // scrub with a pool of two buffers: this run may already have been read while the previous one was hashed
+    const piped = !out && pool?.buffers && pool.begin && pool.finish && pool.buffers[0].length >= sectors * SECTOR_SIZE ? pool : null;
+    const pre = this.prefetched;
+    this.prefetched = null;
+    const hit: boolean = !!piped && !!pre && pre!.sector === sector && pre!.sectors === sectors;
+    const which: 0 | 1 = hit ? pre!.which : this.nextBuf;
+    const dataView = out
+      ? out.subarray(outOffset, outOffset + sectors * SECTOR_SIZE)
+      : (piped ? piped.buffers![which] : data).subarray(0, sectors * SECTOR_SIZE);
+    if (!hit) this.data.read(dataView, dataSector(g, sector) * SECTOR_SIZE);
     const tagView = tags.subarray(0, nblocks * g.tag_size);
     this.meta.read(tagView, tagOffset(g, sector));
     const ts = g.tag_size;
@@ -198,10 +222,26 @@ export class IntegrityTarget {
         }
       }
     }
-    // the expected tags of the whole run at once on two cores, when the run sits in the pool's shared buffer
-    const pool = this.tagPool;
-    const batch = pool && dataView.buffer === pool.data.buffer && dataView.byteOffset === pool.data.byteOffset ? pool : null;
-    batch?.compute(sector, sectors * SECTOR_SIZE);
+    // the expected tags of the whole run at once on every core, when the run sits in one of the pool's buffers
+    const batch = piped ?? (pool && dataView.buffer === pool.data.buffer && dataView.byteOffset === pool.data.byteOffset ? pool : null);
+    if (piped) {
+      piped.begin!(which, sector, sectors * SECTOR_SIZE);
+      // read the next run (as the scrub will ask for it) into the other buffer while this one is hashed; a read
+      // error here is not reported: the run is read again when it is asked for, and fails there
+      const next = sector + sectors;
+      if (next < g.provided_data_sectors) {
+        const ns = this.contiguousRun(next, CHUNK_SECTORS);
+        const other: 0 | 1 = which === 0 ? 1 : 0;
+        try {
+          this.data.read(piped.buffers![other].subarray(0, ns * SECTOR_SIZE), dataSector(g, next) * SECTOR_SIZE);
+          this.prefetched = { which: other, sector: next, sectors: ns };
+        } catch {
+          this.prefetched = null;
+        }
+      }
+      this.nextBuf = which === 0 ? 1 : 0;
+      piped.finish!();
+    } else batch?.compute(sector, sectors * SECTOR_SIZE);
     // the common case of a scrub: every block checked and every tag right — one comparison for the whole run
     if (batch && !overlaid && !this.uncheckedRegion && (!this.recalculating || sector + sectors <= this.sb.recalc_sector)) {
       const n = nblocks * ts;
@@ -209,6 +249,13 @@ export class IntegrityTarget {
         this.stats.checked_blocks += nblocks;
         return 0;
       }
+    }
+    // without a pool: the tags of the whole run in one call when the hashes are native
+    let runTags: Buffer | null = null;
+    if (!batch && this.hasher.native && nblocks > 1) {
+      if (!this.runTagBuf || this.runTagBuf.length < nblocks * ts) this.runTagBuf = Buffer.alloc((CHUNK_SECTORS / spb) * ts);
+      runTags = this.runTagBuf;
+      this.hasher.tagRun(sector, bs, dataView, runTags, 0);
     }
     let bad = 0;
     for (let b = 0; b < nblocks; b++) {
@@ -220,6 +267,7 @@ export class IntegrityTarget {
         continue;
       }
       if (batch) expected = batch.tags.subarray(b * ts, (b + 1) * ts);
+      else if (runTags) expected = runTags.subarray(b * ts, (b + 1) * ts);
       else this.hasher.tag(s, block, expected, 0);
       this.stats.checked_blocks++;
       if (expected.equals(stored)) continue;

@@ -1,7 +1,10 @@
-// Tags of a chunk computed on two cores: this thread hashes the first half of the blocks while a helper worker
-// thread hashes the second half, both over one page-aligned shared buffer (no copies). Synchronous for the caller
-// (Atomics.wait), so it runs inside a job's worker thread, never on a main thread. Hashing is the bottleneck of
-// recalc and scrub for every algorithm but crc32c at 4 KiB, so this roughly doubles them on this 2-core machine.
+// Tags of a chunk computed on every core while the caller reads the next one. Two page-aligned shared buffers
+// (read chunk N+1 into one while chunk N in the other is hashed); begin() starts hashing a chunk and returns,
+// finish() completes it. Synchronous for the caller (it blocks in finish), so it runs inside a job's worker thread.
+//  - native addon (engine/hash/native.ts): begin() hands the run to the addon's helper threads (cores − 1);
+//    finish() makes this thread hash whatever blocks are left, then waits. No extra JS worker, no copies.
+//  - JavaScript fallback: a helper worker thread hashes the second half of the chunk from begin(), this thread
+//    the first half in finish() (the same two-core split as before the addon, now overlapping the next read).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createTagHasher, type TagHasher, type TagHasherOptions } from '../hash/index.js';
@@ -17,15 +20,16 @@ export function sharedAlignedBuffer(size: number): Buffer {
   return Buffer.from(mem.buffer, 0, size);
 }
 
-/** control words: [0] generation posted to the helper, [1] generation it finished, [2] first block, [3] end block */
+/** control words: [0] generation posted to the helper, [1] generation it finished, [2] first block, [3] end block, [4] buffer */
 const GEN = 0;
 const DONE = 1;
 const FROM = 2;
 const TO = 3;
+const BUF = 4;
 
 export interface TagPoolData {
   hasher: TagHasherOptions;
-  data: SharedArrayBuffer;
+  data: [SharedArrayBuffer, SharedArrayBuffer];
   dataBytes: number;
   tags: SharedArrayBuffer;
   control: SharedArrayBuffer;
@@ -35,13 +39,17 @@ export interface TagPoolData {
 }
 
 export class TagPool {
+  /** the two chunk buffers; `data` is the first */
+  readonly buffers: [Buffer, Buffer];
   readonly data: Buffer;
   readonly tags: Buffer;
   private readonly ctl: Int32Array;
   private readonly sectorBox: Float64Array;
   private readonly hasher: TagHasher;
-  private readonly worker: Worker | null;
+  private readonly worker: Worker | null = null;
   private gen = 0;
+  /** the run begun and not finished: [buffer, sector, blocks, first block this thread hashes] */
+  private pending: { buf: Buffer; sector: number; nb: number; half: number } | null = null;
 
   constructor(
     hasherOptions: TagHasherOptions,
@@ -50,20 +58,18 @@ export class TagPool {
     threads = os.availableParallelism(),
   ) {
     this.hasher = createTagHasher(hasherOptions);
-    this.data = sharedAlignedBuffer(chunkBytes);
+    this.buffers = [sharedAlignedBuffer(chunkBytes), sharedAlignedBuffer(chunkBytes)];
+    this.data = this.buffers[0];
     const tagBytes = (chunkBytes / blockSize) * this.hasher.tagSize;
     this.tags = Buffer.from(new SharedArrayBuffer(tagBytes));
-    const control = new SharedArrayBuffer(16);
+    const control = new SharedArrayBuffer(20);
     const sector = new SharedArrayBuffer(8);
     this.ctl = new Int32Array(control);
     this.sectorBox = new Float64Array(sector);
-    if (threads < 2) {
-      this.worker = null;
-      return;
-    }
+    if (this.hasher.beginRun || threads < 2) return;
     const wd: TagPoolData = {
       hasher: hasherOptions,
-      data: this.data.buffer as SharedArrayBuffer,
+      data: [this.buffers[0].buffer as SharedArrayBuffer, this.buffers[1].buffer as SharedArrayBuffer],
       dataBytes: chunkBytes,
       tags: this.tags.buffer as SharedArrayBuffer,
       control,
@@ -74,25 +80,56 @@ export class TagPool {
     this.worker.unref();
   }
 
-  /** Computes the tags of the blocks in data[0..bytes) (first block at logical `sector`) into tags[0..]. */
-  compute(sector: number, bytes: number): void {
+  /** whether the native addon hashes (else the JavaScript hashes with a helper worker) */
+  get native(): boolean {
+    return this.hasher.native;
+  }
+
+  /** Starts computing the tags of buffers[which][0..bytes) (first block at logical `sector`) into tags[0..]. */
+  begin(which: 0 | 1, sector: number, bytes: number): void {
+    if (this.pending) this.finish();
+    const buf = this.buffers[which];
     const nb = bytes / this.blockSize;
-    const spb = this.blockSize / SECTOR_SIZE;
+    if (this.hasher.beginRun) {
+      this.hasher.beginRun(sector, this.blockSize, buf.subarray(0, bytes), this.tags);
+      this.pending = { buf, sector, nb, half: nb };
+      return;
+    }
     const half = this.worker && nb >= 16 ? Math.floor(nb / 2) : nb;
     if (half < nb) {
       this.sectorBox[0] = sector;
       Atomics.store(this.ctl, FROM, half);
       Atomics.store(this.ctl, TO, nb);
+      Atomics.store(this.ctl, BUF, which);
       Atomics.store(this.ctl, GEN, ++this.gen);
       Atomics.notify(this.ctl, GEN);
     }
-    hashBlocks(this.hasher, this.data, this.tags, sector, spb, this.blockSize, 0, half);
-    if (half < nb) {
+    this.pending = { buf, sector, nb, half };
+  }
+
+  /** Completes the run begun: the tags are in `tags` when it returns. */
+  finish(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    if (this.hasher.finishRun) {
+      this.hasher.finishRun();
+      return;
+    }
+    hashBlocks(this.hasher, p.buf, this.tags, p.sector, this.blockSize / SECTOR_SIZE, this.blockSize, 0, p.half);
+    if (p.half < p.nb) {
       while (Atomics.load(this.ctl, DONE) !== this.gen) Atomics.wait(this.ctl, DONE, this.gen - 1, 1000);
     }
   }
 
+  /** Computes the tags of the blocks in data[0..bytes) (first block at logical `sector`) into tags[0..]. */
+  compute(sector: number, bytes: number): void {
+    this.begin(0, sector, bytes);
+    this.finish();
+  }
+
   close(): void {
+    this.finish();
     if (this.worker) {
       Atomics.store(this.ctl, GEN, -1);
       Atomics.notify(this.ctl, GEN);
@@ -105,4 +142,4 @@ export function hashBlocks(h: TagHasher, data: Buffer, tags: Buffer, sector: num
   for (let b = from; b < to; b++) h.tag(sector + b * spb, data.subarray(b * bs, (b + 1) * bs), tags, b * h.tagSize);
 }
 
-export const CONTROL = { GEN, DONE, FROM, TO };
+export const CONTROL = { GEN, DONE, FROM, TO, BUF };

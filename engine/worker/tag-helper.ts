@@ -6,11 +6,13 @@ import { CONTROL, hashBlocks, type TagPoolData } from '../jobs/tag-pool.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
 
 const wd = workerData as TagPoolData;
-const hasher = createTagHasher(wd.hasher);
-const data = Buffer.from(wd.data, 0, wd.dataBytes);
+const data = [Buffer.from(wd.data[0], 0, wd.dataBytes), Buffer.from(wd.data[1], 0, wd.dataBytes)];
+// the JavaScript hashes: this helper exists only when the native addon is not used
+wd.hasher = { ...wd.hasher, native: false };
 const tags = Buffer.from(wd.tags);
 const ctl = new Int32Array(wd.control);
 const sectorBox = new Float64Array(wd.sector);
+const hasher = createTagHasher(wd.hasher);
 const spb = wd.blockSize / SECTOR_SIZE;
 let seen = 0;
 for (;;) {
@@ -19,7 +21,7 @@ for (;;) {
   if (gen < 0) break;
   if (gen === seen) continue;
   seen = gen;
-  hashBlocks(hasher, data, tags, sectorBox[0]!, spb, wd.blockSize, Atomics.load(ctl, CONTROL.FROM), Atomics.load(ctl, CONTROL.TO));
+  hashBlocks(hasher, data[Atomics.load(ctl, CONTROL.BUF)]!, tags, sectorBox[0]!, spb, wd.blockSize, Atomics.load(ctl, CONTROL.FROM), Atomics.load(ctl, CONTROL.TO));
   Atomics.store(ctl, CONTROL.DONE, gen);
   Atomics.notify(ctl, CONTROL.DONE);
 }

@@ -1,0 +1,296 @@
+// Node-API binding of the tag hashers, and a process-wide pool of helper threads (one per core but the
+// caller's) that share the blocks of a run with the calling thread. begin() hands a run to the helpers and
+// returns at once, so the caller can read the next chunk while they hash; finish() makes the caller hash the
+// blocks nobody has taken yet, then waits for the helpers' last batches. Node-API only (ABI-stable): the same
+// binary loads in every Node >= 18 and in Electron.
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "hashes.h"
+
+typedef struct job {
+  const hasher *h;
+  const uint8_t *data;
+  uint8_t *out;
+  uint64_t sector;
+  uint32_t n, batch;
+  atomic_uint next;
+  int pooled;
+} job;
+
+typedef struct handle {
+  hasher h;
+  job j;
+  int busy;
+} handle;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv_work = PTHREAD_COND_INITIALIZER, cv_idle = PTHREAD_COND_INITIALIZER;
+static job *cur;
+static uint64_t cur_gen;
+static int active, nthreads, selftest_ok;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void work(job *j) {
+  for (;;) {
+    uint32_t b = atomic_fetch_add_explicit(&j->next, j->batch, memory_order_relaxed);
+    if (b >= j->n) return;
+    uint32_t e = b + j->batch < j->n ? b + j->batch : j->n;
+    hasher_run(j->h, j->data, j->sector, b, e, j->out);
+  }
+}
+
+static void *helper(void *arg) {
+  (void)arg;
+  uint64_t seen = 0;
+  pthread_mutex_lock(&mu);
+  for (;;) {
+    while (!cur || cur_gen == seen) pthread_cond_wait(&cv_work, &mu);
+    job *j = cur;
+    seen = cur_gen;
+    active++;
+    pthread_mutex_unlock(&mu);
+    work(j);
+    pthread_mutex_lock(&mu);
+    if (--active == 0) pthread_cond_broadcast(&cv_idle);
+  }
+  return NULL;
+}
+
+static void init_once(void) {
+  const char *p = getenv("INTEGRITY_STUDIO_NATIVE_PORTABLE");
+  selftest_ok = hashes_setup(p && *p && strcmp(p, "0"));
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  const char *t = getenv("INTEGRITY_STUDIO_HASH_THREADS");
+  long want = t && *t ? atol(t) : cores;
+  if (want < 1) want = 1;
+  if (want > 64) want = 64;
+  for (long i = 0; i < want - 1; i++) {
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 256 * 1024);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &at, helper, NULL) == 0) nthreads++;
+    pthread_attr_destroy(&at);
+  }
+}
+
+static void job_begin(job *j) {
+  j->pooled = 0;
+  atomic_store(&j->next, 0);
+  if (!nthreads || j->n < 2 * j->batch) return;
+  pthread_mutex_lock(&mu);
+  if (!cur) {
+    cur = j;
+    cur_gen++;
+    j->pooled = 1;
+    pthread_cond_broadcast(&cv_work);
+  }
+  pthread_mutex_unlock(&mu);
+}
+
+static void job_finish(job *j) {
+  work(j);
+  if (j->pooled) {
+    pthread_mutex_lock(&mu);
+    cur = NULL;
+    while (active > 0) pthread_cond_wait(&cv_idle, &mu);
+    pthread_mutex_unlock(&mu);
+    j->pooled = 0;
+  }
+}
+
+/* ------------------------------------------------------------------ N-API glue */
+#define CHECK(call)                                                        \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error(env, NULL, "integrity-studio native: " #call);      \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static int bytes_of(napi_env env, napi_value v, uint8_t **p, size_t *len) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  napi_typedarray_type t;
+  void *data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &t, len, &data, &ab, &off) != napi_ok || t != napi_uint8_array) return 0;
+  *p = data;
+  return 1;
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  handle *hd = data;
+  if (hd->busy) job_finish(&hd->j);
+  hasher_wipe(&hd->h);
+  free(hd);
+}
+
+static napi_value js_create(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  char name[32];
+  size_t nl;
+  if (argc < 6 || napi_get_value_string_utf8(env, a[0], name, sizeof name, &nl) != napi_ok) {
+    napi_throw_type_error(env, NULL, "create(name, key, salt, tagSize, blockSize, impl)");
+    return NULL;
+  }
+  uint8_t *key = NULL, *salt = NULL;
+  size_t kl = 0, sl = 0;
+  napi_valuetype vt;
+  napi_typeof(env, a[1], &vt);
+  if (vt != napi_null && vt != napi_undefined && !bytes_of(env, a[1], &key, &kl)) {
+    napi_throw_type_error(env, NULL, "key must be a Uint8Array or null");
+    return NULL;
+  }
+  napi_typeof(env, a[2], &vt);
+  if (vt != napi_null && vt != napi_undefined && !bytes_of(env, a[2], &salt, &sl)) {
+    napi_throw_type_error(env, NULL, "salt must be a Uint8Array or null");
+    return NULL;
+  }
+  uint32_t ts, bs;
+  int32_t impl;
+  CHECK(napi_get_value_uint32(env, a[3], &ts));
+  CHECK(napi_get_value_uint32(env, a[4], &bs));
+  CHECK(napi_get_value_int32(env, a[5], &impl));
+  handle *hd = calloc(1, sizeof *hd);
+  if (!hd) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  const char *err = hasher_init(&hd->h, name, key, kl, salt, sl, ts, bs, impl);
+  if (err) {
+    free(hd);
+    napi_throw_error(env, NULL, err);
+    return NULL;
+  }
+  /* batches of about 64 KiB of data: small enough to balance two threads over a 4 MiB chunk */
+  hd->j.h = &hd->h;
+  hd->j.batch = 65536 / bs;
+  napi_value ext;
+  CHECK(napi_create_external(env, hd, finalize, NULL, &ext));
+  return ext;
+}
+
+/* args: handle, data (Uint8Array, whole blocks), sector (number), out (Uint8Array, nblocks × tag size) */
+static handle *run_args(napi_env env, napi_callback_info info, job *j) {
+  size_t argc = 4;
+  napi_value a[4];
+  handle *hd;
+  uint8_t *data, *out;
+  size_t dl, ol;
+  double sector;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_external(env, a[0], (void **)&hd) != napi_ok ||
+      !bytes_of(env, a[1], &data, &dl) || napi_get_value_double(env, a[2], &sector) != napi_ok || !bytes_of(env, a[3], &out, &ol)) {
+    napi_throw_type_error(env, NULL, "(handle, data: Uint8Array, sector: number, out: Uint8Array)");
+    return NULL;
+  }
+  if (hd->busy) {
+    napi_throw_error(env, NULL, "a run is already in progress on this hasher (call finish first)");
+    return NULL;
+  }
+  uint32_t bs = hd->h.block_size;
+  if (dl % bs || (dl / bs) * hd->h.tag_size > ol || dl / bs > 0xffffffffu || sector < 0 || sector > 9007199254740991.0) {
+    napi_throw_range_error(env, NULL, "data must be whole blocks and out must hold their tags");
+    return NULL;
+  }
+  *j = hd->j;
+  j->data = data;
+  j->out = out;
+  j->sector = (uint64_t)sector;
+  j->n = (uint32_t)(dl / bs);
+  return hd;
+}
+
+static napi_value js_tags(napi_env env, napi_callback_info info) {
+  job tmp;
+  handle *hd = run_args(env, info, &tmp);
+  if (!hd) return NULL;
+  hasher_run(&hd->h, tmp.data, tmp.sector, 0, tmp.n, tmp.out);
+  return NULL;
+}
+
+static napi_value js_begin(napi_env env, napi_callback_info info) {
+  job tmp;
+  handle *hd = run_args(env, info, &tmp);
+  if (!hd) return NULL;
+  hd->j.data = tmp.data, hd->j.out = tmp.out, hd->j.sector = tmp.sector, hd->j.n = tmp.n;
+  hd->busy = 1;
+  job_begin(&hd->j);
+  napi_value r;
+  napi_get_boolean(env, hd->j.pooled, &r);
+  return r;
+}
+
+static napi_value js_finish(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  handle *hd;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_external(env, a[0], (void **)&hd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "finish(handle)");
+    return NULL;
+  }
+  if (hd->busy) job_finish(&hd->j);
+  hd->busy = 0;
+  return NULL;
+}
+
+static napi_value js_probe(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1], r;
+  uint8_t *p;
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || !bytes_of(env, a[0], &p, &len)) {
+    napi_throw_type_error(env, NULL, "crc32cProbe(buf: Uint8Array)");
+    return NULL;
+  }
+  CHECK(napi_create_uint32(env, crc32c_probe(p, len), &r));
+  return r;
+}
+
+static void set_bool(napi_env env, napi_value o, const char *k, int v) {
+  napi_value b;
+  napi_get_boolean(env, v, &b);
+  napi_set_named_property(env, o, k, b);
+}
+
+static napi_value js_info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o, s, n;
+  CHECK(napi_create_object(env, &o));
+  set_bool(env, o, "sse42", cpu_sse42);
+  set_bool(env, o, "pclmul", cpu_pclmul);
+  set_bool(env, o, "sha_ni", cpu_sha);
+  set_bool(env, o, "openssl", hashes_openssl());
+  set_bool(env, o, "selftest", selftest_ok);
+  napi_create_string_utf8(env, hashes_sha512_impl(), NAPI_AUTO_LENGTH, &s);
+  napi_set_named_property(env, o, "sha512", s);
+  napi_create_uint32(env, (uint32_t)nthreads, &n);
+  napi_set_named_property(env, o, "helpers", n);
+  return o;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  pthread_once(&once, init_once);
+  napi_property_descriptor d[] = {
+      {"create", NULL, js_create, NULL, NULL, NULL, napi_default, NULL},
+      {"tags", NULL, js_tags, NULL, NULL, NULL, napi_default, NULL},
+      {"begin", NULL, js_begin, NULL, NULL, NULL, napi_default, NULL},
+      {"finish", NULL, js_finish, NULL, NULL, NULL, napi_default, NULL},
+      {"crc32cProbe", NULL, js_probe, NULL, NULL, NULL, napi_default, NULL},
+      {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+  return exports;
+}
+
+NAPI_MODULE_INIT() { return init(env, exports); }
