@@ -2,7 +2,7 @@
 // Builds the native tag hashing addon (native/, Node-API) with node-gyp, as `npm ci` (prepare) and `npm run build`
 // do. Never fails the install: without a compiler, Python or node headers it says why once and the engine uses its
 // JavaScript hashes (same tags, slower). Skips the build when the binary is newer than its sources, or when a
-// prebuilt binary for this platform ships in native/prebuilds (npm packages made with `npm run prebuild`).
+// prebuilt binary for this platform ships in native/prebuilds (npm packages made with `npm run prebuildify`).
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

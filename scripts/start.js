@@ -13,6 +13,7 @@ function run(args) {
   const r = spawnSync(node, args, { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
+run(['scripts/build-native.js']); // the tag-hashing addon (skips when up to date; falls back to JS without a compiler)
 if (!existsSync('dist/engine/cli/main.js') || !existsSync('dist/electron/host/serve.js')) run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
 if (!existsSync('dist/renderer/index.html')) run(['scripts/build-renderer.js']);
 
