@@ -4,7 +4,7 @@ import type { UncheckedReason, VolumeSnapshot, VolumeState } from '../../../engi
 import { formatCount, formatDuration, formatTime, plural } from './format.js';
 
 export const STATE_LABEL: Record<VolumeState, string> = {
-  'not-checked': 'not checked', checking: 'checking', 'check-paused': 'check paused', clean: 'clean', partial: 'partly checked',
+  'not-checked': 'not checked', checking: 'checking', 'check-paused': 'check paused', clean: 'clean', partial: 'partial',
   errors: 'errors', recalculating: 'recalculating', 'recalc-paused': 'recalc paused', 'needs-key': 'needs key',
   'journal-replay': 'journal to replay', missing: 'missing', formatting: 'formatting', unreadable: 'unreadable',
 };
