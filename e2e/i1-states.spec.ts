@@ -28,6 +28,7 @@ test('a volume recalculated part way and scrubbed is "partial": the blocks not c
   await page.getByRole('link', { name: '← Volumes' }).click();
   await expect(page.getByRole('row', { name: /k-recalc-midway/ })).toContainText('partial');
   await expect(page.getByRole('row', { name: /k-recalc-midway/ })).toContainText(`${unchecked.toLocaleString('en-US')} blocks not checked`);
+  await shots(page, 'list');
 });
 
 test('sha256 volume added as crc32c: after a scrub the wrong algorithm is named as a labelled guess', async ({ dashboard: page, dir }) => {
