@@ -88,6 +88,7 @@ export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobK
         Position: <span data-testid={`${kind}-position`}>{view.position}</span> of {formatCount(view.total)} sectors ·
         Rate: {running && p ? formatRate(p.bytes_per_second) : '—'} · ETA: {running ? formatEta(p?.eta_ms ?? null) : '—'}
       </p>
+      {view.state === 'not needed' ? null : <>
       <div className="row">
         <button type="button" className="primary" aria-disabled={!view.toggle.enabled || busy} aria-busy={busy}
           onClick={() => { if (view.toggle.enabled && !busy) void d.act(view.toggle.cmd, v.id); }}>{view.toggle.label}</button>
@@ -98,6 +99,7 @@ export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobK
         ) : null}
       </div>
       <RateChart samples={samples} label={`${name} rate${!running && samples.length >= 2 ? ' (last run)' : ''}`} idle={idle} />
+      </>}
       <h4>Last runs</h4>
       <RunsTable runs={v.runs} job={kind} />
     </section>
