@@ -5,7 +5,7 @@
 import { test, expect, golden, shots, cli } from './fixtures.js';
 import { addImage, scrubToEnd } from './helpers.js';
 
-test('a volume recalculated part way and scrubbed is "partly checked": the blocks not checked are counted and why', async ({ dashboard: page, dir }) => {
+test('a volume recalculated part way and scrubbed is "partial": the blocks not checked are counted and why', async ({ dashboard: page, dir }) => {
   const { path: img, manifest } = golden('k-recalc-midway', dir);
   const unchecked = manifest.superblock.provided_data_sectors - manifest.superblock.recalc_sector; // 22,088 (512-byte blocks)
   await addImage(page, img);
@@ -13,7 +13,7 @@ test('a volume recalculated part way and scrubbed is "partly checked": the block
   await shots(page, 'volume-recalc-paused');
   await scrubToEnd(page);
   const badges = page.getByTestId('state-badges').first();
-  await expect(badges).toContainText('partly checked');
+  await expect(badges).toContainText('partial');
   await expect(badges).not.toContainText('clean');
   await expect(page.getByTestId('result')).toContainText(`${unchecked.toLocaleString('en-US')} blocks not checked`);
   await expect(page.getByLabel('Blocks not checked')).toContainText('being recalculated');
@@ -26,8 +26,9 @@ test('a volume recalculated part way and scrubbed is "partly checked": the block
   await expect(page.locator('.sectormap .cell.scrubbed').first()).toBeVisible();
   await shots(page, 'volume-partial');
   await page.getByRole('link', { name: '← Volumes' }).click();
-  await expect(page.getByRole('row', { name: /k-recalc-midway/ })).toContainText('partly checked');
+  await expect(page.getByRole('row', { name: /k-recalc-midway/ })).toContainText('partial');
   await expect(page.getByRole('row', { name: /k-recalc-midway/ })).toContainText(`${unchecked.toLocaleString('en-US')} blocks not checked`);
+  await shots(page, 'list');
 });
 
 test('sha256 volume added as crc32c: after a scrub the wrong algorithm is named as a labelled guess', async ({ dashboard: page, dir }) => {

@@ -24,7 +24,7 @@ test('volume list: conditions as badges, last check, links are addresses', () =>
   const v = vol('a', { state: 'partial', conditions: ['partial', 'recalc-paused'], verification: verification({ scrub: 'finished', finished_at: '2026-12-02T10:00:00Z', unchecked_blocks: 1204232 }) });
   const list = renderToStaticMarkup(<VolumeList volumes={[v]} onNavigate={() => {}} />);
   assert.match(list, /href="#\/volume\/a"/);
-  assert.match(list, /badge-partial[^>]*>partly checked</);
+  assert.match(list, /badge-partial[^>]*>partial</);
   assert.match(list, /badge-recalc-paused[^>]*>recalc paused</);
   assert.match(list, /1,204,232 blocks not checked/);
   assert.match(list, /16\.0 MiB/);

@@ -37,7 +37,7 @@ export function AddVolumeForm({ algorithms, onSubmit, pickPath }: {
           <legend>Image</legend>
           <div className="grid">
             <Field label="Image or device" id="add-path" error={tried ? pathError : undefined}>
-              <input id="add-path" value={path} aria-invalid={tried && !!pathError} onChange={(e) => setPath(e.target.value)} placeholder="/path/to/volume.img" />
+              <input id="add-path" value={path} aria-invalid={tried && !!pathError} onChange={(e) => { setPath(e.target.value); setFailure(null); }} placeholder="/path/to/volume.img" />
             </Field>
             {pickPath ? <button type="button" className="secondary" onClick={() => { void pickPath('open').then((p) => { if (p) setPath(p); }); }}>Choose image file…</button> : null}
             <Field label="Name" id="add-name">
@@ -45,7 +45,7 @@ export function AddVolumeForm({ algorithms, onSubmit, pickPath }: {
             </Field>
           </div>
         </fieldset>
-        <OpenOptionsFields prefix="add" f={f} set={(p) => setF({ ...f, ...p })} errors={shown} algorithms={algorithms} pickPath={pickPath} />
+        <OpenOptionsFields prefix="add" f={f} set={(p) => { setF({ ...f, ...p }); setFailure(null); }} errors={shown} algorithms={algorithms} pickPath={pickPath} />
         <p>Equivalent command (keys as key files; quoted for a POSIX shell):</p>
         <pre className="cmd" aria-label="Equivalent open command">{openCommand(path, f)}</pre>
         {failure ? <p className="error" role="alert">Not added: {failure}</p> : null}

@@ -18,7 +18,8 @@ export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, ini
   const [failure, setFailure] = useState<string | null>(null);
   const errors = validateForm(f);
   const shown = tried ? errors : {};
-  const set = (patch: Partial<CreateForm>) => setF({ ...f, ...patch });
+  // a change makes the last refusal stale
+  const set = (patch: Partial<CreateForm>) => { setF({ ...f, ...patch }); setFailure(null); };
   const text = (k: 'path' | 'sizeMiB' | 'name' | 'tagSize' | 'journalSizeKiB' | 'interleaveSectors' | 'bufferSectors', placeholder = '', hint?: string) => (
     <Field label={L[k]} id={`f-${k}`} error={shown[k]} hint={hint}>
       <input id={`f-${k}`} value={f[k]} placeholder={placeholder} onChange={(e) => set({ [k]: e.target.value })} aria-invalid={!!shown[k]} />
@@ -42,7 +43,7 @@ export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, ini
           <div className="grid">
             {text('path', '/path/to/volume.img')}
             {pickPath ? <button type="button" className="secondary" onClick={() => { void pickPath('save').then((p) => { if (p) set({ path: p }); }); }}>Choose image file…</button> : null}
-            {text('sizeMiB', 'empty: use the file or device as it is', 'a new sparse file of this size is created; leave empty for an existing file or device')}
+            {text('sizeMiB', 'empty: as it is', 'a new sparse file of this size is created; leave empty for an existing file or device')}
             {text('name', 'the file name')}
           </div>
         </fieldset>

@@ -4,7 +4,7 @@ import type { UncheckedReason, VolumeSnapshot, VolumeState } from '../../../engi
 import { formatCount, formatDuration, formatTime, plural } from './format.js';
 
 export const STATE_LABEL: Record<VolumeState, string> = {
-  'not-checked': 'not checked', checking: 'checking', 'check-paused': 'check paused', clean: 'clean', partial: 'partly checked',
+  'not-checked': 'not checked', checking: 'checking', 'check-paused': 'check paused', clean: 'clean', partial: 'partial',
   errors: 'errors', recalculating: 'recalculating', 'recalc-paused': 'recalc paused', 'needs-key': 'needs key',
   'journal-replay': 'journal to replay', missing: 'missing', formatting: 'formatting', unreadable: 'unreadable',
 };
@@ -29,7 +29,7 @@ export const UNCHECKED_LABEL: Record<UncheckedReason, string> = {
   recalculating: 'being recalculated (at or past the recalc sector)',
   'dirty-bitmap': 'in dirty bitmap regions (recalculated on the next writable open)',
   'read-error': 'unreadable (read error)',
-  'not-reached': 'not reached yet by the paused scrub',
+  'not-reached': 'not reached yet by the scrub',
 };
 
 export const SUSPECT_GUESS = 'probably the wrong algorithm or key';
@@ -49,7 +49,8 @@ export function summarize(v: Pick<VolumeSnapshot, 'verification' | 'state' | 'co
   const x = v.verification;
   const found = `${x.bad_blocks ? plural(x.bad_blocks, 'bad block') : 'no bad blocks'}, ${x.read_errors ? plural(x.read_errors, 'read error') : 'no read errors'}`;
   const checked = `checked ${formatCount(x.checked_blocks)} of ${plural(x.total_blocks, 'block')}`;
-  const unchecked = x.unchecked.filter((u) => u.blocks > 0).map((u) => `${plural(u.blocks, 'block')} ${UNCHECKED_LABEL[u.reason]}`);
+  // before any scrub every block is unchecked: the result line says so, a breakdown would only repeat it
+  const unchecked = x.scrub === 'none' ? [] : x.unchecked.filter((u) => u.blocks > 0).map((u) => `${plural(u.blocks, 'block')} ${UNCHECKED_LABEL[u.reason]}`);
   let scan: string, result: string, action: string | null = null;
   switch (x.scrub) {
     case 'none':

@@ -28,15 +28,19 @@ export function recalcView(v: VolumeSnapshot): JobView {
   const flagged = sb?.recalc_sector ?? null;
   const lastRun = v.runs.filter((r) => r.job === 'recalc').at(-1);
   let state: string, detail = '', position: number;
+  // the kernel keeps the recalculating flag after finishing, with recalc_sector = provided_data_sectors
+  const complete = p?.state === 'done' || flagged === null || flagged >= total;
   if (p?.state === 'running') { state = 'running'; position = p.position_sector; }
-  else if (p?.state === 'paused' || (flagged !== null && flagged > 0 && p?.state !== 'failed')) { state = 'paused'; position = p?.state === 'paused' ? p.position_sector : flagged!; detail = 'tags past this position are not yet recomputed'; }
   else if (p?.state === 'failed') { state = 'failed'; position = p.position_sector; detail = p.error ?? ''; }
-  else if (flagged !== null) { state = 'not started'; position = flagged; detail = 'the superblock asks for recalculation: tags are not yet valid'; }
-  else {
-    // the superblock has no recalculating flag: every tag is up to date, whoever recalculated it and whenever
+  else if (complete) {
+    // every tag is up to date, whoever recalculated it and whenever (the superblock says so)
     position = total;
-    if (p?.state === 'done' || lastRun?.result === 'done') { state = 'finished'; detail = `every tag is up to date (superblock)${lastRun?.ended_at ? `; finished ${formatTime(lastRun.ended_at)}` : ''}`; }
+    if (p?.state === 'done' || lastRun?.result === 'done' || flagged !== null) { state = 'finished'; detail = `every tag is up to date (superblock: ${flagged === null ? 'not recalculating' : 'recalc sector at the end'})${lastRun?.result === 'done' && lastRun.ended_at ? `; finished ${formatTime(lastRun.ended_at)}` : ''}`; }
     else { state = 'not needed'; detail = 'every tag is up to date: the superblock has no recalculating flag (tags were written by format)'; }
+  } else {
+    position = p?.state === 'paused' ? p.position_sector : flagged!;
+    if (position > 0) { state = 'paused'; detail = 'tags past this position are not yet recomputed'; }
+    else { state = 'not started'; detail = 'the superblock asks for recalculation: tags are not yet valid'; }
   }
   const running = state === 'running', paused = state === 'paused';
   return {
@@ -84,6 +88,7 @@ export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobK
         Position: <span data-testid={`${kind}-position`}>{view.position}</span> of {formatCount(view.total)} sectors ·
         Rate: {running && p ? formatRate(p.bytes_per_second) : '—'} · ETA: {running ? formatEta(p?.eta_ms ?? null) : '—'}
       </p>
+      {view.state === 'not needed' ? null : <>
       <div className="row">
         <button type="button" className="primary" aria-disabled={!view.toggle.enabled || busy} aria-busy={busy}
           onClick={() => { if (view.toggle.enabled && !busy) void d.act(view.toggle.cmd, v.id); }}>{view.toggle.label}</button>
@@ -94,6 +99,7 @@ export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobK
         ) : null}
       </div>
       <RateChart samples={samples} label={`${name} rate${!running && samples.length >= 2 ? ' (last run)' : ''}`} idle={idle} />
+      </>}
       <h4>Last runs</h4>
       <RunsTable runs={v.runs} job={kind} />
     </section>

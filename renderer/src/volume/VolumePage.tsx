@@ -39,13 +39,13 @@ export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Da
         {held.length ? ` · held by the host: ${held.join(', ')}` : ''}</p>
       {needsUnlock(v) ? <p className="warn" role="status">The host does not hold the key{v.keys_required.journalIntegrity || v.keys_required.journalCrypt ? 's' : ''} this volume needs (keys are forgotten when the host restarts): {link({ page: 'unlock', id: v.id }, 'enter them to unlock it', '')}.</p> : null}
       <StatusPanel v={v} />
+      <ErrorsPanel v={v} />
       <div className="cols">
         <SuperblockPanel v={v} />
-        <ErrorsPanel v={v} />
+        <JournalPanel v={v} d={d} />
       </div>
       <JobPanel v={v} kind="recalc" d={d} />
       <JobPanel v={v} kind="scrub" d={d} />
-      <JournalPanel v={v} d={d} />
       <CommandsPanel v={v} />
     </section>
   );
