@@ -6,6 +6,8 @@
 // (a separate CLI process). Figures only: nothing here is a pass/fail test. BENCH_MIB sets the image size (default
 // 1024); BENCH_ALGS the job rows (default crc32c,sha256,hmac-sha256; "all" for every algorithm); --json prints the
 // figures as one JSON object on stdout (the tables then go to stderr).
+import { benchLuksKdf } from './luks-kdf.js';
+import { benchLuksScrub } from './luks-scrub.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -282,6 +284,13 @@ async function main(): Promise<void> {
   log(`peak RSS of this benchmark process: ${(peakRss / MIB).toFixed(0)} MiB`);
   result.sparse_scrub = { seconds: 5, scrubbed_mib: round(sp.mib), peak_rss_mib: round(sp.peakRssMiB) };
   result.bench_peak_rss_mib = round(peakRss / MIB);
+  // LUKS2 (issue 10): unlock against cryptsetup's own open --test-passphrase, and an authenticated scrub next to
+  // the bare cipher+MAC of node:crypto. BENCH_LUKS=0 skips; BENCH_LUKS_HEAVY=1 adds cryptsetup's 1 GiB argon2id.
+  if (process.env.BENCH_LUKS !== '0') {
+    log('');
+    result.luks_kdf = await benchLuksKdf(log, 2, process.env.BENCH_LUKS_HEAVY === '1');
+    result.luks_scrub = await benchLuksScrub(Number(process.env.BENCH_LUKS_MIB ?? 128), log);
+  }
   result.load_average = os.loadavg();
   fs.rmSync(dir, { recursive: true, force: true });
   if (JSON_OUT) process.stdout.write(JSON.stringify(result) + '\n');
