@@ -8,8 +8,103 @@ export type { JobKind, JobProgress, JobState } from './jobs/types.js';
 export type { JournalState } from './integrity/journal-writer.js';
 
 export type VolumeMode = 'journal' | 'bitmap' | 'direct';
-/** clean / recalculating (a job runs) / paused (a recalc or scrub stopped part way) / errors (bad blocks found) */
-export type VolumeState = 'clean' | 'recalculating' | 'scrubbing' | 'paused' | 'errors' | 'formatting' | 'unreadable';
+/**
+ * What the dashboard may say about a volume, and nothing more than was verified (README "Dashboard: states"):
+ * - not-checked: no scrub has finished since the volume was added or created (or its last one is unknown)
+ * - checking / check-paused: a scrub is running / stopped part way (its position persisted)
+ * - clean: the last scrub finished AND checked every block AND found no bad block and no read error
+ * - partial: the last scrub finished but some blocks were not checked (Verification.unchecked says why)
+ * - errors: the last scrub (finished or paused) found bad blocks or read errors
+ * - recalculating / recalc-paused: tags are being recomputed (blocks at or past recalc_sector are unverifiable)
+ * - needs-key: the algorithms need a key the host does not hold (after a host restart keys are forgotten)
+ * - journal-replay: the journal holds committed entries a writable open would replay
+ * - missing: the image, device or data device is gone
+ * - formatting, unreadable (not a dm-integrity superblock we can read: the error says why)
+ */
+export type VolumeState =
+  | 'not-checked' | 'checking' | 'check-paused' | 'clean' | 'partial' | 'errors'
+  | 'recalculating' | 'recalc-paused' | 'needs-key' | 'journal-replay' | 'missing' | 'formatting' | 'unreadable';
+
+/** Why blocks were not checked by a scrub (counts in blocks). */
+export type UncheckedReason = 'recalculating' | 'dirty-bitmap' | 'read-error' | 'not-reached';
+
+/** What the last scrub established, as `zpool status` / `btrfs scrub status` put it. Ranges are [first, end) in
+ *  512-byte sectors (block-aligned); block counts are in the volume's blocks (Geometry.block_size). */
+export interface Verification {
+  /** finished: the scrub ran to the end of the volume; paused: stopped part way; none: never scrubbed */
+  scrub: 'none' | 'running' | 'paused' | 'finished';
+  /** ISO times of the run that produced this result (null when never scrubbed) */
+  started_at: string | null;
+  finished_at: string | null;
+  /** wall time spent checking, summed over the pauses */
+  duration_ms: number | null;
+  total_blocks: number;
+  checked_blocks: number;
+  bad_blocks: number;
+  bad_ranges: Array<[number, number]>;
+  /** blocks whose read failed (EIO): not a tag mismatch, and not checked */
+  read_errors: number;
+  read_error_ranges: Array<[number, number]>;
+  /** total_blocks - checked_blocks, broken down by reason (the number `verify --json` reports as unchecked_blocks
+   *  plus what a paused scrub has not reached) */
+  unchecked_blocks: number;
+  unchecked: Array<{ reason: UncheckedReason; blocks: number }>;
+  /** every checked block failed: the algorithm or key is probably wrong (a guess; the UI labels it one) */
+  suspect_algorithm_or_key: boolean;
+}
+
+/** One run of a job (start → pause/finish/failure), newest last; kept in the job's state file, so the CLI and the
+ *  dashboard show the same history. */
+export interface JobRun {
+  job: JobKind;
+  /** who ran it */
+  by: 'cli' | 'dashboard';
+  started_at: string;
+  ended_at: string | null;
+  duration_ms: number | null;
+  result: 'running' | 'paused' | 'done' | 'failed';
+  from_sector: number;
+  to_sector: number;
+  bad_blocks?: number;
+  read_errors?: number;
+  unchecked_blocks?: number;
+  error?: string;
+}
+
+/** The journal as it is on disk (read without writing), not this session's activity. */
+export interface JournalOnDisk {
+  /** journal: the kernel's journal; bitmap: the area holds the dirty bitmap; none: direct-mode open */
+  kind: 'journal' | 'bitmap';
+  sections: number;
+  section_entries: number;
+  /** committed entries a writable open replays and a read-only open overlays */
+  committed_entries: number;
+  /** sections holding them */
+  committed_sections: number;
+  /** the newest consistent commit's sequence number (0..3), null when the journal is empty */
+  commit_seq: number | null;
+  /** committed_entries / (sections × section_entries) */
+  fill: number;
+  /** entries written after the last commit (a torn tail replay ignores) */
+  torn_entries: number;
+  /** bitmap kind: dirty regions (blocks not verified until recalculated on the next writable open) */
+  dirty_regions?: number;
+  dirty_blocks?: number;
+  /** why it could not be read (e.g. journal MAC/crypt key not held) */
+  unreadable?: string;
+}
+
+/** The options of an open (integritysetup open's), as the host holds them: algorithms, never keys. */
+export interface OpenOptionsInfo {
+  integrity: string;
+  journal_integrity: string | null;
+  journal_crypt: string | null;
+  mode: VolumeMode;
+  data_device: string | null;
+  allow_discards: boolean;
+  bitmap_sectors_per_bit: number | null;
+  bitmap_flush_time_ms: number | null;
+}
 
 export interface SuperblockInfo {
   version: number;
@@ -42,57 +137,88 @@ export interface VolumeSnapshot {
   size_bytes: number;
   algorithm: string;
   mode: VolumeMode;
+  /** the most important of `conditions` (the badge) */
   state: VolumeState;
-  /** bad blocks found by the last scrub (0 when never scrubbed) */
+  /** every state that applies, most important first (e.g. ['errors', 'recalc-paused']) */
+  conditions: VolumeState[];
+  /** bad blocks found by the last scrub (0 when never scrubbed: see verification.scrub) */
   error_count: number;
   bad_ranges: Array<[number, number]>;
+  verification: Verification;
   superblock: SuperblockInfo | null;
   geometry: GeometryInfo | null;
+  /** this session's journal activity (null when nothing was written here) */
   journal: JournalState | null;
+  /** the journal as it is on disk */
+  journal_disk: JournalOnDisk | null;
   /** the running or last job of each kind */
   jobs: Partial<Record<JobKind, JobProgress>>;
+  /** the last runs of each job (newest last), from the state files the CLI writes too */
+  runs: JobRun[];
+  options: OpenOptionsInfo;
   /** whether a key is set (the key itself stays in the host) */
   keys: { integrity: boolean; journalIntegrity: boolean; journalCrypt: boolean };
-  /** `integritysetup open …` and the dm table line equivalent to this volume */
+  /** which keys the volume's algorithms need */
+  keys_required: { integrity: boolean; journalIntegrity: boolean; journalCrypt: boolean };
+  /** `integritysetup open …` (quoted for a POSIX shell) and the dm table line equivalent to this volume */
   open_command: string;
   dm_table: string;
   /** one line naming the last problem, when there is one */
   error: string | null;
 }
 
-/** Options of the create form: integritysetup format's, keys given as hex (they stay in the host). */
-export interface CreateVolumeRequest {
+/** A key given to the host: hex digits, or a key file on the host (read there, never sent back). */
+export type KeyInput = { hex: string } | { file: string };
+
+/** Open options (integritysetup open's); keys as KeyInput. */
+export interface OpenOptionsRequest {
+  dataDevice?: string;
+  integrity?: string;
+  integrityKey?: KeyInput;
+  journalIntegrity?: string;
+  journalIntegrityKey?: KeyInput;
+  journalCrypt?: string;
+  journalCryptKey?: KeyInput;
+  mode?: VolumeMode;
+  allowDiscards?: boolean;
+  bitmapSectorsPerBit?: number;
+  bitmapFlushTimeMs?: number;
+}
+
+/** Options of the create form: integritysetup format's, plus the open options the volume is then used with. */
+export interface CreateVolumeRequest extends OpenOptionsRequest {
   path: string;
-  /** bytes; the image is created sparse when it does not exist */
+  /** bytes; a new sparse image is created only when given; absent for an existing file or device */
   size?: number;
   name?: string;
-  integrity?: string;
-  integrityKeyHex?: string;
   tagSize?: number;
   sectorSize?: number;
   journalSize?: number;
   interleaveSectors?: number;
   bufferSectors?: number;
-  dataDevice?: string;
   noWipe?: boolean;
   integrityRecalculate?: boolean;
   legacyPadding?: boolean;
   legacyHmac?: boolean;
-  journalIntegrity?: string;
-  journalIntegrityKeyHex?: string;
-  journalCrypt?: string;
-  journalCryptKeyHex?: string;
-  mode?: VolumeMode;
+  /** format over a device that holds a signature (the form's "Format even though it holds data" box) */
   force?: boolean;
 }
 
-export interface AddVolumeRequest {
+export interface AddVolumeRequest extends OpenOptionsRequest {
   path: string;
   name?: string;
-  dataDevice?: string;
-  integrity?: string;
-  integrityKeyHex?: string;
-  mode?: VolumeMode;
+}
+
+/** Edit: a new name and/or open options; keys given here replace the held ones, absent keys are kept. */
+export interface UpdateVolumeRequest extends OpenOptionsRequest {
+  name?: string;
+}
+
+/** Unlock: the keys a volume needs (after a host restart they are forgotten). */
+export interface UnlockRequest {
+  integrityKey?: KeyInput;
+  journalIntegrityKey?: KeyInput;
+  journalCryptKey?: KeyInput;
 }
 
 export interface HostStatus {
@@ -100,6 +226,8 @@ export interface HostStatus {
   transport: 'electron' | 'websocket';
   algorithms: string[];
   jobs_available: boolean;
+  /** when this host process started (a restart changes it) */
+  started_at: string;
   volumes: VolumeSnapshot[];
 }
 
@@ -109,7 +237,12 @@ export interface IntegrityApi {
   listVolumes(): Promise<VolumeSnapshot[]>;
   addVolume(req: AddVolumeRequest): Promise<VolumeSnapshot>;
   createVolume(req: CreateVolumeRequest): Promise<VolumeSnapshot>;
+  /** takes the volume off the list; the image and its state files stay */
   removeVolume(id: string): Promise<void>;
+  updateVolume(id: string, req: UpdateVolumeRequest): Promise<VolumeSnapshot>;
+  unlockVolume(id: string, req: UnlockRequest): Promise<VolumeSnapshot>;
+  /** replays the journal on disk as the kernel does on activation (a writable open) */
+  replayJournal(id: string): Promise<VolumeSnapshot>;
   startRecalc(id: string): Promise<void>;
   pauseRecalc(id: string): Promise<void>;
   resumeRecalc(id: string): Promise<void>;
@@ -117,8 +250,8 @@ export interface IntegrityApi {
   startScrub(id: string): Promise<void>;
   pauseScrub(id: string): Promise<void>;
   resumeScrub(id: string): Promise<void>;
-  /** Electron only: a native open/save dialog; resolves with the chosen path or null */
-  pickPath?(kind: 'open' | 'save'): Promise<string | null>;
+  /** Electron only: a native dialog for an image (open/save) or a key file; resolves with the chosen path or null */
+  pickPath?(kind: 'open' | 'save' | 'key'): Promise<string | null>;
   /** subscribes to events; returns the unsubscribe function */
   onEvent(listener: (e: IntegrityEvent) => void): () => void;
 }
@@ -133,7 +266,7 @@ export type IntegrityEvent =
 
 export type CommandName = Exclude<keyof IntegrityApi, 'onEvent' | 'pickPath'>;
 export const COMMAND_NAMES: readonly CommandName[] = [
-  'status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume',
+  'status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume', 'updateVolume', 'unlockVolume', 'replayJournal',
   'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub',
 ];
 

@@ -25,6 +25,15 @@ export interface JobProgress {
   mismatches: number;
   /** bad blocks as merged [first_sector, end_sector) ranges, ascending (scrub) */
   bad_ranges: Array<[number, number]>;
+  /** blocks checked so far (scrub) and blocks skipped as unverifiable (recalculating, dirty bitmap region) */
+  checked_blocks?: number;
+  unchecked_blocks?: number;
+  unchecked?: Array<{ reason: 'recalculating' | 'dirty-bitmap' | 'read-error'; blocks: number }>;
+  /** blocks whose read failed (EIO) as merged [first, end) ranges: counted apart from mismatches (scrub) */
+  read_errors?: number;
+  read_error_ranges?: Array<[number, number]>;
+  /** ISO time this run started */
+  started_at?: string;
   /** journal state of the volume, when it has a journal */
   journal: JournalState | null;
   /** set when state is 'failed': one line naming the problem */
