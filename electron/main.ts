@@ -35,20 +35,25 @@ async function run(): Promise<void> {
       return { ok: false, error: (err as Error).message };
     }
   });
-  ipcMain.handle('integrity:dialog', async (e, kind) => {
+  ipcMain.handle('integrity:dialog', async (e, kind: unknown) => {
     if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');
-    if (kind !== 'open' && kind !== 'save') return null;
-    const filters = [{ name: 'Disk images', extensions: ['img', 'raw', 'bin'] }, { name: 'All files', extensions: ['*'] }];
-    if (kind === 'open') {
-      const r = await dialog.showOpenDialog(win, { properties: ['openFile'], filters });
+    if (kind !== 'open' && kind !== 'save' && kind !== 'key') return null;
+    const images = [{ name: 'Disk images', extensions: ['img', 'raw', 'bin'] }, { name: 'All files', extensions: ['*'] }];
+    if (kind === 'key') {
+      // the key file is read by the host (unlockVolume { file }); only its path goes back to the page
+      const r = await dialog.showOpenDialog(win, { title: 'Choose a key file', properties: ['openFile', 'showHiddenFiles'], filters: [{ name: 'Key files', extensions: ['key', 'bin'] }, { name: 'All files', extensions: ['*'] }] });
       return r.canceled ? null : r.filePaths[0] ?? null;
     }
-    const r = await dialog.showSaveDialog(win, { filters });
+    if (kind === 'open') {
+      const r = await dialog.showOpenDialog(win, { title: 'Choose an image or device', properties: ['openFile', 'showHiddenFiles'], filters: images });
+      return r.canceled ? null : r.filePaths[0] ?? null;
+    }
+    const r = await dialog.showSaveDialog(win, { title: 'New image file', filters: images });
     return r.canceled ? null : r.filePath ?? null;
   });
   const off = host.onEvent((ev) => { if (!win.webContents.isDestroyed()) win.webContents.send('integrity:event', ev); });
   win.on('closed', off);
-  app.on('window-all-closed', () => { void host.close().then(() => app.quit()); });
+  app.on('window-all-closed', () => { void host.close().then(() => app.quit(), () => app.quit()); });
   await win.loadFile(RENDERER);
 }
 

@@ -1,10 +1,10 @@
 // The IntegrityApi contract between the engine host (electron/host EngineHost, run by Electron's main process or by
 // `integrity-studio serve`) and the dashboard (renderer/). Types only: plain data that crosses IPC and WebSockets.
 // Keys never cross it: the renderer only learns whether a key is set.
-import type { JobKind, JobProgress } from './jobs/types.js';
+import type { JobKind, JobProgress, JobRun } from './jobs/types.js';
 import type { JournalState } from './integrity/journal-writer.js';
 
-export type { JobKind, JobProgress, JobState } from './jobs/types.js';
+export type { JobKind, JobProgress, JobState, JobRun } from './jobs/types.js';
 export type { JournalState } from './integrity/journal-writer.js';
 
 export type VolumeMode = 'journal' | 'bitmap' | 'direct';
@@ -53,33 +53,18 @@ export interface Verification {
   suspect_algorithm_or_key: boolean;
 }
 
-/** One run of a job (start → pause/finish/failure), newest last; kept in the job's state file, so the CLI and the
- *  dashboard show the same history. */
-export interface JobRun {
-  job: JobKind;
-  /** who ran it */
-  by: 'cli' | 'dashboard';
-  started_at: string;
-  ended_at: string | null;
-  duration_ms: number | null;
-  result: 'running' | 'paused' | 'done' | 'failed';
-  from_sector: number;
-  to_sector: number;
-  bad_blocks?: number;
-  read_errors?: number;
-  unchecked_blocks?: number;
-  error?: string;
-}
-
 /** The journal as it is on disk (read without writing), not this session's activity. */
 export interface JournalOnDisk {
   /** journal: the kernel's journal; bitmap: the area holds the dirty bitmap; none: direct-mode open */
   kind: 'journal' | 'bitmap';
   sections: number;
   section_entries: number;
-  /** committed entries a writable open replays and a read-only open overlays */
+  /** committed entries a writable open replays and a read-only open overlays, and whose block on disk differs
+   *  from them (the kernel leaves replayed entries in the journal: those are counted in applied_entries) */
   committed_entries: number;
-  /** sections holding them */
+  /** committed entries already on disk (a replay rewrites them unchanged); one per sector, the last one wins */
+  applied_entries?: number;
+  /** sections holding the committed entries awaiting replay */
   committed_sections: number;
   /** the newest consistent commit's sequence number (0..3), null when the journal is empty */
   commit_seq: number | null;

@@ -2,12 +2,20 @@
 
 /** A problem with the input (image, option, key) that the user can act on. `code` is stable for scripts. */
 export class IntegrityStudioError extends Error {
+  /** the option the problem is about (FormatOptions / open option name, e.g. 'size', 'force', 'path'), so a host
+   *  can word it for its own interface (a form's controls rather than CLI flags) */
+  readonly field?: string;
+  /** values the message was built from (paths, what was found), for that rewording */
+  readonly detail?: Record<string, string | number>;
   constructor(
     message: string,
     readonly code: string = 'EINVAL',
+    info: { field?: string; detail?: Record<string, string | number> } = {},
   ) {
     super(message);
     this.name = 'IntegrityStudioError';
+    if (info.field) this.field = info.field;
+    if (info.detail) this.detail = info.detail;
   }
 }
 

@@ -1,65 +1,175 @@
 // EngineHost: owns the volumes and jobs of one dashboard session (Electron's main process or `integrity-studio
 // serve`), runs the engine's jobs (engine/jobs startJob) and formats (engine/commands formatVolume), and fans the
 // IntegrityApi events out to subscribers, throttled. Plain Node: no Electron import, so `serve` reuses it.
-// Keys stay here: snapshots only say whether one is set.
+// Keys stay here: snapshots only say whether one is set, and no error carries key material.
+//
+// Truth first: every snapshot is read from disk — the superblock (recalc_sector), the journal area, and the job
+// state files engine/jobs writes for the CLI and the dashboard alike — never from a cache of ours, so a job the
+// CLI ran is seen as it is. Idle volumes are polled (every pollMs) and a 'volume' event goes out on a change.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { IntegrityStudioError } from '../../engine/errors.js';
-import { openVolume } from '../../engine/volume.js';
-import { flagNames, SB_FLAG_RECALCULATING } from '../../engine/layout/superblock.js';
 import { Worker } from 'node:worker_threads';
+import { IntegrityStudioError } from '../../engine/errors.js';
+import { checkSuperblockMac, openVolume, readKeyFile, type Volume, type VolumeOptions } from '../../engine/volume.js';
+import { flagNames, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_FLAG_RECALCULATING } from '../../engine/layout/superblock.js';
 import type { FormatOptions } from '../../engine/commands/format.js';
 import { algorithmInfo, supportedAlgorithms } from '../../engine/hash/index.js';
+import { journalCipher, SUPPORTED_JOURNAL_CRYPT } from '../../engine/integrity/journal-keys.js';
+import { journalOnDisk } from '../../engine/integrity/journal-disk.js';
+import { openWritable } from '../../engine/integrity/writable.js';
+import { DASHBOARD_ALGORITHM_REMEDY, everyBlockFailedHint } from '../../engine/hints.js';
 import type {
-  AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, VolumeMode, VolumeSnapshot,
+  AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, JobRun, JournalOnDisk, KeyInput,
+  OpenOptionsInfo, OpenOptionsRequest, UnlockRequest, UpdateVolumeRequest, Verification, VolumeMode, VolumeSnapshot, VolumeState,
 } from '../../engine/api.js';
 import type { JobHandle, JobSpec } from '../../engine/jobs/types.js';
 import { startJob as engineStartJob } from '../../engine/jobs/index.js';
-import { readJobState } from '../../engine/jobs/state.js';
+import { jobStatePath, readJobStateAt, readRecalcHistory, volumeIdOf, type JobStateFile } from '../../engine/jobs/state.js';
+import { dmTable, openCommand } from './open-command.js';
+import { formMessage } from './form-errors.js';
 
 type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
 
+export const HOST_VERSION = '0.1.0';
+
 interface Keys { integrity?: Buffer; journalIntegrity?: Buffer; journalCrypt?: Buffer }
+type KeyName = keyof Keys;
 interface Entry {
   id: string;
   name: string;
   path: string;
-  dataDevice: string | null;
-  algorithm: string;
-  journalIntegrity: string | null;
-  journalCrypt: string | null;
-  mode: VolumeMode;
+  options: OpenOptionsInfo;
+  /** integritysetup --buffer-sectors given at create (for the dm table line), null for the default */
+  bufferSectors: number | null;
   keys: Keys;
+  /** this session's running (or last) job of each kind */
   jobs: Partial<Record<JobKind, JobProgress>>;
   handles: Partial<Record<JobKind, JobHandle>>;
-  errorCount: number;
-  badRanges: Array<[number, number]>;
   formatting: boolean;
+  /** the last problem (a failed job, a failed replay) */
   error: string | null;
+  /** a guess about the keys/algorithm made at add/unlock/edit (labelled a guess) */
+  keyWarning: string | null;
+  /** what the poller last saw of the files behind this volume */
+  signature: string;
 }
 
+/** A job this host paused on close: what `serve` prints on Ctrl-C. */
+export interface PausedJob { id: string; name: string; path: string; job: JobKind; position_sector: number; total_sectors: number }
+
 export interface EngineHostOptions {
-  /** folder holding volumes.json (the list of volumes, never keys) */
+  /** folder holding volumes.json (the list of volumes and their open options, never keys) */
   dataDir?: string;
   /** minimum ms between two progress events of one job sent to subscribers (the final one always goes) */
   throttleMs?: number;
   transport?: 'electron' | 'websocket';
   /** injected for tests; default: engine/jobs startJob (worker threads); null disables recalc/scrub */
   startJob?: StartJob | null;
+  /** how often idle volumes are re-read for changes made by others (the CLI); 0 disables; default 2000 */
+  pollMs?: number;
 }
 
 const HEX = /^[0-9a-fA-F]*$/;
-function keyFromHex(hex: string | undefined, what: string): Buffer | undefined {
-  if (hex === undefined || hex === '') return undefined;
-  if (typeof hex !== 'string' || !HEX.test(hex) || hex.length % 2) throw new IntegrityStudioError(`${what} must be hex digits (an even number of them)`);
-  return Buffer.from(hex, 'hex');
+const KEY_WORDS: Record<KeyName, string> = { integrity: 'integrity key', journalIntegrity: 'journal integrity key', journalCrypt: 'journal crypt key' };
+
+/** A KeyInput → bytes. Errors name the key and the file, never the key's content. */
+function readKey(k: KeyInput | undefined, what: string): Buffer | undefined {
+  if (k === undefined || k === null) return undefined;
+  if (typeof k !== 'object') throw new IntegrityStudioError(`${what}: give hex digits or a key file`);
+  if ('hex' in k) {
+    const hex = k.hex;
+    if (typeof hex !== 'string' || !HEX.test(hex) || hex.length % 2) throw new IntegrityStudioError(`${what} must be hex digits (an even number of them)`);
+    if (hex === '') return undefined;
+    return Buffer.from(hex, 'hex');
+  }
+  if ('file' in k && typeof k.file === 'string' && k.file) return readKeyFile(path.resolve(k.file), undefined, what);
+  throw new IntegrityStudioError(`${what}: give hex digits or a key file`);
 }
 
-function quote(s: string): string {
-  return /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+function positive(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new IntegrityStudioError(`${what} must be a positive whole number`);
+  return v;
 }
 
+const DEFAULT_OPTIONS: OpenOptionsInfo = {
+  integrity: 'crc32c', journal_integrity: null, journal_crypt: null, mode: 'journal', data_device: null,
+  allow_discards: false, bitmap_sectors_per_bit: null, bitmap_flush_time_ms: null,
+};
+
+/** Open options from a request, over `base` (fields absent from the request keep base's values). */
+function optionsFrom(req: OpenOptionsRequest, base: OpenOptionsInfo = DEFAULT_OPTIONS): OpenOptionsInfo {
+  const o: OpenOptionsInfo = { ...base };
+  const has = (k: keyof OpenOptionsRequest) => Object.hasOwn(req, k) && req[k] !== undefined;
+  if (has('integrity')) o.integrity = req.integrity || 'crc32c';
+  algorithmInfo(o.integrity);
+  if (has('journalIntegrity')) o.journal_integrity = req.journalIntegrity || null;
+  if (o.journal_integrity && !/^hmac-(sha1|sha256|sha512)$/.test(o.journal_integrity)) {
+    throw new IntegrityStudioError(`unsupported journal integrity algorithm "${o.journal_integrity}" (supported: hmac-sha1, hmac-sha256, hmac-sha512)`);
+  }
+  if (has('journalCrypt')) o.journal_crypt = req.journalCrypt || null;
+  if (o.journal_crypt && !SUPPORTED_JOURNAL_CRYPT.includes(o.journal_crypt.replace(/^(\w+)\((\w+)\)$/, '$1-$2'))) {
+    throw new IntegrityStudioError(`unsupported journal encryption "${o.journal_crypt}" (supported: ${SUPPORTED_JOURNAL_CRYPT.join(', ')})`);
+  }
+  if (has('mode')) {
+    if (!['journal', 'bitmap', 'direct'].includes(req.mode!)) throw new IntegrityStudioError('mode must be journal, bitmap or direct');
+    o.mode = req.mode!;
+  }
+  if (has('dataDevice')) o.data_device = req.dataDevice ? path.resolve(req.dataDevice) : null;
+  if (has('allowDiscards')) o.allow_discards = !!req.allowDiscards;
+  if (has('bitmapSectorsPerBit')) o.bitmap_sectors_per_bit = positive(req.bitmapSectorsPerBit, 'bitmap sectors per bit') ?? null;
+  if (o.bitmap_sectors_per_bit !== null && (o.bitmap_sectors_per_bit & (o.bitmap_sectors_per_bit - 1))) throw new IntegrityStudioError('bitmap sectors per bit must be a power of two');
+  if (has('bitmapFlushTimeMs')) o.bitmap_flush_time_ms = positive(req.bitmapFlushTimeMs, 'bitmap flush time') ?? null;
+  return o;
+}
+
+function keysFrom(req: { integrityKey?: KeyInput; journalIntegrityKey?: KeyInput; journalCryptKey?: KeyInput }): Keys {
+  const k: Keys = {};
+  const i = readKey(req.integrityKey, KEY_WORDS.integrity);
+  const ji = readKey(req.journalIntegrityKey, KEY_WORDS.journalIntegrity);
+  const jc = readKey(req.journalCryptKey, KEY_WORDS.journalCrypt);
+  if (i) k.integrity = i;
+  if (ji) k.journalIntegrity = ji;
+  if (jc) k.journalCrypt = jc;
+  return k;
+}
+
+/** The engine's open options for an entry's options and keys. */
+function volumeOptions(o: OpenOptionsInfo, keys: Keys): VolumeOptions & { dataDevice?: string } {
+  return {
+    dataDevice: o.data_device ?? undefined,
+    integrity: o.integrity, integrityKey: keys.integrity,
+    journalIntegrity: o.journal_integrity ?? undefined, journalIntegrityKey: keys.journalIntegrity,
+    journalCrypt: o.journal_crypt ?? undefined, journalCryptKey: keys.journalCrypt,
+    mode: o.mode, allowDiscards: o.allow_discards,
+    bitmapSectorsPerBit: o.bitmap_sectors_per_bit ?? undefined, bitmapFlushTime: o.bitmap_flush_time_ms ?? undefined,
+  };
+}
+
+/** Which keys the algorithms need: a keyed internal hash, a journal MAC (superblock flag or option), journal crypt. */
+function keysRequired(o: OpenOptionsInfo, sbFlags: number | null): VolumeSnapshot['keys_required'] {
+  return {
+    integrity: algorithmInfo(o.integrity).keyed,
+    journalIntegrity: !!o.journal_integrity || (sbFlags !== null && !!(sbFlags & SB_FLAG_HAVE_JOURNAL_MAC)),
+    journalCrypt: !!o.journal_crypt,
+  };
+}
+
+function missingKeys(e: Entry, sbFlags: number | null): KeyName[] {
+  const req = keysRequired(e.options, sbFlags);
+  return (Object.keys(req) as KeyName[]).filter((k) => req[k] && !e.keys[k]);
+}
+
+/** Conditions in order of importance (the first is the badge). */
+const ORDER: VolumeState[] = [
+  'missing', 'unreadable', 'formatting', 'needs-key', 'checking', 'recalculating', 'errors', 'journal-replay',
+  'recalc-paused', 'check-paused', 'partial', 'not-checked', 'clean',
+];
+
+function isoOrNull(s: string | null | undefined): string | null {
+  return typeof s === 'string' ? s : null;
+}
 
 export class EngineHost {
   private readonly entries = new Map<string, Entry>();
@@ -69,13 +179,20 @@ export class EngineHost {
   private readonly throttleMs: number;
   private readonly dataDir: string | null;
   private readonly startJobFn: StartJob | null;
+  private poller: NodeJS.Timeout | null = null;
   readonly transport: 'electron' | 'websocket';
+  readonly startedAt = new Date().toISOString();
 
   private constructor(o: EngineHostOptions, startJob: StartJob | null) {
     this.throttleMs = o.throttleMs ?? 100;
     this.dataDir = o.dataDir ?? null;
     this.transport = o.transport ?? 'websocket';
     this.startJobFn = startJob;
+    const pollMs = o.pollMs ?? 2000;
+    if (pollMs > 0) {
+      this.poller = setInterval(() => this.poll(), pollMs);
+      this.poller.unref();
+    }
   }
 
   static async create(o: EngineHostOptions = {}): Promise<EngineHost> {
@@ -84,36 +201,49 @@ export class EngineHost {
     return host;
   }
 
-  // ---- persistence (volume list only; never keys) ----
+  // ---- persistence (volume list and open options; never keys) ----
   private listFile(): string | null {
     return this.dataDir ? path.join(this.dataDir, 'volumes.json') : null;
   }
   private load(): void {
     const f = this.listFile();
     if (!f || !fs.existsSync(f)) return;
-    let list: Array<Partial<Entry>>;
+    let list: Array<Record<string, unknown>>;
     try {
-      list = JSON.parse(fs.readFileSync(f, 'utf8')) as Array<Partial<Entry>>;
+      list = JSON.parse(fs.readFileSync(f, 'utf8')) as Array<Record<string, unknown>>;
     } catch (e) {
       throw new IntegrityStudioError(`${f}: not a volume list (${(e as Error).message})`);
     }
     for (const v of list) {
       if (typeof v.id !== 'string' || typeof v.path !== 'string') continue;
-      this.entries.set(v.id, this.newEntry(v.id, v.path, v.name ?? path.basename(v.path), v.dataDevice ?? null, v.algorithm ?? 'crc32c', (v.mode as VolumeMode) ?? 'journal', {}, v.journalIntegrity ?? null, v.journalCrypt ?? null));
+      // older lists kept algorithm / dataDevice / mode / journalIntegrity / journalCrypt at the top level
+      const saved = (v.options ?? {}) as Partial<OpenOptionsInfo>;
+      const options: OpenOptionsInfo = {
+        ...DEFAULT_OPTIONS,
+        integrity: (v.algorithm as string) ?? DEFAULT_OPTIONS.integrity,
+        mode: (v.mode as VolumeMode) ?? 'journal',
+        data_device: (v.dataDevice as string) ?? null,
+        journal_integrity: (v.journalIntegrity as string) ?? null,
+        journal_crypt: (v.journalCrypt as string) ?? null,
+        ...saved,
+      };
+      const e = this.newEntry(v.id, v.path, typeof v.name === 'string' ? v.name : path.basename(v.path), options, {});
+      e.bufferSectors = typeof v.bufferSectors === 'number' ? v.bufferSectors : null;
+      this.entries.set(e.id, e);
     }
   }
   private save(): void {
     const f = this.listFile();
     if (!f) return;
     fs.mkdirSync(path.dirname(f), { recursive: true });
-    const list = [...this.entries.values()].map((e) => ({ id: e.id, name: e.name, path: e.path, dataDevice: e.dataDevice, algorithm: e.algorithm, mode: e.mode, journalIntegrity: e.journalIntegrity, journalCrypt: e.journalCrypt }));
+    const list = [...this.entries.values()].filter((e) => !e.formatting).map((e) => ({ id: e.id, name: e.name, path: e.path, options: e.options, bufferSectors: e.bufferSectors }));
     const tmp = `${f}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(list, null, 2));
+    fs.writeFileSync(tmp, JSON.stringify(list, null, 2), { mode: 0o600 });
     fs.renameSync(tmp, f);
   }
 
-  private newEntry(id: string, p: string, name: string, dataDevice: string | null, algorithm: string, mode: VolumeMode, keys: Keys, ji: string | null, jc: string | null): Entry {
-    return { id, name, path: p, dataDevice, algorithm, mode, keys, jobs: {}, handles: {}, errorCount: 0, badRanges: [], formatting: false, error: null, journalIntegrity: ji, journalCrypt: jc };
+  private newEntry(id: string, p: string, name: string, options: OpenOptionsInfo, keys: Keys): Entry {
+    return { id, name, path: p, options, bufferSectors: null, keys, jobs: {}, handles: {}, formatting: false, error: null, keyWarning: null, signature: '' };
   }
 
   // ---- events ----
@@ -144,10 +274,55 @@ export class EngineHost {
       this.emit(make());
     }, this.throttleMs - (now - last)));
   }
+  private emitVolume(e: Entry): VolumeSnapshot {
+    const s = this.snapshot(e);
+    e.signature = this.signatureOf(e);
+    this.emit({ type: 'volume', volume: s });
+    return s;
+  }
+
+  // ---- changes made by others (the CLI) ----
+  /** what the files behind a volume look like now: image, data device, superblock bytes, job state files */
+  private signatureOf(e: Entry): string {
+    const parts: string[] = [];
+    const stat = (p: string) => {
+      try {
+        const st = fs.statSync(p);
+        parts.push(`${p}:${st.ino}:${st.size}:${st.mtimeMs}`);
+      } catch {
+        parts.push(`${p}:-`);
+      }
+    };
+    stat(e.path);
+    if (e.options.data_device) stat(e.options.data_device);
+    for (const k of ['scrub', 'recalc'] as const) stat(jobStatePath(e.path, k));
+    // block devices keep their mtime: the superblock itself (recalc_sector, flags) tells a recalculation's progress
+    try {
+      const fd = fs.openSync(e.path, 'r');
+      try {
+        const b = Buffer.alloc(512);
+        fs.readSync(fd, b, 0, 512, 0);
+        parts.push(crypto.createHash('sha256').update(b).digest('hex'));
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      parts.push('sb:-');
+    }
+    return parts.join('|');
+  }
+  /** re-reads idle volumes; emits a 'volume' event for each that changed */
+  poll(): void {
+    for (const e of this.entries.values()) {
+      if (e.formatting || e.handles.recalc || e.handles.scrub) continue;
+      const sig = this.signatureOf(e);
+      if (sig !== e.signature) this.emitVolume(e);
+    }
+  }
 
   // ---- commands ----
   status(): HostStatus {
-    return { version: '0.1.0', transport: this.transport, algorithms: supportedAlgorithms(), jobs_available: !!this.startJobFn, volumes: this.listVolumes() };
+    return { version: HOST_VERSION, transport: this.transport, algorithms: supportedAlgorithms(), jobs_available: !!this.startJobFn, started_at: this.startedAt, volumes: this.listVolumes() };
   }
   listVolumes(): VolumeSnapshot[] {
     return [...this.entries.values()].map((e) => this.snapshot(e));
@@ -160,47 +335,101 @@ export class EngineHost {
     return e;
   }
 
+  private refuseDuplicate(p: string): void {
+    for (const e of this.entries.values()) {
+      if (e.path === p) throw new IntegrityStudioError(`${p} is already in the list as "${e.name}": use Unlock to give its keys, or Edit to change its name and open options`);
+    }
+  }
+
+  private running(e: Entry): JobKind | null {
+    return e.handles.recalc ? 'recalc' : e.handles.scrub ? 'scrub' : null;
+  }
+  private refuseWhileRunning(e: Entry, what: string): void {
+    const r = this.running(e);
+    if (r) throw new IntegrityStudioError(`${e.name}: a ${r === 'recalc' ? 'recalculation' : 'scrub'} is running; pause it before ${what}`);
+  }
+
+  /**
+   * Checks what can be checked of keys and algorithms against the disk. Throws when a key is certainly wrong
+   * (a journal MAC key against the superblock MAC under fix_hmac; a journal crypt key that does not decrypt the
+   * journal's commit ids); returns a labelled guess when a sample of blocks all fail their tags.
+   */
+  private checkKeys(p: string, o: OpenOptionsInfo, keys: Keys): string | null {
+    const vo = volumeOptions(o, keys);
+    const sbVol = openVolume(p, { dataDevice: vo.dataDevice, superblockOnly: true });
+    let flags: number;
+    try {
+      flags = sbVol.sb.flags;
+      if (flags & SB_FLAG_HAVE_JOURNAL_MAC && !o.journal_integrity) {
+        throw new IntegrityStudioError('this volume has a journal MAC (have_journal_mac): choose its Journal integrity algorithm and give its key');
+      }
+      if (!(flags & SB_FLAG_HAVE_JOURNAL_MAC) && o.journal_integrity) {
+        throw new IntegrityStudioError('this volume has no journal MAC, but a Journal integrity algorithm was given: choose none');
+      }
+      if (o.journal_crypt && keys.journalCrypt) journalCipher(o.journal_crypt, keys.journalCrypt.length);
+      if (flags & SB_FLAG_HAVE_JOURNAL_MAC && flags & SB_FLAG_FIXED_HMAC && keys.journalIntegrity) {
+        try {
+          checkSuperblockMac(sbVol.meta, sbVol.sb, vo);
+        } catch {
+          throw new IntegrityStudioError(`the journal integrity key does not match the superblock's MAC: the key or the journal integrity algorithm (${o.journal_integrity}) is wrong`, 'EKEY');
+        }
+      }
+    } finally {
+      sbVol.close();
+    }
+    const need = keysRequired(o, flags);
+    if ((need.journalIntegrity && !keys.journalIntegrity) || (need.journalCrypt && !keys.journalCrypt)) return null;
+    if (need.integrity && !keys.integrity) return null;
+    const vol = openVolume(p, { ...vo, superblockOnly: true, readOnly: true });
+    try {
+      if (o.journal_crypt) {
+        const j = journalOnDisk(vol, o.mode);
+        if (j.unreadable && /commit id/.test(j.unreadable)) {
+          throw new IntegrityStudioError(`the journal encryption key or algorithm (${o.journal_crypt}) does not decrypt the journal (its commit ids are not valid)`, 'EKEY');
+        }
+      }
+      return sampleCheck(vol);
+    } finally {
+      vol.close();
+    }
+  }
+
   addVolume(req: AddVolumeRequest): VolumeSnapshot {
     if (!req || typeof req.path !== 'string' || !req.path) throw new IntegrityStudioError('addVolume: path is required');
     const p = path.resolve(req.path);
-    for (const e of this.entries.values()) if (e.path === p) throw new IntegrityStudioError(`${p} is already in the list`);
-    const keys: Keys = { integrity: keyFromHex(req.integrityKeyHex, 'integrity key') };
-    // refuse what is not a dm-integrity device, with the engine's own message
-    const v = openVolume(p, { dataDevice: req.dataDevice, superblockOnly: true });
-    v.close();
-    const e = this.newEntry(crypto.randomUUID(), p, req.name || path.basename(p), req.dataDevice ? path.resolve(req.dataDevice) : null, req.integrity ?? 'crc32c', req.mode ?? 'journal', keys, null, null);
+    this.refuseDuplicate(p);
+    if (!fs.existsSync(p)) throw new IntegrityStudioError(`${p}: no such file or device`, 'ENOENT');
+    const options = optionsFrom(req);
+    if (options.data_device && !fs.existsSync(options.data_device)) throw new IntegrityStudioError(`data device ${options.data_device}: no such file or device`, 'ENOENT');
+    const keys = keysFrom(req);
+    const warning = this.checkKeys(p, options, keys);
+    const e = this.newEntry(crypto.randomUUID(), p, req.name || path.basename(p), options, keys);
+    e.keyWarning = warning;
     this.entries.set(e.id, e);
     this.save();
-    const s = this.snapshot(e);
-    this.emit({ type: 'volume', volume: s });
-    return s;
+    return this.emitVolume(e);
   }
 
   async createVolume(req: CreateVolumeRequest): Promise<VolumeSnapshot> {
     if (!req || typeof req.path !== 'string' || !req.path) throw new IntegrityStudioError('createVolume: path is required');
     const p = path.resolve(req.path);
-    for (const e of this.entries.values()) if (e.path === p) throw new IntegrityStudioError(`${p} is already in the list`);
-    const num = (v: unknown, what: string): number | undefined => {
-      if (v === undefined || v === null) return undefined;
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new IntegrityStudioError(`${what} must be a positive whole number`);
-      return v;
-    };
-    const keys: Keys = {
-      integrity: keyFromHex(req.integrityKeyHex, 'integrity key'),
-      journalIntegrity: keyFromHex(req.journalIntegrityKeyHex, 'journal integrity key'),
-      journalCrypt: keyFromHex(req.journalCryptKeyHex, 'journal crypt key'),
-    };
+    this.refuseDuplicate(p);
+    const dir = path.dirname(p);
+    if (!fs.existsSync(dir)) throw new IntegrityStudioError(`folder ${dir} does not exist`, 'ENOENT');
+    const options = optionsFrom(req);
+    const keys = keysFrom(req);
     const o: FormatOptions = {
-      integrity: req.integrity || undefined, integrityKey: keys.integrity,
-      tagSize: num(req.tagSize, 'tag size'), sectorSize: num(req.sectorSize, 'sector size'),
-      journalSize: num(req.journalSize, 'journal size'), interleaveSectors: num(req.interleaveSectors, 'interleave sectors'),
-      bufferSectors: num(req.bufferSectors, 'buffer sectors'), dataDevice: req.dataDevice || undefined,
+      integrity: options.integrity, integrityKey: keys.integrity,
+      tagSize: positive(req.tagSize, 'Tag size'), sectorSize: positive(req.sectorSize, 'Sector size'),
+      journalSize: positive(req.journalSize, 'Journal size'), interleaveSectors: positive(req.interleaveSectors, 'Interleave sectors'),
+      bufferSectors: positive(req.bufferSectors, 'Buffer sectors'), dataDevice: options.data_device ?? undefined,
       noWipe: !!req.noWipe, integrityRecalculate: !!req.integrityRecalculate, legacyPadding: !!req.legacyPadding,
-      legacyHmac: !!req.legacyHmac, journalIntegrity: req.journalIntegrity || undefined, journalIntegrityKey: keys.journalIntegrity,
-      journalCrypt: req.journalCrypt || undefined, journalCryptKey: keys.journalCrypt, mode: req.mode, force: !!req.force,
-      size: num(req.size, 'size'),
+      legacyHmac: !!req.legacyHmac, journalIntegrity: options.journal_integrity ?? undefined, journalIntegrityKey: keys.journalIntegrity,
+      journalCrypt: options.journal_crypt ?? undefined, journalCryptKey: keys.journalCrypt, mode: options.mode, force: !!req.force,
+      size: positive(req.size, 'Size'),
     };
-    const e = this.newEntry(crypto.randomUUID(), p, req.name || path.basename(p), o.dataDevice ? path.resolve(o.dataDevice) : null, req.integrity || 'crc32c', req.mode ?? 'journal', keys, req.journalIntegrity || null, req.journalCrypt || null);
+    const e = this.newEntry(crypto.randomUUID(), p, req.name || path.basename(p), options, keys);
+    e.bufferSectors = o.bufferSectors ?? null;
     e.formatting = true;
     this.entries.set(e.id, e);
     this.emit({ type: 'volume', volume: this.snapshot(e) });
@@ -213,9 +442,7 @@ export class EngineHost {
     }
     e.formatting = false;
     this.save();
-    const s = this.snapshot(e);
-    this.emit({ type: 'volume', volume: s });
-    return s;
+    return this.emitVolume(e);
   }
 
   /** formatVolume in a worker thread: the host keeps serving events and commands during a long wipe */
@@ -223,22 +450,76 @@ export class EngineHost {
     return new Promise((resolve, reject) => {
       const w = new Worker(new URL('./format-worker.js', import.meta.url), { workerData: { path: p, options: o } });
       let settled = false;
-      w.on('message', (m: { type: string; done?: number; total?: number; message?: string }) => {
+      w.on('message', (m: { type: string; done?: number; total?: number; message?: string; code?: string; field?: string; detail?: Record<string, string | number> }) => {
         if (m.type === 'progress') onProgress(m.done!, m.total!);
         else if (m.type === 'done') { settled = true; resolve(); }
-        else if (m.type === 'error') { settled = true; reject(new IntegrityStudioError(m.message!)); }
+        else if (m.type === 'error') {
+          settled = true;
+          // the engine words its errors for the CLI (--size, --force): the form has controls instead
+          reject(new IntegrityStudioError(formMessage({ message: m.message!, code: m.code, field: m.field, detail: m.detail }), m.code ?? 'EINVAL'));
+        }
       });
       w.on('error', (e) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format failed: ${e.message}`)); } });
       w.on('exit', (code) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format worker exited with code ${code}`)); } });
     });
   }
 
+  /** takes the volume off the list; the image and its state files stay */
   removeVolume(id: string): void {
     const e = this.get(id);
-    if (e.handles.recalc || e.handles.scrub) throw new IntegrityStudioError(`${e.name}: pause its running job before removing it`);
+    if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
+    this.refuseWhileRunning(e, 'removing it from the list');
     this.entries.delete(e.id);
+    for (const k of Object.keys(e.keys) as KeyName[]) e.keys[k]?.fill(0);
     this.save();
     this.emit({ type: 'volume-removed', id: e.id });
+  }
+
+  /** a new name and/or open options; keys given replace the held ones, absent keys are kept */
+  updateVolume(id: string, req: UpdateVolumeRequest): VolumeSnapshot {
+    const e = this.get(id);
+    if (!req || typeof req !== 'object') throw new IntegrityStudioError('updateVolume: expected an object');
+    if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
+    this.refuseWhileRunning(e, 'editing it');
+    if (req.name !== undefined && (typeof req.name !== 'string' || !req.name.trim() || req.name.length > 200)) throw new IntegrityStudioError('name must be 1 to 200 characters');
+    const options = optionsFrom(req, e.options);
+    if (options.data_device && !fs.existsSync(options.data_device)) throw new IntegrityStudioError(`data device ${options.data_device}: no such file or device`, 'ENOENT');
+    const keys: Keys = { ...e.keys, ...keysFrom(req) };
+    const warning = fs.existsSync(e.path) ? this.checkKeys(e.path, options, keys) : null;
+    if (req.name !== undefined) e.name = req.name.trim();
+    e.options = options;
+    e.keys = keys;
+    e.keyWarning = warning;
+    this.save();
+    return this.emitVolume(e);
+  }
+
+  /** the keys a volume needs (after a host restart they are forgotten) */
+  unlockVolume(id: string, req: UnlockRequest): VolumeSnapshot {
+    const e = this.get(id);
+    if (!req || typeof req !== 'object') throw new IntegrityStudioError('unlockVolume: expected an object');
+    const given = keysFrom(req);
+    if (!Object.keys(given).length) throw new IntegrityStudioError(`${e.name}: give at least one key (as hex digits or a key file on the host)`);
+    if (!fs.existsSync(e.path)) throw new IntegrityStudioError(`${e.path}: no such file or device`, 'ENOENT');
+    const keys: Keys = { ...e.keys, ...given };
+    e.keyWarning = this.checkKeys(e.path, e.options, keys);
+    e.keys = keys;
+    e.error = null;
+    return this.emitVolume(e);
+  }
+
+  /** replays the journal on disk as the kernel does on activation (a writable open), under the volume's lock */
+  replayJournal(id: string): VolumeSnapshot {
+    const e = this.get(id);
+    if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
+    this.refuseWhileRunning(e, 'replaying its journal');
+    const missing = missingKeys(e, null);
+    if (missing.length) throw new IntegrityStudioError(`${e.name}: Unlock it first (the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held)`);
+    // openWritable = dm_integrity_resume: replay_journal (or the dirty-bitmap recalculation), then a clean close
+    const vol = openWritable(e.path, volumeOptions(e.options, e.keys));
+    vol.close();
+    e.error = null;
+    return this.emitVolume(e);
   }
 
   private requireJobs(): StartJob {
@@ -248,36 +529,41 @@ export class EngineHost {
 
   private runJob(id: string, kind: JobKind, reset: boolean): void {
     const e = this.get(id);
-    const startJob = this.requireJobs();
     if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
-    if (e.handles.recalc || e.handles.scrub) throw new IntegrityStudioError(`${e.name}: a ${e.handles.recalc ? 'recalculation' : 'scrub'} is already running`);
+    const r = this.running(e);
+    if (r) throw new IntegrityStudioError(`${e.name}: a ${r === 'recalc' ? 'recalculation' : 'scrub'} is already running`);
+    if (!fs.existsSync(e.path)) throw new IntegrityStudioError(`${e.path} is missing`, 'ENOENT');
+    const missing = missingKeys(e, null);
+    if (missing.length) throw new IntegrityStudioError(`${e.name}: Unlock it first (the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held)`);
+    const startJob = this.requireJobs();
+    if (kind === 'scrub' && !reset) {
+      const st = this.scrubState(e);
+      if (st?.state === 'done') throw new IntegrityStudioError(`${e.name}: the last scrub finished; use Start scrub to run a new one`);
+    }
+    const o = e.options;
     const spec: JobSpec = {
-      kind, device: e.path, dataDevice: e.dataDevice ?? undefined, integrity: e.algorithm, integrityKey: e.keys.integrity,
-      journalIntegrity: e.journalIntegrity ?? undefined, journalIntegrityKey: e.keys.journalIntegrity,
-      journalCrypt: e.journalCrypt ?? undefined, journalCryptKey: e.keys.journalCrypt, reset,
+      kind, device: e.path, dataDevice: o.data_device ?? undefined, integrity: o.integrity, integrityKey: e.keys.integrity,
+      journalIntegrity: o.journal_integrity ?? undefined, journalIntegrityKey: e.keys.journalIntegrity,
+      journalCrypt: o.journal_crypt ?? undefined, journalCryptKey: e.keys.journalCrypt, mode: o.mode, reset, by: 'dashboard',
+      bitmapSectorsPerBit: o.bitmap_sectors_per_bit ?? undefined, bitmapFlushTime: o.bitmap_flush_time_ms ?? undefined,
     };
     e.error = null;
-    if (kind === 'scrub' && reset) { e.errorCount = 0; e.badRanges = []; }
     const h = startJob(spec, (p) => this.onProgress(e, p));
     e.handles[kind] = h;
     void h.finished.then((p) => {
       if (e.handles[kind] === h) delete e.handles[kind];
       this.onProgress(e, p, true);
-      this.emit({ type: 'volume', volume: this.snapshot(e) });
+      if (this.entries.get(e.id) === e) this.emitVolume(e);
     });
-    this.emit({ type: 'volume', volume: this.snapshot(e) });
+    this.emitVolume(e);
   }
 
   private onProgress(e: Entry, p: JobProgress, final = false): void {
     e.jobs[p.job] = p;
     if (p.state === 'failed' && p.error) e.error = p.error;
-    if (p.job === 'scrub') {
-      e.errorCount = p.mismatches;
-      e.badRanges = p.bad_ranges;
-    }
     const fin = final || p.state !== 'running';
     this.emitThrottled(`${e.id}:${p.job}`, () => ({ type: 'progress', id: e.id, progress: p }), fin);
-    if (p.job === 'scrub') this.emitThrottled(`${e.id}:errors`, () => ({ type: 'errors', id: e.id, count: e.errorCount, ranges: e.badRanges }), fin);
+    if (p.job === 'scrub') this.emitThrottled(`${e.id}:errors`, () => ({ type: 'errors', id: e.id, count: p.mismatches, ranges: p.bad_ranges }), fin);
     if (p.journal) this.emitThrottled(`${e.id}:journal`, () => ({ type: 'journal', id: e.id, journal: p.journal }), fin);
   }
 
@@ -297,76 +583,265 @@ export class EngineHost {
   resumeScrub(id: string): void { this.runJob(id, 'scrub', false); }
   pauseScrub(id: string): Promise<void> { return this.pauseJob(id, 'scrub'); }
 
-  /** pauses every running job (persisting positions) and stops sending events */
-  async close(): Promise<void> {
-    const all: Promise<unknown>[] = [];
-    for (const e of this.entries.values()) for (const h of Object.values(e.handles)) if (h) all.push(h.pause().catch(() => undefined));
-    await Promise.all(all);
+  /** pauses every running job (persisting positions), stops sending events; resolves with what it paused */
+  async close(): Promise<PausedJob[]> {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    const all: Array<Promise<PausedJob | null>> = [];
+    for (const e of this.entries.values()) {
+      for (const [kind, h] of Object.entries(e.handles) as Array<[JobKind, JobHandle]>) {
+        all.push(h.pause().then(
+          (p) => (p.state === 'paused' ? { id: e.id, name: e.name, path: e.path, job: kind, position_sector: p.position_sector, total_sectors: p.total_sectors } : null),
+          () => null,
+        ));
+      }
+    }
+    const paused = (await Promise.all(all)).filter((p): p is PausedJob => !!p);
     for (const t of this.pending.values()) clearTimeout(t);
     this.pending.clear();
     this.listeners.clear();
+    for (const e of this.entries.values()) for (const k of Object.keys(e.keys) as KeyName[]) e.keys[k]?.fill(0);
+    return paused;
   }
 
   // ---- snapshots ----
-  snapshot(e: Entry): VolumeSnapshot {
-    const s: VolumeSnapshot = {
-      id: e.id, name: e.name, path: e.path, data_device: e.dataDevice, size_bytes: 0, algorithm: e.algorithm, mode: e.mode,
-      state: 'clean', error_count: e.errorCount, bad_ranges: e.badRanges, superblock: null, geometry: null,
-      journal: e.jobs.recalc?.journal ?? e.jobs.scrub?.journal ?? null, jobs: { ...e.jobs },
-      keys: { integrity: !!e.keys.integrity, journalIntegrity: !!e.keys.journalIntegrity, journalCrypt: !!e.keys.journalCrypt },
-      open_command: '', dm_table: '', error: e.error,
-    };
-    if (e.formatting) { s.state = 'formatting'; return s; }
+  private scrubState(e: Entry, vol?: Volume): JobStateFile | null {
     try {
-      const v = openVolume(e.path, { dataDevice: e.dataDevice ?? undefined, superblockOnly: true });
+      if (vol) return readJobStateAt(jobStatePath(e.path, 'scrub'), volumeIdOf(vol.sb));
+      const v = openVolume(e.path, { dataDevice: e.options.data_device ?? undefined, superblockOnly: true });
       try {
-        const sb = v.sb, g = v.geometry;
-        s.size_bytes = sb.provided_data_sectors * 512;
-        const recalculating = !!(sb.flags & SB_FLAG_RECALCULATING);
-        s.superblock = {
-          version: sb.version, flags: flagNames(sb.flags), integrity_tag_size: sb.integrity_tag_size, journal_sections: sb.journal_sections,
-          provided_data_sectors: sb.provided_data_sectors, log2_interleave_sectors: sb.log2_interleave_sectors,
-          log2_sectors_per_block: sb.log2_sectors_per_block, log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
-          recalc_sector: recalculating ? sb.recalc_sector : null,
-        };
-        s.geometry = {
-          block_size: g.block_size, tag_size: g.tag_size, initial_sectors: g.initial_sectors, metadata_run: g.metadata_run,
-          journal_section_sectors: g.journal_section_sectors, journal_entries: g.journal_entries, meta_dev: g.meta_dev,
-        };
-        if (!e.jobs.recalc && recalculating && sb.recalc_sector < sb.provided_data_sectors) {
-          // the persisted position, as a paused job (it survives restarts of the host)
-          s.jobs.recalc = { job: 'recalc', state: 'paused', position_sector: sb.recalc_sector, total_sectors: sb.provided_data_sectors, start_sector: sb.recalc_sector, sectors_per_block: g.sectors_per_block, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null };
-        }
-        // the last scrub's persisted result (engine/jobs keeps it beside the image): it survives restarts
-        const st = e.jobs.scrub ? null : readJobState(v, 'scrub');
-        if (st) {
-          s.jobs.scrub = { job: 'scrub', state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: g.sectors_per_block, bytes_per_second: 0, eta_ms: null, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null };
-          s.error_count = st.mismatches;
-          s.bad_ranges = st.bad_ranges;
-        }
-        s.state = e.handles.recalc ? 'recalculating' : e.handles.scrub ? 'scrubbing'
-          : s.error_count > 0 ? 'errors'
-          : s.jobs.recalc?.state === 'paused' || s.jobs.scrub?.state === 'paused' ? 'paused' : 'clean';
-        const mode = e.mode === 'bitmap' ? ' --integrity-bitmap-mode' : e.mode === 'direct' ? ' --integrity-no-journal' : '';
-        const keyOpt = e.keys.integrity ? ` --integrity-key-file KEYFILE --integrity-key-size ${e.keys.integrity.length}` : '';
-        const dataOpt = e.dataDevice ? ` --data-device ${quote(e.dataDevice)}` : '';
-        s.open_command = `integritysetup open ${quote(e.path)} ${quote(e.name)} --integrity ${e.algorithm}${keyOpt}${dataOpt}${mode}`;
-        // the kernel's crypto API name (hmac-sha256 → hmac(sha256)); the key itself never leaves the host
-        const args = [`internal_hash:${algorithmInfo(e.algorithm).kernelName}${e.keys.integrity ? ':<key>' : ''}`];
-        if (g.block_size !== 512) args.push(`block_size:${g.block_size}`);
-        if (sb.flags & 0x8) args.push('fix_padding');
-        if (sb.flags & 0x10) args.push('fix_hmac');
-        if (recalculating) args.push('recalculate');
-        if (e.dataDevice) args.push(`meta_device:${e.path}`);
-        const modeChar = e.mode === 'bitmap' ? 'B' : e.mode === 'direct' ? 'D' : 'J';
-        s.dm_table = `0 ${sb.provided_data_sectors} integrity ${e.dataDevice ?? e.path} 0 ${sb.integrity_tag_size} ${modeChar} ${args.length} ${args.join(' ')}`;
+        return readJobStateAt(jobStatePath(e.path, 'scrub'), volumeIdOf(v.sb));
       } finally {
         v.close();
       }
-    } catch (err) {
-      s.state = 'unreadable';
-      s.error = (err as Error).message;
+    } catch {
+      return null;
     }
-    return s;
   }
+
+  snapshot(e: Entry): VolumeSnapshot {
+    const o = e.options;
+    const s: VolumeSnapshot = {
+      id: e.id, name: e.name, path: e.path, data_device: o.data_device, size_bytes: 0, algorithm: o.integrity, mode: o.mode,
+      state: 'not-checked', conditions: [], error_count: 0, bad_ranges: [],
+      verification: emptyVerification(0), superblock: null, geometry: null,
+      journal: e.jobs.recalc?.journal ?? e.jobs.scrub?.journal ?? null, journal_disk: null, jobs: { ...e.jobs }, runs: [],
+      options: { ...o },
+      keys: { integrity: !!e.keys.integrity, journalIntegrity: !!e.keys.journalIntegrity, journalCrypt: !!e.keys.journalCrypt },
+      keys_required: keysRequired(o, null),
+      open_command: '', dm_table: '', error: e.error ?? e.keyWarning,
+    };
+    const finish = (conds: VolumeState[]): VolumeSnapshot => {
+      s.conditions = ORDER.filter((c) => conds.includes(c));
+      s.state = s.conditions[0] ?? 'not-checked';
+      return s;
+    };
+    if (e.formatting) return finish(['formatting']);
+    const gone = [e.path, o.data_device].filter((p): p is string => !!p && !fs.existsSync(p));
+    if (gone.length) {
+      s.error = `${gone.join(' and ')} ${gone.length > 1 ? 'are' : 'is'} missing (moved, deleted or detached); the volume stays in the list until removed`;
+      return finish(['missing']);
+    }
+    let sbVol: Volume;
+    try {
+      sbVol = openVolume(e.path, { dataDevice: o.data_device ?? undefined, superblockOnly: true });
+    } catch (err) {
+      s.error = (err as Error).message;
+      return finish(['unreadable']);
+    }
+    const conds: VolumeState[] = [];
+    try {
+      const sb = sbVol.sb, g = sbVol.geometry;
+      const spb = g.sectors_per_block;
+      s.size_bytes = sb.provided_data_sectors * 512;
+      const recalculating = !!(sb.flags & SB_FLAG_RECALCULATING);
+      s.superblock = {
+        version: sb.version, flags: flagNames(sb.flags), integrity_tag_size: sb.integrity_tag_size, journal_sections: sb.journal_sections,
+        provided_data_sectors: sb.provided_data_sectors, log2_interleave_sectors: sb.log2_interleave_sectors,
+        log2_sectors_per_block: sb.log2_sectors_per_block, log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
+        recalc_sector: recalculating ? sb.recalc_sector : null,
+      };
+      s.geometry = {
+        block_size: g.block_size, tag_size: g.tag_size, initial_sectors: g.initial_sectors, metadata_run: g.metadata_run,
+        journal_section_sectors: g.journal_section_sectors, journal_entries: g.journal_entries, meta_dev: g.meta_dev,
+      };
+      s.keys_required = keysRequired(o, sb.flags);
+      const missing = missingKeys(e, sb.flags);
+      if (missing.length) {
+        conds.push('needs-key');
+        s.error = s.error ?? `the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held (keys are forgotten when the host restarts): use Unlock`;
+      }
+      const idHex = volumeIdOf(sb);
+
+      // recalculation: the position is the superblock's (the kernel's); runs from the recalc history file
+      const recalcHist = readRecalcHistory(e.path, idHex);
+      // the kernel keeps the flag (and the table's 'recalculate') after finishing: recalc_sector then is the end
+      const recalcPending = recalculating && sb.recalc_sector < sb.provided_data_sectors;
+      if (e.handles.recalc) conds.push('recalculating');
+      else if (recalcPending) conds.push('recalc-paused');
+      if (!e.handles.recalc) {
+        const lastRun = recalcHist?.runs[recalcHist.runs.length - 1];
+        if (recalcPending) {
+          s.jobs.recalc = { job: 'recalc', state: 'paused', position_sector: sb.recalc_sector, total_sectors: sb.provided_data_sectors, start_sector: sb.recalc_sector, sectors_per_block: spb, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null, ...(lastRun ? { started_at: lastRun.started_at } : {}) };
+        } else if (!recalcPending && (lastRun?.result === 'done' || recalculating)) {
+          s.jobs.recalc = { job: 'recalc', state: 'done', position_sector: sb.provided_data_sectors, total_sectors: sb.provided_data_sectors, start_sector: lastRun?.from_sector ?? 0, sectors_per_block: spb, bytes_per_second: 0, eta_ms: 0, mismatches: 0, bad_ranges: [], journal: null, ...(lastRun ? { started_at: lastRun.started_at } : {}) };
+        } else if (e.jobs.recalc?.state !== 'failed') delete s.jobs.recalc;
+      }
+
+      // scrub: the state file engine/jobs writes (the CLI's and ours), or this session's running job
+      const st = readJobStateAt(jobStatePath(e.path, 'scrub'), idHex);
+      const live = e.handles.scrub ? e.jobs.scrub : undefined;
+      const v = verificationOf(st, live, sb.provided_data_sectors, spb);
+      s.verification = v;
+      s.error_count = v.bad_blocks;
+      s.bad_ranges = v.bad_ranges;
+      if (!live && st) {
+        s.jobs.scrub = {
+          job: 'scrub', state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: spb,
+          bytes_per_second: 0, eta_ms: st.state === 'done' ? 0 : null, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
+          checked_blocks: st.checked_blocks, unchecked_blocks: v.unchecked_blocks, unchecked: v.unchecked.filter((u): u is { reason: 'recalculating' | 'dirty-bitmap' | 'read-error'; blocks: number } => u.reason !== 'not-reached'),
+          read_errors: v.read_errors, read_error_ranges: v.read_error_ranges, ...(st.started_at ? { started_at: st.started_at } : {}),
+        };
+      } else if (!live && e.jobs.scrub?.state !== 'failed') delete s.jobs.scrub;
+      if (v.scrub === 'running') conds.push('checking');
+      if (v.bad_blocks > 0 || v.read_errors > 0) conds.push('errors');
+      if (v.scrub === 'paused') conds.push('check-paused');
+      if (v.scrub === 'finished' && !v.bad_blocks && !v.read_errors) conds.push(v.unchecked_blocks > 0 ? 'partial' : 'clean');
+      if (v.scrub === 'none') conds.push('not-checked');
+      if (v.suspect_algorithm_or_key && !e.error) {
+        s.error = `${everyBlockFailedHint(o.integrity, algorithmInfo(o.integrity).keyed, DASHBOARD_ALGORITHM_REMEDY)} (a guess)`;
+      }
+
+      // history: both files, newest last, plus what runs here now
+      const runs: JobRun[] = [...(recalcHist?.runs ?? []), ...(st?.runs ?? [])];
+      for (const [kind, h] of Object.entries(e.handles) as Array<[JobKind, JobHandle]>) {
+        const p = e.jobs[kind];
+        if (h && p) runs.push({ job: kind, by: 'dashboard', started_at: p.started_at ?? this.startedAt, ended_at: null, duration_ms: null, result: 'running', from_sector: p.start_sector, to_sector: p.position_sector });
+      }
+      s.runs = runs.sort((a, b) => a.started_at.localeCompare(b.started_at));
+
+      // the journal as it is on disk (needs the journal keys when it has a MAC or is encrypted)
+      s.journal_disk = this.journalDisk(e, sbVol, missing);
+      if (s.journal_disk && s.journal_disk.committed_entries > 0) conds.push('journal-replay');
+
+      const input = { path: e.path, name: e.name, options: o, bufferSectors: e.bufferSectors, keySizes: { integrity: e.keys.integrity?.length, journalIntegrity: e.keys.journalIntegrity?.length, journalCrypt: e.keys.journalCrypt?.length } };
+      s.open_command = openCommand(input, sb);
+      s.dm_table = dmTable(input, sb, g);
+    } catch (err) {
+      s.error = (err as Error).message;
+      conds.push('unreadable');
+    } finally {
+      sbVol.close();
+    }
+    return finish(conds);
+  }
+
+  private journalDisk(e: Entry, sbVol: Volume, missing: KeyName[]): JournalOnDisk {
+    const g = sbVol.geometry;
+    const journalKeysMissing = missing.filter((k) => k !== 'integrity');
+    if (journalKeysMissing.length) {
+      return {
+        kind: e.options.mode === 'bitmap' ? 'bitmap' : 'journal', sections: g.journal_sections, section_entries: g.journal_section_entries,
+        committed_entries: 0, committed_sections: 0, commit_seq: null, fill: 0, torn_entries: 0,
+        unreadable: `the ${journalKeysMissing.map((k) => KEY_WORDS[k]).join(' and ')} ${journalKeysMissing.length > 1 ? 'are' : 'is'} not held: Unlock to read the journal`,
+      };
+    }
+    // without the integrity key the tags of replayed entries cannot be checked, but the journal can be read
+    const keys = missing.includes('integrity') ? { ...e.keys } : e.keys;
+    const o = missing.includes('integrity') ? { ...e.options, integrity: 'crc32c' } : e.options;
+    let vol: Volume;
+    try {
+      vol = openVolume(e.path, { ...volumeOptions(o, keys), superblockOnly: true, readOnly: true });
+    } catch (err) {
+      return {
+        kind: 'journal', sections: g.journal_sections, section_entries: g.journal_section_entries, committed_entries: 0, committed_sections: 0,
+        commit_seq: null, fill: 0, torn_entries: 0, unreadable: (err as Error).message,
+      };
+    }
+    try {
+      const j = journalOnDisk(vol, e.options.mode);
+      if (missing.includes('integrity') && j.unreadable && /tag/.test(j.unreadable)) delete j.unreadable;
+      return j;
+    } finally {
+      vol.close();
+    }
+  }
+}
+
+function emptyVerification(totalBlocks: number): Verification {
+  return {
+    scrub: 'none', started_at: null, finished_at: null, duration_ms: null, total_blocks: totalBlocks, checked_blocks: 0, bad_blocks: 0,
+    bad_ranges: [], read_errors: 0, read_error_ranges: [], unchecked_blocks: totalBlocks,
+    unchecked: totalBlocks ? [{ reason: 'not-reached', blocks: totalBlocks }] : [], suspect_algorithm_or_key: false,
+  };
+}
+
+/** What the last scrub established: from its state file, or the running job's latest progress. */
+export function verificationOf(st: JobStateFile | null, live: JobProgress | undefined, providedSectors: number, spb: number): Verification {
+  const total = Math.floor(providedSectors / spb);
+  if (!st && !live) return emptyVerification(total);
+  const position = live ? live.position_sector : st!.position_sector;
+  const checked = live ? (live.checked_blocks ?? 0) : st!.checked_blocks;
+  const bad = live ? live.mismatches : st!.mismatches;
+  const ranges = live ? live.bad_ranges : st!.bad_ranges;
+  const readErrors = live ? (live.read_errors ?? 0) : (st!.read_errors ?? 0);
+  const readRanges = live ? (live.read_error_ranges ?? []) : (st!.read_error_ranges ?? []);
+  const byReason = new Map<string, number>();
+  if (live) for (const u of live.unchecked ?? []) byReason.set(u.reason, u.blocks);
+  else {
+    byReason.set('recalculating', st!.unchecked?.recalculating ?? 0);
+    byReason.set('dirty-bitmap', st!.unchecked?.['dirty-bitmap'] ?? 0);
+  }
+  if (readErrors) byReason.set('read-error', readErrors);
+  const scrub: Verification['scrub'] = live ? 'running' : st!.state === 'done' ? 'finished' : 'paused';
+  const notReached = Math.max(0, Math.ceil((providedSectors - position) / spb));
+  if (scrub !== 'finished' && notReached) byReason.set('not-reached', notReached);
+  const unchecked = (['recalculating', 'dirty-bitmap', 'read-error', 'not-reached'] as const)
+    .map((reason) => ({ reason, blocks: byReason.get(reason) ?? 0 }))
+    .filter((u) => u.blocks > 0);
+  return {
+    scrub,
+    started_at: isoOrNull(live?.started_at ?? st?.started_at),
+    finished_at: scrub === 'finished' ? isoOrNull(st!.finished_at ?? st!.updated) : null,
+    duration_ms: st && !live ? (st.duration_ms ?? null) : null,
+    total_blocks: total,
+    checked_blocks: checked,
+    bad_blocks: bad,
+    bad_ranges: ranges,
+    read_errors: readErrors,
+    read_error_ranges: readRanges,
+    unchecked_blocks: Math.max(0, total - checked),
+    unchecked,
+    suspect_algorithm_or_key: checked > 0 && bad === checked,
+  };
+}
+
+/** Blocks checked by the key/algorithm sample at add/unlock/edit: 16 places × up to 64 blocks. */
+const SAMPLE_PLACES = 16;
+const SAMPLE_BLOCKS = 64;
+
+/**
+ * A guess about a wrong integrity algorithm or key: verifies a small sample of blocks spread over the volume
+ * (a wiped volume's unwritten blocks carry tags too). When every checked one fails, the algorithm or key is
+ * probably wrong; a real scrub tells for sure.
+ */
+export function sampleCheck(vol: Volume): string | null {
+  const g = vol.geometry;
+  const t = vol.target;
+  const spb = g.sectors_per_block;
+  const blocks = Math.floor(g.provided_data_sectors / spb);
+  const before = { ...t.stats };
+  for (let i = 0; i < SAMPLE_PLACES; i++) {
+    const first = Math.floor((blocks * i) / SAMPLE_PLACES);
+    const s = first * spb;
+    if (s >= g.provided_data_sectors) break;
+    const n = t.contiguousRun(s, Math.min(SAMPLE_BLOCKS * spb, g.provided_data_sectors - s));
+    t.verify(s, n, () => undefined);
+  }
+  const checked = t.stats.checked_blocks - before.checked_blocks;
+  const bad = t.stats.mismatched_blocks - before.mismatched_blocks;
+  if (checked > 0 && bad === checked) {
+    return `probably wrong (a guess): all ${checked} sampled blocks fail their tags with ${vol.hasher.algorithm}${vol.hasher.keyed ? ' and the key given' : ''} — check the integrity algorithm${vol.hasher.keyed ? ' and key' : ''}, or run a scrub to know for sure`;
+  }
+  return null;
 }

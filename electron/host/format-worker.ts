@@ -15,5 +15,6 @@ try {
   });
   parentPort!.postMessage({ type: 'done', result: { wiped: result.wiped, wiped_sectors: result.wiped_sectors, created: result.created } });
 } catch (e) {
-  parentPort!.postMessage({ type: 'error', message: (e as Error).message });
+  const err = e as Error & { code?: unknown; field?: string; detail?: Record<string, string | number> };
+  parentPort!.postMessage({ type: 'error', message: err.message, code: typeof err.code === 'string' ? err.code : undefined, field: err.field, detail: err.detail });
 }

@@ -73,17 +73,17 @@ test('create a volume over the WebSocket: real format on disk, events, bad argum
     assert.equal(fs.statSync(img).size, 4 << 20);
     assert.equal(fs.readFileSync(img).subarray(0, 8).toString('latin1'), 'integrt\0');
     assert.equal(v.superblock.integrity_tag_size, 32);
-    assert.equal(v.state, 'clean');
+    assert.equal(v.state, 'not-checked', 'never scrubbed: not "clean"');
     assert.match(v.open_command, /^integritysetup open .*v\.img v\.img --integrity sha256$/);
-    assert.match(v.dm_table, new RegExp(`^0 ${v.superblock.provided_data_sectors} integrity .*v\\.img 0 32 J 3 internal_hash:sha256 fix_padding fix_hmac$`));
+    assert.match(v.dm_table, new RegExp(`^0 ${v.superblock.provided_data_sectors} integrity .*v\\.img 0 32 J 8 journal_sectors:\\d+ interleave_sectors:32768 buffer_sectors:\\d+ journal_watermark:50 commit_time:10000 fix_padding fix_hmac internal_hash:sha256$`));
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(c.events.some((e) => e.type === 'volume' && e.volume.id === v.id && e.volume.state === 'formatting'));
     assert.ok(c.events.some((e) => e.type === 'format-progress' && e.id === v.id && e.done === e.total));
     await assert.rejects(c.call('createVolume', { path: img }), /already in the list/);
-    await assert.rejects(c.call('createVolume', { path: path.join(dir, 'x.img'), size: -5 }), /size must be a positive whole number/);
+    await assert.rejects(c.call('createVolume', { path: path.join(dir, 'x.img'), size: -5 }), /Size must be a positive whole number/);
     await assert.rejects(c.call('createVolume', { path: path.join(dir, 'x.img'), bogus: 1 }), /unknown field "bogus"/);
-    await assert.rejects(c.call('createVolume', { path: path.join(dir, 'x.img'), size: 1 << 20, integrityKeyHex: 'zz' }), /hex/);
-    await assert.rejects(c.call('startRecalc', 42), /expected one volume id/);
+    await assert.rejects(c.call('createVolume', { path: path.join(dir, 'x.img'), size: 1 << 20, integrityKey: { hex: 'zz' } }), /hex/);
+    await assert.rejects(c.call('startRecalc', 42), /expected a volume id/);
     await assert.rejects(c.call('startRecalc', 'no-such-id'), /no volume with id|not available/);
     const plain = path.join(dir, 'plain.img');
     fs.writeFileSync(plain, Buffer.alloc(1 << 20));
@@ -118,7 +118,7 @@ test('progress events are throttled, the final one always arrives, pause goes to
   };
   const host = await EngineHost.create({ startJob, throttleMs: 200 });
   try {
-    const v = await host.createVolume({ path: img, size: 2 << 20, integrityKeyHex: undefined });
+    const v = await host.createVolume({ path: img, size: 2 << 20 });
     const events: IntegrityEvent[] = [];
     host.onEvent((e) => events.push(e));
     host.startRecalc(v.id);
@@ -135,8 +135,83 @@ test('progress events are throttled, the final one always arrives, pause goes to
     await new Promise((r) => setImmediate(r));
     const last = progress().at(-1) as { progress: JobProgress };
     assert.equal(last.progress.state, 'paused');
-    assert.equal(host.listVolumes()[0]!.state, 'paused');
+    // the superblock is not recalculating (the job here is a stand-in): nothing to resume, never scrubbed
+    assert.equal(host.listVolumes()[0]!.state, 'not-checked');
   } finally {
     await host.close();
   }
+});
+
+test('serve keeps its port and token across restarts (serve.json, mode 0600) unless told otherwise; the old token is refused after --new-token', async () => {
+  const dir = tmp();
+  const data = path.join(dir, 'data');
+  let s = await startServer({ dataDir: data, rendererDir: dir, pollMs: 0 });
+  const { port, token } = s;
+  const status = await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`, { method: 'POST' });
+  const startedAt = ((await status.json()) as { started_at: string }).started_at;
+  assert.match(startedAt, /^\d{4}-\d\d-\d\dT/);
+  await s.close();
+  const file = path.join(data, 'serve.json');
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), { port, token });
+  s = await startServer({ dataDir: data, rendererDir: dir, pollMs: 0 });
+  try {
+    assert.equal(s.port, port, 'same port');
+    assert.equal(s.token, token, 'same token');
+    const again = await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`, { method: 'POST' });
+    assert.equal(again.status, 200, 'an open tab keeps working after a restart');
+    assert.notEqual(((await again.json()) as { started_at: string }).started_at, startedAt, 'started_at tells the restart');
+  } finally {
+    await s.close();
+  }
+  s = await startServer({ dataDir: data, rendererDir: dir, newToken: true, port: 0, pollMs: 0 });
+  try {
+    assert.notEqual(s.token, token);
+    assert.equal((await fetch(`http://127.0.0.1:${s.port}/api/status?token=${token}`, { method: 'POST' })).status, 403);
+    assert.equal((await fetch(`http://127.0.0.1:${s.port}/api/status?token=${s.token}`, { method: 'POST' })).status, 200);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).token, s.token);
+    // the kept port is busy: one clear line
+    await assert.rejects(startServer({ dataDir: data, rendererDir: dir, pollMs: 0 }), /port \d+ \(kept from the last run\) is in use.*--port 0/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('serve: Ctrl-C (SIGINT) pauses a running scrub and says what it paused (volume, job, position %)', async () => {
+  const dir = tmp();
+  const img = path.join(dir, 'big.img');
+  // no wipe: every tag mismatches, so the scrub takes its slow per-block path — long enough to be interrupted
+  const { formatVolume } = await import('../../engine/commands/format.js');
+  formatVolume(img, { size: 96 << 20, integrity: 'sha256', noWipe: true });
+  const { spawn } = await import('node:child_process');
+  const { PROJECT_ROOT } = await import('../../engine/testing/golden.js');
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'serve', '--port', '0', '--data-dir', path.join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const t0 = Date.now();
+  while (!/Dashboard: (\S+)/.test(out)) {
+    if (Date.now() - t0 > 20_000) throw new Error(`no Dashboard URL: ${out}${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const u = new URL(/Dashboard: (\S+)/.exec(out)![1]!);
+  const c = await client(`ws://127.0.0.1:${u.port}/ws?token=${u.searchParams.get('token')}`);
+  const v = (await c.call('addVolume', { path: img, integrity: 'sha256' })) as { id: string };
+  await c.call('startScrub', v.id);
+  while (!c.events.some((e) => e.type === 'progress' && e.progress.position_sector > 0)) {
+    if (Date.now() - t0 > 30_000) throw new Error('no progress');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, err);
+  c.close();
+  const m = /paused scrub of big\.img \(.*big\.img\) at (\d+\.\d)% \(sector (\d+) of (\d+)\); the position is saved/.exec(out);
+  assert.ok(m, out);
+  const st = JSON.parse(fs.readFileSync(`${img}.scrub.json`, 'utf8')) as { state: string; position_sector: number };
+  assert.equal(st.state, 'paused');
+  assert.equal(st.position_sector, Number(m![2]), 'the printed position is the saved one');
+  assert.ok(Number(m![1]) < 100);
 });

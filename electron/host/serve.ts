@@ -12,6 +12,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { EngineHost } from './engine-host.js';
 import { dispatch } from './dispatch.js';
 import type { IntegrityEvent } from '../../engine/api.js';
+import type { PausedJob } from './engine-host.js';
+import { IntegrityStudioError } from '../../engine/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const RENDERER_DIR = path.join(ROOT, 'dist', 'renderer');
@@ -23,8 +25,47 @@ export function defaultDataDir(): string {
   return path.join(base, 'integrity-studio');
 }
 
-export interface ServeOptions { port?: number; dataDir?: string; images?: string[]; token?: string; rendererDir?: string; throttleMs?: number }
-export interface Server { url: string; port: number; token: string; host: EngineHost; close(): Promise<void> }
+export interface ServeOptions {
+  /** the port; default: the one kept in the data dir from the last run, else any free one */
+  port?: number;
+  dataDir?: string;
+  images?: string[];
+  /** the token; default: the one kept in the data dir from the last run, else a new random one */
+  token?: string;
+  /** a new token even when one is kept (open tabs must then be reopened) */
+  newToken?: boolean;
+  rendererDir?: string;
+  throttleMs?: number;
+  pollMs?: number;
+}
+export interface Server { url: string; port: number; token: string; host: EngineHost; close(): Promise<PausedJob[]> }
+
+/** Where serve keeps its port and token between runs (mode 0600: the token opens the dashboard). */
+export function serveStateFile(dataDir: string): string {
+  return path.join(dataDir, 'serve.json');
+}
+
+function readServeState(dataDir: string | undefined): { port?: number; token?: string } {
+  if (!dataDir) return {};
+  try {
+    const j = JSON.parse(fs.readFileSync(serveStateFile(dataDir), 'utf8')) as { port?: unknown; token?: unknown };
+    return {
+      port: Number.isInteger(j.port) && (j.port as number) > 0 && (j.port as number) < 65536 ? (j.port as number) : undefined,
+      token: typeof j.token === 'string' && /^[\w-]{16,}$/.test(j.token) ? j.token : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
+
+function writeServeState(dataDir: string, port: number, token: string): void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const f = serveStateFile(dataDir);
+  const tmp = `${f}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify({ port, token }) + '\n', { mode: 0o600 });
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, f);
+}
 
 function tokenOk(req: http.IncomingMessage, token: string): boolean {
   const u = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -34,8 +75,10 @@ function tokenOk(req: http.IncomingMessage, token: string): boolean {
 }
 
 export async function startServer(o: ServeOptions = {}): Promise<Server> {
-  const token = o.token ?? crypto.randomBytes(24).toString('base64url');
-  const host = await EngineHost.create({ dataDir: o.dataDir, transport: 'websocket', throttleMs: o.throttleMs });
+  const kept = readServeState(o.dataDir);
+  const token = o.token ?? ((!o.newToken && kept.token) || crypto.randomBytes(24).toString('base64url'));
+  const wantPort = o.port ?? kept.port ?? 0;
+  const host = await EngineHost.create({ dataDir: o.dataDir, transport: 'websocket', throttleMs: o.throttleMs, pollMs: o.pollMs });
   for (const img of o.images ?? []) {
     const p = path.resolve(img);
     if (!host.listVolumes().some((v) => v.path === p)) host.addVolume({ path: p });
@@ -95,37 +138,68 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       );
     });
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(o.port ?? 0, '127.0.0.1', resolve); });
+  try {
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(wantPort, '127.0.0.1', resolve); });
+  } catch (e) {
+    await host.close();
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new IntegrityStudioError(`port ${wantPort}${o.port === undefined ? ' (kept from the last run)' : ''} is in use — is another serve running? Give --port 0 for any free port`, 'EADDRINUSE');
+    }
+    throw e;
+  }
   const port = (server.address() as { port: number }).port;
+  if (o.dataDir) writeServeState(o.dataDir, port, token);
   return {
     url: `http://127.0.0.1:${port}/?token=${token}`, port, token, host,
     async close() {
-      await host.close();
+      const paused = await host.close();
       for (const c of wss.clients) c.terminate();
       wss.close();
       const closed = new Promise<void>((r) => server.close(() => r()));
       // keep-alive sockets (browsers, fetch) would hold close() open until they time out
       server.closeAllConnections();
       await closed;
+      return paused;
     },
   };
 }
 
+export const SERVE_USAGE = `usage: integrity-studio serve [--port N] [--new-token] [--data-dir D] [IMAGE ...]
+  the dashboard in a browser: prints its Dashboard URL (127.0.0.1 only; the URL carries the token)
+  --port N       listen on port N (0: any free port); default: the port of the last run, kept in the data dir
+  --new-token    a new token (open tabs must be reopened); default: the token of the last run
+  --data-dir D   where the volume list, port and token are kept (default $XDG_DATA_HOME/integrity-studio)
+  IMAGE ...      add these images to the list
+  Ctrl-C pauses running jobs (their positions are saved) and says what it paused.
+`;
+
+/** what Ctrl-C paused, one line each */
+export function pausedLines(paused: PausedJob[]): string {
+  return paused
+    .map((p) => `paused ${p.job === 'recalc' ? 'recalculation' : p.job} of ${p.name} (${p.path}) at ${((100 * p.position_sector) / Math.max(1, p.total_sectors)).toFixed(1)}% (sector ${p.position_sector} of ${p.total_sectors}); the position is saved: Resume it in the dashboard or run \`integrity-studio ${p.job} ${p.path}\`\n`)
+    .join('');
+}
+
 /** the CLI command */
 export async function cmdServe(args: string[], io: { out(s: string): void; err(s: string): void }): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string' }, 'data-dir': { type: 'string' } } });
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) { io.err(`integrity-studio: --port must be 0..65535, not "${values.port}"\n`); return 2; }
-  const s = await startServer({ port, dataDir: values['data-dir'] ?? defaultDataDir(), images: positionals });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, 'new-token': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) { io.out(SERVE_USAGE); return 0; }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!/^\d+$/.test(values.port!) || port > 65535)) { io.err(`integrity-studio: --port must be 0..65535, not "${values.port}"\n`); return 2; }
+  const s = await startServer({ port, newToken: !!values['new-token'], dataDir: values['data-dir'] ?? defaultDataDir(), images: positionals });
   io.out(`Dashboard: ${s.url}\n`);
   await new Promise<void>((resolve) => {
-    const stop = () => {
-      // jobs pause at their next chunk boundary; never let a stuck socket keep the process from exiting
+    const stop = (sig: string) => {
+      io.out(`${sig}: stopping; pausing running jobs at their next chunk boundary…\n`);
+      // never let a stuck socket keep the process from exiting
       setTimeout(resolve, 10_000).unref();
-      void s.close().then(resolve, resolve);
+      void s.close().then((paused) => {
+        io.out(paused.length ? pausedLines(paused) : 'no job was running.\n');
+        resolve();
+      }, () => resolve());
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
   });
   // anything left holding the event loop (a socket, a worker) must not keep a stopped server alive
   setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();

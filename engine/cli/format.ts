@@ -14,7 +14,7 @@ export interface FormatIo {
   err: (s: string) => void;
 }
 
-const FORMAT_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+export const FORMAT_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'data-device': { type: 'string' },
   integrity: { type: 'string', short: 'I' },
   'integrity-key-file': { type: 'string' },

@@ -48,11 +48,32 @@ function progressLine(p: JobProgress): string {
   return JSON.stringify({ job, state, position_sector, total_sectors, bytes_per_second, eta_ms, mismatches, ...(p.error ? { error: p.error } : {}) }) + '\n';
 }
 
+/** Set while a job runs: what to do when standard output turns out to be a closed pipe (EPIPE). */
+let onStdoutClosed: (() => void) | null = null;
+
+/** Called by the CLI's stdout 'error' handler on EPIPE: true when a running job takes care of it (pauses, saves
+ *  its position and then exits 0), false when nothing runs (the caller exits 0 at once). */
+export function stdoutClosed(): boolean {
+  if (!onStdoutClosed) return false;
+  onStdoutClosed();
+  return true;
+}
+
 /** Runs the job to its end (done, paused by a signal, or failed); returns the exit code. */
 export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, resumeHint: string): Promise<number> {
   let drawn = false;
+  let closed = false;
+  const out = (s: string) => {
+    if (closed) return;
+    try {
+      io.out(s);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+      closeOut();
+    }
+  };
   const handle = startJob(spec, (p) => {
-    if (flags.progressJson) io.out(progressLine(p));
+    if (flags.progressJson) out(progressLine(p));
     else if (io.tty) {
       io.err(`\r${progressBar(p)}\x1b[K`);
       drawn = true;
@@ -62,14 +83,30 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
     if (io.tty) io.err('\npausing at the next chunk boundary…\n');
     void handle.pause();
   };
+  // the reader of our output went away (`| head -1`): pause at the next chunk boundary, position saved, exit 0
+  function closeOut() {
+    if (closed) return;
+    closed = true;
+    void handle.pause();
+  }
+  onStdoutClosed = closeOut;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let p: JobProgress;
   try {
     p = await handle.finished;
   } finally {
+    onStdoutClosed = null;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+  if (closed) {
+    if (p.state === 'failed') {
+      io.err(`integrity-studio: ${p.error}\n`);
+      return 1;
+    }
+    if (p.state === 'paused') io.err(`${spec.kind} paused at sector ${p.position_sector} of ${p.total_sectors} (its output was closed); the position is saved. Run the same command again to resume.\n`);
+    return spec.kind === 'scrub' && p.mismatches && p.state === 'done' ? 4 : 0;
   }
   if (drawn) io.err('\n');
   if (p.state === 'failed') {
@@ -78,7 +115,7 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
   }
   const where = `sector ${p.position_sector} of ${p.total_sectors}`;
   if (spec.kind === 'scrub' && flags.json) {
-    io.out(
+    out(
       JSON.stringify({
         device: spec.device,
         state: p.state,
@@ -87,6 +124,9 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
         mismatches: p.mismatches,
         bad_ranges: p.bad_ranges,
         bad_sectors: blockStarts(p),
+        checked_blocks: p.checked_blocks ?? null,
+        unchecked_blocks: p.unchecked_blocks ?? 0,
+        unchecked: p.unchecked ?? [],
       }) + '\n',
     );
   }
@@ -97,7 +137,12 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
   if (spec.kind === 'recalc') io.err(`recalculated every tag of ${spec.device} (${p.total_sectors} sectors, ${(p.total_sectors * SECTOR_SIZE) / 1048576} MiB).\n`);
   if (spec.kind === 'scrub') {
     if (!flags.json) {
-      io.out(p.mismatches ? `${p.mismatches} bad block(s) in sectors ${p.bad_ranges.map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`)).join(', ')}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`);
+      const unchecked = p.unchecked_blocks ?? 0;
+      const why = (p.unchecked ?? []).map((u) => `${u.reason === 'recalculating' ? 'being recalculated' : u.reason === 'dirty-bitmap' ? 'in a dirty bitmap region' : 'read errors'}: ${u.blocks}`).join(', ');
+      const notChecked = unchecked ? `; ${unchecked} block(s) not checked (${why})` : '';
+      out(p.mismatches
+        ? `${p.mismatches} bad block(s) in sectors ${p.bad_ranges.map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`)).join(', ')}${notChecked}\n`
+        : unchecked ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`);
     }
     return p.mismatches ? 4 : 0;
   }

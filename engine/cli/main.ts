@@ -9,10 +9,12 @@ import { flagNames, SECTOR_SIZE, superblockFields } from '../layout/superblock.j
 import { FileDevice } from '../io/device.js';
 import { readSuperblock } from '../volume.js';
 import { writeCommand, replayCommand } from './write.js';
-import { cmdFormat } from './format.js';
-import { runJobCommand } from './jobs.js';
+import { cmdFormat, FORMAT_OPTIONS } from './format.js';
+import { runJobCommand, stdoutClosed } from './jobs.js';
+import { commandHelp } from './help.js';
 import { readJobState } from '../jobs/state.js';
 import type { JobKind, JobSpec } from '../jobs/types.js';
+import { CLI_ALGORITHM_REMEDY, everyBlockFailedHint } from '../hints.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -48,6 +50,24 @@ const OPEN_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'tag-size': { type: 'string', short: 't' },
   debug: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
+};
+
+const JOB_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  reset: { type: 'boolean' },
+  'progress-json': { type: 'boolean' },
+  'integrity-legacy-recalculate': { type: 'boolean' },
+};
+/** each command's options besides the open options */
+const EXTRA_OPTIONS: Record<string, NonNullable<ParseArgsConfig['options']>> = {
+  read: {
+    offset: { type: 'string' },
+    length: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    'continue-on-error': { type: 'boolean' },
+  },
+  write: { offset: { type: 'string' }, input: { type: 'string', short: 'i' } },
+  recalc: JOB_OPTIONS,
+  scrub: JOB_OPTIONS,
 };
 
 export function volumeOptions(v: Values): VolumeOptions & { dataDevice?: string } {
@@ -157,12 +177,7 @@ function byteOpt(v: Values, name: string): number | undefined {
 }
 
 async function cmdRead(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, {
-    offset: { type: 'string' },
-    length: { type: 'string' },
-    output: { type: 'string', short: 'o' },
-    'continue-on-error': { type: 'boolean' },
-  });
+  const { values, positionals } = parse(args, EXTRA_OPTIONS.read);
   const device = needDevice(positionals, 'read');
   const vol = openVolume(device, { ...volumeOptions(values), readOnly: true });
   try {
@@ -247,7 +262,7 @@ async function cmdVerify(args: string[], io: Io): Promise<number> {
 export function wrongKeyHint(vol: Volume): string | undefined {
   const st = vol.target.stats;
   if (st.checked_blocks > 0 && st.mismatched_blocks === st.checked_blocks) {
-    return `every checked block failed: the integrity algorithm (${vol.hasher.algorithm}${vol.hasher.keyed ? ' and its key' : ''}) is probably wrong — the algorithm and keys are not stored on disk; give the ones used at format (--integrity, --integrity-key-file)`;
+    return everyBlockFailedHint(vol.hasher.algorithm, vol.hasher.keyed, CLI_ALGORITHM_REMEDY);
   }
   return undefined;
 }
@@ -309,7 +324,7 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdWrite(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { offset: { type: 'string' }, input: { type: 'string', short: 'i' } });
+  const { values, positionals } = parse(args, EXTRA_OPTIONS.write);
   const device = needDevice(positionals, 'write');
   const offset = intOpt(values, 'offset');
   if (offset === undefined) throw new UsageError('write: --offset BYTES is required');
@@ -324,11 +339,7 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
 
 /** recalc / scrub: the job runs in a worker thread; keys travel to it as bytes, never as paths or text. */
 async function cmdJob(kind: JobKind, args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, {
-    reset: { type: 'boolean' },
-    'progress-json': { type: 'boolean' },
-    'integrity-legacy-recalculate': { type: 'boolean' },
-  });
+  const { values, positionals } = parse(args, EXTRA_OPTIONS[kind]!);
   const device = needDevice(positionals, kind);
   const o = volumeOptions(values);
   const spec: JobSpec = {
@@ -378,22 +389,59 @@ commands:
   recalc  DEVICE [open options] [--reset] [--progress-json]   recalculate tags from recalc_sector (pause: Ctrl-C)
   scrub   DEVICE [open options] [--progress-json] [--json]    verify every block, resumable; exit 4 on mismatches
   format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
-  serve   [--port N] [--data-dir D] [IMAGE ...]       the dashboard in a browser (prints its Dashboard URL)
+  serve   [--port N] [--new-token] [--data-dir D] [IMAGE ...]   the dashboard in a browser (prints its Dashboard URL)
+  COMMAND --help    the options of COMMAND          --version    the version
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
   --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
   --integrity-bitmap-mode --integrity-no-journal --allow-discards
 `;
 
+const OPEN_SUMMARY = 'open options are integritysetup open\'s: the algorithm and keys are not stored on disk; give the ones used at format';
+const HELP: Record<string, { synopsis: string; summary: string; options: () => NonNullable<ParseArgsConfig['options']> }> = {
+  dump: { synopsis: 'DEVICE [--data-device F] [--json]', summary: 'show the superblock (like integritysetup dump); needs no keys', options: () => ({ 'data-device': OPEN_OPTIONS['data-device']!, json: OPEN_OPTIONS.json! }) },
+  read: { synopsis: 'DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]', summary: `read the provided data, verifying every block (exit 4 on a bad block)\n${OPEN_SUMMARY}`, options: () => ({ ...OPEN_OPTIONS, ...EXTRA_OPTIONS.read }) },
+  verify: { synopsis: 'DEVICE [open options] [--json]', summary: `check every block; exit 4 when mismatches are found\n${OPEN_SUMMARY}`, options: () => OPEN_OPTIONS },
+  status: { synopsis: 'DEVICE [open options] [--json]', summary: 'the volume, its recalculation and its last scrub', options: () => OPEN_OPTIONS },
+  write: { synopsis: 'DEVICE [open options] --offset B [--input F]', summary: 'write whole blocks (default: from standard input); exit 0 only once flushed', options: () => ({ ...OPEN_OPTIONS, ...EXTRA_OPTIONS.write }) },
+  replay: { synopsis: 'DEVICE [open options]', summary: 'replay the journal on disk, as the kernel does on activation', options: () => OPEN_OPTIONS },
+  recalc: { synopsis: 'DEVICE [open options] [--reset] [--progress-json]', summary: 'recalculate tags from recalc_sector; Ctrl-C pauses (the position is saved in the superblock)', options: () => ({ ...OPEN_OPTIONS, ...JOB_OPTIONS }) },
+  scrub: { synopsis: 'DEVICE [open options] [--reset] [--progress-json] [--json]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: () => ({ ...OPEN_OPTIONS, ...JOB_OPTIONS }) },
+  format: { synopsis: 'DEVICE [options]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: () => FORMAT_OPTIONS },
+};
+
+/** the version in package.json */
+export function version(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    const sub = cmd === 'help' ? rest[0] : undefined;
+    if (sub && HELP[sub]) {
+      io.out(commandHelp(sub, HELP[sub].synopsis, HELP[sub].summary, HELP[sub].options()));
+      return EXIT_OK;
+    }
     io.out(USAGE);
     return cmd ? EXIT_OK : EXIT_USAGE;
+  }
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    io.out(`integrity-studio ${version()}\n`);
+    return EXIT_OK;
   }
   const fn = COMMANDS[cmd];
   if (!fn) {
     io.err(`integrity-studio: unknown command "${cmd}"\n${USAGE}`);
     return EXIT_USAGE;
+  }
+  if (HELP[cmd] && (rest.includes('--help') || rest.includes('-h'))) {
+    io.out(commandHelp(cmd, HELP[cmd].synopsis, HELP[cmd].summary, HELP[cmd].options()));
+    return EXIT_OK;
   }
   try {
     return await fn(rest, io);
@@ -425,6 +473,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 // Run when executed directly (bin/integrity-studio.js imports this module).
 const isMain = process.argv[1] && /integrity-studio(\.js)?$|cli\.js$/.test(process.argv[1]);
 if (isMain) {
+  // a closed pipe (`… | head -1`) ends quietly: a running job pauses first (its position is saved), then exit 0
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    if (!stdoutClosed()) process.exit(EXIT_OK);
+  });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

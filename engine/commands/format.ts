@@ -307,15 +307,17 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
   checkFormatOptions(o);
   let created = false;
   if (!fs.existsSync(path)) {
-    if (o.size === undefined) throw new IntegrityStudioError(`${path}: no such file or device (give --size to create a new image file)`, 'ENOENT');
-    if (/^\/dev\//.test(fs.realpathSync(pathDir(path)) + '/')) throw new IntegrityStudioError(`${path}: no such device (--size creates image files, not device nodes)`, 'ENOENT');
-    if (o.size < 8 * SECTOR_SIZE || o.size % SECTOR_SIZE) throw new IntegrityStudioError(`--size ${o.size} must be a multiple of 512 bytes and at least 4096`);
+    const dir = pathDir(path);
+    if (!fs.existsSync(dir)) throw new IntegrityStudioError(`folder ${dir} does not exist`, 'ENOENT', { field: 'path', detail: { path, folder: dir } });
+    if (o.size === undefined) throw new IntegrityStudioError(`${path}: no such file or device (give --size to create a new image file)`, 'ENOENT', { field: 'size', detail: { path } });
+    if (/^\/dev\//.test(fs.realpathSync(dir) + '/')) throw new IntegrityStudioError(`${path}: no such device (--size creates image files, not device nodes)`, 'ENODEV', { field: 'size', detail: { path } });
+    if (o.size < 8 * SECTOR_SIZE || o.size % SECTOR_SIZE) throw new IntegrityStudioError(`--size ${o.size} must be a multiple of 512 bytes and at least 4096`, 'EINVAL', { field: 'size', detail: { size: o.size } });
   } else if (o.size !== undefined) {
-    throw new IntegrityStudioError(`${path} already exists: --size only creates new image files`);
+    throw new IntegrityStudioError(`${path} already exists: --size only creates new image files`, 'EEXIST', { field: 'size', detail: { path } });
   }
-  if (o.dataDevice && !fs.existsSync(o.dataDevice)) throw new IntegrityStudioError(`${o.dataDevice}: no such file or device`, 'ENOENT');
+  if (o.dataDevice && !fs.existsSync(o.dataDevice)) throw new IntegrityStudioError(`${o.dataDevice}: no such file or device`, 'ENOENT', { field: 'dataDevice', detail: { path: o.dataDevice } });
   if (o.dataDevice && fs.existsSync(path) && fs.realpathSync(path) === fs.realpathSync(o.dataDevice)) {
-    throw new IntegrityStudioError(`--data-device ${o.dataDevice} is the device itself: give a separate data device, or none`);
+    throw new IntegrityStudioError(`--data-device ${o.dataDevice} is the device itself: give a separate data device, or none`, 'EINVAL', { field: 'dataDevice', detail: { path: o.dataDevice } });
   }
   let meta: BlockDevice | null = null;
   let data: BlockDevice | null = null;
@@ -342,7 +344,7 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
     const found: Signature[] = created ? [] : probeSignatures(meta).map((s) => ({ ...s, device: path }));
     if (data !== meta && !o.noWipe) found.push(...probeSignatures(data).map((s) => ({ ...s, device: o.dataDevice! })));
     if (found.length && !o.force) {
-      throw new IntegrityStudioError(`${describeSignatures(found)}; use --force to overwrite it`, 'EEXIST');
+      throw new IntegrityStudioError(`${describeSignatures(found)}; use --force to overwrite it`, 'EEXIST', { field: 'force', detail: { found: describeSignatures(found) } });
     }
     const volOpts: VolumeOptions = {
       integrity: o.integrity ?? 'crc32c',

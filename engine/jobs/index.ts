@@ -77,6 +77,18 @@ export function toProgress(spec: JobSpec, p: RawProgress, state: JobState, rate:
     eta_ms: state === 'running' ? (rate > 0 ? Math.round((left / rate) * 1000) : null) : state === 'done' ? 0 : null,
     mismatches: p.mismatches,
     bad_ranges: p.bad_ranges,
+    ...(p.checked_blocks !== undefined ? { checked_blocks: p.checked_blocks } : {}),
+    ...(p.unchecked
+      ? {
+          unchecked_blocks: p.unchecked.recalculating + p.unchecked['dirty-bitmap'],
+          unchecked: [
+            { reason: 'recalculating' as const, blocks: p.unchecked.recalculating },
+            { reason: 'dirty-bitmap' as const, blocks: p.unchecked['dirty-bitmap'] },
+          ].filter((u) => u.blocks > 0),
+        }
+      : {}),
+    ...(p.read_errors !== undefined ? { read_errors: p.read_errors, read_error_ranges: p.read_error_ranges ?? [] } : {}),
+    ...(p.started_at ? { started_at: p.started_at } : {}),
     journal: p.journal,
     ...(error ? { error } : {}),
   };

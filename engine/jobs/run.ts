@@ -13,8 +13,8 @@ import { CHUNK_SECTORS } from '../integrity/target.js';
 import { recalculate, RECALC_SECTORS, syncSuperblock } from '../integrity/bitmap-mode.js';
 import { wipeRange } from '../commands/wipe.js';
 import type { JournalState } from '../integrity/journal-writer.js';
-import type { JobSpec } from './types.js';
-import { addBadBlock, resumeJobState, writeJobState } from './state.js';
+import type { JobRun, JobSpec, UncheckedCounts } from './types.js';
+import { addBadBlock, appendRecalcRun, pushRun, resumeJobState, writeJobState } from './state.js';
 
 /** What a job reports as it goes (the runner turns it into throttled JobProgress events). */
 export interface RawProgress {
@@ -25,6 +25,13 @@ export interface RawProgress {
   mismatches: number;
   bad_ranges: Array<[number, number]>;
   journal: JournalState | null;
+  /** scrub: blocks checked so far in this scrub (over its runs) and those passed over as unverifiable, by reason */
+  checked_blocks?: number;
+  unchecked?: UncheckedCounts;
+  read_errors?: number;
+  read_error_ranges?: Array<[number, number]>;
+  /** ISO time the run started */
+  started_at?: string;
 }
 
 export interface JobControl {
@@ -67,8 +74,17 @@ export function recalcRefusal(vol: Volume, legacy = false): string | null {
     : null;
 }
 
+/** The run record of a job that ends now. */
+function runRecord(spec: JobSpec, startedAt: string, t0: number, result: JobRun['result'], from: number, to: number, extra: Partial<JobRun> = {}): JobRun {
+  return { job: spec.kind, by: spec.by ?? 'cli', started_at: startedAt, ended_at: new Date().toISOString(), duration_ms: Date.now() - t0, result, from_sector: from, to_sector: to, ...extra };
+}
+
 export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
+  const t0 = Date.now();
+  const startedAt = new Date(t0).toISOString();
   const vol = openWritable(spec.device, volumeOptionsOf(spec));
+  let from = vol.sb.recalc_sector;
+  let recorded = false;
   try {
     const sb = vol.sb;
     const total = vol.geometry.provided_data_sectors;
@@ -82,8 +98,9 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
     if (refusal) throw new IntegrityStudioError(refusal);
     if (spec.reset) syncSuperblock(vol, vol.mode === 'bitmap');
     const start = sb.recalc_sector;
+    from = start;
     const report = () =>
-      ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState() });
+      ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), started_at: startedAt });
     report();
     const pool = new TagPool(hasherOptionsFor(sb, vol.options), vol.geometry.block_size, RECALC_SECTORS * SECTOR_SIZE);
     let done: boolean;
@@ -92,49 +109,100 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
     } finally {
       pool.close();
     }
-    return { position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), done };
+    // a finished recalculation clears the flag; recalc_sector then reads as the end
+    const at = sb.flags & SB_FLAG_RECALCULATING ? sb.recalc_sector : total;
+    recorded = true;
+    appendRecalcRun(vol, runRecord(spec, startedAt, t0, done ? 'done' : 'paused', start, at));
+    return { position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), started_at: startedAt, done };
+  } catch (e) {
+    if (!recorded) {
+      try {
+        appendRecalcRun(vol, runRecord(spec, startedAt, t0, 'failed', from, vol.sb.recalc_sector, { error: (e as Error).message }));
+      } catch {
+        /* the history is best effort; the error below is what matters */
+      }
+    }
+    throw e;
   } finally {
     vol.close();
   }
 }
 
 export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
+  const t0 = Date.now();
+  const startedAt = new Date(t0).toISOString();
   const vol = openVolume(spec.device, { ...volumeOptionsOf(spec), readOnly: true });
   let pool: TagPool | null = null;
   try {
     const t = vol.target;
     const total = vol.geometry.provided_data_sectors;
     const st = resumeJobState(vol, 'scrub', spec.reset);
+    const unchecked = st.unchecked!;
+    st.read_errors ??= 0;
+    st.read_error_ranges ??= [];
+    st.started_at ??= startedAt;
+    const baseDuration = st.duration_ms ?? 0;
     const start = st.position_sector;
     const spb = vol.geometry.sectors_per_block;
+    const finish = (result: JobRun['result'], error?: string) => {
+      st.duration_ms = baseDuration + (Date.now() - t0);
+      st.finished_at = result === 'done' ? new Date().toISOString() : null;
+      st.runs = pushRun(st.runs, runRecord(spec, startedAt, t0, result, start, st.position_sector, {
+        bad_blocks: st.mismatches, read_errors: st.read_errors, unchecked_blocks: unchecked.recalculating + unchecked['dirty-bitmap'], ...(error ? { error } : {}),
+      }));
+      writeJobState(vol, st);
+    };
     pool = new TagPool(hasherOptionsFor(vol.sb, vol.options), vol.geometry.block_size, CHUNK_SECTORS * SECTOR_SIZE);
     t.tagPool = pool;
     const report = () =>
-      ctl.progress({ position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null });
+      ctl.progress({
+        position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
+        checked_blocks: st.checked_blocks, unchecked: { ...unchecked }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
+      });
     report();
     let sincePersist = 0;
-    while (st.position_sector < total) {
-      const s = st.position_sector;
-      const n = t.contiguousRun(s, CHUNK_SECTORS);
-      const before = t.stats.checked_blocks;
-      t.verify(s, n, (bad) => {
-        st.mismatches++;
-        addBadBlock(st.bad_ranges, bad, spb);
-      });
-      st.checked_blocks += t.stats.checked_blocks - before;
-      st.position_sector = s + n;
-      sincePersist += n;
-      report();
-      if (st.position_sector < total && ctl.shouldStop()) break;
-      if (sincePersist >= PERSIST_SECTORS) {
-        writeJobState(vol, st);
-        sincePersist = 0;
+    try {
+      while (st.position_sector < total) {
+        const s = st.position_sector;
+        const n = t.contiguousRun(s, CHUNK_SECTORS);
+        const before = t.stats.checked_blocks;
+        const skippedBefore = t.stats.unchecked_blocks;
+        t.verify(s, n, (bad) => {
+          st.mismatches++;
+          addBadBlock(st.bad_ranges, bad, spb);
+        });
+        st.checked_blocks += t.stats.checked_blocks - before;
+        // the target passes over blocks at/past recalc_sector first (isVerified), then dirty bitmap regions
+        const skipped = t.stats.unchecked_blocks - skippedBefore;
+        const pastRecalc = t.recalculating ? Math.max(0, s + n - Math.max(s, vol.sb.recalc_sector)) / spb : 0;
+        const r = Math.min(skipped, Math.ceil(pastRecalc));
+        unchecked.recalculating += r;
+        unchecked['dirty-bitmap'] += skipped - r;
+        st.position_sector = s + n;
+        sincePersist += n;
+        report();
+        if (st.position_sector < total && ctl.shouldStop()) break;
+        if (sincePersist >= PERSIST_SECTORS) {
+          st.duration_ms = baseDuration + (Date.now() - t0);
+          writeJobState(vol, st);
+          sincePersist = 0;
+        }
       }
+    } catch (e) {
+      try {
+        finish('failed', (e as Error).message);
+      } catch {
+        /* the state file is best effort here; the error below is what matters */
+      }
+      throw e;
     }
     const done = st.position_sector >= total;
     st.state = done ? 'done' : 'paused';
-    writeJobState(vol, st);
-    return { position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null, done };
+    finish(done ? 'done' : 'paused');
+    return {
+      position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null, done,
+      checked_blocks: st.checked_blocks, unchecked: { ...unchecked }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
+    };
   } finally {
     pool?.close();
     vol.close();

@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Volume } from '../volume.js';
-import type { JobKind } from './types.js';
+import type { JobKind, JobRun, UncheckedCounts } from './types.js';
+
+/** Runs kept per job (newest last). */
+export const MAX_RUNS = 20;
 
 export interface JobStateFile {
   kind: JobKind;
@@ -17,6 +20,17 @@ export interface JobStateFile {
   /** merged [first, end) sector ranges of bad blocks, ascending */
   bad_ranges: Array<[number, number]>;
   checked_blocks: number;
+  /** blocks the scrub passed over as unverifiable, by reason (recalculating: at/past recalc_sector; dirty-bitmap) */
+  unchecked?: UncheckedCounts;
+  /** blocks whose read failed (EIO), as merged [first, end) ranges (issue 12 fills them; 0 / [] until then) */
+  read_errors?: number;
+  read_error_ranges?: Array<[number, number]>;
+  /** ISO time the scrub (from sector 0) started, when it reached the end, and the checking time summed over runs */
+  started_at?: string;
+  finished_at?: string | null;
+  duration_ms?: number;
+  /** the last MAX_RUNS runs, newest last */
+  runs?: JobRun[];
   /** identity of the volume: salt (hex) and provided_data_sectors */
   volume?: string;
   updated?: string;
@@ -63,15 +77,18 @@ export function readJobStateAt(file: string, id?: string): JobStateFile | null {
     return null;
   }
   if (!j || typeof j.position_sector !== 'number' || !Array.isArray(j.bad_ranges)) return null;
+  if (j.runs !== undefined && !Array.isArray(j.runs)) j.runs = [];
   if (id && j.volume !== id) return null;
   return j;
 }
 
 export function writeJobState(vol: Volume, st: JobStateFile): void {
-  const file = jobStatePath(vol.path, st.kind);
+  writeJsonDurably(jobStatePath(vol.path, st.kind), { ...st, volume: volumeId(vol), updated: new Date().toISOString() });
+}
+
+function writeJsonDurably(file: string, body: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  const body = { ...st, volume: volumeId(vol), updated: new Date().toISOString() };
   // written whole, made durable, then renamed over the old one: a crash leaves the old state or the new one
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
@@ -92,7 +109,43 @@ export function addBadBlock(ranges: Array<[number, number]>, sector: number, spb
 
 /** The paused state of a scrub or wipe to resume, or a fresh one (also with `reset`). */
 export function resumeJobState(vol: Volume, kind: JobKind, reset?: boolean): JobStateFile {
-  const previous = reset ? null : readJobState(vol, kind);
-  if (previous && previous.state === 'paused') return previous;
-  return { kind, state: 'paused', position_sector: 0, total_sectors: vol.geometry.provided_data_sectors, mismatches: 0, bad_ranges: [], checked_blocks: 0 };
+  const previous = readJobState(vol, kind);
+  if (!reset && previous && previous.state === 'paused') return { ...previous, unchecked: { recalculating: 0, 'dirty-bitmap': 0, ...previous.unchecked } };
+  return {
+    kind, state: 'paused', position_sector: 0, total_sectors: vol.geometry.provided_data_sectors, mismatches: 0, bad_ranges: [], checked_blocks: 0,
+    unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: 0, read_error_ranges: [],
+    started_at: new Date().toISOString(), finished_at: null, duration_ms: 0, runs: previous?.runs ?? [],
+  };
+}
+
+/** Appends a run, keeping the last MAX_RUNS. */
+export function pushRun(runs: JobRun[] | undefined, run: JobRun): JobRun[] {
+  const out = [...(runs ?? []), run];
+  return out.slice(Math.max(0, out.length - MAX_RUNS));
+}
+
+/** The recalc history file (jobStatePath(device, 'recalc')): runs only; the position stays in the superblock. */
+export interface RecalcHistoryFile {
+  kind: 'recalc';
+  volume?: string;
+  runs: JobRun[];
+  updated?: string;
+}
+
+export function readRecalcHistory(device: string, id?: string): RecalcHistoryFile | null {
+  let j: RecalcHistoryFile;
+  try {
+    j = JSON.parse(fs.readFileSync(jobStatePath(device, 'recalc'), 'utf8')) as RecalcHistoryFile;
+  } catch {
+    return null;
+  }
+  if (!j || j.kind !== 'recalc' || !Array.isArray(j.runs)) return null;
+  if (id && j.volume !== id) return null;
+  return j;
+}
+
+export function appendRecalcRun(vol: Volume, run: JobRun): void {
+  const id = volumeId(vol);
+  const prev = readRecalcHistory(vol.path, id);
+  writeJsonDurably(jobStatePath(vol.path, 'recalc'), { kind: 'recalc', volume: id, runs: pushRun(prev?.runs, run), updated: new Date().toISOString() });
 }

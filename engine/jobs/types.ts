@@ -5,6 +5,30 @@ import type { JournalState } from '../integrity/journal-writer.js';
 export type JobKind = 'recalc' | 'scrub' | 'wipe';
 export type JobState = 'running' | 'paused' | 'done' | 'failed';
 
+/** Blocks a scrub passed over as unverifiable, by reason: at/past recalc_sector, or in a dirty bitmap region. */
+export interface UncheckedCounts {
+  recalculating: number;
+  'dirty-bitmap': number;
+}
+
+/** One run of a job (start → pause/finish/failure), newest last; kept in the job's state file, so the CLI and the
+ *  dashboard show the same history. */
+export interface JobRun {
+  job: JobKind;
+  /** who ran it */
+  by: 'cli' | 'dashboard';
+  started_at: string;
+  ended_at: string | null;
+  duration_ms: number | null;
+  result: 'running' | 'paused' | 'done' | 'failed';
+  from_sector: number;
+  to_sector: number;
+  bad_blocks?: number;
+  read_errors?: number;
+  unchecked_blocks?: number;
+  error?: string;
+}
+
 /** One progress event, throttled by the runner to at most 10 per second (plus the final one). */
 export interface JobProgress {
   job: JobKind;
@@ -58,6 +82,11 @@ export interface JobSpec {
   reset?: boolean;
   /** --integrity-legacy-recalculate: allow recalculating keyed tags without the kernel's safety conditions */
   legacyRecalculate?: boolean;
+  /** who runs it, recorded in the job's run history (default 'cli') */
+  by?: 'cli' | 'dashboard';
+  /** bitmap-mode open options for recalc (--bitmap-sectors-per-bit, --bitmap-flush-time ms) */
+  bitmapSectorsPerBit?: number;
+  bitmapFlushTime?: number;
 }
 
 export interface JobHandle {
