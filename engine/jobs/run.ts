@@ -128,10 +128,10 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
   }
 }
 
-export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
+/** `vol` defaults to the spec's device opened read-only (tests give a volume over a fault-injecting device). */
+export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolume(spec.device, { ...volumeOptionsOf(spec), readOnly: true })): JobOutcome {
   const t0 = Date.now();
   const startedAt = new Date(t0).toISOString();
-  const vol = openVolume(spec.device, { ...volumeOptionsOf(spec), readOnly: true });
   let pool: TagPool | null = null;
   try {
     const t = vol.target;
@@ -167,10 +167,33 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
         const n = t.contiguousRun(s, CHUNK_SECTORS);
         const before = t.stats.checked_blocks;
         const skippedBefore = t.stats.unchecked_blocks;
-        t.verify(s, n, (bad) => {
+        const onBad = (bad: number) => {
           st.mismatches++;
           addBadBlock(st.bad_ranges, bad, spb);
-        });
+        };
+        try {
+          t.verify(s, n, onBad);
+        } catch (e) {
+          if (!isReadError(e)) throw e;
+          // a read of the run failed before any block of it was counted: block by block, as btrfs scrub separates
+          // read errors from checksum errors; blocks that cannot be read are read errors, the rest are verified
+          const before = { m: st.mismatches, br: st.bad_ranges.map((r) => [...r] as [number, number]), re: st.read_errors ?? 0, rr: st.read_error_ranges!.map((r) => [...r] as [number, number]) };
+          for (let b = s; b < s + n; b += spb) {
+            try {
+              t.verify(b, spb, onBad);
+            } catch (e2) {
+              if (!isReadError(e2)) throw e2;
+              const gone = deviceGone(vol, e2);
+              if (gone) {
+                // the position stays at the start of this run: its findings so far are dropped, found again on resume
+                st.mismatches = before.m; st.bad_ranges = before.br; st.read_errors = before.re; st.read_error_ranges = before.rr;
+                throw new DeviceGone(spec.device, b, gone);
+              }
+              st.read_errors = (st.read_errors ?? 0) + 1;
+              addBadBlock(st.read_error_ranges!, b, spb);
+            }
+          }
+        }
         st.checked_blocks += t.stats.checked_blocks - before;
         // the target passes over blocks at/past recalc_sector first (isVerified), then dirty bitmap regions
         const skipped = t.stats.unchecked_blocks - skippedBefore;
@@ -189,11 +212,13 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
         }
       }
     } catch (e) {
+      let saved = `its position is saved at sector ${st.position_sector}`;
       try {
         finish('failed', (e as Error).message);
-      } catch {
-        /* the state file is best effort here; the error below is what matters */
+      } catch (se) {
+        saved = `its position could not be saved (${(se as Error).message})`;
       }
+      if (e instanceof DeviceGone) throw new IntegrityStudioError(`${e.message}; the scrub stopped and ${saved}: resume it once the device is back`, 'ENODEV');
       throw e;
     }
     const done = st.position_sector >= total;
@@ -206,6 +231,33 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
   } finally {
     pool?.close();
     vol.close();
+  }
+}
+
+/** A read that failed in the device (EIO, EILSEQ from a kernel below, or a short read of a device that shrank). */
+export function isReadError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'EIO' || code === 'EILSEQ' || code === 'ENXIO' || code === 'ENODEV' || (code === 'ETRUNC' && !(e instanceof Error && /invalid range/.test(e.message)));
+}
+
+/** The device stopped answering altogether (rather than one bad sector): why, or null. */
+function deviceGone(vol: Volume, e: unknown): string | null {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENXIO' || code === 'ENODEV') return `${code}: the device is gone`;
+  try {
+    // sector 0 of each device: a disk that cannot read its superblock area is gone (removed, disconnected)
+    const b = Buffer.alloc(SECTOR_SIZE);
+    vol.meta.read(b, 0);
+    if (vol.data !== vol.meta) vol.data.read(b, 0);
+    return null;
+  } catch (e2) {
+    return `${(e2 as NodeJS.ErrnoException).code ?? 'EIO'}: it no longer reads even its first sector (removed, disconnected or failed)`;
+  }
+}
+
+class DeviceGone extends Error {
+  constructor(device: string, sector: number, why: string) {
+    super(`${device}: the device stopped answering reads at sector ${sector} (${why})`);
   }
 }
 
