@@ -16,6 +16,8 @@ export const LIMITS = {
   stringChars: 4096,
   /** requests of one connection being handled at once; more are answered "busy" at once */
   pendingPerConnection: 32,
+  /** requests being handled at once over all connections */
+  pendingTotal: 256,
   /** WebSocket connections at once */
   connections: 64,
   /** unsent bytes queued for one WebSocket client (a client that stops reading its events is disconnected) */

@@ -142,6 +142,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       socket.destroy();
     }
   });
+  let inFlight = 0;
   wss.on('connection', (ws: WebSocket) => {
     const send = (v: unknown) => {
       if (ws.readyState !== ws.OPEN) return;
@@ -159,8 +160,12 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       const f = parseFrame(data as Buffer, isBinary);
       if ('error' in f) { send({ id: f.id, ok: false, error: f.error }); return; }
       if (pending >= LIMITS.pendingPerConnection) { send({ id: f.id, ok: false, error: `busy: ${pending} requests of this connection are still being handled (at most ${LIMITS.pendingPerConnection}); wait for their answers` }); return; }
+      if (inFlight >= LIMITS.pendingTotal) { send({ id: f.id, ok: false, error: `busy: ${inFlight} requests are being handled (at most ${LIMITS.pendingTotal}); try again` }); return; }
       pending++;
-      void answer('serve', f.id, f.cmd, f.args, (c) => run(host, c)).then((r) => { pending--; send(r); });
+      inFlight++;
+      // one command per turn of the event loop: a burst of (synchronous) commands cannot starve other clients,
+      // new connections or job progress
+      setImmediate(() => void answer('serve', f.id, f.cmd, f.args, (c) => run(host, c)).then((r) => { pending--; inFlight--; send(r); }));
     });
   });
   try {

@@ -144,17 +144,17 @@ export class FrameGen {
   }
   next(): Frame {
     const k = this.int(100);
-    if (k < 30) {
+    if (k < 40) {
       const cmd = this.cmd();
       return { kind: 'envelope', binary: false, data: JSON.stringify({ id: this.id(), cmd, args: this.args(cmd) }) };
     }
-    if (k < 45) return { kind: 'value', binary: false, data: JSON.stringify(this.value(4)) ?? 'null' };
-    if (k < 55) {
+    if (k < 55) return { kind: 'value', binary: false, data: JSON.stringify(this.value(4)) ?? 'null' };
+    if (k < 64) {
       const cmd = this.cmd();
       const body = JSON.stringify({ id: 1 + this.int(1e6), cmd, args: this.args(cmd) });
       return { kind: 'truncated', binary: false, data: body.slice(0, this.int(body.length)) };
     }
-    if (k < 63) {
+    if (k < 72) {
       const id = 1 + this.int(1e6);
       const proto = this.pick([
         `{"id":${id},"cmd":"addVolume","args":[{"__proto__":{"path":"x"},"path":"a"}]}`,
@@ -168,15 +168,15 @@ export class FrameGen {
       ]);
       return { kind: 'proto', binary: false, data: proto };
     }
-    if (k < 70) return { kind: 'binary', binary: true, data: Buffer.from(Array.from({ length: this.int(200) }, () => this.int(256))) };
-    if (k < 74) {
+    if (k < 80) return { kind: 'binary', binary: true, data: Buffer.from(Array.from({ length: this.int(200) }, () => this.int(256))) };
+    if (k < 84) {
       const n = this.pick([5000, 70_000, 200_000]);
       return { kind: 'huge', binary: false, data: JSON.stringify({ id: 1 + this.int(1e6), cmd: 'addVolume', args: [{ path: 'p'.repeat(n) }] }) };
     }
-    if (k < 76) return { kind: 'deep', binary: false, data: `${'['.repeat(20000)}${']'.repeat(20000)}` };
-    if (k < 78) return { kind: 'numbers', binary: false, data: `{"id":1e400,"cmd":"status","args":[${'1e999,'.repeat(10)}1]}` };
-    if (k < 79) return { kind: 'badutf8', binary: false, data: Buffer.from([0x7b, 0xff, 0xfe, 0xc0, 0x7d]), closes: true };
-    if (k < 80) return { kind: 'oversize', binary: false, data: `{"id":1,"cmd":"status","args":["${'x'.repeat((1 << 20) + 100)}"]}`, closes: true };
+    if (k < 86) return { kind: 'deep', binary: false, data: `${'['.repeat(20000)}${']'.repeat(20000)}` };
+    if (k < 89) return { kind: 'numbers', binary: false, data: `{"id":1e400,"cmd":"status","args":[${'1e999,'.repeat(10)}1]}` };
+    if (k < 90) return { kind: 'badutf8', binary: false, data: Buffer.from([0x7b, 0xff, 0xfe, 0xc0, 0x7d]), closes: true };
+    if (k < 91) return { kind: 'oversize', binary: false, data: `{"id":1,"cmd":"status","args":["${'x'.repeat((1 << 20) + 100)}"]}`, closes: true };
     // a valid request: status and listVolumes answer ok (the server still does its work between the junk)
     return { kind: 'valid', binary: false, data: JSON.stringify({ id: 1 + this.int(1e6), cmd: this.pick(['status', 'listVolumes']), args: [] }) };
   }

@@ -17,7 +17,7 @@ export async function runHostTorture(seed: number, frames: number, log: (s: stri
   const t0 = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'is-host-torture-'));
   const img = path.join(dir, 'r.img');
-  const f = spawnSync(process.execPath, [BIN, 'format', img, '--size', '4G', '--integrity', 'sha256', '--integrity-recalculate', '--no-wipe', '--batch-mode'], { encoding: 'utf8' });
+  const f = spawnSync(process.execPath, [BIN, 'format', img, '--size', '1G', '--integrity', 'sha256', '--integrity-recalculate', '--no-wipe', '--batch-mode'], { encoding: 'utf8' });
   if (f.status !== 0) { log(`host fuzz: format failed: ${f.stderr}`); return { failures: 1 }; }
   const s = await startServe(path.join(dir, 'data'), [img], dir);
   let crashes = 0;
