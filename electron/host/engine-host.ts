@@ -19,19 +19,21 @@ import { journalCipher, SUPPORTED_JOURNAL_CRYPT } from '../../engine/integrity/j
 import { journalOnDisk } from '../../engine/integrity/journal-disk.js';
 import { openWritable } from '../../engine/integrity/writable.js';
 import { DASHBOARD_ALGORITHM_REMEDY, everyBlockFailedHint } from '../../engine/hints.js';
+import { version } from '../../engine/version.js';
 import type {
   AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, JobRun, JournalOnDisk, KeyInput,
   OpenOptionsInfo, OpenOptionsRequest, UnlockRequest, UpdateVolumeRequest, Verification, VolumeMode, VolumeSnapshot, VolumeState,
 } from '../../engine/api.js';
 import type { JobHandle, JobSpec } from '../../engine/jobs/types.js';
 import { startJob as engineStartJob } from '../../engine/jobs/index.js';
-import { jobStatePath, readJobStateAt, readRecalcHistory, volumeIdOf, type JobStateFile } from '../../engine/jobs/state.js';
+import { jobStatePath, readJobStateAt, readRecalcHistory, runningElsewhere, volumeIdOf, type JobStateFile } from '../../engine/jobs/state.js';
+import { lockHolder } from '../../engine/io/lock.js';
 import { dmTable, openCommand } from './open-command.js';
 import { formMessage } from './form-errors.js';
 
 type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
 
-export const HOST_VERSION = '0.1.0';
+export const HOST_VERSION = version();
 
 interface Keys { integrity?: Buffer; journalIntegrity?: Buffer; journalCrypt?: Buffer }
 type KeyName = keyof Keys;
@@ -536,6 +538,7 @@ export class EngineHost {
     const missing = missingKeys(e, null);
     if (missing.length) throw new IntegrityStudioError(`${e.name}: Unlock it first (the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held)`);
     const startJob = this.requireJobs();
+    if (kind === 'scrub' && runningElsewhere(this.scrubState(e))) throw new IntegrityStudioError(`${e.name}: a scrub is running in another process (the CLI?); wait for it or pause it there`);
     if (kind === 'scrub' && !reset) {
       const st = this.scrubState(e);
       if (st?.state === 'done') throw new IntegrityStudioError(`${e.name}: the last scrub finished; use Start scrub to run a new one`);
@@ -677,12 +680,14 @@ export class EngineHost {
       const recalcHist = readRecalcHistory(e.path, idHex);
       // the kernel keeps the flag (and the table's 'recalculate') after finishing: recalc_sector then is the end
       const recalcPending = recalculating && sb.recalc_sector < sb.provided_data_sectors;
-      if (e.handles.recalc) conds.push('recalculating');
+      // a recalculation another process runs holds the volume's write lock
+      const recalcElsewhere = !e.handles.recalc && recalcPending && lockHolder(e.path) !== null;
+      if (e.handles.recalc || recalcElsewhere) conds.push('recalculating');
       else if (recalcPending) conds.push('recalc-paused');
       if (!e.handles.recalc) {
         const lastRun = recalcHist?.runs[recalcHist.runs.length - 1];
         if (recalcPending) {
-          s.jobs.recalc = { job: 'recalc', state: 'paused', position_sector: sb.recalc_sector, total_sectors: sb.provided_data_sectors, start_sector: sb.recalc_sector, sectors_per_block: spb, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null, ...(lastRun ? { started_at: lastRun.started_at } : {}) };
+          s.jobs.recalc = { job: 'recalc', state: recalcElsewhere ? 'running' : 'paused', position_sector: sb.recalc_sector, total_sectors: sb.provided_data_sectors, start_sector: sb.recalc_sector, sectors_per_block: spb, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null, ...(lastRun ? { started_at: lastRun.started_at } : {}) };
         } else if (!recalcPending && (lastRun?.result === 'done' || recalculating)) {
           s.jobs.recalc = { job: 'recalc', state: 'done', position_sector: sb.provided_data_sectors, total_sectors: sb.provided_data_sectors, start_sector: lastRun?.from_sector ?? 0, sectors_per_block: spb, bytes_per_second: 0, eta_ms: 0, mismatches: 0, bad_ranges: [], journal: null, ...(lastRun ? { started_at: lastRun.started_at } : {}) };
         } else if (e.jobs.recalc?.state !== 'failed') delete s.jobs.recalc;
@@ -691,13 +696,16 @@ export class EngineHost {
       // scrub: the state file engine/jobs writes (the CLI's and ours), or this session's running job
       const st = readJobStateAt(jobStatePath(e.path, 'scrub'), idHex);
       const live = e.handles.scrub ? e.jobs.scrub : undefined;
+      // a scrub another process (the CLI) is running: its state file says so, with its pid
+      const elsewhere = !live && runningElsewhere(st);
       const v = verificationOf(st, live, sb.provided_data_sectors, spb);
+      if (elsewhere) v.scrub = 'running';
       s.verification = v;
       s.error_count = v.bad_blocks;
       s.bad_ranges = v.bad_ranges;
       if (!live && st) {
         s.jobs.scrub = {
-          job: 'scrub', state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: spb,
+          job: 'scrub', state: elsewhere ? 'running' : st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: spb,
           bytes_per_second: 0, eta_ms: st.state === 'done' ? 0 : null, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
           checked_blocks: st.checked_blocks, unchecked_blocks: v.unchecked_blocks, unchecked: v.unchecked.filter((u): u is { reason: 'recalculating' | 'dirty-bitmap' | 'read-error'; blocks: number } => u.reason !== 'not-reached'),
           read_errors: v.read_errors, read_error_ranges: v.read_error_ranges, ...(st.started_at ? { started_at: st.started_at } : {}),
@@ -718,6 +726,7 @@ export class EngineHost {
         const p = e.jobs[kind];
         if (h && p) runs.push({ job: kind, by: 'dashboard', started_at: p.started_at ?? this.startedAt, ended_at: null, duration_ms: null, result: 'running', from_sector: p.start_sector, to_sector: p.position_sector });
       }
+      if (elsewhere && st?.running) runs.push({ job: 'scrub', by: st.running.by, started_at: st.running.since, ended_at: null, duration_ms: null, result: 'running', from_sector: st.position_sector, to_sector: st.position_sector });
       s.runs = runs.sort((a, b) => a.started_at.localeCompare(b.started_at));
 
       // the journal as it is on disk (needs the journal keys when it has a MAC or is encrypted)

@@ -54,7 +54,7 @@ export function formMessage(e: EngineErrorLike): string {
       if (e.code === 'ENOENT') return `Data device ${d.path}: no such file or device`;
       return `Data device ${d.path} is the image itself: give a separate data device, or none`;
   }
-  let m = e.message;
+  let m = e.message.replace(/\s*\(and --[\w-]+-key-size\)/g, '').replace(/--([\w-]+)-key-file given without --([\w-]+)/, '--$1-key-file given without choosing --$2');
   for (const [flag, control] of CONTROLS) m = m.split(flag).join(control);
   return m;
 }

@@ -350,9 +350,125 @@ test('create: errors in the words of the form (Size, "Format even though it hold
     const fmt = await host.createVolume({ path: existing });
     host.removeVolume(fmt.id);
     await assert.rejects(host.createVolume({ path: existing }), (e: Error) => /tick "Format even though it holds data"/.test(e.message) && !/--force/.test(e.message));
+    await assert.rejects(host.createVolume({ path: path.join(dir, 'k.img'), size: 4 << 20, integrity: 'hmac-sha256' }), (e: Error) => /needs a key: give Integrity key$/.test(e.message) && !/--/.test(e.message));
     const again = await host.createVolume({ path: existing, force: true });
     assert.equal(again.state, 'not-checked');
     assert.equal(fs.existsSync(jobStatePath(existing, 'scrub')), false);
+  } finally {
+    await host.close();
+  }
+});
+
+test('dispatch: the new commands validate their arguments (KeyInput shape, unknown fields, ids)', async () => {
+  const { dispatch } = await import('./dispatch.js');
+  const dir = tmpDir('host-dispatch-');
+  const host = await EngineHost.create({ pollMs: 0, startJob: null });
+  try {
+    const v = (await dispatch(host, 'createVolume', [{ path: path.join(dir, 'v.img'), size: 4 << 20 }])) as VolumeSnapshot;
+    await assert.rejects(dispatch(host, 'unlockVolume', [v.id, { integrityKey: 'abcd' }]), /integrityKey must be \{ hex \} or \{ file \}/);
+    await assert.rejects(dispatch(host, 'unlockVolume', [v.id, { integrityKey: { hex: 'ab', file: '/x' } }]), /must be \{ hex \} or \{ file \}/);
+    await assert.rejects(dispatch(host, 'updateVolume', [v.id, { size: 5 }]), /unknown field "size"/);
+    await assert.rejects(dispatch(host, 'updateVolume', [42, {}]), /expected a volume id/);
+    await assert.rejects(dispatch(host, 'nope', []), /unknown command "nope"/);
+    await assert.rejects(dispatch(host, 'unlockVolume', [v.id, {}]), /give at least one key/);
+    const u = (await dispatch(host, 'updateVolume', [v.id, { name: 'n2', allowDiscards: true, dataDevice: null }])) as VolumeSnapshot;
+    assert.equal(u.name, 'n2');
+    assert.equal(u.options.allow_discards, true);
+    const r = (await dispatch(host, 'replayJournal', [v.id])) as VolumeSnapshot;
+    assert.equal(r.journal_disk!.committed_entries, 0);
+    assert.equal(await dispatch(host, 'removeVolume', [v.id]), null);
+  } finally {
+    await host.close();
+  }
+});
+
+test('replayJournal is refused while a job runs here, and while another process holds the volume lock; nothing is written', async () => {
+  const dir = tmpDir('host-replay-lock-');
+  const { img } = copy(golden('j-journal-unreplayed'), dir);
+  const before = sha256File(img);
+  let finish!: () => void;
+  const startJobFake = (spec: { kind: 'recalc' | 'scrub' | 'wipe'; device: string }) => {
+    const base = { job: spec.kind, position_sector: 0, total_sectors: 24408, start_sector: 0, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null };
+    const finished = new Promise<never>((r) => { finish = () => r({ ...base, state: 'paused' } as never); });
+    return { spec, finished, pause: async () => { finish(); return finished; } };
+  };
+  const host = await EngineHost.create({ pollMs: 0, startJob: startJobFake as never });
+  try {
+    const v = host.addVolume({ path: img });
+    host.startScrub(v.id);
+    assert.throws(() => host.replayJournal(v.id), /a scrub is running; pause it before replaying its journal/);
+    await host.pauseScrub(v.id);
+    // another process writing the volume (the CLI's write/recalc hold this lock)
+    const { spawn } = await import('node:child_process');
+    const lockJs = new URL('../../engine/io/lock.js', import.meta.url).href;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `const { acquireWriteLock } = await import(${JSON.stringify(lockJs)}); acquireWriteLock(${JSON.stringify(img)}); console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((r) => child.stdout!.once('data', () => r()));
+    try {
+      assert.throws(() => host.replayJournal(v.id), (e: Error) => /pid|writ|lock|busy|use/i.test(e.message));
+    } finally {
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+    }
+    assert.equal(sha256File(img), before, 'nothing written');
+    assert.equal(host.replayJournal(v.id).journal_disk!.committed_entries, 0);
+  } finally {
+    await host.close();
+  }
+});
+
+test('a scrub the CLI is running shows as checking (by cli); starting one here is refused; after its Ctrl-C the host shows it paused', async () => {
+  const dir = tmpDir('host-cli-running-');
+  const img = path.join(dir, 'v.img');
+  formatVolume(img, { size: 96 << 20, integrity: 'sha256', noWipe: true });
+  const host = await EngineHost.create({ pollMs: 0 });
+  try {
+    const v = host.addVolume({ path: img, integrity: 'sha256' });
+    const { spawn } = await import('node:child_process');
+    const { PROJECT_ROOT } = await import('../../engine/testing/golden.js');
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'scrub', img, '--integrity', 'sha256', '--progress-json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.resume();
+    const exited = new Promise((r) => child.once('exit', r));
+    let s = await until(host, v.id, (x) => x.state === 'checking', 'the CLI scrub to show', 20_000);
+    assert.equal(s.jobs.scrub?.state, 'running');
+    assert.equal(s.runs.at(-1)!.by, 'cli');
+    assert.equal(s.runs.at(-1)!.result, 'running');
+    assert.throws(() => host.startScrub(v.id), /running in another process/);
+    child.kill('SIGINT');
+    await exited;
+    s = host.listVolumes()[0]!;
+    assert.ok(s.conditions.includes('check-paused') && s.conditions.includes('errors'), s.conditions.join());
+    assert.equal(s.runs.at(-1)!.result, 'paused');
+  } finally {
+    await host.close();
+  }
+});
+
+test('bitmap mode after an unclean close: the dirty regions are shown, a scrub is partial (dirty-bitmap), Replay recalculates them, then clean', async () => {
+  const dir = tmpDir('host-dirty-');
+  const img = path.join(dir, 'b.img');
+  formatVolume(img, { size: 8 << 20 });
+  const { openWritable } = await import('../../engine/integrity/writable.js');
+  const w = openWritable(img, { mode: 'bitmap', bitmapSectorsPerBit: 2048 });
+  w.write(0, Buffer.alloc(4096, 7));
+  w.flush();
+  w.meta.close(); // a crash: the bitmap is left dirty, the superblock says dirty_bitmap
+  const host = await EngineHost.create({ pollMs: 0 });
+  try {
+    let v = host.addVolume({ path: img, mode: 'bitmap', bitmapSectorsPerBit: 2048 });
+    assert.equal(v.journal_disk!.kind, 'bitmap');
+    assert.equal(v.journal_disk!.dirty_regions, 1);
+    assert.equal(v.journal_disk!.dirty_blocks, 2048);
+    assert.ok(v.superblock!.flags.includes('dirty_bitmap'));
+    host.startScrub(v.id);
+    v = await until(host, v.id, (x) => x.verification.scrub === 'finished', 'scrub');
+    assert.equal(v.state, 'partial');
+    assert.deepEqual(v.verification.unchecked, [{ reason: 'dirty-bitmap', blocks: 2048 }]);
+    v = host.replayJournal(v.id);
+    assert.equal(v.journal_disk!.dirty_regions ?? 0, 0);
+    assert.ok(!v.superblock!.flags.includes('dirty_bitmap'));
+    host.startScrub(v.id);
+    v = await until(host, v.id, (x) => x.verification.scrub === 'finished' && x.verification.unchecked_blocks === 0, 'second scrub');
+    assert.equal(v.state, 'clean');
   } finally {
     await host.close();
   }

@@ -12,7 +12,8 @@ import { writeCommand, replayCommand } from './write.js';
 import { cmdFormat, FORMAT_OPTIONS } from './format.js';
 import { runJobCommand, stdoutClosed } from './jobs.js';
 import { commandHelp } from './help.js';
-import { readJobState } from '../jobs/state.js';
+import { version } from '../version.js';
+import { readJobState, readRecalcHistory, volumeIdOf } from '../jobs/state.js';
 import type { JobKind, JobSpec } from '../jobs/types.js';
 import { CLI_ALGORITHM_REMEDY, everyBlockFailedHint } from '../hints.js';
 
@@ -283,7 +284,14 @@ export function formatRanges(sectors: number[], spb: number): string {
 /** The scrub state file of this volume (paused or done), if any: ours, kept beside the image. */
 function scrubStatus(vol: Volume) {
   const st = readJobState(vol, 'scrub');
-  return st ? { state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, mismatches: st.mismatches, bad_ranges: st.bad_ranges, updated: st.updated ?? null } : null;
+  if (!st) return null;
+  const u = st.unchecked ?? { recalculating: 0, 'dirty-bitmap': 0 };
+  return {
+    state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, mismatches: st.mismatches, bad_ranges: st.bad_ranges,
+    checked_blocks: st.checked_blocks, unchecked_blocks: u.recalculating + u['dirty-bitmap'], unchecked: u,
+    started_at: st.started_at ?? null, finished_at: st.finished_at ?? null, duration_ms: st.duration_ms ?? null,
+    runs: st.runs ?? [], updated: st.updated ?? null,
+  };
 }
 
 async function cmdStatus(args: string[], io: Io): Promise<number> {
@@ -307,6 +315,7 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
       recalc_sector: sb.recalc_sector,
       flags: flagNames(sb.flags),
       scrub: scrubStatus(vol),
+      recalc_runs: readRecalcHistory(vol.path, volumeIdOf(sb))?.runs ?? [],
     };
     if (values.json) io.out(JSON.stringify(status) + '\n');
     else {
@@ -315,7 +324,10 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
       io.out(`  size: ${status.provided_data_sectors} sectors\n  interleave sectors: ${status.interleave_sectors}\n  journal sections: ${status.journal_sections}\n`);
       io.out(`  recalculating: ${recalculating ? `yes, at sector ${sb.recalc_sector} of ${sb.provided_data_sectors}` : 'no'}\n`);
       const sc = status.scrub;
-      if (sc) io.out(`  scrub: ${sc.state} at sector ${sc.position_sector} of ${sc.total_sectors}, ${sc.mismatches} bad block(s)\n`);
+      if (sc) {
+        const notChecked = sc.unchecked_blocks ? `, ${sc.unchecked_blocks} block(s) not checked (being recalculated: ${sc.unchecked.recalculating}, dirty bitmap: ${sc.unchecked['dirty-bitmap']})` : '';
+        io.out(`  scrub: ${sc.state} at sector ${sc.position_sector} of ${sc.total_sectors}, ${sc.checked_blocks} blocks checked, ${sc.mismatches} bad block(s)${notChecked}${sc.finished_at ? `, finished ${sc.finished_at}` : ''}\n`);
+      }
     }
   } finally {
     vol.close();
@@ -409,15 +421,7 @@ const HELP: Record<string, { synopsis: string; summary: string; options: () => N
   format: { synopsis: 'DEVICE [options]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: () => FORMAT_OPTIONS },
 };
 
-/** the version in package.json */
-export function version(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+export { version } from '../version.js';
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -14,7 +14,7 @@ import { recalculate, RECALC_SECTORS, syncSuperblock } from '../integrity/bitmap
 import { wipeRange } from '../commands/wipe.js';
 import type { JournalState } from '../integrity/journal-writer.js';
 import type { JobRun, JobSpec, UncheckedCounts } from './types.js';
-import { addBadBlock, appendRecalcRun, pushRun, resumeJobState, writeJobState } from './state.js';
+import { addBadBlock, appendRecalcRun, pushRun, resumeJobState, runningMarker, writeJobState } from './state.js';
 
 /** What a job reports as it goes (the runner turns it into throttled JobProgress events). */
 export interface RawProgress {
@@ -145,6 +145,7 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
     const start = st.position_sector;
     const spb = vol.geometry.sectors_per_block;
     const finish = (result: JobRun['result'], error?: string) => {
+      st.running = null;
       st.duration_ms = baseDuration + (Date.now() - t0);
       st.finished_at = result === 'done' ? new Date().toISOString() : null;
       st.runs = pushRun(st.runs, runRecord(spec, startedAt, t0, result, start, st.position_sector, {
@@ -160,6 +161,9 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
         checked_blocks: st.checked_blocks, unchecked: { ...unchecked }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
       });
     report();
+    // others (the dashboard, another CLI) see that this scrub is going on, and by whom
+    st.running = runningMarker(spec.by ?? 'cli');
+    writeJobState(vol, st);
     let sincePersist = 0;
     try {
       while (st.position_sector < total) {

@@ -32,6 +32,8 @@ export interface JobStateFile {
   duration_ms?: number;
   /** the last MAX_RUNS runs, newest last */
   runs?: JobRun[];
+  /** set while a run is going on: its process (and the pid's start time, to tell a reused pid) and who runs it */
+  running?: { pid: number; start: string | null; by: 'cli' | 'dashboard'; since: string } | null;
   /** identity of the volume: salt (hex) and provided_data_sectors */
   volume?: string;
   updated?: string;
@@ -169,4 +171,30 @@ export function appendRecalcRun(vol: Volume, run: JobRun): void {
   const id = volumeId(vol);
   const prev = readRecalcHistory(vol.path, id);
   writeJsonDurably(jobStatePath(vol.path, 'recalc'), { kind: 'recalc', volume: id, runs: pushRun(prev?.runs, run), updated: new Date().toISOString() });
+}
+
+function pidStart(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The marker a run leaves in its state file while it goes on (cleared when it ends). */
+export function runningMarker(by: 'cli' | 'dashboard'): NonNullable<JobStateFile['running']> {
+  return { pid: process.pid, start: pidStart(process.pid), by, since: new Date().toISOString() };
+}
+
+/** Whether the run a state file says is going on is alive in another process (a crashed one is not). */
+export function runningElsewhere(st: JobStateFile | null): boolean {
+  const r = st?.running;
+  if (!r || typeof r.pid !== 'number' || r.pid === process.pid) return false;
+  try {
+    process.kill(r.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return r.start === null || pidStart(r.pid) === r.start;
 }
