@@ -126,3 +126,10 @@ test('ENOSPC during format (a real 2 MiB tmpfs, 8 MiB image): the new image is r
     spawnSync('umount', [d]);
   }
 });
+
+test('a key file that never ends (/dev/zero) or is not a file is refused after a bounded read, not read forever', async () => {
+  const { readKeyFile } = await import('../volume.js');
+  assert.throws(() => readKeyFile('/dev/zero'), /key file \/dev\/zero holds more than 4096 bytes: not a key file/);
+  assert.equal(readKeyFile('/dev/zero', 32).length, 32);
+  assert.throws(() => readKeyFile(os.tmpdir()), /is not a regular file/);
+});
