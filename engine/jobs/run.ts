@@ -175,28 +175,24 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
           st.mismatches++;
           addBadBlock(st.bad_ranges, bad, spb);
         };
+        // the position stays at the start of a run the device stopped answering in: its findings so far are
+        // dropped (found again on resume)
+        const mark = { m: st.mismatches, bl: st.bad_ranges.length, be: st.bad_ranges.at(-1)?.[1], re: st.read_errors ?? 0, rl: st.read_error_ranges!.length, rend: st.read_error_ranges!.at(-1)?.[1] };
         try {
-          t.verify(s, n, onBad);
+          verifyTolerant(vol, s, n, onBad, (b) => {
+            st.read_errors = (st.read_errors ?? 0) + 1;
+            addBadBlock(st.read_error_ranges!, b, spb);
+          });
         } catch (e) {
-          if (!isReadError(e)) throw e;
-          // a read of the run failed before any block of it was counted: block by block, as btrfs scrub separates
-          // read errors from checksum errors; blocks that cannot be read are read errors, the rest are verified
-          const before = { m: st.mismatches, br: st.bad_ranges.map((r) => [...r] as [number, number]), re: st.read_errors ?? 0, rr: st.read_error_ranges!.map((r) => [...r] as [number, number]) };
-          for (let b = s; b < s + n; b += spb) {
-            try {
-              t.verify(b, spb, onBad);
-            } catch (e2) {
-              if (!isReadError(e2)) throw e2;
-              const gone = deviceGone(vol, e2);
-              if (gone) {
-                // the position stays at the start of this run: its findings so far are dropped, found again on resume
-                st.mismatches = before.m; st.bad_ranges = before.br; st.read_errors = before.re; st.read_error_ranges = before.rr;
-                throw new DeviceGone(spec.device, b, gone);
-              }
-              st.read_errors = (st.read_errors ?? 0) + 1;
-              addBadBlock(st.read_error_ranges!, b, spb);
-            }
+          if (e instanceof DeviceGone) {
+            st.mismatches = mark.m;
+            st.bad_ranges.length = mark.bl;
+            if (mark.be !== undefined) st.bad_ranges[mark.bl - 1]![1] = mark.be;
+            st.read_errors = mark.re;
+            st.read_error_ranges!.length = mark.rl;
+            if (mark.rend !== undefined) st.read_error_ranges![mark.rl - 1]![1] = mark.rend;
           }
+          throw e;
         }
         st.checked_blocks += t.stats.checked_blocks - before;
         // the target passes over blocks at/past recalc_sector first (isVerified), then dirty bitmap regions
@@ -259,7 +255,34 @@ function deviceGone(vol: Volume, e: unknown): string | null {
   }
 }
 
-class DeviceGone extends Error {
+/**
+ * Verifies [sector, sector + sectors) (one contiguous run). When a read fails, retries block by block, as btrfs
+ * scrub separates read errors from checksum errors: unreadable blocks go to onReadError, the rest are verified.
+ * Throws DeviceGone when the device no longer reads at all.
+ */
+export function verifyTolerant(vol: Volume, sector: number, sectors: number, onBad: (s: number) => void, onReadError: (s: number) => void): void {
+  const t = vol.target;
+  const spb = vol.geometry.sectors_per_block;
+  try {
+    t.verify(sector, sectors, onBad);
+    return;
+  } catch (e) {
+    if (!isReadError(e)) throw e;
+    // the failed read came before any block of the run was counted
+  }
+  for (let b = sector; b < sector + sectors; b += spb) {
+    try {
+      t.verify(b, spb, onBad);
+    } catch (e) {
+      if (!isReadError(e)) throw e;
+      const gone = deviceGone(vol, e);
+      if (gone) throw new DeviceGone(vol.path, b, gone);
+      onReadError(b);
+    }
+  }
+}
+
+export class DeviceGone extends Error {
   constructor(device: string, sector: number, why: string) {
     super(`${device}: the device stopped answering reads at sector ${sector} (${why})`);
   }
