@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkVolume } from '../testing/mkvolume.js';
 import { FaultDevice } from '../io/fault.js';
 import { openVolume, openVolumeOn } from '../volume.js';
@@ -18,6 +19,8 @@ import { dataSector } from '../layout/geometry.js';
 import { runScrub, type JobControl, type RawProgress } from './run.js';
 import { jobStatePath, readJobStateAt } from './state.js';
 import { formatVolume } from '../commands/format.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/integrity-studio.js');
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'is-faults-'));
@@ -132,4 +135,33 @@ test('a key file that never ends (/dev/zero) or is not a file is refused after a
   assert.throws(() => readKeyFile('/dev/zero'), /key file \/dev\/zero holds more than 4096 bytes: not a key file/);
   assert.equal(readKeyFile('/dev/zero', 32).length, 32);
   assert.throws(() => readKeyFile(os.tmpdir()), /is not a regular file/);
+});
+
+test('a real loop device that disappears mid-scrub (its capacity drops to 0): the CLI scrub fails naming it, position saved', async (t) => {
+  const dir = tmp();
+  const img = path.join(dir, 'lv.img');
+  const f = spawnSync(process.execPath, [BIN, 'format', img, '--size', '512M', '--integrity', 'sha256', '--batch-mode'], { encoding: 'utf8' });
+  assert.equal(f.status, 0, f.stderr);
+  const l = spawnSync('losetup', ['-f', '--show', img], { encoding: 'utf8' });
+  if (l.status !== 0) { t.skip(`losetup unavailable here (${l.stderr.trim()})`); return; }
+  const loop = l.stdout.trim();
+  try {
+    const env = { ...process.env, INTEGRITY_STUDIO_STATE_DIR: path.join(dir, 'state') };
+    const child = spawn(process.execPath, [BIN, 'scrub', loop, '--integrity', 'sha256', '--progress-json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => { err += d; });
+    const exit = new Promise<number | null>((r) => child.on('exit', r));
+    // once it is under way, the device goes away under it
+    await new Promise<void>((r) => child.stdout!.once('data', () => r()));
+    fs.truncateSync(img, 0);
+    spawnSync('losetup', ['-c', loop]);
+    assert.equal(await exit, 1);
+    assert.match(err, new RegExp(`${loop}: the device stopped answering reads at sector \\d+ \\(\\w+: it no longer reads even its first sector .*\\); the scrub stopped and its position is saved at sector (\\d+): resume it once the device is back`));
+    const saved = Number(/position is saved at sector (\d+)/.exec(err)![1]);
+    const st = readJobStateAt(jobStatePath(loop, 'scrub').replace(/^.*\//, path.join(dir, 'state') + '/'))!;
+    assert.equal(st.position_sector, saved);
+    assert.equal(st.read_errors, 0);
+  } finally {
+    spawnSync('losetup', ['-d', loop]);
+  }
 });
