@@ -4,13 +4,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineHost } from './host/engine-host.js';
-import { dispatch } from './host/dispatch.js';
+import { run as runCall } from './host/dispatch.js';
+import { answer, installProcessGuards } from './host/protocol.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RENDERER = path.resolve(here, '..', 'renderer', 'index.html');
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 async function run(): Promise<void> {
+  installProcessGuards('electron');
   const { app, BrowserWindow, ipcMain, dialog, session } = await import('electron');
   if (!app.requestSingleInstanceLock()) { app.quit(); return; }
   await app.whenReady();
@@ -29,11 +31,8 @@ async function run(): Promise<void> {
   const fromOurPage = (e: { senderFrame: { url: string } | null }) => !!e.senderFrame && e.senderFrame.url.split(/[?#]/)[0] === expected;
   ipcMain.handle('integrity:cmd', async (e, cmd, args) => {
     if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');
-    try {
-      return { ok: true, result: (await dispatch(host, cmd, args)) ?? null };
-    } catch (err) {
-      return { ok: false, error: (err as Error).message };
-    }
+    const r = await answer('electron', 0, cmd, args, (c) => runCall(host, c));
+    return r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error };
   });
   ipcMain.handle('integrity:dialog', async (e, kind: unknown) => {
     if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');

@@ -55,12 +55,28 @@ export interface Volume {
   close(): void;
 }
 
+/** the largest key file read whole (keys are at most a few hundred bytes; integritysetup's limit is 4096) */
+export const MAX_KEY_FILE = 4096;
+
 export function readKeyFile(file: string, size?: number, what = 'key'): Buffer {
   let key: Buffer;
+  // at most the key size (or MAX_KEY_FILE bytes): a key file named /dev/zero or a FIFO must not read forever
+  const limit = size ?? MAX_KEY_FILE;
+  let fd: number | null = null;
   try {
-    key = fs.readFileSync(file);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory() || st.isFIFO() || st.isSocket()) throw new IntegrityStudioError(`${what} file ${file} is not a regular file`, 'EINVAL');
+    const buf = Buffer.alloc(limit + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = fs.readSync(fd, buf, n, buf.length - n, null);
+    if (size === undefined && n > MAX_KEY_FILE) throw new IntegrityStudioError(`${what} file ${file} holds more than ${MAX_KEY_FILE} bytes: not a key file (give the key size to read only its start)`, 'EINVAL');
+    key = buf.subarray(0, n);
   } catch (e) {
+    if (e instanceof IntegrityStudioError) throw e;
     throw new IntegrityStudioError(`cannot read ${what} file ${file}: ${(e as Error).message}`, 'ENOENT');
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
   }
   if (size !== undefined) {
     if (key.length < size) throw new IntegrityStudioError(`${what} file ${file} holds ${key.length} bytes, fewer than the key size ${size}`);

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EngineHost } from './engine-host.js';
-import { dispatch } from './dispatch.js';
+import { run } from './dispatch.js';
+import { answer, errorMessage, installProcessGuards, LIMITS, logInternal, parseBody, parseFrame, readBody } from './protocol.js';
 import type { IntegrityEvent } from '../../engine/api.js';
 import type { PausedJob } from './engine-host.js';
 import { IntegrityStudioError } from '../../engine/errors.js';
@@ -68,7 +69,8 @@ function writeServeState(dataDir: string, port: number, token: string): void {
 }
 
 function tokenOk(req: http.IncomingMessage, token: string): boolean {
-  const u = new URL(req.url ?? '/', 'http://127.0.0.1');
+  let u: URL;
+  try { u = new URL(req.url ?? '/', 'http://127.0.0.1'); } catch { return false; }
   const given = u.searchParams.get('token') ?? (req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : '');
   const a = Buffer.from(given), b = Buffer.from(token);
   return a.length === b.length && crypto.timingSafeEqual(a, b);
@@ -85,9 +87,13 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
   }
   const rendererDir = o.rendererDir ?? RENDERER_DIR;
   const server = http.createServer((req, res) => {
-    void handle(req, res).catch((e: Error) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`${e.message}\n`);
+    void handle(req, res).catch((e: unknown) => {
+      try {
+        if (!res.headersSent) res.writeHead(e instanceof IntegrityStudioError ? 400 : 500, { 'content-type': 'text/plain' });
+        res.end(`${errorMessage('serve', `${req.method} ${String(req.url).slice(0, 64).replace(/token=[^&]*/, 'token=…')}`, null, e)}\n`);
+      } catch (err) {
+        logInternal('serve', 'an HTTP reply', null, err);
+      }
     });
   });
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -96,21 +102,23 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
     if (u.pathname.startsWith('/api/')) {
       if (!tokenOk(req, token)) { res.writeHead(403, headers).end('forbidden: missing or wrong token\n'); return; }
       if (req.method !== 'POST') { res.writeHead(405, headers).end('POST only\n'); return; }
-      let body = '';
-      for await (const c of req) { body += c; if (body.length > 1 << 20) { res.writeHead(413, headers).end('too large\n'); return; } }
-      let args: unknown = [];
-      try { args = body ? JSON.parse(body) : []; } catch { res.writeHead(400, headers).end('body is not JSON\n'); return; }
+      const json = { ...headers, 'content-type': 'application/json' };
+      let args: unknown;
       try {
-        const result = await dispatch(host, u.pathname.slice(5), args);
-        res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(result ?? null));
+        args = parseBody(await readBody(req));
       } catch (e) {
-        res.writeHead(400, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ error: (e as Error).message }));
+        res.writeHead((e as IntegrityStudioError).code === 'E2BIG' ? 413 : 400, { ...json, connection: 'close' }).end(JSON.stringify({ error: errorMessage('serve', 'an HTTP body', null, e) }));
+        return;
       }
+      const r = await answer('serve', 0, u.pathname.slice(5), args, (c) => run(host, c));
+      if (r.ok) res.writeHead(200, json).end(JSON.stringify(r.result));
+      else res.writeHead(400, json).end(JSON.stringify({ error: r.error }));
       return;
     }
     const isAsset = u.pathname !== '/' && u.pathname !== '/index.html';
     if (!isAsset && !tokenOk(req, token)) { res.writeHead(403, { ...headers, 'content-type': 'text/plain' }).end('forbidden: open the Dashboard URL printed by `integrity-studio serve` (it carries the token)\n'); return; }
-    const rel = isAsset ? decodeURIComponent(u.pathname) : '/index.html';
+    let rel = '/index.html';
+    try { if (isAsset) rel = decodeURIComponent(u.pathname); } catch { res.writeHead(400, { ...headers, 'content-type': 'text/plain' }).end('bad path\n'); return; }
     const file = path.resolve(rendererDir, `.${rel}`);
     if (!file.startsWith(rendererDir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end(rel === '/index.html' ? 'the dashboard is not built: run `npm run build`\n' : 'not found\n');
@@ -120,22 +128,44 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
     fs.createReadStream(file).pipe(res);
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  // frames past hardFrameBytes are refused by ws itself (close 1009) before they are buffered; protocol.ts answers
+  // the rest (LIMITS.frameBytes and under are parsed)
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.hardFrameBytes });
   server.on('upgrade', (req, socket, head) => {
-    if (!tokenOk(req, token)) { socket.end('HTTP/1.1 403 Forbidden\r\n\r\n'); return; }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    socket.on('error', () => socket.destroy());
+    try {
+      if (!tokenOk(req, token)) { socket.end('HTTP/1.1 403 Forbidden\r\n\r\n'); return; }
+      if (wss.clients.size >= LIMITS.connections) { socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\r\ntoo many dashboards connected (${LIMITS.connections})\n`); return; }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    } catch (e) {
+      logInternal('serve', 'a WebSocket upgrade', null, e);
+      socket.destroy();
+    }
   });
+  let inFlight = 0;
   wss.on('connection', (ws: WebSocket) => {
-    const off = host.onEvent((event: IntegrityEvent) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event })); });
+    const send = (v: unknown) => {
+      if (ws.readyState !== ws.OPEN) return;
+      // a client that stops reading must not make this process buffer without bound
+      if (ws.bufferedAmount > LIMITS.bufferedBytes) { ws.terminate(); return; }
+      try { ws.send(JSON.stringify(v)); } catch (e) { logInternal('serve', 'a WebSocket reply', null, e); }
+    };
+    const off = host.onEvent((event: IntegrityEvent) => send({ event }));
+    let pending = 0;
     ws.on('close', off);
-    ws.on('message', (data) => {
-      let frame: { id?: unknown; cmd?: unknown; args?: unknown };
-      try { frame = JSON.parse(String(data)) as typeof frame; } catch { return; }
-      const id = typeof frame.id === 'number' ? frame.id : -1;
-      dispatch(host, frame.cmd, frame.args).then(
-        (result) => ws.send(JSON.stringify({ id, ok: true, result: result ?? null })),
-        (e: Error) => ws.send(JSON.stringify({ id, ok: false, error: e.message })),
-      );
+    // invalid UTF-8, an oversized or malformed frame: ws closes the connection with the reason; without a listener
+    // the 'error' event would be thrown and kill the process
+    ws.on('error', () => undefined);
+    ws.on('message', (data, isBinary) => {
+      const f = parseFrame(data as Buffer, isBinary);
+      if ('error' in f) { send({ id: f.id, ok: false, error: f.error }); return; }
+      if (pending >= LIMITS.pendingPerConnection) { send({ id: f.id, ok: false, error: `busy: ${pending} requests of this connection are still being handled (at most ${LIMITS.pendingPerConnection}); wait for their answers` }); return; }
+      if (inFlight >= LIMITS.pendingTotal) { send({ id: f.id, ok: false, error: `busy: ${inFlight} requests are being handled (at most ${LIMITS.pendingTotal}); try again` }); return; }
+      pending++;
+      inFlight++;
+      // one command per turn of the event loop: a burst of (synchronous) commands cannot starve other clients,
+      // new connections or job progress
+      setImmediate(() => void answer('serve', f.id, f.cmd, f.args, (c) => run(host, c)).then((r) => { pending--; inFlight--; send(r); }));
     });
   });
   try {
@@ -186,6 +216,7 @@ export async function cmdServe(args: string[], io: { out(s: string): void; err(s
   if (values.help) { io.out(SERVE_USAGE); return 0; }
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!/^\d+$/.test(values.port!) || port > 65535)) { io.err(`integrity-studio: --port must be 0..65535, not "${values.port}"\n`); return 2; }
+  installProcessGuards('serve');
   const s = await startServer({ port, newToken: !!values['new-token'], dataDir: values['data-dir'] ?? defaultDataDir(), images: positionals });
   io.out(`Dashboard: ${s.url}\n`);
   await new Promise<void>((resolve) => {

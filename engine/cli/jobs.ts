@@ -127,6 +127,9 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
         checked_blocks: p.checked_blocks ?? null,
         unchecked_blocks: p.unchecked_blocks ?? 0,
         unchecked: p.unchecked ?? [],
+        // blocks whose read failed (EIO): not tag mismatches, and not checked
+        read_errors: p.read_errors ?? 0,
+        read_error_ranges: p.read_error_ranges ?? [],
       }) + '\n',
     );
   }
@@ -140,11 +143,15 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
       const unchecked = p.unchecked_blocks ?? 0;
       const why = (p.unchecked ?? []).map((u) => `${u.reason === 'recalculating' ? 'being recalculated' : u.reason === 'dirty-bitmap' ? 'in a dirty bitmap region' : 'read errors'}: ${u.blocks}`).join(', ');
       const notChecked = unchecked ? `; ${unchecked} block(s) not checked (${why})` : '';
-      out(p.mismatches
-        ? `${p.mismatches} bad block(s) in sectors ${p.bad_ranges.map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`)).join(', ')}${notChecked}\n`
-        : unchecked ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`);
+      const ranges = (r: Array<[number, number]>) => r.map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`)).join(', ');
+      const readErrors = p.read_errors
+        ? `${p.read_errors} block(s) could not be read (read errors, EIO: the device failed to return them; not checked) in sectors ${ranges(p.read_error_ranges ?? [])}\n`
+        : '';
+      out(readErrors + (p.mismatches
+        ? `${p.mismatches} bad block(s) in sectors ${ranges(p.bad_ranges)}${notChecked}\n`
+        : unchecked || p.read_errors ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}${p.read_errors ? `; ${p.read_errors} block(s) not checked (read errors)` : ''}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`));
     }
-    return p.mismatches ? 4 : 0;
+    return p.mismatches || p.read_errors ? 4 : 0;
   }
   return 0;
 }

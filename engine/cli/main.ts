@@ -1,5 +1,7 @@
 // The `integrity-studio` command line. Options follow integritysetup's names and meanings.
 // Exit codes: 0 success, 1 error, 2 usage, 4 integrity mismatches found.
+import { verifyTolerant } from '../jobs/run.js';
+import { CHUNK_SECTORS } from '../integrity/target.js';
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError, IntegrityError } from '../errors.js';
@@ -233,8 +235,14 @@ async function cmdVerify(args: string[], io: Io): Promise<number> {
   const vol = openVolume(device, { ...volumeOptions(values), readOnly: true });
   try {
     const bad: number[] = [];
+    const readErrors: number[] = [];
     const pds = vol.geometry.provided_data_sectors;
-    vol.target.verify(0, pds, (s) => bad.push(s));
+    // run by run, so a block whose read fails (EIO) is a read error and the rest are still verified
+    for (let s = 0; s < pds; ) {
+      const n = vol.target.contiguousRun(s, CHUNK_SECTORS);
+      verifyTolerant(vol, s, n, (b) => bad.push(b), (b) => readErrors.push(b));
+      s += n;
+    }
     const st = vol.target.stats;
     const result = {
       device,
@@ -245,6 +253,9 @@ async function cmdVerify(args: string[], io: Io): Promise<number> {
       discarded_blocks: st.discarded_blocks,
       mismatches: st.mismatched_blocks,
       bad_sectors: bad,
+      // blocks whose read failed (EIO): not mismatches, and not checked
+      read_errors: readErrors.length,
+      read_error_sectors: readErrors,
       hint: wrongKeyHint(vol),
     };
     if (values.json) io.out(JSON.stringify(result) + '\n');
@@ -253,9 +264,10 @@ async function cmdVerify(args: string[], io: Io): Promise<number> {
       if (result.unchecked_blocks) io.out(`${result.unchecked_blocks} blocks not checked (being recalculated)\n`);
       if (result.discarded_blocks) io.out(`${result.discarded_blocks} discarded blocks\n`);
       if (bad.length) io.out(`bad sectors: ${formatRanges(bad, vol.geometry.sectors_per_block)}\n`);
+      if (readErrors.length) io.out(`${readErrors.length} blocks could not be read (read errors, EIO; not checked): sectors ${formatRanges(readErrors, vol.geometry.sectors_per_block)}\n`);
       if (result.hint) io.err(`integrity-studio: ${result.hint}\n`);
     }
-    return bad.length ? EXIT_MISMATCH : EXIT_OK;
+    return bad.length || readErrors.length ? EXIT_MISMATCH : EXIT_OK;
   } finally {
     vol.close();
   }

@@ -409,10 +409,21 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
       seconds: (Date.now() - t0) / 1000,
     };
   } catch (e) {
-    if (created && !started) {
+    // a new image is removed on any failure (as it was: absent); an existing device keeps what was written
+    if (created) {
       meta?.close();
       meta = null;
       fs.rmSync(path, { force: true });
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (started && (code === 'ENOSPC' || code === 'EIO')) {
+      const why = code === 'ENOSPC' ? 'no space left on device (the file system holding it is full)' : `an I/O error (${(e as Error).message})`;
+      throw new IntegrityStudioError(
+        created
+          ? `format of ${path} failed: ${why}; the new image was removed, nothing is left behind`
+          : `format of ${path} failed part way: ${why}; its start was already overwritten, so it is not a usable volume: free space and format it again`,
+        code,
+      );
     }
     throw e;
   } finally {

@@ -30,7 +30,23 @@ export interface CrashOptions {
   drop?: number;
 }
 
+/** An error as node:fs throws it for a failed system call (code EIO, ENOSPC, …). */
+export function ioError(code: 'EIO' | 'ENOSPC' | 'ENXIO', syscall: string, name: string): NodeJS.ErrnoException {
+  const text = { EIO: 'i/o error', ENOSPC: 'no space left on device', ENXIO: 'no such device or address' }[code];
+  const errno = { EIO: -5, ENOSPC: -28, ENXIO: -6 }[code];
+  return Object.assign(new Error(`${code}: ${text}, ${syscall} (${name})`), { code, errno, syscall });
+}
+
 export class FaultDevice implements BlockDevice {
+  /** [first, end) 512-byte sectors whose reads fail with EIO (a bad disk sector) */
+  readonly readFaults: Array<[number, number]> = [];
+  /** bytes that may still be written before writes fail with ENOSPC (a full file system under a sparse image) */
+  spaceLeft = Infinity;
+  /** every read and write fails with EIO from the `vanishAfterReads`-th read on (a disconnected device) */
+  vanishAfterReads = Infinity;
+  reads = 0;
+  /** faults injected so far, by kind */
+  readonly injected = { eio: 0, enospc: 0, vanished: 0 };
   readonly readOnly = false;
   /** every write and flush, in order; crashAt(n) considers the first n of them */
   readonly log: FaultOp[] = [];
@@ -51,12 +67,36 @@ export class FaultDevice implements BlockDevice {
     return this.base.length;
   }
 
+  /** reads of sectors [first, end) fail with EIO from now on */
+  failReads(first: number, end: number): this {
+    this.readFaults.push([first, end]);
+    return this;
+  }
+
   read(buf: Uint8Array, pos: number): void {
+    if (++this.reads > this.vanishAfterReads) {
+      this.injected.vanished++;
+      throw ioError('EIO', 'read', this.name);
+    }
+    const first = Math.floor(pos / FAULT_SECTOR);
+    const end = Math.ceil((pos + buf.length) / FAULT_SECTOR);
+    for (const [a, b] of this.readFaults) {
+      if (a < end && first < b) {
+        this.injected.eio++;
+        throw ioError('EIO', 'read', this.name);
+      }
+    }
     this.current.read(buf, pos);
   }
 
   write(buf: Uint8Array, pos: number): void {
     if (this.closed) throw new IntegrityStudioError(`${this.name}: write after close`, 'EIO');
+    if (this.reads > this.vanishAfterReads) throw ioError('EIO', 'write', this.name);
+    if (buf.length > this.spaceLeft) {
+      this.injected.enospc++;
+      throw ioError('ENOSPC', 'write', this.name);
+    }
+    this.spaceLeft -= buf.length;
     this.current.write(buf, pos);
     this.log.push({ kind: 'write', pos, data: Buffer.from(buf) });
   }

@@ -26,7 +26,8 @@ test('a second writer and a reader are refused while another process writes; a k
     const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
     assert.equal(chunk.toString().trim(), 'ready');
     assert.ok(fs.existsSync(`${img}.lock`), 'the writer holds IMAGE.lock');
-    const msg = new RegExp(`is in use by another process \\(pid ${child.pid}\\)`);
+    // the holder is named: its pid and its command line
+    const msg = new RegExp(`is in use by another process \\(pid ${child.pid}: \\S*node --input-type=module -e import \\{ openWritable \\}`);
     assert.throws(() => openWritable(img), (e: unknown) => e instanceof IntegrityStudioError && msg.test(e.message) && e.code === 'EBUSY');
     assert.throws(() => openVolume(img), (e: unknown) => e instanceof IntegrityStudioError && msg.test(e.message));
     // the CLI: one clear line, exit 1, for writers and readers alike

@@ -21,6 +21,22 @@ export interface LockInfo {
   /** the pid's start time (/proc/PID/stat field 22), to tell a live holder from a reused pid */
   start: string | null;
   host: string;
+  /** the holder's command line (what the user ran), to name it in a refusal */
+  cmd?: string;
+}
+
+/** The command line of a live pid (/proc/PID/cmdline), shortened, or null. */
+export function commandOf(pid: number): string | null {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // node …/bin/integrity-studio.js recalc X → integrity-studio recalc X
+    const i = argv.findIndex((a) => /integrity-studio(\.js)?$/.test(a));
+    const words = i >= 0 ? ['integrity-studio', ...argv.slice(i + 1)] : argv;
+    const line = words.join(' ');
+    return line.length > 200 ? `${line.slice(0, 200)}…` : line || null;
+  } catch {
+    return null;
+  }
 }
 
 function startTime(pid: number): string | null {
@@ -79,8 +95,9 @@ export function lockHolder(file: string): { info: LockInfo; path: string } | nul
 }
 
 function busy(file: string, holder: { info: LockInfo; path: string }, writing: boolean): IntegrityStudioError {
+  const cmd = commandOf(holder.info.pid) ?? holder.info.cmd ?? null;
   return new IntegrityStudioError(
-    `${file} is in use by another process (pid ${holder.info.pid}) that has it open for writing` +
+    `${file} is in use by another process (pid ${holder.info.pid}${cmd ? `: ${cmd}` : ''}) that has it open for writing` +
       (writing ? '; only one writer at a time' : '; reading it now could report mismatches that are not on the disk') +
       ` — wait for it to finish (lock file ${holder.path})`,
     'EBUSY',
@@ -102,7 +119,7 @@ export interface WriteLock {
 export function acquireWriteLock(file: string): WriteLock {
   const h = lockHolder(file);
   if (h) throw busy(file, h, true);
-  const info: LockInfo = { pid: process.pid, start: startTime(process.pid), host: os.hostname() };
+  const info: LockInfo = { pid: process.pid, start: startTime(process.pid), host: os.hostname(), cmd: commandOf(process.pid) ?? undefined };
   let lastErr: unknown = null;
   for (const p of lockPaths(file)) {
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -128,10 +128,10 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
   }
 }
 
-export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
+/** `vol` defaults to the spec's device opened read-only (tests give a volume over a fault-injecting device). */
+export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolume(spec.device, { ...volumeOptionsOf(spec), readOnly: true })): JobOutcome {
   const t0 = Date.now();
   const startedAt = new Date(t0).toISOString();
-  const vol = openVolume(spec.device, { ...volumeOptionsOf(spec), readOnly: true });
   let pool: TagPool | null = null;
   try {
     const t = vol.target;
@@ -171,10 +171,29 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
         const n = t.contiguousRun(s, CHUNK_SECTORS);
         const before = t.stats.checked_blocks;
         const skippedBefore = t.stats.unchecked_blocks;
-        t.verify(s, n, (bad) => {
+        const onBad = (bad: number) => {
           st.mismatches++;
           addBadBlock(st.bad_ranges, bad, spb);
-        });
+        };
+        // the position stays at the start of a run the device stopped answering in: its findings so far are
+        // dropped (found again on resume)
+        const mark = { m: st.mismatches, bl: st.bad_ranges.length, be: st.bad_ranges.at(-1)?.[1], re: st.read_errors ?? 0, rl: st.read_error_ranges!.length, rend: st.read_error_ranges!.at(-1)?.[1] };
+        try {
+          verifyTolerant(vol, s, n, onBad, (b) => {
+            st.read_errors = (st.read_errors ?? 0) + 1;
+            addBadBlock(st.read_error_ranges!, b, spb);
+          });
+        } catch (e) {
+          if (e instanceof DeviceGone) {
+            st.mismatches = mark.m;
+            st.bad_ranges.length = mark.bl;
+            if (mark.be !== undefined) st.bad_ranges[mark.bl - 1]![1] = mark.be;
+            st.read_errors = mark.re;
+            st.read_error_ranges!.length = mark.rl;
+            if (mark.rend !== undefined) st.read_error_ranges![mark.rl - 1]![1] = mark.rend;
+          }
+          throw e;
+        }
         st.checked_blocks += t.stats.checked_blocks - before;
         // the target passes over blocks at/past recalc_sector first (isVerified), then dirty bitmap regions
         const skipped = t.stats.unchecked_blocks - skippedBefore;
@@ -193,11 +212,13 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
         }
       }
     } catch (e) {
+      let saved = `its position is saved at sector ${st.position_sector}`;
       try {
         finish('failed', (e as Error).message);
-      } catch {
-        /* the state file is best effort here; the error below is what matters */
+      } catch (se) {
+        saved = `its position could not be saved (${(se as Error).message})`;
       }
+      if (e instanceof DeviceGone) throw new IntegrityStudioError(`${e.message}; the scrub stopped and ${saved}: resume it once the device is back`, 'ENODEV');
       throw e;
     }
     const done = st.position_sector >= total;
@@ -210,6 +231,60 @@ export function runScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
   } finally {
     pool?.close();
     vol.close();
+  }
+}
+
+/** A read that failed in the device (EIO, EILSEQ from a kernel below, or a short read of a device that shrank). */
+export function isReadError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'EIO' || code === 'EILSEQ' || code === 'ENXIO' || code === 'ENODEV' || (code === 'ETRUNC' && !(e instanceof Error && /invalid range/.test(e.message)));
+}
+
+/** The device stopped answering altogether (rather than one bad sector): why, or null. */
+function deviceGone(vol: Volume, e: unknown): string | null {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENXIO' || code === 'ENODEV') return `${code}: the device is gone`;
+  try {
+    // sector 0 of each device: a disk that cannot read its superblock area is gone (removed, disconnected)
+    const b = Buffer.alloc(SECTOR_SIZE);
+    vol.meta.read(b, 0);
+    if (vol.data !== vol.meta) vol.data.read(b, 0);
+    return null;
+  } catch (e2) {
+    return `${(e2 as NodeJS.ErrnoException).code ?? 'EIO'}: it no longer reads even its first sector (removed, disconnected or failed)`;
+  }
+}
+
+/**
+ * Verifies [sector, sector + sectors) (one contiguous run). When a read fails, retries block by block, as btrfs
+ * scrub separates read errors from checksum errors: unreadable blocks go to onReadError, the rest are verified.
+ * Throws DeviceGone when the device no longer reads at all.
+ */
+export function verifyTolerant(vol: Volume, sector: number, sectors: number, onBad: (s: number) => void, onReadError: (s: number) => void): void {
+  const t = vol.target;
+  const spb = vol.geometry.sectors_per_block;
+  try {
+    t.verify(sector, sectors, onBad);
+    return;
+  } catch (e) {
+    if (!isReadError(e)) throw e;
+    // the failed read came before any block of the run was counted
+  }
+  for (let b = sector; b < sector + sectors; b += spb) {
+    try {
+      t.verify(b, spb, onBad);
+    } catch (e) {
+      if (!isReadError(e)) throw e;
+      const gone = deviceGone(vol, e);
+      if (gone) throw new DeviceGone(vol.path, b, gone);
+      onReadError(b);
+    }
+  }
+}
+
+export class DeviceGone extends Error {
+  constructor(device: string, sector: number, why: string) {
+    super(`${device}: the device stopped answering reads at sector ${sector} (${why})`);
   }
 }
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Volume } from '../volume.js';
+import { IntegrityStudioError } from '../errors.js';
 import type { JobKind, JobRun, UncheckedCounts } from './types.js';
 
 /** Runs kept per job (newest last). */
@@ -85,21 +86,41 @@ export function readJobStateAt(file: string, id?: string): JobStateFile | null {
 }
 
 export function writeJobState(vol: Volume, st: JobStateFile): void {
-  writeJsonDurably(jobStatePath(vol.path, st.kind), { ...st, volume: volumeId(vol), updated: new Date().toISOString() });
+  const file = jobStatePath(vol.path, st.kind);
+  try {
+    writeJsonDurably(file, { ...st, volume: volumeId(vol), updated: new Date().toISOString() });
+  } catch (e) {
+    // ENOSPC (a full file system), EIO, EROFS: the saved position is the old file's, and the message says so
+    const old = readJobStateAt(file, volumeId(vol));
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new IntegrityStudioError(
+      `could not save the ${st.kind} state to ${file}: ${code === 'ENOSPC' ? 'no space left on device (the file system is full)' : (e as Error).message}; ` +
+        (old ? `the saved position is still sector ${old.position_sector} (as it was)` : 'no position had been saved before'),
+      code,
+    );
+  }
 }
 
 function writeJsonDurably(file: string, body: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   // written whole, made durable, then renamed over the old one: a crash leaves the old state or the new one
-  const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeSync(fd, JSON.stringify(body) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      const buf = Buffer.from(JSON.stringify(body) + '\n');
+      // a full file system may take part of a write before it refuses the rest
+      for (let done = 0; done < buf.length; ) done += fs.writeSync(fd, buf, done, buf.length - done);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    // the old file stays as it was; no half-written temporary is left behind
+    try { fs.rmSync(tmp, { force: true }); } catch { /* nothing more to do */ }
+    throw e;
   }
-  fs.renameSync(tmp, file);
 }
 
 /** Adds the block starting at `sector` to merged ascending ranges (blocks arrive in ascending order). */

@@ -22,6 +22,11 @@ try {
   });
   post({ type: 'final', p: out, done: out.done });
 } catch (e) {
-  const msg = e instanceof IntegrityStudioError ? e.message : `internal error: ${(e as Error).message}`;
+  const code = (e as NodeJS.ErrnoException).code;
+  // an I/O error of the device or file system (EIO, ENOSPC, …) is not an internal error: say what it is
+  const msg = e instanceof IntegrityStudioError ? e.message
+    : typeof code === 'string' && /^E[A-Z]+$/.test(code)
+      ? `${spec.kind === 'recalc' ? 'recalculation' : spec.kind} of ${spec.device} stopped: ${(e as Error).message}${code === 'ENOSPC' ? ' (the file system is full)' : ''}; ${spec.kind === 'recalc' ? 'the position saved in the superblock (recalc_sector) is the last one written before the failure' : 'its last saved position is kept'}`
+      : `internal error: ${(e as Error).message}`;
   post({ type: 'failed', error: msg });
 }
