@@ -105,3 +105,17 @@ test('detached metadata: the data device sets the size; a keyed hash without jou
   assert.equal(v.mismatches, 0);
   assert.equal(v.checked_blocks, 12288);
 });
+
+test('grow to a --device-size smaller than the file: the image ends where the volume ends (the kernel would otherwise take the rest unrecalculated)', async () => {
+  const { img } = await fresh('trim.img', 8);
+  fs.truncateSync(img, 12 << 20);
+  const r = await run(['resize', img, '--device-size', '10MiB', '--wipe']);
+  assert.equal(r.code, 0, r.err);
+  const sb = sbOf(img);
+  assert.equal(sb.provided_data_sectors, 20480);
+  assert.ok(fs.statSync(img).size < 11 << 20, `image is ${fs.statSync(img).size} bytes`);
+  assert.equal((await verifyAll(img)).mismatches, 0);
+  // and nothing to do the second time
+  const again = await run(['resize', img, '--device-size', '10MiB']);
+  assert.match(again.out, /nothing to do/);
+});

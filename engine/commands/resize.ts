@@ -122,7 +122,9 @@ export function resizeVolume(path: string, o: ResizeOptions): ResizeResult {
       writeSb(path, sb, o);
     }
   } else if (grow) how = 'recalculate';
-  if (!grow && newBytes < curBytes) fs.truncateSync(dataFile, newBytes);
+  // a device larger than the layout would make the kernel's next activation take the rest too (dm_integrity_resume
+  // writes the size of the device), without recalculating it: the image ends where the volume ends
+  if (newBytes < curBytes) fs.truncateSync(dataFile, newBytes);
   return {
     old_provided_data_sectors: oldP,
     new_provided_data_sectors: newP,
