@@ -63,6 +63,14 @@ const MATRIX: Case[] = [
   { id: 'resize-shrink', fmt: '', open: '', mib: 6, resize: { how: 'shrink', mib: 4 } },
 ];
 
+/**
+ * Kernel bugs the matrix meets, by release: there we require that we see what the kernel sees, not 0 mismatches.
+ * 6.1: growing a bitmap-mode volume with recalculation leaves the new area with stale tags — dm_integrity_resume
+ * used a superblock copy without SB_FLAG_DIRTY_BITMAP (fixed upstream in 2025, "dm-integrity: … read a fresh
+ * copy of the superblock in dm_integrity_resume", Fixes: 468dfca38b1a "add a bitmap mode").
+ */
+const KERNEL_BUGS: Record<string, string[]> = { bookworm: ['resize-bitmap-grow-recalc'] };
+
 const GUEST = `
 exec 3< /oracle/cases
 while IFS='|' read -r kind i st n dst dn rs gt fa oa <&3; do
@@ -261,7 +269,9 @@ for (const rel of ORACLE_RELEASES) {
         continue;
       }
       // we read the kernel's (the grown size when resized)
-      if (gmis !== '0' || rerr!.trim()) failures.push(`${tag}: the kernel itself reported ${gmis} mismatches (${rerr})`);
+      const bug = (KERNEL_BUGS[rel.release] ?? []).includes(p.c.id);
+      if (!bug && (gmis !== '0' || rerr!.trim())) failures.push(`${tag}: the kernel itself reported ${gmis} mismatches (${rerr})`);
+      if (bug && gmis === '0') failures.push(`${tag}: the known kernel bug did not show (${gmis} mismatches): update KERNEL_BUGS`);
       const grown = p.c.resize && p.c.resize.how !== 'shrink' ? p.c.resize.mib * 2048 : 0;
       const meta = path.join(dir, `k-${p.c.id}.img`);
       extract(disk, p.st, p.c.dataMib ? p.n : grown || p.n, meta);
@@ -272,6 +282,12 @@ for (const rel of ORACLE_RELEASES) {
         args.push('--data-device', data);
       }
       const v = await ourView(meta, args, dir);
+      if (bug) {
+        // the kernel's own read failed: we must report the damage too (not hide it)
+        if (!(v.mismatches > 0)) failures.push(`${tag}: the kernel found mismatches after its buggy resize, we found none`);
+        else t.diagnostic(`${tag}: kernel bug reproduced (the kernel reported ${gmis} failed read(s); we find ${v.mismatches} bad blocks)`);
+        continue;
+      }
       if (v.mismatches !== 0 || v.unchecked !== 0) failures.push(`${tag}: we found ${v.mismatches} mismatches, ${v.unchecked} unchecked blocks ${v.err}`);
       else if (v.sha !== gsha || String(v.sectors) !== gsize) failures.push(`${tag}: our data differs from the kernel's (${v.sectors} vs ${gsize} sectors)`);
     }
