@@ -9,7 +9,7 @@ import { alignedBuffer } from './io/aligned.js';
 import { createTagHasher, algorithmInfo, type TagHasher, type TagHasherOptions } from './hash/index.js';
 import { IntegrityTarget } from './integrity/target.js';
 import { overlayJournal, type ReplayPlan } from './integrity/replay.js';
-import { SB_FLAG_DIRTY_BITMAP } from './layout/superblock.js';
+import { SB_FLAG_DIRTY_BITMAP, SB_FLAG_INLINE } from './layout/superblock.js';
 import { dirtyRegions } from './integrity/bitmap-mode.js';
 
 export type JournalMode = 'journal' | 'bitmap' | 'direct';
@@ -166,6 +166,7 @@ export function openVolumeOn(
   if (dataDev && !o.dataDevice) o = { ...o, dataDevice: dataDev.name };
   try {
     const sb = readSuperblock(meta);
+    if (sb.flags & SB_FLAG_INLINE && !o.superblockOnly) throw inlineRefusal(path);
     // dm_integrity_ctr: "Journal mac mismatch"
     if (!o.superblockOnly && !!(sb.flags & SB_FLAG_HAVE_JOURNAL_MAC) !== !!o.journalIntegrity) {
       throw new IntegrityStudioError(
@@ -209,6 +210,19 @@ export function openVolumeOn(
     meta.close();
     throw e;
   }
+}
+
+/**
+ * Inline mode (superblock version 6, SB_FLAG_INLINE; dm-integrity 1.12, Linux 6.11): the tags are not in the
+ * image but in the per-sector integrity metadata of the device under it (a blk-integrity profile: NVMe/SCSI
+ * with metadata, or a dm-integrity device without internal hash). A file or plain block device does not carry
+ * it, so the data cannot be verified here: only the superblock is read.
+ */
+export function inlineRefusal(path: string): IntegrityStudioError {
+  return new IntegrityStudioError(
+    `${path} is an inline-mode volume (superblock version 6): its tags live in the device's per-sector integrity metadata, which this image does not carry, so its data cannot be read or verified here; dump shows the superblock, and the kernel opens it on the device itself (integritysetup open)`,
+    'EINLINE',
+  );
 }
 
 /** hmac-sha256 → sha256 etc.: the node:crypto digest behind an integritysetup journal-integrity name */

@@ -36,6 +36,7 @@ export const FORMAT_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'integrity-legacy-hmac': { type: 'boolean' },
   'integrity-bitmap-mode': { type: 'boolean', short: 'B' },
   'integrity-no-journal': { type: 'boolean', short: 'D' },
+  'integrity-inline': { type: 'boolean' },
   'batch-mode': { type: 'boolean', short: 'q' },
   force: { type: 'boolean' },
   size: { type: 'string' },
@@ -55,6 +56,11 @@ export const FORMAT_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
 export function formatOptions(v: Values): FormatOptions {
   if (v['integrity-bitmap-mode'] && v['integrity-no-journal']) {
     throw new IntegrityStudioError('--integrity-bitmap-mode and --integrity-no-journal exclude each other');
+  }
+  // integritysetup 2.8 --integrity-inline: the kernel keeps the tags in the device's per-sector metadata
+  // (superblock version 6); an image file or a block device without a metadata profile has none.
+  if (v['integrity-inline']) {
+    throw new IntegrityStudioError('--integrity-inline (inline mode, superblock version 6) needs a device with per-sector integrity metadata (NVMe/SCSI formatted with metadata); a file has none, so the kernel would refuse it too: format it with integritysetup on that device');
   }
   const o: FormatOptions = {
     integrity: str(v, 'integrity'),

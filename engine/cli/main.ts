@@ -9,6 +9,7 @@ import { intOpt, keyFiles, str, type Values } from './args.js';
 import { openVolume, type VolumeOptions, type Volume } from '../volume.js';
 import { flagNames, SECTOR_SIZE, superblockFields } from '../layout/superblock.js';
 import { FileDevice } from '../io/device.js';
+import { geometryOf } from '../layout/geometry.js';
 import { readSuperblock } from '../volume.js';
 import { writeCommand, replayCommand } from './write.js';
 import { cmdFormat, FORMAT_OPTIONS } from './format.js';
@@ -18,6 +19,8 @@ import { version } from '../version.js';
 import { readJobState, readRecalcHistory, volumeIdOf } from '../jobs/state.js';
 import { cmdLuksDump } from './luks.js';
 import { CRYPT_COMMANDS, cmdCrypt, cmdLuksFormat, isLuks2, FORMAT_OPTIONS as LUKS_FORMAT_OPTIONS } from './crypt.js';
+import { DUMP_OPTIONS, dumpText, formatVersion, readSuperblockOf, statusFacts, statusText } from './dump.js';
+import { cmdResize } from './resize.js';
 import type { JobKind, JobSpec } from '../jobs/types.js';
 import { CLI_ALGORITHM_REMEDY, everyBlockFailedHint } from '../hints.js';
 
@@ -27,7 +30,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_MISMATCH = 4;
 
 
-const OPEN_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+export const OPEN_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'data-device': { type: 'string' },
   integrity: { type: 'string', short: 'I' },
   'integrity-key-file': { type: 'string' },
@@ -41,6 +44,8 @@ const OPEN_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'integrity-bitmap-mode': { type: 'boolean', short: 'B' },
   'integrity-no-journal': { type: 'boolean', short: 'D' },
   'integrity-recalculate': { type: 'boolean' },
+  // integritysetup 2.8: the superblock's inline flag decides; an inline volume's data is refused (volume.ts)
+  'integrity-inline': { type: 'boolean' },
   'integrity-recalculate-reset': { type: 'boolean' },
   'allow-discards': { type: 'boolean' },
   'batch-mode': { type: 'boolean', short: 'q' },
@@ -141,34 +146,21 @@ function superblockJson(vol: Volume) {
   };
 }
 
-/** integritysetup dump's text (cryptsetup lib/integrity/integrity.c INTEGRITY_dump) */
-function dumpText(device: string, vol: { sb: Volume['sb'] }): string {
-  const sb = vol.sb;
-  const lines = [
-    `Info for integrity device ${device}.`,
-    `superblock_version ${sb.version}`,
-    `log2_interleave_sectors ${sb.log2_interleave_sectors}`,
-    `integrity_tag_size ${sb.integrity_tag_size}`,
-    `journal_sections ${sb.journal_sections}`,
-    `provided_data_sectors ${sb.provided_data_sectors}`,
-    `sector_size ${SECTOR_SIZE << sb.log2_sectors_per_block}`,
-  ];
-  if (sb.version >= 2 && sb.flags & 0x2) lines.push(`recalc_sector ${sb.recalc_sector}`);
-  lines.push(`log2_blocks_per_bitmap ${sb.log2_blocks_per_bitmap_bit}`);
-  lines.push(`flags ${flagNames(sb.flags).map((f) => `${f} `).join('')}`);
-  return lines.join('\n') + '\n';
-}
-
 async function cmdDump(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args);
+  const { values, positionals } = parse(args, DUMP_OPTIONS);
   const device = needDevice(positionals, 'dump');
-  const vol = openVolume(device, { ...volumeOptionsLenient(values), readOnly: true });
-  try {
-    if (values.json) io.out(JSON.stringify(superblockJson(vol), null, 2) + '\n');
-    else io.out(dumpText(device, vol));
-  } finally {
-    vol.close();
+  const ver = formatVersion(values);
+
+  // Like integritysetup dump, the text needs only the superblock: a metadata device dumps without its data
+  // device, and nothing is checked against the device sizes. --json also gives the geometry, which needs them.
+  if (!values.json) {
+    io.out(dumpText(device, readSuperblockOf(device), ver));
+    return EXIT_OK;
   }
+  // a superblock with log2_interleave_sectors 0 belongs to a separate metadata device (the kernel writes 0 there)
+  const sb = readSuperblockOf(device);
+  const geometry = geometryOf(sb, !!str(values, 'data-device') || sb.log2_interleave_sectors === 0);
+  io.out(JSON.stringify(superblockJson({ sb, geometry } as Volume), null, 2) + '\n');
   return EXIT_OK;
 }
 
@@ -309,10 +301,14 @@ function scrubStatus(vol: Volume) {
 }
 
 async function cmdStatus(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args);
+  const { values, positionals } = parse(args, DUMP_OPTIONS);
   const device = needDevice(positionals, 'status');
   const vol = openVolume(device, { ...volumeOptions(values), readOnly: true });
   try {
+    if (values['format-version'] !== undefined || process.env.INTEGRITY_STUDIO_FORMAT_VERSION) {
+      io.out(statusText(statusFacts(vol, values), formatVersion(values)));
+      return EXIT_OK;
+    }
     const sb = vol.sb;
     const recalculating = (sb.flags & 0x2) !== 0;
     const status = {
@@ -403,12 +399,14 @@ export const COMMANDS: Record<string, Command> = {
   scrub: (args, io) => cmdJob('scrub', args, io),
   'luks-dump': (args, io) => cmdLuksDump(args, io),
   'luks-format': (args, io) => cmdLuksFormat(args, io),
+  resize: (args, io) => cmdResize(args, io),
   serve: async (args, io) => (await import('../../electron/host/serve.js')).cmdServe(args, io),
 };
 
 const USAGE = `usage: integrity-studio COMMAND DEVICE [options]
 commands:
-  dump    DEVICE [--data-device F] [--json]            show the superblock (like integritysetup dump)
+  dump    DEVICE [--data-device F] [--json] [--format-version 2.6|2.8]   the superblock, as integritysetup dump
+  resize  DEVICE [open options] [--size SECTORS | --device-size BYTES] [--wipe]   grow or shrink, as integritysetup resize
   read    DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]
   verify  DEVICE [open options] [--json]               check every block; exit 4 when mismatches are found
   status  DEVICE [open options] [--json]

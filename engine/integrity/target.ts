@@ -50,6 +50,8 @@ export class IntegrityTarget {
   overlay: Map<number, OverlayBlock> = new Map();
   /** predicate for blocks the kernel would not verify because their bitmap region is dirty */
   uncheckedRegion: ((sector: number) => boolean) | null = null;
+  /** told of each block read with the discard filler tag (the crash torture checks which blocks are discarded) */
+  onDiscarded: ((sector: number) => void) | null = null;
   /**
    * Two-core tag computation for bulk verification (scrub): when set, runs read into its shared buffer and
    * the expected tags of a whole run are computed at once (engine/jobs/tag-pool.ts).
@@ -273,6 +275,7 @@ export class IntegrityTarget {
       if (expected.equals(stored)) continue;
       if (isFiller(stored)) {
         this.stats.discarded_blocks++;
+        this.onDiscarded?.(s);
         continue;
       }
       this.stats.mismatched_blocks++;

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { decodeSuperblock, encodeSuperblock, flagNames } from './superblock.js';
 import { geometryOf, checkDeviceLimits, providedDataSectors } from './geometry.js';
-import { goldenManifest, goldenPath } from '../testing/golden.js';
+import { goldenManifest, goldenPath, GOLDEN_SETS } from '../testing/golden.js';
 
-for (const im of goldenManifest()) {
-  test(`superblock + geometry of golden ${im.name} match the kernel`, () => {
+for (const set of GOLDEN_SETS) for (const im of goldenManifest(set.id)) {
+  test(`superblock + geometry of golden ${set.id} ${im.name} match the kernel (${String(im.kernel ?? set.id).split(' ')[0]})`, () => {
     const meta = im.files[0]!;
     const p = goldenPath(meta);
     const buf = Buffer.alloc(4096);

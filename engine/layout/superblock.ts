@@ -73,17 +73,19 @@ export function decodeSuperblock(buf: Buffer): Superblock {
     recalc_sector: u64(buf, 32, 'recalc_sector'),
     salt: Buffer.from(buf.subarray(48, 48 + SALT_SIZE)),
   };
-  if (sb.version === SB_VERSION_6 || sb.flags & SB_FLAG_INLINE) {
-    throw new FormatError('superblock version 6 (inline integrity) is not supported');
-  }
-  if (sb.version < SB_VERSION_1 || sb.version > SB_VERSION_5) {
+  // Version 6 (inline mode, SB_FLAG_INLINE; target 1.12, Linux 6.11) decodes here so that dump can show it;
+  // data access refuses it (volume.ts: the tags live in the device's per-sector metadata, not in the image).
+  if (sb.version < SB_VERSION_1 || sb.version > SB_VERSION_6) {
     throw new FormatError(`unknown superblock version ${sb.version}`);
+  }
+  if ((sb.version === SB_VERSION_6) !== !!(sb.flags & SB_FLAG_INLINE)) {
+    throw new FormatError(sb.flags & SB_FLAG_INLINE ? `superblock has the inline flag but version ${sb.version} (inline mode is version 6)` : 'superblock version 6 without the inline flag');
   }
   if (sb.integrity_tag_size === 0) throw new FormatError('superblock has integrity_tag_size 0');
   if (sb.log2_sectors_per_block > 3) {
     throw new FormatError(`invalid block size: log2_sectors_per_block ${sb.log2_sectors_per_block} (at most 3, 4096 bytes)`);
   }
-  if (sb.journal_sections === 0) throw new FormatError('superblock has 0 journal sections');
+  if (sb.journal_sections === 0 && !(sb.flags & SB_FLAG_INLINE)) throw new FormatError('superblock has 0 journal sections');
   if (sb.provided_data_sectors === 0) throw new FormatError('superblock has provided_data_sectors 0');
   if (sb.provided_data_sectors & ((1 << sb.log2_sectors_per_block) - 1)) {
     throw new FormatError('provided_data_sectors is not a multiple of the block size');

@@ -12,6 +12,10 @@ const CACHE = path.join(PROJECT_ROOT, '.tmp', 'golden');
 
 export interface GoldenFile {
   file: string;
+  /** the folder holding the .gz (set by goldenManifest; the 6.1 set's GOLDEN_DIR when absent) */
+  dir?: string;
+  /** the set it belongs to (its unpacked copy is cached under that name) */
+  set?: string;
   role: string;
   raw_size: number;
   raw_sha256: string;
@@ -29,22 +33,44 @@ export interface GoldenImage {
   [k: string]: unknown;
 }
 
-export function goldenManifest(): GoldenImage[] {
-  return JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, 'manifest.json'), 'utf8')).images;
+/**
+ * The golden sets: the 6.1 set in ../shared/golden and ours, made the same way by the newer kernels
+ * (engine/testing/golden-kernels/make-sets.sh): 6.12 (bookworm-backports, integritysetup 2.6.1) and 7.2 (sid,
+ * integritysetup 2.8.8).
+ */
+export interface GoldenSet {
+  id: '6.1' | '6.12' | '7.2';
+  dir: string;
+  /** the integritysetup version whose dump/status the manifest recorded */
+  integritysetup: '2.6' | '2.8';
+}
+const OWN_SETS = path.join(PROJECT_ROOT, 'engine', 'testing');
+export const GOLDEN_SETS: readonly GoldenSet[] = [
+  { id: '6.1', dir: GOLDEN_DIR, integritysetup: '2.6' },
+  { id: '6.12', dir: path.join(OWN_SETS, 'golden-6.12'), integritysetup: '2.6' },
+  { id: '7.2', dir: path.join(OWN_SETS, 'golden-7.2'), integritysetup: '2.8' },
+];
+
+export function goldenManifest(set: GoldenSet['id'] = '6.1'): GoldenImage[] {
+  const gs = GOLDEN_SETS.find((s) => s.id === set)!;
+  const images: GoldenImage[] = JSON.parse(fs.readFileSync(path.join(gs.dir, 'manifest.json'), 'utf8')).images;
+  for (const im of images) for (const f of im.files) Object.assign(f, { dir: gs.dir, set: gs.id });
+  return images;
 }
 
-export function golden(name: string): GoldenImage {
-  const im = goldenManifest().find((i) => i.name === name);
+export function golden(name: string, set: GoldenSet['id'] = '6.1'): GoldenImage {
+  const im = goldenManifest(set).find((i) => i.name === name);
   if (!im) throw new Error(`no golden image ${name}`);
   return im;
 }
 
 /** Path of the unpacked raw file (verified against the manifest's sha256), read-only. */
 export function goldenPath(file: GoldenFile): string {
-  fs.mkdirSync(CACHE, { recursive: true });
-  const out = path.join(CACHE, file.file.replace(/\.gz$/, ''));
+  const cache = !file.set || file.set === '6.1' ? CACHE : path.join(CACHE, file.set);
+  fs.mkdirSync(cache, { recursive: true });
+  const out = path.join(cache, file.file.replace(/\.gz$/, ''));
   if (!fs.existsSync(out)) {
-    const raw = zlib.gunzipSync(fs.readFileSync(path.join(GOLDEN_DIR, file.file)));
+    const raw = zlib.gunzipSync(fs.readFileSync(path.join(file.dir ?? GOLDEN_DIR, file.file)));
     const sha = crypto.createHash('sha256').update(raw).digest('hex');
     if (sha !== file.raw_sha256) throw new Error(`${file.file}: sha256 ${sha} differs from the manifest`);
     const tmp = `${out}.${process.pid}.tmp`;

@@ -23,7 +23,7 @@ export interface OracleResult {
 }
 
 /** Runs `script` (sh source) in the guest with `disks` as /dev/vda, /dev/vdb, …; files copied to /oracle/NAME. */
-export function runOracle(script: string, disks: string[], opts: { files?: string[]; timeoutSec?: number; env?: Record<string, string> } = {}): OracleResult {
+export function runOracle(script: string, disks: string[], opts: { files?: string[]; timeoutSec?: number; env?: Record<string, string>; release?: OracleRelease } = {}): OracleResult {
   const dir = fs.mkdtempSync(path.join(path.dirname(disks[0] ?? '/tmp/x'), 'oracle-'));
   const sh = path.join(dir, 'script.sh');
   fs.writeFileSync(sh, script);
@@ -32,7 +32,25 @@ export function runOracle(script: string, disks: string[], opts: { files?: strin
   for (const f of opts.files ?? []) args.push('--file', f);
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('--env', `${k}=${v}`);
   args.push('--timeout', String(opts.timeoutSec ?? 600), sh);
-  const r = spawnSync(RUN, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const env = opts.release ? { ...process.env, ORACLE_RELEASE: opts.release } : process.env;
+  const r = spawnSync(RUN, args, { encoding: 'utf8', maxBuffer: 64 << 20, env });
   fs.rmSync(dir, { recursive: true, force: true });
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** The guests the oracle boots (../shared/oracle/releases.sh): Linux 6.1, 6.12 and 7.2. */
+export type OracleRelease = 'bookworm' | 'backports' | 'sid';
+export const ORACLE_RELEASES: ReadonlyArray<{ release: OracleRelease; kernel: string; integritysetup: string }> = [
+  { release: 'bookworm', kernel: '6.1', integritysetup: '2.6.1' },
+  { release: 'backports', kernel: '6.12', integritysetup: '2.6.1' },
+  { release: 'sid', kernel: '7.2', integritysetup: '2.8.8' },
+];
+
+/** Why this release cannot boot here (its setup fails: no network for its first download, …), or null. */
+export function releaseUnavailable(release: OracleRelease): string | null {
+  const base = oracleUnavailable();
+  if (base) return base;
+  const r = spawnSync(path.join(SHARED, 'oracle', 'setup'), [], { encoding: 'utf8', env: { ...process.env, ORACLE_RELEASE: release }, timeout: 900_000 });
+  if (r.status !== 0) return `ORACLE_RELEASE=${release} setup failed: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-1)[0]}`;
+  return null;
 }

@@ -2,8 +2,11 @@
 // power loss at random points of the device log, then a reopen that replays the journal as the kernel does on
 // activation, then a full verified read. Checks, for every block: it passes verification; it holds one of the
 // contents it could legally hold (its contents at the last completed flush, or anything written to it since);
-// so every write completed before a finished flush is present. Discarded blocks may hold anything (their tag
-// is the filler, which the kernel accepts). Everything is seeded; a violation names the seed to replay it.
+// so every write completed before a finished flush is present. A discard leaves the data and writes the filler
+// tag (which the kernel accepts): in journal and direct mode a discarded block must read as discarded once the
+// discard is flushed (a lost discard is a violation) and as discarded only if a discard may have landed; in
+// bitmap mode the reopen's recalculation legitimately gives dirty discarded blocks real tags again, so there a
+// discarded block may hold anything. Everything is seeded; a violation names the seed to replay it.
 // Bitmap mode: the reopen recalculates the dirty regions' tags (dm_integrity_resume), so nothing fails
 // verification, but a torn multi-sector block keeps its torn data under its new tag, exactly as in the kernel:
 // there, contents are checked per 512-byte sector (each sector holds one of its legal contents).
@@ -32,7 +35,7 @@ export interface CrashConfig {
 }
 
 export interface Violation {
-  kind: 'verify' | 'lost-flushed-write' | 'foreign-contents' | 'unverified';
+  kind: 'verify' | 'lost-flushed-write' | 'lost-flushed-discard' | 'foreign-contents' | 'unverified';
   block: number;
   crashPoint: number;
   crashSeed: number;
@@ -107,9 +110,9 @@ export function runCrash(c: CrashConfig): CrashResult {
   // small bitmap regions, and (every other seed) bits cleared at each flush so crashes race the bitmap flush
   if (c.mode === 'bitmap') Object.assign(modeOptions, { bitmapSectorsPerBit: 64, bitmapFlushTime: c.seed % 2 ? 0 : 3600_000 });
   const vol = openWritableOn(dev, null, 'crash-volume', modeOptions);
-  // per block: the history of what it may hold, [op index, contents or ANY]
-  const history: Array<Array<[number, Buffer | null]>> = [];
-  for (let b = 0; b < nBlocks; b++) history.push([[-1, initial.subarray(b * bs, (b + 1) * bs)]]);
+  // per block: the history of what it may hold, [op index, contents or ANY, discarded]
+  const history: Array<Array<[number, Buffer | null, boolean]>> = [];
+  for (let b = 0; b < nBlocks; b++) history.push([[-1, initial.subarray(b * bs, (b + 1) * bs), false]]);
   const ops: VolOp[] = [];
   for (let i = 0; i < c.ops; i++) {
     const r = rand();
@@ -123,13 +126,13 @@ export function runCrash(c: CrashConfig): CrashResult {
     const block = Math.floor(rand() * (nBlocks - blocks + 1));
     if (c.allowDiscards && r < 0.2) {
       vol.discard(block * bs, blocks * bs);
-      for (let b = block; b < block + blocks; b++) history[b]!.push([ops.length, ANY]);
+      for (let b = block; b < block + blocks; b++) history[b]!.push([ops.length, ANY, true]);
       ops.push({ kind: 'discard', block, blocks, data: null, devStart, devEnd: dev.log.length });
       continue;
     }
     const data = fill(Buffer.alloc(blocks * bs), rand);
     vol.write(block * bs, data);
-    for (let b = 0; b < blocks; b++) history[block + b]!.push([ops.length, data.subarray(b * bs, (b + 1) * bs)]);
+    for (let b = 0; b < blocks; b++) history[block + b]!.push([ops.length, data.subarray(b * bs, (b + 1) * bs), false]);
     ops.push({ kind: 'write', block, blocks, data, devStart, devEnd: dev.log.length });
   }
   const result: CrashResult = { config: c, deviceOps: dev.log.length, crashPoints: 0, verifyFailures: 0, violations: [] };
@@ -148,6 +151,8 @@ export function runCrash(c: CrashConfig): CrashResult {
     // then as a reader sees it: every block must be verified (a dirty bitmap region left unverified counts)
     const ro = openVolumeOn(new MemoryDevice(crashed, true, 'crashed'), null, 'crashed', { ...modeOptions, readOnly: true });
     const bad = new Set<number>();
+    const discarded = new Set<number>();
+    ro.target.onDiscarded = (s) => discarded.add(s / (bs / SECTOR_SIZE));
     ro.target.read(0, initial.length / SECTOR_SIZE, out, 0, (s) => bad.add(s / (bs / SECTOR_SIZE)));
     if (ro.target.stats.unchecked_blocks) {
       result.violations.push({ kind: 'unverified', block: -1, crashPoint: k, crashSeed });
@@ -169,14 +174,19 @@ export function runCrash(c: CrashConfig): CrashResult {
       let older = false;
       let baseline = 0;
       for (let i = 0; i < h.length; i++) if (h[i]![0] < lastFlush) baseline = i;
+      const isDiscarded = discarded.has(b);
       for (let i = 0; i < h.length && !ok; i++) {
-        const [opIndex, contents] = h[i]!;
+        const [opIndex, contents, wasDiscard] = h[i]!;
         const legal = i === baseline || (opIndex > lastFlush && ops[opIndex]!.devStart < k);
-        const same = contents === ANY || contents.subarray(within, within + unit).equals(got);
+        // a discard keeps the data (any of it) and must show as discarded; anything else must not (journal, direct)
+        const same = c.mode === 'bitmap' ? contents === ANY || contents.subarray(within, within + unit).equals(got) : wasDiscard ? isDiscarded : !isDiscarded && contents!.subarray(within, within + unit).equals(got);
         if (same && legal) ok = true;
         else if (same && i < baseline) older = true;
       }
-      if (!ok) result.violations.push({ kind: older ? 'lost-flushed-write' : 'foreign-contents', block: b, crashPoint: k, crashSeed });
+      if (!ok) {
+        const kind = h[baseline]![2] && !isDiscarded ? 'lost-flushed-discard' : older ? 'lost-flushed-write' : 'foreign-contents';
+        result.violations.push({ kind, block: b, crashPoint: k, crashSeed });
+      }
     }
   }
   vol.close();
