@@ -2,6 +2,16 @@
 import { IntegrityStudioError } from '../errors.js';
 import { readKeyFile } from '../volume.js';
 
+/** The journal MAC and encryption options, the same in format and open (integritysetup's names). */
+export const JOURNAL_KEY_OPTIONS = {
+  'journal-integrity': { type: 'string' },
+  'journal-integrity-key-file': { type: 'string' },
+  'journal-integrity-key-size': { type: 'string' },
+  'journal-crypt': { type: 'string' },
+  'journal-crypt-key-file': { type: 'string' },
+  'journal-crypt-key-size': { type: 'string' },
+} as const;
+
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 /** A whole-number option, or undefined when absent; anything else is one clear error. */

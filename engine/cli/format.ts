@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError } from '../errors.js';
-import { intOpt as num, keyFiles, str, type Values } from './args.js';
+import { intOpt as num, JOURNAL_KEY_OPTIONS, keyFiles, str, type Values } from './args.js';
 import { SECTOR_SIZE, superblockFields } from '../layout/superblock.js';
 import { formatVolume, parseSize, type FormatOptions, type FormatResult } from '../commands/format.js';
 import { describeSignatures } from '../io/probe.js';
@@ -24,12 +24,7 @@ export const FORMAT_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'journal-size': { type: 'string', short: 'j' },
   'interleave-sectors': { type: 'string' },
   'buffer-sectors': { type: 'string' },
-  'journal-integrity': { type: 'string' },
-  'journal-integrity-key-file': { type: 'string' },
-  'journal-integrity-key-size': { type: 'string' },
-  'journal-crypt': { type: 'string' },
-  'journal-crypt-key-file': { type: 'string' },
-  'journal-crypt-key-size': { type: 'string' },
+  ...JOURNAL_KEY_OPTIONS,
   'no-wipe': { type: 'boolean' },
   'integrity-recalculate': { type: 'boolean' },
   'integrity-legacy-padding': { type: 'boolean' },

@@ -5,7 +5,7 @@ import { CHUNK_SECTORS } from '../integrity/target.js';
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError, IntegrityError } from '../errors.js';
-import { intOpt, keyFiles, str, type Values } from './args.js';
+import { intOpt, JOURNAL_KEY_OPTIONS, keyFiles, str, type Values } from './args.js';
 import { openVolume, type VolumeOptions, type Volume } from '../volume.js';
 import { flagNames, SECTOR_SIZE, superblockFields } from '../layout/superblock.js';
 import { FileDevice } from '../io/device.js';
@@ -35,12 +35,7 @@ export const OPEN_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   integrity: { type: 'string', short: 'I' },
   'integrity-key-file': { type: 'string' },
   'integrity-key-size': { type: 'string' },
-  'journal-integrity': { type: 'string' },
-  'journal-integrity-key-file': { type: 'string' },
-  'journal-integrity-key-size': { type: 'string' },
-  'journal-crypt': { type: 'string' },
-  'journal-crypt-key-file': { type: 'string' },
-  'journal-crypt-key-size': { type: 'string' },
+  ...JOURNAL_KEY_OPTIONS,
   'integrity-bitmap-mode': { type: 'boolean', short: 'B' },
   'integrity-no-journal': { type: 'boolean', short: 'D' },
   'integrity-recalculate': { type: 'boolean' },
