@@ -102,6 +102,13 @@ export function createDashboardStore(api?: IntegrityApi) {
             if (p.state === 'running' && p.bytes_per_second > 0) {
               const series = rates[e.id]![p.job]!;
               rates = { ...rates, [e.id]: { ...rates[e.id], [p.job]: { run, samples: [...series.samples, [now, p.bytes_per_second] as [number, number]].slice(-RATE_HISTORY) } } };
+            } else if ((p.state === 'done' || p.state === 'paused') && p.bytes_per_second > 0) {
+              // a run too short for a running sample (the native hashes finish small volumes within one throttle
+              // interval) still charts its measured rate, from its final event
+              const series = rates[e.id]?.[p.job];
+              if (!series || series.run !== run || series.samples.length === 0) {
+                rates = { ...rates, [e.id]: { ...rates[e.id], [p.job]: { run, samples: [[now, p.bytes_per_second]] } } };
+              }
             }
             break;
           }

@@ -19,7 +19,7 @@ export function RateChart({ samples, label, idle }: { samples: Array<[number, nu
   const x = (t: number) => L + (((t - t0) / 1000) / span) * (W - L - R);
   const y = (r: number) => T + (1 - r / div / top) * (H - T - B);
   const pts = samples.map(([t, r]) => `${x(t).toFixed(1)},${y(r).toFixed(1)}`).join(' ');
-  const desc = samples.length >= 2 ? `${label}: ${samples.length} samples over ${Math.round(span)} s, up to ${(max / div).toFixed(1)} ${unit}` : `${label}: ${idle ?? 'no samples yet'}`;
+  const desc = samples.length >= 1 ? `${label}: ${samples.length} sample${samples.length === 1 ? '' : 's'} over ${Math.round(span)} s, up to ${(max / div).toFixed(1)} ${unit}` : `${label}: ${idle ?? 'no samples yet'}`;
   return (
     <figure className="chart-box">
       <svg className="chart" width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label={desc}>
@@ -33,7 +33,9 @@ export function RateChart({ samples, label, idle }: { samples: Array<[number, nu
         <text className="tick" x={L} y={H - B + 14} textAnchor="middle">0 s</text>
         <text className="tick" x={W - R} y={H - B + 14} textAnchor="end">{samples.length >= 2 ? `${Math.round(span)} s` : ''}</text>
         <text className="tick" x={(L + W - R) / 2} y={H - 4} textAnchor="middle">time since this run started</text>
-        {samples.length >= 2 ? <polyline points={pts} fill="none" stroke="currentColor" strokeWidth="2" /> : (
+        {samples.length >= 2 ? <polyline points={pts} fill="none" stroke="currentColor" strokeWidth="2" /> : samples.length === 1 ? (
+          <circle cx={x(samples[0]![0]).toFixed(1)} cy={y(samples[0]![1]).toFixed(1)} r="3" fill="currentColor" />
+        ) : (
           <text className="tick" x={(L + W - R) / 2} y={(H - B) / 2 + T} textAnchor="middle">{idle ?? 'no samples yet'}</text>
         )}
       </svg>
