@@ -62,7 +62,7 @@ test('recalculation: live recalc sector and rate chart with units; Restart from 
   await expect(page.getByTestId('recalc-state')).toHaveText('paused');
   await expect(toggle).toHaveText('Resume recalculation');
   await expect(toggle).toBeFocused();
-  const paused = Number(await page.getByTestId('recalc-position').textContent());
+  const paused = Number((await page.getByTestId('recalc-position').textContent())!.replace(/,/g, ''));
   expect(paused).toBeGreaterThan(0);
   // Restart from start asks first; Cancel keeps the position
   await recalc.getByRole('button', { name: 'Restart recalculation from start' }).click();
@@ -73,7 +73,7 @@ test('recalculation: live recalc sector and rate chart with units; Restart from 
   await page.keyboard.press('Escape');
   await expect(ask).toHaveCount(0);
   await expect(recalc.getByRole('button', { name: 'Restart recalculation from start' })).toBeFocused();
-  expect(Number(await page.getByTestId('recalc-position').textContent())).toBe(paused);
+  expect(Number((await page.getByTestId('recalc-position').textContent())!.replace(/,/g, ''))).toBe(paused);
   await toggle.click();
   await expect(page.getByTestId('recalc-state')).toHaveText('finished', { timeout: 60_000 });
   await expect(recalc.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');

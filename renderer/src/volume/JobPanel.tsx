@@ -85,7 +85,7 @@ export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobK
         State: <strong data-testid={`${kind}-state`}>{view.state}</strong>{view.detail ? <span className="muted"> — {view.detail}</span> : null}
       </p>
       <p className="muted small">
-        Position: <span data-testid={`${kind}-position`}>{view.position}</span> of {formatCount(view.total)} sectors ·
+        Position: <span data-testid={`${kind}-position`}>{formatCount(view.position)}</span> of {formatCount(view.total)} sectors ·
         Rate: {running && p ? formatRate(p.bytes_per_second) : '—'} · ETA: {running ? formatEta(p?.eta_ms ?? null) : '—'}
       </p>
       {view.state === 'not needed' ? null : <>
