@@ -98,7 +98,7 @@ export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobK
             onConfirm={() => d.act(kind === 'recalc' ? 'resetRecalc' : 'startScrub', v.id)} />
         ) : null}
       </div>
-      <RateChart samples={samples} label={`${name} rate${!running && samples.length >= 2 ? ' (last run)' : ''}`} idle={idle} />
+      <RateChart samples={samples} label={`${name} rate${!running && samples.length >= 1 ? ' (last run)' : ''}`} idle={idle} />
       </>}
       <h4>Last runs</h4>
       <RunsTable runs={v.runs} job={kind} />
