@@ -42,6 +42,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'continue-on-error': 'go on past bad blocks (they are reported; their data is unverified)',
   reset: 'start from sector 0 instead of the saved position',
   'progress-json': 'progress as one JSON line per update on standard output',
+  'max-rate': 'at most this many MiB of the volume per second (leaves I/O for the disk\'s users); fractions allowed',
   port: 'listen on this port (0: any free port); default: the port of the last run',
   'new-token': 'a new token (open tabs must be reopened); default: the token of the last run',
   'data-dir': 'where the volume list, port and token are kept',

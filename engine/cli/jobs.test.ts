@@ -33,9 +33,9 @@ test('recalc CLI: SIGINT pauses at a chunk boundary, exits 0 with a resume hint;
   const fill = Buffer.alloc(128 << 20);
   crypto.randomFillSync(fill);
   fs.writeFileSync(img, fill);
-  // sha256 keeps a 128 MiB recalculation long enough to be interrupted after its first report
+  // --max-rate keeps a 128 MiB recalculation long enough to be interrupted after its first report
   formatVolume(img, { noWipe: true, integrityRecalculate: true, force: true, integrity: 'sha256' });
-  const child = spawn(process.execPath, [BIN, 'recalc', img, '--integrity', 'sha256', '--progress-json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'recalc', img, '--integrity', 'sha256', '--progress-json', '--max-rate', '64'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let signalled = false;
@@ -85,7 +85,7 @@ test('scrub CLI: a paused scrub shows in status --json; the rerun resumes, exits
   const fd = fs.openSync(img, 'r+');
   for (const s of victims) fs.writeSync(fd, Buffer.from([0xa5]), 0, 1, dataSector(g, s) * SECTOR_SIZE + 100);
   fs.closeSync(fd);
-  const h = startJob({ kind: 'scrub', device: img, integrity: 'sha256' }, (p) => {
+  const h = startJob({ kind: 'scrub', device: img, integrity: 'sha256', maxBytesPerSecond: 32 << 20 }, (p) => {
     if (p.state === 'running') void h.pause();
   });
   const paused = await h.finished;
@@ -102,4 +102,18 @@ test('scrub CLI: a paused scrub shows in status --json; the rerun resumes, exits
   assert.deepEqual(res.bad_sectors, victims);
   assert.deepEqual(res.bad_ranges, victims.map((s) => [s, s + 1]));
   assert.equal(status(img, '--integrity', 'sha256').scrub?.state, 'done');
+});
+
+test('--max-rate that is not a speed is one usage error naming the option; nothing is written', () => {
+  const img = path.join(dir, 'rate-usage.img');
+  formatVolume(img, { size: 8 << 20, force: true });
+  const before = crypto.createHash('sha256').update(fs.readFileSync(img)).digest('hex');
+  for (const bad of ['0', '-5', 'fast', '1e3']) {
+    const r = cli(['scrub', img, `--max-rate=${bad}`]);
+    assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /--max-rate takes a speed in MiB\/s/);
+    assert.equal(r.stderr.trim().split('\n').length <= 2, true, r.stderr);
+  }
+  assert.equal(crypto.createHash('sha256').update(fs.readFileSync(img)).digest('hex'), before);
+  assert.equal(fs.existsSync(img + '.scrub.json'), false);
 });

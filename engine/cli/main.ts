@@ -61,6 +61,7 @@ const JOB_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   reset: { type: 'boolean' },
   'progress-json': { type: 'boolean' },
   'integrity-legacy-recalculate': { type: 'boolean' },
+  'max-rate': { type: 'string' },
 };
 /** each command's options besides the open options */
 const EXTRA_OPTIONS: Record<string, NonNullable<ParseArgsConfig['options']>> = {
@@ -354,6 +355,15 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   return replayCommand(device, volumeOptions(values), io);
 }
 
+/** --max-rate MiB/s (a positive number, fractions allowed) as bytes per second */
+function maxRate(v: Values): number | undefined {
+  const s = str(v, 'max-rate');
+  if (s === undefined) return undefined;
+  const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : NaN;
+  if (!(n > 0)) throw new UsageError(`--max-rate takes a speed in MiB/s greater than 0 (e.g. 200 or 0.5), not "${s}"`);
+  return Math.round(n * 1048576);
+}
+
 /** recalc / scrub: the job runs in a worker thread; keys travel to it as bytes, never as paths or text. */
 async function cmdJob(kind: JobKind, args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, EXTRA_OPTIONS[kind]!);
@@ -372,6 +382,7 @@ async function cmdJob(kind: JobKind, args: string[], io: Io): Promise<number> {
     mode: o.mode,
     reset: !!values.reset,
     legacyRecalculate: !!values['integrity-legacy-recalculate'],
+    maxBytesPerSecond: maxRate(values),
   };
   return runJobCommand(
     spec,
@@ -407,8 +418,8 @@ commands:
   status  DEVICE [open options] [--json]
   write   DEVICE [open options] --offset B [--input F]  write (default stdin); exit 0 only once flushed
   replay  DEVICE [open options]                        replay the journal on disk, as the kernel does on open
-  recalc  DEVICE [open options] [--reset] [--progress-json]   recalculate tags from recalc_sector (pause: Ctrl-C)
-  scrub   DEVICE [open options] [--progress-json] [--json]    verify every block, resumable; exit 4 on mismatches
+  recalc  DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json]   recalculate tags from recalc_sector (pause: Ctrl-C)
+  scrub   DEVICE [open options] [--max-rate MIB/S] [--progress-json] [--json]    verify every block, resumable; exit 4 on mismatches
   format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
   luks-dump DEVICE [--json]                        the LUKS2 header (like cryptsetup luksDump; no keys)
   luks-format DEVICE --integrity ALG [cryptsetup luksFormat options]   a LUKS2 authenticated volume
@@ -430,8 +441,8 @@ const HELP: Record<string, { synopsis: string; summary: string; options: () => N
   status: { synopsis: 'DEVICE [open options] [--json]', summary: 'the volume, its recalculation and its last scrub', options: () => OPEN_OPTIONS },
   write: { synopsis: 'DEVICE [open options] --offset B [--input F]', summary: 'write whole blocks (default: from standard input); exit 0 only once flushed', options: () => ({ ...OPEN_OPTIONS, ...EXTRA_OPTIONS.write }) },
   replay: { synopsis: 'DEVICE [open options]', summary: 'replay the journal on disk, as the kernel does on activation', options: () => OPEN_OPTIONS },
-  recalc: { synopsis: 'DEVICE [open options] [--reset] [--progress-json]', summary: 'recalculate tags from recalc_sector; Ctrl-C pauses (the position is saved in the superblock)', options: () => ({ ...OPEN_OPTIONS, ...JOB_OPTIONS }) },
-  scrub: { synopsis: 'DEVICE [open options] [--reset] [--progress-json] [--json]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: () => ({ ...OPEN_OPTIONS, ...JOB_OPTIONS }) },
+  recalc: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json]', summary: 'recalculate tags from recalc_sector; Ctrl-C pauses (the position is saved in the superblock)', options: () => ({ ...OPEN_OPTIONS, ...JOB_OPTIONS }) },
+  scrub: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json] [--json]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: () => ({ ...OPEN_OPTIONS, ...JOB_OPTIONS }) },
   format: { synopsis: 'DEVICE [options]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: () => FORMAT_OPTIONS },
 };
 

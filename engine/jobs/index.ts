@@ -147,6 +147,7 @@ export function startJob(spec: JobSpec, onProgress: (p: JobProgress) => void): J
     spec: { kind: spec.kind, device: spec.device },
     pause() {
       Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0); // ends a --max-rate wait at once
       return finished;
     },
     finished,

@@ -36,8 +36,9 @@ function view(img: string): { sha: string; bad: number; unchecked: number; recal
   }
 }
 
+/** Paused after its first progress event; the rate limit (1 MiB/s over 4 MiB) keeps the pause from racing the end. */
 async function recalcUntilPaused(img: string): Promise<number> {
-  const h = startJob({ kind: 'recalc', device: img }, (p) => {
+  const h = startJob({ kind: 'recalc', device: img, maxBytesPerSecond: 1 << 20 }, (p) => {
     if (p.state === 'running') void h.pause();
   });
   const p = await h.finished;

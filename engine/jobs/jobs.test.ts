@@ -59,7 +59,8 @@ function verifyAll(img: string, o: Record<string, unknown> = {}): { bad: number[
 
 test('recalc: pause persists recalc_sector strictly inside the volume, resume finishes, every block then verifies', async () => {
   const { img, data } = volumeOverData('pause.img', 96);
-  const first = run({ kind: 'recalc', device: img }, (p, h) => {
+  // the rate limit keeps this a pause mid-way however fast the machine hashes (no race with the end)
+  const first = run({ kind: 'recalc', device: img, maxBytesPerSecond: 32 << 20 }, (p, h) => {
     if (p.state === 'running') void h.pause();
   });
   const paused = await first.h.finished;
@@ -127,7 +128,8 @@ test('recalc with a keyed hash follows the kernel: refused without a journal MAC
 test('recalc killed with SIGKILL resumes from the persisted position and finishes with every tag valid', async () => {
   const { img, data } = volumeOverData('kill.img', 64);
   // the first progress line shows the worker is writing tags; kill the whole process right then
-  const child = spawn(process.execPath, [BIN, 'recalc', img, '--progress-json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --max-rate keeps the recalculation running when the kill comes, however fast the machine hashes
+  const child = spawn(process.execPath, [BIN, 'recalc', img, '--progress-json', '--max-rate', '32'], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve) => {
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -181,7 +183,7 @@ test('scrub finds exactly the blocks corrupted on purpose, pauses and resumes fr
     fs.closeSync(fd);
     const hash = crypto.createHash('sha256').update(fs.readFileSync(img)).digest('hex');
     const state = jobStatePath(img, 'scrub');
-    const first = run({ kind: 'scrub', device: img, integrity: 'sha256' }, (p, h) => {
+    const first = run({ kind: 'scrub', device: img, integrity: 'sha256', maxBytesPerSecond: 32 << 20 }, (p, h) => {
       if (p.state === 'running') void h.pause();
     });
     const paused = await first.h.finished;
@@ -219,17 +221,8 @@ test('scrub of golden i reports exactly the bad sectors the kernel reported', as
 test(`progress events are throttled to at most ${MAX_EVENTS_PER_SECOND} per second`, async () => {
   const img = path.join(dir, 'throttle.img');
   formatVolume(img, { size: 160 << 20, force: true, noWipe: true, integrity: 'sha256' });
-  // the JavaScript hashes in the job's worker (it takes a copy of the environment when it starts): the native ones
-  // wipe 160 MiB in well under a second, too fast to see the throttle at work
-  const before = process.env.INTEGRITY_STUDIO_NO_NATIVE;
-  process.env.INTEGRITY_STUDIO_NO_NATIVE = '1';
-  let started;
-  try {
-    started = run({ kind: 'wipe', device: img, integrity: 'sha256' });
-  } finally {
-    if (before === undefined) delete process.env.INTEGRITY_STUDIO_NO_NATIVE;
-    else process.env.INTEGRITY_STUDIO_NO_NATIVE = before;
-  }
+  // at 200 MiB/s (--max-rate) the wipe takes about 0.8 s however fast the machine is: enough events to see the throttle
+  const started = run({ kind: 'wipe', device: img, integrity: 'sha256', maxBytesPerSecond: 200 << 20 });
   const { h, events } = started;
   const end = await h.finished;
   assert.equal(end.state, 'done');
@@ -246,4 +239,24 @@ test(`progress events are throttled to at most ${MAX_EVENTS_PER_SECOND} per seco
   const v = verifyAll(img, { integrity: 'sha256' });
   assert.deepEqual(v.bad, []);
   assert.ok(v.data.equals(Buffer.alloc(v.data.length)));
+});
+
+test('--max-rate: a job keeps under its limit, and a pause ends its wait at once', async () => {
+  const img = path.join(dir, 'rate.img');
+  formatVolume(img, { size: 24 << 20, force: true });
+  const t0 = Date.now();
+  const done = await run({ kind: 'scrub', device: img, maxBytesPerSecond: 32 << 20 }).h.finished;
+  assert.equal(done.state, 'done');
+  const mib = ((done.total_sectors - done.start_sector) * SECTOR_SIZE) / 1048576;
+  const seconds = (Date.now() - t0) / 1000;
+  // a lower bound only: the limit sleeps between chunks, so the job cannot finish sooner than its bytes allow
+  assert.ok(mib / seconds <= 32 * 1.15, `${mib.toFixed(1)} MiB in ${seconds.toFixed(2)} s is over the 32 MiB/s limit`);
+  // at 0.25 MiB/s this scrub would take over a minute; the pause lands within the wait
+  const slow = run({ kind: 'scrub', device: img, reset: true, maxBytesPerSecond: 0.25 * 1048576 });
+  await new Promise((r) => setTimeout(r, 300));
+  const t1 = Date.now();
+  const paused = await slow.h.pause();
+  assert.equal(paused.state, 'paused');
+  assert.ok(Date.now() - t1 < 5000, `pause took ${Date.now() - t1} ms`);
+  assert.ok(paused.position_sector < paused.total_sectors);
 });

@@ -87,6 +87,9 @@ export interface JobSpec {
   /** bitmap-mode open options for recalc (--bitmap-sectors-per-bit, --bitmap-flush-time ms) */
   bitmapSectorsPerBit?: number;
   bitmapFlushTime?: number;
+  /** --max-rate: at most this many bytes of the volume per second (a scrub that leaves I/O for the users of the
+   * disk, as btrfs scrub's limit or md's sync_speed_max); a pause still stops at once */
+  maxBytesPerSecond?: number;
 }
 
 export interface JobHandle {

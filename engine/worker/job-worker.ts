@@ -10,10 +10,22 @@ const { spec, control } = workerData as JobWorkerData;
 const flag = new Int32Array(control);
 const post = (m: JobWorkerMessage) => parentPort!.postMessage(m);
 let last = 0;
+// --max-rate: between chunks, wait until the bytes done so far fit the limit; pause() notifies the flag, so a
+// pause ends the wait at once
+const limit = spec.maxBytesPerSecond && spec.maxBytesPerSecond > 0 ? spec.maxBytesPerSecond : 0;
+const t0 = Date.now();
+let done = 0;
 try {
   const out = runJob(spec, {
-    shouldStop: () => Atomics.load(flag, 0) === 1,
+    shouldStop: () => {
+      if (limit) {
+        const wait = t0 + (done / limit) * 1000 - Date.now();
+        if (wait > 0) Atomics.wait(flag, 0, 0, wait);
+      }
+      return Atomics.load(flag, 0) === 1;
+    },
     progress(p) {
+      done = Math.max(0, p.position - p.start) * 512;
       const now = Date.now();
       if (now - last < PROGRESS_MS) return;
       last = now;
