@@ -35,7 +35,9 @@ test('a scrub paused in the dashboard and finished by the CLI shows finished in 
   fs.writeFileSync(img, Buffer.alloc(0));
   fs.truncateSync(img, 512 << 20);
   engine(`import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, confirm: () => true });`);
-  await command(server.url, 'addVolume', { path: img });
+  const added = (await command(server.url, 'addVolume', { path: img })) as { id: string };
+  // the volume's speed limit keeps the dashboard's scrub running until Pause is clicked
+  await command(server.url, 'updateVolume', added.id, { speedLimitMiBs: 32 });
   const page = await open();
   await openVolume(page, 'shared.img');
   const toggle = page.getByRole('region', { name: 'Scrub', exact: true }).getByRole('button', { name: /^(Start|Pause|Resume) scrub$/ });

@@ -44,7 +44,17 @@ test('recalculation: live recalc sector and rate chart with units; Restart from 
   await command(server.url, 'addVolume', { path: img });
   let page = await open();
   await openVolume(page, 'recalc.img');
+  // a speed limit (Edit…) keeps the run long enough to watch and pause however fast the machine hashes
+  await page.getByRole('link', { name: 'Edit…' }).click();
+  await page.getByLabel('Speed limit (MiB/s)').fill('fast');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Speed limit: a whole number of MiB/s')).toBeVisible();
+  await shots(page, 'edit-speed-limit-error');
+  await page.getByLabel('Speed limit (MiB/s)').fill('128');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { level: 2, name: 'recalc.img' })).toBeFocused();
   const recalc = page.getByRole('region', { name: 'Recalculation', exact: true });
+  await expect(recalc.getByTestId('recalc-speed-limit')).toHaveText('limited to 128 MiB/s (Edit to change)');
   const toggle = recalc.getByRole('button', { name: /recalculation$/ }).first();
   await expect(toggle).toHaveText('Start recalculation');
   await toggle.click();

@@ -150,6 +150,8 @@ export interface VolumeSnapshot {
   dm_table: string;
   /** one line naming the last problem, when there is one */
   error: string | null;
+  /** recalculation and scrub of this volume read at most this many MiB/s (null: as fast as the hardware goes) */
+  speed_limit_mib_s: number | null;
 }
 
 /** A key given to the host: hex digits, or a key file on the host (read there, never sent back). */
@@ -197,6 +199,8 @@ export interface AddVolumeRequest extends OpenOptionsRequest {
 /** Edit: a new name and/or open options; keys given here replace the held ones, absent keys are kept. */
 export interface UpdateVolumeRequest extends OpenOptionsRequest {
   name?: string;
+  /** recalculation and scrub read at most this many MiB/s (whole MiB/s); 0 removes the limit */
+  speedLimitMiBs?: number;
 }
 
 /** Unlock: the keys a volume needs (after a host restart they are forgotten). */

@@ -55,7 +55,12 @@ interface Entry {
   keyWarning: string | null;
   /** what the poller last saw of the files behind this volume */
   signature: string;
+  /** recalc and scrub read at most this many MiB/s (null: no limit); kept in volumes.json */
+  speedLimit: number | null;
 }
+
+/** the largest speed limit the dashboard takes (MiB/s): 1 TiB/s, beyond any device */
+const MAX_SPEED_LIMIT = 1 << 20;
 
 /** A job this host paused on close: what `serve` prints on Ctrl-C. */
 export interface PausedJob { id: string; name: string; path: string; job: JobKind; position_sector: number; total_sectors: number }
@@ -231,6 +236,7 @@ export class EngineHost {
       };
       const e = this.newEntry(v.id, v.path, typeof v.name === 'string' ? v.name : path.basename(v.path), options, {});
       e.bufferSectors = typeof v.bufferSectors === 'number' ? v.bufferSectors : null;
+      e.speedLimit = typeof v.speedLimitMiBs === 'number' && v.speedLimitMiBs > 0 ? v.speedLimitMiBs : null;
       this.entries.set(e.id, e);
     }
   }
@@ -238,14 +244,14 @@ export class EngineHost {
     const f = this.listFile();
     if (!f) return;
     fs.mkdirSync(path.dirname(f), { recursive: true });
-    const list = [...this.entries.values()].filter((e) => !e.formatting).map((e) => ({ id: e.id, name: e.name, path: e.path, options: e.options, bufferSectors: e.bufferSectors }));
+    const list = [...this.entries.values()].filter((e) => !e.formatting).map((e) => ({ id: e.id, name: e.name, path: e.path, options: e.options, bufferSectors: e.bufferSectors, ...(e.speedLimit ? { speedLimitMiBs: e.speedLimit } : {}) }));
     const tmp = `${f}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(list, null, 2), { mode: 0o600 });
     fs.renameSync(tmp, f);
   }
 
   private newEntry(id: string, p: string, name: string, options: OpenOptionsInfo, keys: Keys): Entry {
-    return { id, name, path: p, options, bufferSectors: null, keys, jobs: {}, handles: {}, formatting: false, error: null, keyWarning: null, signature: '' };
+    return { id, name, path: p, options, bufferSectors: null, keys, jobs: {}, handles: {}, formatting: false, error: null, keyWarning: null, signature: '', speedLimit: null };
   }
 
   // ---- events ----
@@ -484,11 +490,14 @@ export class EngineHost {
     if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
     this.refuseWhileRunning(e, 'editing it');
     if (req.name !== undefined && (typeof req.name !== 'string' || !req.name.trim() || req.name.length > 200)) throw new IntegrityStudioError('name must be 1 to 200 characters');
+    const limit = req.speedLimitMiBs;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_SPEED_LIMIT)) throw new IntegrityStudioError(`Speed limit must be a whole number of MiB/s from 1 to ${MAX_SPEED_LIMIT}, or empty for no limit`);
     const options = optionsFrom(req, e.options);
     if (options.data_device && !fs.existsSync(options.data_device)) throw new IntegrityStudioError(`data device ${options.data_device}: no such file or device`, 'ENOENT');
     const keys: Keys = { ...e.keys, ...keysFrom(req) };
     const warning = fs.existsSync(e.path) ? this.checkKeys(e.path, options, keys) : null;
     if (req.name !== undefined) e.name = req.name.trim();
+    if (limit !== undefined) e.speedLimit = limit > 0 ? limit : null;
     e.options = options;
     e.keys = keys;
     e.keyWarning = warning;
@@ -549,6 +558,7 @@ export class EngineHost {
       journalIntegrity: o.journal_integrity ?? undefined, journalIntegrityKey: e.keys.journalIntegrity,
       journalCrypt: o.journal_crypt ?? undefined, journalCryptKey: e.keys.journalCrypt, mode: o.mode, reset, by: 'dashboard',
       bitmapSectorsPerBit: o.bitmap_sectors_per_bit ?? undefined, bitmapFlushTime: o.bitmap_flush_time_ms ?? undefined,
+      ...(e.speedLimit ? { maxBytesPerSecond: e.speedLimit * 1048576 } : {}),
     };
     e.error = null;
     const h = startJob(spec, (p) => this.onProgress(e, p));
@@ -632,7 +642,7 @@ export class EngineHost {
       options: { ...o },
       keys: { integrity: !!e.keys.integrity, journalIntegrity: !!e.keys.journalIntegrity, journalCrypt: !!e.keys.journalCrypt },
       keys_required: keysRequired(o, null),
-      open_command: '', dm_table: '', error: e.error ?? e.keyWarning,
+      open_command: '', dm_table: '', error: e.error ?? e.keyWarning, speed_limit_mib_s: e.speedLimit,
     };
     const finish = (conds: VolumeState[]): VolumeSnapshot => {
       s.conditions = ORDER.filter((c) => conds.includes(c));

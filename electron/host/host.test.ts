@@ -15,6 +15,7 @@ import { main } from '../../engine/cli/main.js';
 import { startJob } from '../../engine/jobs/index.js';
 import { formatVolume } from '../../engine/commands/format.js';
 import { jobStatePath } from '../../engine/jobs/state.js';
+import type { JobSpec } from '../../engine/jobs/types.js';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -469,6 +470,40 @@ test('bitmap mode after an unclean close: the dirty regions are shown, a scrub i
     host.startScrub(v.id);
     v = await until(host, v.id, (x) => x.verification.scrub === 'finished' && x.verification.unchecked_blocks === 0, 'second scrub');
     assert.equal(v.state, 'clean');
+  } finally {
+    await host.close();
+  }
+});
+
+test('speed limit: set in Edit, kept across a restart, given to every job as bytes per second; 0 removes it', async () => {
+  const dir = tmpDir('host-limit-');
+  const img = path.join(dir, 'v.img');
+  const data = path.join(dir, 'data');
+  const specs: JobSpec[] = [];
+  // the engine's own startJob, recording the spec it was given
+  const recording: typeof startJob = (spec, on) => (specs.push(spec), startJob(spec, on));
+  let host = await EngineHost.create({ dataDir: data, pollMs: 0, startJob: recording });
+  try {
+    let v = await host.createVolume({ path: img, size: 8 << 20 });
+    assert.equal(v.speed_limit_mib_s, null);
+    v = host.updateVolume(v.id, { speedLimitMiBs: 16 });
+    assert.equal(v.speed_limit_mib_s, 16);
+    for (const bad of [-1, 1.5, 2 ** 21]) assert.throws(() => host.updateVolume(v.id, { speedLimitMiBs: bad }), /Speed limit must be a whole number of MiB\/s/);
+    await host.close();
+    host = await EngineHost.create({ dataDir: data, pollMs: 0, startJob: recording });
+    v = host.listVolumes()[0]!;
+    assert.equal(v.speed_limit_mib_s, 16, 'kept in volumes.json');
+    const t0 = Date.now();
+    host.startScrub(v.id);
+    while (host.listVolumes()[0]!.jobs.scrub?.state !== 'done' && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(specs.at(-1)!.maxBytesPerSecond, 16 << 20);
+    // 8 MiB (less the metadata) at 16 MiB/s: not before ~0.4 s
+    assert.ok(Date.now() - t0 >= 300, `scrub took ${Date.now() - t0} ms under a 16 MiB/s limit`);
+    v = host.updateVolume(v.id, { speedLimitMiBs: 0 });
+    assert.equal(v.speed_limit_mib_s, null);
+    host.startScrub(v.id);
+    while (host.listVolumes()[0]!.jobs.scrub?.state === 'running') await new Promise((r) => setTimeout(r, 20));
+    assert.equal(specs.at(-1)!.maxBytesPerSecond, undefined);
   } finally {
     await host.close();
   }

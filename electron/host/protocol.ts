@@ -61,7 +61,7 @@ export const SCHEMAS: { readonly [C in CommandName]: readonly Arg[] } = {
   addVolume: [obj('addVolume', { ...OPEN, path: P, name: S })],
   createVolume: [obj('createVolume', CREATE)],
   removeVolume: [ID],
-  updateVolume: [ID, obj('updateVolume', { ...OPEN, name: S })],
+  updateVolume: [ID, obj('updateVolume', { ...OPEN, name: S, speedLimitMiBs: I })],
   unlockVolume: [ID, obj('unlockVolume', { integrityKey: K, journalIntegrityKey: K, journalCryptKey: K })],
   replayJournal: [ID],
   startRecalc: [ID], pauseRecalc: [ID], resumeRecalc: [ID], resetRecalc: [ID],

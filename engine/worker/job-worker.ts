@@ -10,22 +10,29 @@ const { spec, control } = workerData as JobWorkerData;
 const flag = new Int32Array(control);
 const post = (m: JobWorkerMessage) => parentPort!.postMessage(m);
 let last = 0;
-// --max-rate: between chunks, wait until the bytes done so far fit the limit; pause() notifies the flag, so a
-// pause ends the wait at once
+// --max-rate, a token bucket: each chunk's bytes push `next` (when the next chunk may start) on by bytes/limit; a
+// stall earns at most BURST_MS of credit, so the rate over any stretch stays near the limit. pause() notifies the
+// flag, so a pause ends the wait at once.
+const BURST_MS = 250;
 const limit = spec.maxBytesPerSecond && spec.maxBytesPerSecond > 0 ? spec.maxBytesPerSecond : 0;
-const t0 = Date.now();
-let done = 0;
+let next = 0;
+let lastPos = -1;
 try {
   const out = runJob(spec, {
     shouldStop: () => {
       if (limit) {
-        const wait = t0 + (done / limit) * 1000 - Date.now();
+        const wait = next - Date.now();
         if (wait > 0) Atomics.wait(flag, 0, 0, wait);
       }
       return Atomics.load(flag, 0) === 1;
     },
     progress(p) {
-      done = Math.max(0, p.position - p.start) * 512;
+      if (limit) {
+        const now = Date.now();
+        if (lastPos < 0) { lastPos = p.start; next = now; } // the first chunk counts from the job's start
+        if (p.position > lastPos) next = Math.max(next, now - BURST_MS) + (((p.position - lastPos) * 512) / limit) * 1000;
+        lastPos = Math.max(lastPos, p.position);
+      }
       const now = Date.now();
       if (now - last < PROGRESS_MS) return;
       last = now;

@@ -1,4 +1,4 @@
-// Edit a volume in the list: its name and open options. Key fields left empty keep the keys the host holds.
+// Edit a volume in the list: its name, open options and the speed limit of its jobs. Key fields left empty keep the keys the host holds.
 import { useState } from 'react';
 import type { UpdateVolumeRequest, VolumeSnapshot } from '../../../engine/api.js';
 import { Field } from '../lib/Field.js';
@@ -11,12 +11,14 @@ export function EditVolumeForm({ v, algorithms, onSubmit, onCancel, pickPath }: 
   v: VolumeSnapshot; algorithms: string[]; onSubmit(r: UpdateVolumeRequest): Promise<void>; onCancel(): void; pickPath?: (kind: 'key') => Promise<string | null>;
 }) {
   const [name, setName] = useState(v.name);
+  const [limit, setLimit] = useState(v.speed_limit_mib_s ? String(v.speed_limit_mib_s) : '');
   const [f, setF] = useState<OpenForm>(() => openFormFrom(v.options));
   const [tried, setTried] = useState(false);
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
   const errors = validateOpen(f, { keysOptional: true });
   const nameError = name.trim() ? undefined : 'Name: required';
+  const limitError = limitProblem(limit);
   const shown = tried ? errors : {};
   return (
     <section aria-labelledby="view-h">
@@ -25,16 +27,27 @@ export function EditVolumeForm({ v, algorithms, onSubmit, onCancel, pickPath }: 
       <form noValidate onSubmit={(e) => {
         e.preventDefault();
         setTried(true);
-        if (nameError || Object.keys(errors).length) { (e.currentTarget.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus(); return; }
+        if (nameError || limitError || Object.keys(errors).length) { (e.currentTarget.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus(); return; }
         if (busy) return;
         setBusy(true);
         setFailure(null);
-        void onSubmit({ ...openRequest(f), name: name.trim() }).catch((x: Error) => setFailure(inFormWords(x.message))).finally(() => setBusy(false));
+        void onSubmit({ ...openRequest(f), name: name.trim(), speedLimitMiBs: limit.trim() ? Number(limit.trim()) : 0 }).catch((x: Error) => setFailure(inFormWords(x.message))).finally(() => setBusy(false));
       }}>
         <Field label="Name" id="edit-name" error={tried ? nameError : undefined}>
           <input id="edit-name" value={name} aria-invalid={tried && !!nameError} onChange={(e) => setName(e.target.value)} />
         </Field>
         <OpenOptionsFields prefix="edit" f={f} set={(p) => setF({ ...f, ...p })} errors={shown} algorithms={algorithms} keysOptional pickPath={pickPath} />
+        <fieldset className="group">
+          <legend>Recalculation and scrub</legend>
+          <p className="muted small">A speed limit leaves the disk to its users while a job runs; it applies from the next start or resume.</p>
+          <div className="grid">
+          <Field label="Speed limit (MiB/s)" id="edit-speed-limit" error={tried ? limitError : undefined}
+            hint={"Empty: as fast as the hardware goes. The CLI's option is \u2011\u2011max\u2011rate; the kernel has no such setting."}>
+            <input id="edit-speed-limit" inputMode="numeric" value={limit} placeholder="no limit" aria-invalid={tried && !!limitError}
+              aria-describedby="edit-speed-limit-hint" onChange={(e) => setLimit(e.target.value)} />
+          </Field>
+          </div>
+        </fieldset>
         <p>Equivalent command:</p>
         <pre className="cmd" aria-label="Equivalent open command">{openCommand(v.path, f)}</pre>
         {failure ? <p className="error" role="alert">Not saved: {failure}</p> : null}
@@ -45,4 +58,12 @@ export function EditVolumeForm({ v, algorithms, onSubmit, onCancel, pickPath }: 
       </form>
     </section>
   );
+}
+
+/** empty (no limit) or a whole number of MiB/s from 1 to 1048576, as the host takes it */
+export function limitProblem(s: string): string | undefined {
+  const t = s.trim();
+  if (!t) return undefined;
+  if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 1048576) return 'Speed limit: a whole number of MiB/s from 1 to 1048576, or empty for no limit';
+  return undefined;
 }

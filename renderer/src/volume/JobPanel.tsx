@@ -87,6 +87,7 @@ export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobK
       <p className="muted small">
         Position: <span data-testid={`${kind}-position`}>{formatCount(view.position)}</span> of {formatCount(view.total)} sectors ·
         Rate: {running && p ? formatRate(p.bytes_per_second) : '—'} · ETA: {running ? formatEta(p?.eta_ms ?? null) : '—'}
+        {v.speed_limit_mib_s ? <> · <span data-testid={`${kind}-speed-limit`}>limited to {formatCount(v.speed_limit_mib_s)} MiB/s (Edit to change)</span></> : null}
       </p>
       {view.state === 'not needed' ? null : <>
       <div className="row">
