@@ -7,6 +7,7 @@ export const STATE_LABEL: Record<VolumeState, string> = {
   'not-checked': 'not checked', checking: 'checking', 'check-paused': 'check paused', clean: 'clean', partial: 'partial',
   errors: 'errors', recalculating: 'recalculating', 'recalc-paused': 'recalc paused', 'needs-key': 'needs key',
   'journal-replay': 'journal to replay', missing: 'missing', formatting: 'formatting', unreadable: 'unreadable',
+  locked: 'locked',
 };
 
 export const STATE_HINT: Record<VolumeState, string> = {
@@ -23,6 +24,7 @@ export const STATE_HINT: Record<VolumeState, string> = {
   missing: 'the image, device or data device is gone',
   formatting: 'the volume is being formatted',
   unreadable: 'not a dm-integrity superblock that can be read',
+  locked: 'a LUKS2 volume whose key the host does not hold: Unlock it with its passphrase (keys are forgotten when the host restarts)',
 };
 
 export const UNCHECKED_LABEL: Record<UncheckedReason, string> = {
