@@ -583,7 +583,7 @@ export class EngineHost {
     const id = crypto.randomUUID();
     const volumeKey = req.luksSecret ? await this.luksKey(id, p, req.luksSecret) : null;
     this.refuseDuplicate(p);
-    const e = this.newEntry(id, p, req.name || path.basename(p), { ...DEFAULT_OPTIONS, integrity: 'none' }, {});
+    const e = this.newEntry(id, p, req.name || path.basename(p), { ...DEFAULT_OPTIONS }, {});
     e.luks = { volumeKey };
     this.entries.set(e.id, e);
     this.save();
@@ -650,7 +650,7 @@ export class EngineHost {
         throw new IntegrityStudioError(`${p} holds data (its first 4 MiB are not all zeros, though no known signature was found); tick "Format even though it holds data" to format it anyway`, 'EEXIST');
       }
     }
-    const e = this.newEntry(crypto.randomUUID(), p, req.name || path.basename(p), { ...DEFAULT_OPTIONS, integrity: 'none' }, {});
+    const e = this.newEntry(crypto.randomUUID(), p, req.name || path.basename(p), { ...DEFAULT_OPTIONS }, {});
     e.luks = { volumeKey: null };
     e.formatting = true;
     this.entries.set(e.id, e);
