@@ -35,7 +35,13 @@ export function LuksCreateVolumeForm({ onSubmit, progress, kdf, pickPath, onPlai
       <form noValidate onSubmit={(e) => {
         e.preventDefault();
         setTried(true);
-        if (Object.keys(errors).length) { (e.currentTarget.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus(); return; }
+        const first = Object.keys(errors)[0];
+        if (first) {
+          // the first control in error (after this render marks it invalid)
+          const id = first === 'passphrase' ? 'l-pass' : first === 'passphrase2' ? 'l-pass2' : `l-${first}`;
+          setTimeout(() => document.getElementById(id)?.focus(), 0);
+          return;
+        }
         if (busy) return;
         setBusy(true);
         setFailure(null);

@@ -35,7 +35,7 @@ export function LuksUnlockForm({ v, onSubmit, onCancel, pickPath, kdf }: {
       <form noValidate onSubmit={(e) => {
         e.preventDefault();
         setTried(true);
-        if (error) { (e.currentTarget.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus(); return; }
+        if (error) { setTimeout(() => document.getElementById(s.source === 'passphrase' ? 'luks-unlock-pass' : 'luks-unlock-file')?.focus(), 0); return; }
         if (busy) return;
         setBusy(true);
         setFailure(null);
