@@ -138,10 +138,8 @@ export function fillLuksSnapshot(s: VolumeSnapshot, e: LuksEntryView, hostStarte
   s.algorithm = `${seg.encryption}${seg.integrity ? ` + ${seg.integrity}` : ''}`;
   s.open_command = ['cryptsetup', 'open', '--type', 'luks2', e.path, e.name.replace(/[^\w.-]+/g, '_') || 'luks'].map(shellQuote).join(' ');
   s.dm_table = '';
-  if (e.locked) {
-    conds.push('locked');
-    s.error = s.error ?? LOCKED_MESSAGE;
-  }
+  // the badge, the page's note and the action say it; the error line stays for problems
+  if (e.locked) conds.push('locked');
   if (!seg.integrity) {
     s.error = `${e.path}: the LUKS2 segment has no integrity (plain dm-crypt, not an authenticated volume): nothing here to verify`;
     conds.push('unreadable');

@@ -82,5 +82,7 @@ export function summarize(v: Pick<VolumeSnapshot, 'verification' | 'state' | 'co
   }
   if (x.bad_blocks > 0 || x.read_errors > 0) action = 'The data of the blocks listed under Integrity errors cannot be trusted: restore them from a backup.';
   if (x.suspect_algorithm_or_key) action = 'Check the integrity algorithm and key under Edit (neither is stored on disk), then scrub again.';
+  // a LUKS2 volume without its key: nothing can be read or checked until it is unlocked
+  if (v.conditions.includes('locked')) action = `Unlock it with its passphrase, then ${x.scrub === 'none' ? 'start a scrub to check every sector' : 'scrub again'}.`;
   return { scan, result, unchecked, suspect: x.suspect_algorithm_or_key, action };
 }

@@ -83,10 +83,13 @@ export function LuksCreateVolumeForm({ onSubmit, progress, kdf, pickPath, onPlai
         </fieldset>
         <fieldset className="group">
           <legend>Passphrase</legend>
-          <span className="row" role="radiogroup" aria-label="Passphrase: given as">
-            <label><input type="radio" name="l-src" checked={f.secretSource === 'passphrase'} onChange={() => set({ ...f, secretSource: 'passphrase' })} /> typed here</label>
-            <label><input type="radio" name="l-src" checked={f.secretSource === 'file'} onChange={() => set({ ...f, secretSource: 'file' })} /> key file on the host</label>
-          </span>
+          <div className="row">
+            <span className="row" role="radiogroup" aria-label="Passphrase: given as">
+              <label><input type="radio" name="l-src" checked={f.secretSource === 'passphrase'} onChange={() => set({ ...f, secretSource: 'passphrase' })} /> typed here</label>
+              <label><input type="radio" name="l-src" checked={f.secretSource === 'file'} onChange={() => set({ ...f, secretSource: 'file' })} /> key file on the host</label>
+            </span>
+            {f.secretSource === 'passphrase' ? <button type="button" className="secondary" aria-pressed={show} aria-label={`${show ? 'Hide' : 'Show'} passphrases`} onClick={() => setShow(!show)}>{show ? 'Hide' : 'Show'}</button> : null}
+          </div>
           {f.secretSource === 'passphrase' ? (
             <div className="grid">
               <Field label={L.passphrase} id="l-pass" error={shown.passphrase}>
@@ -95,7 +98,6 @@ export function LuksCreateVolumeForm({ onSubmit, progress, kdf, pickPath, onPlai
               <Field label={L.passphrase2} id="l-pass2" error={shown.passphrase2}>
                 <input id="l-pass2" type={show ? 'text' : 'password'} autoComplete="new-password" spellCheck={false} value={f.passphrase2} aria-invalid={!!shown.passphrase2} onChange={(e) => set({ ...f, passphrase2: e.target.value })} />
               </Field>
-              <button type="button" className="secondary" aria-pressed={show} aria-label={`${show ? 'Hide' : 'Show'} passphrases`} onClick={() => setShow(!show)}>{show ? 'Hide' : 'Show'}</button>
             </div>
           ) : (
             <div className="grid">
@@ -105,6 +107,9 @@ export function LuksCreateVolumeForm({ onSubmit, progress, kdf, pickPath, onPlai
               {pickPath ? <button type="button" className="secondary" onClick={() => { void pickPath('key').then((p) => { if (p) set({ ...f, keyFile: p }); }); }}>Choose key file…</button> : null}
             </div>
           )}
+        </fieldset>
+        <fieldset className="group">
+          <legend>Key derivation</legend>
           <div className="grid">
             <Field label={L.pbkdf} id="l-pbkdf">
               <select id="l-pbkdf" value={f.pbkdf} onChange={(e) => set({ ...f, pbkdf: e.target.value as LuksCreateForm['pbkdf'] })}>

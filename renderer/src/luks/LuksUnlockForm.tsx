@@ -44,6 +44,7 @@ export function LuksUnlockForm({ v, onSubmit, onCancel, pickPath, kdf }: {
           setFailure(x.message);
           // the passphrase field again, emptied, for the next try
           setS((cur) => ({ ...cur, passphrase: '' }));
+          setTried(false);
           setTimeout(() => (document.getElementById('luks-unlock-pass') ?? document.getElementById('luks-unlock-file'))?.focus(), 0);
         }).finally(() => setBusy(false));
       }}>
