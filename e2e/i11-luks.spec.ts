@@ -51,6 +51,8 @@ test('LUKS2: added locked with its header, wrong then right passphrase, scrub li
   // Add existing image: the header tells it is LUKS2; the passphrase is asked next
   await page.getByRole('button', { name: 'Add existing image' }).click();
   await page.getByLabel('Image or device').fill(img);
+  await expect(page.getByText('is recognised by its header: its passphrase is asked next')).toBeVisible();
+  await shots(page, 'luks-add-form');
   await page.getByRole('button', { name: 'Add volume' }).click();
   await expect(page.getByRole('heading', { level: 2, name: `Unlock ${path.basename(img)}` })).toBeFocused();
   await expect(page.getByText('aes-xts-random + hmac(sha256), 512-byte sectors; keyslots 0 (pbkdf2)')).toBeVisible();
