@@ -32,6 +32,9 @@ export interface SectorCipher {
   encrypt(sector: number, plain: Uint8Array, out: Uint8Array, outOff: number, tuple: Uint8Array, tupleOff: number, iv?: Uint8Array): void;
   /** Decrypts and authenticates one sector; false when authentication fails (`out` then holds zeros, never plaintext). */
   decrypt(sector: number, cipher: Uint8Array, tuple: Uint8Array, tupleOff: number, out: Uint8Array, outOff: number): boolean;
+  /** Authenticates one sector without decrypting it, where the mode allows (authenc: the MAC is over the
+   *  ciphertext); absent for modes whose tag check is the decryption itself (gcm, chacha20-poly1305, aegis128). */
+  authenticate?(sector: number, cipher: Uint8Array, tuple: Uint8Array, tupleOff: number): boolean;
 }
 
 export interface AeadSpec {
@@ -59,6 +62,30 @@ export function aeadSpec(encryption: string, integrity: string, keySize?: number
       '(supported: aes-xts-random with hmac(sha256|sha512|sha1), aes-gcm-random with aead, chacha20-random with poly1305, aegis128-random with aead)',
     'EUNSUPPORTED',
   );
+}
+
+const HMAC_BLOCK: Record<string, number> = { sha1: 64, sha256: 64, sha512: 128 };
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
+/**
+ * HMAC(macKey, aad ‖ ciphertext) of one sector as crypto/authenc.c computes it (RFC 2104), with the key pads
+ * computed once: two one-shot hashes over preallocated buffers (H(K⊕opad ‖ H(K⊕ipad ‖ m))) instead of a new
+ * Hmac object per sector. `aad` is read when the MAC is taken. Falls back to createHmac without crypto.hash.
+ */
+function hmacOf(digest: string, macKey: Uint8Array, aad: Buffer, sectorSize: number): (c: Uint8Array) => Buffer {
+  const block = HMAC_BLOCK[digest]!;
+  if (!oneShot || macKey.length > block) return (c) => crypto.createHmac(digest, macKey).update(aad).update(c).digest();
+  const hash = oneShot;
+  const dlen = HMAC_DIGEST[digest]!;
+  const inner = Buffer.alloc(block + aad.length + sectorSize, 0x36);
+  const outer = Buffer.alloc(block + dlen, 0x5c);
+  for (let i = 0; i < macKey.length; i++) { inner[i]! ^= macKey[i]!; outer[i]! ^= macKey[i]!; }
+  return (c) => {
+    aad.copy(inner, block);
+    inner.set(c.subarray(0, sectorSize), block + aad.length);
+    hash(digest, inner, 'buffer').copy(outer, block);
+    return hash(digest, outer, 'buffer');
+  };
 }
 
 /** The per-sector AEAD of a segment, keyed with the volume key; `tupleSize` is the dm-integrity tag size. */
@@ -100,7 +127,7 @@ export function sectorCipher(encryption: string, integrity: string, volumeKey: U
         throw new IntegrityStudioError(`xts(aes): ${(e as Error).message}`, 'EKEY');
       }
     };
-    const mac = (c: Uint8Array) => crypto.createHmac(digest, macKey).update(aad).update(c).digest();
+    const mac = hmacOf(digest, macKey, aad, sectorSize);
     return {
       ...base,
       encrypt(sector, plain, out, outOff, tuple, tupleOff, ivIn) {
@@ -111,6 +138,10 @@ export function sectorCipher(encryption: string, integrity: string, volumeKey: U
         tuple.set(mac(c).subarray(0, authSize), tupleOff);
         tuple.set(iv, tupleOff + authSize);
         pad(tuple, tupleOff);
+      },
+      authenticate(sector, cipher, tuple, tupleOff) {
+        fill(sector, tuple.subarray(tupleOff + authSize, tupleOff + authSize + ivSize));
+        return crypto.timingSafeEqual(mac(cipher.subarray(0, sectorSize)).subarray(0, authSize), tuple.subarray(tupleOff, tupleOff + authSize));
       },
       decrypt(sector, cipher, tuple, tupleOff, out, outOff) {
         const iv = tuple.subarray(tupleOff + authSize, tupleOff + authSize + ivSize);

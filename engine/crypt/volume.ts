@@ -111,7 +111,9 @@ export class CryptVolume {
       const dstOff = out ? outOffset + done * SECTOR_SIZE : 0;
       for (let b = 0; b < n / this.spb; b++) {
         const bsector = s + b * this.spb;
-        const ok = this.cipher.decrypt(bsector, this.chunkBuf.subarray(b * bs, (b + 1) * bs), this.tupleBuf, b * ts, dst, dstOff + b * bs);
+        const src = this.chunkBuf.subarray(b * bs, (b + 1) * bs);
+        // verify only (a scrub): the tag check alone where the mode allows it (authenc's MAC is over the ciphertext)
+        const ok = !out && this.cipher.authenticate ? this.cipher.authenticate(bsector, src, this.tupleBuf, b * ts) : this.cipher.decrypt(bsector, src, this.tupleBuf, b * ts, dst, dstOff + b * bs);
         this.stats.checked_sectors++;
         if (ok) continue;
         this.stats.failed_sectors++;
