@@ -506,6 +506,14 @@ export class EngineHost {
     if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
     this.refuseWhileRunning(e, 'editing it');
     if (req.name !== undefined && (typeof req.name !== 'string' || !req.name.trim() || req.name.length > 200)) throw new IntegrityStudioError('name must be 1 to 200 characters');
+    if (e.luks) {
+      // a LUKS2 volume has no open options of ours (its header holds them): only its name changes here
+      const other = Object.keys(req).filter((k) => k !== 'name' && (req as Record<string, unknown>)[k] !== undefined);
+      if (other.length) throw new IntegrityStudioError(`${e.name} is a LUKS2 volume: its header holds its cipher and integrity; only the name can be changed (not ${other.join(', ')})`);
+      if (req.name !== undefined) e.name = req.name.trim();
+      this.save();
+      return this.emitVolume(e);
+    }
     const options = optionsFrom(req, e.options);
     if (options.data_device && !fs.existsSync(options.data_device)) throw new IntegrityStudioError(`data device ${options.data_device}: no such file or device`, 'ENOENT');
     const keys: Keys = { ...e.keys, ...keysFrom(req) };

@@ -99,6 +99,10 @@ test('LUKS2: added locked with the header shown, wrong passphrase refused in cry
     assert.equal(v!.state, 'locked');
     assert.ok(v!.conditions.includes('errors'));
     assert.equal(v!.verification.bad_blocks, 3);
+    const renamed = (await dispatch(again, 'updateVolume', [v!.id, { name: 'backup (encrypted)' }])) as VolumeSnapshot;
+    assert.equal(renamed.name, 'backup (encrypted)');
+    assert.equal(renamed.state, 'locked');
+    await assert.rejects(dispatch(again, 'updateVolume', [v!.id, { integrity: 'sha256' }]), /LUKS2 volume: .*only the name can be changed \(not integrity\)/);
   } finally {
     await again.close();
   }
