@@ -32,7 +32,7 @@ import { dmTable, openCommand } from './open-command.js';
 import { formMessage } from './form-errors.js';
 import { LOCKED_MESSAGE, fillLuksSnapshot, formatLuksInWorker, isLuks2, luksScrubState, secretOf, zeroSecret } from './luks-host.js';
 import { unlockLuks2, readLuks2Header, type UnlockProgress } from '../../engine/luks/index.js';
-import { segmentFromLuks } from '../../engine/crypt/volume.js';
+import { openCryptVolume, segmentFromLuks } from '../../engine/crypt/volume.js';
 import { describeSignatures, probeSignatures } from '../../engine/io/probe.js';
 
 type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
@@ -556,7 +556,13 @@ export class EngineHost {
     const e = this.get(id);
     if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
     this.refuseWhileRunning(e, 'replaying its journal');
-    if (e.luks) throw new IntegrityStudioError(`${e.name}: replaying the journal of a LUKS2 volume is done by the CLI (integrity-studio replay --key-file … ${e.path}); a scrub here reads the journal's entries without writing`);
+    if (e.luks) {
+      if (!e.luks.volumeKey) throw new IntegrityStudioError(`${e.name}: ${LOCKED_MESSAGE}`);
+      // a writable open of the dm-integrity below dm-crypt = the kernel's activation: replay_journal, then a clean close
+      openCryptVolume(e.path, segmentFromLuks(readLuks2Header(e.path)), e.luks.volumeKey, { readOnly: false }).close();
+      e.error = null;
+      return this.emitVolume(e);
+    }
     const missing = missingKeys(e, null);
     if (missing.length) throw new IntegrityStudioError(`${e.name}: Unlock it first (the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held)`);
     // openWritable = dm_integrity_resume: replay_journal (or the dirty-bitmap recalculation), then a clean close

@@ -49,6 +49,7 @@ export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Da
             <LuksPanel v={v} />
             <SuperblockPanel v={v} />
           </div>
+          <JournalPanel v={v} d={d} />
           <JobPanel v={v} kind="scrub" d={d} />
           <CommandsPanel v={v} />
         </>
