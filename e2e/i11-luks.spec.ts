@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Page } from '@playwright/test';
-import { test, expect, shots, ROOT } from './fixtures.js';
+import { test, expect, shots, ROOT, command } from './fixtures.js';
 import { openVolume, scrubToEnd } from './helpers.js';
 
 const TESTDATA = path.join(ROOT, 'engine', 'crypt', 'testdata');
@@ -176,4 +176,29 @@ test('LUKS2: create from the form — refusal over data, the equivalent commands
   await shots(page, 'luks-created-clean');
   expect(frames.join('\n').includes(passphrase)).toBe(false);
   for (const f of filesUnder(dir).filter((x) => !x.endsWith('.img'))) expect(fs.readFileSync(f, 'utf8').includes(passphrase)).toBe(false);
+});
+
+test('LUKS2: a long KDF shows its progress while unlocking (an estimate until done); focus lands on the volume', async ({ server, open, dir }) => {
+  const img = path.join(dir, 'slow-kdf.img');
+  // made through the API with a slow pbkdf2 (what the form does), then the host restarts: locked
+  await command(server.url, 'createLuksVolume', { path: img, size: 20 << 20, integrity: 'poly1305', cipher: 'chacha20-random', keySize: 256, sectorSize: 512, pbkdf: 'pbkdf2', pbkdfIterations: 2_000_000, secret: { passphrase: 'slow one' }, noWipe: true });
+  await server.restart();
+  const page = await open();
+  await openVolume(page, 'slow-kdf.img');
+  await expect(page.getByTestId('state-badges').first()).toContainText('locked');
+  await page.getByRole('link', { name: 'Unlock…' }).click();
+  await page.getByLabel('Passphrase', { exact: true }).fill('slow one');
+  await page.getByRole('button', { name: 'Unlock', exact: true }).click();
+  const bar = page.getByRole('progressbar', { name: 'Deriving the key' });
+  await expect(bar).toBeVisible();
+  await expect(page.getByText(/pbkdf2: [\d.]+ s of about [\d.]+ s \(an estimate from its costs\)/)).toBeVisible();
+  await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+  await shots(page, 'luks-unlock-kdf-progress');
+  await expect(page.getByRole('heading', { level: 2, name: 'slow-kdf.img' })).toBeFocused({ timeout: 30_000 });
+  await expect(page.getByTestId('state-badges').first()).toContainText('not checked');
+  // made without the wipe: every unwritten sector fails, and the page says why (a guess, labelled), not "wrong key"
+  await scrubToEnd(page);
+  await expect(page.getByTestId('state-badges').first()).toContainText('errors');
+  await expect(page.getByText('every checked sector failed authentication (a guess: the volume was made without the wipe')).toBeVisible();
+  await shots(page, 'luks-no-wipe-scrubbed');
 });

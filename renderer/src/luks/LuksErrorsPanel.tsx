@@ -5,7 +5,8 @@ import { download } from '../lib/download.js';
 import { formatCount, formatTime, plural } from '../lib/format.js';
 import { aeadLine, failingSectors, luksErrorsCsv, luksErrorsJson, luksSpb } from './luks-form.js';
 
-const SHOWN = 200;
+/** kernel lines shown (the export has every one) */
+const SHOWN = 20;
 
 export function LuksErrorsPanel({ v }: { v: VolumeSnapshot }) {
   const x = v.verification;
