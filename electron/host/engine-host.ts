@@ -647,7 +647,7 @@ export class EngineHost {
     this.refuseDuplicate(p);
     const dir = path.dirname(p);
     if (!fs.existsSync(dir)) throw new IntegrityStudioError(`folder ${dir} does not exist`, 'ENOENT');
-    if (!req.integrity) throw new IntegrityStudioError('choose the Integrity (hmac-sha256, hmac-sha512, aead, poly1305)');
+    if (!req.integrity) throw new IntegrityStudioError('choose the Integrity (hmac-sha256, hmac-sha512, hmac-sha1, aead, poly1305)');
     if (!req.secret) throw new IntegrityStudioError('give a passphrase (or a key file on the host)');
     if ('passphrase' in req.secret && req.secret.passphrase === '') throw new IntegrityStudioError('the passphrase is empty');
     const size = positive(req.size, 'Size');

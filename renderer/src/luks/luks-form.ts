@@ -36,6 +36,7 @@ export const LUKS_LABELS = {
 export const INTEGRITY_CIPHERS: Record<string, string[]> = {
   'hmac-sha256': ['aes-xts-random'],
   'hmac-sha512': ['aes-xts-random'],
+  'hmac-sha1': ['aes-xts-random'],
   aead: ['aes-gcm-random', 'aegis128-random'],
   poly1305: ['chacha20-random'],
 };
