@@ -1,8 +1,9 @@
-// Scrub of a LUKS2 authenticated volume: every encryption sector decrypted and authenticated, every failing one
-// listed (the sectors dm-crypt would log as "INTEGRITY AEAD ERROR"), 0 bytes written to the volume. Resumable as
-// the plain scrub: position and findings in the same engine/jobs state file (IMAGE.scrub.json, named by the
-// dm-integrity salt and size), persisted every PERSIST_SECTORS and on pause. Runs in this thread in chunks,
-// yielding between them so a signal handler can ask it to pause.
+// Scrub of a LUKS2 authenticated volume: every encryption sector authenticated, every failing one listed (the
+// sectors dm-crypt would log as "INTEGRITY AEAD ERROR"), 0 bytes written to the volume. Resumable as the plain
+// scrub: position, findings, run history and the running marker in the same engine/jobs state file
+// (IMAGE.scrub.json, named by the dm-integrity salt and size), persisted every PERSIST_SECTORS and on pause. One
+// run (cryptScrubRun) for both: a job in a worker thread (runCryptScrub, the dashboard) and the CLI's scrub in its
+// own thread (scrubCrypt, yielding between chunks so a signal handler can ask it to pause).
 import { CHUNK_SECTORS } from '../integrity/target.js';
 import { PERSIST_SECTORS, type JobControl, type JobOutcome, type RawProgress } from '../jobs/run.js';
 import { addBadBlock, pushRun, resumeJobState, runningMarker, writeJobState } from '../jobs/state.js';
@@ -33,55 +34,29 @@ export interface CryptScrubOptions {
   onProgress?: (p: CryptScrubProgress) => void;
 }
 
+/**
+ * The crypt scrub in this thread (the CLI): the same run as the job (cryptScrubRun), yielding to the event loop
+ * between chunks so a signal handler can ask it to pause. `volumeKey` stays the caller's (a copy is used).
+ */
 export async function scrubCrypt(path: string, segment: CryptSegment, volumeKey: Uint8Array, o: CryptScrubOptions = {}): Promise<CryptScrubResult> {
-  const v = openCryptVolume(path, segment, volumeKey, { readOnly: true });
-  try {
-    const spb = v.spb;
-    const total = v.sectors;
-    const st = resumeJobState(v.integrity, 'scrub', o.reset);
-    st.total_sectors = total;
-    if (st.position_sector % spb || st.position_sector > total) Object.assign(st, { position_sector: 0, mismatches: 0, bad_ranges: [], checked_blocks: 0 });
-    const start = st.position_sector;
-    const report = () => o.onProgress?.({ position_sector: st.position_sector, total_sectors: total, start_sector: start, failed_sectors: st.mismatches });
-    report();
-    let sincePersist = 0;
-    while (st.position_sector < total) {
-      const s = st.position_sector;
-      const n = Math.min(CHUNK_SECTORS, total - s);
-      const before = v.stats.checked_sectors;
-      v.read(s, n, null, 0, (bad) => {
-        st.mismatches++;
-        addBadBlock(st.bad_ranges, bad, spb);
-      });
-      st.checked_blocks += v.stats.checked_sectors - before;
-      st.position_sector = s + n;
-      sincePersist += n;
-      report();
-      await new Promise((r) => setImmediate(r));
-      if (st.position_sector < total && o.shouldStop?.()) break;
-      if (sincePersist >= PERSIST_SECTORS) {
-        writeJobState(v.integrity, st);
-        sincePersist = 0;
-      }
+  const spec: JobSpec = { kind: 'scrub', device: path, reset: o.reset, by: 'cli', crypt: { segment, volumeKey: new Uint8Array(volumeKey) } };
+  const run = cryptScrubRun(spec, {
+    shouldStop: () => o.shouldStop?.() ?? false,
+    progress: (p) => o.onProgress?.({ position_sector: p.position, total_sectors: p.total, start_sector: p.start, failed_sectors: p.mismatches }),
+  }, CHUNK_SECTORS);
+  for (;;) {
+    const step = run.next();
+    if (step.done) {
+      const r = step.value;
+      const spb = r.sectors_per_block;
+      const bad_sectors: number[] = [];
+      for (const [a, b] of r.bad_ranges) for (let x = a; x < b; x += spb) bad_sectors.push(x);
+      return {
+        state: r.done ? 'done' : 'paused', position_sector: r.position, total_sectors: r.total, start_sector: r.start, failed_sectors: r.mismatches,
+        sectors_per_block: spb, checked_sectors: r.checked_blocks ?? 0, bad_sectors, bad_ranges: r.bad_ranges,
+      };
     }
-    const done = st.position_sector >= total;
-    st.state = done ? 'done' : 'paused';
-    writeJobState(v.integrity, st);
-    const bad_sectors: number[] = [];
-    for (const [a, b] of st.bad_ranges) for (let x = a; x < b; x += spb) bad_sectors.push(x);
-    return {
-      state: st.state,
-      position_sector: st.position_sector,
-      total_sectors: total,
-      start_sector: start,
-      failed_sectors: st.mismatches,
-      sectors_per_block: spb,
-      checked_sectors: st.checked_blocks,
-      bad_sectors,
-      bad_ranges: st.bad_ranges,
-    };
-  } finally {
-    v.close();
+    await new Promise((res) => setImmediate(res));
   }
 }
 
@@ -95,6 +70,15 @@ export async function scrubCrypt(path: string, segment: CryptSegment, volumeKey:
 const JOB_CHUNK_SECTORS = 2048;
 
 export function runCryptScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
+  const run = cryptScrubRun(spec, ctl, JOB_CHUNK_SECTORS);
+  for (;;) {
+    const step = run.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** The run itself, one chunk per step (the caller decides whether to yield to the event loop between steps). */
+function* cryptScrubRun(spec: JobSpec, ctl: JobControl, chunk: number): Generator<void, JobOutcome> {
   if (!spec.crypt) throw new IntegrityStudioError('runCryptScrub: no LUKS2 segment and volume key in the job');
   const key = spec.crypt.volumeKey;
   const t0 = Date.now();
@@ -137,7 +121,7 @@ export function runCryptScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
     try {
       while (st.position_sector < total) {
         const s = st.position_sector;
-        const n = Math.min(JOB_CHUNK_SECTORS, total - s);
+        const n = Math.min(chunk, total - s);
         const before = v.stats.checked_sectors;
         // crypt_convert_block_aead: a sector whose tag does not authenticate is "INTEGRITY AEAD ERROR, sector N"
         v.read(s, n, null, 0, (bad) => {
@@ -148,6 +132,7 @@ export function runCryptScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
         st.position_sector = s + n;
         sincePersist += n;
         ctl.progress(raw());
+        yield;
         if (st.position_sector < total && ctl.shouldStop()) break;
         if (sincePersist >= PERSIST_SECTORS) {
           st.duration_ms = baseDuration + (Date.now() - t0);
