@@ -129,7 +129,12 @@ test('LUKS2: create from the form — refusal over data, the equivalent commands
   await expect(page.getByText('connected', { exact: true })).toBeVisible();
   const passphrase = 'created in the form ✓';
   await page.getByRole('button', { name: 'Create volume' }).click();
-  await page.getByRole('link', { name: 'Create a LUKS2 authenticated (encrypted) volume instead' }).click();
+  await expect(page.getByRole('heading', { level: 2, name: 'Create volume' })).toBeFocused();
+  await shots(page, 'create-form-luks-link');
+  // by keyboard: the link is the first control after the heading
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Create a LUKS2 authenticated (encrypted) volume instead' })).toBeFocused();
+  await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { level: 2, name: 'Create LUKS2 authenticated volume' })).toBeFocused();
   // an existing file holding data: refused in the form's words unless the box is ticked
   const used = path.join(dir, 'used.img');
