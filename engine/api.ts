@@ -20,10 +20,12 @@ export type VolumeMode = 'journal' | 'bitmap' | 'direct';
  * - journal-replay: the journal holds committed entries a writable open would replay
  * - missing: the image, device or data device is gone
  * - formatting, unreadable (not a dm-integrity superblock we can read: the error says why)
+ * - locked: a LUKS2 volume whose volume key the host does not hold (Unlock with its passphrase or key file)
  */
 export type VolumeState =
   | 'not-checked' | 'checking' | 'check-paused' | 'clean' | 'partial' | 'errors'
-  | 'recalculating' | 'recalc-paused' | 'needs-key' | 'journal-replay' | 'missing' | 'formatting' | 'unreadable';
+  | 'recalculating' | 'recalc-paused' | 'needs-key' | 'journal-replay' | 'missing' | 'formatting' | 'unreadable'
+  | 'locked';
 
 /** Why blocks were not checked by a scrub (counts in blocks). */
 export type UncheckedReason = 'recalculating' | 'dirty-bitmap' | 'read-error' | 'not-reached';
@@ -152,6 +154,76 @@ export interface VolumeSnapshot {
   error: string | null;
   /** recalculation and scrub of this volume read at most this many MiB/s (null: as fast as the hardware goes) */
   speed_limit_mib_s: number | null;
+  /** a LUKS2 authenticated volume (dm-crypt over dm-integrity): what its header says, read without a key */
+  luks?: LuksInfo | null;
+}
+
+/** One LUKS2 keyslot as `cryptsetup luksDump` shows it (no key material). */
+export interface LuksKeyslotInfo {
+  id: number;
+  type: string;
+  key_bits: number;
+  priority: 'ignored' | 'normal' | 'preferred';
+  /** the keyslot area's cipher */
+  cipher: string;
+  kdf: string;
+  /** argon2: time cost, memory (KiB), threads; pbkdf2: hash and iterations */
+  time?: number;
+  memory_kib?: number;
+  threads?: number;
+  hash?: string;
+  iterations?: number;
+}
+
+/** What a LUKS2 header says (both copies checked), and whether the host holds the volume key. */
+export interface LuksInfo {
+  uuid: string;
+  label: string;
+  /** the data segment's cipher, e.g. aes-xts-random, aes-gcm-random, chacha20-random, aegis128-random */
+  cipher: string;
+  /** the segment's integrity, e.g. hmac(sha256), aead, poly1305 (null: not an authenticated volume) */
+  integrity: string | null;
+  /** encryption sector size, bytes */
+  sector_size: number;
+  /** volume key size in bits (encryption key ‖ integrity key) */
+  volume_key_bits: number;
+  /** byte offset of the data segment (where the dm-integrity superblock is) */
+  data_offset: number;
+  keyslots: LuksKeyslotInfo[];
+  /** header copies that failed their checks, in words */
+  damaged: string[];
+  /** `integrity-studio luks-dump` (= `cryptsetup luksDump`) text */
+  dump: string;
+  /** the host does not hold the volume key */
+  locked: boolean;
+}
+
+/** A LUKS2 passphrase typed in the dashboard, or a key file on the host (read there, never sent back). */
+export type LuksSecretInput = { passphrase: string } | { file: string };
+
+/** Create form, LUKS2 authenticated encryption (`integrity-studio luks-format`, = cryptsetup luksFormat --integrity). */
+export interface CreateLuksVolumeRequest {
+  path: string;
+  /** bytes; a new sparse image is created only when given */
+  size?: number;
+  name?: string;
+  /** hmac-sha256, hmac-sha512, aead, poly1305 */
+  integrity: string;
+  /** e.g. aes-xts-random, aes-gcm-random, chacha20-random, aegis128-random */
+  cipher?: string;
+  /** bits, the cipher's key */
+  keySize?: number;
+  sectorSize?: number;
+  pbkdf?: 'argon2id' | 'argon2i' | 'pbkdf2';
+  /** pbkdf2 iterations or argon2 time cost (--pbkdf-force-iterations) */
+  pbkdfIterations?: number;
+  /** argon2 memory, KiB */
+  pbkdfMemory?: number;
+  secret: LuksSecretInput;
+  /** --integrity-no-wipe */
+  noWipe?: boolean;
+  /** format over something that holds data */
+  force?: boolean;
 }
 
 /** A key given to the host: hex digits, or a key file on the host (read there, never sent back). */
@@ -194,6 +266,8 @@ export interface CreateVolumeRequest extends OpenOptionsRequest {
 export interface AddVolumeRequest extends OpenOptionsRequest {
   path: string;
   name?: string;
+  /** a LUKS2 device (recognised by its header): its passphrase or key file; absent: added locked */
+  luksSecret?: LuksSecretInput;
 }
 
 /** Edit: a new name and/or open options; keys given here replace the held ones, absent keys are kept. */
@@ -208,6 +282,8 @@ export interface UnlockRequest {
   integrityKey?: KeyInput;
   journalIntegrityKey?: KeyInput;
   journalCryptKey?: KeyInput;
+  /** a LUKS2 volume: its passphrase or key file */
+  luksSecret?: LuksSecretInput;
 }
 
 export interface HostStatus {
@@ -239,6 +315,8 @@ export interface IntegrityApi {
   startScrub(id: string): Promise<void>;
   pauseScrub(id: string): Promise<void>;
   resumeScrub(id: string): Promise<void>;
+  /** formats a LUKS2 authenticated volume (header, dm-integrity, wipe) and adds it, unlocked */
+  createLuksVolume(req: CreateLuksVolumeRequest): Promise<VolumeSnapshot>;
   /** Electron only: a native dialog for an image (open/save) or a key file; resolves with the chosen path or null */
   pickPath?(kind: 'open' | 'save' | 'key'): Promise<string | null>;
   /** subscribes to events; returns the unsubscribe function */
@@ -251,12 +329,15 @@ export type IntegrityEvent =
   | { type: 'progress'; id: string; progress: JobProgress }
   | { type: 'errors'; id: string; count: number; ranges: Array<[number, number]> }
   | { type: 'journal'; id: string; journal: JournalState | null }
-  | { type: 'format-progress'; id: string; done: number; total: number };
+  | { type: 'format-progress'; id: string; done: number; total: number; phase?: 'kdf' | 'wipe' }
+  /** a LUKS2 keyslot KDF running for an unlock or a format (fraction of the estimated time: a guess until done) */
+  | { type: 'kdf-progress'; id: string; kdf: string; elapsed_ms: number; estimate_ms: number; fraction: number; done: boolean };
 
 export type CommandName = Exclude<keyof IntegrityApi, 'onEvent' | 'pickPath'>;
 export const COMMAND_NAMES: readonly CommandName[] = [
   'status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume', 'updateVolume', 'unlockVolume', 'replayJournal',
   'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub',
+  'createLuksVolume',
 ];
 
 /** WebSocket / IPC frames */

@@ -15,10 +15,10 @@ export async function run(host: EngineHost, call: Call): Promise<unknown> {
   switch (call.cmd) {
     case 'status': return host.status();
     case 'listVolumes': return host.listVolumes();
-    case 'addVolume': return host.addVolume(a[0]!);
+    case 'addVolume': return host.addAnyVolume(a[0]!);
     case 'createVolume': return host.createVolume(a[0]!);
     case 'updateVolume': return host.updateVolume(a[0]!, a[1]!);
-    case 'unlockVolume': return host.unlockVolume(a[0]!, a[1]!);
+    case 'unlockVolume': return host.unlockAnyVolume(a[0]!, a[1]!);
     case 'removeVolume': return host.removeVolume(a[0]!);
     case 'replayJournal': return host.replayJournal(a[0]!);
     case 'startRecalc': return host.startRecalc(a[0]!);
@@ -28,6 +28,7 @@ export async function run(host: EngineHost, call: Call): Promise<unknown> {
     case 'startScrub': return host.startScrub(a[0]!);
     case 'pauseScrub': return host.pauseScrub(a[0]!);
     case 'resumeScrub': return host.resumeScrub(a[0]!);
+    case 'createLuksVolume': return host.createLuksVolume(a[0]!);
   }
 }
 

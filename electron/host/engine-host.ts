@@ -21,7 +21,7 @@ import { openWritable } from '../../engine/integrity/writable.js';
 import { DASHBOARD_ALGORITHM_REMEDY, everyBlockFailedHint } from '../../engine/hints.js';
 import { version } from '../../engine/version.js';
 import type {
-  AddVolumeRequest, CreateVolumeRequest, HostStatus, IntegrityEvent, JobKind, JobProgress, JobRun, JournalOnDisk, KeyInput,
+  AddVolumeRequest, CreateLuksVolumeRequest, CreateVolumeRequest, HostStatus, LuksSecretInput, IntegrityEvent, JobKind, JobProgress, JobRun, JournalOnDisk, KeyInput,
   OpenOptionsInfo, OpenOptionsRequest, UnlockRequest, UpdateVolumeRequest, Verification, VolumeMode, VolumeSnapshot, VolumeState,
 } from '../../engine/api.js';
 import type { JobHandle, JobSpec } from '../../engine/jobs/types.js';
@@ -30,6 +30,10 @@ import { jobStatePath, readJobStateAt, readRecalcHistory, runningElsewhere, volu
 import { lockHolder } from '../../engine/io/lock.js';
 import { dmTable, openCommand } from './open-command.js';
 import { formMessage } from './form-errors.js';
+import { LOCKED_MESSAGE, fillLuksSnapshot, formatLuksInWorker, isLuks2, luksScrubState, secretOf, zeroSecret } from './luks-host.js';
+import { unlockLuks2, readLuks2Header, type UnlockProgress } from '../../engine/luks/index.js';
+import { openCryptVolume, segmentFromLuks } from '../../engine/crypt/volume.js';
+import { describeSignatures, probeSignatures } from '../../engine/io/probe.js';
 
 type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
 
@@ -57,6 +61,8 @@ interface Entry {
   signature: string;
   /** recalc and scrub read at most this many MiB/s (null: no limit); kept in volumes.json */
   speedLimit: number | null;
+  /** a LUKS2 authenticated volume: its volume key while unlocked (never saved, never sent) */
+  luks: { volumeKey: Buffer | null } | null;
 }
 
 /** the largest speed limit the dashboard takes (MiB/s): 1 TiB/s, beyond any device */
@@ -170,7 +176,7 @@ function missingKeys(e: Entry, sbFlags: number | null): KeyName[] {
 
 /** Conditions in order of importance (the first is the badge). */
 const ORDER: VolumeState[] = [
-  'missing', 'unreadable', 'formatting', 'needs-key', 'checking', 'recalculating', 'errors', 'journal-replay',
+  'missing', 'unreadable', 'formatting', 'locked', 'needs-key', 'checking', 'recalculating', 'errors', 'journal-replay',
   'recalc-paused', 'check-paused', 'partial', 'not-checked', 'clean',
 ];
 
@@ -237,6 +243,8 @@ export class EngineHost {
       const e = this.newEntry(v.id, v.path, typeof v.name === 'string' ? v.name : path.basename(v.path), options, {});
       e.bufferSectors = typeof v.bufferSectors === 'number' ? v.bufferSectors : null;
       e.speedLimit = typeof v.speedLimitMiBs === 'number' && v.speedLimitMiBs > 0 ? v.speedLimitMiBs : null;
+      // a LUKS2 volume comes back locked: its key was never saved
+      if (v.luks === true) e.luks = { volumeKey: null };
       this.entries.set(e.id, e);
     }
   }
@@ -244,14 +252,17 @@ export class EngineHost {
     const f = this.listFile();
     if (!f) return;
     fs.mkdirSync(path.dirname(f), { recursive: true });
-    const list = [...this.entries.values()].filter((e) => !e.formatting).map((e) => ({ id: e.id, name: e.name, path: e.path, options: e.options, bufferSectors: e.bufferSectors, ...(e.speedLimit ? { speedLimitMiBs: e.speedLimit } : {}) }));
+    const list = [...this.entries.values()].filter((e) => !e.formatting).map((e) => ({
+      id: e.id, name: e.name, path: e.path, options: e.options, bufferSectors: e.bufferSectors,
+      ...(e.speedLimit ? { speedLimitMiBs: e.speedLimit } : {}), ...(e.luks ? { luks: true } : {}),
+    }));
     const tmp = `${f}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(list, null, 2), { mode: 0o600 });
     fs.renameSync(tmp, f);
   }
 
   private newEntry(id: string, p: string, name: string, options: OpenOptionsInfo, keys: Keys): Entry {
-    return { id, name, path: p, options, bufferSectors: null, keys, jobs: {}, handles: {}, formatting: false, error: null, keyWarning: null, signature: '', speedLimit: null };
+    return { id, name, path: p, options, bufferSectors: null, keys, jobs: {}, handles: {}, formatting: false, error: null, keyWarning: null, signature: '', speedLimit: null, luks: null };
   }
 
   // ---- events ----
@@ -402,11 +413,24 @@ export class EngineHost {
     }
   }
 
+  /** addVolume, and a LUKS2 device (recognised by its header; async: the KDF) — what the dispatcher calls */
+  addAnyVolume(req: AddVolumeRequest): VolumeSnapshot | Promise<VolumeSnapshot> {
+    if (req && typeof req.path === 'string' && req.path) {
+      const p = path.resolve(req.path);
+      if (fs.existsSync(p) && isLuks2(p)) {
+        this.refuseDuplicate(p);
+        return this.addLuks(p, req);
+      }
+    }
+    return this.addVolume(req);
+  }
+
   addVolume(req: AddVolumeRequest): VolumeSnapshot {
     if (!req || typeof req.path !== 'string' || !req.path) throw new IntegrityStudioError('addVolume: path is required');
     const p = path.resolve(req.path);
     this.refuseDuplicate(p);
     if (!fs.existsSync(p)) throw new IntegrityStudioError(`${p}: no such file or device`, 'ENOENT');
+    if (isLuks2(p)) throw new IntegrityStudioError(`${p} is a LUKS2 device: add it through addAnyVolume (its passphrase unlocks it)`);
     const options = optionsFrom(req);
     if (options.data_device && !fs.existsSync(options.data_device)) throw new IntegrityStudioError(`data device ${options.data_device}: no such file or device`, 'ENOENT');
     const keys = keysFrom(req);
@@ -479,6 +503,7 @@ export class EngineHost {
     this.refuseWhileRunning(e, 'removing it from the list');
     this.entries.delete(e.id);
     for (const k of Object.keys(e.keys) as KeyName[]) e.keys[k]?.fill(0);
+    e.luks?.volumeKey?.fill(0);
     this.save();
     this.emit({ type: 'volume-removed', id: e.id });
   }
@@ -492,6 +517,15 @@ export class EngineHost {
     if (req.name !== undefined && (typeof req.name !== 'string' || !req.name.trim() || req.name.length > 200)) throw new IntegrityStudioError('name must be 1 to 200 characters');
     const limit = req.speedLimitMiBs;
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_SPEED_LIMIT)) throw new IntegrityStudioError(`Speed limit must be a whole number of MiB/s from 1 to ${MAX_SPEED_LIMIT}, or empty for no limit`);
+    if (e.luks) {
+      // a LUKS2 volume has no open options of ours (its header holds them): only its name and speed limit change here
+      const other = Object.keys(req).filter((k) => k !== 'name' && k !== 'speedLimitMiBs' && (req as Record<string, unknown>)[k] !== undefined);
+      if (other.length) throw new IntegrityStudioError(`${e.name} is a LUKS2 volume: its header holds its cipher and integrity; only the name and speed limit can be changed (not ${other.join(', ')})`);
+      if (req.name !== undefined) e.name = req.name.trim();
+      if (limit !== undefined) e.speedLimit = limit > 0 ? limit : null;
+      this.save();
+      return this.emitVolume(e);
+    }
     const options = optionsFrom(req, e.options);
     if (options.data_device && !fs.existsSync(options.data_device)) throw new IntegrityStudioError(`data device ${options.data_device}: no such file or device`, 'ENOENT');
     const keys: Keys = { ...e.keys, ...keysFrom(req) };
@@ -506,9 +540,20 @@ export class EngineHost {
   }
 
   /** the keys a volume needs (after a host restart they are forgotten) */
+  /** unlockVolume, and a LUKS2 volume's passphrase or key file (async: the KDF) — what the dispatcher calls */
+  unlockAnyVolume(id: string, req: UnlockRequest): VolumeSnapshot | Promise<VolumeSnapshot> {
+    const e = this.get(id);
+    if (e.luks) {
+      if (!req || typeof req !== 'object') throw new IntegrityStudioError('unlockVolume: expected an object');
+      return this.unlockLuks(e, req.luksSecret);
+    }
+    return this.unlockVolume(id, req);
+  }
+
   unlockVolume(id: string, req: UnlockRequest): VolumeSnapshot {
     const e = this.get(id);
     if (!req || typeof req !== 'object') throw new IntegrityStudioError('unlockVolume: expected an object');
+    if (e.luks) throw new IntegrityStudioError(`${e.name} is a LUKS2 volume: unlock it through unlockAnyVolume (its passphrase)`);
     const given = keysFrom(req);
     if (!Object.keys(given).length) throw new IntegrityStudioError(`${e.name}: give at least one key (as hex digits or a key file on the host)`);
     if (!fs.existsSync(e.path)) throw new IntegrityStudioError(`${e.path}: no such file or device`, 'ENOENT');
@@ -524,6 +569,13 @@ export class EngineHost {
     const e = this.get(id);
     if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
     this.refuseWhileRunning(e, 'replaying its journal');
+    if (e.luks) {
+      if (!e.luks.volumeKey) throw new IntegrityStudioError(`${e.name}: ${LOCKED_MESSAGE}`);
+      // a writable open of the dm-integrity below dm-crypt = the kernel's activation: replay_journal, then a clean close
+      openCryptVolume(e.path, segmentFromLuks(readLuks2Header(e.path)), e.luks.volumeKey, { readOnly: false }).close();
+      e.error = null;
+      return this.emitVolume(e);
+    }
     const missing = missingKeys(e, null);
     if (missing.length) throw new IntegrityStudioError(`${e.name}: Unlock it first (the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held)`);
     // openWritable = dm_integrity_resume: replay_journal (or the dirty-bitmap recalculation), then a clean close
@@ -531,6 +583,152 @@ export class EngineHost {
     vol.close();
     e.error = null;
     return this.emitVolume(e);
+  }
+
+  // ---- LUKS2 authenticated volumes (electron/host/luks-host.ts) ----
+  private kdfProgress(id: string, p: UnlockProgress): void {
+    if (!('kdf' in p)) return;
+    this.emitThrottled(`${id}:kdf`, () => ({ type: 'kdf-progress', id, kdf: p.kdf, elapsed_ms: Math.round(p.elapsedMs), estimate_ms: Math.round(p.estimateMs), fraction: p.fraction, done: p.phase === 'kdf-end' }), p.phase !== 'kdf');
+  }
+
+  /** the volume key from a passphrase or key file: LUKS2_keyslot_open; a wrong one is "No key available with this passphrase." */
+  private async luksKey(id: string, p: string, given: LuksSecretInput | undefined): Promise<Buffer> {
+    const secret = secretOf(given);
+    if (!secret) throw new IntegrityStudioError('give the passphrase of this LUKS2 volume (or a key file on the host)');
+    try {
+      const { volumeKey } = await unlockLuks2(p, secret, { onProgress: (x) => this.kdfProgress(id, x) });
+      return volumeKey;
+    } finally {
+      zeroSecret(secret);
+    }
+  }
+
+  /** Add existing image, a LUKS2 device: added locked, or unlocked when its passphrase is given (a wrong one adds nothing) */
+  private async addLuks(p: string, req: AddVolumeRequest): Promise<VolumeSnapshot> {
+    const info = readLuks2Header(p); // a header that cannot be read refuses the add with its reason
+    if (!info.dataSegment.integrity) throw new IntegrityStudioError(`${p} is a LUKS2 device without integrity (plain dm-crypt): only authenticated volumes (luksFormat --integrity) can be checked here`);
+    const id = crypto.randomUUID();
+    const volumeKey = req.luksSecret ? await this.luksKey(id, p, req.luksSecret) : null;
+    this.refuseDuplicate(p);
+    const e = this.newEntry(id, p, req.name || path.basename(p), { ...DEFAULT_OPTIONS }, {});
+    e.luks = { volumeKey };
+    this.entries.set(e.id, e);
+    this.save();
+    return this.emitVolume(e);
+  }
+
+  private async unlockLuks(e: Entry, given: LuksSecretInput | undefined): Promise<VolumeSnapshot> {
+    if (!fs.existsSync(e.path)) throw new IntegrityStudioError(`${e.path}: no such file or device`, 'ENOENT');
+    const vk = await this.luksKey(e.id, e.path, given);
+    if (!e.luks || this.entries.get(e.id) !== e) { vk.fill(0); throw new IntegrityStudioError(`${e.name} was removed from the list while unlocking`); }
+    e.luks.volumeKey?.fill(0);
+    e.luks.volumeKey = vk;
+    e.error = null;
+    return this.emitVolume(e);
+  }
+
+  /** the crypt scrub as a job in a worker thread; the volume key goes to it as bytes (a copy, zeroed here at once) */
+  private runLuksScrub(e: Entry, kind: JobKind, reset: boolean): void {
+    if (kind !== 'scrub') throw new IntegrityStudioError(`${e.name}: a LUKS2 authenticated volume has no internal hash to recalculate (its tags are dm-crypt's); only a scrub applies`);
+    if (!e.luks?.volumeKey) throw new IntegrityStudioError(`${e.name}: ${LOCKED_MESSAGE}`);
+    const startJob = this.requireJobs();
+    const st = luksScrubState(e.path);
+    if (runningElsewhere(st)) throw new IntegrityStudioError(`${e.name}: a scrub is running in another process (the CLI?); wait for it or pause it there`);
+    if (!reset && st?.state === 'done') throw new IntegrityStudioError(`${e.name}: the last scrub finished; use Start scrub to run a new one`);
+    const segment = segmentFromLuks(readLuks2Header(e.path));
+    const key = new Uint8Array(e.luks.volumeKey);
+    let h: JobHandle;
+    try {
+      h = startJob({ kind: 'scrub', device: e.path, reset, by: 'dashboard', crypt: { segment, volumeKey: key }, ...(e.speedLimit ? { maxBytesPerSecond: e.speedLimit * 1048576 } : {}) }, (p) => this.onProgress(e, p));
+    } finally {
+      key.fill(0); // the worker has its own copy (workerData is cloned when the worker is made)
+    }
+    e.error = null;
+    e.handles.scrub = h;
+    void h.finished.then((p) => {
+      if (e.handles.scrub === h) delete e.handles.scrub;
+      this.onProgress(e, p, true);
+      if (this.entries.get(e.id) === e) this.emitVolume(e);
+    });
+    this.emitVolume(e);
+  }
+
+  /** Create form, LUKS2 authenticated encryption: format in a worker (KDF, then the wipe), then the volume is listed unlocked */
+  async createLuksVolume(req: CreateLuksVolumeRequest): Promise<VolumeSnapshot> {
+    if (!req || typeof req.path !== 'string' || !req.path) throw new IntegrityStudioError('createLuksVolume: path is required');
+    const p = path.resolve(req.path);
+    this.refuseDuplicate(p);
+    const dir = path.dirname(p);
+    if (!fs.existsSync(dir)) throw new IntegrityStudioError(`folder ${dir} does not exist`, 'ENOENT');
+    if (!req.integrity) throw new IntegrityStudioError('choose the Integrity (hmac-sha256, hmac-sha512, hmac-sha1, aead, poly1305)');
+    if (!req.secret) throw new IntegrityStudioError('give a passphrase (or a key file on the host)');
+    if ('passphrase' in req.secret && req.secret.passphrase === '') throw new IntegrityStudioError('the passphrase is empty');
+    const size = positive(req.size, 'Size');
+    let created = false;
+    if (size !== undefined) {
+      if (fs.existsSync(p)) throw new IntegrityStudioError(`${p} already exists: leave Size empty to format the existing file (Size only creates a new image file)`, 'EEXIST');
+      if (size % 512) throw new IntegrityStudioError(`Size must be a multiple of 512 bytes (${size} was given)`);
+      if (size <= 16 << 20) throw new IntegrityStudioError(`Size must be more than 16 MiB: a LUKS2 header and its keyslots take the first 16 MiB (${size} bytes was given)`);
+    } else {
+      if (!fs.existsSync(p)) throw new IntegrityStudioError(`${p} does not exist: give a Size to create a new image file there`, 'ENOENT');
+      const found = probeSignatures(p).map((x) => ({ ...x, device: p }));
+      if (found.length && !req.force) throw new IntegrityStudioError(`${describeSignatures(found)}; tick "Format even though it holds data" to format it anyway`, 'EEXIST');
+      if (!found.length && !req.force && !this.looksEmpty(p)) {
+        throw new IntegrityStudioError(`${p} holds data (its first 4 MiB are not all zeros, though no known signature was found); tick "Format even though it holds data" to format it anyway`, 'EEXIST');
+      }
+    }
+    const e = this.newEntry(crypto.randomUUID(), p, req.name || path.basename(p), { ...DEFAULT_OPTIONS }, {});
+    e.luks = { volumeKey: null };
+    e.formatting = true;
+    this.entries.set(e.id, e);
+    this.emit({ type: 'volume', volume: this.snapshot(e) });
+    const pass = 'passphrase' in req.secret ? Buffer.from(req.secret.passphrase, 'utf8') : undefined;
+    try {
+      if (size !== undefined) {
+        fs.writeFileSync(p, '', { flag: 'wx', mode: 0o600 });
+        created = true;
+        fs.truncateSync(p, size);
+      }
+      const vk = await formatLuksInWorker({
+        path: p,
+        options: {
+          integrity: req.integrity, cipher: req.cipher, keySize: positive(req.keySize, 'Key size'), sectorSize: positive(req.sectorSize, 'Sector size'),
+          pbkdf: req.pbkdf, pbkdfIterations: positive(req.pbkdfIterations, 'PBKDF iterations'), pbkdfMemory: positive(req.pbkdfMemory, 'PBKDF memory'), noWipe: !!req.noWipe,
+        },
+        ...(pass ? { passphrase: new Uint8Array(pass) } : { keyFile: path.resolve((req.secret as { file: string }).file) }),
+      }, (m) => {
+        if (m.type === 'kdf') this.emitThrottled(`${e.id}:kdf`, () => ({ type: 'kdf-progress', id: e.id, kdf: m.kdf, elapsed_ms: m.elapsed_ms, estimate_ms: m.estimate_ms, fraction: m.fraction, done: m.done }), m.done);
+        else if (m.type === 'wipe') this.emitThrottled(`${e.id}:format`, () => ({ type: 'format-progress', id: e.id, done: m.done, total: m.total, phase: 'wipe' }), m.done === m.total);
+      });
+      e.luks.volumeKey = vk;
+    } catch (err) {
+      this.entries.delete(e.id);
+      this.emit({ type: 'volume-removed', id: e.id });
+      if (created) fs.rmSync(p, { force: true });
+      throw err;
+    } finally {
+      pass?.fill(0);
+    }
+    e.formatting = false;
+    this.save();
+    return this.emitVolume(e);
+  }
+
+  /** the first 4 MiB of `p` are all zeros (nothing there to lose) */
+  private looksEmpty(p: string): boolean {
+    const fd = fs.openSync(p, 'r');
+    try {
+      const b = Buffer.alloc(1 << 20);
+      for (let off = 0; off < 4 << 20; off += b.length) {
+        const n = fs.readSync(fd, b, 0, b.length, off);
+        if (!n) break;
+        for (let i = 0; i < n; i++) if (b[i]) return false;
+        if (n < b.length) break;
+      }
+      return true;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   private requireJobs(): StartJob {
@@ -544,6 +742,7 @@ export class EngineHost {
     const r = this.running(e);
     if (r) throw new IntegrityStudioError(`${e.name}: a ${r === 'recalc' ? 'recalculation' : 'scrub'} is already running`);
     if (!fs.existsSync(e.path)) throw new IntegrityStudioError(`${e.path} is missing`, 'ENOENT');
+    if (e.luks) return this.runLuksScrub(e, kind, reset);
     const missing = missingKeys(e, null);
     if (missing.length) throw new IntegrityStudioError(`${e.name}: Unlock it first (the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held)`);
     const startJob = this.requireJobs();
@@ -614,6 +813,7 @@ export class EngineHost {
     this.pending.clear();
     this.listeners.clear();
     for (const e of this.entries.values()) for (const k of Object.keys(e.keys) as KeyName[]) e.keys[k]?.fill(0);
+    for (const e of this.entries.values()) e.luks?.volumeKey?.fill(0);
     return paused;
   }
 
@@ -654,6 +854,10 @@ export class EngineHost {
     if (gone.length) {
       s.error = `${gone.join(' and ')} ${gone.length > 1 ? 'are' : 'is'} missing (moved, deleted or detached); the volume stays in the list until removed`;
       return finish(['missing']);
+    }
+    if (e.luks) {
+      s.keys_required = { integrity: false, journalIntegrity: false, journalCrypt: false };
+      return finish(fillLuksSnapshot(s, { path: e.path, name: e.name, handles: e.handles, jobs: e.jobs, error: e.error, locked: !e.luks.volumeKey }, this.startedAt, verificationOf));
     }
     let sbVol: Volume;
     try {

@@ -35,7 +35,8 @@ type Field =
   | { t: 'int' }
   | { t: 'bool' }
   | { t: 'enum'; values: readonly string[] }
-  | { t: 'key' };
+  | { t: 'key' }
+  | { t: 'secret' };
 type Shape = Readonly<Record<string, Field>>;
 type Arg = { kind: 'id' } | { kind: 'object'; shape: Shape; name: string };
 
@@ -44,6 +45,8 @@ const P: Field = { t: 'string', path: true };
 const I: Field = { t: 'int' };
 const B: Field = { t: 'bool' };
 const K: Field = { t: 'key' };
+/** a LUKS2 passphrase or key file: { passphrase } | { file } */
+const SEC: Field = { t: 'secret' };
 const OPEN: Shape = {
   dataDevice: P, integrity: S, integrityKey: K, journalIntegrity: S, journalIntegrityKey: K, journalCrypt: S, journalCryptKey: K,
   mode: { t: 'enum', values: ['journal', 'bitmap', 'direct'] }, allowDiscards: B, bitmapSectorsPerBit: I, bitmapFlushTimeMs: I,
@@ -58,14 +61,18 @@ const obj = (name: string, shape: Shape): Arg => ({ kind: 'object', shape, name 
 /** Every command's arguments, in order (the type makes it exhaustive over CommandName). */
 export const SCHEMAS: { readonly [C in CommandName]: readonly Arg[] } = {
   status: [], listVolumes: [],
-  addVolume: [obj('addVolume', { ...OPEN, path: P, name: S })],
+  addVolume: [obj('addVolume', { ...OPEN, path: P, name: S, luksSecret: SEC })],
   createVolume: [obj('createVolume', CREATE)],
   removeVolume: [ID],
   updateVolume: [ID, obj('updateVolume', { ...OPEN, name: S, speedLimitMiBs: I })],
-  unlockVolume: [ID, obj('unlockVolume', { integrityKey: K, journalIntegrityKey: K, journalCryptKey: K })],
+  unlockVolume: [ID, obj('unlockVolume', { integrityKey: K, journalIntegrityKey: K, journalCryptKey: K, luksSecret: SEC })],
   replayJournal: [ID],
   startRecalc: [ID], pauseRecalc: [ID], resumeRecalc: [ID], resetRecalc: [ID],
   startScrub: [ID], pauseScrub: [ID], resumeScrub: [ID],
+  createLuksVolume: [obj('createLuksVolume', {
+    path: P, size: I, name: S, integrity: S, cipher: S, keySize: I, sectorSize: I,
+    pbkdf: { t: 'enum', values: ['argon2id', 'argon2i', 'pbkdf2'] }, pbkdfIterations: I, pbkdfMemory: I, secret: SEC, noWipe: B, force: B,
+  })],
 };
 for (const c of COMMAND_NAMES) if (!Object.hasOwn(SCHEMAS, c)) throw new Error(`protocol: no argument schema for command ${c}`);
 for (const c of Object.keys(SCHEMAS)) if (!(COMMAND_NAMES as readonly string[]).includes(c)) throw new Error(`protocol: schema for unknown command ${c}`);
@@ -107,6 +114,20 @@ function checkKey(v: unknown, what: string): { hex: string } | { file: string } 
   return k === 'hex' ? { hex: s } : { file: s };
 }
 
+/** A LUKS2 passphrase or key file; like a key, its value is never echoed in an error. */
+function checkSecret(v: unknown, what: string): { passphrase: string } | { file: string } {
+  if (!isPlainObject(v)) fail(`${what} must be { passphrase } or { file }, not ${typeName(v)}`);
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || (keys[0] !== 'passphrase' && keys[0] !== 'file')) fail(`${what} must be { passphrase } or { file } (one of them)`);
+  const k = keys[0] as 'passphrase' | 'file';
+  const s = v[k];
+  if (typeof s !== 'string') fail(`${what}.${k} must be a string, not ${typeName(s)}`);
+  if (s.length > LIMITS.stringChars) fail(`${what}.${k} is too long (at most ${LIMITS.stringChars} characters)`);
+  if (s.includes('\0')) fail(`${what}.${k} must not contain a NUL character`);
+  if (s === '') fail(k === 'passphrase' ? `${what}: the passphrase is empty` : `${what}: the key file path is empty`);
+  return k === 'passphrase' ? { passphrase: s } : { file: s };
+}
+
 /** A fresh object holding only the shape's fields, each checked; null means absent (JSON has no undefined). */
 function checkObject(v: unknown, shape: Shape, name: string): Record<string, unknown> {
   if (v === undefined || v === null) fail(`${name}: expected an object of options, got ${v === null ? 'null' : 'nothing'}`);
@@ -132,6 +153,7 @@ function checkObject(v: unknown, shape: Shape, name: string): Record<string, unk
         out[k] = val;
         break;
       case 'key': out[k] = checkKey(val, what); break;
+      case 'secret': out[k] = checkSecret(val, what); break;
     }
   }
   return out;

@@ -83,7 +83,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
   const host = await EngineHost.create({ dataDir: o.dataDir, transport: 'websocket', throttleMs: o.throttleMs, pollMs: o.pollMs });
   for (const img of o.images ?? []) {
     const p = path.resolve(img);
-    if (!host.listVolumes().some((v) => v.path === p)) host.addVolume({ path: p });
+    if (!host.listVolumes().some((v) => v.path === p)) await host.addAnyVolume({ path: p }); // a LUKS2 image is added locked
   }
   const rendererDir = o.rendererDir ?? RENDERER_DIR;
   const server = http.createServer((req, res) => {

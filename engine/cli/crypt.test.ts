@@ -91,3 +91,23 @@ test('cli: luks-format (wiped), write through the journal, read back, replay, st
   r = run(['replay', p, '--key-file', pw]);
   assert.equal(r.status, 0, String(r.stderr));
 });
+
+test('cli: usage errors of the crypt commands exit 2 like the other commands, nothing written', () => {
+  const p = image('gcm-512');
+  const before = fs.readFileSync(p);
+  const cases: Array<[string[], RegExp]> = [
+    [['luks-format', '--batch-mode', '--key-file', pw, '--integrity', 'aead'], /luks-format needs exactly one DEVICE/],
+    [['luks-format', '--batch-mode', '--key-file', pw, '--integrity', 'aead', '--pbkdf', 'scrypt', p], /--pbkdf scrypt: use argon2id, argon2i or pbkdf2/],
+    [['luks-format', '--batch-mode', '--key-file', pw, '--type', 'luks1', p], /only luks2/],
+    [['luks-format', '--batch-mode', '--key-file', pw, '--integrity', 'aead', '--key-size', 'big', p], /--key-size big is not a non-negative integer/],
+    [['write', p, '--key-file', pw], /write needs --offset BYTES/],
+    [['read', p, '--key-file', pw, '--offset', '100', '--length', '512'], /multiples of the 512-byte encryption sector size/],
+    [['read', p, '--key-file', pw, '--no-such-option'], /no-such-option/],
+  ];
+  for (const [args, msg] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}, ${r.stderr}`);
+    assert.match(String(r.stderr), msg);
+  }
+  assert.ok(fs.readFileSync(p).equals(before));
+});

@@ -66,7 +66,7 @@ export const KEY_OPTIONS = {
 
 function int(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new IntegrityStudioError(`--${name} ${v} is not a non-negative integer`);
+  if (!/^\d+$/.test(v)) throw new IntegrityStudioError(`--${name} ${v} is not a non-negative integer`, 'EUSAGE');
   return Number(v);
 }
 
@@ -154,7 +154,7 @@ export async function cmdCrypt(cmd: string, args: string[], io: CryptIo): Promis
       const offset = int(values.offset, 'offset') ?? 0;
       const length = int(values.length, 'length') ?? v.size - offset;
       const bs = v.segment.sector_size;
-      if (offset % bs || length % bs) throw new IntegrityStudioError(`--offset and --length must be multiples of the ${bs}-byte encryption sector size`);
+      if (offset % bs || length % bs) throw new IntegrityStudioError(`--offset and --length must be multiples of the ${bs}-byte encryption sector size`, 'EUSAGE');
       if (offset + length > v.size) throw new IntegrityStudioError(`the range ends at byte ${offset + length}, past the end of the volume (${v.size} bytes)`);
       const bad: number[] = [];
       const fd = values.output ? fs.openSync(values.output, 'w', 0o600) : null;
@@ -327,10 +327,10 @@ export const FORMAT_OPTIONS = {
 export async function cmdLuksFormat(args: string[], io: CryptIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: FORMAT_OPTIONS });
   if (positionals.length !== 1) throw new IntegrityStudioError('luks-format needs exactly one DEVICE', 'EUSAGE');
-  if (values.type && values.type !== 'luks2') throw new IntegrityStudioError(`--type ${values.type}: only luks2 is made here`);
+  if (values.type && values.type !== 'luks2') throw new IntegrityStudioError(`--type ${values.type}: only luks2 is made here`, 'EUSAGE');
   const device = positionals[0]!;
   const pbkdf = values.pbkdf as string | undefined;
-  if (pbkdf && !['argon2id', 'argon2i', 'pbkdf2'].includes(pbkdf)) throw new IntegrityStudioError(`--pbkdf ${pbkdf}: use argon2id, argon2i or pbkdf2`);
+  if (pbkdf && !['argon2id', 'argon2i', 'pbkdf2'].includes(pbkdf)) throw new IntegrityStudioError(`--pbkdf ${pbkdf}: use argon2id, argon2i or pbkdf2`, 'EUSAGE');
   if (!values['batch-mode']) {
     if (!process.stdin.isTTY) throw new IntegrityStudioError('without --batch-mode luks-format asks for confirmation, and stdin is not a terminal');
     process.stderr.write(`WARNING!\n========\nThis will overwrite data on ${device} irrevocably.\n\nAre you sure? (Type 'yes' in capital letters): `);

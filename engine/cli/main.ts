@@ -487,7 +487,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     if (e instanceof IntegrityStudioError) {
       io.err(`integrity-studio: ${e.message}\n`);
-      return EXIT_ERROR;
+      // the crypt commands (engine/cli/crypt.ts) mark their usage errors with the code EUSAGE
+      return e.code === 'EUSAGE' ? EXIT_USAGE : EXIT_ERROR;
     }
     const code = (e as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {

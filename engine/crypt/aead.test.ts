@@ -60,3 +60,20 @@ test('unsupported combinations and wrong key sizes are refused with one clear er
   assert.throws(() => sectorCipher('aes-gcm-random', 'aead', Buffer.alloc(20), 28, 512), /20-byte volume key is not valid/);
   assert.throws(() => sectorCipher('aes-gcm-random', 'aead', Buffer.alloc(32), 8, 512), /does not hold/);
 });
+
+test('xtsMany (two ECB calls per chunk) equals node:crypto aes-xts per sector, both directions, 512 and 4096-byte units, 256/512-bit keys', async () => {
+  const { xtsMany } = await import('./aead.js');
+  for (const [keyLen, unit] of [[32, 512], [64, 512], [64, 4096], [32, 4096]] as const) {
+    const key = crypto.randomBytes(keyLen);
+    const n = 7;
+    const ivs = crypto.randomBytes(16 * n);
+    const data = crypto.randomBytes(n * unit);
+    const ours = xtsMany(true, key, ivs, data, unit);
+    for (let u = 0; u < n; u++) {
+      const c = crypto.createCipheriv(`aes-${keyLen * 4}-xts`, key, ivs.subarray(u * 16, u * 16 + 16));
+      const want = Buffer.concat([c.update(data.subarray(u * unit, (u + 1) * unit)), c.final()]);
+      assert.ok(ours.subarray(u * unit, (u + 1) * unit).equals(want), `unit ${u} (${keyLen}-byte key, ${unit})`);
+    }
+    assert.ok(xtsMany(false, key, ivs, ours, unit).equals(data));
+  }
+});

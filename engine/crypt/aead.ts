@@ -32,6 +32,62 @@ export interface SectorCipher {
   encrypt(sector: number, plain: Uint8Array, out: Uint8Array, outOff: number, tuple: Uint8Array, tupleOff: number, iv?: Uint8Array): void;
   /** Decrypts and authenticates one sector; false when authentication fails (`out` then holds zeros, never plaintext). */
   decrypt(sector: number, cipher: Uint8Array, tuple: Uint8Array, tupleOff: number, out: Uint8Array, outOff: number): boolean;
+  /** Authenticates one sector without decrypting it, where the mode allows (authenc: the MAC is over the
+   *  ciphertext); absent for modes whose tag check is the decryption itself (gcm, chacha20-poly1305, aegis128). */
+  authenticate?(sector: number, cipher: Uint8Array, tuple: Uint8Array, tupleOff: number): boolean;
+  /**
+   * Many consecutive encryption sectors at once, where the mode allows batching the cipher (authenc: XTS as two ECB
+   * calls per chunk, see xtsMany): decryptMany authenticates each, decrypts the chunk, zeroes the failing ones and
+   * returns their indexes; encryptMany makes a fresh random IV per sector.
+   */
+  decryptMany?(firstSector: number, spb: number, n: number, cipher: Buffer, tuples: Uint8Array, out: Buffer, outOff: number): number[];
+  encryptMany?(firstSector: number, spb: number, n: number, plain: Buffer, out: Buffer, tuples: Uint8Array): void;
+}
+
+/** a XOR b into dst (same lengths, multiples of 16) */
+function xorInto(dst: Buffer, a: Buffer, b: Buffer): void {
+  const n = dst.length;
+  if (!((dst.byteOffset | a.byteOffset | b.byteOffset) & 3)) {
+    const d = new Uint32Array(dst.buffer, dst.byteOffset, n >>> 2), x = new Uint32Array(a.buffer, a.byteOffset, n >>> 2), y = new Uint32Array(b.buffer, b.byteOffset, n >>> 2);
+    for (let i = 0; i < d.length; i++) d[i] = x[i]! ^ y[i]!;
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[i] = a[i]! ^ b[i]!;
+}
+
+/**
+ * XTS (IEEE P1619, as the kernel's xts(aes) and OpenSSL's aes-xts) over n data units of `unit` bytes, each with its
+ * own 16-byte tweak IV: T0 = E_K2(IV), T(j+1) = T(j)·α in GF(2^128) (little-endian, 0x87), and
+ * C(j) = E_K1(P(j) ⊕ T(j)) ⊕ T(j) — so the whole chunk is one ECB call under K2 (the IVs) and one under K1 (the
+ * data). Units are multiples of 16 bytes (no ciphertext stealing: 512..4096-byte sectors).
+ */
+export function xtsMany(encrypt: boolean, key: Uint8Array, ivs: Buffer, data: Buffer, unit: number): Buffer {
+  const half = key.length / 2;
+  const ecb = `aes-${half * 8}-ecb`;
+  const n = data.length / unit;
+  const t0 = crypto.createCipheriv(ecb, key.subarray(half), null).setAutoPadding(false).update(ivs.subarray(0, n * 16));
+  const tw = Buffer.allocUnsafe(data.length);
+  const w = new Uint32Array(tw.buffer, tw.byteOffset, tw.length >>> 2);
+  const blocks = unit / 16;
+  for (let u = 0; u < n; u++) {
+    let w0 = t0.readUInt32LE(u * 16), w1 = t0.readUInt32LE(u * 16 + 4), w2 = t0.readUInt32LE(u * 16 + 8), w3 = t0.readUInt32LE(u * 16 + 12);
+    let o = u * blocks * 4;
+    for (let j = 0; j < blocks; j++, o += 4) {
+      w[o] = w0; w[o + 1] = w1; w[o + 2] = w2; w[o + 3] = w3;
+      const carry = w3 >>> 31;
+      w3 = ((w3 << 1) | (w2 >>> 31)) >>> 0;
+      w2 = ((w2 << 1) | (w1 >>> 31)) >>> 0;
+      w1 = ((w1 << 1) | (w0 >>> 31)) >>> 0;
+      w0 = ((w0 << 1) ^ (carry ? 0x87 : 0)) >>> 0;
+    }
+  }
+  // the tweak words were written in host order; XTS tweaks are little-endian (every platform Node runs on is)
+  const x = Buffer.allocUnsafe(data.length);
+  xorInto(x, data, tw);
+  const c = encrypt ? crypto.createCipheriv(ecb, key.subarray(0, half), null) : crypto.createDecipheriv(ecb, key.subarray(0, half), null);
+  const y = c.setAutoPadding(false).update(x);
+  xorInto(x, y, tw);
+  return x;
 }
 
 export interface AeadSpec {
@@ -59,6 +115,30 @@ export function aeadSpec(encryption: string, integrity: string, keySize?: number
       '(supported: aes-xts-random with hmac(sha256|sha512|sha1), aes-gcm-random with aead, chacha20-random with poly1305, aegis128-random with aead)',
     'EUNSUPPORTED',
   );
+}
+
+const HMAC_BLOCK: Record<string, number> = { sha1: 64, sha256: 64, sha512: 128 };
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
+/**
+ * HMAC(macKey, aad ‖ ciphertext) of one sector as crypto/authenc.c computes it (RFC 2104), with the key pads
+ * computed once: two one-shot hashes over preallocated buffers (H(K⊕opad ‖ H(K⊕ipad ‖ m))) instead of a new
+ * Hmac object per sector. `aad` is read when the MAC is taken. Falls back to createHmac without crypto.hash.
+ */
+function hmacOf(digest: string, macKey: Uint8Array, aad: Buffer, sectorSize: number): (c: Uint8Array) => Buffer {
+  const block = HMAC_BLOCK[digest]!;
+  if (!oneShot || macKey.length > block) return (c) => crypto.createHmac(digest, macKey).update(aad).update(c).digest();
+  const hash = oneShot;
+  const dlen = HMAC_DIGEST[digest]!;
+  const inner = Buffer.alloc(block + aad.length + sectorSize, 0x36);
+  const outer = Buffer.alloc(block + dlen, 0x5c);
+  for (let i = 0; i < macKey.length; i++) { inner[i]! ^= macKey[i]!; outer[i]! ^= macKey[i]!; }
+  return (c) => {
+    aad.copy(inner, block);
+    inner.set(c.subarray(0, sectorSize), block + aad.length);
+    hash(digest, inner, 'buffer').copy(outer, block);
+    return hash(digest, outer, 'buffer');
+  };
 }
 
 /** The per-sector AEAD of a segment, keyed with the volume key; `tupleSize` is the dm-integrity tag size. */
@@ -100,9 +180,36 @@ export function sectorCipher(encryption: string, integrity: string, volumeKey: U
         throw new IntegrityStudioError(`xts(aes): ${(e as Error).message}`, 'EKEY');
       }
     };
-    const mac = (c: Uint8Array) => crypto.createHmac(digest, macKey).update(aad).update(c).digest();
+    const mac = hmacOf(digest, macKey, aad, sectorSize);
+    const ivs = Buffer.alloc(16 * 8192);
     return {
       ...base,
+      decryptMany(firstSector, spb, n, cipher, tuples, out, outOff) {
+        const bad: number[] = [];
+        for (let b = 0; b < n; b++) {
+          const off = b * tupleSize;
+          const iv = tuples.subarray(off + authSize, off + authSize + ivSize);
+          fill(firstSector + b * spb, iv);
+          ivs.set(iv, b * 16);
+          if (!crypto.timingSafeEqual(mac(cipher.subarray(b * sectorSize, (b + 1) * sectorSize)).subarray(0, authSize), tuples.subarray(off, off + authSize))) bad.push(b);
+        }
+        xtsMany(false, encKey, ivs, cipher.subarray(0, n * sectorSize), sectorSize).copy(out, outOff);
+        // a sector failing authentication reads as zeros, never its plaintext
+        for (const b of bad) out.fill(0, outOff + b * sectorSize, outOff + (b + 1) * sectorSize);
+        return bad;
+      },
+      encryptMany(firstSector, spb, n, plain, out, tuples) {
+        crypto.randomFillSync(ivs, 0, n * 16);
+        xtsMany(true, encKey, ivs, plain.subarray(0, n * sectorSize), sectorSize).copy(out, 0);
+        for (let b = 0; b < n; b++) {
+          const off = b * tupleSize;
+          const iv = ivs.subarray(b * 16, b * 16 + 16);
+          fill(firstSector + b * spb, iv);
+          tuples.set(mac(out.subarray(b * sectorSize, (b + 1) * sectorSize)).subarray(0, authSize), off);
+          tuples.set(iv, off + authSize);
+          pad(tuples, off);
+        }
+      },
       encrypt(sector, plain, out, outOff, tuple, tupleOff, ivIn) {
         const iv = newIv(ivIn);
         fill(sector, iv);
@@ -111,6 +218,10 @@ export function sectorCipher(encryption: string, integrity: string, volumeKey: U
         tuple.set(mac(c).subarray(0, authSize), tupleOff);
         tuple.set(iv, tupleOff + authSize);
         pad(tuple, tupleOff);
+      },
+      authenticate(sector, cipher, tuple, tupleOff) {
+        fill(sector, tuple.subarray(tupleOff + authSize, tupleOff + authSize + ivSize));
+        return crypto.timingSafeEqual(mac(cipher.subarray(0, sectorSize)).subarray(0, authSize), tuple.subarray(tupleOff, tupleOff + authSize));
       },
       decrypt(sector, cipher, tuple, tupleOff, out, outOff) {
         const iv = tuple.subarray(tupleOff + authSize, tupleOff + authSize + ivSize);

@@ -34,6 +34,11 @@ for c in $NAMES; do
   cryptsetup open --key-file /tmp/pw $dev x
   echo "@@sha $(dd if=/dev/mapper/x bs=4096 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)"
   echo "@@status $(dmsetup status x_dif)"
+  case $c in kw-*)
+    # the kernel writes too: read back here afterwards
+    dd if=/dev/urandom of=/dev/mapper/x bs=4096 count=16 seek=4 oflag=direct conv=fsync 2>/dev/null
+    echo "@@sha2 $(dd if=/dev/mapper/x bs=4096 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)";;
+  esac
   cryptsetup close x
   echo "@@errors $(dmesg -c | grep -c 'INTEGRITY AEAD ERROR' || true)"
 done
@@ -73,6 +78,9 @@ test('volumes written and luks-formatted here open in the kernel and read back w
     ['fmt-hmac-sha256-512', 'hmac-sha256', 'aes-xts-random', 512],
     ['fmt-aead-gcm-4096', 'aead', 'aes-gcm-random', 4096],
     ['fmt-poly1305-512', 'poly1305', 'chacha20-random', 512],
+    // hmac-sha1 and the 1024/2048-byte encryption sectors; the kernel then writes to them and we read that back
+    ['kw-hmac-sha1-1024', 'hmac-sha1', 'aes-xts-random', 1024],
+    ['kw-hmac-sha256-2048', 'hmac-sha256', 'aes-xts-random', 2048],
   ] as const) {
     const img = path.join(dir, `${name}.img`);
     fs.writeFileSync(img, '');
@@ -94,6 +102,18 @@ test('volumes written and luks-formatted here open in the kernel and read back w
     assert.ok(sec, `case ${c.name} in the guest output:\n${r.stdout}`);
     assert.match(sec, new RegExp(`@@sha ${c.sha}`), `${c.name}: the kernel reads what we wrote`);
     assert.match(sec, /@@errors 0/, `${c.name}: no AEAD error in the kernel log`);
+    if (c.name.startsWith('kw-')) {
+      const want = /@@sha2 ([0-9a-f]{64})/.exec(sec)?.[1];
+      assert.ok(want, `${c.name}: the kernel's read after its write`);
+      const { volume: v } = await unlockCryptVolume(c.img, { keyFile: pwFile });
+      try {
+        const all = Buffer.alloc(v.size);
+        v.read(0, v.sectors, all);
+        assert.equal(crypto.createHash('sha256').update(all).digest('hex'), want, `${c.name}: the kernel's writes read here`);
+      } finally {
+        v.close();
+      }
+    }
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });

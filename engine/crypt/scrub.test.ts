@@ -47,6 +47,11 @@ test('crypt scrub pauses, resumes where it stopped and keeps what it found', asy
   assert.equal(second.start_sector, 8192);
   assert.deepEqual(second.bad_sectors, [7, 8192 + 99]);
   assert.equal(second.checked_sectors, second.total_sectors);
+  // the same run history and running marker as the dashboard's job (one implementation, cryptScrubRun)
+  const st = JSON.parse(fs.readFileSync(jobStatePath(img, 'scrub'), 'utf8'));
+  assert.deepEqual(st.runs.map((r: { result: string; by: string }) => `${r.result}/${r.by}`), ['paused/cli', 'done/cli']);
+  assert.equal(st.running, null);
+  assert.ok(st.finished_at);
   assert.ok(fs.readFileSync(img).equals(before), '0 bytes written');
   volumeKey.fill(0);
   delete process.env.INTEGRITY_STUDIO_STATE_DIR;

@@ -1,11 +1,14 @@
-// Scrub of a LUKS2 authenticated volume: every encryption sector decrypted and authenticated, every failing one
-// listed (the sectors dm-crypt would log as "INTEGRITY AEAD ERROR"), 0 bytes written to the volume. Resumable as
-// the plain scrub: position and findings in the same engine/jobs state file (IMAGE.scrub.json, named by the
-// dm-integrity salt and size), persisted every PERSIST_SECTORS and on pause. Runs in this thread in chunks,
-// yielding between them so a signal handler can ask it to pause.
+// Scrub of a LUKS2 authenticated volume: every encryption sector authenticated, every failing one listed (the
+// sectors dm-crypt would log as "INTEGRITY AEAD ERROR"), 0 bytes written to the volume. Resumable as the plain
+// scrub: position, findings, run history and the running marker in the same engine/jobs state file
+// (IMAGE.scrub.json, named by the dm-integrity salt and size), persisted every PERSIST_SECTORS and on pause. One
+// run (cryptScrubRun) for both: a job in a worker thread (runCryptScrub, the dashboard) and the CLI's scrub in its
+// own thread (scrubCrypt, yielding between chunks so a signal handler can ask it to pause).
 import { CHUNK_SECTORS } from '../integrity/target.js';
-import { PERSIST_SECTORS } from '../jobs/run.js';
-import { addBadBlock, resumeJobState, writeJobState } from '../jobs/state.js';
+import { PERSIST_SECTORS, type JobControl, type JobOutcome, type RawProgress } from '../jobs/run.js';
+import { addBadBlock, pushRun, resumeJobState, runningMarker, writeJobState } from '../jobs/state.js';
+import type { JobRun, JobSpec } from '../jobs/types.js';
+import { IntegrityStudioError } from '../errors.js';
 import { openCryptVolume, type CryptSegment } from './volume.js';
 
 export interface CryptScrubProgress {
@@ -31,53 +34,120 @@ export interface CryptScrubOptions {
   onProgress?: (p: CryptScrubProgress) => void;
 }
 
+/**
+ * The crypt scrub in this thread (the CLI): the same run as the job (cryptScrubRun), yielding to the event loop
+ * between chunks so a signal handler can ask it to pause. `volumeKey` stays the caller's (a copy is used).
+ */
 export async function scrubCrypt(path: string, segment: CryptSegment, volumeKey: Uint8Array, o: CryptScrubOptions = {}): Promise<CryptScrubResult> {
-  const v = openCryptVolume(path, segment, volumeKey, { readOnly: true });
+  const spec: JobSpec = { kind: 'scrub', device: path, reset: o.reset, by: 'cli', crypt: { segment, volumeKey: new Uint8Array(volumeKey) } };
+  const run = cryptScrubRun(spec, {
+    shouldStop: () => o.shouldStop?.() ?? false,
+    progress: (p) => o.onProgress?.({ position_sector: p.position, total_sectors: p.total, start_sector: p.start, failed_sectors: p.mismatches }),
+  }, CHUNK_SECTORS);
+  for (;;) {
+    const step = run.next();
+    if (step.done) {
+      const r = step.value;
+      const spb = r.sectors_per_block;
+      const bad_sectors: number[] = [];
+      for (const [a, b] of r.bad_ranges) for (let x = a; x < b; x += spb) bad_sectors.push(x);
+      return {
+        state: r.done ? 'done' : 'paused', position_sector: r.position, total_sectors: r.total, start_sector: r.start, failed_sectors: r.mismatches,
+        sectors_per_block: spb, checked_sectors: r.checked_blocks ?? 0, bad_sectors, bad_ranges: r.bad_ranges,
+      };
+    }
+    await new Promise((res) => setImmediate(res));
+  }
+}
+
+/**
+ * The crypt scrub as a job of engine/jobs (run synchronously in its worker thread, engine/worker/job-worker.ts):
+ * the same state file as scrubCrypt and the plain scrub (position, findings, run history, the running marker), a
+ * pause at the next chunk boundary (ctl.shouldStop), progress through ctl.progress. The volume key arrives as
+ * bytes in spec.crypt and is zeroed here when the job ends.
+ */
+/** sectors between two pause checks of the job (1 MiB: a pause lands quickly, the rate is unchanged) */
+const JOB_CHUNK_SECTORS = 2048;
+
+export function runCryptScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
+  const run = cryptScrubRun(spec, ctl, JOB_CHUNK_SECTORS);
+  for (;;) {
+    const step = run.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** The run itself, one chunk per step (the caller decides whether to yield to the event loop between steps). */
+function* cryptScrubRun(spec: JobSpec, ctl: JobControl, chunk: number): Generator<void, JobOutcome> {
+  if (!spec.crypt) throw new IntegrityStudioError('runCryptScrub: no LUKS2 segment and volume key in the job');
+  const key = spec.crypt.volumeKey;
+  const t0 = Date.now();
+  const startedAt = new Date(t0).toISOString();
+  let v: ReturnType<typeof openCryptVolume>;
+  try {
+    v = openCryptVolume(spec.device, spec.crypt.segment, key, { readOnly: true });
+  } finally {
+    key.fill(0);
+  }
   try {
     const spb = v.spb;
     const total = v.sectors;
-    const st = resumeJobState(v.integrity, 'scrub', o.reset);
+    const st = resumeJobState(v.integrity, 'scrub', spec.reset);
     st.total_sectors = total;
     if (st.position_sector % spb || st.position_sector > total) Object.assign(st, { position_sector: 0, mismatches: 0, bad_ranges: [], checked_blocks: 0 });
+    st.read_errors ??= 0;
+    st.read_error_ranges ??= [];
+    st.started_at ??= startedAt;
+    const baseDuration = st.duration_ms ?? 0;
     const start = st.position_sector;
-    const report = () => o.onProgress?.({ position_sector: st.position_sector, total_sectors: total, start_sector: start, failed_sectors: st.mismatches });
-    report();
-    let sincePersist = 0;
-    while (st.position_sector < total) {
-      const s = st.position_sector;
-      const n = Math.min(CHUNK_SECTORS, total - s);
-      const before = v.stats.checked_sectors;
-      v.read(s, n, null, 0, (bad) => {
-        st.mismatches++;
-        addBadBlock(st.bad_ranges, bad, spb);
+    const raw = (): RawProgress => ({
+      position: st.position_sector, total, start, sectors_per_block: spb, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
+      checked_blocks: st.checked_blocks, unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
+    });
+    const finish = (result: JobRun['result'], error?: string) => {
+      st.running = null;
+      st.duration_ms = baseDuration + (Date.now() - t0);
+      st.finished_at = result === 'done' ? new Date().toISOString() : null;
+      st.runs = pushRun(st.runs, {
+        job: 'scrub', by: spec.by ?? 'cli', started_at: startedAt, ended_at: new Date().toISOString(), duration_ms: Date.now() - t0, result,
+        from_sector: start, to_sector: st.position_sector, bad_blocks: st.mismatches, read_errors: st.read_errors, unchecked_blocks: 0, ...(error ? { error } : {}),
       });
-      st.checked_blocks += v.stats.checked_sectors - before;
-      st.position_sector = s + n;
-      sincePersist += n;
-      report();
-      await new Promise((r) => setImmediate(r));
-      if (st.position_sector < total && o.shouldStop?.()) break;
-      if (sincePersist >= PERSIST_SECTORS) {
-        writeJobState(v.integrity, st);
-        sincePersist = 0;
+      writeJobState(v.integrity, st);
+    };
+    ctl.progress(raw());
+    st.running = runningMarker(spec.by ?? 'cli');
+    writeJobState(v.integrity, st);
+    let sincePersist = 0;
+    try {
+      while (st.position_sector < total) {
+        const s = st.position_sector;
+        const n = Math.min(chunk, total - s);
+        const before = v.stats.checked_sectors;
+        // crypt_convert_block_aead: a sector whose tag does not authenticate is "INTEGRITY AEAD ERROR, sector N"
+        v.read(s, n, null, 0, (bad) => {
+          st.mismatches++;
+          addBadBlock(st.bad_ranges, bad, spb);
+        });
+        st.checked_blocks += v.stats.checked_sectors - before;
+        st.position_sector = s + n;
+        sincePersist += n;
+        ctl.progress(raw());
+        yield;
+        if (st.position_sector < total && ctl.shouldStop()) break;
+        if (sincePersist >= PERSIST_SECTORS) {
+          st.duration_ms = baseDuration + (Date.now() - t0);
+          writeJobState(v.integrity, st);
+          sincePersist = 0;
+        }
       }
+    } catch (e) {
+      try { finish('failed', (e as Error).message); } catch { /* the error below is what matters */ }
+      throw e;
     }
     const done = st.position_sector >= total;
     st.state = done ? 'done' : 'paused';
-    writeJobState(v.integrity, st);
-    const bad_sectors: number[] = [];
-    for (const [a, b] of st.bad_ranges) for (let x = a; x < b; x += spb) bad_sectors.push(x);
-    return {
-      state: st.state,
-      position_sector: st.position_sector,
-      total_sectors: total,
-      start_sector: start,
-      failed_sectors: st.mismatches,
-      sectors_per_block: spb,
-      checked_sectors: st.checked_blocks,
-      bad_sectors,
-      bad_ranges: st.bad_ranges,
-    };
+    finish(done ? 'done' : 'paused');
+    return { ...raw(), done };
   } finally {
     v.close();
   }

@@ -1,6 +1,7 @@
 // The contract of long jobs (recalculate, scrub, wipe) between the engine's job runner (engine/jobs/) and its
 // hosts (the CLI, electron/host EngineHost, `serve`). Plain data only: every value crosses worker_threads and IPC.
 import type { JournalState } from '../integrity/journal-writer.js';
+import type { CryptSegment } from '../crypt/volume.js';
 
 export type JobKind = 'recalc' | 'scrub' | 'wipe';
 export type JobState = 'running' | 'paused' | 'done' | 'failed';
@@ -90,6 +91,9 @@ export interface JobSpec {
   /** --max-rate: at most this many bytes of the volume per second (a scrub that leaves I/O for the users of the
    * disk, as btrfs scrub's limit or md's sync_speed_max); a pause still stops at once */
   maxBytesPerSecond?: number;
+  /** scrub of a LUKS2 authenticated volume (dm-crypt over dm-integrity): the data segment and its volume key, as
+   *  bytes (engine/crypt/scrub.ts runCryptScrub); the worker zeroes its copy when the job ends */
+  crypt?: { segment: CryptSegment; volumeKey: Uint8Array };
 }
 
 export interface JobHandle {

@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { IntegrityStudioError } from '../errors.js';
 import { runJob } from '../jobs/run.js';
+import { runCryptScrub } from '../crypt/scrub.js';
 import type { JobWorkerData, JobWorkerMessage } from './messages.js';
 
 const PROGRESS_MS = 100;
@@ -18,7 +19,7 @@ const limit = spec.maxBytesPerSecond && spec.maxBytesPerSecond > 0 ? spec.maxByt
 let next = 0;
 let lastPos = -1;
 try {
-  const out = runJob(spec, {
+  const out = (spec.crypt ? runCryptScrub : runJob)(spec, {
     shouldStop: () => {
       if (limit) {
         const wait = next - Date.now();

@@ -13,6 +13,8 @@ import { CreateVolumeForm } from './forms/CreateVolumeForm.js';
 import { AddVolumeForm } from './forms/AddVolumeForm.js';
 import { EditVolumeForm } from './forms/EditVolumeForm.js';
 import { UnlockForm } from './forms/UnlockForm.js';
+import { LuksCreateVolumeForm } from './luks/LuksCreateForm.js';
+import { LuksUnlockForm } from './luks/LuksUnlockForm.js';
 
 export function App({ store, api }: { store: DashboardStore; api: IntegrityApi & { reconnectNow?(): void } }) {
   const d = useStore(store);
@@ -37,7 +39,7 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi &
     if (routeHash(parseHash(location.hash)) !== h) location.hash = h;
   }, [d.route]);
   // focus to the new view's heading (or the panel the address names)
-  const volumeLoaded = d.route.page !== 'list' && d.route.page !== 'create' && d.route.page !== 'add' && !!d.volumes[d.route.id];
+  const volumeLoaded = d.route.page !== 'list' && d.route.page !== 'create' && d.route.page !== 'create-luks' && d.route.page !== 'add' && !!d.volumes[d.route.id];
   useEffect(() => {
     if (d.navigations === 0) return;
     const target = d.route.page === 'volume' && d.route.panel ? `${d.route.panel}-h` : 'view-h';
@@ -57,9 +59,13 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi &
   let view;
   if (route.page === 'list') view = <VolumeList volumes={volumeList(d)} onNavigate={nav} />;
   else if (route.page === 'create') {
-    view = <CreateVolumeForm algorithms={algorithms} progress={wipe} pickPath={pick} onSubmit={async (r) => { done((await d.call('createVolume', r)).id); }} />;
+    view = <CreateVolumeForm algorithms={algorithms} progress={wipe} pickPath={pick} onLuks={() => nav({ page: 'create-luks' })} onSubmit={async (r) => { done((await d.call('createVolume', r)).id); }} />;
+  } else if (route.page === 'create-luks') {
+    view = <LuksCreateVolumeForm progress={wipe} kdf={formatting ? d.kdfProgress[formatting.id] : undefined} pickPath={pick} onPlain={() => nav({ page: 'create' })}
+      onSubmit={async (r) => { done((await d.call('createLuksVolume', r)).id); }} />;
   } else if (route.page === 'add') {
-    view = <AddVolumeForm algorithms={algorithms} pickPath={pick} onSubmit={async (r) => { done((await d.call('addVolume', r)).id); }} />;
+    // a LUKS2 device (recognised by its header) is added locked: its passphrase is asked next
+    view = <AddVolumeForm algorithms={algorithms} pickPath={pick} onSubmit={async (r) => { const v = await d.call('addVolume', r); nav(v.luks?.locked ? { page: 'unlock', id: v.id } : { page: 'volume', id: v.id }); }} />;
   } else if (!vol) {
     view = (
       <section aria-labelledby="view-h">
@@ -70,6 +76,8 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi &
   } else if (route.page === 'volume') view = <VolumePage v={vol} d={d} onNavigate={nav} />;
   else if (route.page === 'edit') {
     view = <EditVolumeForm key={vol.id} v={vol} algorithms={algorithms} pickPath={pick} onCancel={() => done(vol.id)} onSubmit={async (r) => { await d.call('updateVolume', vol.id, r); done(vol.id); }} />;
+  } else if (vol.luks) {
+    view = <LuksUnlockForm key={vol.id} v={vol} kdf={d.kdfProgress[vol.id]} pickPath={pick} onCancel={() => done(vol.id)} onSubmit={async (r) => { await d.call('unlockVolume', vol.id, r); done(vol.id); }} />;
   } else {
     view = <UnlockForm key={vol.id} v={vol} pickPath={pick} onCancel={() => done(vol.id)} onSubmit={async (r) => { await d.call('unlockVolume', vol.id, r); done(vol.id); }} />;
   }

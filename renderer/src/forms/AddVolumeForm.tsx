@@ -23,6 +23,7 @@ export function AddVolumeForm({ algorithms, onSubmit, pickPath }: {
   return (
     <section aria-labelledby="view-h">
       <h2 id="view-h" tabIndex={-1}>Add existing image</h2>
+      <p className="muted">A LUKS2 authenticated volume (cryptsetup luksFormat --integrity) is recognised by its header: its passphrase is asked next, and the open options below do not apply to it.</p>
       <form noValidate onSubmit={(e) => {
         e.preventDefault();
         setTried(true);

@@ -8,9 +8,11 @@ import { CREATE_LABELS as L, DEFAULT_FORM, formatCommand, openCommand, toRequest
 import { OpenOptionsFields } from './OpenOptionsFields.js';
 import { inFormWords } from './words.js';
 
-export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, initial = DEFAULT_FORM }: {
+export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, initial = DEFAULT_FORM, onLuks }: {
   algorithms: string[]; onSubmit(r: CreateVolumeRequest): Promise<void>; progress?: { done: number; total: number } | null;
   pickPath?: (kind: 'open' | 'save' | 'key') => Promise<string | null>; initial?: CreateForm;
+  /** the LUKS2 authenticated-encryption form (renderer/src/luks) */
+  onLuks?: () => void;
 }) {
   const [f, setF] = useState<CreateForm>(initial);
   const [busy, setBusy] = useState(false);
@@ -28,6 +30,7 @@ export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, ini
   return (
     <section aria-labelledby="view-h">
       <h2 id="view-h" tabIndex={-1}>Create volume</h2>
+      {onLuks ? <p>A dm-integrity volume with its own checksums. <a href="#/create/luks" onClick={(e) => { e.preventDefault(); onLuks(); }}>Create a LUKS2 authenticated (encrypted) volume instead</a></p> : null}
       <form noValidate onSubmit={(e) => {
         e.preventDefault();
         setTried(true);

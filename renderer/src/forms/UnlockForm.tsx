@@ -7,7 +7,7 @@ import { EMPTY_KEY, keyInput, keyProblem, LABELS, type KeyForm } from './open-op
 import { inFormWords } from './words.js';
 
 type K = 'integrity' | 'journalIntegrity' | 'journalCrypt';
-const FIELDS: Array<{ k: K; label: string; req: keyof UnlockRequest; alg(v: VolumeSnapshot): string | null }> = [
+const FIELDS: Array<{ k: K; label: string; req: Exclude<keyof UnlockRequest, 'luksSecret'>; alg(v: VolumeSnapshot): string | null }> = [
   { k: 'integrity', label: LABELS.integrityKey, req: 'integrityKey', alg: (v) => v.options.integrity },
   { k: 'journalIntegrity', label: LABELS.journalIntegrityKey, req: 'journalIntegrityKey', alg: (v) => v.options.journal_integrity },
   { k: 'journalCrypt', label: LABELS.journalCryptKey, req: 'journalCryptKey', alg: (v) => v.options.journal_crypt },

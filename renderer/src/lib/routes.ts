@@ -6,6 +6,7 @@ export const PANELS: readonly PanelId[] = ['status', 'superblock', 'recalc', 'sc
 export type Route =
   | { page: 'list' }
   | { page: 'create' }
+  | { page: 'create-luks' }
   | { page: 'add' }
   | { page: 'volume'; id: string; panel?: PanelId }
   | { page: 'edit'; id: string }
@@ -15,6 +16,7 @@ export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
   const [a, id, b] = parts;
   if (a === 'create' && parts.length === 1) return { page: 'create' };
+  if (a === 'create' && id === 'luks' && parts.length === 2) return { page: 'create-luks' };
   if (a === 'add' && parts.length === 1) return { page: 'add' };
   if (a === 'volume' && id) {
     if (b === 'edit' && parts.length === 3) return { page: 'edit', id };
@@ -29,6 +31,7 @@ export function routeHash(r: Route): string {
   switch (r.page) {
     case 'list': return '#/';
     case 'create': return '#/create';
+    case 'create-luks': return '#/create/luks';
     case 'add': return '#/add';
     case 'volume': return `#/volume/${encodeURIComponent(r.id)}${r.panel ? `/${r.panel}` : ''}`;
     case 'edit': return `#/volume/${encodeURIComponent(r.id)}/edit`;

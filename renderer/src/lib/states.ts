@@ -7,6 +7,7 @@ export const STATE_LABEL: Record<VolumeState, string> = {
   'not-checked': 'not checked', checking: 'checking', 'check-paused': 'check paused', clean: 'clean', partial: 'partial',
   errors: 'errors', recalculating: 'recalculating', 'recalc-paused': 'recalc paused', 'needs-key': 'needs key',
   'journal-replay': 'journal to replay', missing: 'missing', formatting: 'formatting', unreadable: 'unreadable',
+  locked: 'locked',
 };
 
 export const STATE_HINT: Record<VolumeState, string> = {
@@ -23,6 +24,7 @@ export const STATE_HINT: Record<VolumeState, string> = {
   missing: 'the image, device or data device is gone',
   formatting: 'the volume is being formatted',
   unreadable: 'not a dm-integrity superblock that can be read',
+  locked: 'a LUKS2 volume whose key the host does not hold: Unlock it with its passphrase (keys are forgotten when the host restarts)',
 };
 
 export const UNCHECKED_LABEL: Record<UncheckedReason, string> = {
@@ -45,10 +47,12 @@ export interface ScanSummary {
   action: string | null;
 }
 
-export function summarize(v: Pick<VolumeSnapshot, 'verification' | 'state' | 'conditions' | 'error_count'>): ScanSummary {
+export function summarize(v: Pick<VolumeSnapshot, 'verification' | 'state' | 'conditions' | 'error_count'> & { luks?: VolumeSnapshot['luks'] }): ScanSummary {
   const x = v.verification;
-  const found = `${x.bad_blocks ? plural(x.bad_blocks, 'bad block') : 'no bad blocks'}, ${x.read_errors ? plural(x.read_errors, 'read error') : 'no read errors'}`;
-  const checked = `checked ${formatCount(x.checked_blocks)} of ${plural(x.total_blocks, 'block')}`;
+  // a LUKS2 volume's blocks are its encryption sectors, and a bad one fails authentication
+  const bad = v.luks ? 'failing sector' : 'bad block';
+  const found = `${x.bad_blocks ? plural(x.bad_blocks, bad) : `no ${bad}s`}, ${x.read_errors ? plural(x.read_errors, 'read error') : 'no read errors'}`;
+  const checked = `checked ${formatCount(x.checked_blocks)} of ${plural(x.total_blocks, v.luks ? 'encryption sector' : 'block')}`;
   // before any scrub every block is unchecked: the result line says so, a breakdown would only repeat it
   const unchecked = x.scrub === 'none' ? [] : x.unchecked.filter((u) => u.blocks > 0).map((u) => `${plural(u.blocks, 'block')} ${UNCHECKED_LABEL[u.reason]}`);
   let scan: string, result: string, action: string | null = null;
@@ -78,7 +82,11 @@ export function summarize(v: Pick<VolumeSnapshot, 'verification' | 'state' | 'co
       ? 'Finish the recalculation, then scrub again: until then those blocks are not verified.'
       : 'Scrub again once the cause is gone: until then those blocks are not verified.';
   }
-  if (x.bad_blocks > 0 || x.read_errors > 0) action = 'The data of the blocks listed under Integrity errors cannot be trusted: restore them from a backup.';
+  if (x.bad_blocks > 0 || x.read_errors > 0) action = v.luks
+    ? 'The data of the sectors listed under Sectors failing authentication cannot be trusted: restore them from a backup.'
+    : 'The data of the blocks listed under Integrity errors cannot be trusted: restore them from a backup.';
   if (x.suspect_algorithm_or_key) action = 'Check the integrity algorithm and key under Edit (neither is stored on disk), then scrub again.';
+  // a LUKS2 volume without its key: nothing can be read or checked until it is unlocked
+  if (v.conditions.includes('locked')) action = `Unlock it with its passphrase, then ${x.scrub === 'none' ? 'start a scrub to check every sector' : 'scrub again'}.`;
   return { scan, result, unchecked, suspect: x.suspect_algorithm_or_key, action };
 }

@@ -7,7 +7,7 @@ export function CommandsPanel({ v }: { v: VolumeSnapshot }) {
     <section className="panel" aria-labelledby="commands-h">
       <h3 id="commands-h" tabIndex={-1}>Open with the kernel</h3>
       <pre className="cmd" aria-label="Equivalent open command">{v.open_command}</pre>
-      <pre className="cmd" aria-label="dm table line">{v.dm_table}</pre>
+      {v.dm_table ? <pre className="cmd" aria-label="dm table line">{v.dm_table}</pre> : null}
     </section>
   );
 }

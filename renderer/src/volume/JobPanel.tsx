@@ -64,7 +64,7 @@ export function scrubView(v: VolumeSnapshot): JobView {
   const running = state === 'running', paused = state === 'paused';
   return {
     state, detail, position, total, pct: percent({ position_sector: position, total_sectors: total }),
-    toggle: running ? { label: 'Pause scrub', cmd: 'pauseScrub', enabled: true } : paused ? { label: 'Resume scrub', cmd: 'resumeScrub', enabled: true } : { label: 'Start scrub', cmd: 'startScrub', enabled: !!v.superblock },
+    toggle: running ? { label: 'Pause scrub', cmd: 'pauseScrub', enabled: true } : paused ? { label: 'Resume scrub', cmd: 'resumeScrub', enabled: !v.luks?.locked } : { label: 'Start scrub', cmd: 'startScrub', enabled: !!v.superblock && !v.luks?.locked },
     restart: paused ? { enabled: true, question: `Start the scrub again from sector 0? Its position (${percent({ position_sector: position, total_sectors: total })}%) is lost.` } : null,
   };
 }

@@ -11,8 +11,11 @@ import { JobPanel } from './JobPanel.js';
 import { JournalPanel } from './JournalPanel.js';
 import { StatusPanel } from './StatusPanel.js';
 import { SuperblockPanel } from './SuperblockPanel.js';
+import { LuksErrorsPanel } from '../luks/LuksErrorsPanel.js';
+import { LuksPanel } from '../luks/LuksPanel.js';
 
 export function needsUnlock(v: VolumeSnapshot): boolean {
+  if (v.luks) return v.luks.locked;
   const k = v.keys_required, h = v.keys;
   return (k.integrity && !h.integrity) || (k.journalIntegrity && !h.journalIntegrity) || (k.journalCrypt && !h.journalCrypt);
 }
@@ -28,15 +31,29 @@ export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Da
         <StateBadges state={v.state} conditions={v.conditions} />
         <span className="spacer" />
         {needsUnlock(v) ? link({ page: 'unlock', id: v.id }, 'Unlock…', 'button-link primary') : null}
-        {link({ page: 'edit', id: v.id }, 'Edit…')}
+        {v.luks ? null : link({ page: 'edit', id: v.id }, 'Edit…')}
         <ConfirmButton label="Remove from list" confirmLabel="Remove from list" className="secondary"
           question={<>Remove {v.name} from the list? The image stays on disk ({v.path}), untouched; you can add it again later.</>}
           onConfirm={async () => {
             try { await d.call('removeVolume', v.id); onNavigate({ page: 'list' }); } catch (e) { d.setMessage((e as Error).message); }
           }} />
       </div>
-      <p className="muted">{v.path}{v.data_device ? ` (data on ${v.data_device})` : ''} · {formatBytes(v.size_bytes)} · {v.algorithm} · {v.mode} mode
+      <p className="muted">{v.path}{v.data_device ? ` (data on ${v.data_device})` : ''} · {formatBytes(v.size_bytes)} · {v.algorithm} · {v.luks ? 'LUKS2 (dm-crypt over dm-integrity)' : `${v.mode} mode`}
         {held.length ? ` · held by the host: ${held.join(', ')}` : ''}</p>
+      {v.luks ? (
+        <>
+          {v.luks.locked ? <p className="warn" role="status" data-testid="locked-note">Locked: the host does not hold this LUKS2 volume's key (it forgets keys when it restarts). {link({ page: 'unlock', id: v.id }, 'Unlock it with its passphrase', '')} to scrub it; the header below is read without a key.</p> : null}
+          <StatusPanel v={v} />
+          <LuksErrorsPanel v={v} />
+          <div className="cols">
+            <LuksPanel v={v} />
+            <SuperblockPanel v={v} />
+          </div>
+          <JournalPanel v={v} d={d} />
+          <JobPanel v={v} kind="scrub" d={d} />
+          <CommandsPanel v={v} />
+        </>
+      ) : <>
       {needsUnlock(v) ? <p className="warn" role="status">The host does not hold the key{v.keys_required.journalIntegrity || v.keys_required.journalCrypt ? 's' : ''} this volume needs (keys are forgotten when the host restarts): {link({ page: 'unlock', id: v.id }, 'enter them to unlock it', '')}.</p> : null}
       <StatusPanel v={v} />
       <ErrorsPanel v={v} />
@@ -47,6 +64,7 @@ export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Da
       <JobPanel v={v} kind="recalc" d={d} />
       <JobPanel v={v} kind="scrub" d={d} />
       <CommandsPanel v={v} />
+      </>}
     </section>
   );
 }

@@ -1,0 +1,246 @@
+// The engine host's LUKS2 half: authenticated volumes (dm-crypt over dm-integrity, engine/luks + engine/crypt) in
+// the same list as plain dm-integrity volumes. What the header says is read without a key; the volume key, once
+// a passphrase or key file unlocked it, stays in the host's memory (EngineHost Entry.luks) and reaches a scrub's
+// worker thread as bytes (JobSpec.crypt). Passphrases are never kept: they are turned into bytes, used, zeroed.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { IntegrityStudioError } from '../../engine/errors.js';
+import { FileDevice } from '../../engine/io/device.js';
+import { SliceDevice } from '../../engine/io/slice.js';
+import { SECTOR_SIZE, flagNames } from '../../engine/layout/superblock.js';
+import { openVolumeOn, type Volume } from '../../engine/volume.js';
+import { readLuks2Header, type Luks2Info, type Luks2Secret } from '../../engine/luks/index.js';
+import { LUKS2_HDR2_OFFSETS, LUKS2_MAGIC_1ST, LUKS2_MAGIC_2ND } from '../../engine/luks/header.js';
+import { luksDumpText } from '../../engine/luks/dump.js';
+import { segmentFromLuks, type CryptSegment } from '../../engine/crypt/volume.js';
+import { journalOnDisk } from '../../engine/integrity/journal-disk.js';
+import { jobStatePath, readJobStateAt, runningElsewhere, volumeIdOf, type JobStateFile } from '../../engine/jobs/state.js';
+import type { JobHandle } from '../../engine/jobs/types.js';
+import type { JobKind, JobProgress, JobRun, LuksInfo, LuksSecretInput, VolumeSnapshot, VolumeState } from '../../engine/api.js';
+import { shellQuote } from './open-command.js';
+
+/** Whether `p` starts with a LUKS2 header (either copy's magic, version 2), as blkid tells LUKS2 apart. */
+export function isLuks2(p: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(p, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const b = Buffer.alloc(8);
+    for (const [off, magic] of [[0, LUKS2_MAGIC_1ST], ...LUKS2_HDR2_OFFSETS.map((o) => [o, LUKS2_MAGIC_2ND] as const)] as Array<[number, Buffer]>) {
+      if (fs.readSync(fd, b, 0, 8, off) === 8 && b.subarray(0, 6).equals(magic) && b.readUInt16BE(6) === 2) return true;
+    }
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The secret of a request as engine/luks takes it: the passphrase as UTF-8 bytes (the caller zeroes them). */
+export function secretOf(s: LuksSecretInput | undefined): Luks2Secret | null {
+  if (!s) return null;
+  if ('passphrase' in s) return { passphrase: Buffer.from(s.passphrase, 'utf8') };
+  return { keyFile: path.resolve(s.file) };
+}
+
+export function zeroSecret(s: Luks2Secret | null): void {
+  s?.passphrase?.fill(0);
+}
+
+const PRIORITY = ['ignored', 'normal', 'preferred'] as const;
+
+/** The header as the dashboard shows it (what luks-dump prints; no key material). */
+export function luksInfoOf(info: Luks2Info, locked: boolean): LuksInfo {
+  const s = info.dataSegment;
+  return {
+    uuid: info.uuid, label: info.label, cipher: s.encryption ?? '', integrity: s.integrity?.type ?? null, sector_size: s.sectorSize ?? 512,
+    volume_key_bits: info.volumeKeySize * 8, data_offset: s.offset,
+    keyslots: info.keyslots.map((k) => ({
+      id: k.id, type: k.type, key_bits: k.keySize * 8, priority: PRIORITY[k.priority ?? 1] ?? 'normal', cipher: k.area.encryption, kdf: k.kdf.type,
+      ...(k.kdf.type === 'pbkdf2' ? { hash: k.kdf.hash, iterations: k.kdf.iterations } : { time: k.kdf.time, memory_kib: k.kdf.memory, threads: k.kdf.cpus }),
+    })),
+    damaged: [info.primary, info.secondary].filter((c) => !c.valid).map((c) => `the ${c.copy} header (offset ${c.offset}) is damaged: ${c.problem}; the ${info.used} copy is used`),
+    dump: luksDumpText(info),
+    locked,
+  };
+}
+
+/** The dm-integrity superblock below the header (no key needed), opened read-only; the caller closes it. */
+export function openLuksIntegrity(p: string, seg: CryptSegment): Volume {
+  const dev = FileDevice.open(p, { readOnly: true });
+  let slice: SliceDevice;
+  try {
+    if (seg.offset % SECTOR_SIZE || seg.offset >= dev.size) throw new IntegrityStudioError(`${p}: the LUKS2 data segment offset ${seg.offset} is not inside the device (${dev.size} bytes)`, 'EFORMAT');
+    const size = seg.size === 'dynamic' ? dev.size - seg.offset : Math.min(seg.size, dev.size - seg.offset);
+    slice = new SliceDevice(dev, seg.offset, size);
+  } catch (e) {
+    dev.close();
+    throw e;
+  }
+  return openVolumeOn(slice, null, p, { externalTags: true, superblockOnly: true, readOnly: true });
+}
+
+/** 512-byte sectors the dm-crypt device presents (CryptVolume.size without opening it with a key). */
+export function cryptSectors(vol: Volume, seg: CryptSegment): number {
+  const spb = seg.sector_size / SECTOR_SIZE;
+  let sectors = vol.geometry.provided_data_sectors;
+  if (seg.size !== 'dynamic') sectors = Math.min(sectors, Math.floor(seg.size / SECTOR_SIZE));
+  return sectors - (sectors % spb);
+}
+
+/** The scrub state file of a LUKS2 volume (named by its dm-integrity salt and size, as the CLI's crypt scrub). */
+export function luksScrubState(p: string): JobStateFile | null {
+  try {
+    const info = readLuks2Header(p);
+    const v = openLuksIntegrity(p, segmentFromLuks(info));
+    try {
+      return readJobStateAt(jobStatePath(p, 'scrub'), volumeIdOf(v.sb));
+    } finally {
+      v.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
+export interface LuksEntryView {
+  path: string;
+  name: string;
+  handles: Partial<Record<JobKind, JobHandle>>;
+  jobs: Partial<Record<JobKind, JobProgress>>;
+  error: string | null;
+  locked: boolean;
+}
+
+type VerificationOf = (st: JobStateFile | null, live: JobProgress | undefined, providedSectors: number, spb: number) => VolumeSnapshot['verification'];
+
+export const LOCKED_MESSAGE = 'locked: the host does not hold the volume key of this LUKS2 volume (it forgets keys when it restarts): Unlock it with its passphrase or key file';
+
+/**
+ * Fills a snapshot of a LUKS2 volume: the header (without a key), the dm-integrity superblock below it, the scrub's
+ * verification from the shared state file (in encryption sectors, which are the dm-integrity blocks), the
+ * journal on disk, and the commands. Returns the conditions.
+ */
+export function fillLuksSnapshot(s: VolumeSnapshot, e: LuksEntryView, hostStartedAt: string, verificationOf: VerificationOf): VolumeState[] {
+  const conds: VolumeState[] = [];
+  let info: Luks2Info;
+  try {
+    info = readLuks2Header(e.path);
+  } catch (err) {
+    s.error = (err as Error).message;
+    return ['unreadable'];
+  }
+  s.luks = luksInfoOf(info, e.locked);
+  const seg = segmentFromLuks(info);
+  s.algorithm = `${seg.encryption}${seg.integrity ? ` + ${seg.integrity}` : ''}`;
+  s.open_command = ['cryptsetup', 'open', '--type', 'luks2', e.path, e.name.replace(/[^\w.-]+/g, '_') || 'luks'].map(shellQuote).join(' ');
+  s.dm_table = '';
+  // the badge, the page's note and the action say it; the error line stays for problems
+  if (e.locked) conds.push('locked');
+  if (!seg.integrity) {
+    s.error = `${e.path}: the LUKS2 segment has no integrity (plain dm-crypt, not an authenticated volume): nothing here to verify`;
+    conds.push('unreadable');
+    return conds;
+  }
+  let vol: Volume;
+  try {
+    vol = openLuksIntegrity(e.path, seg);
+  } catch (err) {
+    s.error = `the dm-integrity superblock below the LUKS2 header cannot be read: ${(err as Error).message}`;
+    conds.push('unreadable');
+    return conds;
+  }
+  try {
+    const sb = vol.sb, g = vol.geometry;
+    const spb = seg.sector_size / SECTOR_SIZE;
+    const sectors = cryptSectors(vol, seg);
+    s.size_bytes = sectors * SECTOR_SIZE;
+    s.superblock = {
+      version: sb.version, flags: flagNames(sb.flags), integrity_tag_size: sb.integrity_tag_size, journal_sections: sb.journal_sections,
+      provided_data_sectors: sb.provided_data_sectors, log2_interleave_sectors: sb.log2_interleave_sectors,
+      log2_sectors_per_block: sb.log2_sectors_per_block, log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit, recalc_sector: null,
+    };
+    s.geometry = {
+      block_size: g.block_size, tag_size: g.tag_size, initial_sectors: g.initial_sectors, metadata_run: g.metadata_run,
+      journal_section_sectors: g.journal_section_sectors, journal_entries: g.journal_entries, meta_dev: g.meta_dev,
+    };
+    const st = readJobStateAt(jobStatePath(e.path, 'scrub'), volumeIdOf(sb));
+    const live = e.handles.scrub ? e.jobs.scrub : undefined;
+    const elsewhere = !live && runningElsewhere(st);
+    const v = verificationOf(st, live, sectors, spb);
+    if (elsewhere) v.scrub = 'running';
+    // the digest proved the key: every sector failing is not a wrong key but unwritten (no-wipe) or overwritten tags
+    v.suspect_algorithm_or_key = false;
+    s.verification = v;
+    s.error_count = v.bad_blocks;
+    s.bad_ranges = v.bad_ranges;
+    if (!live && st) {
+      s.jobs.scrub = {
+        job: 'scrub', state: elsewhere ? 'running' : st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: spb,
+        bytes_per_second: 0, eta_ms: st.state === 'done' ? 0 : null, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
+        checked_blocks: st.checked_blocks, unchecked_blocks: v.unchecked_blocks, unchecked: [], read_errors: v.read_errors, read_error_ranges: v.read_error_ranges,
+        ...(st.started_at ? { started_at: st.started_at } : {}),
+      };
+    } else if (!live && e.jobs.scrub?.state !== 'failed') delete s.jobs.scrub;
+    delete s.jobs.recalc;
+    if (v.scrub === 'running') conds.push('checking');
+    if (v.bad_blocks > 0 || v.read_errors > 0) conds.push('errors');
+    if (v.scrub === 'paused') conds.push('check-paused');
+    if (v.scrub === 'finished' && !v.bad_blocks && !v.read_errors) conds.push(v.unchecked_blocks > 0 ? 'partial' : 'clean');
+    if (v.scrub === 'none') conds.push('not-checked');
+    if (v.checked_blocks > 0 && v.bad_blocks === v.checked_blocks && !e.error) {
+      s.error = `every checked sector failed authentication (a guess: the volume was made without the wipe, "no wipe", so unwritten sectors have no valid tag; or its tag area was overwritten)`;
+    }
+    const runs: JobRun[] = [...(st?.runs ?? [])];
+    const p = e.jobs.scrub;
+    if (e.handles.scrub && p) runs.push({ job: 'scrub', by: 'dashboard', started_at: p.started_at ?? hostStartedAt, ended_at: null, duration_ms: null, result: 'running', from_sector: p.start_sector, to_sector: p.position_sector });
+    if (elsewhere && st?.running) runs.push({ job: 'scrub', by: st.running.by, started_at: st.running.since, ended_at: null, duration_ms: null, result: 'running', from_sector: st.position_sector, to_sector: st.position_sector });
+    s.runs = runs.sort((a, b) => a.started_at.localeCompare(b.started_at));
+    // the journal below dm-crypt carries the tags; its committed entries are read (a read-only open overlays them) without a key
+    try {
+      s.journal_disk = journalOnDisk(vol, 'journal');
+      if (s.journal_disk.committed_entries > 0) conds.push('journal-replay');
+    } catch {
+      s.journal_disk = null;
+    }
+  } finally {
+    vol.close();
+  }
+  return conds;
+}
+
+/** What the LUKS format worker posts. */
+export type LuksFormatMessage =
+  | { type: 'kdf'; kdf: string; elapsed_ms: number; estimate_ms: number; fraction: number; done: boolean }
+  | { type: 'wipe'; done: number; total: number }
+  | { type: 'done'; volumeKey: Uint8Array }
+  | { type: 'error'; message: string; code?: string };
+
+export interface LuksFormatWorkerData {
+  path: string;
+  options: {
+    integrity: string; cipher?: string; keySize?: number; sectorSize?: number; pbkdf?: 'argon2id' | 'argon2i' | 'pbkdf2';
+    pbkdfIterations?: number; pbkdfMemory?: number; noWipe: boolean; label?: string;
+  };
+  /** the passphrase bytes, or a key file on the host */
+  passphrase?: Uint8Array;
+  keyFile?: string;
+}
+
+/** formatCryptVolume in a worker thread (KDF and wipe off the host's event loop); resolves with the volume key. */
+export function formatLuksInWorker(data: LuksFormatWorkerData, onMessage: (m: LuksFormatMessage) => void): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./luks-format-worker.js', import.meta.url), { workerData: data });
+    let settled = false;
+    w.on('message', (m: LuksFormatMessage) => {
+      if (m.type === 'done') { settled = true; const k = Buffer.from(m.volumeKey); (m.volumeKey as Uint8Array).fill(0); resolve(k); }
+      else if (m.type === 'error') { settled = true; reject(new IntegrityStudioError(m.message, m.code ?? 'EINVAL')); }
+      else onMessage(m);
+    });
+    w.on('error', (e) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format failed: ${e.message}`)); } });
+    w.on('exit', (code) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format worker exited with code ${code}`)); } });
+  });
+}

@@ -1,0 +1,50 @@
+// The LUKS2 views rendered in node: a locked volume (the badge, the note with Unlock, the header read without a
+// key, Start scrub unavailable, no Edit), an unlocked one with failing sectors worded as the kernel logs them, the
+// unlock form's masked passphrase, and the create form's commands without the passphrase.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderToStaticMarkup } from 'react-dom/server';
+import type { LuksInfo } from '../../../engine/api.js';
+import { createDashboardStore } from '../store.js';
+import { VolumePage } from '../volume/VolumePage.js';
+import { verification, vol } from '../test-fixtures.js';
+import { LuksUnlockForm } from './LuksUnlockForm.js';
+import { LuksCreateVolumeForm } from './LuksCreateForm.js';
+
+const luks = (locked: boolean): LuksInfo => ({
+  uuid: 'b79ca593-1965-4f57-9ccf-158f3b631e31', label: '', cipher: 'aes-xts-random', integrity: 'hmac(sha256)', sector_size: 512, volume_key_bits: 768,
+  data_offset: 1048576, keyslots: [{ id: 0, type: 'luks2', key_bits: 768, priority: 'normal', cipher: 'aes-xts-plain64', kdf: 'argon2id', time: 4, memory_kib: 65536, threads: 2 }],
+  damaged: [], dump: 'LUKS header information\n', locked,
+});
+const page = (v: ReturnType<typeof vol>) => renderToStaticMarkup(<VolumePage v={v} d={createDashboardStore().getState()} onNavigate={() => {}} />);
+
+test('locked LUKS2 volume: badge, note with Unlock, header without a key, no Start scrub, no Edit', () => {
+  const html = page(vol('l', { state: 'locked', conditions: ['locked', 'not-checked'], algorithm: 'aes-xts-random + hmac(sha256)', luks: luks(true) }));
+  assert.match(html, /badge-locked[^>]*>locked</);
+  assert.match(html, /Locked: the host does not hold this LUKS2 volume/);
+  assert.match(html, /href="#\/volume\/l\/unlock"/);
+  assert.match(html, /time 4, memory 65,536 KiB, 2 threads/);
+  assert.match(html, /768 bits · not held by the host \(locked\)/);
+  assert.match(html, /Unlock it with its passphrase, then start a scrub to check every sector\./);
+  assert.match(html, /aria-disabled="true"[^>]*>Start scrub</);
+  assert.doesNotMatch(html, />Edit…</);
+  assert.doesNotMatch(html, /Start recalculation/);
+});
+
+test('unlocked LUKS2 volume with failing sectors: the kernel\'s lines, ranges, encryption-sector words', () => {
+  const html = page(vol('u', { state: 'errors', conditions: ['errors'], error_count: 3, bad_ranges: [[100, 101], [300, 302]], luks: luks(false),
+    verification: verification({ scrub: 'finished', total_blocks: 952, checked_blocks: 952, bad_blocks: 3, bad_ranges: [[100, 101], [300, 302]] }) }));
+  assert.match(html, /INTEGRITY AEAD ERROR, sector 100\nINTEGRITY AEAD ERROR, sector 300\nINTEGRITY AEAD ERROR, sector 301/);
+  assert.match(html, /sectors 300–301/);
+  assert.match(html, /checked 952 of 952 encryption sectors: 3 failing sectors, no read errors/);
+  assert.match(html, /listed under Sectors failing authentication cannot be trusted/);
+});
+
+test('unlock form: the passphrase masked; create form: commands never hold it', () => {
+  const u = renderToStaticMarkup(<LuksUnlockForm v={vol('l', { luks: luks(true) })} onSubmit={async () => {}} onCancel={() => {}} />);
+  assert.match(u, /id="luks-unlock-pass" type="password"/);
+  assert.match(u, /keyslots 0 \(argon2id\)/);
+  const c = renderToStaticMarkup(<LuksCreateVolumeForm onSubmit={async () => {}} onPlain={() => {}} />);
+  assert.match(c, /cryptsetup luksFormat --type luks2 --cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --sector-size 4096 --pbkdf argon2id IMAGE/);
+  assert.match(c, /id="l-pass" type="password"/);
+});
