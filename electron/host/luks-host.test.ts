@@ -102,7 +102,10 @@ test('LUKS2: added locked with the header shown, wrong passphrase refused in cry
     const renamed = (await dispatch(again, 'updateVolume', [v!.id, { name: 'backup (encrypted)' }])) as VolumeSnapshot;
     assert.equal(renamed.name, 'backup (encrypted)');
     assert.equal(renamed.state, 'locked');
-    await assert.rejects(dispatch(again, 'updateVolume', [v!.id, { integrity: 'sha256' }]), /LUKS2 volume: .*only the name can be changed \(not integrity\)/);
+    await assert.rejects(dispatch(again, 'updateVolume', [v!.id, { integrity: 'sha256' }]), /LUKS2 volume: .*only the name and speed limit can be changed \(not integrity\)/);
+    // the speed limit of its scrub is the volume's too
+    assert.equal(((await dispatch(again, 'updateVolume', [v!.id, { speedLimitMiBs: 8 }])) as VolumeSnapshot).speed_limit_mib_s, 8);
+    assert.equal(((await dispatch(again, 'updateVolume', [v!.id, { speedLimitMiBs: 0 }])) as VolumeSnapshot).speed_limit_mib_s, null);
   } finally {
     await again.close();
   }
