@@ -93,6 +93,15 @@ test('LUKS2: added locked with its header, wrong then right passphrase, scrub li
   await expect(page.getByRole('heading', { level: 2, name: path.basename(img) })).toBeFocused();
   await expect(page.getByTestId('state-badges').first()).toContainText('not checked');
   await expect(page.getByTestId('locked-note')).toHaveCount(0);
+  // Edit…: a LUKS2 volume's name and speed limit only (its header holds the rest)
+  await page.getByRole('link', { name: 'Edit…' }).click();
+  await expect(page.getByRole('heading', { level: 2, name: `Edit ${path.basename(img)}` })).toBeFocused();
+  await expect(page.getByLabel('Integrity algorithm (not stored on disk)')).toHaveCount(0);
+  await page.getByLabel('Speed limit (MiB/s)').fill('4');
+  await shots(page, 'luks-edit-form');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { level: 2, name: path.basename(img) })).toBeFocused();
+  await expect(page.getByTestId('scrub-speed-limit')).toHaveText('limited to 4 MiB/s (Edit to change)');
   // scrub: a job with the same panel, sector map and history; the kernel's three failing sectors
   await scrubToEnd(page);
   await expect(page.getByTestId('state-badges').first()).toContainText('errors');

@@ -16,14 +16,16 @@ export function EditVolumeForm({ v, algorithms, onSubmit, onCancel, pickPath }: 
   const [tried, setTried] = useState(false);
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
-  const errors = validateOpen(f, { keysOptional: true });
+  // a LUKS2 volume's header holds its cipher and integrity: only its name and speed limit are ours to change
+  const luks = !!v.luks;
+  const errors = luks ? {} : validateOpen(f, { keysOptional: true });
   const nameError = name.trim() ? undefined : 'Name: required';
   const limitError = limitProblem(limit);
   const shown = tried ? errors : {};
   return (
     <section aria-labelledby="view-h">
       <h2 id="view-h" tabIndex={-1}>Edit {v.name}</h2>
-      <p className="muted">{v.path}. Changing the open options changes how the host reads the volume; nothing is written to the image.</p>
+      <p className="muted">{v.path}. {luks ? 'Its LUKS2 header holds its cipher and integrity; here you change only what the dashboard keeps' : 'Changing the open options changes how the host reads the volume'}; nothing is written to the image.</p>
       <form noValidate onSubmit={(e) => {
         e.preventDefault();
         setTried(true);
@@ -31,14 +33,14 @@ export function EditVolumeForm({ v, algorithms, onSubmit, onCancel, pickPath }: 
         if (busy) return;
         setBusy(true);
         setFailure(null);
-        void onSubmit({ ...openRequest(f), name: name.trim(), speedLimitMiBs: limit.trim() ? Number(limit.trim()) : 0 }).catch((x: Error) => setFailure(inFormWords(x.message))).finally(() => setBusy(false));
+        void onSubmit({ ...(luks ? {} : openRequest(f)), name: name.trim(), speedLimitMiBs: limit.trim() ? Number(limit.trim()) : 0 }).catch((x: Error) => setFailure(inFormWords(x.message))).finally(() => setBusy(false));
       }}>
         <Field label="Name" id="edit-name" error={tried ? nameError : undefined}>
           <input id="edit-name" value={name} aria-invalid={tried && !!nameError} onChange={(e) => setName(e.target.value)} />
         </Field>
-        <OpenOptionsFields prefix="edit" f={f} set={(p) => setF({ ...f, ...p })} errors={shown} algorithms={algorithms} keysOptional pickPath={pickPath} />
+        {luks ? null : <OpenOptionsFields prefix="edit" f={f} set={(p) => setF({ ...f, ...p })} errors={shown} algorithms={algorithms} keysOptional pickPath={pickPath} />}
         <fieldset className="group">
-          <legend>Recalculation and scrub</legend>
+          <legend>{luks ? 'Scrub' : 'Recalculation and scrub'}</legend>
           <p className="muted small">A speed limit leaves the disk to its users while a job runs; it applies from the next start or resume.</p>
           <div className="grid">
           <Field label="Speed limit (MiB/s)" id="edit-speed-limit" error={tried ? limitError : undefined}
@@ -48,8 +50,10 @@ export function EditVolumeForm({ v, algorithms, onSubmit, onCancel, pickPath }: 
           </Field>
           </div>
         </fieldset>
-        <p>Equivalent command:</p>
-        <pre className="cmd" aria-label="Equivalent open command">{openCommand(v.path, f)}</pre>
+        {luks ? null : <>
+          <p>Equivalent command:</p>
+          <pre className="cmd" aria-label="Equivalent open command">{openCommand(v.path, f)}</pre>
+        </>}
         {failure ? <p className="error" role="alert">Not saved: {failure}</p> : null}
         <div className="row">
           <button type="submit" aria-disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
