@@ -66,6 +66,8 @@ export const SCHEMAS: { readonly [C in CommandName]: readonly Arg[] } = {
   replayJournal: [ID],
   startRecalc: [ID], pauseRecalc: [ID], resumeRecalc: [ID], resetRecalc: [ID],
   startScrub: [ID], pauseScrub: [ID], resumeScrub: [ID],
+  resizeLimits: [ID],
+  resizeVolume: [ID, obj('resizeVolume', { size: I, wipe: B, confirmShrink: B })],
 };
 for (const c of COMMAND_NAMES) if (!Object.hasOwn(SCHEMAS, c)) throw new Error(`protocol: no argument schema for command ${c}`);
 for (const c of Object.keys(SCHEMAS)) if (!(COMMAND_NAMES as readonly string[]).includes(c)) throw new Error(`protocol: schema for unknown command ${c}`);
