@@ -77,7 +77,7 @@ export function ResizePage({ v, d, onDone }: { v: VolumeSnapshot; d: Pick<Dashbo
       <dl className="facts" aria-label="Sizes">
         <dt>Current size</dt><dd data-testid="resize-current">{formatBytes(lim.current_bytes)} ({formatCount(lim.current_bytes / 512)} sectors)</dd>
         <dt>Whole {lim.device_kind === 'block' ? 'device' : 'file'} as it is</dt><dd data-testid="resize-whole">{formatBytes(lim.whole_device_bytes)} <span className="muted">({lim.device})</span></dd>
-        <dt>Largest possible</dt><dd data-testid="resize-max">{formatBytes(lim.max_bytes)} <span className="muted">{lim.device_kind === 'block' ? '(the device’s size: grow the device itself to go further)' : `(the file grown into the ${formatBytes(lim.free_bytes ?? 0)} free on its file system)`}</span></dd>
+        <dt>Largest possible</dt><dd data-testid="resize-max">{formatBytes(lim.max_bytes)} <span className="muted">{blocked && lim.free_bytes === null ? '(not known while the volume is busy)' : lim.device_kind === 'block' ? '(the device’s size: grow the device itself to go further)' : `(the file grown into the ${formatBytes(lim.free_bytes ?? 0)} free on its file system)`}</span></dd>
       </dl>
       {blocked ? <p className="warn" role="status" id="resize-refused-note" data-testid="resize-refused">Resize is not possible now: {blocked}.</p> : null}
       {outcome ? (
@@ -122,9 +122,9 @@ export function ResizePage({ v, d, onDone }: { v: VolumeSnapshot; d: Pick<Dashbo
             <label htmlFor="resize-wipe">{L.wipe}</label>
           </div>
           <div className="field check">
-            <input type="radio" id="resize-recalc" name="resize-area" checked={f.newArea === 'recalculate'} disabled={!lim.recalc_allowed} onChange={() => set({ newArea: 'recalculate' })} aria-describedby={!lim.recalc_allowed ? 'resize-recalc-hint' : undefined} />
+            <input type="radio" id="resize-recalc" name="resize-area" checked={f.newArea === 'recalculate'} disabled={!lim.recalc_allowed} onChange={() => set({ newArea: 'recalculate' })} aria-describedby={!lim.recalc_allowed && !blocked ? 'resize-recalc-hint' : undefined} />
             <label htmlFor="resize-recalc">{L.recalculate}</label>
-            {!lim.recalc_allowed ? <span className="muted small" id="resize-recalc-hint">not for this volume: the kernel refuses to recalculate a keyed hash without a journal MAC</span> : null}
+            {!lim.recalc_allowed && !blocked ? <span className="muted small" id="resize-recalc-hint">not for this volume: the kernel refuses to recalculate a keyed hash without a journal MAC</span> : null}
           </div>
         </fieldset>
         <section className="panel" aria-labelledby="resize-cmd-h">
@@ -135,7 +135,7 @@ export function ResizePage({ v, d, onDone }: { v: VolumeSnapshot; d: Pick<Dashbo
         </section>
         {busy && grow && f.newArea === 'wipe' ? (
           <div role="group" aria-label="Wipe progress" data-testid="resize-progress">
-            <Progress label="Wiping the new area" value={percent(wipe)} />
+            <Progress label="Wiping the new area" value={wipe ? percent({ position_sector: wipe.position_sector - wipe.start_sector, total_sectors: wipe.total_sectors - wipe.start_sector }) : 0} />
             <p className="muted">{wipe ? `${formatCount(wipe.position_sector - wipe.start_sector)} of ${formatCount(wipe.total_sectors - wipe.start_sector)} sectors · ${formatRate(wipe.bytes_per_second)} · ETA ${formatEta(wipe.eta_ms)}` : 'starting…'}</p>
           </div>
         ) : busy ? <p role="status">Resizing…</p> : null}
@@ -148,7 +148,7 @@ export function ResizePage({ v, d, onDone }: { v: VolumeSnapshot; d: Pick<Dashbo
           ) : (
             <button type="submit" aria-disabled={busy || !!blocked || same || undefined}>{busy ? 'Resizing…' : same ? 'Already this size' : grow ? 'Grow' : 'Resize'}</button>
           )}
-          <button type="button" className="secondary" onClick={onDone}>Cancel</button>
+          {busy ? null : <button type="button" className="secondary" onClick={onDone}>Cancel</button>}
         </div>
       </form>
     </section>
