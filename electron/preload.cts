@@ -7,6 +7,7 @@ type Listener = (e: unknown) => void;
 const COMMANDS = [
   'status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume', 'updateVolume', 'unlockVolume', 'replayJournal',
   'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub',
+  'resizeLimits', 'resizeVolume',
 ];
 const api: Record<string, unknown> = {
   onEvent(l: Listener) {
