@@ -31,6 +31,18 @@ test('grow with a wipe: sizes shown, errors in the form\'s words, the equivalent
   await openResize(page, 'grow.img');
   await expect(page.getByTestId('resize-current')).toContainText('MiB');
   await expect(page.getByTestId('resize-max')).toContainText('free on its file system');
+  // keyboard: from the focused heading, Tab goes through the form in reading order (the new-area choice is
+  // disabled until the size grows, so it is skipped)
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('A new size')).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('New size', { exact: true })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('Unit')).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'Already this size' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'Cancel' })).toBeFocused();
   await page.getByLabel('A new size').check();
   const amount = page.getByLabel('New size', { exact: true });
   await amount.fill('abc');

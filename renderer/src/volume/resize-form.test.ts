@@ -21,6 +21,10 @@ test('sizes: units an admin reads, errors naming the New size control', () => {
   assert.match(wantedBytes({ ...f, amount: '10.001' }, LIM).error!, /^New size: 10.001 MiB is not a whole number of 4096-byte blocks \(10.0 MiB is\)/);
   assert.match(wantedBytes({ ...f, amount: '2', unit: 'GiB' }, LIM).error!, /^New size: at most 1.0 GiB \(the largest possible: the file system has 1000.0 MiB free\)/);
   assert.equal(wantedBytes({ ...f, whole: true }, LIM).bytes, 63 * MiB);
+  // a current size that is not a round number of MiB: the form's first (rounded) amount still means it
+  const odd = { ...LIM, current_bytes: 32328 * 512 };
+  assert.deepEqual(initialForm(odd), { whole: false, amount: '15.785', unit: 'MiB', newArea: 'recalculate' });
+  assert.equal(wantedBytes(initialForm(odd), odd).bytes, 32328 * 512);
   const block = { ...LIM, device_kind: 'block' as const, free_bytes: null, max_bytes: 63 * MiB };
   assert.equal(initialForm(block).whole, true);
   assert.match(wantedBytes({ ...f, amount: '32' }, block).error!, /block device's size is fixed here/);

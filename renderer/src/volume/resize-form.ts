@@ -36,6 +36,9 @@ export function wantedBytes(f: ResizeForm, lim: ResizeLimits): { bytes: number; 
   const L = RESIZE_LABELS;
   if (f.whole) return { bytes: lim.whole_device_bytes };
   const t = f.amount.trim();
+  // the current size as the form first shows it (rounded to 3 decimals) means the current size itself
+  const cur = inUnits(lim.current_bytes);
+  if (t === cur.amount && f.unit === cur.unit) return { bytes: lim.current_bytes };
   if (!/^\d+(\.\d+)?$/.test(t)) return { error: `${L.size}: give a number of ${f.unit}, e.g. ${inUnits(lim.current_bytes).amount}` };
   const exact = Number(t) * UNITS[f.unit];
   const bytes = Math.round(exact);
