@@ -132,6 +132,7 @@ export function ResizePage({ v, d, onDone }: { v: VolumeSnapshot; d: Pick<Dashbo
           <pre className="cmd" aria-label="Equivalent integrity-studio command">{cmds.studio}</pre>
           <p className="muted small">With the volume open in the kernel (see “Open with the kernel” on its page); an image file grows first (<code>truncate -s</code>, then <code>losetup -c</code>):</p>
           <pre className="cmd" aria-label="Equivalent integritysetup command">{cmds.kernel}</pre>
+          {shrink ? <p className="muted small">A difference: the kernel only shortens the mapping (its superblock keeps the larger size, and a smaller device is refused); offline the image is cut and the superblock records the smaller size.</p> : null}
         </section>
         {busy && grow && f.newArea === 'wipe' ? (
           <div role="group" aria-label="Wipe progress" data-testid="resize-progress">
