@@ -8,6 +8,7 @@ const COMMANDS = [
   'status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume', 'updateVolume', 'unlockVolume', 'replayJournal',
   'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub',
   'createLuksVolume',
+  'resizeLimits', 'resizeVolume',
 ];
 const api: Record<string, unknown> = {
   onEvent(l: Listener) {

@@ -286,6 +286,37 @@ export interface UnlockRequest {
   luksSecret?: LuksSecretInput;
 }
 
+/** What the Resize form needs to know (integritysetup resize; sizes are bytes of the volume, not of the device). */
+export interface ResizeLimits {
+  current_bytes: number;
+  /** the size the volume takes when it fills its image file or device as it is now ("whole device/file") */
+  whole_device_bytes: number;
+  /** the largest size possible: a block device's own size; an image file grown into the free space of its file system */
+  max_bytes: number;
+  /** one block */
+  min_bytes: number;
+  block_size: number;
+  /** the file or device holding the data (the image, or the data device) */
+  device: string;
+  device_kind: 'file' | 'block';
+  /** free bytes of the image file's file system (null for a block device) */
+  free_bytes: number | null;
+  /** the kernel lets a grown area be recalculated (keyed hashes need a journal MAC, else only --wipe) */
+  recalc_allowed: boolean;
+  /** why a resize is refused right now (a job runs, another writer holds it, a key is missing), null when it may run */
+  refused: string | null;
+}
+
+/** Resize: a new size, or the whole device/file as it is; a grown area wiped or marked for recalculation. */
+export interface ResizeVolumeRequest {
+  /** bytes of the volume (a multiple of its block size); absent: fit the image file or device as it is now */
+  size?: number;
+  /** grow: zero the new area with valid tags (integritysetup resize --wipe); otherwise it is recalculated */
+  wipe?: boolean;
+  /** a shrink loses the data past the new end: the form asks first and says so here */
+  confirmShrink?: boolean;
+}
+
 export interface HostStatus {
   version: string;
   transport: 'electron' | 'websocket';
@@ -317,6 +348,11 @@ export interface IntegrityApi {
   resumeScrub(id: string): Promise<void>;
   /** formats a LUKS2 authenticated volume (header, dm-integrity, wipe) and adds it, unlocked */
   createLuksVolume(req: CreateLuksVolumeRequest): Promise<VolumeSnapshot>;
+  /** what a resize of this volume can do now */
+  resizeLimits(id: string): Promise<ResizeLimits>;
+  /** integritysetup resize: grows (new area wiped, progress as 'progress' events of job 'wipe'; or marked for
+   *  recalculation, which then starts) or shrinks; resolves when the size is on disk */
+  resizeVolume(id: string, req: ResizeVolumeRequest): Promise<VolumeSnapshot>;
   /** Electron only: a native dialog for an image (open/save) or a key file; resolves with the chosen path or null */
   pickPath?(kind: 'open' | 'save' | 'key'): Promise<string | null>;
   /** subscribes to events; returns the unsubscribe function */
@@ -338,6 +374,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume', 'updateVolume', 'unlockVolume', 'replayJournal',
   'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub',
   'createLuksVolume',
+  'resizeLimits', 'resizeVolume',
 ];
 
 /** WebSocket / IPC frames */

@@ -220,7 +220,7 @@ export function openVolumeOn(
  */
 export function inlineRefusal(path: string): IntegrityStudioError {
   return new IntegrityStudioError(
-    `${path} is an inline-mode volume (superblock version 6): its tags live in the device's per-sector integrity metadata, which this image does not carry, so its data cannot be read or verified here; dump shows the superblock, and the kernel opens it on the device itself (integritysetup open)`,
+    `${path} is an inline-mode volume (superblock version 6): its tags live in the device's per-sector integrity metadata, which this image does not carry, so its data cannot be read or verified from this image; dump shows the superblock; when the device under it is a dm-integrity volume without internal hash, \`integrity-studio verify-inline\` on that volume's image checks it; the kernel opens it on the device itself (integritysetup open)`,
     'EINLINE',
   );
 }

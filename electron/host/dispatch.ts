@@ -29,6 +29,8 @@ export async function run(host: EngineHost, call: Call): Promise<unknown> {
     case 'pauseScrub': return host.pauseScrub(a[0]!);
     case 'resumeScrub': return host.resumeScrub(a[0]!);
     case 'createLuksVolume': return host.createLuksVolume(a[0]!);
+    case 'resizeLimits': return host.resizeLimits(a[0]!);
+    case 'resizeVolume': return host.resizeVolume(a[0]!, a[1]!);
   }
 }
 

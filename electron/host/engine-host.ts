@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { IntegrityStudioError } from '../../engine/errors.js';
 import { checkSuperblockMac, openVolume, readKeyFile, type Volume, type VolumeOptions } from '../../engine/volume.js';
-import { flagNames, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_FLAG_RECALCULATING } from '../../engine/layout/superblock.js';
+import { decodeSuperblock, flagNames, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_FLAG_RECALCULATING } from '../../engine/layout/superblock.js';
 import type { FormatOptions } from '../../engine/commands/format.js';
 import { algorithmInfo, supportedAlgorithms } from '../../engine/hash/index.js';
 import { journalCipher, SUPPORTED_JOURNAL_CRYPT } from '../../engine/integrity/journal-keys.js';
@@ -21,7 +21,8 @@ import { openWritable } from '../../engine/integrity/writable.js';
 import { DASHBOARD_ALGORITHM_REMEDY, everyBlockFailedHint } from '../../engine/hints.js';
 import { version } from '../../engine/version.js';
 import type {
-  AddVolumeRequest, CreateLuksVolumeRequest, CreateVolumeRequest, HostStatus, LuksSecretInput, IntegrityEvent, JobKind, JobProgress, JobRun, JournalOnDisk, KeyInput,
+  AddVolumeRequest, CreateLuksVolumeRequest, CreateVolumeRequest, HostStatus, LuksSecretInput, ResizeLimits, ResizeVolumeRequest, IntegrityEvent, JobKind, JobProgress,
+  JobRun, JournalOnDisk, KeyInput,
   OpenOptionsInfo, OpenOptionsRequest, UnlockRequest, UpdateVolumeRequest, Verification, VolumeMode, VolumeSnapshot, VolumeState,
 } from '../../engine/api.js';
 import type { JobHandle, JobSpec } from '../../engine/jobs/types.js';
@@ -34,6 +35,8 @@ import { LOCKED_MESSAGE, fillLuksSnapshot, formatLuksInWorker, isLuks2, luksScru
 import { unlockLuks2, readLuks2Header, type UnlockProgress } from '../../engine/luks/index.js';
 import { openCryptVolume, segmentFromLuks } from '../../engine/crypt/volume.js';
 import { describeSignatures, probeSignatures } from '../../engine/io/probe.js';
+import { resizeFit, resizeRecalcAllowed, type ResizeOptions, type ResizeResult } from '../../engine/commands/resize.js';
+
 
 type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
 
@@ -63,6 +66,8 @@ interface Entry {
   speedLimit: number | null;
   /** a LUKS2 authenticated volume: its volume key while unlocked (never saved, never sent) */
   luks: { volumeKey: Buffer | null } | null;
+  /** a resize is running (its wipe, if any, reports as job 'wipe') */
+  resizing?: boolean;
 }
 
 /** the largest speed limit the dashboard takes (MiB/s): 1 TiB/s, beyond any device */
@@ -179,6 +184,14 @@ const ORDER: VolumeState[] = [
   'missing', 'unreadable', 'formatting', 'locked', 'needs-key', 'checking', 'recalculating', 'errors', 'journal-replay',
   'recalc-paused', 'check-paused', 'partial', 'not-checked', 'clean',
 ];
+
+/** bytes as the dashboard prints them (renderer/src/lib/format.ts formatBytes) */
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
 
 function isoOrNull(s: string | null | undefined): string | null {
   return typeof s === 'string' ? s : null;
@@ -333,7 +346,7 @@ export class EngineHost {
   /** re-reads idle volumes; emits a 'volume' event for each that changed */
   poll(): void {
     for (const e of this.entries.values()) {
-      if (e.formatting || e.handles.recalc || e.handles.scrub) continue;
+      if (e.formatting || e.resizing || e.handles.recalc || e.handles.scrub) continue;
       const sig = this.signatureOf(e);
       if (sig !== e.signature) this.emitVolume(e);
     }
@@ -364,6 +377,7 @@ export class EngineHost {
     return e.handles.recalc ? 'recalc' : e.handles.scrub ? 'scrub' : null;
   }
   private refuseWhileRunning(e: Entry, what: string): void {
+    if (e.resizing) throw new IntegrityStudioError(`${e.name}: a resize is running; wait for it before ${what}`);
     const r = this.running(e);
     if (r) throw new IntegrityStudioError(`${e.name}: a ${r === 'recalc' ? 'recalculation' : 'scrub'} is running; pause it before ${what}`);
   }
@@ -739,6 +753,7 @@ export class EngineHost {
   private runJob(id: string, kind: JobKind, reset: boolean): void {
     const e = this.get(id);
     if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
+    if (e.resizing) throw new IntegrityStudioError(`${e.name}: a resize is running; wait for it to finish`);
     const r = this.running(e);
     if (r) throw new IntegrityStudioError(`${e.name}: a ${r === 'recalc' ? 'recalculation' : 'scrub'} is already running`);
     if (!fs.existsSync(e.path)) throw new IntegrityStudioError(`${e.path} is missing`, 'ENOENT');
@@ -794,6 +809,159 @@ export class EngineHost {
   startScrub(id: string): void { this.runJob(id, 'scrub', true); }
   resumeScrub(id: string): void { this.runJob(id, 'scrub', false); }
   pauseScrub(id: string): Promise<void> { return this.pauseJob(id, 'scrub'); }
+
+  // ---- resize (integritysetup resize; engine/commands/resize.ts) ----
+  /** why a resize is refused now (named for the form), or null */
+  private resizeRefusal(e: Entry): string | null {
+    if (e.formatting) return `${e.name} is still formatting`;
+    if (e.resizing) return `a resize of ${e.name} is already running`;
+    // dm-crypt over dm-integrity grows with the LUKS2 segment (cryptsetup resize): not offered here
+    if (e.luks) return `${e.name} is a LUKS2 volume: resizing it (cryptsetup resize, with its header's segment) is not offered here`;
+    const r = this.running(e);
+    if (r) return `a ${r === 'recalc' ? 'recalculation' : 'scrub'} of ${e.name} is running in this dashboard: pause it, then resize`;
+    for (const p of [e.path, e.options.data_device].filter((x): x is string => !!x)) {
+      if (!fs.existsSync(p)) return `${p} is missing`;
+      const h = lockHolder(p);
+      if (h) return `${p} is open for writing by another process (pid ${h.info.pid}${h.info.cmd ? `: ${h.info.cmd}` : ''}): wait for it to finish`;
+    }
+    const st = this.scrubState(e);
+    if (runningElsewhere(st)) return `a scrub of ${e.name} is running in another process${st?.running ? ` (pid ${st.running.pid}, ${st.running.by})` : ''}: wait for it or pause it there`;
+    const missing = missingKeys(e, null);
+    if (missing.length) return `the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held: Unlock ${e.name} first`;
+    return null;
+  }
+
+  resizeLimits(id: string): ResizeLimits {
+    const e = this.get(id);
+    const o = e.options;
+    const refused = this.resizeRefusal(e);
+    let vol: Volume;
+    try {
+      vol = openVolume(e.path, { dataDevice: o.data_device ?? undefined, superblockOnly: true });
+    } catch (err) {
+      if (!refused) throw err;
+      // another process writes it (our opens refuse to read it then): the superblock's size, and who holds it
+      const fd = fs.openSync(e.path, 'r');
+      const b = Buffer.alloc(4096);
+      try { fs.readSync(fd, b, 0, b.length, 0); } finally { fs.closeSync(fd); }
+      const sb = decodeSuperblock(b);
+      const bs = 512 << sb.log2_sectors_per_block;
+      const cur = sb.provided_data_sectors * 512;
+      return {
+        current_bytes: cur, whole_device_bytes: cur, max_bytes: cur, min_bytes: bs, block_size: bs, device: o.data_device ?? e.path,
+        device_kind: fs.statSync(o.data_device ?? e.path).isFile() ? 'file' : 'block', free_bytes: null, recalc_allowed: false, refused,
+      };
+    }
+    try {
+      const sb = vol.sb, g = vol.geometry;
+      const device = o.data_device ?? e.path;
+      const isFile = fs.statSync(device).isFile();
+      const devBytes = vol.data.size;
+      let free: number | null = null;
+      let maxDevBytes = devBytes;
+      if (isFile) {
+        const fsStat = fs.statfsSync(path.dirname(device));
+        free = fsStat.bavail * fsStat.bsize;
+        maxDevBytes = devBytes + free;
+      }
+      const bs = g.block_size;
+      const fit = (bytes: number) => Math.floor((resizeFit(sb, !!o.data_device, bytes) * 512) / bs) * bs;
+      return {
+        current_bytes: sb.provided_data_sectors * 512,
+        whole_device_bytes: fit(devBytes),
+        max_bytes: Math.max(fit(maxDevBytes), sb.provided_data_sectors * 512),
+        min_bytes: bs,
+        block_size: bs,
+        device,
+        device_kind: isFile ? 'file' : 'block',
+        free_bytes: free,
+        recalc_allowed: resizeRecalcAllowed(sb, o.integrity),
+        refused,
+      };
+    } finally {
+      vol.close();
+    }
+  }
+
+  /** integritysetup resize: the new size on disk, then (a grow without wipe) the recalculation of the new area */
+  async resizeVolume(id: string, req: ResizeVolumeRequest): Promise<VolumeSnapshot> {
+    const e = this.get(id);
+    if (!req || typeof req !== 'object') throw new IntegrityStudioError('resizeVolume: expected an object');
+    const refused = this.resizeRefusal(e);
+    if (refused) throw new IntegrityStudioError(`Not resized: ${refused}`, 'EBUSY');
+    const lim = this.resizeLimits(id);
+    let size: number | undefined;
+    if (req.size !== undefined) {
+      size = req.size;
+      if (!Number.isSafeInteger(size) || size < lim.block_size || size % lim.block_size) {
+        throw new IntegrityStudioError(`New size must be a whole number of ${lim.block_size}-byte blocks, at least one (${size} bytes given)`);
+      }
+      if (size > lim.max_bytes) {
+        throw new IntegrityStudioError(lim.device_kind === 'block'
+          ? `New size ${formatBytes(size)} is larger than the device allows (${formatBytes(lim.max_bytes)}): grow the device itself (lvextend, …), then resize to the whole device`
+          : `New size ${formatBytes(size)} is larger than the largest possible, ${formatBytes(lim.max_bytes)} (the file system holding ${lim.device} has ${formatBytes(lim.free_bytes ?? 0)} free)`);
+      }
+      if (lim.device_kind === 'block' && size !== lim.whole_device_bytes) {
+        throw new IntegrityStudioError(`${lim.device} is a block device: its size is fixed here; choose "Whole device", or resize the device itself (lvresize, …) first`);
+      }
+    }
+    const target = size ?? lim.whole_device_bytes;
+    if (target < lim.current_bytes && !req.confirmShrink) {
+      throw new IntegrityStudioError(`Shrinking to ${formatBytes(target)} loses the last ${formatBytes(lim.current_bytes - target)} of data: confirm the shrink`);
+    }
+    if (target > lim.current_bytes && !req.wipe && !lim.recalc_allowed) {
+      throw new IntegrityStudioError('The new area cannot be marked for recalculation: the kernel refuses to recalculate a keyed hash without a journal MAC; choose "Wipe the new area"');
+    }
+    const o = e.options;
+    const ro: ResizeOptions = { ...volumeOptions(o, e.keys), sizeSectors: size === undefined ? undefined : size / 512, wipe: !!req.wipe };
+    e.resizing = true;
+    e.error = null;
+    const spb = lim.block_size / 512;
+    const started = Date.now();
+    const startedAt = new Date(started).toISOString();
+    const from = lim.current_bytes / 512;
+    const progress = (state: JobProgress['state'], done: number, total: number, err?: string): JobProgress => {
+      const secs = (Date.now() - started) / 1000;
+      const rate = secs > 0 ? (done * 512) / secs : 0;
+      return {
+        job: 'wipe', state, position_sector: from + done, total_sectors: from + total, start_sector: from, sectors_per_block: spb,
+        bytes_per_second: rate, eta_ms: state === 'done' ? 0 : rate > 0 ? ((total - done) * 512 * 1000) / rate : null,
+        mismatches: 0, bad_ranges: [], journal: null, started_at: startedAt, ...(err ? { error: err } : {}),
+      };
+    };
+    let result: ResizeResult;
+    try {
+      result = await this.resizeInWorker(e.path, ro, (done, total) => this.onProgress(e, progress('running', done, total)));
+    } catch (err) {
+      e.resizing = false;
+      const msg = (err as Error).message;
+      if (e.jobs.wipe) this.onProgress(e, progress('failed', e.jobs.wipe.position_sector - from, e.jobs.wipe.total_sectors - from, msg), true);
+      this.emitVolume(e);
+      throw new IntegrityStudioError(`Not resized: ${msg.replace(/--size/g, 'New size').replace(/--wipe/g, '"Wipe the new area"')}`);
+    }
+    e.resizing = false;
+    if (result.new_area?.how === 'wiped') {
+      const n = result.new_area.to - result.new_area.from;
+      this.onProgress(e, progress('done', n, n), true);
+    } else delete e.jobs.wipe;
+    // a grown area marked for recalculation: recalculate it now (integritysetup reloads with "recalculate")
+    if (result.new_area?.how === 'recalculate' && this.startJobFn) this.runJob(e.id, 'recalc', false);
+    return this.emitVolume(e);
+  }
+
+  private resizeInWorker(p: string, o: ResizeOptions, onProgress: (done: number, total: number) => void): Promise<ResizeResult> {
+    return new Promise((resolve, reject) => {
+      const w = new Worker(new URL('./resize-worker.js', import.meta.url), { workerData: { path: p, options: o } });
+      let settled = false;
+      w.on('message', (m: { type: string; done?: number; total?: number; message?: string; code?: string; result?: ResizeResult }) => {
+        if (m.type === 'progress') onProgress(m.done!, m.total!);
+        else if (m.type === 'done') { settled = true; resolve(m.result!); }
+        else if (m.type === 'error') { settled = true; reject(new IntegrityStudioError(m.message!, m.code ?? 'EINVAL')); }
+      });
+      w.on('error', (err) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`resize failed: ${err.message}`)); } });
+      w.on('exit', (code) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`resize worker exited with code ${code}`)); } });
+    });
+  }
 
   /** pauses every running job (persisting positions), stops sending events; resolves with what it paused */
   async close(): Promise<PausedJob[]> {

@@ -73,6 +73,8 @@ export const SCHEMAS: { readonly [C in CommandName]: readonly Arg[] } = {
     path: P, size: I, name: S, integrity: S, cipher: S, keySize: I, sectorSize: I,
     pbkdf: { t: 'enum', values: ['argon2id', 'argon2i', 'pbkdf2'] }, pbkdfIterations: I, pbkdfMemory: I, secret: SEC, noWipe: B, force: B,
   })],
+  resizeLimits: [ID],
+  resizeVolume: [ID, obj('resizeVolume', { size: I, wipe: B, confirmShrink: B })],
 };
 for (const c of COMMAND_NAMES) if (!Object.hasOwn(SCHEMAS, c)) throw new Error(`protocol: no argument schema for command ${c}`);
 for (const c of Object.keys(SCHEMAS)) if (!(COMMAND_NAMES as readonly string[]).includes(c)) throw new Error(`protocol: schema for unknown command ${c}`);

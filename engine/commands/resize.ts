@@ -24,6 +24,8 @@ export interface ResizeOptions extends VolumeOptions {
   sizeSectors?: number;
   /** --wipe: zero the new area with valid tags; otherwise it is marked for recalculation */
   wipe?: boolean;
+  /** told of the wipe's progress (sectors done of the new area, and its size) */
+  onWipeProgress?: (done: number, total: number) => void;
 }
 
 export interface ResizeResult {
@@ -111,7 +113,7 @@ export function resizeVolume(path: string, o: ResizeOptions): ResizeResult {
   if (grow && o.wipe) {
     const vol = openVolume(path, { ...o, readOnly: false, superblockOnly: false });
     try {
-      wipeRange(vol.target, { from: oldP, to: newP });
+      wipeRange(vol.target, { from: oldP, to: newP, onProgress: o.onWipeProgress });
     } finally {
       vol.close();
     }
@@ -133,6 +135,20 @@ export function resizeVolume(path: string, o: ResizeOptions): ResizeResult {
     new_area: grow ? { from: oldP, to: newP, how: how! } : null,
     recalc_sector: sb.flags & SB_FLAG_RECALCULATING ? sb.recalc_sector : null,
   };
+}
+
+/** The provided sectors a device of `deviceBytes` gives this layout (get_provided_data_sectors). */
+export function resizeFit(sb: Superblock, metaDev: boolean, deviceBytes: number): number {
+  const n = Math.floor(deviceBytes / SECTOR_SIZE);
+  return providedDataSectors({
+    tag_size: sb.integrity_tag_size, log2_sectors_per_block: sb.log2_sectors_per_block, log2_interleave_sectors: sb.log2_interleave_sectors,
+    journal_sections: sb.journal_sections, flags: sb.flags, meta_dev: metaDev,
+  }, n, n);
+}
+
+/** Whether growing without --wipe is allowed (the kernel's recalculation rule for keyed hashes). */
+export function resizeRecalcAllowed(sb: Superblock, integrity: string | undefined): boolean {
+  return recalcAllowed(sb, { integrity });
 }
 
 function writeSb(path: string, sb: Superblock, o: ResizeOptions): void {

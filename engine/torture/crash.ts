@@ -47,6 +47,8 @@ export interface CrashResult {
   crashPoints: number;
   /** crash points after which at least one block failed verification */
   verifyFailures: number;
+  /** journal mode: flushed discards a crash undid as the kernel's can be (the block holds what it held before the discard) */
+  undoneDiscards: number;
   violations: Violation[];
 }
 
@@ -135,7 +137,7 @@ export function runCrash(c: CrashConfig): CrashResult {
     for (let b = 0; b < blocks; b++) history[block + b]!.push([ops.length, data.subarray(b * bs, (b + 1) * bs), false]);
     ops.push({ kind: 'write', block, blocks, data, devStart, devEnd: dev.log.length });
   }
-  const result: CrashResult = { config: c, deviceOps: dev.log.length, crashPoints: 0, verifyFailures: 0, violations: [] };
+  const result: CrashResult = { config: c, deviceOps: dev.log.length, crashPoints: 0, verifyFailures: 0, undoneDiscards: 0, violations: [] };
   const out = Buffer.alloc(initial.length);
   for (let p = 0; p < c.crashPoints; p++) {
     const k = Math.floor(rand() * (dev.log.length + 1));
@@ -183,6 +185,21 @@ export function runCrash(c: CrashConfig): CrashResult {
         if (same && legal) ok = true;
         else if (same && i < baseline) older = true;
       }
+      // Journal mode, as the kernel: a discard is not journalled (dm_integrity_map_continue writes the journal back,
+      // then puts filler tags in place), so a power loss can undo a flushed one in two ways: replay_journal
+      // re-applies the last write to the block still in the journal ring (seen in the VM:
+      // engine/torture/discard.oracle.test.ts), or the filler tags never left the device's cache (integrity_commit
+      // with nothing to commit ends a flush without flushing the device). Either way the block holds exactly what
+      // it held just before the discard (its last write, or its first contents); anything else stays a violation.
+      if (!ok && c.mode === 'journal' && h[baseline]![2] && !isDiscarded) {
+        let j = baseline - 1;
+        while (j > 0 && h[j]![2]) j--;
+        const w = h[j]![1];
+        if (w && w.subarray(within, within + unit).equals(got)) {
+          ok = true;
+          if (within === 0) result.undoneDiscards++;
+        }
+      }
       if (!ok) {
         const kind = h[baseline]![2] && !isDiscarded ? 'lost-flushed-discard' : older ? 'lost-flushed-write' : 'foreign-contents';
         result.violations.push({ kind, block: b, crashPoint: k, crashSeed });
@@ -197,7 +214,7 @@ export function runCrash(c: CrashConfig): CrashResult {
 export function describe(r: CrashResult): string {
   const c = r.config;
   let s = `${c.mode} ${c.integrity} bs=${c.blockSize} seed=${c.seed}: ${r.deviceOps} device ops, ${r.crashPoints} crash points, ` +
-    `${r.verifyFailures} with blocks failing verification, ${r.violations.length} violations`;
+    `${r.verifyFailures} with blocks failing verification, ${r.undoneDiscards} flushed discards undone by the crash (as in the kernel), ${r.violations.length} violations`;
   for (const v of r.violations.slice(0, 3)) s += `\n  ${v.kind} block ${v.block} after crash at device op ${v.crashPoint} (crash seed ${v.crashSeed})`;
   return s;
 }

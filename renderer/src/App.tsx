@@ -15,6 +15,7 @@ import { EditVolumeForm } from './forms/EditVolumeForm.js';
 import { UnlockForm } from './forms/UnlockForm.js';
 import { LuksCreateVolumeForm } from './luks/LuksCreateForm.js';
 import { LuksUnlockForm } from './luks/LuksUnlockForm.js';
+import { ResizePage } from './volume/ResizePage.js';
 
 export function App({ store, api }: { store: DashboardStore; api: IntegrityApi & { reconnectNow?(): void } }) {
   const d = useStore(store);
@@ -52,7 +53,7 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi &
   const pick = api.pickPath ? (k: 'open' | 'save' | 'key') => api.pickPath!(k) : undefined;
   const connected = d.connection.state === 'connected';
   const route = d.route;
-  const vol = route.page === 'volume' || route.page === 'edit' || route.page === 'unlock' ? d.volumes[route.id] : undefined;
+  const vol = route.page === 'volume' || route.page === 'edit' || route.page === 'unlock' || route.page === 'resize' ? d.volumes[route.id] : undefined;
   const formatting = volumeList(d).find((v) => v.state === 'formatting');
   const wipe = formatting ? d.formatProgress[formatting.id] ?? { done: 0, total: 1 } : null;
   const done = (id: string) => nav({ page: 'volume', id });
@@ -74,6 +75,7 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi &
       </section>
     );
   } else if (route.page === 'volume') view = <VolumePage v={vol} d={d} onNavigate={nav} />;
+  else if (route.page === 'resize') view = <ResizePage key={vol.id} v={vol} d={d} onDone={() => done(vol.id)} />;
   else if (route.page === 'edit') {
     view = <EditVolumeForm key={vol.id} v={vol} algorithms={algorithms} pickPath={pick} onCancel={() => done(vol.id)} onSubmit={async (r) => { await d.call('updateVolume', vol.id, r); done(vol.id); }} />;
   } else if (vol.luks) {

@@ -10,7 +10,8 @@ export type Route =
   | { page: 'add' }
   | { page: 'volume'; id: string; panel?: PanelId }
   | { page: 'edit'; id: string }
-  | { page: 'unlock'; id: string };
+  | { page: 'unlock'; id: string }
+  | { page: 'resize'; id: string };
 
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
@@ -21,6 +22,7 @@ export function parseHash(hash: string): Route {
   if (a === 'volume' && id) {
     if (b === 'edit' && parts.length === 3) return { page: 'edit', id };
     if (b === 'unlock' && parts.length === 3) return { page: 'unlock', id };
+    if (b === 'resize' && parts.length === 3) return { page: 'resize', id };
     if (b && (PANELS as readonly string[]).includes(b) && parts.length === 3) return { page: 'volume', id, panel: b as PanelId };
     if (parts.length === 2) return { page: 'volume', id };
   }
@@ -36,6 +38,7 @@ export function routeHash(r: Route): string {
     case 'volume': return `#/volume/${encodeURIComponent(r.id)}${r.panel ? `/${r.panel}` : ''}`;
     case 'edit': return `#/volume/${encodeURIComponent(r.id)}/edit`;
     case 'unlock': return `#/volume/${encodeURIComponent(r.id)}/unlock`;
+    case 'resize': return `#/volume/${encodeURIComponent(r.id)}/resize`;
   }
 }
 

@@ -32,6 +32,7 @@ export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Da
         <span className="spacer" />
         {needsUnlock(v) ? link({ page: 'unlock', id: v.id }, 'Unlock…', 'button-link primary') : null}
         {link({ page: 'edit', id: v.id }, 'Edit…')}
+        {v.luks ? null : link({ page: 'resize', id: v.id }, 'Resize…')}
         <ConfirmButton label="Remove from list" confirmLabel="Remove from list" className="secondary"
           question={<>Remove {v.name} from the list? The image stays on disk ({v.path}), untouched; you can add it again later.</>}
           onConfirm={async () => {
