@@ -133,7 +133,7 @@ test('refused while another process writes the volume (naming it) and while a jo
   fs.writeFileSync(img, Buffer.alloc(0));
   fs.truncateSync(img, 64 * MiB);
   engine(`import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, integrityRecalculate: true, force: true, confirm: () => true });`);
-  await command(server.url, 'addVolume', { path: img });
+  const added = (await command(server.url, 'addVolume', { path: img })) as { id: string };
   const child = spawn(process.execPath, [CLI, 'recalc', img, '--max-rate', '1'], { stdio: 'ignore' });
   try {
     await expect.poll(() => fs.readdirSync(dir).some((f) => f.includes('busy.img') && f.endsWith('.lock')) || fs.existsSync(`${img}.lock`), { timeout: 20_000 }).toBe(true);
@@ -148,7 +148,8 @@ test('refused while another process writes the volume (naming it) and while a jo
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
   }
-  // a job of this dashboard: the recalculation runs here now
+  // a job of this dashboard: the recalculation runs here now (its speed limit keeps it running)
+  await command(server.url, 'updateVolume', added.id, { speedLimitMiBs: 1 });
   const page = await open();
   await openVolume(page, 'busy.img');
   await page.getByRole('button', { name: /^(Start|Resume) recalculation$/ }).click();

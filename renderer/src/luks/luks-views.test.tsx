@@ -1,5 +1,5 @@
 // The LUKS2 views rendered in node: a locked volume (the badge, the note with Unlock, the header read without a
-// key, Start scrub unavailable, no Edit), an unlocked one with failing sectors worded as the kernel logs them, the
+// key, Start scrub unavailable, Edit of the name and speed limit only, no Resize), an unlocked one with failing sectors worded as the kernel logs them, the
 // unlock form's masked passphrase, and the create form's commands without the passphrase.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ const luks = (locked: boolean): LuksInfo => ({
 });
 const page = (v: ReturnType<typeof vol>) => renderToStaticMarkup(<VolumePage v={v} d={createDashboardStore().getState()} onNavigate={() => {}} />);
 
-test('locked LUKS2 volume: badge, note with Unlock, header without a key, no Start scrub, no Edit', () => {
+test('locked LUKS2 volume: badge, note with Unlock, header without a key, no Start scrub, Edit (name, speed limit) but no Resize', () => {
   const html = page(vol('l', { state: 'locked', conditions: ['locked', 'not-checked'], algorithm: 'aes-xts-random + hmac(sha256)', luks: luks(true) }));
   assert.match(html, /badge-locked[^>]*>locked</);
   assert.match(html, /Locked: the host does not hold this LUKS2 volume/);
@@ -27,7 +27,8 @@ test('locked LUKS2 volume: badge, note with Unlock, header without a key, no Sta
   assert.match(html, /768 bits · not held by the host \(locked\)/);
   assert.match(html, /Unlock it with its passphrase, then start a scrub to check every sector\./);
   assert.match(html, /aria-disabled="true"[^>]*>Start scrub</);
-  assert.doesNotMatch(html, />Edit…</);
+  assert.match(html, /href="#\/volume\/l\/edit"[^>]*>Edit…</);
+  assert.doesNotMatch(html, />Resize…</);
   assert.doesNotMatch(html, /Start recalculation/);
 });
 
