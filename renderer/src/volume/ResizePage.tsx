@@ -91,7 +91,7 @@ export function ResizePage({ v, d, onDone }: { v: VolumeSnapshot; d: Pick<Dashbo
         </div>
       ) : null}
       <form noValidate aria-describedby={blocked ? 'resize-refused-note' : undefined} onSubmit={(e) => { e.preventDefault(); if (!shrink) void submit(); }}>
-        <fieldset disabled={busy || !!blocked}>
+        <fieldset className="group" disabled={busy || !!blocked}>
           <legend>Size</legend>
           <div className="field check">
             <input type="radio" id="resize-whole" name="resize-how" checked={f.whole} onChange={() => set({ whole: true })} />
@@ -115,7 +115,7 @@ export function ResizePage({ v, d, onDone }: { v: VolumeSnapshot; d: Pick<Dashbo
             </div>
           ) : null}
         </fieldset>
-        <fieldset disabled={busy || !!blocked || !grow}>
+        <fieldset className="group" disabled={busy || !!blocked || !grow}>
           <legend>The new area {grow ? `(${formatBytes(bytes! - lim.current_bytes)})` : '(only when growing)'}</legend>
           <div className="field check">
             <input type="radio" id="resize-wipe" name="resize-area" checked={f.newArea === 'wipe'} onChange={() => set({ newArea: 'wipe' })} />
