@@ -92,28 +92,35 @@ export class JournalWriter {
   write(sector: number, data: Buffer, suppliedTags?: Uint8Array): void {
     const g = this.t.geometry;
     const bs = g.block_size;
-    const tags = suppliedTags ? Buffer.from(suppliedTags.buffer, suppliedTags.byteOffset, suppliedTags.byteLength) : computeTags(this.t, sector, data);
-    for (let b = 0; b < data.length / bs; b++) {
+    // one copy of the caller's data (it may reuse its buffer) and of the tags for the whole write; each entry's
+    // pending block and overlay are views of them (no allocation and copy per block)
+    const copy = Buffer.from(data.subarray(0, Math.floor(data.length / bs) * bs));
+    const tags = suppliedTags ? Buffer.from(suppliedTags) : computeTags(this.t, sector, copy);
+    const ts = g.tag_size;
+    const spb = g.sectors_per_block;
+    for (let b = 0; b < copy.length / bs; b++) {
       if (this.sections.length === g.journal_sections && this.free_section_entry === 0) this.commit();
       if (this.free_section_entry === 0) this.sections.push(this.newSection());
       const sec = this.sections[this.sections.length - 1]!;
       const n = this.free_section_entry;
-      const block = data.subarray(b * bs, (b + 1) * bs);
-      const tag = tags.subarray(b * g.tag_size, (b + 1) * g.tag_size);
-      const s = sector + b * g.sectors_per_block;
+      const block = copy.subarray(b * bs, (b + 1) * bs);
+      const tag = tags.subarray(b * ts, (b + 1) * ts);
+      const s = sector + b * spb;
       const eo = entryOffset(g.journal_entry_size, n);
       // journal_entry: le64 sector, last_bytes[sectors_per_block], tag
-      sec.writeBigUInt64LE(BigInt(s), eo);
-      const dataOff = (JOURNAL_BLOCK_SECTORS + n * g.sectors_per_block) * SECTOR_SIZE;
-      block.copy(sec, dataOff);
-      for (let k = 0; k < g.sectors_per_block; k++) {
-        block.copy(sec, eo + 8 + k * 8, k * SECTOR_SIZE + JOURNAL_SECTOR_DATA, (k + 1) * SECTOR_SIZE);
+      sec.writeUInt32LE(s % 0x100000000, eo);
+      sec.writeUInt32LE(Math.floor(s / 0x100000000), eo + 4);
+      const dataOff = (JOURNAL_BLOCK_SECTORS + n * spb) * SECTOR_SIZE;
+      sec.set(block, dataOff);
+      for (let k = 0; k < spb; k++) {
+        const from = b * bs + k * SECTOR_SIZE + JOURNAL_SECTOR_DATA;
+        const to = eo + 8 + k * 8;
+        for (let i = 0; i < 8; i++) sec[to + i] = copy[from + i]!;
       }
-      tag.copy(sec, eo + 8 + 8 * g.sectors_per_block);
-      const copy = Buffer.from(block);
-      const tagCopy = Buffer.from(tag);
-      this.pending.push({ sector: s, data: copy, tag: tagCopy });
-      this.t.overlay.set(s, { data: copy, tag: tagCopy });
+      sec.set(tag, eo + 8 + 8 * spb);
+      const e = { sector: s, data: block, tag };
+      this.pending.push(e);
+      this.t.overlay.set(s, e);
       this.free_section_entry = (n + 1) % g.journal_section_entries;
     }
   }
@@ -143,8 +150,14 @@ export class JournalWriter {
     let i = this.uncommitted_section;
     const journalBase = 8 * SECTOR_SIZE; // the journal starts after the superblock (SB_SECTORS)
     for (const plain of this.sections) {
+      // dm_integrity_commit_id() as two le32 halves: (id ^ (section << 32 ^ sector)), without a BigInt per sector
+      const id = this.ids[this.commit_seq]!;
+      const lo = Number(id & 0xffffffffn);
+      const hi = (Number(id >> 32n) ^ i) >>> 0;
       for (let j = 0; j < g.journal_section_sectors; j++) {
-        plain.writeBigUInt64LE(commitId(i, j, this.commit_seq, this.ids), j * SECTOR_SIZE + JOURNAL_SECTOR_DATA);
+        const o = j * SECTOR_SIZE + JOURNAL_SECTOR_DATA;
+        plain.writeUInt32LE((lo ^ j) >>> 0, o);
+        plain.writeUInt32LE(hi, o + 4);
       }
       const out = this.seal(plain, i);
       this.t.meta.write(out, journalBase + i * this.sectionBytes);
