@@ -43,6 +43,37 @@ export interface JournalState {
   commits: number;
 }
 
+/** A block written to the journal: a view of the write's one copy of its data and tags (made when asked). */
+class JournalBlock {
+  constructor(
+    readonly sector: number,
+    private readonly src: Buffer,
+    private readonly off: number,
+    private readonly bs: number,
+    private readonly tags: Buffer,
+    private readonly toff: number,
+    private readonly ts: number,
+  ) {}
+
+  get data(): Buffer {
+    return this.src.subarray(this.off, this.off + this.bs);
+  }
+
+  get tag(): Buffer {
+    return this.tags.subarray(this.toff, this.toff + this.ts);
+  }
+
+  copyData(dst: Buffer, at: number): void {
+    this.src.copy(dst, at, this.off, this.off + this.bs);
+  }
+
+  copyTag(dst: Buffer, at: number): void {
+    this.tags.copy(dst, at, this.toff, this.toff + this.ts);
+  }
+}
+
+type PendingBlock = { sector: number; data: Buffer; tag: Buffer; copyData?(dst: Buffer, at: number): void; copyTag?(dst: Buffer, at: number): void };
+
 export class JournalWriter {
   private readonly sectionBytes: number;
   /** plaintext of the sections being filled, from uncommitted_section on */
@@ -52,7 +83,7 @@ export class JournalWriter {
   private commit_seq: number;
   private commits = 0;
   /** blocks in the uncommitted sections, in write order, for the write-back after commit */
-  private pending: Array<{ sector: number; data: Buffer; tag: Buffer }> = [];
+  private pending: JournalBlock[] = [];
 
   constructor(
     private readonly t: IntegrityTarget,
@@ -98,30 +129,34 @@ export class JournalWriter {
     const tags = suppliedTags ? Buffer.from(suppliedTags) : computeTags(this.t, sector, copy);
     const ts = g.tag_size;
     const spb = g.sectors_per_block;
-    for (let b = 0; b < copy.length / bs; b++) {
+    const nb = copy.length / bs;
+    for (let b = 0; b < nb; ) {
       if (this.sections.length === g.journal_sections && this.free_section_entry === 0) this.commit();
       if (this.free_section_entry === 0) this.sections.push(this.newSection());
       const sec = this.sections[this.sections.length - 1]!;
-      const n = this.free_section_entry;
-      const block = copy.subarray(b * bs, (b + 1) * bs);
-      const tag = tags.subarray(b * ts, (b + 1) * ts);
-      const s = sector + b * spb;
-      const eo = entryOffset(g.journal_entry_size, n);
-      // journal_entry: le64 sector, last_bytes[sectors_per_block], tag
-      sec.writeUInt32LE(s % 0x100000000, eo);
-      sec.writeUInt32LE(Math.floor(s / 0x100000000), eo + 4);
-      const dataOff = (JOURNAL_BLOCK_SECTORS + n * spb) * SECTOR_SIZE;
-      sec.set(block, dataOff);
-      for (let k = 0; k < spb; k++) {
-        const from = b * bs + k * SECTOR_SIZE + JOURNAL_SECTOR_DATA;
-        const to = eo + 8 + k * 8;
-        for (let i = 0; i < 8; i++) sec[to + i] = copy[from + i]!;
+      const n0 = this.free_section_entry;
+      // the entries' data sectors of a section are contiguous: the blocks that go in this section in one copy
+      const k = Math.min(nb - b, g.journal_section_entries - n0);
+      sec.set(copy.subarray(b * bs, (b + k) * bs), (JOURNAL_BLOCK_SECTORS + n0 * spb) * SECTOR_SIZE);
+      for (let q = 0; q < k; q++, b++) {
+        const n = n0 + q;
+        const s = sector + b * spb;
+        const eo = entryOffset(g.journal_entry_size, n);
+        // journal_entry: le64 sector, last_bytes[sectors_per_block], tag
+        sec.writeUInt32LE(s % 0x100000000, eo);
+        sec.writeUInt32LE(Math.floor(s / 0x100000000), eo + 4);
+        for (let j = 0; j < spb; j++) {
+          const from = b * bs + j * SECTOR_SIZE + JOURNAL_SECTOR_DATA;
+          const to = eo + 8 + j * 8;
+          for (let i = 0; i < 8; i++) sec[to + i] = copy[from + i]!;
+        }
+        const to = eo + 8 + 8 * spb;
+        for (let i = 0; i < ts; i++) sec[to + i] = tags[b * ts + i]!;
+        const e = new JournalBlock(s, copy, b * bs, bs, tags, b * ts, ts);
+        this.pending.push(e);
+        this.t.overlay.set(s, e);
       }
-      sec.set(tag, eo + 8 + 8 * spb);
-      const e = { sector: s, data: block, tag };
-      this.pending.push(e);
-      this.t.overlay.set(s, e);
-      this.free_section_entry = (n + 1) % g.journal_section_entries;
+      this.free_section_entry = (n0 + k) % g.journal_section_entries;
     }
   }
 
@@ -189,10 +224,13 @@ export class JournalWriter {
 }
 
 /** Writes journal blocks in place, the last entry of each block winning, adjacent blocks coalesced into runs. */
-export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<{ sector: number; data: Buffer; tag: Buffer }>): void {
-  const last = new Map<number, { data: Buffer; tag: Buffer }>();
+export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<PendingBlock>): void {
+  const last = new Map<number, PendingBlock>();
   for (const p of pending) last.set(p.sector, p);
-  const sectors = [...last.keys()].sort((a, b) => a - b);
+  // sequential writes come in ascending order, once each: no sort needed
+  let ascending = true;
+  for (let k = 1; k < pending.length && ascending; k++) ascending = pending[k]!.sector > pending[k - 1]!.sector;
+  const sectors = ascending ? pending.map((p) => p.sector) : [...last.keys()].sort((a, b) => a - b);
   const g = t.geometry;
   const spb = g.sectors_per_block;
   let i = 0;
@@ -208,8 +246,13 @@ export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<{ sector: n
       const tags = Buffer.allocUnsafe((j - i) * g.tag_size);
       for (let k = i; k < j; k++) {
         const p = last.get(sectors[k]!)!;
-        p.data.copy(data, (k - i) * g.block_size);
-        p.tag.copy(tags, (k - i) * g.tag_size);
+        if (p.copyData && p.copyTag) {
+          p.copyData(data, (k - i) * g.block_size);
+          p.copyTag(tags, (k - i) * g.tag_size);
+        } else {
+          p.data.copy(data, (k - i) * g.block_size);
+          p.tag.copy(tags, (k - i) * g.tag_size);
+        }
       }
       writeInPlace(t, sectors[i]!, data, tags);
     }
