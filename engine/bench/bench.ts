@@ -269,107 +269,107 @@ async function main(): Promise<void> {
   const cores = os.availableParallelism();
   const breakdown: string[] = [];
   if (part('jobs')) {
-  log('MiB/s; tags = the engine\'s tag hash in memory; hw = the hardware hash on 1 core (crc32 instruction / openssl speed);');
-  log(`limit = min(raw read, ${cores} cores × hw); ratio = job / limit (target ≥ 0.70); a job's MiB/s runs from its first progress`);
-  log('event (worker thread started, volume open) to its end; the start-up and the end-to-end figure are in the breakdown below');
-  log('algorithm    sector | tags 1 core  all cores | hw 1 core   limit |  recalc ratio |   scrub ratio | load');
-  for (const alg of algs) {
-    for (const sectorSize of [512, 4096]) {
-      const keyed = alg.startsWith('hmac-');
-      const extra = keyed ? { integrityKey: KEY, journalIntegrity: 'hmac-sha256', journalIntegrityKey: KEY } : {};
-      formatVolume(img, { noWipe: true, integrityRecalculate: true, force: true, integrity: alg, sectorSize, ...extra });
-      const spec = { device: img, integrity: alg, ...extra };
-      const h1 = bareHash(alg, sectorSize, 256 * MIB);
-      const hAll = await bareHashAllCores(alg, sectorSize, 512 * MIB);
-      const hw = hardwareHash(alg, sectorSize);
-      const recalc = await job({ kind: 'recalc', ...spec });
-      const scrub = await job({ kind: 'scrub', reset: true, ...spec });
-      const load = os.loadavg()[0]!;
-      const ceiling = hw ? cores * hw.mibs : hAll;
-      const limR = Math.min(rawRecalc, ceiling);
-      const limS = Math.min(rawScrub, ceiling);
-      const rr = recalc.mibs / limR;
-      const sr = scrub.mibs / limS;
-      log(`${alg.padEnd(12)} ${String(sectorSize).padStart(6)} | ${fmt(h1)}     ${fmt(hAll)} | ${hw ? fmt(hw.mibs) : '   n/a'}  ${fmt(limS)} | ${fmt(recalc.mibs)}  ${rr.toFixed(2)} | ${fmt(scrub.mibs)}   ${sr.toFixed(2)} | ${load.toFixed(1)}`);
-      // where the time goes, per GiB: the read alone, the hash alone on every core, the job, and the CPU it used
-      const perGiB = (mibs: number) => ((1024 / mibs) * 1000).toFixed(0).padStart(4);
-      const share = (f: JobFigures) => (f.helperShare === null ? 'js' : `${(f.helperShare * 100).toFixed(0)}% helpers, waited ${f.waitMs!.toFixed(1)} ms`);
-      breakdown.push(
-        `${alg.padEnd(12)} ${String(sectorSize).padStart(5)}  read ${perGiB(rawScrub)}  hash ${perGiB(hw ? cores * hw.mibs : hAll)} (hw, ${cores} cores) ${perGiB(hAll)} (tags) | ` +
-          `recalc ${perGiB(recalc.mibs)} cpu ${recalc.cpuMsPerGiB.toFixed(0).padStart(4)} start ${recalc.startMs.toFixed(0)} ms, end-to-end ${recalc.endToEndMibs.toFixed(0)} MiB/s, ${share(recalc)} | ` +
-          `scrub ${perGiB(scrub.mibs)} cpu ${scrub.cpuMsPerGiB.toFixed(0).padStart(4)} start ${scrub.startMs.toFixed(0)} ms, end-to-end ${scrub.endToEndMibs.toFixed(0)} MiB/s, ${share(scrub)}`,
-      );
-      rows.push({
-        algorithm: alg,
-        sector_size: sectorSize,
-        tags_1core_mibs: round(h1),
-        tags_all_cores_mibs: round(hAll),
-        hardware_1core_mibs: hw ? round(hw.mibs) : null,
-        hardware_source: hw?.source ?? 'none (limit uses the engine\'s all-core tag hash)',
-        limit_recalc_mibs: round(limR),
-        limit_scrub_mibs: round(limS),
-        recalc_mibs: round(recalc.mibs),
-        recalc_ratio: Number(rr.toFixed(3)),
-        scrub_mibs: round(scrub.mibs),
-        scrub_ratio: Number(sr.toFixed(3)),
-        recalc_end_to_end_mibs: round(recalc.endToEndMibs),
-        scrub_end_to_end_mibs: round(scrub.endToEndMibs),
-        recalc_start_ms: round(recalc.startMs),
-        scrub_start_ms: round(scrub.startMs),
-        recalc_cpu_ms_per_gib: round(recalc.cpuMsPerGiB),
-        scrub_cpu_ms_per_gib: round(scrub.cpuMsPerGiB),
-        recalc_helper_share: recalc.helperShare === null ? null : Number(recalc.helperShare.toFixed(3)),
-        scrub_helper_share: scrub.helperShare === null ? null : Number(scrub.helperShare.toFixed(3)),
-        load_average_1min: Number(load.toFixed(2)),
-      });
+    log('MiB/s; tags = the engine\'s tag hash in memory; hw = the hardware hash on 1 core (crc32 instruction / openssl speed);');
+    log(`limit = min(raw read, ${cores} cores × hw); ratio = job / limit (target ≥ 0.70); a job's MiB/s runs from its first progress`);
+    log('event (worker thread started, volume open) to its end; the start-up and the end-to-end figure are in the breakdown below');
+    log('algorithm    sector | tags 1 core  all cores | hw 1 core   limit |  recalc ratio |   scrub ratio | load');
+    for (const alg of algs) {
+      for (const sectorSize of [512, 4096]) {
+        const keyed = alg.startsWith('hmac-');
+        const extra = keyed ? { integrityKey: KEY, journalIntegrity: 'hmac-sha256', journalIntegrityKey: KEY } : {};
+        formatVolume(img, { noWipe: true, integrityRecalculate: true, force: true, integrity: alg, sectorSize, ...extra });
+        const spec = { device: img, integrity: alg, ...extra };
+        const h1 = bareHash(alg, sectorSize, 256 * MIB);
+        const hAll = await bareHashAllCores(alg, sectorSize, 512 * MIB);
+        const hw = hardwareHash(alg, sectorSize);
+        const recalc = await job({ kind: 'recalc', ...spec });
+        const scrub = await job({ kind: 'scrub', reset: true, ...spec });
+        const load = os.loadavg()[0]!;
+        const ceiling = hw ? cores * hw.mibs : hAll;
+        const limR = Math.min(rawRecalc, ceiling);
+        const limS = Math.min(rawScrub, ceiling);
+        const rr = recalc.mibs / limR;
+        const sr = scrub.mibs / limS;
+        log(`${alg.padEnd(12)} ${String(sectorSize).padStart(6)} | ${fmt(h1)}     ${fmt(hAll)} | ${hw ? fmt(hw.mibs) : '   n/a'}  ${fmt(limS)} | ${fmt(recalc.mibs)}  ${rr.toFixed(2)} | ${fmt(scrub.mibs)}   ${sr.toFixed(2)} | ${load.toFixed(1)}`);
+        // where the time goes, per GiB: the read alone, the hash alone on every core, the job, and the CPU it used
+        const perGiB = (mibs: number) => ((1024 / mibs) * 1000).toFixed(0).padStart(4);
+        const share = (f: JobFigures) => (f.helperShare === null ? 'js' : `${(f.helperShare * 100).toFixed(0)}% helpers, waited ${f.waitMs!.toFixed(1)} ms`);
+        breakdown.push(
+          `${alg.padEnd(12)} ${String(sectorSize).padStart(5)}  read ${perGiB(rawScrub)}  hash ${perGiB(hw ? cores * hw.mibs : hAll)} (hw, ${cores} cores) ${perGiB(hAll)} (tags) | ` +
+            `recalc ${perGiB(recalc.mibs)} cpu ${recalc.cpuMsPerGiB.toFixed(0).padStart(4)} start ${recalc.startMs.toFixed(0)} ms, end-to-end ${recalc.endToEndMibs.toFixed(0)} MiB/s, ${share(recalc)} | ` +
+            `scrub ${perGiB(scrub.mibs)} cpu ${scrub.cpuMsPerGiB.toFixed(0).padStart(4)} start ${scrub.startMs.toFixed(0)} ms, end-to-end ${scrub.endToEndMibs.toFixed(0)} MiB/s, ${share(scrub)}`,
+        );
+        rows.push({
+          algorithm: alg,
+          sector_size: sectorSize,
+          tags_1core_mibs: round(h1),
+          tags_all_cores_mibs: round(hAll),
+          hardware_1core_mibs: hw ? round(hw.mibs) : null,
+          hardware_source: hw?.source ?? 'none (limit uses the engine\'s all-core tag hash)',
+          limit_recalc_mibs: round(limR),
+          limit_scrub_mibs: round(limS),
+          recalc_mibs: round(recalc.mibs),
+          recalc_ratio: Number(rr.toFixed(3)),
+          scrub_mibs: round(scrub.mibs),
+          scrub_ratio: Number(sr.toFixed(3)),
+          recalc_end_to_end_mibs: round(recalc.endToEndMibs),
+          scrub_end_to_end_mibs: round(scrub.endToEndMibs),
+          recalc_start_ms: round(recalc.startMs),
+          scrub_start_ms: round(scrub.startMs),
+          recalc_cpu_ms_per_gib: round(recalc.cpuMsPerGiB),
+          scrub_cpu_ms_per_gib: round(scrub.cpuMsPerGiB),
+          recalc_helper_share: recalc.helperShare === null ? null : Number(recalc.helperShare.toFixed(3)),
+          scrub_helper_share: scrub.helperShare === null ? null : Number(scrub.helperShare.toFixed(3)),
+          load_average_1min: Number(load.toFixed(2)),
+        });
+      }
     }
-  }
-  log('');
-  log('breakdown, ms per GiB (lower is better; cpu = this process\'s CPU time, all threads, over the job):');
-  for (const l of breakdown) log('  ' + l);
+    log('');
+    log('breakdown, ms per GiB (lower is better; cpu = this process\'s CPU time, all threads, over the job):');
+    for (const l of breakdown) log('  ' + l);
   }
   result.rows = rows;
   log('');
   if (part('hash')) {
-  // every algorithm's tag hash on one core, native against the JavaScript hashes (the path without the addon)
-  const hashRows: unknown[] = [];
-  log('tag hash on 1 core, MiB/s:   native  javascript   (every algorithm; 64 MiB each)');
-  for (const alg of supportedAlgorithms()) {
-    for (const bs of [512, 4096]) {
-      const nat = ns.loaded ? bareHash(alg, bs, 64 * MIB, true) : null;
-      const js = bareHash(alg, bs, alg === 'blake2b-256' ? 16 * MIB : 64 * MIB, false);
-      log(`  ${alg.padEnd(12)} ${String(bs).padStart(5)}   ${nat === null ? '   n/a' : fmt(nat)}   ${fmt(js)}${nat !== null ? `   ×${(nat / js).toFixed(1)}` : ''}`);
-      hashRows.push({ algorithm: alg, block_size: bs, native_mibs: nat === null ? null : round(nat), javascript_mibs: round(js) });
+    // every algorithm's tag hash on one core, native against the JavaScript hashes (the path without the addon)
+    const hashRows: unknown[] = [];
+    log('tag hash on 1 core, MiB/s:   native  javascript   (every algorithm; 64 MiB each)');
+    for (const alg of supportedAlgorithms()) {
+      for (const bs of [512, 4096]) {
+        const nat = ns.loaded ? bareHash(alg, bs, 64 * MIB, true) : null;
+        const js = bareHash(alg, bs, alg === 'blake2b-256' ? 16 * MIB : 64 * MIB, false);
+        log(`  ${alg.padEnd(12)} ${String(bs).padStart(5)}   ${nat === null ? '   n/a' : fmt(nat)}   ${fmt(js)}${nat !== null ? `   ×${(nat / js).toFixed(1)}` : ''}`);
+        hashRows.push({ algorithm: alg, block_size: bs, native_mibs: nat === null ? null : round(nat), javascript_mibs: round(js) });
+      }
     }
-  }
-  result.tag_hash_1core = hashRows;
-  log('');
+    result.tag_hash_1core = hashRows;
+    log('');
   }
   if (part('writes')) {
-  formatVolume(img, { force: true, noWipe: true });
-  const jw = randomWrites('journal', 3);
-  const bw = randomWrites('bitmap', 3);
-  const dw = randomWrites('direct', 3);
-  log(`random 4 KiB writes (flush every 64): journal ${jw.toFixed(0)}/s, bitmap ${bw.toFixed(0)}/s, direct ${dw.toFixed(0)}/s (journal = ${(jw / dw).toFixed(2)} × direct)`);
-  const SEQ = Math.min(256, Math.floor(SIZE_MIB / 4));
-  const raw = rawWrites(SEQ);
-  const sj = seqWrites('journal', SEQ);
-  const sb = seqWrites('bitmap', SEQ);
-  const sd = seqWrites('direct', SEQ);
-  log(`sequential 1 MiB writes over ${SEQ} MiB (flushed): raw file ${raw.toFixed(0)} MiB/s; journal ${sj.toFixed(0)} (${(sj / raw).toFixed(2)} × raw), bitmap ${sb.toFixed(0)} (${(sb / raw).toFixed(2)}), direct ${sd.toFixed(0)} (${(sd / raw).toFixed(2)})`);
-  result.writes = {
-    random_4k_per_s: { journal: round(jw), bitmap: round(bw), direct: round(dw), journal_over_direct: Number((jw / dw).toFixed(3)) },
-    sequential_1m_mibs: { raw: round(raw), journal: round(sj), bitmap: round(sb), direct: round(sd), mib: SEQ },
-  };
-  log(`  (journal mode writes every block twice, to the journal and then in place, with a flush after each commit:
-  ~0.5 × raw is the natural bound; the kernel's journal mode pays the same)`);
+    formatVolume(img, { force: true, noWipe: true });
+    const jw = randomWrites('journal', 3);
+    const bw = randomWrites('bitmap', 3);
+    const dw = randomWrites('direct', 3);
+    log(`random 4 KiB writes (flush every 64): journal ${jw.toFixed(0)}/s, bitmap ${bw.toFixed(0)}/s, direct ${dw.toFixed(0)}/s (journal = ${(jw / dw).toFixed(2)} × direct)`);
+    const SEQ = Math.min(256, Math.floor(SIZE_MIB / 4));
+    const raw = rawWrites(SEQ);
+    const sj = seqWrites('journal', SEQ);
+    const sb = seqWrites('bitmap', SEQ);
+    const sd = seqWrites('direct', SEQ);
+    log(`sequential 1 MiB writes over ${SEQ} MiB (flushed): raw file ${raw.toFixed(0)} MiB/s; journal ${sj.toFixed(0)} (${(sj / raw).toFixed(2)} × raw), bitmap ${sb.toFixed(0)} (${(sb / raw).toFixed(2)}), direct ${sd.toFixed(0)} (${(sd / raw).toFixed(2)})`);
+    result.writes = {
+      random_4k_per_s: { journal: round(jw), bitmap: round(bw), direct: round(dw), journal_over_direct: Number((jw / dw).toFixed(3)) },
+      sequential_1m_mibs: { raw: round(raw), journal: round(sj), bitmap: round(sb), direct: round(sd), mib: SEQ },
+    };
+    log('  (journal mode writes every block twice, to the journal and then in place, with a flush after each commit of');
+    log('  the journal: ~0.5 × raw is the natural bound; the kernel\'s journal mode writes twice as well)');
   }
   fs.rmSync(img);
   // bounded memory whatever the size: scrub a 1 TiB sparse image for a few seconds in its own process
   if (part('sparse')) {
-  const sp = await sparseScrub(5);
-  log(`1 TiB sparse image: a CLI scrub got through ${sp.mib.toFixed(0)} MiB in 5 s; its peak RSS (VmHWM) ${sp.peakRssMiB.toFixed(0)} MiB (target < 200)`);
-  result.sparse_scrub = { seconds: 5, scrubbed_mib: round(sp.mib), peak_rss_mib: round(sp.peakRssMiB) };
+    const sp = await sparseScrub(5);
+    log(`1 TiB sparse image: a CLI scrub got through ${sp.mib.toFixed(0)} MiB in 5 s; its peak RSS (VmHWM) ${sp.peakRssMiB.toFixed(0)} MiB (target < 200)`);
+    result.sparse_scrub = { seconds: 5, scrubbed_mib: round(sp.mib), peak_rss_mib: round(sp.peakRssMiB) };
   }
   clearInterval(rssTimer);
   log(`peak RSS of this benchmark process: ${(peakRss / MIB).toFixed(0)} MiB`);
