@@ -47,11 +47,11 @@ export interface JournalState {
 class JournalBlock {
   constructor(
     readonly sector: number,
-    private readonly src: Buffer,
-    private readonly off: number,
+    readonly src: Buffer,
+    readonly off: number,
     private readonly bs: number,
-    private readonly tags: Buffer,
-    private readonly toff: number,
+    readonly tags: Buffer,
+    readonly toff: number,
     private readonly ts: number,
   ) {}
 
@@ -62,17 +62,9 @@ class JournalBlock {
   get tag(): Buffer {
     return this.tags.subarray(this.toff, this.toff + this.ts);
   }
-
-  copyData(dst: Buffer, at: number): void {
-    this.src.copy(dst, at, this.off, this.off + this.bs);
-  }
-
-  copyTag(dst: Buffer, at: number): void {
-    this.tags.copy(dst, at, this.toff, this.toff + this.ts);
-  }
 }
 
-type PendingBlock = { sector: number; data: Buffer; tag: Buffer; copyData?(dst: Buffer, at: number): void; copyTag?(dst: Buffer, at: number): void };
+type PendingBlock = { sector: number; data: Buffer; tag: Buffer };
 
 export class JournalWriter {
   private readonly sectionBytes: number;
@@ -244,15 +236,23 @@ export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<PendingBloc
     } else {
       const data = Buffer.allocUnsafe((j - i) * g.block_size);
       const tags = Buffer.allocUnsafe((j - i) * g.tag_size);
-      for (let k = i; k < j; k++) {
+      for (let k = i; k < j; ) {
         const p = last.get(sectors[k]!)!;
-        if (p.copyData && p.copyTag) {
-          p.copyData(data, (k - i) * g.block_size);
-          p.copyTag(tags, (k - i) * g.tag_size);
+        // blocks of one journaled write that follow each other: one copy of their data and one of their tags
+        let e = k + 1;
+        if (p instanceof JournalBlock) {
+          while (e < j) {
+            const q = last.get(sectors[e]!)!;
+            if (!(q instanceof JournalBlock) || q.src !== p.src || q.off !== p.off + (e - k) * g.block_size) break;
+            e++;
+          }
+          p.src.copy(data, (k - i) * g.block_size, p.off, p.off + (e - k) * g.block_size);
+          p.tags.copy(tags, (k - i) * g.tag_size, p.toff, p.toff + (e - k) * g.tag_size);
         } else {
           p.data.copy(data, (k - i) * g.block_size);
           p.tag.copy(tags, (k - i) * g.tag_size);
         }
+        k = e;
       }
       writeInPlace(t, sectors[i]!, data, tags);
     }
