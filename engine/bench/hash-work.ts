@@ -17,12 +17,18 @@ function hasherFor(alg: string, native: boolean) {
  * native hasher spreads over its helper threads), or block by block for the JavaScript hashes.
  */
 export function bareHash(alg: string, blockSize: number, bytes: number, native = true): number {
+  return prepareBareHash(alg, blockSize, native)(bytes);
+}
+
+/** bareHash in two steps: the hasher and buffer made first, the timed hashing when the result is called. */
+export function prepareBareHash(alg: string, blockSize: number, native = true): (bytes: number) => number {
   const h = hasherFor(alg, native);
   const buf = alignedBuffer(16 * MIB);
   crypto.randomFillSync(buf);
   const out = Buffer.alloc((buf.length / blockSize) * 32);
   const slice = 128 * 1024;
   const spb = blockSize / 512;
+  return (bytes) => {
   const t0 = performance.now();
   let done = 0;
   let sector = 0;
@@ -31,4 +37,5 @@ export function bareHash(alg: string, blockSize: number, bytes: number, native =
     done += buf.length;
   }
   return mbps(done, performance.now() - t0);
+  };
 }

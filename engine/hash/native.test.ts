@@ -116,3 +116,32 @@ test('INTEGRITY_STUDIO_NO_NATIVE=1 forces the JavaScript hashes and says why', (
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { loaded: false, reason: 'disabled by INTEGRITY_STUDIO_NO_NATIVE' });
 });
+
+test('two jobs one after the other in a process whose main thread never loads the addon: both finish, on every core', { skip, timeout: 60_000 }, () => {
+  // the addon stays mapped when the first job's worker exits (it hung the second job, and a reloaded pool hashed
+  // on one core, before it was pinned with RTLD_NODELETE)
+  const jobs = new URL('../jobs/index.js', import.meta.url).href;
+  const fmt = new URL('../commands/format.js', import.meta.url).href;
+  const src = `
+    const fs = require('node:fs'), os = require('node:os'), path = require('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'is-pin-'));
+    const img = path.join(dir, 'a.img');
+    fs.writeFileSync(img, require('node:crypto').randomBytes(48 << 20));
+    (async () => {
+      const { startJob } = await import(${JSON.stringify(jobs)});
+      // formatting in a child of its own, so this main thread never loads the addon
+      require('node:child_process').execFileSync(process.execPath, ['--input-type=module', '-e',
+        'const { formatVolume } = await import(' + JSON.stringify(${JSON.stringify(fmt)}) + '); formatVolume(' + JSON.stringify(img) + ', { noWipe: true, integrityRecalculate: true, force: true, integrity: "sha256", sectorSize: 4096 });']);
+      const states = [];
+      for (const spec of [{ kind: 'recalc' }, { kind: 'scrub', reset: true }, { kind: 'scrub', reset: true }]) {
+        const p = await startJob({ device: img, integrity: 'sha256', ...spec }, () => {}).finished;
+        states.push(p.state + ':' + p.mismatches);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+      console.log(states.join(','));
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', src], { encoding: 'utf8', timeout: 50_000 });
+  assert.equal(r.signal, null, `the jobs did not finish in 50 s (hung): ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'done:0,done:0,done:0');
+});

@@ -33,6 +33,17 @@ export interface NativeTags {
   finish(h: NativeHandle): void;
   crc32cProbe(buf: Uint8Array): number;
   info(): NativeInfo;
+  /** process-wide counters since load: runs handed to the helpers or hashed alone, blocks each side hashed, and
+   *  the time callers waited for the helpers' last batches (the benchmark's breakdown) */
+  stats(): NativePoolStats;
+}
+
+export interface NativePoolStats {
+  pooled_runs: number;
+  alone_runs: number;
+  helper_blocks: number;
+  caller_blocks: number;
+  wait_ms: number;
 }
 
 export interface NativeStatus {

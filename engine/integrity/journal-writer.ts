@@ -43,6 +43,29 @@ export interface JournalState {
   commits: number;
 }
 
+/** A block written to the journal: a view of the write's one copy of its data and tags (made when asked). */
+class JournalBlock {
+  constructor(
+    readonly sector: number,
+    readonly src: Buffer,
+    readonly off: number,
+    private readonly bs: number,
+    readonly tags: Buffer,
+    readonly toff: number,
+    private readonly ts: number,
+  ) {}
+
+  get data(): Buffer {
+    return this.src.subarray(this.off, this.off + this.bs);
+  }
+
+  get tag(): Buffer {
+    return this.tags.subarray(this.toff, this.toff + this.ts);
+  }
+}
+
+type PendingBlock = { sector: number; data: Buffer; tag: Buffer };
+
 export class JournalWriter {
   private readonly sectionBytes: number;
   /** plaintext of the sections being filled, from uncommitted_section on */
@@ -52,7 +75,7 @@ export class JournalWriter {
   private commit_seq: number;
   private commits = 0;
   /** blocks in the uncommitted sections, in write order, for the write-back after commit */
-  private pending: Array<{ sector: number; data: Buffer; tag: Buffer }> = [];
+  private pending: JournalBlock[] = [];
 
   constructor(
     private readonly t: IntegrityTarget,
@@ -92,29 +115,40 @@ export class JournalWriter {
   write(sector: number, data: Buffer, suppliedTags?: Uint8Array): void {
     const g = this.t.geometry;
     const bs = g.block_size;
-    const tags = suppliedTags ? Buffer.from(suppliedTags.buffer, suppliedTags.byteOffset, suppliedTags.byteLength) : computeTags(this.t, sector, data);
-    for (let b = 0; b < data.length / bs; b++) {
+    // one copy of the caller's data (it may reuse its buffer) and of the tags for the whole write; each entry's
+    // pending block and overlay are views of them (no allocation and copy per block)
+    const copy = Buffer.from(data.subarray(0, Math.floor(data.length / bs) * bs));
+    const tags = suppliedTags ? Buffer.from(suppliedTags) : computeTags(this.t, sector, copy);
+    const ts = g.tag_size;
+    const spb = g.sectors_per_block;
+    const nb = copy.length / bs;
+    for (let b = 0; b < nb; ) {
       if (this.sections.length === g.journal_sections && this.free_section_entry === 0) this.commit();
       if (this.free_section_entry === 0) this.sections.push(this.newSection());
       const sec = this.sections[this.sections.length - 1]!;
-      const n = this.free_section_entry;
-      const block = data.subarray(b * bs, (b + 1) * bs);
-      const tag = tags.subarray(b * g.tag_size, (b + 1) * g.tag_size);
-      const s = sector + b * g.sectors_per_block;
-      const eo = entryOffset(g.journal_entry_size, n);
-      // journal_entry: le64 sector, last_bytes[sectors_per_block], tag
-      sec.writeBigUInt64LE(BigInt(s), eo);
-      const dataOff = (JOURNAL_BLOCK_SECTORS + n * g.sectors_per_block) * SECTOR_SIZE;
-      block.copy(sec, dataOff);
-      for (let k = 0; k < g.sectors_per_block; k++) {
-        block.copy(sec, eo + 8 + k * 8, k * SECTOR_SIZE + JOURNAL_SECTOR_DATA, (k + 1) * SECTOR_SIZE);
+      const n0 = this.free_section_entry;
+      // the entries' data sectors of a section are contiguous: the blocks that go in this section in one copy
+      const k = Math.min(nb - b, g.journal_section_entries - n0);
+      sec.set(copy.subarray(b * bs, (b + k) * bs), (JOURNAL_BLOCK_SECTORS + n0 * spb) * SECTOR_SIZE);
+      for (let q = 0; q < k; q++, b++) {
+        const n = n0 + q;
+        const s = sector + b * spb;
+        const eo = entryOffset(g.journal_entry_size, n);
+        // journal_entry: le64 sector, last_bytes[sectors_per_block], tag
+        sec.writeUInt32LE(s % 0x100000000, eo);
+        sec.writeUInt32LE(Math.floor(s / 0x100000000), eo + 4);
+        for (let j = 0; j < spb; j++) {
+          const from = b * bs + j * SECTOR_SIZE + JOURNAL_SECTOR_DATA;
+          const to = eo + 8 + j * 8;
+          for (let i = 0; i < 8; i++) sec[to + i] = copy[from + i]!;
+        }
+        const to = eo + 8 + 8 * spb;
+        for (let i = 0; i < ts; i++) sec[to + i] = tags[b * ts + i]!;
+        const e = new JournalBlock(s, copy, b * bs, bs, tags, b * ts, ts);
+        this.pending.push(e);
+        this.t.overlay.set(s, e);
       }
-      tag.copy(sec, eo + 8 + 8 * g.sectors_per_block);
-      const copy = Buffer.from(block);
-      const tagCopy = Buffer.from(tag);
-      this.pending.push({ sector: s, data: copy, tag: tagCopy });
-      this.t.overlay.set(s, { data: copy, tag: tagCopy });
-      this.free_section_entry = (n + 1) % g.journal_section_entries;
+      this.free_section_entry = (n0 + k) % g.journal_section_entries;
     }
   }
 
@@ -143,8 +177,14 @@ export class JournalWriter {
     let i = this.uncommitted_section;
     const journalBase = 8 * SECTOR_SIZE; // the journal starts after the superblock (SB_SECTORS)
     for (const plain of this.sections) {
+      // dm_integrity_commit_id() as two le32 halves: (id ^ (section << 32 ^ sector)), without a BigInt per sector
+      const id = this.ids[this.commit_seq]!;
+      const lo = Number(id & 0xffffffffn);
+      const hi = (Number(id >> 32n) ^ i) >>> 0;
       for (let j = 0; j < g.journal_section_sectors; j++) {
-        plain.writeBigUInt64LE(commitId(i, j, this.commit_seq, this.ids), j * SECTOR_SIZE + JOURNAL_SECTOR_DATA);
+        const o = j * SECTOR_SIZE + JOURNAL_SECTOR_DATA;
+        plain.writeUInt32LE((lo ^ j) >>> 0, o);
+        plain.writeUInt32LE(hi, o + 4);
       }
       const out = this.seal(plain, i);
       this.t.meta.write(out, journalBase + i * this.sectionBytes);
@@ -176,10 +216,13 @@ export class JournalWriter {
 }
 
 /** Writes journal blocks in place, the last entry of each block winning, adjacent blocks coalesced into runs. */
-export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<{ sector: number; data: Buffer; tag: Buffer }>): void {
-  const last = new Map<number, { data: Buffer; tag: Buffer }>();
+export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<PendingBlock>): void {
+  const last = new Map<number, PendingBlock>();
   for (const p of pending) last.set(p.sector, p);
-  const sectors = [...last.keys()].sort((a, b) => a - b);
+  // sequential writes come in ascending order, once each: no sort needed
+  let ascending = true;
+  for (let k = 1; k < pending.length && ascending; k++) ascending = pending[k]!.sector > pending[k - 1]!.sector;
+  const sectors = ascending ? pending.map((p) => p.sector) : [...last.keys()].sort((a, b) => a - b);
   const g = t.geometry;
   const spb = g.sectors_per_block;
   let i = 0;
@@ -193,10 +236,23 @@ export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<{ sector: n
     } else {
       const data = Buffer.allocUnsafe((j - i) * g.block_size);
       const tags = Buffer.allocUnsafe((j - i) * g.tag_size);
-      for (let k = i; k < j; k++) {
+      for (let k = i; k < j; ) {
         const p = last.get(sectors[k]!)!;
-        p.data.copy(data, (k - i) * g.block_size);
-        p.tag.copy(tags, (k - i) * g.tag_size);
+        // blocks of one journaled write that follow each other: one copy of their data and one of their tags
+        let e = k + 1;
+        if (p instanceof JournalBlock) {
+          while (e < j) {
+            const q = last.get(sectors[e]!)!;
+            if (!(q instanceof JournalBlock) || q.src !== p.src || q.off !== p.off + (e - k) * g.block_size) break;
+            e++;
+          }
+          p.src.copy(data, (k - i) * g.block_size, p.off, p.off + (e - k) * g.block_size);
+          p.tags.copy(tags, (k - i) * g.tag_size, p.toff, p.toff + (e - k) * g.tag_size);
+        } else {
+          p.data.copy(data, (k - i) * g.block_size);
+          p.tag.copy(tags, (k - i) * g.tag_size);
+        }
+        k = e;
       }
       writeInPlace(t, sectors[i]!, data, tags);
     }

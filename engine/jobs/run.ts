@@ -101,8 +101,8 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
     from = start;
     const report = () =>
       ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), started_at: startedAt });
-    report();
     const pool = new TagPool(hasherOptionsFor(sb, vol.options), vol.geometry.block_size, RECALC_SECTORS * SECTOR_SIZE);
+    report();
     let done: boolean;
     try {
       done = recalculate(vol, null, report, () => ctl.shouldStop(), pool);

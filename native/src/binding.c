@@ -3,12 +3,15 @@
 // returns at once, so the caller can read the next chunk while they hash; finish() makes the caller hash the
 // blocks nobody has taken yet, then waits for the helpers' last batches. Node-API only (ABI-stable): the same
 // binary loads in every Node >= 18 and in Electron.
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "hashes.h"
 
@@ -34,14 +37,25 @@ static job *cur;
 static uint64_t cur_gen;
 static int active, nthreads, selftest_ok;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+/* process-wide counters for the benchmark's breakdown: runs handed to the helpers or not, blocks hashed by the
+ * helpers and by the callers, and the time callers waited in finish() for the helpers' last batches */
+static atomic_ullong st_pooled, st_alone, st_helper_blocks, st_caller_blocks, st_wait_ns;
 
-static void work(job *j) {
+static uint64_t work(job *j) {
+  uint64_t done = 0;
   for (;;) {
     uint32_t b = atomic_fetch_add_explicit(&j->next, j->batch, memory_order_relaxed);
-    if (b >= j->n) return;
+    if (b >= j->n) return done;
     uint32_t e = b + j->batch < j->n ? b + j->batch : j->n;
     hasher_run(j->h, j->data, j->sector, b, e, j->out);
+    done += e - b;
   }
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void *helper(void *arg) {
@@ -54,14 +68,26 @@ static void *helper(void *arg) {
     seen = cur_gen;
     active++;
     pthread_mutex_unlock(&mu);
-    work(j);
+    atomic_fetch_add_explicit(&st_helper_blocks, work(j), memory_order_relaxed);
     pthread_mutex_lock(&mu);
     if (--active == 0) pthread_cond_broadcast(&cv_idle);
   }
   return NULL;
 }
 
+/* Keeps this library mapped for the life of the process. Node unloads an addon when the last environment that
+ * loaded it ends (a job's worker thread exits): the helper threads would then sleep on a condition variable in
+ * unmapped memory, and the next load would initialise the same statics again under the old helpers (seen as a
+ * job worker hung in pthread_cond_broadcast, and as a second job hashing on one core). */
+static void pin_library(void) {
+#ifdef RTLD_NODELETE
+  Dl_info di;
+  if (dladdr((void *)&pin_library, &di) && di.dli_fname) (void)dlopen(di.dli_fname, RTLD_NOW | RTLD_NODELETE);
+#endif
+}
+
 static void init_once(void) {
+  pin_library();
   const char *p = getenv("INTEGRITY_STUDIO_NATIVE_PORTABLE");
   selftest_ok = hashes_setup(p && *p && strcmp(p, "0"));
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -83,25 +109,29 @@ static void init_once(void) {
 static void job_begin(job *j) {
   j->pooled = 0;
   atomic_store(&j->next, 0);
-  if (!nthreads || j->n < 2 * j->batch) return;
-  pthread_mutex_lock(&mu);
-  if (!cur) {
-    cur = j;
-    cur_gen++;
-    j->pooled = 1;
-    pthread_cond_broadcast(&cv_work);
+  if (nthreads && j->n >= 2 * j->batch) {
+    pthread_mutex_lock(&mu);
+    if (!cur) {
+      cur = j;
+      cur_gen++;
+      j->pooled = 1;
+      pthread_cond_broadcast(&cv_work);
+    }
+    pthread_mutex_unlock(&mu);
   }
-  pthread_mutex_unlock(&mu);
+  atomic_fetch_add_explicit(j->pooled ? &st_pooled : &st_alone, 1, memory_order_relaxed);
 }
 
 static void job_finish(job *j) {
-  work(j);
+  atomic_fetch_add_explicit(&st_caller_blocks, work(j), memory_order_relaxed);
   if (j->pooled) {
+    uint64_t t0 = now_ns();
     pthread_mutex_lock(&mu);
     cur = NULL;
     while (active > 0) pthread_cond_wait(&cv_idle, &mu);
     pthread_mutex_unlock(&mu);
     j->pooled = 0;
+    atomic_fetch_add_explicit(&st_wait_ns, now_ns() - t0, memory_order_relaxed);
   }
 }
 
@@ -279,6 +309,24 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   return o;
 }
 
+static void set_num(napi_env env, napi_value o, const char *k, double v) {
+  napi_value n;
+  napi_create_double(env, v, &n);
+  napi_set_named_property(env, o, k, n);
+}
+
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o;
+  CHECK(napi_create_object(env, &o));
+  set_num(env, o, "pooled_runs", (double)atomic_load(&st_pooled));
+  set_num(env, o, "alone_runs", (double)atomic_load(&st_alone));
+  set_num(env, o, "helper_blocks", (double)atomic_load(&st_helper_blocks));
+  set_num(env, o, "caller_blocks", (double)atomic_load(&st_caller_blocks));
+  set_num(env, o, "wait_ms", (double)atomic_load(&st_wait_ns) / 1e6);
+  return o;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   pthread_once(&once, init_once);
   napi_property_descriptor d[] = {
@@ -288,6 +336,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"finish", NULL, js_finish, NULL, NULL, NULL, napi_default, NULL},
       {"crc32cProbe", NULL, js_probe, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
+      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;
