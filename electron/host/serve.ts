@@ -143,21 +143,28 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
     }
   });
   let inFlight = 0;
+  let connSeq = 0;
+  // INTEGRITY_STUDIO_WS_TRACE=FILE: one line per frame and per close (for the host torture; no arguments, no keys)
+  const traceFd = process.env.INTEGRITY_STUDIO_WS_TRACE ? fs.openSync(process.env.INTEGRITY_STUDIO_WS_TRACE, 'a') : null;
+  const trace = (o: Record<string, unknown>) => { if (traceFd !== null) fs.writeSync(traceFd, `${JSON.stringify({ ms: Date.now(), ...o })}\n`); };
   wss.on('connection', (ws: WebSocket) => {
+    const conn = ++connSeq;
     const send = (v: unknown) => {
-      if (ws.readyState !== ws.OPEN) return;
+      const id = (v as { id?: unknown }).id;
+      if (ws.readyState !== ws.OPEN) { if (id !== undefined) trace({ conn, id, dropped: `readyState ${ws.readyState}` }); return; }
       // a client that stops reading must not make this process buffer without bound
-      if (ws.bufferedAmount > LIMITS.bufferedBytes) { ws.terminate(); return; }
-      try { ws.send(JSON.stringify(v)); } catch (e) { logInternal('serve', 'a WebSocket reply', null, e); }
+      if (ws.bufferedAmount > LIMITS.bufferedBytes) { trace({ conn, id, dropped: `buffered ${ws.bufferedAmount}` }); ws.terminate(); return; }
+      try { ws.send(JSON.stringify(v)); if (id !== undefined) trace({ conn, id, sent: (v as { ok?: boolean }).ok }); } catch (e) { logInternal('serve', 'a WebSocket reply', null, e); }
     };
     const off = host.onEvent((event: IntegrityEvent) => send({ event }));
     let pending = 0;
-    ws.on('close', off);
+    ws.on('close', (code, reason) => { off(); trace({ conn, close: code, reason: String(reason), pending }); });
     // invalid UTF-8, an oversized or malformed frame: ws closes the connection with the reason; without a listener
     // the 'error' event would be thrown and kill the process
     ws.on('error', () => undefined);
     ws.on('message', (data, isBinary) => {
       const f = parseFrame(data as Buffer, isBinary);
+      trace({ conn, frame: f.id, pending });
       if ('error' in f) { send({ id: f.id, ok: false, error: f.error }); return; }
       if (pending >= LIMITS.pendingPerConnection) { send({ id: f.id, ok: false, error: `busy: ${pending} requests of this connection are still being handled (at most ${LIMITS.pendingPerConnection}); wait for their answers` }); return; }
       if (inFlight >= LIMITS.pendingTotal) { send({ id: f.id, ok: false, error: `busy: ${inFlight} requests are being handled (at most ${LIMITS.pendingTotal}); try again` }); return; }

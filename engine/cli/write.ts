@@ -4,6 +4,8 @@ import { IntegrityStudioError } from '../errors.js';
 import { openWritable, DIRECT_MODE_WARNING } from '../integrity/writable.js';
 import { replayOnDisk } from '../integrity/replay.js';
 import { openVolume } from '../volume.js';
+import { isNoSpace, reserveInPlace } from '../integrity/write.js';
+import { SECTOR_SIZE } from '../layout/superblock.js';
 
 export interface WriteIo {
   out: (s: string) => void;
@@ -18,6 +20,20 @@ export function writeCommand(device: string, o: Parameters<typeof openWritable>[
     if (vol.mode === 'direct') io.err(`integrity-studio: warning: ${DIRECT_MODE_WARNING}\n`);
     const bs = vol.geometry.block_size;
     if (offset % bs) throw new IntegrityStudioError(`--offset ${offset} is not a multiple of the ${bs}-byte sector size`);
+    // an input of known length on a sparse image: its space first, so a full file system refuses the whole write
+    // before any of it is made (the journal alone would catch it only one commit at a time)
+    if (input && fs.fstatSync(fd).isFile()) {
+      const len = fs.fstatSync(fd).size;
+      if (len % bs === 0 && len > 0) {
+        vol.target.checkRange(offset / SECTOR_SIZE, len / SECTOR_SIZE);
+        try {
+          reserveInPlace(vol.target, offset / SECTOR_SIZE, len / SECTOR_SIZE);
+        } catch (e) {
+          if (!isNoSpace(e)) throw e;
+          throw new IntegrityStudioError(`${device}: no space left on device (the file system holding it is full): nothing of the ${len} bytes at offset ${offset} was written; the volume is as it was`, 'ENOSPC');
+        }
+      }
+    }
     const chunk = Buffer.alloc(1 << 20);
     let fill = 0;
     let pos = offset;

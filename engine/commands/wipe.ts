@@ -31,7 +31,7 @@ export function wipeRange(t: IntegrityTarget, o: WipeOptions = {}): number {
   while (s < to) {
     const n = t.contiguousRun(s, Math.min(to - s, CHUNK_SECTORS));
     const chunk = zeroes.subarray(0, n * SECTOR_SIZE);
-    writeInPlace(t, s, chunk, computeTags(t, s, chunk));
+    writeInPlace(t, s, chunk, computeTags(t, s, chunk), false);
     s += n;
     o.onProgress?.(s - from, to - from);
     if (s < to && o.shouldStop?.()) break;

@@ -9,7 +9,8 @@
 import { SECTOR_SIZE } from '../layout/superblock.js';
 import { JOURNAL_BLOCK_SECTORS, JOURNAL_SECTOR_DATA } from '../layout/geometry.js';
 import type { IntegrityTarget } from './target.js';
-import { computeTags, writeInPlace } from './write.js';
+import { IntegrityStudioError } from '../errors.js';
+import { computeTags, isNoSpace, reserveInPlace, rewriteSame, writeInPlace } from './write.js';
 
 export const COMMIT_IDS = [0x1111111111111111n, 0x2222222222222222n, 0x3333333333333333n, 0x4444444444444444n];
 export const N_COMMIT_IDS = COMMIT_IDS.length;
@@ -152,6 +153,17 @@ export class JournalWriter {
     }
   }
 
+  /** blocks written back by this writer's commits (what reached the volume) */
+  blocksWritten = 0;
+
+  /** drops the blocks not yet committed (a commit that could not reserve their space) */
+  private abandon(): void {
+    for (const p of this.pending) this.t.overlay.delete(p.sector);
+    this.pending = [];
+    this.sections = [];
+    this.free_section_entry = 0;
+  }
+
   /**
    * dm_integrity_postsuspend: after a clean close the kernel re-initialises the whole journal as empty, the
    * sections from free_section on with commit_seq and those before it with the next one.
@@ -176,6 +188,17 @@ export class JournalWriter {
     this.free_section_entry = 0; // pad_uncommitted: the rest of the current section stays unused
     let i = this.uncommitted_section;
     const journalBase = 8 * SECTOR_SIZE; // the journal starts after the superblock (SB_SECTORS)
+    // a sparse image on a file system that is full: fail before the commit point with nothing changed, not during
+    // the write-back (a committed journal the next open would replay into the same full file system)
+    try {
+      if (this.t.meta.hasHoles?.()) for (let k = 0; k < this.sections.length; k++) rewriteSame(this.t.meta, journalBase + ((i + k) % g.journal_sections) * this.sectionBytes, this.sectionBytes);
+      if (opts.writeback !== false) reserveRuns(this.t, this.pending);
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      const blocks = new Set(this.pending.map((p) => p.sector)).size;
+      this.abandon();
+      throw new IntegrityStudioError(`${this.t.data.name}: no space left on device (the file system holding it is full): the ${blocks} block(s) waiting in the journal were not written, nothing of them reached the volume${this.blocksWritten ? ` (the ${this.blocksWritten} block(s) committed before them are on it)` : ', and the volume is as it was'}; free some space and write again`, 'ENOSPC');
+    }
     for (const plain of this.sections) {
       // dm_integrity_commit_id() as two le32 halves: (id ^ (section << 32 ^ sector)), without a BigInt per sector
       const id = this.ids[this.commit_seq]!;
@@ -205,9 +228,10 @@ export class JournalWriter {
     // write-back (do_journal_write): later entries overwrite earlier ones for the same block; the blocks are
     // written in sector order, runs of adjacent blocks as one data write and one tag write (one flush follows
     // them all, so their order among themselves does not matter)
-    writeBack(this.t, this.pending);
+    writeBack(this.t, this.pending, false);
     this.t.data.flush();
     if (this.t.data !== this.t.meta) this.t.meta.flush();
+    this.blocksWritten += new Set(this.pending.map((p) => p.sector)).size;
     for (const p of this.pending) this.t.overlay.delete(p.sector);
     this.pending = [];
     this.sections = [];
@@ -216,7 +240,20 @@ export class JournalWriter {
 }
 
 /** Writes journal blocks in place, the last entry of each block winning, adjacent blocks coalesced into runs. */
-export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<PendingBlock>): void {
+/** reserveInPlace over the blocks of `pending`, run by run of adjacent blocks */
+function reserveRuns(t: IntegrityTarget, pending: ReadonlyArray<{ sector: number }>): void {
+  if (!t.data.hasHoles?.() && !(t.meta !== t.data && t.meta.hasHoles?.())) return;
+  const spb = t.geometry.sectors_per_block;
+  const sectors = [...new Set(pending.map((p) => p.sector))].sort((a, b) => a - b);
+  for (let i = 0; i < sectors.length;) {
+    let j = i + 1;
+    while (j < sectors.length && sectors[j] === sectors[j - 1]! + spb) j++;
+    reserveInPlace(t, sectors[i]!, (j - i) * spb);
+    i = j;
+  }
+}
+
+export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<PendingBlock>, reserve = true): void {
   const last = new Map<number, PendingBlock>();
   for (const p of pending) last.set(p.sector, p);
   // sequential writes come in ascending order, once each: no sort needed
@@ -232,7 +269,7 @@ export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<PendingBloc
     while (j < sectors.length && sectors[j] === sectors[j - 1]! + spb && (j - i) * g.block_size < 4 << 20) j++;
     if (j - i === 1) {
       const p = last.get(sectors[i]!)!;
-      writeInPlace(t, sectors[i]!, p.data, p.tag);
+      writeInPlace(t, sectors[i]!, p.data, p.tag, reserve);
     } else {
       const data = Buffer.allocUnsafe((j - i) * g.block_size);
       const tags = Buffer.allocUnsafe((j - i) * g.tag_size);
@@ -254,7 +291,7 @@ export function writeBack(t: IntegrityTarget, pending: ReadonlyArray<PendingBloc
         }
         k = e;
       }
-      writeInPlace(t, sectors[i]!, data, tags);
+      writeInPlace(t, sectors[i]!, data, tags, reserve);
     }
     i = j;
   }

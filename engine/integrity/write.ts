@@ -25,10 +25,51 @@ export function computeTags(t: IntegrityTarget, sector: number, data: Uint8Array
   return tags;
 }
 
-/** Writes data and tags in place, run by run (within a run data and tags are contiguous). */
-export function writeInPlace(t: IntegrityTarget, sector: number, data: Uint8Array, tags?: Uint8Array): void {
+/** an error that means the file system under a sparse image is full */
+export function isNoSpace(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | null)?.code === 'ENOSPC' || (e as NodeJS.ErrnoException | null)?.code === 'EDQUOT';
+}
+
+/** Rewrites `len` bytes at `pos` with what they hold now: the file system allocates them; their contents stay. */
+export function rewriteSame(dev: IntegrityTarget['data'], pos: number, len: number): void {
+  const step = 4 << 20;
+  for (let off = 0; off < len; off += step) {
+    const b = Buffer.allocUnsafe(Math.min(step, len - off));
+    dev.read(b, pos + off);
+    dev.write(b, pos + off);
+  }
+}
+
+/**
+ * On a sparse image (BlockDevice.hasHoles), makes the file system allocate the data and tag bytes of `sectors` at
+ * logical `sector` by writing their present contents back, so that a full file system fails here (ENOSPC) with
+ * nothing changed, not half-way through a write. Returns false when nothing needed reserving.
+ */
+export function reserveInPlace(t: IntegrityTarget, sector: number, sectors: number): boolean {
+  if (!t.data.hasHoles?.() && !(t.meta !== t.data && t.meta.hasHoles?.())) return false;
+  const g = t.geometry;
+  let done = 0;
+  try {
+    while (done < sectors) {
+      const s = sector + done;
+      const n = t.contiguousRun(s, sectors - done);
+      rewriteSame(t.data, dataSector(g, s) * SECTOR_SIZE, n * SECTOR_SIZE);
+      rewriteSame(t.meta, tagOffset(g, s), (n / g.sectors_per_block) * g.tag_size);
+      done += n;
+    }
+  } catch (e) {
+    if (!isNoSpace(e)) throw e;
+    throw new IntegrityStudioError(`${t.data.name}: no space left on device (the file system holding it is full): the ${sectors / g.sectors_per_block} block(s) at sector ${sector} were not written; the volume is as it was`, 'ENOSPC');
+  }
+  return true;
+}
+
+/** Writes data and tags in place, run by run (within a run data and tags are contiguous). `reserve`: first
+ *  reserveInPlace the range (false when the caller already did). */
+export function writeInPlace(t: IntegrityTarget, sector: number, data: Uint8Array, tags?: Uint8Array, reserve = true): void {
   const sectors = data.length / SECTOR_SIZE;
   const g = t.geometry;
+  if (reserve) reserveInPlace(t, sector, sectors);
   let done = 0;
   while (done < sectors) {
     const s = sector + done;

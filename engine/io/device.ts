@@ -18,6 +18,9 @@ export interface BlockDevice {
   /** makes every completed write durable (fdatasync) */
   flush(): void;
   close(): void;
+  /** true when a write may need space the file system has not allocated yet (a sparse regular file): writers then
+   *  reserve the blocks first (journal-writer.ts, write.ts), so ENOSPC strikes before anything changes */
+  hasHoles?(): boolean;
 }
 
 export interface OpenOptions {
@@ -118,6 +121,12 @@ export class FileDevice implements BlockDevice {
 
   flush(): void {
     if (!this.readOnly) fs.fdatasyncSync(this.fd);
+  }
+
+  hasHoles(): boolean {
+    if (this.readOnly || this.isBlockDevice) return false;
+    const st = fs.fstatSync(this.fd);
+    return st.blocks * 512 < st.size;
   }
 
   close(): void {

@@ -140,7 +140,15 @@ export function acquireWriteLock(file: string): WriteLock {
         lastErr = e;
         break; // EACCES / EROFS: try the next place
       }
-      fs.writeSync(fd, JSON.stringify(info) + '\n');
+      try {
+        fs.writeSync(fd, JSON.stringify(info) + '\n');
+      } catch (e) {
+        // ENOSPC / EIO beside the image: no empty lock file left behind; the next place (the temp directory) holds it
+        fs.closeSync(fd);
+        fs.rmSync(p, { force: true });
+        lastErr = e;
+        break;
+      }
       fs.closeSync(fd);
       let released = false;
       return {

@@ -34,6 +34,9 @@ export class SliceDevice implements BlockDevice {
   flush(): void {
     this.base.flush();
   }
+  hasHoles(): boolean {
+    return this.base.hasHoles?.() ?? false;
+  }
   close(): void {
     if (this.owns) this.base.close();
   }

@@ -120,8 +120,14 @@ export class FrameGen {
   fieldValue(): unknown {
     return this.pick([() => this.value(2), () => this.num(), () => this.str(), () => ({ hex: this.str() }), () => ({ file: this.str() }), () => ({ hex: 'ab', file: 'x' }), () => ['a'], () => 'x'.repeat(4097), () => ({ __proto__: { polluted: true } })])();
   }
+  /** ids the harness can match answers by: unique per generator, above every id the random values can make */
+  private seq = 3_000_000_000;
+  private uid(): number {
+    this.r();
+    return this.seq++;
+  }
   private id(): unknown {
-    return this.r() < 0.85 ? 1 + this.int(1e6) : this.value(1);
+    return this.r() < 0.85 ? this.uid() : this.value(1);
   }
   private cmd(): unknown {
     return this.r() < 0.8 ? this.pick(COMMAND_NAMES) : this.value(1);
@@ -151,11 +157,11 @@ export class FrameGen {
     if (k < 55) return { kind: 'value', binary: false, data: JSON.stringify(this.value(4)) ?? 'null' };
     if (k < 64) {
       const cmd = this.cmd();
-      const body = JSON.stringify({ id: 1 + this.int(1e6), cmd, args: this.args(cmd) });
+      const body = JSON.stringify({ id: this.uid(), cmd, args: this.args(cmd) });
       return { kind: 'truncated', binary: false, data: body.slice(0, this.int(body.length)) };
     }
     if (k < 72) {
-      const id = 1 + this.int(1e6);
+      const id = this.uid();
       const proto = this.pick([
         `{"id":${id},"cmd":"addVolume","args":[{"__proto__":{"path":"x"},"path":"a"}]}`,
         `{"id":${id},"cmd":"createVolume","args":[{"constructor":{"prototype":{"polluted":1}},"path":"a","size":-1}]}`,
@@ -171,15 +177,45 @@ export class FrameGen {
     if (k < 80) return { kind: 'binary', binary: true, data: Buffer.from(Array.from({ length: this.int(200) }, () => this.int(256))) };
     if (k < 84) {
       const n = this.pick([5000, 70_000, 200_000]);
-      return { kind: 'huge', binary: false, data: JSON.stringify({ id: 1 + this.int(1e6), cmd: 'addVolume', args: [{ path: 'p'.repeat(n) }] }) };
+      return { kind: 'huge', binary: false, data: JSON.stringify({ id: this.uid(), cmd: 'addVolume', args: [{ path: 'p'.repeat(n) }] }) };
     }
     if (k < 86) return { kind: 'deep', binary: false, data: `${'['.repeat(20000)}${']'.repeat(20000)}` };
     if (k < 89) return { kind: 'numbers', binary: false, data: `{"id":1e400,"cmd":"status","args":[${'1e999,'.repeat(10)}1]}` };
     if (k < 90) return { kind: 'badutf8', binary: false, data: Buffer.from([0x7b, 0xff, 0xfe, 0xc0, 0x7d]), closes: true };
     if (k < 91) return { kind: 'oversize', binary: false, data: `{"id":1,"cmd":"status","args":["${'x'.repeat((1 << 20) + 100)}"]}`, closes: true };
     // a valid request: status and listVolumes answer ok (the server still does its work between the junk)
-    return { kind: 'valid', binary: false, data: JSON.stringify({ id: 1 + this.int(1e6), cmd: this.pick(['status', 'listVolumes']), args: [] }) };
+    return { kind: 'valid', binary: false, data: JSON.stringify({ id: this.uid(), cmd: this.pick(['status', 'listVolumes']), args: [] }) };
   }
+}
+
+/** mirrors electron/host/protocol.ts LIMITS.frameBytes (engine/ does not import the host) */
+const FRAME_BYTES = 64 * 1024;
+
+/** The id the server answers a frame with (protocol.ts parseFrame): the envelope's id when readable, else -1. */
+export function expectedAnswerId(f: Frame): number {
+  if (f.binary) return -1;
+  const text = typeof f.data === 'string' ? f.data : f.data.toString('utf8');
+  if (Buffer.byteLength(text) > FRAME_BYTES) return -1;
+  let v: unknown;
+  try { v = JSON.parse(text); } catch { return -1; }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return -1;
+  const id = (v as { id?: unknown }).id;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : -1;
+}
+
+/** one frame's life, for the trace and for naming what went wrong */
+export interface FrameTrace {
+  conn: number;
+  /** index of the frame on its connection */
+  n: number;
+  kind: string;
+  /** the id the answer must carry (-1: an unreadable envelope) */
+  id: number;
+  cmd: string;
+  sentMs: number;
+  answeredMs?: number;
+  ok?: boolean;
+  error?: string;
 }
 
 export interface HostFuzzResult {
@@ -191,58 +227,137 @@ export interface HostFuzzResult {
   closedAsExpected: number;
   /** frames with no answer (must be 0) */
   unanswered: number;
-  /** connections closed without a frame that should close them (must be 0) */
+  /** connections closed without a frame that should close them, or not closed after one (must be 0) */
   unexpectedCloses: number;
+  /** answers whose id matched no frame waiting on that connection (a second answer, or a wrong id; must be 0) */
+  strayAnswers: number;
+  /** answers that took longer than 15 s (the old harness gave up there); counted, not failures */
+  slowAnswers: number;
+  maxLatencyMs: number;
   connections: number;
   byKind: Record<string, number>;
+  /** close codes seen by the client, with counts ("1007 invalid UTF-8…") */
+  closes: Record<string, number>;
   /** the distinct error lines (first 200 characters), with counts */
   errors: Map<string, number>;
+  /** what went wrong, one line each (unanswered frames with their connection's close; stray answers; odd closes) */
+  problems: string[];
 }
+
+export function emptyResult(): HostFuzzResult {
+  return { framesSent: 0, answered: 0, errorsAnswered: 0, okAnswered: 0, closedAsExpected: 0, unanswered: 0, unexpectedCloses: 0, strayAnswers: 0, slowAnswers: 0, maxLatencyMs: 0, connections: 0, byKind: {}, closes: {}, errors: new Map(), problems: [] };
+}
+
+export function addResult(total: HostFuzzResult, r: HostFuzzResult): void {
+  for (const k of ['framesSent', 'answered', 'errorsAnswered', 'okAnswered', 'closedAsExpected', 'unanswered', 'unexpectedCloses', 'strayAnswers', 'slowAnswers', 'connections'] as const) total[k] += r[k];
+  total.maxLatencyMs = Math.max(total.maxLatencyMs, r.maxLatencyMs);
+  for (const [k, n] of Object.entries(r.byKind)) total.byKind[k] = (total.byKind[k] ?? 0) + n;
+  for (const [k, n] of Object.entries(r.closes)) total.closes[k] = (total.closes[k] ?? 0) + n;
+  for (const [k, n] of r.errors) total.errors.set(k, (total.errors.get(k) ?? 0) + n);
+  total.problems.push(...r.problems);
+}
+
+const SLOW_MS = 15_000;
 
 /**
  * Sends `frames` frames from `parallel` connections at once; each connection pipelines bursts of up to `burst`
- * frames (past the per-connection cap, so some are answered "busy") and waits for their answers.
+ * frames (past the per-connection cap, so some are answered "busy") and waits for their answers. Answers are matched
+ * to frames by id (each frame the harness can give an id gets a unique one; frames the server cannot read an id from
+ * are answered with id -1 and matched in order). A frame counts as unanswered only when its connection closed
+ * without its answer or no answer at all came for `stallMs` (default 120 s); answers slower than 15 s are counted
+ * as slow. `trace` receives every frame's life (sent, answered, close) when given.
  */
-export async function fuzzHost(url: string, o: { seed: number; frames: number; parallel?: number; burst?: number; realId?: string | null; onProgress?: (sent: number) => void }): Promise<HostFuzzResult> {
-  const res: HostFuzzResult = { framesSent: 0, answered: 0, errorsAnswered: 0, okAnswered: 0, closedAsExpected: 0, unanswered: 0, unexpectedCloses: 0, connections: 0, byKind: {}, errors: new Map() };
+export async function fuzzHost(url: string, o: { seed: number; frames: number; parallel?: number; burst?: number; realId?: string | null; stallMs?: number; onProgress?: (sent: number) => void; trace?: (line: string) => void }): Promise<HostFuzzResult> {
+  const res = emptyResult();
   const parallel = o.parallel ?? 8;
   const burst = o.burst ?? 48;
+  const stallMs = o.stallMs ?? 120_000;
+  const t0 = Date.now();
   let budget = o.frames;
+  let connSeq = 0;
   const worker = async (w: number) => {
     const gen = new FrameGen(o.seed * 1000 + w, o.realId ?? null);
     while (budget > 0) {
+      const conn = ++connSeq;
       const ws = new WebSocket(url, { maxPayload: 64 << 20 });
       res.connections++;
       await new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j); });
-      let expecting = 0;
-      let closedExpected = false;
+      // frames waiting for their answer, by the id the answer carries (-1: in the order sent)
+      const waiting = new Map<number, FrameTrace[]>();
+      let outstanding = 0;
+      let sentOnConn = 0;
+      let closerSent: Frame | null = null;
+      let close: { code: number; reason: string; ms: number } | null = null;
       let wake: (() => void) | null = null;
-      let closed = false;
+      let weClose = false;
       ws.on('message', (d) => {
         let f: Reply;
-        try { f = JSON.parse(String(d)) as Reply; } catch { return; }
+        try { f = JSON.parse(String(d)) as Reply; } catch { res.strayAnswers++; res.problems.push(`connection ${conn}: a message that is not JSON (${String(d).slice(0, 80)})`); return; }
         if ('event' in f) return;
+        const now = Date.now() - t0;
+        const list = waiting.get(typeof f.id === 'number' ? f.id : NaN);
+        const fr = list?.shift();
+        if (!fr) {
+          res.strayAnswers++;
+          res.problems.push(`connection ${conn}: an answer with id ${f.id} matches no frame waiting (${String(f.error ?? 'ok').slice(0, 100)})`);
+          o.trace?.(JSON.stringify({ conn, stray: f.id, ms: now, error: f.error }));
+          return;
+        }
+        if (list!.length === 0) waiting.delete(fr.id);
+        outstanding--;
         res.answered++;
-        expecting--;
+        fr.answeredMs = now;
+        fr.ok = !!f.ok;
+        const lat = now - fr.sentMs;
+        res.maxLatencyMs = Math.max(res.maxLatencyMs, lat);
+        if (lat > SLOW_MS) res.slowAnswers++;
         if (f.ok) res.okAnswered++;
         else {
           res.errorsAnswered++;
-          const line = String(f.error).slice(0, 200);
-          res.errors.set(line, (res.errors.get(line) ?? 0) + 1);
+          fr.error = String(f.error).slice(0, 200);
+          res.errors.set(fr.error, (res.errors.get(fr.error) ?? 0) + 1);
         }
-        if (expecting <= 0) wake?.();
+        o.trace?.(JSON.stringify(fr));
+        wake?.();
       });
       ws.on('error', () => undefined);
-      ws.on('close', () => { closed = true; wake?.(); });
-      const waitAnswers = () => new Promise<void>((r) => {
-        if (expecting <= 0 || closed) { r(); return; }
-        const t = setTimeout(() => { wake = null; r(); }, 15_000);
-        wake = () => { clearTimeout(t); wake = null; r(); };
+      ws.on('close', (code, reason) => {
+        close = { code, reason: String(reason), ms: Date.now() - t0 };
+        if (weClose) return;
+        const key = `${code}${close.reason ? ` ${close.reason.slice(0, 60)}` : ''}`;
+        res.closes[key] = (res.closes[key] ?? 0) + 1;
+        o.trace?.(JSON.stringify({ conn, close: code, reason: close.reason, ms: close.ms, outstanding, closer: closerSent?.kind ?? null }));
+        wake?.();
       });
+      // until every frame sent is answered, the connection closes, or no answer came for stallMs
+      const waitAnswers = async () => {
+        while (outstanding > 0 && !close) {
+          const before = res.answered;
+          await new Promise<void>((r) => {
+            const t = setTimeout(() => { wake = null; r(); }, stallMs);
+            wake = () => { clearTimeout(t); wake = null; r(); };
+          });
+          if (res.answered === before && !close && outstanding > 0) {
+            // a stall: no answer on any connection either? (then the server is stuck, not just busy elsewhere)
+            return;
+          }
+        }
+      };
+      const unanswered = (why: string) => {
+        for (const list of waiting.values()) {
+          for (const fr of list) {
+            res.unanswered++;
+            res.problems.push(`connection ${conn} frame ${fr.n} (${fr.kind}, id ${fr.id}, ${fr.cmd}) sent at ${fr.sentMs} ms: no answer; ${why}`);
+            o.trace?.(JSON.stringify({ ...fr, unanswered: why }));
+          }
+        }
+        waiting.clear();
+        outstanding = 0;
+      };
       // bursts on this connection until a frame closes it or the budget is spent
-      while (budget > 0 && !closed) {
+      while (budget > 0 && !close && !closerSent) {
         const n = Math.min(burst, budget);
-        for (let i = 0; i < n && !closed; i++) {
+        for (let i = 0; i < n && !close; i++) {
           const f = gen.next();
           budget--;
           res.framesSent++;
@@ -250,30 +365,49 @@ export async function fuzzHost(url: string, o: { seed: number; frames: number; p
           if (f.closes) {
             // the answers to the frames before it first: a closed connection cannot carry them
             await waitAnswers();
-            closedExpected = true;
+            closerSent = f;
+            o.trace?.(JSON.stringify({ conn, n: sentOnConn++, kind: f.kind, closer: true, sentMs: Date.now() - t0 }));
             ws.send(f.data, { binary: f.binary });
             break;
           }
-          expecting++;
+          const id = expectedAnswerId(f);
+          const text = typeof f.data === 'string' ? f.data : '';
+          const fr: FrameTrace = { conn, n: sentOnConn++, kind: f.kind, id, cmd: /"cmd":("[^"]{0,40}")/.exec(text)?.[1] ?? '?', sentMs: Date.now() - t0 };
+          const list = waiting.get(id);
+          if (list) list.push(fr);
+          else waiting.set(id, [fr]);
+          outstanding++;
           ws.send(f.data, { binary: f.binary });
         }
         o.onProgress?.(res.framesSent);
-        if (closedExpected) break;
+        if (closerSent) break;
         await waitAnswers();
-        if (expecting > 0) { res.unanswered += expecting; expecting = 0; }
+        if (outstanding > 0 && !close) unanswered(`no answer on this connection for ${stallMs / 1000} s, connection still open`);
       }
-      if (closedExpected) {
-        // wait for the server's close (1007 / 1009); the answers before it still count
+      if (closerSent) {
+        // wait for the server's close (1007 / 1009)
         await new Promise<void>((r) => {
-          if (closed) { r(); return; }
-          const t = setTimeout(r, 10_000);
+          if (close) { r(); return; }
+          const t = setTimeout(r, 60_000);
           ws.once('close', () => { clearTimeout(t); r(); });
         });
-        if (closed) res.closedAsExpected++;
-        else { res.unexpectedCloses++; ws.terminate(); }
-        res.unanswered += Math.max(0, expecting);
+        const want = closerSent.kind === 'badutf8' ? 1007 : 1009;
+        const c = close as { code: number; reason: string } | null;
+        if (c && c.code === want) res.closedAsExpected++;
+        else {
+          res.unexpectedCloses++;
+          res.problems.push(`connection ${conn}: after a ${closerSent.kind} frame the server ${c ? `closed with ${c.code} ${c.reason}` : 'did not close in 60 s'} (expected ${want})`);
+          if (!c) ws.terminate();
+        }
+        if (outstanding > 0) unanswered(`the connection closed (${c ? `${c.code} ${c.reason}` : 'terminated'}) after the ${closerSent.kind} frame`);
       } else {
-        if (closed) { res.unexpectedCloses++; res.unanswered += Math.max(0, expecting); }
+        const c = close as { code: number; reason: string } | null;
+        if (c) {
+          res.unexpectedCloses++;
+          res.problems.push(`connection ${conn}: closed by the server with ${c.code} "${c.reason}" after ${sentOnConn} frames, ${outstanding} unanswered, no frame that should close it`);
+          if (outstanding > 0) unanswered(`the connection closed (${c.code} "${c.reason}")`);
+        }
+        weClose = true;
         ws.close();
       }
     }
@@ -284,5 +418,6 @@ export async function fuzzHost(url: string, o: { seed: number; frames: number; p
 
 export function describeFuzz(r: HostFuzzResult): string {
   const kinds = Object.entries(r.byKind).sort().map(([k, n]) => `${k} ${n}`).join(', ');
-  return `host fuzz: ${r.framesSent} frames sent over ${r.connections} connections (${kinds}); ${r.answered} answered (${r.errorsAnswered} errors, ${r.okAnswered} ok), ${r.closedAsExpected} connections closed by the server as expected (invalid UTF-8 / over 1 MiB), ${r.unanswered} unanswered, ${r.unexpectedCloses} unexpected closes`;
+  const closes = Object.entries(r.closes).sort().map(([k, n]) => `${k}: ${n}`).join('; ');
+  return `host fuzz: ${r.framesSent} frames sent over ${r.connections} connections (${kinds}); ${r.answered} answered (${r.errorsAnswered} errors, ${r.okAnswered} ok; ${r.slowAnswers} slower than 15 s, slowest ${(r.maxLatencyMs / 1000).toFixed(1)} s), ${r.closedAsExpected} connections closed by the server as expected (invalid UTF-8: 1007 / over 1 MiB: 1009), ${r.unanswered} unanswered, ${r.unexpectedCloses} unexpected closes, ${r.strayAnswers} stray answers; closes seen: ${closes || 'none'}${r.problems.length ? `\n  problems:\n    ${r.problems.slice(0, 50).join('\n    ')}` : ''}`;
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { call, describeFuzz, fuzzHost, startServe, type HostFuzzResult } from './host-fuzz.js';
+import { addResult, call, describeFuzz, emptyResult, fuzzHost, startServe } from './host-fuzz.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/integrity-studio.js');
 
@@ -19,18 +19,22 @@ export async function runHostTorture(seed: number, frames: number, log: (s: stri
   const img = path.join(dir, 'r.img');
   const f = spawnSync(process.execPath, [BIN, 'format', img, '--size', '1G', '--integrity', 'sha256', '--integrity-recalculate', '--no-wipe', '--batch-mode'], { encoding: 'utf8' });
   if (f.status !== 0) { log(`host fuzz: format failed: ${f.stderr}`); return { failures: 1 }; }
-  const s = await startServe(path.join(dir, 'data'), [img], dir);
+  const s = await startServe(path.join(dir, 'data'), [img], dir, process.env.TORTURE_TRACE ? { INTEGRITY_STUDIO_WS_TRACE: `${process.env.TORTURE_TRACE}.serve` } : {});
   let crashes = 0;
   let jobsLost = 0;
-  const total: HostFuzzResult = { framesSent: 0, answered: 0, errorsAnswered: 0, okAnswered: 0, closedAsExpected: 0, unanswered: 0, unexpectedCloses: 0, connections: 0, byKind: {}, errors: new Map() };
+  const total = emptyResult();
+  // TORTURE_TRACE=FILE: one JSON line per frame (sent, answered, close code/reason) from the client, and serve's own
+  // per-connection trace in FILE.serve (INTEGRITY_STUDIO_WS_TRACE)
+  const traceFile = process.env.TORTURE_TRACE;
+  const traceFd = traceFile ? fs.openSync(traceFile, 'w') : null;
+  const trace = traceFd === null ? undefined : (line: string) => fs.writeSync(traceFd, line + '\n');
   try {
     const id = ((await call(s.url, 'status')).result as { volumes: Vol[] }).volumes[0]!.id;
     await call(s.url, 'startRecalc', id);
     const states: string[] = [];
     for (let round = 0; total.framesSent < frames; round++) {
-      const r = await fuzzHost(s.url, { seed: seed + round, frames: Math.min(10_000, frames - total.framesSent), parallel: 16, realId: id });
-      for (const k of ['framesSent', 'answered', 'errorsAnswered', 'okAnswered', 'closedAsExpected', 'unanswered', 'unexpectedCloses', 'connections'] as const) total[k] += r[k];
-      for (const [k, n] of Object.entries(r.byKind)) total.byKind[k] = (total.byKind[k] ?? 0) + n;
+      const r = await fuzzHost(s.url, { seed: seed + round, frames: Math.min(10_000, frames - total.framesSent), parallel: 16, realId: id, trace });
+      addResult(total, r);
       if (s.exited()) { crashes++; break; }
       const st = await call(s.url, 'status');
       const rec = (st.result as { volumes: Vol[] }).volumes.find((v) => v.id === id)?.jobs.recalc;
@@ -51,7 +55,8 @@ export async function runHostTorture(seed: number, frames: number, log: (s: stri
     if (/internal error/.test(s.stderr())) log(`  internal errors logged by serve:\n${s.stderr()}`);
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const failures = crashes + jobsLost + total.unanswered + total.unexpectedCloses;
-  log(`host: ${total.framesSent} frames sent, ${total.errorsAnswered} errors answered, ${total.okAnswered} ok, ${total.closedAsExpected} connections closed as expected, ${total.unanswered} unanswered, crashes ${crashes}, jobs lost ${jobsLost} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (traceFd !== null) fs.closeSync(traceFd);
+  const failures = crashes + jobsLost + total.unanswered + total.unexpectedCloses + total.strayAnswers;
+  log(`host: ${total.framesSent} frames sent, ${total.errorsAnswered} errors answered, ${total.okAnswered} ok, ${total.closedAsExpected} connections closed as expected, ${total.unanswered} unanswered, ${total.unexpectedCloses} unexpected closes, ${total.strayAnswers} stray answers, crashes ${crashes}, jobs lost ${jobsLost} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   return { failures };
 }
