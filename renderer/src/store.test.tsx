@@ -60,6 +60,12 @@ test('store: navigation counts (focus follows it); connection state carries its 
   assert.deepEqual(s.getState().route, { page: 'volume', id: 'a', panel: 'errors' });
   assert.equal(s.getState().navigations, 1);
   assert.equal(s.getState().message, null);
+  // the hashchange echo of that navigation is the same view: not a second navigation (focus stays where the user
+  // is typing); another address is
+  s.getState().setRoute({ page: 'volume', id: 'a', panel: 'errors' });
+  assert.equal(s.getState().navigations, 1);
+  s.getState().setRoute({ page: 'unlock', id: 'a' });
+  assert.equal(s.getState().navigations, 2);
   s.getState().setConnection({ state: 'disconnected', problem: 'forbidden', reason: 'restarted with a new token' });
   assert.equal(s.getState().connection.problem, 'forbidden');
   s.getState().setConnection({ state: 'connected' });

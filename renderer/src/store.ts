@@ -4,7 +4,7 @@
 // Events from the host are queued and applied in batches (one state update per flush).
 import { createStore } from 'zustand/vanilla';
 import type { CommandName, HostStatus, IntegrityApi, IntegrityEvent, JobKind, VolumeSnapshot } from '../../engine/api.js';
-import type { Route } from './lib/routes.js';
+import { routeHash, type Route } from './lib/routes.js';
 
 export const RATE_HISTORY = 120;
 
@@ -67,7 +67,9 @@ export function createDashboardStore(api?: IntegrityApi) {
     setConnection: (c) => set({ connection: { problem: 'none', reason: null, retry_at: null, ...c } }),
     setMessage: (message) => set({ message }),
     navigate: (route) => set((st) => ({ route, message: null, navigations: st.navigations + 1 })),
-    setRoute: (route) => set((st) => ({ route, navigations: st.navigations + 1 })),
+    // the address changed (Back/Forward, a pasted link, or the echo of our own navigate): the same view again is
+    // no navigation, so focus is not taken back to the heading while someone types in the view
+    setRoute: (route) => set((st) => (routeHash(route) === routeHash(st.route) && st.navigations > 0 ? st : { route, navigations: st.navigations + 1 })),
     setStatus: (s) => set(() => {
       const { volumes: list, ...status } = s;
       const volumes: Record<string, VolumeSnapshot> = {};
