@@ -31,7 +31,7 @@ import { jobStatePath, readJobStateAt, readRecalcHistory, runningElsewhere, volu
 import { lockHolder } from '../../engine/io/lock.js';
 import { dmTable, openCommand } from './open-command.js';
 import { formMessage } from './form-errors.js';
-import { LOCKED_MESSAGE, fillLuksSnapshot, formatLuksInWorker, isLuks2, luksScrubState, secretOf, zeroSecret } from './luks-host.js';
+import { LOCKED_MESSAGE, fillLuksSnapshot, scrubJobFromState, formatLuksInWorker, isLuks2, luksScrubState, secretOf, zeroSecret } from './luks-host.js';
 import { unlockLuks2, readLuks2Header, type UnlockProgress } from '../../engine/luks/index.js';
 import { openCryptVolume, segmentFromLuks } from '../../engine/crypt/volume.js';
 import { describeSignatures, probeSignatures } from '../../engine/io/probe.js';
@@ -1086,12 +1086,7 @@ export class EngineHost {
       s.error_count = v.bad_blocks;
       s.bad_ranges = v.bad_ranges;
       if (!live && st) {
-        s.jobs.scrub = {
-          job: 'scrub', state: elsewhere ? 'running' : st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: spb,
-          bytes_per_second: 0, eta_ms: st.state === 'done' ? 0 : null, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
-          checked_blocks: st.checked_blocks, unchecked_blocks: v.unchecked_blocks, unchecked: v.unchecked.filter((u): u is { reason: 'recalculating' | 'dirty-bitmap' | 'read-error'; blocks: number } => u.reason !== 'not-reached'),
-          read_errors: v.read_errors, read_error_ranges: v.read_error_ranges, ...(st.started_at ? { started_at: st.started_at } : {}),
-        };
+        s.jobs.scrub = scrubJobFromState(st, v, spb, elsewhere, v.unchecked.filter((u): u is { reason: 'recalculating' | 'dirty-bitmap' | 'read-error'; blocks: number } => u.reason !== 'not-reached'));
       } else if (!live && e.jobs.scrub?.state !== 'failed') delete s.jobs.scrub;
       if (v.scrub === 'running') conds.push('checking');
       if (v.bad_blocks > 0 || v.read_errors > 0) conds.push('errors');

@@ -17,7 +17,7 @@ import { segmentFromLuks, type CryptSegment } from '../../engine/crypt/volume.js
 import { journalOnDisk } from '../../engine/integrity/journal-disk.js';
 import { jobStatePath, readJobStateAt, runningElsewhere, volumeIdOf, type JobStateFile } from '../../engine/jobs/state.js';
 import type { JobHandle } from '../../engine/jobs/types.js';
-import type { JobKind, JobProgress, JobRun, LuksInfo, LuksSecretInput, VolumeSnapshot, VolumeState } from '../../engine/api.js';
+import type { JobKind, JobProgress, JobRun, LuksInfo, LuksSecretInput, Verification, VolumeSnapshot, VolumeState } from '../../engine/api.js';
 import { shellQuote } from './open-command.js';
 
 /** Whether `p` starts with a LUKS2 header (either copy's magic, version 2), as blkid tells LUKS2 apart. */
@@ -119,6 +119,16 @@ type VerificationOf = (st: JobStateFile | null, live: JobProgress | undefined, p
 
 export const LOCKED_MESSAGE = 'locked: the host does not hold the volume key of this LUKS2 volume (it forgets keys when it restarts): Unlock it with its passphrase or key file';
 
+/** The scrub job a state file describes (no job of this host runs it): what the panels show between runs. */
+export function scrubJobFromState(st: JobStateFile, v: Verification, spb: number, elsewhere: boolean, unchecked: NonNullable<JobProgress['unchecked']>): JobProgress {
+  return {
+    job: 'scrub', state: elsewhere ? 'running' : st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: spb,
+    bytes_per_second: 0, eta_ms: st.state === 'done' ? 0 : null, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
+    checked_blocks: st.checked_blocks, unchecked_blocks: v.unchecked_blocks, unchecked, read_errors: v.read_errors, read_error_ranges: v.read_error_ranges,
+    ...(st.started_at ? { started_at: st.started_at } : {}),
+  };
+}
+
 /**
  * Fills a snapshot of a LUKS2 volume: the header (without a key), the dm-integrity superblock below it, the scrub's
  * verification from the shared state file (in encryption sectors, which are the dm-integrity blocks), the
@@ -178,12 +188,7 @@ export function fillLuksSnapshot(s: VolumeSnapshot, e: LuksEntryView, hostStarte
     s.error_count = v.bad_blocks;
     s.bad_ranges = v.bad_ranges;
     if (!live && st) {
-      s.jobs.scrub = {
-        job: 'scrub', state: elsewhere ? 'running' : st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: spb,
-        bytes_per_second: 0, eta_ms: st.state === 'done' ? 0 : null, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
-        checked_blocks: st.checked_blocks, unchecked_blocks: v.unchecked_blocks, unchecked: [], read_errors: v.read_errors, read_error_ranges: v.read_error_ranges,
-        ...(st.started_at ? { started_at: st.started_at } : {}),
-      };
+      s.jobs.scrub = scrubJobFromState(st, v, spb, elsewhere, []);
     } else if (!live && e.jobs.scrub?.state !== 'failed') delete s.jobs.scrub;
     delete s.jobs.recalc;
     if (v.scrub === 'running') conds.push('checking');
