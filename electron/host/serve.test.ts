@@ -200,6 +200,8 @@ test('serve: Ctrl-C (SIGINT) pauses a running scrub and says what it paused (vol
   const u = new URL(/Dashboard: (\S+)/.exec(out)![1]!);
   const c = await client(`ws://127.0.0.1:${u.port}/ws?token=${u.searchParams.get('token')}`);
   const v = (await c.call('addVolume', { path: img, integrity: 'sha256' })) as { id: string };
+  // the volume's speed limit keeps the scrub running until Ctrl-C however fast the machine is
+  await c.call('updateVolume', v.id, { speedLimitMiBs: 16 });
   await c.call('startScrub', v.id);
   while (!c.events.some((e) => e.type === 'progress' && e.progress.position_sector > 0)) {
     if (Date.now() - t0 > 30_000) throw new Error('no progress');
