@@ -52,7 +52,10 @@ export interface TagHasher {
    * finishRun() hashes the rest on this thread and waits. `data` and `out` must not change in between.
    */
   beginRun?(sector: number, blockSize: number, data: Uint8Array, out: Uint8Array): void;
-  finishRun?(): void;
+  /** 0, or the errno of a failed read of a beginReadRun (-1: end of file): the run's data and tags are then incomplete */
+  finishRun?(): number;
+  /** beginRun() whose blocks the threads first read from fd at byte pos (native only) */
+  beginReadRun?(fd: number, pos: number, sector: number, blockSize: number, data: Uint8Array, out: Uint8Array): void;
 }
 
 export interface AlgorithmInfo {
@@ -273,11 +276,16 @@ function withRuns(o: TagHasherOptions, info: AlgorithmInfo, js: JsHasher): TagHa
       running = handle(bs);
       n.begin(running, data, sector, out);
     },
+    beginReadRun(fd, pos, sector, bs, data, out) {
+      if (running) throw new IntegrityStudioError('a tag run is already in progress');
+      running = handle(bs);
+      n.beginRead(running, fd, pos, data, sector, out);
+    },
     finishRun() {
-      if (!running) return;
+      if (!running) return 0;
       const h = running;
       running = null;
-      n.finish(h);
+      return n.finish(h);
     },
   };
 }

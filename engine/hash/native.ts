@@ -29,8 +29,12 @@ export interface NativeTags {
   tags(h: NativeHandle, data: Uint8Array, sector: number, out: Uint8Array): void;
   /** hands the run to the helper threads and returns; true when they took it */
   begin(h: NativeHandle, data: Uint8Array, sector: number, out: Uint8Array): boolean;
-  /** this thread hashes what is left of the run, then waits for the helpers */
-  finish(h: NativeHandle): void;
+  /** begin() of a read run: the threads pread each batch of blocks from fd at pos (+ the batch's offset) into data,
+   *  then hash it, so the page-cache copy runs on every core too */
+  beginRead(h: NativeHandle, fd: number, pos: number, data: Uint8Array, sector: number, out: Uint8Array): boolean;
+  /** this thread hashes what is left of the run, then waits for the helpers; 0, or for a read run whose read failed
+   *  its errno (-1: end of file), data and tags then incomplete */
+  finish(h: NativeHandle): number;
   crc32cProbe(buf: Uint8Array): number;
   info(): NativeInfo;
   /** process-wide counters since load: runs handed to the helpers or hashed alone, blocks each side hashed, and

@@ -258,9 +258,16 @@ export function recalculate(
       const which: 0 | 1 = hit ? pre!.which : nextBuf;
       pre = null;
       const data = (piped ? piped.buffers![which] : buf).subarray(0, ns * SECTOR_SIZE);
-      if (!hit) vol.data.read(data, dataSector(g, ls) * SECTOR_SIZE);
       const nt = (ns / spb) * g.tag_size;
-      if (piped) {
+      // native: the chunk read and hashed on every core at once; a failed read is read again through the device,
+      // which raises the error in its own words (or reads it now)
+      const src = piped?.beginRead && !hit ? (vol.data.nativeSource?.(dataSector(g, ls) * SECTOR_SIZE) ?? null) : null;
+      let hashed = false;
+      if (src && piped!.beginRead!(which, src, ls, ns * SECTOR_SIZE)) hashed = piped!.finish!() === 0;
+      if (!hashed && !hit) vol.data.read(data, dataSector(g, ls) * SECTOR_SIZE);
+      if (hashed) {
+        // the tags are in pool.tags
+      } else if (piped) {
         piped.begin!(which, ls, ns * SECTOR_SIZE);
         const next = start + n;
         const other: 0 | 1 = which === 0 ? 1 : 0;

@@ -4,7 +4,7 @@
 import { IntegrityError, IntegrityStudioError } from '../errors.js';
 import { SB_FLAG_RECALCULATING, SECTOR_SIZE, type Superblock } from '../layout/superblock.js';
 import { dataSector, type Geometry, tagOffset } from '../layout/geometry.js';
-import type { BlockDevice } from '../io/device.js';
+import type { BlockDevice, NativeSource } from '../io/device.js';
 import { alignedBuffer } from '../io/aligned.js';
 import type { TagHasher } from '../hash/index.js';
 
@@ -37,7 +37,10 @@ export interface TagPoolLike {
   /** two chunk buffers, and begin/finish to hash one while reading into the other */
   readonly buffers?: readonly [Buffer, Buffer];
   begin?(which: 0 | 1, sector: number, bytes: number): void;
-  finish?(): void;
+  /** 0, or the errno of a failed beginRead() (the run is then read again through the device) */
+  finish?(): number;
+  /** reads and hashes on every core (native): false when it cannot, see engine/jobs/tag-pool.ts */
+  beginRead?(which: 0 | 1, src: NativeSource, sector: number, bytes: number): boolean;
 }
 
 export interface BadBlockHandler {
@@ -209,9 +212,26 @@ export class IntegrityTarget {
     const dataView = out
       ? out.subarray(outOffset, outOffset + sectors * SECTOR_SIZE)
       : (piped ? piped.buffers![which] : data).subarray(0, sectors * SECTOR_SIZE);
-    if (!hit) this.data.read(dataView, dataSector(g, sector) * SECTOR_SIZE);
     const tagView = tags.subarray(0, nblocks * g.tag_size);
-    this.meta.read(tagView, tagOffset(g, sector));
+    // native: the run read and hashed on every core at once (each thread preads a batch and hashes it from its
+    // cache), the stored tags read meanwhile. Not with a journal overlay, whose blocks go in before the hashing.
+    const src = piped?.beginRead && !hit && !this.overlay.size ? (this.data.nativeSource?.(dataSector(g, sector) * SECTOR_SIZE) ?? null) : null;
+    let hashed = false;
+    if (src && piped!.beginRead!(which, src, sector, sectors * SECTOR_SIZE)) {
+      let rc = 0;
+      try {
+        this.meta.read(tagView, tagOffset(g, sector));
+      } finally {
+        rc = piped!.finish!();
+      }
+      hashed = rc === 0;
+      // a read failed there: read the run again through the device, which raises the error in its own words
+      // (or reads it now), and hash it below
+      if (!hashed) this.data.read(dataView, dataSector(g, sector) * SECTOR_SIZE);
+    } else {
+      if (!hit) this.data.read(dataView, dataSector(g, sector) * SECTOR_SIZE);
+      this.meta.read(tagView, tagOffset(g, sector));
+    }
     const ts = g.tag_size;
     let expected = this.expected;
     const overlaid = this.overlay.size ? new Map<number, Buffer>() : null;
@@ -226,7 +246,7 @@ export class IntegrityTarget {
     }
     // the expected tags of the whole run at once on every core, when the run sits in one of the pool's buffers
     const batch = piped ?? (pool && dataView.buffer === pool.data.buffer && dataView.byteOffset === pool.data.byteOffset ? pool : null);
-    if (piped) {
+    if (piped && !hashed) {
       piped.begin!(which, sector, sectors * SECTOR_SIZE);
       // read the next run (as the scrub will ask for it) into the other buffer while this one is hashed; a read
       // error here is not reported: the run is read again when it is asked for, and fails there
@@ -243,7 +263,7 @@ export class IntegrityTarget {
       }
       this.nextBuf = which === 0 ? 1 : 0;
       piped.finish!();
-    } else batch?.compute(sector, sectors * SECTOR_SIZE);
+    } else if (!piped) batch?.compute(sector, sectors * SECTOR_SIZE);
     // the common case of a scrub: every block checked and every tag right — one comparison for the whole run
     if (batch && !overlaid && !this.uncheckedRegion && (!this.recalculating || sector + sectors <= this.sb.recalc_sector)) {
       const n = nblocks * ts;

@@ -21,6 +21,15 @@ export interface BlockDevice {
   /** true when a write may need space the file system has not allocated yet (a sparse regular file): writers then
    *  reserve the blocks first (journal-writer.ts, write.ts), so ENOSPC strikes before anything changes */
   hasHoles?(): boolean;
+  /** the file descriptor and byte offset at which byte `pos` of this device sits, for the native read-and-hash runs
+   *  (engine/jobs/tag-pool.ts beginRead); absent or null where reads must go through read() (tests' fault devices) */
+  nativeSource?(pos: number): NativeSource | null;
+}
+
+/** A byte position in an open file descriptor (engine/io/device.ts nativeSource). */
+export interface NativeSource {
+  fd: number;
+  pos: number;
 }
 
 export interface OpenOptions {
@@ -121,6 +130,10 @@ export class FileDevice implements BlockDevice {
 
   flush(): void {
     if (!this.readOnly) fs.fdatasyncSync(this.fd);
+  }
+
+  nativeSource(pos: number): NativeSource | null {
+    return this.closed ? null : { fd: this.fd, pos };
   }
 
   hasHoles(): boolean {

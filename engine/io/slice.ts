@@ -1,7 +1,7 @@
 // A byte range of another BlockDevice seen as a device of its own: the LUKS2 data segment, where dm-crypt's
 // dm-integrity device starts (the kernel stacks the integrity target at the segment offset: `integrity <dev> <offset>`).
 import { IntegrityStudioError } from '../errors.js';
-import type { BlockDevice } from './device.js';
+import type { BlockDevice, NativeSource } from './device.js';
 
 export class SliceDevice implements BlockDevice {
   readonly readOnly: boolean;
@@ -36,6 +36,9 @@ export class SliceDevice implements BlockDevice {
   }
   hasHoles(): boolean {
     return this.base.hasHoles?.() ?? false;
+  }
+  nativeSource(pos: number): NativeSource | null {
+    return this.base.nativeSource?.(this.offset + pos) ?? null;
   }
   close(): void {
     if (this.owns) this.base.close();

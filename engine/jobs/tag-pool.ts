@@ -9,6 +9,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createTagHasher, type TagHasher, type TagHasherOptions } from '../hash/index.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
+import type { NativeSource } from '../io/device.js';
 
 const WASM_PAGE = 65536;
 declare const WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer } };
@@ -110,19 +111,35 @@ export class TagPool {
     this.pending = { buf, sector, nb, half };
   }
 
-  /** Completes the run begun: the tags are in `tags` when it returns. */
-  finish(): void {
+  /**
+   * Native only: reads `bytes` from `src` into buffers[which] and computes their tags, both on every core (each
+   * thread preads a batch, then hashes it while it is in its cache). False when it cannot (no addon): the caller
+   * reads and calls begin(). finish() then says whether every read succeeded.
+   */
+  beginRead(which: 0 | 1, src: NativeSource, sector: number, bytes: number): boolean {
+    if (!this.hasher.beginReadRun) return false;
+    if (this.pending) this.finish();
+    const buf = this.buffers[which];
+    this.hasher.beginReadRun(src.fd, src.pos, sector, this.blockSize, buf.subarray(0, bytes), this.tags);
+    this.pending = { buf, sector, nb: bytes / this.blockSize, half: bytes / this.blockSize };
+    return true;
+  }
+
+  /**
+   * Completes the run begun: the tags are in `tags` when it returns. 0, or after a beginRead() whose read failed
+   * its errno (-1: end of file): buffer and tags are then incomplete, and the caller reads the run its own way
+   * (which raises the error in its device's words).
+   */
+  finish(): number {
     const p = this.pending;
-    if (!p) return;
+    if (!p) return 0;
     this.pending = null;
-    if (this.hasher.finishRun) {
-      this.hasher.finishRun();
-      return;
-    }
+    if (this.hasher.finishRun) return this.hasher.finishRun();
     hashBlocks(this.hasher, p.buf, this.tags, p.sector, this.blockSize / SECTOR_SIZE, this.blockSize, 0, p.half);
     if (p.half < p.nb) {
       while (Atomics.load(this.ctl, DONE) !== this.gen) Atomics.wait(this.ctl, DONE, this.gen - 1, 1000);
     }
+    return 0;
   }
 
   /** Computes the tags of the blocks in data[0..bytes) (first block at logical `sector`) into tags[0..]. */

@@ -7,6 +7,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -17,12 +18,19 @@
 
 typedef struct job {
   const hasher *h;
-  const uint8_t *data;
+  uint8_t *data;
   uint8_t *out;
   uint64_t sector;
   uint32_t n, batch;
   atomic_uint next;
   int pooled;
+  /* read runs (beginRead): each thread preads its batch from fd at pos + batch offset into data, then hashes it, so
+   * both the page-cache copy and the hashing run on every core. err: the first failed read's errno (-1: end of
+   * file); once set, the threads stop taking batches and finish() reports it (the caller reads the run again its
+   * own way, which raises the error as its device names it) */
+  int fd;
+  int64_t pos;
+  atomic_int err;
 } job;
 
 typedef struct handle {
@@ -41,12 +49,38 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
  * helpers and by the callers, and the time callers waited in finish() for the helpers' last batches */
 static atomic_ullong st_pooled, st_alone, st_helper_blocks, st_caller_blocks, st_wait_ns;
 
+/* reads blocks [b, e) of a read run into place; 0, or errno (-1 at end of file) */
+static int read_batch(job *j, uint32_t b, uint32_t e) {
+  size_t bs = j->h->block_size, want = (size_t)(e - b) * bs, got = 0;
+  uint8_t *p = j->data + (size_t)b * bs;
+  int64_t at = j->pos + (int64_t)b * (int64_t)bs;
+  while (got < want) {
+    ssize_t r = pread(j->fd, p + got, want - got, at + (int64_t)got);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return errno ? errno : EIO;
+    }
+    if (r == 0) return -1;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
 static uint64_t work(job *j) {
   uint64_t done = 0;
   for (;;) {
+    if (j->fd >= 0 && atomic_load_explicit(&j->err, memory_order_relaxed)) return done;
     uint32_t b = atomic_fetch_add_explicit(&j->next, j->batch, memory_order_relaxed);
     if (b >= j->n) return done;
     uint32_t e = b + j->batch < j->n ? b + j->batch : j->n;
+    if (j->fd >= 0) {
+      int rc = read_batch(j, b, e);
+      if (rc) {
+        int zero = 0;
+        atomic_compare_exchange_strong(&j->err, &zero, rc);
+        return done;
+      }
+    }
     hasher_run(j->h, j->data, j->sector, b, e, j->out);
     done += e - b;
   }
@@ -109,6 +143,7 @@ static void init_once(void) {
 static void job_begin(job *j) {
   j->pooled = 0;
   atomic_store(&j->next, 0);
+  atomic_store(&j->err, 0);
   if (nthreads && j->n >= 2 * j->batch) {
     pthread_mutex_lock(&mu);
     if (!cur) {
@@ -234,6 +269,7 @@ static handle *run_args(napi_env env, napi_callback_info info, job *j) {
     return NULL;
   }
   *j = hd->j;
+  j->fd = -1;
   j->data = data;
   j->out = out;
   j->sector = (uint64_t)sector;
@@ -253,7 +289,41 @@ static napi_value js_begin(napi_env env, napi_callback_info info) {
   job tmp;
   handle *hd = run_args(env, info, &tmp);
   if (!hd) return NULL;
-  hd->j.data = tmp.data, hd->j.out = tmp.out, hd->j.sector = tmp.sector, hd->j.n = tmp.n;
+  hd->j.data = tmp.data, hd->j.out = tmp.out, hd->j.sector = tmp.sector, hd->j.n = tmp.n, hd->j.fd = -1;
+  hd->busy = 1;
+  job_begin(&hd->j);
+  napi_value r;
+  napi_get_boolean(env, hd->j.pooled, &r);
+  return r;
+}
+
+/* args: handle, fd, pos (byte offset of the first block in fd), data, sector, out: begin() of a read run, whose
+ * blocks the threads pread into data before hashing them */
+static napi_value js_begin_read(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  handle *hd;
+  int32_t fd;
+  int64_t pos;
+  uint8_t *data, *out;
+  size_t dl, ol;
+  double sector;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 6 || napi_get_value_external(env, a[0], (void **)&hd) != napi_ok ||
+      napi_get_value_int32(env, a[1], &fd) != napi_ok || napi_get_value_int64(env, a[2], &pos) != napi_ok || !bytes_of(env, a[3], &data, &dl) ||
+      napi_get_value_double(env, a[4], &sector) != napi_ok || !bytes_of(env, a[5], &out, &ol)) {
+    napi_throw_type_error(env, NULL, "(handle, fd: number, pos: number, data: Uint8Array, sector: number, out: Uint8Array)");
+    return NULL;
+  }
+  if (hd->busy) {
+    napi_throw_error(env, NULL, "a run is already in progress on this hasher (call finish first)");
+    return NULL;
+  }
+  uint32_t bs = hd->h.block_size;
+  if (fd < 0 || pos < 0 || dl % bs || (dl / bs) * hd->h.tag_size > ol || dl / bs > 0xffffffffu || sector < 0 || sector > 9007199254740991.0) {
+    napi_throw_range_error(env, NULL, "fd and pos must be valid, data whole blocks, and out must hold their tags");
+    return NULL;
+  }
+  hd->j.data = data, hd->j.out = out, hd->j.sector = (uint64_t)sector, hd->j.n = (uint32_t)(dl / bs), hd->j.fd = fd, hd->j.pos = pos;
   hd->busy = 1;
   job_begin(&hd->j);
   napi_value r;
@@ -269,9 +339,16 @@ static napi_value js_finish(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "finish(handle)");
     return NULL;
   }
-  if (hd->busy) job_finish(&hd->j);
+  int err = 0;
+  if (hd->busy) {
+    job_finish(&hd->j);
+    if (hd->j.fd >= 0) err = atomic_load(&hd->j.err);
+    hd->j.fd = -1;
+  }
   hd->busy = 0;
-  return NULL;
+  napi_value r;
+  CHECK(napi_create_int32(env, err, &r));
+  return r;
 }
 
 static napi_value js_probe(napi_env env, napi_callback_info info) {
@@ -334,6 +411,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"tags", NULL, js_tags, NULL, NULL, NULL, napi_default, NULL},
       {"begin", NULL, js_begin, NULL, NULL, NULL, napi_default, NULL},
       {"finish", NULL, js_finish, NULL, NULL, NULL, napi_default, NULL},
+      {"beginRead", NULL, js_begin_read, NULL, NULL, NULL, napi_default, NULL},
       {"crc32cProbe", NULL, js_probe, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
