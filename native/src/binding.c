@@ -8,6 +8,9 @@
 #include <node_api.h>
 #include <dlfcn.h>
 #include <errno.h>
+#ifndef READ_BATCH_KIB
+#define READ_BATCH_KIB 64
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -290,11 +293,25 @@ static napi_value js_begin(napi_env env, napi_callback_info info) {
   handle *hd = run_args(env, info, &tmp);
   if (!hd) return NULL;
   hd->j.data = tmp.data, hd->j.out = tmp.out, hd->j.sector = tmp.sector, hd->j.n = tmp.n, hd->j.fd = -1;
+  hd->j.batch = 65536 / hd->h.block_size;
   hd->busy = 1;
   job_begin(&hd->j);
   napi_value r;
   napi_get_boolean(env, hd->j.pooled, &r);
   return r;
+}
+
+/* Bytes each thread preads and then hashes at a time in a read run (INTEGRITY_STUDIO_READ_BATCH_KIB, for
+ * measuring): large enough that the syscall costs little next to the copy, small enough that the batch is still in
+ * the core's L2 cache when it is hashed. */
+static size_t read_batch_bytes(void) {
+  static size_t v;
+  if (!v) {
+    const char *e = getenv("INTEGRITY_STUDIO_READ_BATCH_KIB");
+    long k = e ? strtol(e, NULL, 10) : 0;
+    v = (k > 0 && k <= 65536 ? (size_t)k : READ_BATCH_KIB) * 1024;
+  }
+  return v;
 }
 
 /* args: handle, fd, pos (byte offset of the first block in fd), data, sector, out: begin() of a read run, whose
@@ -324,6 +341,7 @@ static napi_value js_begin_read(napi_env env, napi_callback_info info) {
     return NULL;
   }
   hd->j.data = data, hd->j.out = out, hd->j.sector = (uint64_t)sector, hd->j.n = (uint32_t)(dl / bs), hd->j.fd = fd, hd->j.pos = pos;
+  hd->j.batch = read_batch_bytes() / bs ? read_batch_bytes() / bs : 1;
   hd->busy = 1;
   job_begin(&hd->j);
   napi_value r;
