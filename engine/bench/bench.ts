@@ -66,13 +66,44 @@ function rawRead(ioBytes: number): number {
 }
 
 /**
+ * Runs `src` (a worker's source; it posts 'ready', waits on workerData.go, then posts a number) on one worker thread
+ * per core, timed from a common start signal given once every worker is ready, so the figure leaves out worker
+ * start-up. Returns the time and each worker's number.
+ */
+async function onEveryCore(src: string, dataFor: (i: number, n: number) => Record<string, unknown>): Promise<{ ms: number; results: number[] }> {
+  const n = os.availableParallelism();
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  const ready: Array<Promise<void>> = [];
+  const done: Array<Promise<number>> = [];
+  const workers: Worker[] = [];
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(src, { eval: true, workerData: { ...dataFor(i, n), go } });
+    workers.push(w);
+    let r!: () => void;
+    let d!: (v: number) => void;
+    ready.push(new Promise<void>((res) => (r = res)));
+    done.push(new Promise<number>((res, rej) => {
+      d = res;
+      w.once('error', rej);
+    }));
+    w.on('message', (m: unknown) => (m === 'ready' ? r() : d(m as number)));
+  }
+  await Promise.all(ready);
+  const t0 = performance.now();
+  Atomics.store(go, 0, 1);
+  Atomics.notify(go, 0);
+  const results = await Promise.all(done);
+  const ms = performance.now() - t0;
+  for (const w of workers) void w.terminate();
+  return { ms, results };
+}
+
+/**
  * The raw read again, with one worker thread per core each reading its own contiguous part of the file with the
  * same I/O size (as the native read-and-hash runs read with every core): the page cache's copy bandwidth may grow
  * with cores, so the honest read ceiling is the larger of this and the one-thread figure.
  */
 async function rawReadAllCores(ioBytes: number): Promise<number> {
-  const n = os.availableParallelism();
-  const go = new Int32Array(new SharedArrayBuffer(4));
   const src = `
     const { parentPort, workerData } = require('node:worker_threads');
     const fs = require('node:fs');
@@ -87,40 +118,16 @@ async function rawReadAllCores(ioBytes: number): Promise<number> {
       parentPort.postMessage(done);
     });`;
   const size = fs.statSync(img).size;
-  const per = Math.floor(size / n / ioBytes) * ioBytes;
-  const ready: Array<Promise<void>> = [];
-  const done: Array<Promise<number>> = [];
-  const workers: Worker[] = [];
-  for (let i = 0; i < n; i++) {
-    const workerData = { aligned: new URL('../io/aligned.js', import.meta.url).href, img, io: ioBytes, start: i * per, end: (i + 1) * per, go };
-    const w = new Worker(src, { eval: true, workerData });
-    workers.push(w);
-    let r!: () => void;
-    let d!: (v: number) => void;
-    ready.push(new Promise<void>((res) => (r = res)));
-    done.push(new Promise<number>((res, rej) => {
-      d = res;
-      w.once('error', rej);
-    }));
-    w.on('message', (m: unknown) => (m === 'ready' ? r() : d(m as number)));
-  }
-  await Promise.all(ready);
-  const t0 = performance.now();
-  Atomics.store(go, 0, 1);
-  Atomics.notify(go, 0);
-  const bytes = (await Promise.all(done)).reduce((a, b) => a + b, 0);
-  const ms = performance.now() - t0;
-  for (const w of workers) void w.terminate();
-  return mbps(bytes, ms);
+  const aligned = new URL('../io/aligned.js', import.meta.url).href;
+  const { ms, results } = await onEveryCore(src, (i, n) => {
+    const per = Math.floor(size / n / ioBytes) * ioBytes;
+    return { aligned, img, io: ioBytes, start: i * per, end: (i + 1) * per };
+  });
+  return mbps(results.reduce((x, y) => x + y, 0), ms);
 }
 
-/**
- * The same on every core at once (one worker thread per core), summed. Timed from a common start signal given
- * once every worker has loaded its modules and filled its buffer, so the figure is hashing, not worker start-up.
- */
+/** The engine's tag hash on every core at once (one worker thread per core), summed. */
 async function bareHashAllCores(alg: string, blockSize: number, bytes: number): Promise<number> {
-  const n = os.availableParallelism();
-  const go = new Int32Array(new SharedArrayBuffer(4));
   const src = `
     const { parentPort, workerData } = require('node:worker_threads');
     import(workerData.url).then((m) => {
@@ -130,28 +137,8 @@ async function bareHashAllCores(alg: string, blockSize: number, bytes: number): 
       parentPort.postMessage(run(workerData.bytes));
     });`;
   // workers of their own: the native helper threads stay idle (each worker hashes on its own thread)
-  const ready: Array<Promise<void>> = [];
-  const done: Array<Promise<number>> = [];
-  const workers: Worker[] = [];
-  for (let i = 0; i < n; i++) {
-    const w = new Worker(src, { eval: true, workerData: { url: new URL('./hash-work.js', import.meta.url).href, alg, bs: blockSize, bytes: bytes / n, go } });
-    workers.push(w);
-    let r!: () => void;
-    let d!: (v: number) => void;
-    ready.push(new Promise<void>((res) => (r = res)));
-    done.push(new Promise<number>((res, rej) => {
-      d = res;
-      w.once('error', rej);
-    }));
-    w.on('message', (m: unknown) => (m === 'ready' ? r() : d(m as number)));
-  }
-  await Promise.all(ready);
-  const t0 = performance.now();
-  Atomics.store(go, 0, 1);
-  Atomics.notify(go, 0);
-  await Promise.all(done);
-  const ms = performance.now() - t0;
-  for (const w of workers) void w.terminate();
+  const url = new URL('./hash-work.js', import.meta.url).href;
+  const { ms } = await onEveryCore(src, (_i, n) => ({ url, alg, bs: blockSize, bytes: bytes / n }));
   return mbps(bytes, ms);
 }
 
