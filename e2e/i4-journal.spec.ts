@@ -1,8 +1,9 @@
 // Issue 9, item 4: the journal as on disk. On main golden j (320 committed entries waiting for replay after a
 // crash) showed "no journal activity in this session".
 import fs from 'node:fs';
-import { test, expect, golden, shots } from './fixtures.js';
-import { addImage } from './helpers.js';
+import path from 'node:path';
+import { test, expect, golden, shots, engine, command } from './fixtures.js';
+import { addImage, openVolume, scrubToEnd } from './helpers.js';
 
 test('golden j: 320 committed entries awaiting replay; Replay asks first, then replays as the kernel would', async ({ dashboard: page, dir }) => {
   const { path: img, manifest } = golden('j-journal-unreplayed', dir);
@@ -30,4 +31,51 @@ test('golden j: 320 committed entries awaiting replay; Replay asks first, then r
   await expect(page.getByTestId('state-badges').first()).not.toContainText('journal to replay');
   // the committed data is now in the data area, where the kernel's replay puts it
   expect(at0()).toBe('j  :00000000000\n');
+});
+
+// Bitmap mode left dirty by a crash: the dashboard said the dirty blocks were "recalculated on the next writable
+// open" and offered no way to do it; the Status action said only "scrub again once the cause is gone".
+test('bitmap mode after a crash: dirty regions named, the action points to them; Recalculate dirty regions asks, runs, then a scrub is clean', async ({ dashboard: page, server, dir }) => {
+  const img = path.join(dir, 'dirty.img');
+  // written in three 1 MiB regions, flushed, then the process "crashes": the bitmap and superblock stay dirty
+  engine(`import { formatVolume } from './dist/engine/commands/format.js'; import { openWritable } from './dist/engine/integrity/writable.js';
+    formatVolume(${JSON.stringify(img)}, { size: 24 << 20, confirm: () => true });
+    const w = openWritable(${JSON.stringify(img)}, { mode: 'bitmap', bitmapSectorsPerBit: 2048 });
+    for (const mib of [0, 5, 17]) w.write(mib << 20, Buffer.alloc(65536, mib + 1));
+    w.flush(); w.meta.close();`);
+  await command(server.url, 'addVolume', { path: img, mode: 'bitmap', bitmapSectorsPerBit: 2048 });
+  await page.reload();
+  await openVolume(page, 'dirty.img');
+  const journal = page.getByRole('region', { name: 'Journal', exact: true });
+  await expect(journal.getByTestId('dirty-regions')).toHaveText('3');
+  await expect(journal).toContainText('not closed cleanly');
+  const recalc = page.getByRole('region', { name: 'Recalculation', exact: true });
+  await expect(recalc).toContainText('6,144 blocks in 3 dirty bitmap regions may hold stale tags');
+  await expect(recalc).not.toContainText('every tag is up to date');
+  await scrubToEnd(page);
+  const status = page.getByRole('region', { name: 'Status', exact: true });
+  await expect(page.getByTestId('state-badges').first()).toContainText('partial');
+  await expect(status).toContainText('6,144 blocks in dirty bitmap regions');
+  await expect(status).toContainText('Recalculate the dirty regions (Journal panel)');
+  // the finished scrub did not check them: the sector map shows them as dirty, not scrubbed
+  const dirtyCells = status.locator('.sectormap .cell.dirty');
+  expect(await dirtyCells.count()).toBeGreaterThanOrEqual(3);
+  await expect(dirtyCells.first()).toHaveAttribute('title', /^sectors 0–[\d,]+: dirty bitmap region \(not verified\)$/);
+  await journal.scrollIntoViewIfNeeded();
+  await shots(page, 'volume-dirty-bitmap');
+  await journal.getByRole('button', { name: 'Recalculate dirty regions' }).click();
+  const ask = journal.getByRole('alertdialog');
+  await expect(ask).toContainText('Recalculate the tags of 6,144 blocks in 3 dirty regions');
+  await expect(ask).toContainText('This writes to the image');
+  await expect(ask.getByRole('button', { name: 'Recalculate now' })).toBeFocused();
+  await shots(page, 'dirty-bitmap-confirm');
+  await ask.getByRole('button', { name: 'Recalculate now' }).click();
+  await expect(journal.getByTestId('dirty-regions')).toHaveText('0');
+  await expect(journal).toContainText('No dirty region');
+  await expect(recalc).not.toContainText('stale tags');
+  await expect(dirtyCells).toHaveCount(0);
+  await expect(journal.getByRole('button', { name: 'Recalculate dirty regions' })).toBeDisabled();
+  await scrubToEnd(page);
+  await expect(page.getByTestId('state-badges').first()).toContainText('clean');
+  await expect(status).toContainText(/checked ([\d,]+) of \1 blocks: no bad blocks, no read errors(?!;)/);
 });

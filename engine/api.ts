@@ -74,9 +74,12 @@ export interface JournalOnDisk {
   fill: number;
   /** entries written after the last commit (a torn tail replay ignores) */
   torn_entries: number;
-  /** bitmap kind: dirty regions (blocks not verified until recalculated on the next writable open) */
+  /** bitmap kind: dirty regions (blocks not verified until recalculated: replayJournal, or any writable open) */
   dirty_regions?: number;
   dirty_blocks?: number;
+  /** bitmap kind: where they are, as merged [first, end) 512-byte sector ranges (at most 1024: past that, ranges
+   *  closer than 1/1024 of the volume are joined, so a range may include clean sectors, never leave out dirty ones) */
+  dirty_ranges?: Array<[number, number]>;
   /** why it could not be read (e.g. journal MAC/crypt key not held) */
   unreadable?: string;
 }
@@ -366,6 +369,9 @@ export type IntegrityEvent =
   | { type: 'errors'; id: string; count: number; ranges: Array<[number, number]> }
   | { type: 'journal'; id: string; journal: JournalState | null }
   | { type: 'format-progress'; id: string; done: number; total: number; phase?: 'kdf' | 'wipe' }
+  /** Replay journal on a bitmap-mode volume left dirty: the recalculation of its dirty regions (512-byte sectors
+   *  reached of total; clean regions are skipped at once), with the time since it started */
+  | { type: 'replay-progress'; id: string; done: number; total: number; elapsed_ms: number; finished: boolean }
   /** a LUKS2 keyslot KDF running for an unlock or a format (fraction of the estimated time: a guess until done) */
   | { type: 'kdf-progress'; id: string; kdf: string; elapsed_ms: number; estimate_ms: number; fraction: number; done: boolean };
 

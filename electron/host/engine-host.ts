@@ -31,6 +31,7 @@ import { jobStatePath, readJobStateAt, readRecalcHistory, runningElsewhere, volu
 import { lockHolder } from '../../engine/io/lock.js';
 import { dmTable, openCommand } from './open-command.js';
 import { formMessage } from './form-errors.js';
+import type { ReplayMessage, ReplayWorkerData } from './replay-worker.js';
 import { LOCKED_MESSAGE, fillLuksSnapshot, scrubJobFromState, formatLuksInWorker, isLuks2, luksScrubState, secretOf, zeroSecret } from './luks-host.js';
 import { unlockLuks2, readLuks2Header, type UnlockProgress } from '../../engine/luks/index.js';
 import { openCryptVolume, segmentFromLuks } from '../../engine/crypt/volume.js';
@@ -68,6 +69,8 @@ interface Entry {
   luks: { volumeKey: Buffer | null } | null;
   /** a resize is running (its wipe, if any, reports as job 'wipe') */
   resizing?: boolean;
+  /** Replay journal running in its worker */
+  replaying?: boolean;
 }
 
 /** the largest speed limit the dashboard takes (MiB/s): 1 TiB/s, beyond any device */
@@ -346,7 +349,7 @@ export class EngineHost {
   /** re-reads idle volumes; emits a 'volume' event for each that changed */
   poll(): void {
     for (const e of this.entries.values()) {
-      if (e.formatting || e.resizing || e.handles.recalc || e.handles.scrub) continue;
+      if (e.formatting || e.resizing || e.replaying || e.handles.recalc || e.handles.scrub) continue;
       const sig = this.signatureOf(e);
       if (sig !== e.signature) this.emitVolume(e);
     }
@@ -378,6 +381,7 @@ export class EngineHost {
   }
   private refuseWhileRunning(e: Entry, what: string): void {
     if (e.resizing) throw new IntegrityStudioError(`${e.name}: a resize is running; wait for it before ${what}`);
+    if (e.replaying) throw new IntegrityStudioError(`${e.name}: its journal is being replayed; wait for it before ${what}`);
     const r = this.running(e);
     if (r) throw new IntegrityStudioError(`${e.name}: a ${r === 'recalc' ? 'recalculation' : 'scrub'} is running; pause it before ${what}`);
   }
@@ -578,10 +582,15 @@ export class EngineHost {
     return this.emitVolume(e);
   }
 
-  /** replays the journal on disk as the kernel does on activation (a writable open), under the volume's lock */
-  replayJournal(id: string): VolumeSnapshot {
+  /**
+   * replays the journal on disk as the kernel does on activation (a writable open), under the volume's lock; for a
+   * bitmap-mode volume left dirty, that open recalculates the dirty regions. It runs in a worker thread (the
+   * recalculation reads every block of those regions), reporting replay-progress; other actions wait for it.
+   */
+  async replayJournal(id: string): Promise<VolumeSnapshot> {
     const e = this.get(id);
     if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
+    if (e.replaying) throw new IntegrityStudioError(`${e.name}: its journal is already being replayed`);
     this.refuseWhileRunning(e, 'replaying its journal');
     if (e.luks) {
       if (!e.luks.volumeKey) throw new IntegrityStudioError(`${e.name}: ${LOCKED_MESSAGE}`);
@@ -593,10 +602,31 @@ export class EngineHost {
     const missing = missingKeys(e, null);
     if (missing.length) throw new IntegrityStudioError(`${e.name}: Unlock it first (the ${missing.map((k) => KEY_WORDS[k]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not held)`);
     // openWritable = dm_integrity_resume: replay_journal (or the dirty-bitmap recalculation), then a clean close
-    const vol = openWritable(e.path, volumeOptions(e.options, e.keys));
-    vol.close();
+    e.replaying = true;
+    const started = Date.now();
+    try {
+      await this.replayInWorker(e.path, volumeOptions(e.options, e.keys), (done, total) =>
+        this.emitThrottled(`${e.id}:replay`, () => ({ type: 'replay-progress', id: e.id, done, total, elapsed_ms: Date.now() - started, finished: done === total }), done === total));
+    } finally {
+      e.replaying = false;
+    }
     e.error = null;
     return this.emitVolume(e);
+  }
+
+  private replayInWorker(p: string, options: VolumeOptions & { dataDevice?: string }, onProgress: (done: number, total: number) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const data: ReplayWorkerData = { path: p, options };
+      const w = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: data });
+      let settled = false;
+      w.on('message', (m: ReplayMessage) => {
+        if (m.type === 'progress') onProgress(m.done, m.total);
+        else if (m.type === 'done') { settled = true; resolve(); }
+        else { settled = true; reject(new IntegrityStudioError(m.message, m.code ?? 'EINVAL')); }
+      });
+      w.on('error', (err) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`replay failed: ${err.message}`)); } });
+      w.on('exit', (code) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`replay worker exited with code ${code}`)); } });
+    });
   }
 
   // ---- LUKS2 authenticated volumes (electron/host/luks-host.ts) ----
@@ -754,6 +784,7 @@ export class EngineHost {
     const e = this.get(id);
     if (e.formatting) throw new IntegrityStudioError(`${e.name}: still formatting`);
     if (e.resizing) throw new IntegrityStudioError(`${e.name}: a resize is running; wait for it to finish`);
+    if (e.replaying) throw new IntegrityStudioError(`${e.name}: its journal is being replayed; wait for it to finish`);
     const r = this.running(e);
     if (r) throw new IntegrityStudioError(`${e.name}: a ${r === 'recalc' ? 'recalculation' : 'scrub'} is already running`);
     if (!fs.existsSync(e.path)) throw new IntegrityStudioError(`${e.path} is missing`, 'ENOENT');
@@ -815,6 +846,7 @@ export class EngineHost {
   private resizeRefusal(e: Entry): string | null {
     if (e.formatting) return `${e.name} is still formatting`;
     if (e.resizing) return `a resize of ${e.name} is already running`;
+    if (e.replaying) return `the journal of ${e.name} is being replayed`;
     // dm-crypt over dm-integrity grows with the LUKS2 segment (cryptsetup resize): not offered here
     if (e.luks) return `${e.name} is a LUKS2 volume: resizing it (cryptsetup resize, with its header's segment) is not offered here`;
     const r = this.running(e);

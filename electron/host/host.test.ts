@@ -164,7 +164,7 @@ test('golden j: the journal on disk (320 committed entries), state journal-repla
     assert.ok(Math.abs(j.fill - 320 / (46 * 168)) < 1e-9);
     assert.equal(j.unreadable, undefined);
     const before = sha256File(img);
-    v = host.replayJournal(v.id);
+    v = await host.replayJournal(v.id);
     assert.notEqual(sha256File(img), before, 'replayed on disk');
     assert.equal(v.journal_disk!.committed_entries, 0);
     assert.ok(!v.conditions.includes('journal-replay'));
@@ -236,6 +236,11 @@ test('golden h (journal MAC + crypt): a wrong journal MAC key is refused (superb
     assert.equal(v.state, 'not-checked');
     assert.equal(v.journal_disk!.unreadable, undefined);
     assert.equal(v.journal_disk!.committed_entries, 0);
+    // the held keys reach the replay's worker thread (its writable open checks the superblock MAC and decrypts
+    // the journal: without them it fails)
+    v = await host.replayJournal(v.id);
+    assert.equal(v.error, null);
+    assert.equal(v.state, 'not-checked');
   } finally {
     await host.close();
   }
@@ -397,7 +402,7 @@ test('replayJournal is refused while a job runs here, and while another process 
   try {
     const v = host.addVolume({ path: img });
     host.startScrub(v.id);
-    assert.throws(() => host.replayJournal(v.id), /a scrub is running; pause it before replaying its journal/);
+    await assert.rejects(host.replayJournal(v.id), /a scrub is running; pause it before replaying its journal/);
     await host.pauseScrub(v.id);
     // another process writing the volume (the CLI's write/recalc hold this lock)
     const { spawn } = await import('node:child_process');
@@ -405,13 +410,13 @@ test('replayJournal is refused while a job runs here, and while another process 
     const child = spawn(process.execPath, ['--input-type=module', '-e', `const { acquireWriteLock } = await import(${JSON.stringify(lockJs)}); acquireWriteLock(${JSON.stringify(img)}); console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((r) => child.stdout!.once('data', () => r()));
     try {
-      assert.throws(() => host.replayJournal(v.id), (e: Error) => /pid|writ|lock|busy|use/i.test(e.message));
+      await assert.rejects(host.replayJournal(v.id), (e: Error) => /pid|writ|lock|busy|use/i.test(e.message));
     } finally {
       child.kill();
       await new Promise((r) => child.once('exit', r));
     }
     assert.equal(sha256File(img), before, 'nothing written');
-    assert.equal(host.replayJournal(v.id).journal_disk!.committed_entries, 0);
+    assert.equal((await host.replayJournal(v.id)).journal_disk!.committed_entries, 0);
   } finally {
     await host.close();
   }
@@ -459,12 +464,22 @@ test('bitmap mode after an unclean close: the dirty regions are shown, a scrub i
     assert.equal(v.journal_disk!.kind, 'bitmap');
     assert.equal(v.journal_disk!.dirty_regions, 1);
     assert.equal(v.journal_disk!.dirty_blocks, 2048);
+    assert.deepEqual(v.journal_disk!.dirty_ranges, [[0, 2048]]);
     assert.ok(v.superblock!.flags.includes('dirty_bitmap'));
     host.startScrub(v.id);
     v = await until(host, v.id, (x) => x.verification.scrub === 'finished', 'scrub');
     assert.equal(v.state, 'partial');
     assert.deepEqual(v.verification.unchecked, [{ reason: 'dirty-bitmap', blocks: 2048 }]);
-    v = host.replayJournal(v.id);
+    const progress: Array<{ done: number; total: number; finished: boolean }> = [];
+    host.onEvent((e) => { if (e.type === 'replay-progress' && e.id === v.id) progress.push(e); });
+    // the recalculation runs in a worker thread: the host answers meanwhile, and refuses what would race it
+    const replay = host.replayJournal(v.id);
+    assert.throws(() => host.startScrub(v.id), /its journal is being replayed; wait for it to finish/);
+    await assert.rejects(host.replayJournal(v.id), /already being replayed/);
+    v = await replay;
+    const total = v.superblock!.provided_data_sectors;
+    assert.ok(progress.length >= 1, 'replay-progress events');
+    assert.deepEqual(progress.at(-1), { ...progress.at(-1)!, done: total, total, finished: true });
     assert.equal(v.journal_disk!.dirty_regions ?? 0, 0);
     assert.ok(!v.superblock!.flags.includes('dirty_bitmap'));
     host.startScrub(v.id);

@@ -23,6 +23,19 @@ function seqOf(plain: Buffer, jss: number, section: number, j: number, ids: read
  * Reads the journal area of an open volume (opened with its journal keys, superblockOnly or not) as the kernel's
  * replay_journal() would see it. `mode` is the open mode: outside journal mode the kernel replays and clears.
  */
+const MAX_DIRTY_RANGES = 1024;
+
+/** joins ranges whose gap is under `gap` sectors: fewer ranges, covering every sector the originals cover */
+function coarsen(ranges: Array<[number, number]>, gap: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of ranges) {
+    const last = out[out.length - 1];
+    if (last && a - last[1] < gap) last[1] = b;
+    else out.push([a, b]);
+  }
+  return out;
+}
+
 export function journalOnDisk(vol: Volume, mode: 'journal' | 'bitmap' | 'direct' = 'journal'): JournalOnDisk {
   const g = vol.geometry;
   const base: JournalOnDisk = {
@@ -42,12 +55,19 @@ export function journalOnDisk(vol: Volume, mode: 'journal' | 'bitmap' | 'direct'
     const total = g.provided_data_sectors;
     let regions = 0;
     let sectors = 0;
+    let ranges: Array<[number, number]> = [];
     for (let b = 0; b * per < total; b++) {
       if (!bm.test(b)) continue;
       regions++;
-      sectors += Math.min(per, total - b * per);
+      const first = b * per;
+      const end = Math.min(first + per, total);
+      sectors += end - first;
+      const last = ranges[ranges.length - 1];
+      if (last && last[1] === first) last[1] = end;
+      else ranges.push([first, end]);
     }
-    return { ...base, kind: 'bitmap', dirty_regions: regions, dirty_blocks: sectors / g.sectors_per_block };
+    if (ranges.length > MAX_DIRTY_RANGES) ranges = coarsen(ranges, Math.ceil(total / MAX_DIRTY_RANGES));
+    return { ...base, kind: 'bitmap', dirty_regions: regions, dirty_blocks: sectors / g.sectors_per_block, dirty_ranges: ranges };
   }
   let plain: Buffer;
   let ids: readonly bigint[];

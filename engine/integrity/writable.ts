@@ -24,23 +24,29 @@ export interface WritableVolume extends Volume {
 export const DIRECT_MODE_WARNING =
   'direct mode (--integrity-no-journal) writes data and tags without a journal: a crash or power loss during a write can leave blocks that fail verification and can no longer be read';
 
-export function openWritable(path: string, o: VolumeOptions & { dataDevice?: string } = {}): WritableVolume {
+/** what a writable open can report while it runs: the dirty-bitmap recalculation of an unclean bitmap-mode close */
+export interface WritableOpenOptions {
+  /** the recalculation's position (512-byte sectors reached of `total`), after each chunk */
+  onRecalcProgress?: (done: number, total: number) => void;
+}
+
+export function openWritable(path: string, o: VolumeOptions & WritableOpenOptions & { dataDevice?: string } = {}): WritableVolume {
   return writableOver(openVolume(path, { ...o, readOnly: false }), o);
 }
 
 /** openWritable over devices the caller has opened (fault-injecting devices in crash tests); see openVolumeOn. */
-export function openWritableOn(meta: BlockDevice, data: BlockDevice | null, name: string, o: VolumeOptions = {}): WritableVolume {
+export function openWritableOn(meta: BlockDevice, data: BlockDevice | null, name: string, o: VolumeOptions & WritableOpenOptions = {}): WritableVolume {
   return writableOver(openVolumeOn(meta, data, name, { ...o, readOnly: false }), o);
 }
 
-function writableOver(vol: Volume, o: VolumeOptions): WritableVolume {
+function writableOver(vol: Volume, o: VolumeOptions & WritableOpenOptions): WritableVolume {
   try {
     const mode = o.mode ?? 'journal';
     const t = vol.target;
     const seal: SectionSealer = sectionSealer(vol);
     // dm_integrity_resume: journal replay, bitmap set-up, and a recalculation after an unclean bitmap-mode close
     const { pos, session, recalcNeeded } = resumeVolume(vol, mode, o);
-    if (recalcNeeded) recalculate(vol, session);
+    if (recalcNeeded) recalculate(vol, session, o.onRecalcProgress);
     const journal = mode === 'journal' ? new JournalWriter(t, pos, seal, journalCodec(vol).commitIds) : null;
     const w: WritableVolume = {
       ...vol,

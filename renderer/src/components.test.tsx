@@ -105,6 +105,31 @@ test('journal panel: the journal on disk, and Replay asks first', () => {
   assert.match(html, /badge-journal-replay[^>]*>journal to replay</);
 });
 
+test('journal panel, bitmap mode left dirty: the regions, Recalculate dirty regions, and while it runs its progress with an ETA said to be an estimate', () => {
+  const dirty = vol('b', { mode: 'bitmap', journal_disk: { kind: 'bitmap', sections: 0, section_entries: 0, committed_entries: 0, committed_sections: 0, commit_seq: null, fill: 0, torn_entries: 0, dirty_regions: 3, dirty_blocks: 6144, dirty_ranges: [[0, 2048], [4096, 8192]] },
+    verification: verification({ scrub: 'finished', checked_blocks: 26624, unchecked_blocks: 6144, unchecked: [{ reason: 'dirty-bitmap', blocks: 6144 }] }) });
+  const idle = page(dirty);
+  // a finished scrub did not check the dirty regions: the map shows them, not "scrubbed"
+  assert.match(idle, /class="cell dirty" title="sectors 0–255: dirty bitmap region \(not verified\)"/);
+  assert.match(idle, /class="cell dirty" title="sectors 8,192–8,447|class="cell dirty" title="sectors 7,936–8,191: dirty bitmap region/);
+  assert.match(idle, /class="cell scrubbed" title="sectors 2,048–2,303: scrubbed"/);
+  assert.match(idle, /Recalculate the dirty regions \(Journal panel\)/);
+  assert.match(idle, /data-testid="dirty-regions">3</);
+  assert.match(idle, /6,144 \(not verified until recalculated\)/);
+  assert.match(idle, /aria-expanded="false">Recalculate dirty regions</);
+  assert.doesNotMatch(idle, /replay-progress/);
+  // the Recalculation panel does not call those tags up to date
+  assert.match(idle, /may hold stale tags: recalculate them in the Journal panel/);
+  assert.doesNotMatch(idle, /every tag is up to date/);
+  const running = renderToStaticMarkup(<VolumePage v={dirty} d={{ ...d(), pending: { 'replayJournal:b': true }, replayProgress: { b: { done: 12000, total: 48000, elapsed_ms: 3000, finished: false } } }} onNavigate={() => {}} />);
+  assert.match(running, /aria-label="Recalculating the dirty regions"[^>]*aria-valuenow="25"/);
+  assert.match(running, /12,000 of 48,000 sectors reached · 3 s · about 9 s left \(an estimate: clean regions are passed over at once\)/);
+  assert.match(running, /disabled=""[^>]*>Recalculating…</);
+  const clean = page(vol('c', { mode: 'bitmap', journal_disk: { ...dirty.journal_disk!, dirty_regions: 0, dirty_blocks: 0 } }));
+  assert.match(clean, /No dirty region/);
+  assert.match(clean, /disabled=""[^>]*>Recalculate dirty regions</);
+});
+
 test('forms: size empty, keys masked with a Show toggle, five journal ciphers, Unlock and Edit', () => {
   const form = renderToStaticMarkup(<CreateVolumeForm algorithms={['crc32c', 'sha256', 'hmac-sha256']} onSubmit={async () => {}} progress={{ done: 10, total: 40 }} initial={{ ...DEFAULT_FORM, integrity: 'hmac-sha256', journalCrypt: 'chacha20' }} />);
   assert.match(form, /aria-label="Wipe progress"[^>]*aria-valuenow="25"/);

@@ -30,6 +30,8 @@ export interface DashboardState {
   formatProgress: Record<string, { done: number; total: number }>;
   /** a LUKS2 keyslot KDF running for an unlock or a create, by volume id */
   kdfProgress: Record<string, { kdf: string; fraction: number; elapsed_ms: number; estimate_ms: number; done: boolean }>;
+  /** Replay journal's dirty-region recalculation (bitmap mode): sectors reached of total, time since it started */
+  replayProgress: Record<string, { done: number; total: number; elapsed_ms: number; finished: boolean }>;
   route: Route;
   /** bumps on every navigation: the view moves focus to its heading when it changes */
   navigations: number;
@@ -63,7 +65,7 @@ const isSnapshot = (x: unknown): x is VolumeSnapshot => typeof x === 'object' &&
 export function createDashboardStore(api?: IntegrityApi) {
   return createStore<Dashboard>()((set, get) => ({
     connection: { state: 'connecting', problem: 'none', reason: null, retry_at: null },
-    status: null, volumes: {}, order: [], rates: {}, formatProgress: {}, kdfProgress: {}, route: { page: 'list' }, navigations: 0, message: null, pending: {},
+    status: null, volumes: {}, order: [], rates: {}, formatProgress: {}, kdfProgress: {}, replayProgress: {}, route: { page: 'list' }, navigations: 0, message: null, pending: {},
     setConnection: (c) => set({ connection: { problem: 'none', reason: null, retry_at: null, ...c } }),
     setMessage: (message) => set({ message }),
     navigate: (route) => set((st) => ({ route, message: null, navigations: st.navigations + 1 })),
@@ -77,7 +79,7 @@ export function createDashboardStore(api?: IntegrityApi) {
       return { status, volumes, order: list.map((v) => v.id) };
     }),
     applyEvents: (events, now = Date.now()) => set((st) => {
-      let volumes = st.volumes, order = st.order, rates = st.rates, formatProgress = st.formatProgress, kdfProgress = st.kdfProgress;
+      let volumes = st.volumes, order = st.order, rates = st.rates, formatProgress = st.formatProgress, kdfProgress = st.kdfProgress, replayProgress = st.replayProgress;
       for (const e of events) {
         switch (e.type) {
           case 'volume':
@@ -132,9 +134,12 @@ export function createDashboardStore(api?: IntegrityApi) {
           case 'kdf-progress':
             kdfProgress = { ...kdfProgress, [e.id]: { kdf: e.kdf, fraction: e.fraction, elapsed_ms: e.elapsed_ms, estimate_ms: e.estimate_ms, done: e.done } };
             break;
+          case 'replay-progress':
+            replayProgress = { ...replayProgress, [e.id]: { done: e.done, total: e.total, elapsed_ms: e.elapsed_ms, finished: e.finished } };
+            break;
         }
       }
-      return { volumes, order, rates, formatProgress, kdfProgress };
+      return { volumes, order, rates, formatProgress, kdfProgress, replayProgress };
     }),
     call: async (cmd, ...args) => {
       if (!api) throw new Error('no connection to the engine host');

@@ -3,11 +3,11 @@
 import type { ReactNode } from 'react';
 import { formatCount } from '../lib/format.js';
 
-export type CellState = 'bad' | 'read-error' | 'pending' | 'scrubbed' | 'recalculated' | 'unscrubbed';
+export type CellState = 'bad' | 'read-error' | 'pending' | 'dirty' | 'scrubbed' | 'recalculated' | 'unscrubbed';
 export const CELL_LABEL: Record<CellState, string> = {
-  bad: 'bad', 'read-error': 'read error', pending: 'pending recalculation', scrubbed: 'scrubbed', recalculated: 'recalculated, not yet scrubbed', unscrubbed: 'not yet scrubbed',
+  bad: 'bad', 'read-error': 'read error', pending: 'pending recalculation', dirty: 'dirty bitmap region (not verified)', scrubbed: 'scrubbed', recalculated: 'recalculated, not yet scrubbed', unscrubbed: 'not yet scrubbed',
 };
-const LEGEND: CellState[] = ['scrubbed', 'unscrubbed', 'recalculated', 'pending', 'bad', 'read-error'];
+const LEGEND: CellState[] = ['scrubbed', 'unscrubbed', 'recalculated', 'pending', 'dirty', 'bad', 'read-error'];
 
 export interface SectorMapProps {
   total: number;
@@ -18,6 +18,8 @@ export interface SectorMapProps {
   scrubbedTo: number;
   bad: Array<[number, number]>;
   readErrors?: Array<[number, number]>;
+  /** dirty bitmap regions (bitmap mode after an unclean close): not verified until recalculated */
+  dirty?: Array<[number, number]>;
   cells?: number;
 }
 
@@ -31,6 +33,7 @@ export function cellStates(p: SectorMapProps): Array<{ first: number; end: numbe
     if (hits(p.bad, first, end)) state = 'bad';
     else if (hits(p.readErrors, first, end)) state = 'read-error';
     else if (p.recalcAt !== null && end > p.recalcAt) state = 'pending';
+    else if (hits(p.dirty, first, end)) state = 'dirty';
     else if (end <= p.scrubbedTo) state = 'scrubbed';
     else if (p.recalcAt !== null) state = 'recalculated';
     else state = 'unscrubbed';

@@ -29,7 +29,7 @@ export const STATE_HINT: Record<VolumeState, string> = {
 
 export const UNCHECKED_LABEL: Record<UncheckedReason, string> = {
   recalculating: 'being recalculated (at or past the recalc sector)',
-  'dirty-bitmap': 'in dirty bitmap regions (recalculated on the next writable open)',
+  'dirty-bitmap': 'in dirty bitmap regions (not verified until they are recalculated)',
   'read-error': 'unreadable (read error)',
   'not-reached': 'not reached yet by the scrub',
 };
@@ -80,7 +80,9 @@ export function summarize(v: Pick<VolumeSnapshot, 'verification' | 'state' | 'co
     result += `; ${plural(x.unchecked_blocks, 'block')} not checked`;
     if (!action) action = x.unchecked.some((u) => u.reason === 'recalculating')
       ? 'Finish the recalculation, then scrub again: until then those blocks are not verified.'
-      : 'Scrub again once the cause is gone: until then those blocks are not verified.';
+      : x.unchecked.some((u) => u.reason === 'dirty-bitmap' && u.blocks > 0)
+        ? 'Recalculate the dirty regions (Journal panel), as the kernel does when it next activates the volume, then scrub again: until then those blocks are not verified.'
+        : 'Scrub again once the cause is gone: until then those blocks are not verified.';
   }
   if (x.bad_blocks > 0 || x.read_errors > 0) action = v.luks
     ? 'The data of the sectors listed under Sectors failing authentication cannot be trusted: restore them from a backup.'

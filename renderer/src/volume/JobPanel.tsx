@@ -4,7 +4,7 @@
 import type { JobKind, JobProgress, VolumeSnapshot } from '../../../engine/api.js';
 import { RateChart } from '../charts/RateChart.js';
 import { ConfirmButton } from '../lib/ConfirmButton.js';
-import { formatCount, formatEta, formatRate, formatTime, percent } from '../lib/format.js';
+import { formatCount, formatEta, formatRate, formatTime, percent, plural } from '../lib/format.js';
 import { Progress } from '../lib/Progress.js';
 import type { Dashboard } from '../store.js';
 import { RunsTable } from './RunsTable.js';
@@ -37,6 +37,11 @@ export function recalcView(v: VolumeSnapshot): JobView {
     position = total;
     if (p?.state === 'done' || lastRun?.result === 'done' || flagged !== null) { state = 'finished'; detail = `every tag is up to date (superblock: ${flagged === null ? 'not recalculating' : 'recalc sector at the end'})${lastRun?.result === 'done' && lastRun.ended_at ? `; finished ${formatTime(lastRun.ended_at)}` : ''}`; }
     else { state = 'not needed'; detail = 'every tag is up to date: the superblock has no recalculating flag (tags were written by format)'; }
+    // bitmap mode left dirty: the superblock asks for no recalculation, but the dirty regions' tags may be stale
+    const jd = v.journal_disk;
+    if (jd?.kind === 'bitmap' && (jd.dirty_regions ?? 0) > 0) {
+      detail = `the superblock asks for no recalculation, but ${plural(jd.dirty_blocks ?? 0, 'block')} in ${plural(jd.dirty_regions ?? 0, 'dirty bitmap region')} may hold stale tags: recalculate them in the Journal panel`;
+    }
   } else {
     position = p?.state === 'paused' ? p.position_sector : flagged!;
     if (position > 0) { state = 'paused'; detail = 'tags past this position are not yet recomputed'; }

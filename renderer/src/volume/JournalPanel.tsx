@@ -2,22 +2,52 @@
 // read-only open overlays), commit sequence, fill; and "Replay journal", which asks first.
 import type { VolumeSnapshot } from '../../../engine/api.js';
 import { ConfirmButton } from '../lib/ConfirmButton.js';
-import { formatCount, plural } from '../lib/format.js';
+import { Progress } from '../lib/Progress.js';
+import { formatCount, formatDuration, formatEta, plural } from '../lib/format.js';
 import type { Dashboard } from '../store.js';
 
-export function JournalPanel({ v, d }: { v: VolumeSnapshot; d: Pick<Dashboard, 'act' | 'pending'> }) {
+type ReplayProgress = Dashboard['replayProgress'][string];
+
+/** the dirty-region recalculation of Replay journal: position, time, and an ETA said to be an estimate */
+function ReplayProgressView({ p }: { p: ReplayProgress | undefined }) {
+  const pct = p && p.total > 0 ? Math.min(100, Math.floor((p.done / p.total) * 100)) : 0;
+  // clean regions are passed over at once, so a time left from the position so far is only an estimate
+  const eta = p && p.done > 0 && p.done < p.total ? (p.elapsed_ms / p.done) * (p.total - p.done) : null;
+  return (
+    <div role="group" aria-label="Recalculation of the dirty regions" data-testid="replay-progress">
+      <Progress label="Recalculating the dirty regions" value={pct} />
+      <p className="muted small">
+        {p ? `${formatCount(p.done)} of ${formatCount(p.total)} sectors reached · ${formatDuration(p.elapsed_ms)}${eta !== null ? ` · about ${formatEta(eta)} left (an estimate: clean regions are passed over at once)` : ''}` : 'starting…'}
+      </p>
+    </div>
+  );
+}
+
+export function JournalPanel({ v, d }: { v: VolumeSnapshot; d: Pick<Dashboard, 'act' | 'pending'> & Partial<Pick<Dashboard, 'replayProgress'>> }) {
   const j = v.journal_disk;
+  const replaying = !!d.pending[`replayJournal:${v.id}`];
   return (
     <section className="panel" aria-labelledby="journal-h">
       <h3 id="journal-h" tabIndex={-1}>Journal</h3>
       {!j ? <p className="muted">{v.mode === 'direct' ? 'No journal: direct mode.' : 'The journal area could not be read.'}</p>
         : j.unreadable ? <p className="warn">Not readable: {j.unreadable}</p>
         : j.kind === 'bitmap' ? (
-          <dl className="kv">
-            <dt>Area</dt><dd>dirty bitmap (bitmap mode)</dd>
-            <dt>Dirty regions</dt><dd>{formatCount(j.dirty_regions ?? 0)}</dd>
-            <dt>Dirty blocks</dt><dd>{formatCount(j.dirty_blocks ?? 0)} (not verified until recalculated on the next writable open)</dd>
-          </dl>
+          <>
+            <dl className="kv">
+              <dt>Area</dt><dd>dirty bitmap (bitmap mode)</dd>
+              <dt>Dirty regions</dt><dd data-testid="dirty-regions">{formatCount(j.dirty_regions ?? 0)}</dd>
+              <dt>Dirty blocks</dt><dd>{formatCount(j.dirty_blocks ?? 0)}{j.dirty_blocks ? ' (not verified until recalculated)' : ''}</dd>
+            </dl>
+            <p className="muted small">
+              {j.dirty_regions
+                ? 'The volume was not closed cleanly: blocks in these regions may have been written without their tags. The kernel recalculates them when it next activates the volume; "Recalculate dirty regions" does the same here (a writable open).'
+                : 'No dirty region: every region was closed cleanly.'}
+            </p>
+            {replaying ? <ReplayProgressView p={d.replayProgress?.[v.id]} /> : null}
+            <ConfirmButton label={replaying ? 'Recalculating…' : 'Recalculate dirty regions'} confirmLabel="Recalculate now" disabled={!j.dirty_regions || replaying}
+              question={`Recalculate the tags of ${plural(j.dirty_blocks ?? 0, 'block')} in ${plural(j.dirty_regions ?? 0, 'dirty region')}, as the kernel does on activation? This writes to the image, and the data of those blocks is taken as it is.`}
+              onConfirm={() => d.act('replayJournal', v.id)} />
+          </>
         ) : (
           <>
             <dl className="kv">
@@ -32,7 +62,7 @@ export function JournalPanel({ v, d }: { v: VolumeSnapshot; d: Pick<Dashboard, '
                 ? 'These writes were committed but not yet copied to the data and tag areas. A read-only open shows them (overlaid); a writable open — by the kernel or here — replays them first.'
                 : 'Nothing awaits replay: the data and tag areas hold every committed write.'}
             </p>
-            <ConfirmButton label="Replay journal" confirmLabel="Replay now" disabled={!j.committed_entries || !!d.pending[`replayJournal:${v.id}`]}
+            <ConfirmButton label={replaying ? 'Replaying…' : 'Replay journal'} confirmLabel="Replay now" disabled={!j.committed_entries || replaying}
               question={`Replay ${plural(j.committed_entries, 'committed entry', 'committed entries')} into the data and tag areas, as the kernel does on activation? This writes to the image.`}
               onConfirm={() => d.act('replayJournal', v.id)} />
           </>

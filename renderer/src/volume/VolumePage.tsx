@@ -20,7 +20,7 @@ export function needsUnlock(v: VolumeSnapshot): boolean {
   return (k.integrity && !h.integrity) || (k.journalIntegrity && !h.journalIntegrity) || (k.journalCrypt && !h.journalCrypt);
 }
 
-export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Dashboard, 'act' | 'call' | 'setMessage' | 'pending' | 'rates'>; onNavigate(r: Route): void }) {
+export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Dashboard, 'act' | 'call' | 'setMessage' | 'pending' | 'rates'> & Partial<Pick<Dashboard, 'replayProgress'>>; onNavigate(r: Route): void }) {
   const link = (r: Route, text: string, cls = 'button-link') => <a className={cls} href={routeHash(r)} onClick={(e) => { e.preventDefault(); onNavigate(r); }}>{text}</a>;
   const held = [v.keys.integrity && 'integrity key', v.keys.journalIntegrity && 'journal MAC key', v.keys.journalCrypt && 'journal encryption key'].filter(Boolean);
   return (
