@@ -92,3 +92,21 @@ test('scrub of a volume being recalculated: the summary names the blocks not che
   assert.match(t.stdout, /0 blocks checked, no mismatches; \d+ block\(s\) not checked \(being recalculated: \d+\)/);
   assert.doesNotMatch(t.stdout, /every block verified/);
 });
+
+test('verify of a bitmap-mode volume left dirty: the blocks not checked are named as in dirty bitmap regions, not as being recalculated', async () => {
+  const img = path.join(dir, 'dirty.img');
+  formatVolume(img, { size: 8 << 20 });
+  const { openWritable } = await import('../integrity/writable.js');
+  const w = openWritable(img, { mode: 'bitmap', bitmapSectorsPerBit: 2048 });
+  w.write(0, Buffer.alloc(4096, 7));
+  w.flush();
+  w.meta.close(); // a crash: the bitmap stays dirty
+  const open = ['--integrity-bitmap-mode', '--bitmap-sectors-per-bit', '2048'];
+  const j = JSON.parse(cli(['verify', img, '--json', ...open]).stdout) as { unchecked_blocks: number; unchecked: Record<string, number> };
+  assert.equal(j.unchecked_blocks, 2048);
+  assert.deepEqual(j.unchecked, { recalculating: 0, 'dirty-bitmap': 2048 });
+  const t = cli(['verify', img, ...open]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /2048 blocks not checked \(in dirty bitmap regions, recalculated on the next writable open: 2048\)/);
+  assert.doesNotMatch(t.stdout, /being recalculated/);
+});

@@ -232,12 +232,17 @@ async function cmdVerify(args: string[], io: Io): Promise<number> {
       s += n;
     }
     const st = vol.target.stats;
+    // why blocks were not checked: at or past recalc_sector while recalculating, the rest in dirty bitmap regions
+    const spbv = vol.geometry.sectors_per_block;
+    const pastRecalc = vol.target.recalculating ? Math.ceil(Math.max(0, pds - vol.sb.recalc_sector) / spbv) : 0;
+    const uncheckedWhy = { recalculating: Math.min(st.unchecked_blocks, pastRecalc), 'dirty-bitmap': st.unchecked_blocks - Math.min(st.unchecked_blocks, pastRecalc) };
     const result = {
       device,
       provided_data_sectors: pds,
       checked_sectors: st.checked_blocks * vol.geometry.sectors_per_block,
       checked_blocks: st.checked_blocks,
       unchecked_blocks: st.unchecked_blocks,
+      unchecked: uncheckedWhy,
       discarded_blocks: st.discarded_blocks,
       mismatches: st.mismatched_blocks,
       bad_sectors: bad,
@@ -249,7 +254,10 @@ async function cmdVerify(args: string[], io: Io): Promise<number> {
     if (values.json) io.out(JSON.stringify(result) + '\n');
     else {
       io.out(`${device}: checked ${result.checked_blocks} blocks (${result.checked_sectors} sectors), ${result.mismatches} mismatch${result.mismatches === 1 ? '' : 'es'}\n`);
-      if (result.unchecked_blocks) io.out(`${result.unchecked_blocks} blocks not checked (being recalculated)\n`);
+      if (result.unchecked_blocks) {
+        const why = [uncheckedWhy.recalculating ? `being recalculated: ${uncheckedWhy.recalculating}` : '', uncheckedWhy['dirty-bitmap'] ? `in dirty bitmap regions, recalculated on the next writable open: ${uncheckedWhy['dirty-bitmap']}` : ''].filter(Boolean).join('; ');
+        io.out(`${result.unchecked_blocks} blocks not checked (${why})\n`);
+      }
       if (result.discarded_blocks) io.out(`${result.discarded_blocks} discarded blocks\n`);
       if (bad.length) io.out(`bad sectors: ${formatRanges(bad, vol.geometry.sectors_per_block)}\n`);
       if (readErrors.length) io.out(`${readErrors.length} blocks could not be read (read errors, EIO; not checked): sectors ${formatRanges(readErrors, vol.geometry.sectors_per_block)}\n`);

@@ -40,3 +40,15 @@ for (const set of GOLDEN_SETS) for (const im of goldenManifest(set.id)) {
     assert.deepEqual(encodeSuperblock(sb).subarray(0, 64), buf.subarray(0, 64));
   });
 }
+
+test('a superblock whose tag size is over the kernel\'s 255 bytes is refused as the kernel would, a typed error (fuzz: one bit flipped in integrity_tag_size)', () => {
+  const im = goldenManifest(GOLDEN_SETS[0]!.id).find((x) => x.name.startsWith('i-'))!;
+  const buf = Buffer.alloc(4096);
+  const fd = fs.openSync(goldenPath(im.files[0]!), 'r');
+  fs.readSync(fd, buf, 0, 4096, 0);
+  fs.closeSync(fd);
+  buf.writeUInt16LE(4 + 256, 10);
+  assert.throws(() => decodeSuperblock(buf), (e: Error) => e.name === 'FormatError' && /integrity_tag_size 260: the kernel refuses tags over 255 bytes/.test(e.message));
+  buf.writeUInt16LE(255, 10);
+  assert.equal(decodeSuperblock(buf).integrity_tag_size, 255);
+});

@@ -82,6 +82,10 @@ export function decodeSuperblock(buf: Buffer): Superblock {
     throw new FormatError(sb.flags & SB_FLAG_INLINE ? `superblock has the inline flag but version ${sb.version} (inline mode is version 6)` : 'superblock version 6 without the inline flag');
   }
   if (sb.integrity_tag_size === 0) throw new FormatError('superblock has integrity_tag_size 0');
+  // dm_integrity_ctr refuses a tag size over its MAX_TAG_SIZE (layout/geometry.ts; 255 as checked on Linux 6.1)
+  if (sb.integrity_tag_size > 255) {
+    throw new FormatError(`superblock has integrity_tag_size ${sb.integrity_tag_size}: the kernel refuses tags over 255 bytes ("Too big tag size")`);
+  }
   if (sb.log2_sectors_per_block > 3) {
     throw new FormatError(`invalid block size: log2_sectors_per_block ${sb.log2_sectors_per_block} (at most 3, 4096 bytes)`);
   }
