@@ -1,7 +1,7 @@
 // Steps the issue-9 specs share: add an image through the form, open a volume, wait for a scrub to finish.
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import path from 'node:path';
-import { expect } from './fixtures.js';
+import { expect, shots } from './fixtures.js';
 
 export interface AddOptions {
   integrity?: string;
@@ -38,4 +38,17 @@ export async function scrubToEnd(page: Page, timeout = 45_000): Promise<void> {
 export async function openVolume(page: Page, name: string): Promise<void> {
   await page.getByRole('link', { name, exact: true }).click();
   await expect(page.getByRole('heading', { level: 2, name })).toBeFocused();
+}
+
+/**
+ * A ConfirmButton in `region`: the button opens its question (which says each of `says`), focus is on the confirm
+ * button, the view is photographed as `shot` (light and dark), and the confirmation is given.
+ */
+export async function confirmIn(page: Page, region: Locator, button: string, confirm: string, says: string[], shot: string): Promise<void> {
+  await region.getByRole('button', { name: button }).click();
+  const ask = region.getByRole('alertdialog');
+  for (const text of says) await expect(ask).toContainText(text);
+  await expect(ask.getByRole('button', { name: confirm })).toBeFocused();
+  await shots(page, shot);
+  await ask.getByRole('button', { name: confirm }).click();
 }

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, expect, golden, shots, engine, command } from './fixtures.js';
-import { addImage, openVolume, scrubToEnd } from './helpers.js';
+import { addImage, confirmIn, openVolume, scrubToEnd } from './helpers.js';
 
 test('golden j: 320 committed entries awaiting replay; Replay asks first, then replays as the kernel would', async ({ dashboard: page, dir }) => {
   const { path: img, manifest } = golden('j-journal-unreplayed', dir);
@@ -20,13 +20,7 @@ test('golden j: 320 committed entries awaiting replay; Replay asks first, then r
   await expect(journal).not.toContainText('no journal activity');
   await journal.scrollIntoViewIfNeeded();
   await shots(page, 'volume-journal-to-replay');
-  await journal.getByRole('button', { name: 'Replay journal' }).click();
-  const ask = journal.getByRole('alertdialog');
-  await expect(ask).toContainText('Replay 320 committed entries');
-  await expect(ask).toContainText('This writes to the image');
-  await expect(ask.getByRole('button', { name: 'Replay now' })).toBeFocused();
-  await shots(page, 'journal-replay-confirm');
-  await ask.getByRole('button', { name: 'Replay now' }).click();
+  await confirmIn(page, journal, 'Replay journal', 'Replay now', ['Replay 320 committed entries', 'This writes to the image'], 'journal-replay-confirm');
   await expect(journal.getByTestId('journal-committed')).toHaveText('0 entries in 0 sections');
   await expect(page.getByTestId('state-badges').first()).not.toContainText('journal to replay');
   // the committed data is now in the data area, where the kernel's replay puts it
@@ -38,11 +32,7 @@ test('golden j: 320 committed entries awaiting replay; Replay asks first, then r
 test('bitmap mode after a crash: dirty regions named, the action points to them; Recalculate dirty regions asks, runs, then a scrub is clean', async ({ dashboard: page, server, dir }) => {
   const img = path.join(dir, 'dirty.img');
   // written in three 1 MiB regions, flushed, then the process "crashes": the bitmap and superblock stay dirty
-  engine(`import { formatVolume } from './dist/engine/commands/format.js'; import { openWritable } from './dist/engine/integrity/writable.js';
-    formatVolume(${JSON.stringify(img)}, { size: 24 << 20, confirm: () => true });
-    const w = openWritable(${JSON.stringify(img)}, { mode: 'bitmap', bitmapSectorsPerBit: 2048 });
-    for (const mib of [0, 5, 17]) w.write(mib << 20, Buffer.alloc(65536, mib + 1));
-    w.flush(); w.meta.close();`);
+  engine(`import { mkDirtyBitmapVolume } from './dist/engine/testing/mkvolume.js'; mkDirtyBitmapVolume(${JSON.stringify(img)}, 24 << 20, 2048, [0, 5 << 20, 17 << 20]);`);
   await command(server.url, 'addVolume', { path: img, mode: 'bitmap', bitmapSectorsPerBit: 2048 });
   await page.reload();
   await openVolume(page, 'dirty.img');
@@ -63,13 +53,7 @@ test('bitmap mode after a crash: dirty regions named, the action points to them;
   await expect(dirtyCells.first()).toHaveAttribute('title', /^sectors 0–[\d,]+: dirty bitmap region \(not verified\)$/);
   await journal.scrollIntoViewIfNeeded();
   await shots(page, 'volume-dirty-bitmap');
-  await journal.getByRole('button', { name: 'Recalculate dirty regions' }).click();
-  const ask = journal.getByRole('alertdialog');
-  await expect(ask).toContainText('Recalculate the tags of 6,144 blocks in 3 dirty regions');
-  await expect(ask).toContainText('This writes to the image');
-  await expect(ask.getByRole('button', { name: 'Recalculate now' })).toBeFocused();
-  await shots(page, 'dirty-bitmap-confirm');
-  await ask.getByRole('button', { name: 'Recalculate now' }).click();
+  await confirmIn(page, journal, 'Recalculate dirty regions', 'Recalculate now', ['Recalculate the tags of 6,144 blocks in 3 dirty regions', 'This writes to the image'], 'dirty-bitmap-confirm');
   await expect(journal.getByTestId('dirty-regions')).toHaveText('0');
   await expect(journal).toContainText('No dirty region');
   await expect(recalc).not.toContainText('stale tags');

@@ -11,6 +11,7 @@ import { EngineHost } from './engine-host.js';
 import { shellQuote } from './open-command.js';
 import type { IntegrityEvent, VolumeSnapshot } from '../../engine/api.js';
 import { golden, goldenCopy, goldenManifest, sha256File, tmpDir, type GoldenImage } from '../../engine/testing/golden.js';
+import { mkDirtyBitmapVolume } from '../../engine/testing/mkvolume.js';
 import { main } from '../../engine/cli/main.js';
 import { startJob } from '../../engine/jobs/index.js';
 import { formatVolume } from '../../engine/commands/format.js';
@@ -452,12 +453,7 @@ test('a scrub the CLI is running shows as checking (by cli); starting one here i
 test('bitmap mode after an unclean close: the dirty regions are shown, a scrub is partial (dirty-bitmap), Replay recalculates them, then clean', async () => {
   const dir = tmpDir('host-dirty-');
   const img = path.join(dir, 'b.img');
-  formatVolume(img, { size: 8 << 20 });
-  const { openWritable } = await import('../../engine/integrity/writable.js');
-  const w = openWritable(img, { mode: 'bitmap', bitmapSectorsPerBit: 2048 });
-  w.write(0, Buffer.alloc(4096, 7));
-  w.flush();
-  w.meta.close(); // a crash: the bitmap is left dirty, the superblock says dirty_bitmap
+  mkDirtyBitmapVolume(img, 8 << 20, 2048, [0]); // a crash: the bitmap is left dirty, the superblock says dirty_bitmap
   const host = await EngineHost.create({ pollMs: 0 });
   try {
     let v = host.addVolume({ path: img, mode: 'bitmap', bitmapSectorsPerBit: 2048 });

@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { formatVolume } from '../commands/format.js';
 import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 import { jobStatePath } from '../jobs/state.js';
+import { mkDirtyBitmapVolume } from '../testing/mkvolume.js';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
 const dir = tmpDir('cli-ux-');
@@ -95,12 +96,7 @@ test('scrub of a volume being recalculated: the summary names the blocks not che
 
 test('verify of a bitmap-mode volume left dirty: the blocks not checked are named as in dirty bitmap regions, not as being recalculated', async () => {
   const img = path.join(dir, 'dirty.img');
-  formatVolume(img, { size: 8 << 20 });
-  const { openWritable } = await import('../integrity/writable.js');
-  const w = openWritable(img, { mode: 'bitmap', bitmapSectorsPerBit: 2048 });
-  w.write(0, Buffer.alloc(4096, 7));
-  w.flush();
-  w.meta.close(); // a crash: the bitmap stays dirty
+  mkDirtyBitmapVolume(img, 8 << 20, 2048, [0]);
   const open = ['--integrity-bitmap-mode', '--bitmap-sectors-per-bit', '2048'];
   const j = JSON.parse(cli(['verify', img, '--json', ...open]).stdout) as { unchecked_blocks: number; unchecked: Record<string, number> };
   assert.equal(j.unchecked_blocks, 2048);

@@ -4,6 +4,7 @@
 // tests that need a volume made on the host; an existing file at `path` is replaced.
 import fs from 'node:fs';
 import { formatVolume } from '../commands/format.js';
+import { openWritable } from '../integrity/writable.js';
 import type { VolumeOptions } from '../volume.js';
 
 export interface MkVolumeOptions extends VolumeOptions {
@@ -29,4 +30,18 @@ export function mkVolume(path: string, o: MkVolumeOptions): void {
     journalCryptKey: o.journalCryptKey,
     mode: o.mode,
   });
+}
+
+/**
+ * A bitmap-mode volume a crash left dirty: formatted with `sizeBytes`, opened in bitmap mode with `sectorsPerBit`,
+ * 4 KiB written at each byte offset of `writes` and flushed, then the process "dies" (the metadata device is closed
+ * without the clean close), so the bitmap and the superblock's dirty_bitmap flag stay set.
+ */
+export function mkDirtyBitmapVolume(path: string, sizeBytes: number, sectorsPerBit: number, writes: number[]): void {
+  fs.rmSync(path, { force: true });
+  formatVolume(path, { size: sizeBytes });
+  const w = openWritable(path, { mode: 'bitmap', bitmapSectorsPerBit: sectorsPerBit });
+  for (const at of writes) w.write(at, Buffer.alloc(4096, 7));
+  w.flush();
+  w.meta.close();
 }
