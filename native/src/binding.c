@@ -241,25 +241,30 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, err);
     return NULL;
   }
-  /* batches of about 64 KiB of data: small enough to balance two threads over a 4 MiB chunk */
   hd->j.h = &hd->h;
-  hd->j.batch = 65536 / bs;
   napi_value ext;
   CHECK(napi_create_external(env, hd, finalize, NULL, &ext));
   return ext;
 }
 
-/* args: handle, data (Uint8Array, whole blocks), sector (number), out (Uint8Array, nblocks × tag size) */
-static handle *run_args(napi_env env, napi_callback_info info, job *j) {
-  size_t argc = 4;
-  napi_value a[4];
+/* args: handle, data (Uint8Array, whole blocks), sector (number), out (Uint8Array, nblocks × tag size); for a read
+ * run (`read`), handle, fd, pos (byte offset of the first block in fd), then data, sector, out. Checks them and fills
+ * *j (fd -1 unless a read run); throws and returns NULL when they are wrong or a run is in progress. */
+static handle *run_args(napi_env env, napi_callback_info info, job *j, int read) {
+  size_t argc = read ? 6 : 4;
+  napi_value a[6];
   handle *hd;
+  int32_t fd = -1;
+  int64_t pos = 0;
   uint8_t *data, *out;
   size_t dl, ol;
   double sector;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_external(env, a[0], (void **)&hd) != napi_ok ||
-      !bytes_of(env, a[1], &data, &dl) || napi_get_value_double(env, a[2], &sector) != napi_ok || !bytes_of(env, a[3], &out, &ol)) {
-    napi_throw_type_error(env, NULL, "(handle, data: Uint8Array, sector: number, out: Uint8Array)");
+  const size_t k = read ? 2 : 0; /* where data, sector and out start */
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < (read ? 6u : 4u) || napi_get_value_external(env, a[0], (void **)&hd) != napi_ok ||
+      (read && (napi_get_value_int32(env, a[1], &fd) != napi_ok || napi_get_value_int64(env, a[2], &pos) != napi_ok)) ||
+      !bytes_of(env, a[k + 1], &data, &dl) || napi_get_value_double(env, a[k + 2], &sector) != napi_ok || !bytes_of(env, a[k + 3], &out, &ol)) {
+    napi_throw_type_error(env, NULL, read ? "(handle, fd: number, pos: number, data: Uint8Array, sector: number, out: Uint8Array)"
+                                          : "(handle, data: Uint8Array, sector: number, out: Uint8Array)");
     return NULL;
   }
   if (hd->busy) {
@@ -267,12 +272,15 @@ static handle *run_args(napi_env env, napi_callback_info info, job *j) {
     return NULL;
   }
   uint32_t bs = hd->h.block_size;
-  if (dl % bs || (dl / bs) * hd->h.tag_size > ol || dl / bs > 0xffffffffu || sector < 0 || sector > 9007199254740991.0) {
-    napi_throw_range_error(env, NULL, "data must be whole blocks and out must hold their tags");
+  if ((read && (fd < 0 || pos < 0)) || dl % bs || (dl / bs) * hd->h.tag_size > ol || dl / bs > 0xffffffffu || sector < 0 ||
+      sector > 9007199254740991.0) {
+    napi_throw_range_error(env, NULL, read ? "fd and pos must be valid, data whole blocks, and out must hold their tags"
+                                           : "data must be whole blocks and out must hold their tags");
     return NULL;
   }
   *j = hd->j;
-  j->fd = -1;
+  j->fd = fd;
+  j->pos = pos;
   j->data = data;
   j->out = out;
   j->sector = (uint64_t)sector;
@@ -282,23 +290,29 @@ static handle *run_args(napi_env env, napi_callback_info info, job *j) {
 
 static napi_value js_tags(napi_env env, napi_callback_info info) {
   job tmp;
-  handle *hd = run_args(env, info, &tmp);
+  handle *hd = run_args(env, info, &tmp, 0);
   if (!hd) return NULL;
   hasher_run(&hd->h, tmp.data, tmp.sector, 0, tmp.n, tmp.out);
   return NULL;
 }
 
-static napi_value js_begin(napi_env env, napi_callback_info info) {
-  job tmp;
-  handle *hd = run_args(env, info, &tmp);
-  if (!hd) return NULL;
-  hd->j.data = tmp.data, hd->j.out = tmp.out, hd->j.sector = tmp.sector, hd->j.n = tmp.n, hd->j.fd = -1;
-  hd->j.batch = 65536 / hd->h.block_size;
+/* begin() and beginRead(): the run in tmp handed to the helper threads in batches of `batch_bytes`; true when
+ * they took it */
+static napi_value start_run(napi_env env, handle *hd, const job *tmp, size_t batch_bytes) {
+  hd->j.data = tmp->data, hd->j.out = tmp->out, hd->j.sector = tmp->sector, hd->j.n = tmp->n, hd->j.fd = tmp->fd, hd->j.pos = tmp->pos;
+  hd->j.batch = batch_bytes / hd->h.block_size ? (uint32_t)(batch_bytes / hd->h.block_size) : 1;
   hd->busy = 1;
   job_begin(&hd->j);
   napi_value r;
   napi_get_boolean(env, hd->j.pooled, &r);
   return r;
+}
+
+static napi_value js_begin(napi_env env, napi_callback_info info) {
+  job tmp;
+  handle *hd = run_args(env, info, &tmp, 0);
+  /* batches of about 64 KiB of data: small enough to balance two threads over a 4 MiB chunk */
+  return hd ? start_run(env, hd, &tmp, 65536) : NULL;
 }
 
 /* Bytes each thread preads and then hashes at a time in a read run (INTEGRITY_STUDIO_READ_BATCH_KIB, for
@@ -314,39 +328,12 @@ static size_t read_batch_bytes(void) {
   return v;
 }
 
-/* args: handle, fd, pos (byte offset of the first block in fd), data, sector, out: begin() of a read run, whose
- * blocks the threads pread into data before hashing them */
+/* args: handle, fd, pos, data, sector, out: begin() of a read run, whose blocks the threads pread into data
+ * before hashing them */
 static napi_value js_begin_read(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value a[6];
-  handle *hd;
-  int32_t fd;
-  int64_t pos;
-  uint8_t *data, *out;
-  size_t dl, ol;
-  double sector;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 6 || napi_get_value_external(env, a[0], (void **)&hd) != napi_ok ||
-      napi_get_value_int32(env, a[1], &fd) != napi_ok || napi_get_value_int64(env, a[2], &pos) != napi_ok || !bytes_of(env, a[3], &data, &dl) ||
-      napi_get_value_double(env, a[4], &sector) != napi_ok || !bytes_of(env, a[5], &out, &ol)) {
-    napi_throw_type_error(env, NULL, "(handle, fd: number, pos: number, data: Uint8Array, sector: number, out: Uint8Array)");
-    return NULL;
-  }
-  if (hd->busy) {
-    napi_throw_error(env, NULL, "a run is already in progress on this hasher (call finish first)");
-    return NULL;
-  }
-  uint32_t bs = hd->h.block_size;
-  if (fd < 0 || pos < 0 || dl % bs || (dl / bs) * hd->h.tag_size > ol || dl / bs > 0xffffffffu || sector < 0 || sector > 9007199254740991.0) {
-    napi_throw_range_error(env, NULL, "fd and pos must be valid, data whole blocks, and out must hold their tags");
-    return NULL;
-  }
-  hd->j.data = data, hd->j.out = out, hd->j.sector = (uint64_t)sector, hd->j.n = (uint32_t)(dl / bs), hd->j.fd = fd, hd->j.pos = pos;
-  hd->j.batch = read_batch_bytes() / bs ? read_batch_bytes() / bs : 1;
-  hd->busy = 1;
-  job_begin(&hd->j);
-  napi_value r;
-  napi_get_boolean(env, hd->j.pooled, &r);
-  return r;
+  job tmp;
+  handle *hd = run_args(env, info, &tmp, 1);
+  return hd ? start_run(env, hd, &tmp, read_batch_bytes()) : NULL;
 }
 
 static napi_value js_finish(napi_env env, napi_callback_info info) {
