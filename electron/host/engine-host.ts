@@ -9,7 +9,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { IntegrityStudioError } from '../../engine/errors.js';
 import { checkSuperblockMac, openVolume, readKeyFile, type Volume, type VolumeOptions } from '../../engine/volume.js';
 import { decodeSuperblock, flagNames, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_FLAG_RECALCULATING } from '../../engine/layout/superblock.js';
@@ -32,6 +31,7 @@ import { lockHolder } from '../../engine/io/lock.js';
 import { dmTable, openCommand } from './open-command.js';
 import { formMessage } from './form-errors.js';
 import type { ReplayMessage, ReplayWorkerData } from './replay-worker.js';
+import { runWorker, type WorkerError } from './worker-run.js';
 import { LOCKED_MESSAGE, fillLuksSnapshot, scrubJobFromState, formatLuksInWorker, isLuks2, luksScrubState, secretOf, zeroSecret } from './luks-host.js';
 import { unlockLuks2, readLuks2Header, type UnlockProgress } from '../../engine/luks/index.js';
 import { openCryptVolume, segmentFromLuks } from '../../engine/crypt/volume.js';
@@ -496,22 +496,13 @@ export class EngineHost {
   }
 
   /** formatVolume in a worker thread: the host keeps serving events and commands during a long wipe */
-  private formatInWorker(p: string, o: FormatOptions, onProgress: (done: number, total: number) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const w = new Worker(new URL('./format-worker.js', import.meta.url), { workerData: { path: p, options: o } });
-      let settled = false;
-      w.on('message', (m: { type: string; done?: number; total?: number; message?: string; code?: string; field?: string; detail?: Record<string, string | number> }) => {
-        if (m.type === 'progress') onProgress(m.done!, m.total!);
-        else if (m.type === 'done') { settled = true; resolve(); }
-        else if (m.type === 'error') {
-          settled = true;
-          // the engine words its errors for the CLI (--size, --force): the form has controls instead
-          reject(new IntegrityStudioError(formMessage({ message: m.message!, code: m.code, field: m.field, detail: m.detail }), m.code ?? 'EINVAL'));
-        }
-      });
-      w.on('error', (e) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format failed: ${e.message}`)); } });
-      w.on('exit', (code) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format worker exited with code ${code}`)); } });
-    });
+  private async formatInWorker(p: string, o: FormatOptions, onProgress: (done: number, total: number) => void): Promise<void> {
+    type Progress = { type: 'progress'; done: number; total: number };
+    type FormatError = WorkerError & { field?: string; detail?: Record<string, string | number> };
+    await runWorker<{ type: 'done' }, Progress, FormatError>(new URL('./format-worker.js', import.meta.url), { path: p, options: o }, 'format',
+      (m) => { if (m.type === 'progress') onProgress(m.done, m.total); },
+      // the engine words its errors for the CLI (--size, --force): the form has controls instead
+      (m) => new IntegrityStudioError(formMessage({ message: m.message, code: m.code, field: m.field, detail: m.detail }), m.code ?? 'EINVAL'));
   }
 
   /** takes the volume off the list; the image and its state files stay */
@@ -614,19 +605,10 @@ export class EngineHost {
     return this.emitVolume(e);
   }
 
-  private replayInWorker(p: string, options: VolumeOptions & { dataDevice?: string }, onProgress: (done: number, total: number) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const data: ReplayWorkerData = { path: p, options };
-      const w = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: data });
-      let settled = false;
-      w.on('message', (m: ReplayMessage) => {
-        if (m.type === 'progress') onProgress(m.done, m.total);
-        else if (m.type === 'done') { settled = true; resolve(); }
-        else { settled = true; reject(new IntegrityStudioError(m.message, m.code ?? 'EINVAL')); }
-      });
-      w.on('error', (err) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`replay failed: ${err.message}`)); } });
-      w.on('exit', (code) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`replay worker exited with code ${code}`)); } });
-    });
+  private async replayInWorker(p: string, options: VolumeOptions & { dataDevice?: string }, onProgress: (done: number, total: number) => void): Promise<void> {
+    const data: ReplayWorkerData = { path: p, options };
+    await runWorker<Extract<ReplayMessage, { type: 'done' }>, Extract<ReplayMessage, { type: 'progress' }>>(new URL('./replay-worker.js', import.meta.url), data, 'replay',
+      (m) => onProgress(m.done, m.total));
   }
 
   // ---- LUKS2 authenticated volumes (electron/host/luks-host.ts) ----
@@ -981,18 +963,10 @@ export class EngineHost {
     return this.emitVolume(e);
   }
 
-  private resizeInWorker(p: string, o: ResizeOptions, onProgress: (done: number, total: number) => void): Promise<ResizeResult> {
-    return new Promise((resolve, reject) => {
-      const w = new Worker(new URL('./resize-worker.js', import.meta.url), { workerData: { path: p, options: o } });
-      let settled = false;
-      w.on('message', (m: { type: string; done?: number; total?: number; message?: string; code?: string; result?: ResizeResult }) => {
-        if (m.type === 'progress') onProgress(m.done!, m.total!);
-        else if (m.type === 'done') { settled = true; resolve(m.result!); }
-        else if (m.type === 'error') { settled = true; reject(new IntegrityStudioError(m.message!, m.code ?? 'EINVAL')); }
-      });
-      w.on('error', (err) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`resize failed: ${err.message}`)); } });
-      w.on('exit', (code) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`resize worker exited with code ${code}`)); } });
-    });
+  private async resizeInWorker(p: string, o: ResizeOptions, onProgress: (done: number, total: number) => void): Promise<ResizeResult> {
+    const m = await runWorker<{ type: 'done'; result: ResizeResult }, { type: 'progress'; done: number; total: number }>(
+      new URL('./resize-worker.js', import.meta.url), { path: p, options: o }, 'resize', (x) => { if (x.type === 'progress') onProgress(x.done, x.total); });
+    return m.result;
   }
 
   /** pauses every running job (persisting positions), stops sending events; resolves with what it paused */

@@ -4,7 +4,7 @@
 // worker thread as bytes (JobSpec.crypt). Passphrases are never kept: they are turned into bytes, used, zeroed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { runWorker } from './worker-run.js';
 import { IntegrityStudioError } from '../../engine/errors.js';
 import { FileDevice } from '../../engine/io/device.js';
 import { SliceDevice } from '../../engine/io/slice.js';
@@ -236,16 +236,9 @@ export interface LuksFormatWorkerData {
 }
 
 /** formatCryptVolume in a worker thread (KDF and wipe off the host's event loop); resolves with the volume key. */
-export function formatLuksInWorker(data: LuksFormatWorkerData, onMessage: (m: LuksFormatMessage) => void): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./luks-format-worker.js', import.meta.url), { workerData: data });
-    let settled = false;
-    w.on('message', (m: LuksFormatMessage) => {
-      if (m.type === 'done') { settled = true; const k = Buffer.from(m.volumeKey); (m.volumeKey as Uint8Array).fill(0); resolve(k); }
-      else if (m.type === 'error') { settled = true; reject(new IntegrityStudioError(m.message, m.code ?? 'EINVAL')); }
-      else onMessage(m);
-    });
-    w.on('error', (e) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format failed: ${e.message}`)); } });
-    w.on('exit', (code) => { if (!settled) { settled = true; reject(new IntegrityStudioError(`format worker exited with code ${code}`)); } });
-  });
+export async function formatLuksInWorker(data: LuksFormatWorkerData, onMessage: (m: LuksFormatMessage) => void): Promise<Buffer> {
+  const m = await runWorker<Extract<LuksFormatMessage, { type: 'done' }>, LuksFormatMessage>(new URL('./luks-format-worker.js', import.meta.url), data, 'format', onMessage);
+  const k = Buffer.from(m.volumeKey);
+  m.volumeKey.fill(0);
+  return k;
 }
