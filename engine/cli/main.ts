@@ -232,10 +232,7 @@ async function cmdVerify(args: string[], io: Io): Promise<number> {
       s += n;
     }
     const st = vol.target.stats;
-    // why blocks were not checked: at or past recalc_sector while recalculating, the rest in dirty bitmap regions
-    const spbv = vol.geometry.sectors_per_block;
-    const pastRecalc = vol.target.recalculating ? Math.ceil(Math.max(0, pds - vol.sb.recalc_sector) / spbv) : 0;
-    const uncheckedWhy = { recalculating: Math.min(st.unchecked_blocks, pastRecalc), 'dirty-bitmap': st.unchecked_blocks - Math.min(st.unchecked_blocks, pastRecalc) };
+    const uncheckedWhy = st.unchecked;
     const result = {
       device,
       provided_data_sectors: pds,

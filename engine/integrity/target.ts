@@ -12,6 +12,9 @@ export const DISCARD_FILLER = 0xf6;
 /** sectors per chunk for bulk reads (4 MiB): large enough for throughput, small enough for bounded memory */
 export const CHUNK_SECTORS = 8192;
 
+/** why the kernel does not verify a block: at or past recalc_sector while recalculating, or in a dirty bitmap region */
+export type UncheckedReason = 'recalculating' | 'dirty-bitmap';
+
 export interface ReadStats {
   /** blocks whose tag was checked */
   checked_blocks: number;
@@ -19,6 +22,8 @@ export interface ReadStats {
   mismatched_blocks: number;
   /** blocks not checked: at or past recalc_sector while recalculating, or in a dirty bitmap region */
   unchecked_blocks: number;
+  /** the same, by reason (a block at or past recalc_sector counts there even inside a dirty region) */
+  unchecked: Record<UncheckedReason, number>;
   /** blocks carrying the discard filler tag */
   discarded_blocks: number;
 }
@@ -48,7 +53,7 @@ export interface BadBlockHandler {
 }
 
 export class IntegrityTarget {
-  readonly stats: ReadStats = { checked_blocks: 0, mismatched_blocks: 0, unchecked_blocks: 0, discarded_blocks: 0 };
+  readonly stats: ReadStats = { checked_blocks: 0, mismatched_blocks: 0, unchecked_blocks: 0, unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, discarded_blocks: 0 };
   /** logical block start sector → its replayed contents, for a journal not yet replayed on disk */
   overlay: Map<number, OverlayBlock> = new Map();
   /** predicate for blocks the kernel would not verify because their bitmap region is dirty */
@@ -88,11 +93,11 @@ export class IntegrityTarget {
     return (this.sb.flags & SB_FLAG_RECALCULATING) !== 0;
   }
 
-  /** Whether the kernel verifies the block starting at `sector` (blocks past recalc_sector are not). */
-  isVerified(sector: number): boolean {
-    if (this.recalculating && sector >= this.sb.recalc_sector) return false;
-    if (this.uncheckedRegion && this.uncheckedRegion(sector)) return false;
-    return true;
+  /** Why the kernel does not verify the block starting at `sector`, or null when it does. */
+  uncheckedReason(sector: number): UncheckedReason | null {
+    if (this.recalculating && sector >= this.sb.recalc_sector) return 'recalculating';
+    if (this.uncheckedRegion && this.uncheckedRegion(sector)) return 'dirty-bitmap';
+    return null;
   }
 
   private buffers(): { data: Buffer; tags: Buffer } {
@@ -284,8 +289,10 @@ export class IntegrityTarget {
       const s = sector + b * spb;
       const block = dataView.subarray(b * bs, (b + 1) * bs);
       const stored = overlaid?.get(b) ?? tagView.subarray(b * ts, (b + 1) * ts);
-      if (!this.isVerified(s)) {
+      const why = this.uncheckedReason(s);
+      if (why) {
         this.stats.unchecked_blocks++;
+        this.stats.unchecked[why]++;
         continue;
       }
       if (batch) expected = batch.tags.subarray(b * ts, (b + 1) * ts);

@@ -170,7 +170,7 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
         const s = st.position_sector;
         const n = t.contiguousRun(s, CHUNK_SECTORS);
         const before = t.stats.checked_blocks;
-        const skippedBefore = t.stats.unchecked_blocks;
+        const skippedBefore = { ...t.stats.unchecked };
         const onBad = (bad: number) => {
           st.mismatches++;
           addBadBlock(st.bad_ranges, bad, spb);
@@ -195,12 +195,8 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
           throw e;
         }
         st.checked_blocks += t.stats.checked_blocks - before;
-        // the target passes over blocks at/past recalc_sector first (isVerified), then dirty bitmap regions
-        const skipped = t.stats.unchecked_blocks - skippedBefore;
-        const pastRecalc = t.recalculating ? Math.max(0, s + n - Math.max(s, vol.sb.recalc_sector)) / spb : 0;
-        const r = Math.min(skipped, Math.ceil(pastRecalc));
-        unchecked.recalculating += r;
-        unchecked['dirty-bitmap'] += skipped - r;
+        unchecked.recalculating += t.stats.unchecked.recalculating - skippedBefore.recalculating;
+        unchecked['dirty-bitmap'] += t.stats.unchecked['dirty-bitmap'] - skippedBefore['dirty-bitmap'];
         st.position_sector = s + n;
         sincePersist += n;
         report();
