@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     log('MiB/s; tags = the engine\'s tag hash in memory; hw = the hardware hash on 1 core (crc32 instruction / openssl speed);');
     log(`limit = min(raw read, ${cores} cores × hw); ratio = job / limit (target ≥ 0.70); a job's MiB/s runs from its first progress`);
     log('event (worker thread started, volume open) to its end; the start-up and the end-to-end figure are in the breakdown below');
-    log('bound = 1 / (1/all-core read + 1/(cores × hw)): the page-cache read is a copy on the same cores, so read and hash');
+    log('bound = 1 / (1/raw read + 1/(cores × hw)): the page-cache read is a copy on the same cores, so read and hash');
     log(`add up; the two figures after it are recalc and scrub / bound. Each job runs ${RUNS} times; the median is shown.`);
     log('algorithm    sector | tags 1 core  all cores | hw 1 core   limit |  recalc ratio |   scrub ratio |  bound  r/b  s/b | load');
     for (const alg of algs) {
@@ -353,10 +353,10 @@ async function main(): Promise<void> {
         const limS = Math.min(rawScrub, ceiling);
         const rr = recalc.mibs / limR;
         const sr = scrub.mibs / limS;
-        // a page-cache read is a copy the same cores do: reading at the all-core read rate and hashing at the
-        // all-core hardware rate, one after the other, is the most a job can do (1 / (1/read + 1/hash))
-        const boundR = 1 / (1 / rawAllRecalc + 1 / ceiling);
-        const boundS = 1 / (1 / rawAllScrub + 1 / ceiling);
+        // a page-cache read is a copy the same cores do: reading at the read ceiling and hashing at the all-core
+        // hardware rate, one after the other, is the most a job can do (1 / (1/read + 1/hash))
+        const boundR = 1 / (1 / rawRecalc + 1 / ceiling);
+        const boundS = 1 / (1 / rawScrub + 1 / ceiling);
         log(`${alg.padEnd(12)} ${String(sectorSize).padStart(6)} | ${fmt(h1)}     ${fmt(hAll)} | ${hw ? fmt(hw.mibs) : '   n/a'}  ${fmt(limS)} | ${fmt(recalc.mibs)}  ${rr.toFixed(2)} | ${fmt(scrub.mibs)}   ${sr.toFixed(2)} | ${fmt(boundS)} ${(recalc.mibs / boundR).toFixed(2)} ${(scrub.mibs / boundS).toFixed(2)} | ${load.toFixed(1)}`);
         runsLines.push(`${alg.padEnd(12)} ${String(sectorSize).padStart(5)}  recalc ${spread(recalcs)}  scrub ${spread(scrubs)} MiB/s over ${RUNS} runs`);
         // where the time goes, per GiB: the read alone, the hash alone on every core, the job, and the CPU it used
