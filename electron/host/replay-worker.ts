@@ -1,7 +1,7 @@
 // worker_threads entry: a writable open and a clean close off the host's event loop — the kernel's activation
 // (dm_integrity_resume): replay_journal, or after an unclean bitmap-mode close the recalculation of the dirty
 // regions, which reads and hashes every block in them (minutes on a large volume). Posts the recalculation's
-// progress and what the open found, or one error line.
+// progress, then done or one error line.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openWritable } from '../../engine/integrity/writable.js';
 import type { VolumeOptions } from '../../engine/volume.js';
@@ -13,7 +13,7 @@ export interface ReplayWorkerData {
 
 export type ReplayMessage =
   | { type: 'progress'; done: number; total: number }
-  | { type: 'done'; recalculated: boolean }
+  | { type: 'done' }
   | { type: 'error'; message: string; code?: string };
 
 const { path, options } = workerData as ReplayWorkerData;
@@ -21,7 +21,6 @@ const { path, options } = workerData as ReplayWorkerData;
 const buf = (k?: Uint8Array) => (k ? Buffer.from(k.buffer, k.byteOffset, k.byteLength) : undefined);
 const post = (m: ReplayMessage) => parentPort!.postMessage(m);
 let last = 0;
-let recalculated = false;
 try {
   const vol = openWritable(path, {
     ...options,
@@ -29,7 +28,6 @@ try {
     journalIntegrityKey: buf(options.journalIntegrityKey),
     journalCryptKey: buf(options.journalCryptKey),
     onRecalcProgress: (done, total) => {
-      recalculated = true;
       const now = Date.now();
       if (done === total || now - last >= 100) {
         last = now;
@@ -38,7 +36,7 @@ try {
     },
   });
   vol.close();
-  post({ type: 'done', recalculated });
+  post({ type: 'done' });
 } catch (e) {
   const err = e as Error & { code?: unknown };
   post({ type: 'error', message: err.message, code: typeof err.code === 'string' ? err.code : undefined });

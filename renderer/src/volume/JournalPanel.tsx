@@ -3,14 +3,14 @@
 import type { VolumeSnapshot } from '../../../engine/api.js';
 import { ConfirmButton } from '../lib/ConfirmButton.js';
 import { Progress } from '../lib/Progress.js';
-import { formatCount, formatDuration, formatEta, plural } from '../lib/format.js';
+import { formatCount, formatDuration, formatEta, percent, plural } from '../lib/format.js';
 import type { Dashboard } from '../store.js';
 
 type ReplayProgress = Dashboard['replayProgress'][string];
 
 /** the dirty-region recalculation of Replay journal: position, time, and an ETA said to be an estimate */
 function ReplayProgressView({ p }: { p: ReplayProgress | undefined }) {
-  const pct = p && p.total > 0 ? Math.min(100, Math.floor((p.done / p.total) * 100)) : 0;
+  const pct = p ? percent({ position_sector: p.done, total_sectors: p.total }) : 0;
   // clean regions are passed over at once, so a time left from the position so far is only an estimate
   const eta = p && p.done > 0 && p.done < p.total ? (p.elapsed_ms / p.done) * (p.total - p.done) : null;
   return (
