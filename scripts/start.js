@@ -9,12 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 
 const node = process.execPath;
+// the compiled CLI is run through bin/integrity-studio.js, as a user runs it: the module itself only exports main()
+const BIN = 'bin/integrity-studio.js';
+const CLI_MAIN = 'dist/engine/cli/main.js';
+const SERVE = 'dist/electron/host/serve.js';
 function run(args) {
   const r = spawnSync(node, args, { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 run(['scripts/build-native.js']); // the tag-hashing addon (skips when up to date; falls back to JS without a compiler)
-if (!existsSync('dist/engine/cli/main.js') || !existsSync('dist/electron/host/serve.js')) run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+if (!existsSync(CLI_MAIN) || !existsSync(SERVE)) run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
 if (!existsSync('dist/renderer/index.html')) run(['scripts/build-renderer.js']);
 
 let electron = null;
@@ -34,11 +38,11 @@ if (electron) {
   const images = [];
   if (!existsSync(demo)) {
     console.log(`First run: creating a 32 MiB demo volume at ${demo}`);
-    run(['dist/engine/cli/main.js', 'format', demo, '--size', String(32 << 20), '--batch-mode']);
+    run([BIN, 'format', demo, '--size', String(32 << 20), '--batch-mode']);
     images.push(demo);
   }
   const port = process.env.PORT ?? '0';
-  const child = spawn(node, ['bin/integrity-studio.js', 'serve', '--port', port, '--data-dir', dataDir, ...images], { stdio: 'inherit' });
+  const child = spawn(node, [BIN, 'serve', '--port', port, '--data-dir', dataDir, ...images], { stdio: 'inherit' });
   const stop = () => child.kill('SIGTERM');
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
