@@ -161,10 +161,13 @@ test('LUKS2: create from the form — refusal over data, the equivalent commands
   await expect(page.getByLabel('Passphrase again')).toBeFocused();
   await page.getByLabel('Passphrase again').fill(passphrase);
   await page.getByRole('button', { name: 'Create' }).click();
-  await expect(page.getByRole('alert').filter({ hasText: 'Not created' })).toContainText('holds data');
-  await expect(page.getByRole('alert').filter({ hasText: 'Not created' })).toContainText('tick "Format even though it holds data"');
-  expect(fs.readFileSync(used).equals(Buffer.alloc(20 << 20, 0x5a))).toBe(true);
+  // asked first, naming the file, its size and that its contents are lost; Cancel writes nothing
+  const ask = page.getByTestId('overwrite-question');
+  await expect(ask).toContainText(`Format file ${used} (20.0 MiB)? It holds data with no known signature`);
+  await expect(ask).toContainText('everything on it is lost');
   await shots(page, 'luks-create-refused');
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  expect(fs.readFileSync(used).equals(Buffer.alloc(20 << 20, 0x5a))).toBe(true);
   // a new image instead
   const img = path.join(dir, 'new-luks.img');
   await page.getByLabel('Image path').fill(img);

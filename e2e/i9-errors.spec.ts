@@ -26,19 +26,19 @@ test('golden i: every bad range with its unit and byte offsets in the image, the
   await shots(page, 'volume-errors');
   const [json] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export JSON' }).click()]);
   expect(json.suggestedFilename()).toBe('i-corrupted.img-integrity-errors.json');
-  const j = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as { bad_blocks: number; scrub: { finished_at: string }; ranges: Array<{ first_sector: number; extents: Array<{ start_byte: number }> }> };
+  const j = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as { bad_blocks: number; scrub: { finished_at: string }; ranges: Array<{ first_sector: number; extents: Array<{ first_byte: number }> }> };
   expect(j.bad_blocks).toBe(7);
   expect(j.scrub.finished_at).toMatch(/^\d{4}-/);
-  expect(j.ranges[0]).toMatchObject({ first_sector: 10, extents: [{ start_byte: 230400 }] });
+  expect(j.ranges[0]).toMatchObject({ first_sector: 10, extents: [{ first_byte: 230400 }] });
   // every byte the corruption changed on the host lies in an exported extent of the image
-  const extents = j.ranges.flatMap((r) => (r as unknown as { extents: Array<{ start_byte: number; end_byte: number }> }).extents);
+  const extents = j.ranges.flatMap((r) => (r as unknown as { extents: Array<{ first_byte: number; last_byte: number }> }).extents);
   for (const c of (manifest.corruption as Corruption[]).filter((x) => x.kind === 'data')) {
-    expect(extents.some((x) => x.start_byte <= c.image_byte_offset && c.image_byte_offset < x.end_byte), `byte ${c.image_byte_offset} (sector ${c.sector})`).toBe(true);
+    expect(extents.some((x) => x.first_byte <= c.image_byte_offset && c.image_byte_offset <= x.last_byte), `byte ${c.image_byte_offset} (sector ${c.sector})`).toBe(true);
   }
   const [csv] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export CSV' }).click()]);
   const lines = fs.readFileSync((await csv.path())!, 'utf8').trim().split('\n');
-  expect(lines[0]).toBe('kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,start_byte,end_byte');
-  expect(lines[1]).toBe('bad,10,10,1,10,10,1,512,image,230400,230912');
+  expect(lines[0]).toBe('kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte');
+  expect(lines[1]).toBe('bad,10,10,1,10,10,1,512,image,230400,230911');
   expect(lines).toHaveLength(7);
 });
 

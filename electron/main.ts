@@ -32,7 +32,7 @@ async function run(): Promise<void> {
   ipcMain.handle('integrity:cmd', async (e, cmd, args) => {
     if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');
     const r = await answer('electron', 0, cmd, args, (c) => runCall(host, c));
-    return r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error };
+    return r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error, ...(r.code ? { code: r.code } : {}) };
   });
   ipcMain.handle('integrity:dialog', async (e, kind: unknown) => {
     if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');

@@ -22,8 +22,8 @@ const api: Record<string, unknown> = {
 };
 for (const c of COMMANDS) {
   api[c] = async (...args: unknown[]) => {
-    const r = (await ipcRenderer.invoke('integrity:cmd', c, args)) as { ok: boolean; result?: unknown; error?: string };
-    if (!r.ok) throw new Error(r.error);
+    const r = (await ipcRenderer.invoke('integrity:cmd', c, args)) as { ok: boolean; result?: unknown; error?: string; code?: string };
+    if (!r.ok) throw Object.assign(new Error(r.error), r.code ? { code: r.code } : {});
     return r.result;
   };
 }

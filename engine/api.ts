@@ -11,11 +11,20 @@ export type VolumeMode = 'journal' | 'bitmap' | 'direct';
 /**
  * What the dashboard may say about a volume, and nothing more than was verified (README "Dashboard: states"):
  * - not-checked: no scrub has finished since the volume was added or created (or its last one is unknown)
- * - checking / check-paused: a scrub is running / stopped part way (its position persisted)
- * - clean: the last scrub finished AND checked every block AND found no bad block and no read error
+ * - checking / check-paused: a scrub is running (here or in another process) / was paused part way (its position
+ *   persisted)
+ * - check-interrupted: the process running a scrub died (killed, crashed, power lost); it resumes from the last
+ *   position saved
+ * - clean: the last scrub finished AND checked every block AND found no bad block and no read error AND nothing
+ *   seen of the volume changed since
  * - partial: the last scrub finished but some blocks were not checked (Verification.unchecked says why)
- * - errors: the last scrub (finished or paused) found bad blocks or read errors
- * - recalculating / recalc-paused: tags are being recomputed (blocks at or past recalc_sector are unverifiable)
+ * - changed: the volume changed after its last finished scrub (Verification.changed_since says how): that result no
+ *   longer describes it
+ * - errors: known damage: bad blocks or read errors found by the last scrub, or by the one before it in blocks the
+ *   current one has not checked again
+ * - recalculating / recalc-paused / recalc-interrupted / recalc-pending: tags are being recomputed / were paused /
+ *   the process recomputing them died / the superblock asks for it and no run has started (blocks at or past
+ *   recalc_sector are unverifiable in each)
  * - needs-key: the algorithms need a key the host does not hold (after a host restart keys are forgotten)
  * - journal-replay: the journal holds committed entries a writable open would replay
  * - missing: the image, device or data device is gone
@@ -23,9 +32,9 @@ export type VolumeMode = 'journal' | 'bitmap' | 'direct';
  * - locked: a LUKS2 volume whose volume key the host does not hold (Unlock with its passphrase or key file)
  */
 export type VolumeState =
-  | 'not-checked' | 'checking' | 'check-paused' | 'clean' | 'partial' | 'errors'
-  | 'recalculating' | 'recalc-paused' | 'needs-key' | 'journal-replay' | 'missing' | 'formatting' | 'unreadable'
-  | 'locked';
+  | 'not-checked' | 'checking' | 'check-paused' | 'check-interrupted' | 'clean' | 'partial' | 'changed' | 'errors'
+  | 'recalculating' | 'recalc-paused' | 'recalc-interrupted' | 'recalc-pending' | 'needs-key' | 'journal-replay' | 'missing'
+  | 'formatting' | 'unreadable' | 'locked';
 
 /** Why blocks were not checked by a scrub (counts in blocks). */
 export type UncheckedReason = 'recalculating' | 'dirty-bitmap' | 'read-error' | 'not-reached';
@@ -33,17 +42,39 @@ export type UncheckedReason = 'recalculating' | 'dirty-bitmap' | 'read-error' | 
 /** What the last scrub established, as `zpool status` / `btrfs scrub status` put it. Ranges are [first, end) in
  *  512-byte sectors (block-aligned); block counts are in the volume's blocks (Geometry.block_size). */
 export interface Verification {
-  /** finished: the scrub ran to the end of the volume; paused: stopped part way; none: never scrubbed */
-  scrub: 'none' | 'running' | 'paused' | 'finished';
-  /** ISO times of the run that produced this result (null when never scrubbed) */
+  /** finished: the scrub ran to the end of the volume; running: here or in another process; paused: stopped part
+   *  way; interrupted: its process died part way; none: never scrubbed */
+  scrub: 'none' | 'running' | 'paused' | 'interrupted' | 'finished';
+  /** ISO times of the scrub that produced this result (null when never scrubbed) */
   started_at: string | null;
   finished_at: string | null;
   /** wall time spent checking, summed over the pauses */
   duration_ms: number | null;
+  /** where the scrub is (everything before it was checked or counted as not checked); the end when finished */
+  position_sector: number;
+  /** a scrub another process runs (the CLI, another dashboard): who, and when its state file was last brought up
+   *  to date with its position (every second) */
+  running_elsewhere: { by: 'cli' | 'dashboard'; pid: number; seen_at: string | null; bytes_per_second: number } | null;
+  /** the scrub's process died: it resumes from saved_sector (the last position saved); it had been seen at
+   *  reached_sector, at `at` */
+  interrupted: { saved_sector: number; reached_sector: number | null; at: string | null } | null;
   total_blocks: number;
   checked_blocks: number;
+  /** known damage: what this scrub found, plus what the last finished scrub found in blocks this one has not
+   *  reached yet (carried_over says how many) */
   bad_blocks: number;
   bad_ranges: Array<[number, number]>;
+  /** the last finished scrub, while a newer one is running, paused or interrupted: its findings past the newer one's
+   *  position are still known damage (counted in bad_blocks / read_errors) */
+  carried_over: { finished_at: string | null; bad_blocks: number; read_errors: number; changed_since: string[] } | null;
+  /** what changed in the volume after this result was measured (a finished scrub: since it ended; otherwise since
+   *  it started), in words; empty when nothing that can be seen changed */
+  changed_since: string[];
+  /** what changed while the scrub ran (between its start and its end) */
+  changed_during: string[];
+  /** image: writes to the data are seen (the file's mtime); superblock-only: a block device, whose writes leave no
+   *  trace the host can see, so only its superblock and size are compared */
+  change_detection: 'image' | 'superblock-only';
   /** blocks whose read failed (EIO): not a tag mismatch, and not checked */
   read_errors: number;
   read_error_ranges: Array<[number, number]>;
@@ -385,5 +416,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
 
 /** WebSocket / IPC frames */
 export interface RequestFrame { id: number; cmd: CommandName; args: unknown[] }
-export type ResponseFrame = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+/** `code` names the kind of failure for a program (engine/errors.ts codes: ENOENT, EBUSY, EKEY, …); ECONFIRM: the
+ *  command would destroy something that exists and asks for confirmation (the error says what would be lost) */
+export type ResponseFrame = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; code?: string };
 export interface EventFrame { event: IntegrityEvent }

@@ -1,7 +1,8 @@
 // Opening a volume as `integritysetup open` would: devices, superblock checks, algorithm and keys.
 import fs from 'node:fs';
 import crypto from 'node:crypto';
-import { IntegrityStudioError } from './errors.js';
+import { FormatError, IntegrityStudioError } from './errors.js';
+import { probeSignatures } from './io/probe.js';
 import { decodeSuperblock, encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_FLAG_RECALCULATING, SB_SECTORS, SECTOR_SIZE, type Superblock } from './layout/superblock.js';
 import { checkDeviceLimits, geometryOf, type Geometry } from './layout/geometry.js';
 import { FileDevice, type BlockDevice } from './io/device.js';
@@ -16,6 +17,8 @@ export type JournalMode = 'journal' | 'bitmap' | 'direct';
 
 /** Open-time options, named after integritysetup's. Keys are bytes, never paths, past the CLI. */
 export interface VolumeOptions {
+  /** --data-device: the data on its own device (the image then holds the superblock, journal and tags) */
+  dataDevice?: string;
   /** --integrity (default crc32c; not stored on disk) */
   integrity?: string;
   integrityKey?: Buffer;
@@ -92,7 +95,18 @@ export function readSuperblock(dev: BlockDevice): Superblock {
   }
   const buf = alignedBuffer(SB_SECTORS * SECTOR_SIZE);
   dev.read(buf, 0);
-  return decodeSuperblock(buf);
+  try {
+    return decodeSuperblock(buf);
+  } catch (e) {
+    // not ours: say what is there instead (a file system, LUKS, a partition table), as blkid would name it
+    if (e instanceof FormatError && /wrong magic/.test(e.message)) {
+      let found: ReturnType<typeof probeSignatures> = [];
+      try { found = probeSignatures(dev); } catch { /* the magic's own message stands */ }
+      const other = found.filter((s) => s.type !== 'dm-integrity');
+      if (other.length) throw new FormatError(`no dm-integrity superblock: ${dev.name} holds ${[...new Set(other.map((s) => s.description))].join(' and ')}, not a dm-integrity volume`);
+    }
+    throw e;
+  }
 }
 
 /** Builds the hasher the kernel would use for this superblock and these options. */
@@ -138,12 +152,14 @@ function checkExternalTags(sb: Superblock, o: VolumeOptions): void {
   if (sb.flags & SB_FLAG_DIRTY_BITMAP) throw new IntegrityStudioError('the superblock has a dirty bitmap, which dm-integrity without internal_hash never writes', 'EFORMAT');
 }
 
-export function openVolume(path: string, o: VolumeOptions & { dataDevice?: string; superblockOnly?: boolean } = {}): Volume {
+export function openVolume(path: string, o: VolumeOptions & { superblockOnly?: boolean } = {}): Volume {
   const readOnly = o.readOnly ?? true;
-  const meta = FileDevice.open(path, { readOnly });
+  // a superblock-only open reads one sector: allowed beside another process's writer (FileDevice.open)
+  const superblockOnly = readOnly && !!o.superblockOnly;
+  const meta = FileDevice.open(path, { readOnly, superblockOnly });
   let data: BlockDevice = meta;
   try {
-    if (o.dataDevice) data = FileDevice.open(o.dataDevice, { readOnly });
+    if (o.dataDevice) data = FileDevice.open(o.dataDevice, { readOnly, superblockOnly });
   } catch (e) {
     meta.close();
     throw e;
@@ -159,7 +175,7 @@ export function openVolumeOn(
   meta: BlockDevice,
   dataDev: BlockDevice | null,
   path: string,
-  o: VolumeOptions & { dataDevice?: string; superblockOnly?: boolean } = {},
+  o: VolumeOptions & { superblockOnly?: boolean } = {},
 ): Volume {
   const readOnly = o.readOnly ?? true;
   const data: BlockDevice = dataDev ?? meta;

@@ -32,10 +32,12 @@ import { dmTable, openCommand } from './open-command.js';
 import { formMessage } from './form-errors.js';
 import type { ReplayMessage, ReplayWorkerData } from './replay-worker.js';
 import { runWorker, type WorkerError } from './worker-run.js';
-import { LOCKED_MESSAGE, fillLuksSnapshot, scrubJobFromState, formatLuksInWorker, isLuks2, luksScrubState, secretOf, zeroSecret } from './luks-host.js';
+import { LOCKED_MESSAGE, fillLuksSnapshot, formatLuksInWorker, isLuks2, luksScrubState, secretOf, zeroSecret } from './luks-host.js';
+import { recalcView, scanView, unionRanges } from './job-views.js';
+import { fingerprintOf } from '../../engine/jobs/fingerprint.js';
 import { unlockLuks2, readLuks2Header, type UnlockProgress } from '../../engine/luks/index.js';
 import { openCryptVolume, segmentFromLuks } from '../../engine/crypt/volume.js';
-import { describeSignatures, probeSignatures } from '../../engine/io/probe.js';
+import { existingContent } from '../../engine/io/probe.js';
 import { resizeFit, resizeRecalcAllowed, type ResizeOptions, type ResizeResult } from '../../engine/commands/resize.js';
 
 
@@ -71,6 +73,8 @@ interface Entry {
   resizing?: boolean;
   /** Replay journal running in its worker */
   replaying?: boolean;
+  /** while a scrub runs here: the last finished scrub's findings, known damage until the new one checks them again */
+  carried?: { bad: Array<[number, number]>; read: Array<[number, number]> } | null;
 }
 
 /** the largest speed limit the dashboard takes (MiB/s): 1 TiB/s, beyond any device */
@@ -157,7 +161,7 @@ function keysFrom(req: { integrityKey?: KeyInput; journalIntegrityKey?: KeyInput
 }
 
 /** The engine's open options for an entry's options and keys. */
-function volumeOptions(o: OpenOptionsInfo, keys: Keys): VolumeOptions & { dataDevice?: string } {
+function volumeOptions(o: OpenOptionsInfo, keys: Keys): VolumeOptions {
   return {
     dataDevice: o.data_device ?? undefined,
     integrity: o.integrity, integrityKey: keys.integrity,
@@ -184,8 +188,8 @@ function missingKeys(e: Entry, sbFlags: number | null): KeyName[] {
 
 /** Conditions in order of importance (the first is the badge). */
 const ORDER: VolumeState[] = [
-  'missing', 'unreadable', 'formatting', 'locked', 'needs-key', 'checking', 'recalculating', 'errors', 'journal-replay',
-  'recalc-paused', 'check-paused', 'partial', 'not-checked', 'clean',
+  'missing', 'unreadable', 'formatting', 'locked', 'needs-key', 'checking', 'recalculating', 'errors', 'check-interrupted', 'recalc-interrupted',
+  'journal-replay', 'recalc-pending', 'recalc-paused', 'check-paused', 'changed', 'partial', 'not-checked', 'clean',
 ];
 
 /** bytes as the dashboard prints them (renderer/src/lib/format.ts formatBytes) */
@@ -196,8 +200,21 @@ function formatBytes(n: number): string {
   return `${i ? n.toFixed(1) : n} ${units[i]}`;
 }
 
-function isoOrNull(s: string | null | undefined): string | null {
-  return typeof s === 'string' ? s : null;
+/** A path from a form: absolute only (a relative one would name a file in whatever folder the host runs in). */
+function absolutePath(p: string, what: string): string {
+  if (!path.isAbsolute(p)) throw new IntegrityStudioError(`${what} must be an absolute path (starting with /): "${p}" would be taken relative to the folder the host runs in (${process.cwd()})`, 'EINVAL', { field: 'path', detail: { path: p } });
+  return path.normalize(p);
+}
+
+/**
+ * Before a format over something that exists: it must be a file or block device, and unless the user confirmed
+ * (`force`, after the form showed this question) anything holding bytes is refused with ECONFIRM, naming it, its
+ * size and what it holds, as integritysetup asks before every format.
+ */
+function confirmOverwrite(p: string, force: boolean | undefined): void {
+  const x = existingContent(p);
+  if (force || x.size === 0) return;
+  throw new IntegrityStudioError(`Format ${x.label}? It holds ${x.what}: everything on it is lost.`, 'ECONFIRM', { field: 'force', detail: { path: p, words: x.words } });
 }
 
 export class EngineHost {
@@ -417,6 +434,8 @@ export class EngineHost {
     const need = keysRequired(o, flags);
     if ((need.journalIntegrity && !keys.journalIntegrity) || (need.journalCrypt && !keys.journalCrypt)) return null;
     if (need.integrity && !keys.integrity) return null;
+    // another process writes it: its blocks may be between their data and tag writes, so no sample now
+    if (lockHolder(p)) return null;
     const vol = openVolume(p, { ...vo, superblockOnly: true, readOnly: true });
     try {
       if (o.journal_crypt) {
@@ -434,7 +453,7 @@ export class EngineHost {
   /** addVolume, and a LUKS2 device (recognised by its header; async: the KDF) — what the dispatcher calls */
   addAnyVolume(req: AddVolumeRequest): VolumeSnapshot | Promise<VolumeSnapshot> {
     if (req && typeof req.path === 'string' && req.path) {
-      const p = path.resolve(req.path);
+      const p = absolutePath(req.path, 'Image or device');
       if (fs.existsSync(p) && isLuks2(p)) {
         this.refuseDuplicate(p);
         return this.addLuks(p, req);
@@ -445,10 +464,15 @@ export class EngineHost {
 
   addVolume(req: AddVolumeRequest): VolumeSnapshot {
     if (!req || typeof req.path !== 'string' || !req.path) throw new IntegrityStudioError('addVolume: path is required');
-    const p = path.resolve(req.path);
+    const p = absolutePath(req.path, 'Image or device');
     this.refuseDuplicate(p);
     if (!fs.existsSync(p)) throw new IntegrityStudioError(`${p}: no such file or device`, 'ENOENT');
     if (isLuks2(p)) throw new IntegrityStudioError(`${p} is a LUKS2 device: add it through addAnyVolume (its passphrase unlocks it)`);
+    // a folder, /dev/null, an ext4 image: say what it is rather than what the superblock decoder saw
+    const x = existingContent(p);
+    if (!x.signatures.some((s) => s.type === 'dm-integrity')) {
+      throw new IntegrityStudioError(`${x.words}: not a dm-integrity volume (no dm-integrity superblock at its start). To make it one, use Create volume (which erases it)`, 'EFORMAT');
+    }
     const options = optionsFrom(req);
     if (options.data_device && !fs.existsSync(options.data_device)) throw new IntegrityStudioError(`data device ${options.data_device}: no such file or device`, 'ENOENT');
     const keys = keysFrom(req);
@@ -462,10 +486,11 @@ export class EngineHost {
 
   async createVolume(req: CreateVolumeRequest): Promise<VolumeSnapshot> {
     if (!req || typeof req.path !== 'string' || !req.path) throw new IntegrityStudioError('createVolume: path is required');
-    const p = path.resolve(req.path);
+    const p = absolutePath(req.path, 'Image path');
     this.refuseDuplicate(p);
     const dir = path.dirname(p);
     if (!fs.existsSync(dir)) throw new IntegrityStudioError(`folder ${dir} does not exist`, 'ENOENT');
+    if (fs.existsSync(p) && req.size === undefined) confirmOverwrite(p, req.force);
     const options = optionsFrom(req);
     const keys = keysFrom(req);
     const o: FormatOptions = {
@@ -492,6 +517,8 @@ export class EngineHost {
     }
     e.formatting = false;
     this.save();
+    // "Recalculate tags in the background": what the first integritysetup open --integrity-recalculate starts
+    if (o.integrityRecalculate && o.noWipe && this.startJobFn) this.runJob(e.id, 'recalc', false);
     return this.emitVolume(e);
   }
 
@@ -605,7 +632,7 @@ export class EngineHost {
     return this.emitVolume(e);
   }
 
-  private async replayInWorker(p: string, options: VolumeOptions & { dataDevice?: string }, onProgress: (done: number, total: number) => void): Promise<void> {
+  private async replayInWorker(p: string, options: VolumeOptions, onProgress: (done: number, total: number) => void): Promise<void> {
     const data: ReplayWorkerData = { path: p, options };
     await runWorker<Extract<ReplayMessage, { type: 'done' }>, Extract<ReplayMessage, { type: 'progress' }>>(new URL('./replay-worker.js', import.meta.url), data, 'replay',
       (m) => onProgress(m.done, m.total));
@@ -682,7 +709,7 @@ export class EngineHost {
   /** Create form, LUKS2 authenticated encryption: format in a worker (KDF, then the wipe), then the volume is listed unlocked */
   async createLuksVolume(req: CreateLuksVolumeRequest): Promise<VolumeSnapshot> {
     if (!req || typeof req.path !== 'string' || !req.path) throw new IntegrityStudioError('createLuksVolume: path is required');
-    const p = path.resolve(req.path);
+    const p = absolutePath(req.path, 'Image path');
     this.refuseDuplicate(p);
     const dir = path.dirname(p);
     if (!fs.existsSync(dir)) throw new IntegrityStudioError(`folder ${dir} does not exist`, 'ENOENT');
@@ -697,11 +724,7 @@ export class EngineHost {
       if (size <= 16 << 20) throw new IntegrityStudioError(`Size must be more than 16 MiB: a LUKS2 header and its keyslots take the first 16 MiB (${size} bytes was given)`);
     } else {
       if (!fs.existsSync(p)) throw new IntegrityStudioError(`${p} does not exist: give a Size to create a new image file there`, 'ENOENT');
-      const found = probeSignatures(p).map((x) => ({ ...x, device: p }));
-      if (found.length && !req.force) throw new IntegrityStudioError(`${describeSignatures(found)}; tick "Format even though it holds data" to format it anyway`, 'EEXIST');
-      if (!found.length && !req.force && !this.looksEmpty(p)) {
-        throw new IntegrityStudioError(`${p} holds data (its first 4 MiB are not all zeros, though no known signature was found); tick "Format even though it holds data" to format it anyway`, 'EEXIST');
-      }
+      confirmOverwrite(p, req.force);
     }
     const e = this.newEntry(crypto.randomUUID(), p, req.name || path.basename(p), { ...DEFAULT_OPTIONS }, {});
     e.luks = { volumeKey: null };
@@ -740,23 +763,6 @@ export class EngineHost {
     return this.emitVolume(e);
   }
 
-  /** the first 4 MiB of `p` are all zeros (nothing there to lose) */
-  private looksEmpty(p: string): boolean {
-    const fd = fs.openSync(p, 'r');
-    try {
-      const b = Buffer.alloc(1 << 20);
-      for (let off = 0; off < 4 << 20; off += b.length) {
-        const n = fs.readSync(fd, b, 0, b.length, off);
-        if (!n) break;
-        for (let i = 0; i < n; i++) if (b[i]) return false;
-        if (n < b.length) break;
-      }
-      return true;
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
   private requireJobs(): StartJob {
     if (!this.startJobFn) throw new IntegrityStudioError('recalculation and scrub are not available: this build has no engine/jobs');
     return this.startJobFn;
@@ -781,13 +787,15 @@ export class EngineHost {
     }
     const o = e.options;
     const spec: JobSpec = {
-      kind, device: e.path, dataDevice: o.data_device ?? undefined, integrity: o.integrity, integrityKey: e.keys.integrity,
-      journalIntegrity: o.journal_integrity ?? undefined, journalIntegrityKey: e.keys.journalIntegrity,
-      journalCrypt: o.journal_crypt ?? undefined, journalCryptKey: e.keys.journalCrypt, mode: o.mode, reset, by: 'dashboard',
-      bitmapSectorsPerBit: o.bitmap_sectors_per_bit ?? undefined, bitmapFlushTime: o.bitmap_flush_time_ms ?? undefined,
+      kind, device: e.path, volume: volumeOptions(o, e.keys), reset, by: 'dashboard',
       ...(e.speedLimit ? { maxBytesPerSecond: e.speedLimit * 1048576 } : {}),
     };
     e.error = null;
+    if (kind === 'scrub') {
+      const st = this.scrubState(e);
+      const prev = st?.state === 'done' && reset ? st : st?.last_finished;
+      e.carried = prev ? { bad: prev.bad_ranges, read: prev.read_error_ranges ?? [] } : null;
+    }
     const h = startJob(spec, (p) => this.onProgress(e, p));
     e.handles[kind] = h;
     void h.finished.then((p) => {
@@ -803,7 +811,13 @@ export class EngineHost {
     if (p.state === 'failed' && p.error) e.error = p.error;
     const fin = final || p.state !== 'running';
     this.emitThrottled(`${e.id}:${p.job}`, () => ({ type: 'progress', id: e.id, progress: p }), fin);
-    if (p.job === 'scrub') this.emitThrottled(`${e.id}:errors`, () => ({ type: 'errors', id: e.id, count: p.mismatches, ranges: p.bad_ranges }), fin);
+    if (p.job === 'scrub') {
+      // known damage: what this scrub found, and what the last finished one found where this one has not been yet
+      const c = e.carried;
+      const ranges = c ? unionRanges(p.bad_ranges, c.bad.filter(([, b]) => b > p.position_sector).map(([a, b]): [number, number] => [Math.max(a, p.position_sector), b])) : p.bad_ranges;
+      const spb = p.sectors_per_block ?? 1;
+      this.emitThrottled(`${e.id}:errors`, () => ({ type: 'errors', id: e.id, count: ranges.reduce((n, [a, b]) => n + Math.ceil((b - a) / spb), 0), ranges }), fin);
+    }
     if (p.journal) this.emitThrottled(`${e.id}:journal`, () => ({ type: 'journal', id: e.id, journal: p.journal }), fin);
   }
 
@@ -1031,7 +1045,7 @@ export class EngineHost {
     }
     if (e.luks) {
       s.keys_required = { integrity: false, journalIntegrity: false, journalCrypt: false };
-      return finish(fillLuksSnapshot(s, { path: e.path, name: e.name, handles: e.handles, jobs: e.jobs, error: e.error, locked: !e.luks.volumeKey }, this.startedAt, verificationOf));
+      return finish(fillLuksSnapshot(s, { path: e.path, name: e.name, handles: e.handles, jobs: e.jobs, error: e.error, locked: !e.luks.volumeKey }, this.startedAt));
     }
     let sbVol: Volume;
     try {
@@ -1064,53 +1078,34 @@ export class EngineHost {
       }
       const idHex = volumeIdOf(sb);
 
-      // recalculation: the position is the superblock's (the kernel's); runs from the recalc history file
-      const recalcHist = readRecalcHistory(e.path, idHex);
-      // the kernel keeps the flag (and the table's 'recalculate') after finishing: recalc_sector then is the end
-      const recalcPending = recalculating && sb.recalc_sector < sb.provided_data_sectors;
-      // a recalculation another process runs holds the volume's write lock
-      const recalcElsewhere = !e.handles.recalc && recalcPending && lockHolder(e.path) !== null;
-      if (e.handles.recalc || recalcElsewhere) conds.push('recalculating');
-      else if (recalcPending) conds.push('recalc-paused');
-      if (!e.handles.recalc) {
-        const lastRun = recalcHist?.runs[recalcHist.runs.length - 1];
-        if (recalcPending) {
-          s.jobs.recalc = { job: 'recalc', state: recalcElsewhere ? 'running' : 'paused', position_sector: sb.recalc_sector, total_sectors: sb.provided_data_sectors, start_sector: sb.recalc_sector, sectors_per_block: spb, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null, ...(lastRun ? { started_at: lastRun.started_at } : {}) };
-        } else if (!recalcPending && (lastRun?.result === 'done' || recalculating)) {
-          s.jobs.recalc = { job: 'recalc', state: 'done', position_sector: sb.provided_data_sectors, total_sectors: sb.provided_data_sectors, start_sector: lastRun?.from_sector ?? 0, sectors_per_block: spb, bytes_per_second: 0, eta_ms: 0, mismatches: 0, bad_ranges: [], journal: null, ...(lastRun ? { started_at: lastRun.started_at } : {}) };
-        } else if (e.jobs.recalc?.state !== 'failed') delete s.jobs.recalc;
-      }
+      // recalculation: the position is the superblock's (the kernel's); runs and a run going on elsewhere from the
+      // recalc history file; a recalculation another process runs also holds the volume's write lock
+      const rv = recalcView({
+        recalculating, recalcSector: sb.recalc_sector, providedSectors: sb.provided_data_sectors, spb, hist: readRecalcHistory(e.path, idHex),
+        live: e.jobs.recalc ?? null, liveRunning: !!e.handles.recalc, lockedElsewhere: !e.handles.recalc && lockHolder(e.path) !== null, last: e.jobs.recalc ?? null,
+      });
+      if (rv.job) s.jobs.recalc = rv.job;
+      else delete s.jobs.recalc;
+      conds.push(...rv.conditions);
 
       // scrub: the state file engine/jobs writes (the CLI's and ours), or this session's running job
-      const st = readJobStateAt(jobStatePath(e.path, 'scrub'), idHex);
-      const live = e.handles.scrub ? e.jobs.scrub : undefined;
-      // a scrub another process (the CLI) is running: its state file says so, with its pid
-      const elsewhere = !live && runningElsewhere(st);
-      const v = verificationOf(st, live, sb.provided_data_sectors, spb);
-      if (elsewhere) v.scrub = 'running';
+      const sv = scanView({
+        st: readJobStateAt(jobStatePath(e.path, 'scrub'), idHex), live: e.jobs.scrub ?? null, liveRunning: !!e.handles.scrub,
+        totalSectors: sb.provided_data_sectors, spb, now: fingerprintOf(sbVol), hostStartedAt: this.startedAt,
+      });
+      const v = sv.verification;
       s.verification = v;
       s.error_count = v.bad_blocks;
       s.bad_ranges = v.bad_ranges;
-      if (!live && st) {
-        s.jobs.scrub = scrubJobFromState(st, v, spb, elsewhere, v.unchecked.filter((u): u is { reason: 'recalculating' | 'dirty-bitmap' | 'read-error'; blocks: number } => u.reason !== 'not-reached'));
-      } else if (!live && e.jobs.scrub?.state !== 'failed') delete s.jobs.scrub;
-      if (v.scrub === 'running') conds.push('checking');
-      if (v.bad_blocks > 0 || v.read_errors > 0) conds.push('errors');
-      if (v.scrub === 'paused') conds.push('check-paused');
-      if (v.scrub === 'finished' && !v.bad_blocks && !v.read_errors) conds.push(v.unchecked_blocks > 0 ? 'partial' : 'clean');
-      if (v.scrub === 'none') conds.push('not-checked');
+      if (sv.job && !(sv.job.state !== 'running' && e.jobs.scrub?.state === 'failed')) s.jobs.scrub = sv.job;
+      else if (e.jobs.scrub?.state !== 'failed') delete s.jobs.scrub;
+      conds.push(...sv.conditions);
       if (v.suspect_algorithm_or_key && !e.error) {
         s.error = `${everyBlockFailedHint(o.integrity, algorithmInfo(o.integrity).keyed, DASHBOARD_ALGORITHM_REMEDY)} (a guess)`;
       }
 
-      // history: both files, newest last, plus what runs here now
-      const runs: JobRun[] = [...(recalcHist?.runs ?? []), ...(st?.runs ?? [])];
-      for (const [kind, h] of Object.entries(e.handles) as Array<[JobKind, JobHandle]>) {
-        const p = e.jobs[kind];
-        if (h && p) runs.push({ job: kind, by: 'dashboard', started_at: p.started_at ?? this.startedAt, ended_at: null, duration_ms: null, result: 'running', from_sector: p.start_sector, to_sector: p.position_sector });
-      }
-      if (elsewhere && st?.running) runs.push({ job: 'scrub', by: st.running.by, started_at: st.running.since, ended_at: null, duration_ms: null, result: 'running', from_sector: st.position_sector, to_sector: st.position_sector });
-      s.runs = runs.sort((a, b) => a.started_at.localeCompare(b.started_at));
+      // history: both files, newest last, with what runs now (here or elsewhere) and what was interrupted
+      s.runs = [...rv.runs, ...sv.runs].sort((a, b) => a.started_at.localeCompare(b.started_at));
 
       // the journal as it is on disk (needs the journal keys when it has a MAC or is encrypted)
       s.journal_disk = this.journalDisk(e, sbVol, missing);
@@ -1138,6 +1133,15 @@ export class EngineHost {
         unreadable: `the ${journalKeysMissing.map((k) => KEY_WORDS[k]).join(' and ')} ${journalKeysMissing.length > 1 ? 'are' : 'is'} not held: Unlock to read the journal`,
       };
     }
+    // another process writes it (a recalculation, a write): its journal is read once it has finished
+    const writer = lockHolder(e.path);
+    if (writer) {
+      return {
+        kind: e.options.mode === 'bitmap' ? 'bitmap' : 'journal', sections: g.journal_sections, section_entries: g.journal_section_entries,
+        committed_entries: 0, committed_sections: 0, commit_seq: null, fill: 0, torn_entries: 0,
+        unreadable: `another process (pid ${writer.info.pid}) is writing the volume: the journal is read again when it has finished`,
+      };
+    }
     // without the integrity key the tags of replayed entries cannot be checked, but the journal can be read
     const keys = missing.includes('integrity') ? { ...e.keys } : e.keys;
     const o = missing.includes('integrity') ? { ...e.options, integrity: 'crc32c' } : e.options;
@@ -1162,49 +1166,10 @@ export class EngineHost {
 
 function emptyVerification(totalBlocks: number): Verification {
   return {
-    scrub: 'none', started_at: null, finished_at: null, duration_ms: null, total_blocks: totalBlocks, checked_blocks: 0, bad_blocks: 0,
-    bad_ranges: [], read_errors: 0, read_error_ranges: [], unchecked_blocks: totalBlocks,
+    scrub: 'none', started_at: null, finished_at: null, duration_ms: null, position_sector: 0, running_elsewhere: null, interrupted: null,
+    total_blocks: totalBlocks, checked_blocks: 0, bad_blocks: 0, bad_ranges: [], carried_over: null, changed_since: [], changed_during: [],
+    change_detection: 'image', read_errors: 0, read_error_ranges: [], unchecked_blocks: totalBlocks,
     unchecked: totalBlocks ? [{ reason: 'not-reached', blocks: totalBlocks }] : [], suspect_algorithm_or_key: false,
-  };
-}
-
-/** What the last scrub established: from its state file, or the running job's latest progress. */
-export function verificationOf(st: JobStateFile | null, live: JobProgress | undefined, providedSectors: number, spb: number): Verification {
-  const total = Math.floor(providedSectors / spb);
-  if (!st && !live) return emptyVerification(total);
-  const position = live ? live.position_sector : st!.position_sector;
-  const checked = live ? (live.checked_blocks ?? 0) : st!.checked_blocks;
-  const bad = live ? live.mismatches : st!.mismatches;
-  const ranges = live ? live.bad_ranges : st!.bad_ranges;
-  const readErrors = live ? (live.read_errors ?? 0) : (st!.read_errors ?? 0);
-  const readRanges = live ? (live.read_error_ranges ?? []) : (st!.read_error_ranges ?? []);
-  const byReason = new Map<string, number>();
-  if (live) for (const u of live.unchecked ?? []) byReason.set(u.reason, u.blocks);
-  else {
-    byReason.set('recalculating', st!.unchecked?.recalculating ?? 0);
-    byReason.set('dirty-bitmap', st!.unchecked?.['dirty-bitmap'] ?? 0);
-  }
-  if (readErrors) byReason.set('read-error', readErrors);
-  const scrub: Verification['scrub'] = live ? 'running' : st!.state === 'done' ? 'finished' : 'paused';
-  const notReached = Math.max(0, Math.ceil((providedSectors - position) / spb));
-  if (scrub !== 'finished' && notReached) byReason.set('not-reached', notReached);
-  const unchecked = (['recalculating', 'dirty-bitmap', 'read-error', 'not-reached'] as const)
-    .map((reason) => ({ reason, blocks: byReason.get(reason) ?? 0 }))
-    .filter((u) => u.blocks > 0);
-  return {
-    scrub,
-    started_at: isoOrNull(live?.started_at ?? st?.started_at),
-    finished_at: scrub === 'finished' ? isoOrNull(st!.finished_at ?? st!.updated) : null,
-    duration_ms: st && !live ? (st.duration_ms ?? null) : null,
-    total_blocks: total,
-    checked_blocks: checked,
-    bad_blocks: bad,
-    bad_ranges: ranges,
-    read_errors: readErrors,
-    read_error_ranges: readRanges,
-    unchecked_blocks: Math.max(0, total - checked),
-    unchecked,
-    suspect_algorithm_or_key: checked > 0 && bad === checked,
   };
 }
 

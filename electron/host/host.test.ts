@@ -281,7 +281,7 @@ test('a scrub paused here and finished by the CLI is seen finished (poll); Resum
     let v = host.addVolume({ path: img, integrity: 'sha256' });
     assert.equal(v.error, null);
     // a paused scrub, as the CLI leaves one (pause asked at once: it stops after its first chunk)
-    const h = startJob({ kind: 'scrub', device: img, integrity: 'sha256', reset: true }, () => undefined);
+    const h = startJob({ kind: 'scrub', device: img, volume: { integrity: 'sha256' }, reset: true }, () => undefined);
     const paused = await h.pause();
     assert.equal(paused.state, 'paused');
     assert.ok(paused.position_sector > 0 && paused.position_sector < paused.total_sectors);

@@ -18,26 +18,12 @@ import { journalOnDisk } from '../../engine/integrity/journal-disk.js';
 import { jobStatePath, readJobStateAt, runningElsewhere, volumeIdOf, type JobStateFile } from '../../engine/jobs/state.js';
 import type { JobHandle } from '../../engine/jobs/types.js';
 import type { JobKind, JobProgress, JobRun, LuksInfo, LuksSecretInput, Verification, VolumeSnapshot, VolumeState } from '../../engine/api.js';
+import { scanView } from './job-views.js';
+import { fingerprintOf } from '../../engine/jobs/fingerprint.js';
 import { shellQuote } from './open-command.js';
 
 /** Whether `p` starts with a LUKS2 header (either copy's magic, version 2), as blkid tells LUKS2 apart. */
-export function isLuks2(p: string): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(p, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    const b = Buffer.alloc(8);
-    for (const [off, magic] of [[0, LUKS2_MAGIC_1ST], ...LUKS2_HDR2_OFFSETS.map((o) => [o, LUKS2_MAGIC_2ND] as const)] as Array<[number, Buffer]>) {
-      if (fs.readSync(fd, b, 0, 8, off) === 8 && b.subarray(0, 6).equals(magic) && b.readUInt16BE(6) === 2) return true;
-    }
-    return false;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+export { isLuks2 } from '../../engine/luks/header.js';
 
 /** The secret of a request as engine/luks takes it: the passphrase as UTF-8 bytes (the caller zeroes them). */
 export function secretOf(s: LuksSecretInput | undefined): Luks2Secret | null {
@@ -115,26 +101,14 @@ export interface LuksEntryView {
   locked: boolean;
 }
 
-type VerificationOf = (st: JobStateFile | null, live: JobProgress | undefined, providedSectors: number, spb: number) => VolumeSnapshot['verification'];
-
 export const LOCKED_MESSAGE = 'locked: the host does not hold the volume key of this LUKS2 volume (it forgets keys when it restarts): Unlock it with its passphrase or key file';
-
-/** The scrub job a state file describes (no job of this host runs it): what the panels show between runs. */
-export function scrubJobFromState(st: JobStateFile, v: Verification, spb: number, elsewhere: boolean, unchecked: NonNullable<JobProgress['unchecked']>): JobProgress {
-  return {
-    job: 'scrub', state: elsewhere ? 'running' : st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: st.position_sector, sectors_per_block: spb,
-    bytes_per_second: 0, eta_ms: st.state === 'done' ? 0 : null, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
-    checked_blocks: st.checked_blocks, unchecked_blocks: v.unchecked_blocks, unchecked, read_errors: v.read_errors, read_error_ranges: v.read_error_ranges,
-    ...(st.started_at ? { started_at: st.started_at } : {}),
-  };
-}
 
 /**
  * Fills a snapshot of a LUKS2 volume: the header (without a key), the dm-integrity superblock below it, the scrub's
  * verification from the shared state file (in encryption sectors, which are the dm-integrity blocks), the
  * journal on disk, and the commands. Returns the conditions.
  */
-export function fillLuksSnapshot(s: VolumeSnapshot, e: LuksEntryView, hostStartedAt: string, verificationOf: VerificationOf): VolumeState[] {
+export function fillLuksSnapshot(s: VolumeSnapshot, e: LuksEntryView, hostStartedAt: string): VolumeState[] {
   const conds: VolumeState[] = [];
   let info: Luks2Info;
   try {
@@ -177,33 +151,25 @@ export function fillLuksSnapshot(s: VolumeSnapshot, e: LuksEntryView, hostStarte
       block_size: g.block_size, tag_size: g.tag_size, initial_sectors: g.initial_sectors, metadata_run: g.metadata_run,
       journal_section_sectors: g.journal_section_sectors, journal_entries: g.journal_entries, meta_dev: g.meta_dev,
     };
-    const st = readJobStateAt(jobStatePath(e.path, 'scrub'), volumeIdOf(sb));
-    const live = e.handles.scrub ? e.jobs.scrub : undefined;
-    const elsewhere = !live && runningElsewhere(st);
-    const v = verificationOf(st, live, sectors, spb);
-    if (elsewhere) v.scrub = 'running';
+    const sv = scanView({
+      st: readJobStateAt(jobStatePath(e.path, 'scrub'), volumeIdOf(sb)), live: e.jobs.scrub ?? null, liveRunning: !!e.handles.scrub,
+      totalSectors: sectors, spb, now: fingerprintOf(vol), hostStartedAt,
+    });
+    const v = sv.verification;
     // the digest proved the key: every sector failing is not a wrong key but unwritten (no-wipe) or overwritten tags
+    const allFailed = v.suspect_algorithm_or_key;
     v.suspect_algorithm_or_key = false;
     s.verification = v;
     s.error_count = v.bad_blocks;
     s.bad_ranges = v.bad_ranges;
-    if (!live && st) {
-      s.jobs.scrub = scrubJobFromState(st, v, spb, elsewhere, []);
-    } else if (!live && e.jobs.scrub?.state !== 'failed') delete s.jobs.scrub;
+    if (sv.job && !(sv.job.state !== 'running' && e.jobs.scrub?.state === 'failed')) s.jobs.scrub = sv.job;
+    else if (e.jobs.scrub?.state !== 'failed') delete s.jobs.scrub;
     delete s.jobs.recalc;
-    if (v.scrub === 'running') conds.push('checking');
-    if (v.bad_blocks > 0 || v.read_errors > 0) conds.push('errors');
-    if (v.scrub === 'paused') conds.push('check-paused');
-    if (v.scrub === 'finished' && !v.bad_blocks && !v.read_errors) conds.push(v.unchecked_blocks > 0 ? 'partial' : 'clean');
-    if (v.scrub === 'none') conds.push('not-checked');
-    if (v.checked_blocks > 0 && v.bad_blocks === v.checked_blocks && !e.error) {
+    conds.push(...sv.conditions);
+    if (allFailed && !e.error) {
       s.error = `every checked sector failed authentication (a guess: the volume was made without the wipe, "no wipe", so unwritten sectors have no valid tag; or its tag area was overwritten)`;
     }
-    const runs: JobRun[] = [...(st?.runs ?? [])];
-    const p = e.jobs.scrub;
-    if (e.handles.scrub && p) runs.push({ job: 'scrub', by: 'dashboard', started_at: p.started_at ?? hostStartedAt, ended_at: null, duration_ms: null, result: 'running', from_sector: p.start_sector, to_sector: p.position_sector });
-    if (elsewhere && st?.running) runs.push({ job: 'scrub', by: st.running.by, started_at: st.running.since, ended_at: null, duration_ms: null, result: 'running', from_sector: st.position_sector, to_sector: st.position_sector });
-    s.runs = runs.sort((a, b) => a.started_at.localeCompare(b.started_at));
+    s.runs = sv.runs.sort((a, b) => a.started_at.localeCompare(b.started_at));
     // the journal below dm-crypt carries the tags; its committed entries are read (a read-only open overlays them) without a key
     try {
       s.journal_disk = journalOnDisk(vol, 'journal');

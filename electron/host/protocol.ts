@@ -301,7 +301,8 @@ export async function answer(surface: string, id: number, cmd: unknown, args: un
     const result = await run(call);
     return { id, ok: true, result: result ?? null };
   } catch (e) {
-    return { id, ok: false, error: errorMessage(surface, call.cmd, call.args, e) };
+    const code = e instanceof IntegrityStudioError ? e.code : undefined;
+    return { id, ok: false, error: errorMessage(surface, call.cmd, call.args, e), ...(code ? { code } : {}) };
   }
 }
 

@@ -8,7 +8,7 @@ import type { VolumeOptions } from '../../engine/volume.js';
 
 export interface ReplayWorkerData {
   path: string;
-  options: VolumeOptions & { dataDevice?: string };
+  options: VolumeOptions;
 }
 
 export type ReplayMessage =

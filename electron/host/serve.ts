@@ -112,7 +112,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       }
       const r = await answer('serve', 0, u.pathname.slice(5), args, (c) => run(host, c));
       if (r.ok) res.writeHead(200, json).end(JSON.stringify(r.result));
-      else res.writeHead(400, json).end(JSON.stringify({ error: r.error }));
+      else res.writeHead(400, json).end(JSON.stringify({ error: r.error, ...(r.code ? { code: r.code } : {}) }));
       return;
     }
     const isAsset = u.pathname !== '/' && u.pathname !== '/index.html';
@@ -201,14 +201,6 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
   };
 }
 
-export const SERVE_USAGE = `usage: integrity-studio serve [--port N] [--new-token] [--data-dir D] [IMAGE ...]
-  the dashboard in a browser: prints its Dashboard URL (127.0.0.1 only; the URL carries the token)
-  --port N       listen on port N (0: any free port); default: the port of the last run, kept in the data dir
-  --new-token    a new token (open tabs must be reopened); default: the token of the last run
-  --data-dir D   where the volume list, port and token are kept (default $XDG_DATA_HOME/integrity-studio)
-  IMAGE ...      add these images to the list
-  Ctrl-C pauses running jobs (their positions are saved) and says what it paused.
-`;
 
 /** what Ctrl-C paused, one line each */
 export function pausedLines(paused: PausedJob[]): string {
@@ -218,13 +210,12 @@ export function pausedLines(paused: PausedJob[]): string {
 }
 
 /** the CLI command */
-export async function cmdServe(args: string[], io: { out(s: string): void; err(s: string): void }): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, 'new-token': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help) { io.out(SERVE_USAGE); return 0; }
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && (!/^\d+$/.test(values.port!) || port > 65535)) { io.err(`integrity-studio: --port must be 0..65535, not "${values.port}"\n`); return 2; }
+export async function cmdServe({ values, positionals }: { values: { port?: unknown; 'data-dir'?: unknown; 'new-token'?: unknown }; positionals: string[] }, io: { out(s: string): void; err(s: string): void }): Promise<number> {
+  const portText = typeof values.port === 'string' ? values.port : undefined;
+  const port = portText === undefined ? undefined : Number(portText);
+  if (portText !== undefined && (!/^\d+$/.test(portText) || port! > 65535)) { io.err(`integrity-studio: --port must be 0..65535, not "${portText}"\n`); return 2; }
   installProcessGuards('serve');
-  const s = await startServer({ port, newToken: !!values['new-token'], dataDir: values['data-dir'] ?? defaultDataDir(), images: positionals });
+  const s = await startServer({ port, newToken: !!values['new-token'], dataDir: typeof values['data-dir'] === 'string' ? values['data-dir'] : defaultDataDir(), images: positionals });
   io.out(`Dashboard: ${s.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

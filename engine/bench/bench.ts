@@ -332,7 +332,7 @@ async function main(): Promise<void> {
         const keyed = alg.startsWith('hmac-');
         const extra = keyed ? { integrityKey: KEY, journalIntegrity: 'hmac-sha256', journalIntegrityKey: KEY } : {};
         formatVolume(img, { noWipe: true, integrityRecalculate: true, force: true, integrity: alg, sectorSize, ...extra });
-        const spec = { device: img, integrity: alg, ...extra };
+        const spec = { device: img, volume: { integrity: alg, ...extra } };
         const h1 = bareHash(alg, sectorSize, 256 * MIB);
         const hAll = await bareHashAllCores(alg, sectorSize, 512 * MIB);
         const hw = hardwareHash(alg, sectorSize);

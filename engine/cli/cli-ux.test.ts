@@ -10,6 +10,8 @@ import { formatVolume } from '../commands/format.js';
 import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 import { jobStatePath } from '../jobs/state.js';
 import { mkDirtyBitmapVolume } from '../testing/mkvolume.js';
+import zlib from 'node:zlib';
+import { COMMANDS } from './main.js';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
 const dir = tmpDir('cli-ux-');
@@ -98,11 +100,33 @@ test('verify of a bitmap-mode volume left dirty: the blocks not checked are name
   const img = path.join(dir, 'dirty.img');
   mkDirtyBitmapVolume(img, 8 << 20, 2048, [0]);
   const open = ['--integrity-bitmap-mode', '--bitmap-sectors-per-bit', '2048'];
-  const j = JSON.parse(cli(['verify', img, '--json', ...open]).stdout) as { unchecked_blocks: number; unchecked: Record<string, number> };
+  const j = JSON.parse(cli(['verify', img, '--json', ...open]).stdout) as { unchecked_blocks: number; unchecked: Array<{ reason: string; blocks: number }> };
   assert.equal(j.unchecked_blocks, 2048);
-  assert.deepEqual(j.unchecked, { recalculating: 0, 'dirty-bitmap': 2048 });
+  // the same list of reasons as scrub --json gives (one schema for verify and scrub)
+  assert.deepEqual(j.unchecked, [{ reason: 'dirty-bitmap', blocks: 2048 }]);
   const t = cli(['verify', img, ...open]);
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /2048 blocks not checked \(in dirty bitmap regions, recalculated on the next writable open: 2048\)/);
   assert.doesNotMatch(t.stdout, /being recalculated/);
+});
+
+test('every command answers --help with its usage and exit 0 (resize --help was "Unknown option")', () => {
+  for (const cmd of Object.keys(COMMANDS)) {
+    const r = cli([cmd, '--help']);
+    assert.equal(r.code, 0, `${cmd} --help: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`usage: integrity-studio ${cmd}\\b`), `${cmd} --help names its usage`);
+    assert.equal(r.stderr, '', `${cmd} --help`);
+  }
+});
+
+test('a LUKS2 device whose primary header is damaged is LUKS2 to the CLI too (the secondary copy), as to the dashboard', () => {
+  const testdata = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+  const m = (JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as { images: Array<{ name: string; file: string }> }).images.find((x) => x.name === 'gcm-512')!;
+  const raw = zlib.gunzipSync(fs.readFileSync(path.join(testdata, m.file)));
+  raw.fill(0, 0, 6); // the primary magic gone
+  const p = path.join(dir, 'primary-damaged.img');
+  fs.writeFileSync(p, raw);
+  const r = cli(['status', p, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { cipher: string }).cipher, 'aes-gcm-random');
 });

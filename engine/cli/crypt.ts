@@ -16,6 +16,8 @@ import { FileDevice } from '../io/device.js';
 import { SliceDevice } from '../io/slice.js';
 import { readJobState, jobStatePath } from '../jobs/state.js';
 import { humanEta, humanRate } from './jobs.js';
+import { writeAll } from './args.js';
+import { rangesOf, uncheckedList, type CheckReport } from './report.js';
 import { unlockLuks2 } from '../luks/index.js';
 
 export interface CryptIo {
@@ -27,25 +29,11 @@ export interface CryptIo {
 const LUKS_MAGIC = Buffer.from('LUKS\xba\xbe', 'latin1');
 
 /** Whether `path` starts with the LUKS2 magic (read-only peek; false when it cannot be read). */
-export function isLuks2(path: string | undefined): boolean {
-  if (!path) return false;
-  try {
-    const fd = fs.openSync(path, 'r');
-    try {
-      const b = Buffer.alloc(8);
-      fs.readSync(fd, b, 0, 8, 0);
-      return b.subarray(0, 6).equals(LUKS_MAGIC) && b.readUInt16BE(6) === 2;
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return false;
-  }
-}
+export { isLuks2 } from '../luks/header.js';
 
 export const CRYPT_COMMANDS = ['read', 'verify', 'scrub', 'write', 'replay', 'status'];
 
-export const KEY_OPTIONS = {
+export const CRYPT_OPTIONS = {
   'key-file': { type: 'string', short: 'd' },
   'keyfile-offset': { type: 'string' },
   'keyfile-size': { type: 'string', short: 'l' },
@@ -140,8 +128,11 @@ function failedLines(device: string, bad: number[], spb: number): string {
   return shown.join('') + (bad.length > 1000 ? `… and ${bad.length - 1000} more (--json lists them all)\n` : '');
 }
 
-export async function cmdCrypt(cmd: string, args: string[], io: CryptIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: KEY_OPTIONS });
+/** read, verify, scrub, write, replay or status of a LUKS2 device, its arguments parsed with CRYPT_OPTIONS */
+export type CryptValues = ReturnType<typeof parseArgs<{ options: typeof CRYPT_OPTIONS; allowPositionals: true }>>['values'];
+type LuksFormatValues = ReturnType<typeof parseArgs<{ options: typeof FORMAT_OPTIONS; allowPositionals: true }>>['values'];
+
+export async function cmdCrypt(cmd: string, values: CryptValues, positionals: string[], io: CryptIo): Promise<number> {
   if (positionals.length !== 1) throw new IntegrityStudioError(`${cmd} needs exactly one DEVICE`, 'EUSAGE');
   const device = positionals[0]!;
   if (cmd === 'status') return cryptStatus(device, !!values.json, io);
@@ -164,9 +155,10 @@ export async function cmdCrypt(cmd: string, args: string[], io: CryptIo): Promis
           const n = Math.min(chunk, length - done);
           const buf = Buffer.alloc(n);
           v.read((offset + done) / SECTOR_SIZE, n / SECTOR_SIZE, buf, 0, values['continue-on-error'] ? (s) => bad.push(s) : undefined);
-          if (fd !== null) fs.writeSync(fd, buf);
+          // every byte, whatever the reader's pace (a pipe takes part of a write and then says EAGAIN)
+          if (fd !== null) writeAll(fd, buf);
           else if (io.outBinary) io.outBinary(buf);
-          else fs.writeSync(1, buf);
+          else writeAll(1, buf);
         }
       } finally {
         if (fd !== null) fs.closeSync(fd);
@@ -181,8 +173,14 @@ export async function cmdCrypt(cmd: string, args: string[], io: CryptIo): Promis
       const bad: number[] = [];
       v.read(0, v.sectors, null, 0, (s) => bad.push(s));
       const r = { device, checked_sectors: v.stats.checked_sectors, sector_size: v.segment.sector_size, failed_sectors: bad.length, bad_sectors: bad, cipher: v.cipher.kernelName };
-      if (values.json) io.out(JSON.stringify(r) + '\n');
-      else {
+      if (values.json) {
+        const report: CheckReport = {
+          device, type: 'luks2', command: 'verify', state: 'done', block_size: v.segment.sector_size, provided_data_sectors: v.sectors, position_sector: v.sectors,
+          checked_blocks: v.stats.checked_sectors, checked_sectors: v.stats.checked_sectors * v.spb, unchecked_blocks: 0, unchecked: [],
+          mismatches: bad.length, bad_sectors: bad, bad_ranges: rangesOf(bad, v.spb), read_errors: 0, read_error_ranges: [], cipher: v.cipher.kernelName,
+        };
+        io.out(JSON.stringify(report) + '\n');
+      } else {
         io.out(failedLines(device, bad, v.spb));
         io.out(`checked: ${r.checked_sectors} ${r.sector_size}-byte sectors (${v.size} bytes, every sector), ${v.cipher.kernelName}\nfailed authentication: ${bad.length}\n`);
         if (bad.length) io.out('action: the listed sectors read as I/O errors through dm-crypt; restore them from a backup or rewrite them\n');
@@ -287,8 +285,16 @@ async function cryptScrub(device: string, values: Record<string, unknown>, io: C
       },
     });
     if (process.stderr.isTTY && !values['progress-json']) io.err('\n');
-    if (values.json) io.out(JSON.stringify({ device, ...r }) + '\n');
-    else {
+    if (values.json) {
+      const notReached = Math.ceil((r.total_sectors - r.position_sector) / r.sectors_per_block);
+      const report: CheckReport = {
+        device, type: 'luks2', command: 'scrub', state: r.state, block_size: r.sectors_per_block * SECTOR_SIZE, provided_data_sectors: r.total_sectors,
+        position_sector: r.position_sector, start_sector: r.start_sector, checked_blocks: r.checked_sectors, checked_sectors: r.checked_sectors * r.sectors_per_block,
+        unchecked_blocks: notReached, unchecked: uncheckedList({ 'not-reached': notReached }),
+        mismatches: r.failed_sectors, bad_sectors: r.bad_sectors, bad_ranges: r.bad_ranges, read_errors: 0, read_error_ranges: [],
+      };
+      io.out(JSON.stringify(report) + '\n');
+    } else {
       io.out(failedLines(device, r.bad_sectors, r.sectors_per_block));
       io.out(
         `scrub ${r.state}: ${r.position_sector} of ${r.total_sectors} sectors checked (${r.checked_sectors} encryption sectors authenticated${r.start_sector ? `, resumed at sector ${r.start_sector}` : ''}); ${r.failed_sectors} failed authentication; 0 bytes written to the volume\n`,
@@ -324,8 +330,7 @@ export const FORMAT_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-export async function cmdLuksFormat(args: string[], io: CryptIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: FORMAT_OPTIONS });
+export async function cmdLuksFormat({ values, positionals }: { values: LuksFormatValues; positionals: string[] }, io: CryptIo): Promise<number> {
   if (positionals.length !== 1) throw new IntegrityStudioError('luks-format needs exactly one DEVICE', 'EUSAGE');
   if (values.type && values.type !== 'luks2') throw new IntegrityStudioError(`--type ${values.type}: only luks2 is made here`, 'EUSAGE');
   const device = positionals[0]!;

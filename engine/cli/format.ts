@@ -176,6 +176,11 @@ export function resultJson(r: FormatResult) {
 /** Runs the command; returns the exit code (0 done, 1 error, 2 usage). Errors other than usage are thrown. */
 export async function cmdFormat(args: string[], io: FormatIo, env?: FormatCommandEnv): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: FORMAT_OPTIONS, allowPositionals: true, strict: true });
+  return runFormat({ values, positionals }, io, env);
+}
+
+/** format with its arguments parsed (FORMAT_OPTIONS) */
+export async function runFormat({ values, positionals }: { values: Record<string, string | boolean | undefined | Array<string | boolean>>; positionals: string[] }, io: FormatIo, env?: FormatCommandEnv): Promise<number> {
   if (positionals.length !== 1) {
     io.err(`integrity-studio: format: ${positionals.length ? `unexpected argument "${positionals[1]}"` : 'missing DEVICE'}\n`);
     return 2;

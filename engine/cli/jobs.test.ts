@@ -13,6 +13,7 @@ import { dataSector } from '../layout/geometry.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
 import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 import { startJob } from '../jobs/index.js';
+import { mkDirtyBitmapVolume } from '../testing/mkvolume.js';
 
 const dir = tmpDir('cli-jobs-');
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
@@ -85,7 +86,7 @@ test('scrub CLI: a paused scrub shows in status --json; the rerun resumes, exits
   const fd = fs.openSync(img, 'r+');
   for (const s of victims) fs.writeSync(fd, Buffer.from([0xa5]), 0, 1, dataSector(g, s) * SECTOR_SIZE + 100);
   fs.closeSync(fd);
-  const h = startJob({ kind: 'scrub', device: img, integrity: 'sha256', maxBytesPerSecond: 32 << 20 }, (p) => {
+  const h = startJob({ kind: 'scrub', device: img, volume: { integrity: 'sha256' }, maxBytesPerSecond: 32 << 20 }, (p) => {
     if (p.state === 'running') void h.pause();
   });
   const paused = await h.finished;
@@ -116,4 +117,30 @@ test('--max-rate that is not a speed is one usage error naming the option; nothi
   }
   assert.equal(crypto.createHash('sha256').update(fs.readFileSync(img)).digest('hex'), before);
   assert.equal(fs.existsSync(img + '.scrub.json'), false);
+});
+
+test('recalc of a bitmap-mode volume keeps its --bitmap-sectors-per-bit: only the dirty region is recalculated, a corrupted block elsewhere stays bad', () => {
+  const img = path.join(dir, 'bitmap-spb.img');
+  // left dirty by a crash with 8 sectors per bitmap bit (not the default 32768): only sectors 0-7 are dirty
+  mkDirtyBitmapVolume(img, 16 << 20, 8, [0]);
+  const vol = openVolume(img, { readOnly: true });
+  const g = vol.geometry;
+  vol.close();
+  const victim = 8192; // 4 MiB in: far from the dirty region
+  const fd = fs.openSync(img, 'r+');
+  fs.writeSync(fd, Buffer.from([0x5a]), 0, 1, dataSector(g, victim) * SECTOR_SIZE + 7);
+  fs.closeSync(fd);
+  const r = cli(['recalc', img, '--integrity-bitmap-mode', '--bitmap-sectors-per-bit', '8']);
+  assert.equal(r.code, 0, r.stderr);
+  // opened with the default granularity instead, the bitmap would be redone at 32768 and every tag recomputed,
+  // giving the corrupted block a fresh valid tag
+  const after = openVolume(img, { readOnly: true });
+  try {
+    assert.equal(after.sb.log2_blocks_per_bitmap_bit, 3, 'the bitmap granularity is the one given');
+  } finally {
+    after.close();
+  }
+  const v = cli(['verify', img, '--json']);
+  assert.equal(v.code, 4, v.stderr);
+  assert.deepEqual(JSON.parse(v.stdout).bad_sectors, [victim]);
 });

@@ -3,6 +3,8 @@
 import { startJob } from '../jobs/index.js';
 import type { JobProgress, JobSpec } from '../jobs/types.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
+import type { UncheckedReason } from '../api.js';
+import { sectorsOf, uncheckedList, type CheckReport } from './report.js';
 
 export interface JobIo {
   out: (s: string) => void;
@@ -115,23 +117,20 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
   }
   const where = `sector ${p.position_sector} of ${p.total_sectors}`;
   if (spec.kind === 'scrub' && flags.json) {
-    out(
-      JSON.stringify({
-        device: spec.device,
-        state: p.state,
-        position_sector: p.position_sector,
-        provided_data_sectors: p.total_sectors,
-        mismatches: p.mismatches,
-        bad_ranges: p.bad_ranges,
-        bad_sectors: blockStarts(p),
-        checked_blocks: p.checked_blocks ?? null,
-        unchecked_blocks: p.unchecked_blocks ?? 0,
-        unchecked: p.unchecked ?? [],
-        // blocks whose read failed (EIO): not tag mismatches, and not checked
-        read_errors: p.read_errors ?? 0,
-        read_error_ranges: p.read_error_ranges ?? [],
-      }) + '\n',
-    );
+    const spb = p.sectors_per_block ?? 1;
+    const by: Partial<Record<UncheckedReason, number>> = {};
+    for (const u of p.unchecked ?? []) by[u.reason] = u.blocks;
+    if (p.state !== 'done') by['not-reached'] = Math.ceil((p.total_sectors - p.position_sector) / spb);
+    const report: CheckReport = {
+      device: spec.device, type: 'dm-integrity', command: 'scrub', state: p.state === 'done' ? 'done' : 'paused', block_size: spb * SECTOR_SIZE,
+      provided_data_sectors: p.total_sectors, position_sector: p.position_sector, start_sector: p.start_sector,
+      checked_blocks: p.checked_blocks ?? 0, checked_sectors: (p.checked_blocks ?? 0) * spb,
+      unchecked_blocks: (p.unchecked_blocks ?? 0) + (by['not-reached'] ?? 0), unchecked: uncheckedList(by),
+      mismatches: p.mismatches, bad_sectors: sectorsOf(p.bad_ranges, spb), bad_ranges: p.bad_ranges,
+      // blocks whose read failed (EIO): not tag mismatches, and not checked
+      read_errors: p.read_errors ?? 0, read_error_ranges: p.read_error_ranges ?? [],
+    };
+    out(JSON.stringify(report) + '\n');
   }
   if (p.state === 'paused') {
     io.err(`${spec.kind} paused at ${where}; the position is saved. Run the same command again to resume.\n`);
@@ -154,11 +153,4 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
     return p.mismatches || p.read_errors ? 4 : 0;
   }
   return 0;
-}
-
-/** The first sector of every bad block, ascending (bad_ranges hold whole blocks). */
-function blockStarts(p: JobProgress): number[] {
-  const out: number[] = [];
-  for (const [a, b] of p.bad_ranges) for (let s = a; s < b; s += p.sectors_per_block ?? 1) out.push(s);
-  return out;
 }

@@ -1,6 +1,5 @@
 // `integrity-studio luks-dump DEVICE [--json]`: the LUKS2 header as `cryptsetup luksDump` prints it (salts and
 // the digest included, as cryptsetup does; no key material: the volume key is never read here).
-import { parseArgs } from 'node:util';
 import { readLuks2Header } from '../luks/index.js';
 import { luksDumpText } from '../luks/dump.js';
 
@@ -9,8 +8,9 @@ export interface LuksIo {
   err: (s: string) => void;
 }
 
-export async function cmdLuksDump(args: string[], io: LuksIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, debug: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } } });
+export const LUKS_DUMP_OPTIONS = { json: { type: 'boolean' }, debug: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } } as const;
+
+export async function cmdLuksDump({ values, positionals }: { values: { json?: unknown }; positionals: string[] }, io: LuksIo): Promise<number> {
   if (positionals.length !== 1) {
     io.err('integrity-studio: luks-dump needs exactly one DEVICE\nusage: integrity-studio luks-dump DEVICE [--json]\n');
     return 2;

@@ -5,22 +5,24 @@ import { CHUNK_SECTORS } from '../integrity/target.js';
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError, IntegrityError } from '../errors.js';
-import { intOpt, JOURNAL_KEY_OPTIONS, keyFiles, str, type Values } from './args.js';
+import { intOpt, OPEN_OPTIONS, str, volumeOptions, writeAll, type Io, type Values } from './args.js';
+export { OPEN_OPTIONS, volumeOptions, type Io } from './args.js';
 import { openVolume, type VolumeOptions, type Volume } from '../volume.js';
 import { flagNames, SECTOR_SIZE, superblockFields } from '../layout/superblock.js';
 import { FileDevice } from '../io/device.js';
 import { geometryOf } from '../layout/geometry.js';
 import { readSuperblock } from '../volume.js';
 import { writeCommand, replayCommand } from './write.js';
-import { cmdFormat, FORMAT_OPTIONS } from './format.js';
+import { runFormat, FORMAT_OPTIONS } from './format.js';
 import { runJobCommand, stdoutClosed } from './jobs.js';
-import { commandHelp, LUKS_FORMAT_DESCRIPTIONS } from './help.js';
+import { commandHelp, LUKS_FORMAT_DESCRIPTIONS, optionLines } from './help.js';
 import { version } from '../version.js';
 import { readJobState, readRecalcHistory, volumeIdOf } from '../jobs/state.js';
-import { cmdLuksDump } from './luks.js';
-import { CRYPT_COMMANDS, cmdCrypt, cmdLuksFormat, isLuks2, FORMAT_OPTIONS as LUKS_FORMAT_OPTIONS } from './crypt.js';
+import { cmdLuksDump, LUKS_DUMP_OPTIONS } from './luks.js';
+import { cmdCrypt, cmdLuksFormat, CRYPT_OPTIONS, type CryptValues, isLuks2, FORMAT_OPTIONS as LUKS_FORMAT_OPTIONS } from './crypt.js';
+import { rangesOf, uncheckedList, type CheckReport } from './report.js';
 import { DUMP_OPTIONS, dumpText, formatVersion, readSuperblockOf, statusFacts, statusText } from './dump.js';
-import { cmdResize } from './resize.js';
+import { cmdResize, RESIZE_OPTIONS } from './resize.js';
 import type { JobKind, JobSpec } from '../jobs/types.js';
 import { CLI_ALGORITHM_REMEDY, everyBlockFailedHint } from '../hints.js';
 
@@ -30,31 +32,10 @@ export const EXIT_USAGE = 2;
 export const EXIT_MISMATCH = 4;
 
 
-export const OPEN_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
-  'data-device': { type: 'string' },
-  integrity: { type: 'string', short: 'I' },
-  'integrity-key-file': { type: 'string' },
-  'integrity-key-size': { type: 'string' },
-  ...JOURNAL_KEY_OPTIONS,
-  'integrity-bitmap-mode': { type: 'boolean', short: 'B' },
-  'integrity-no-journal': { type: 'boolean', short: 'D' },
-  'integrity-recalculate': { type: 'boolean' },
-  // integritysetup 2.8: the superblock's inline flag decides; an inline volume's data is refused (volume.ts)
-  'integrity-inline': { type: 'boolean' },
-  'integrity-recalculate-reset': { type: 'boolean' },
-  'allow-discards': { type: 'boolean' },
-  'batch-mode': { type: 'boolean', short: 'q' },
-  json: { type: 'boolean' },
-  // accepted and ignored: they only tune the kernel at run time
-  'journal-watermark': { type: 'string' },
-  'journal-commit-time': { type: 'string' },
-  'bitmap-sectors-per-bit': { type: 'string' },
-  'bitmap-flush-time': { type: 'string' },
-  'buffer-sectors': { type: 'string' },
-  'sector-size': { type: 'string', short: 's' },
-  'tag-size': { type: 'string', short: 't' },
-  debug: { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'v' },
+
+/** `serve`'s options (the server itself is electron/host/serve.ts) */
+const SERVE_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  port: { type: 'string' }, 'new-token': { type: 'boolean' }, 'data-dir': { type: 'string' },
 };
 
 const JOB_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
@@ -76,33 +57,7 @@ const EXTRA_OPTIONS: Record<string, NonNullable<ParseArgsConfig['options']>> = {
   scrub: JOB_OPTIONS,
 };
 
-export function volumeOptions(v: Values): VolumeOptions & { dataDevice?: string } {
-  const o: VolumeOptions & { dataDevice?: string } = {};
-  o.dataDevice = str(v, 'data-device');
-  o.integrity = str(v, 'integrity');
-  const keys = keyFiles(v);
-  o.integrityKey = keys.integrityKey;
-  o.journalIntegrity = str(v, 'journal-integrity');
-  o.journalIntegrityKey = keys.journalIntegrityKey;
-  if (o.journalIntegrity && !o.journalIntegrityKey) throw new IntegrityStudioError('--journal-integrity needs --journal-integrity-key-file');
-  o.journalCrypt = str(v, 'journal-crypt');
-  o.journalCryptKey = keys.journalCryptKey;
-  if (o.journalCrypt && !o.journalCryptKey) throw new IntegrityStudioError('--journal-crypt needs --journal-crypt-key-file');
-  if (v['integrity-bitmap-mode'] && v['integrity-no-journal']) {
-    throw new IntegrityStudioError('--integrity-bitmap-mode and --integrity-no-journal exclude each other');
-  }
-  o.mode = v['integrity-bitmap-mode'] ? 'bitmap' : v['integrity-no-journal'] ? 'direct' : 'journal';
-  o.allowDiscards = !!v['allow-discards'];
-  o.bitmapSectorsPerBit = intOpt(v, 'bitmap-sectors-per-bit');
-  o.bitmapFlushTime = intOpt(v, 'bitmap-flush-time');
-  return o;
-}
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  stdout: NodeJS.WritableStream & { fd?: number };
-}
 
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s),
@@ -110,9 +65,6 @@ const defaultIo: Io = {
   stdout: process.stdout,
 };
 
-function parse(args: string[], extra: NonNullable<ParseArgsConfig['options']> = {}) {
-  return parseArgs({ args, options: { ...OPEN_OPTIONS, ...extra }, allowPositionals: true, strict: true });
-}
 
 function needDevice(pos: string[], cmd: string): string {
   if (pos.length < 1) throw new UsageError(`${cmd}: missing DEVICE`);
@@ -142,8 +94,7 @@ function superblockJson(vol: Volume) {
   };
 }
 
-async function cmdDump(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, DUMP_OPTIONS);
+async function cmdDump({ values, positionals }: Parsed, io: Io): Promise<number> {
   const device = needDevice(positionals, 'dump');
   const ver = formatVersion(values);
 
@@ -161,7 +112,7 @@ async function cmdDump(args: string[], io: Io): Promise<number> {
 }
 
 /** dump needs no keys: it reads only the superblock */
-function volumeOptionsLenient(v: Values): VolumeOptions & { dataDevice?: string; superblockOnly: boolean } {
+function volumeOptionsLenient(v: Values): VolumeOptions & { superblockOnly: boolean } {
   return { dataDevice: str(v, 'data-device'), superblockOnly: true };
 }
 
@@ -169,8 +120,7 @@ function byteOpt(v: Values, name: string): number | undefined {
   return intOpt(v, name);
 }
 
-async function cmdRead(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, EXTRA_OPTIONS.read);
+async function cmdRead({ values, positionals }: Parsed, io: Io): Promise<number> {
   const device = needDevice(positionals, 'read');
   const vol = openVolume(device, { ...volumeOptions(values), readOnly: true });
   try {
@@ -205,20 +155,7 @@ async function cmdRead(args: string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
-function writeAll(fd: number, b: Buffer): void {
-  let done = 0;
-  while (done < b.length) {
-    try {
-      done += fs.writeSync(fd, b, done, b.length - done);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-      throw e;
-    }
-  }
-}
-
-async function cmdVerify(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args);
+async function cmdVerify({ values, positionals }: Parsed, io: Io): Promise<number> {
   const device = needDevice(positionals, 'verify');
   const vol = openVolume(device, { ...volumeOptions(values), readOnly: true });
   try {
@@ -233,27 +170,30 @@ async function cmdVerify(args: string[], io: Io): Promise<number> {
     }
     const st = vol.target.stats;
     const uncheckedWhy = st.unchecked;
-    const result = {
-      device,
-      provided_data_sectors: pds,
-      checked_sectors: st.checked_blocks * vol.geometry.sectors_per_block,
+    const spb = vol.geometry.sectors_per_block;
+    const hint = wrongKeyHint(vol);
+    const result: CheckReport = {
+      device, type: 'dm-integrity', command: 'verify', state: 'done', block_size: vol.geometry.block_size,
+      provided_data_sectors: pds, position_sector: pds,
       checked_blocks: st.checked_blocks,
-      unchecked_blocks: st.unchecked_blocks,
-      unchecked: uncheckedWhy,
-      discarded_blocks: st.discarded_blocks,
+      checked_sectors: st.checked_blocks * spb,
+      unchecked_blocks: st.unchecked_blocks + readErrors.length,
+      unchecked: uncheckedList({ ...uncheckedWhy, 'read-error': readErrors.length }),
       mismatches: st.mismatched_blocks,
       bad_sectors: bad,
+      bad_ranges: rangesOf(bad, spb),
       // blocks whose read failed (EIO): not mismatches, and not checked
       read_errors: readErrors.length,
-      read_error_sectors: readErrors,
-      hint: wrongKeyHint(vol),
+      read_error_ranges: rangesOf(readErrors, spb),
+      discarded_blocks: st.discarded_blocks,
+      ...(hint ? { hint } : {}),
     };
     if (values.json) io.out(JSON.stringify(result) + '\n');
     else {
       io.out(`${device}: checked ${result.checked_blocks} blocks (${result.checked_sectors} sectors), ${result.mismatches} mismatch${result.mismatches === 1 ? '' : 'es'}\n`);
-      if (result.unchecked_blocks) {
+      if (st.unchecked_blocks) {
         const why = [uncheckedWhy.recalculating ? `being recalculated: ${uncheckedWhy.recalculating}` : '', uncheckedWhy['dirty-bitmap'] ? `in dirty bitmap regions, recalculated on the next writable open: ${uncheckedWhy['dirty-bitmap']}` : ''].filter(Boolean).join('; ');
-        io.out(`${result.unchecked_blocks} blocks not checked (${why})\n`);
+        io.out(`${st.unchecked_blocks} blocks not checked (${why})\n`);
       }
       if (result.discarded_blocks) io.out(`${result.discarded_blocks} discarded blocks\n`);
       if (bad.length) io.out(`bad sectors: ${formatRanges(bad, vol.geometry.sectors_per_block)}\n`);
@@ -301,8 +241,7 @@ function scrubStatus(vol: Volume) {
   };
 }
 
-async function cmdStatus(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, DUMP_OPTIONS);
+async function cmdStatus({ values, positionals }: Parsed, io: Io): Promise<number> {
   const device = needDevice(positionals, 'status');
   const vol = openVolume(device, { ...volumeOptions(values), readOnly: true });
   try {
@@ -346,16 +285,14 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
-async function cmdWrite(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, EXTRA_OPTIONS.write);
+async function cmdWrite({ values, positionals }: Parsed, io: Io): Promise<number> {
   const device = needDevice(positionals, 'write');
   const offset = intOpt(values, 'offset');
   if (offset === undefined) throw new UsageError('write: --offset BYTES is required');
   return writeCommand(device, volumeOptions(values), offset, str(values, 'input'), io);
 }
 
-async function cmdReplay(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args);
+async function cmdReplay({ values, positionals }: Parsed, io: Io): Promise<number> {
   const device = needDevice(positionals, 'replay');
   return replayCommand(device, volumeOptions(values), io);
 }
@@ -370,21 +307,13 @@ function maxRate(v: Values): number | undefined {
 }
 
 /** recalc / scrub: the job runs in a worker thread; keys travel to it as bytes, never as paths or text. */
-async function cmdJob(kind: JobKind, args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, EXTRA_OPTIONS[kind]!);
+async function cmdJob(kind: JobKind, { values, positionals }: Parsed, io: Io): Promise<number> {
   const device = needDevice(positionals, kind);
   const o = volumeOptions(values);
   const spec: JobSpec = {
     kind,
     device,
-    dataDevice: o.dataDevice,
-    integrity: o.integrity,
-    integrityKey: o.integrityKey,
-    journalIntegrity: o.journalIntegrity,
-    journalIntegrityKey: o.journalIntegrityKey,
-    journalCrypt: o.journalCrypt,
-    journalCryptKey: o.journalCryptKey,
-    mode: o.mode,
+    volume: o,
     reset: !!values.reset,
     legacyRecalculate: !!values['integrity-legacy-recalculate'],
     maxBytesPerSecond: maxRate(values),
@@ -398,8 +327,7 @@ async function cmdJob(kind: JobKind, args: string[], io: Io): Promise<number> {
 }
 
 /** `verify-inline LOWER`: an inline-mode volume (v6) read through the dm-integrity image under it (engine/integrity/inline.ts) */
-async function cmdVerifyInline(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args);
+async function cmdVerifyInline({ values, positionals }: Parsed, io: Io): Promise<number> {
   const device = needDevice(positionals, 'verify-inline');
   const o = volumeOptions(values);
   const { verifyInlineStack } = await import('../integrity/inline.js');
@@ -413,94 +341,103 @@ async function cmdVerifyInline(args: string[], io: Io): Promise<number> {
   return r.bad_blocks ? EXIT_MISMATCH : EXIT_OK;
 }
 
-export type Command = (args: string[], io: Io) => Promise<number>;
-export const COMMANDS: Record<string, Command> = {
-  dump: cmdDump,
-  read: cmdRead,
-  verify: cmdVerify,
-  'verify-inline': cmdVerifyInline,
-  status: cmdStatus,
-  write: cmdWrite,
-  replay: cmdReplay,
-  format: (args, io) => cmdFormat(args, io),
-  recalc: (args, io) => cmdJob('recalc', args, io),
-  scrub: (args, io) => cmdJob('scrub', args, io),
-  'luks-dump': (args, io) => cmdLuksDump(args, io),
-  'luks-format': (args, io) => cmdLuksFormat(args, io),
-  resize: (args, io) => cmdResize(args, io),
-  serve: async (args, io) => (await import('../../electron/host/serve.js')).cmdServe(args, io),
+/** What a handler gets: the arguments parsed with exactly the options its table entry lists. */
+export interface Parsed {
+  values: Values;
+  positionals: string[];
+}
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Handler = (p: Parsed, io: Io) => Promise<number>;
+
+/**
+ * One entry per command: its synopsis, summary, options and handler. The usage, each command's --help and its
+ * parsing all come from here, so they cannot drift apart. `luks`: on a LUKS2 device (recognised by a header copy)
+ * the command takes these options instead and runs through dm-crypt (engine/cli/crypt.ts).
+ */
+export interface CliCommand {
+  synopsis: string;
+  summary: string;
+  options: Options;
+  descriptions?: Record<string, string>;
+  run: Handler;
+  luks?: { synopsis: string; options: Options; run: Handler };
+}
+
+const OPEN_SUMMARY = 'open options are integritysetup open\'s: the algorithm and keys are not stored on disk; give the ones used at format';
+const crypt = (cmd: string): CliCommand['luks'] => ({
+  synopsis: 'DEVICE [--key-file F | passphrase prompt] [options]', options: CRYPT_OPTIONS as unknown as Options,
+  run: ({ values, positionals }, io) => cmdCrypt(cmd, values as CryptValues, positionals, io),
+});
+
+export const COMMANDS: Record<string, CliCommand> = {
+  dump: { synopsis: 'DEVICE [--data-device F] [--json] [--format-version 2.6|2.8]', summary: 'show the superblock (like integritysetup dump); needs no keys', options: { ...OPEN_OPTIONS, ...DUMP_OPTIONS }, run: cmdDump },
+  resize: { synopsis: 'DEVICE [open options] [--size SECTORS | --device-size BYTES] [--wipe] [--json]', summary: `grow or shrink, as integritysetup resize\n${OPEN_SUMMARY}`, options: RESIZE_OPTIONS, run: (p, io) => cmdResize(p, io) },
+  read: { synopsis: 'DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]', summary: `read the provided data, verifying every block (exit 4 on a bad block)\n${OPEN_SUMMARY}`, options: { ...OPEN_OPTIONS, ...EXTRA_OPTIONS.read }, run: cmdRead, luks: crypt('read') },
+  verify: { synopsis: 'DEVICE [open options] [--json]', summary: `check every block; exit 4 when mismatches are found\n${OPEN_SUMMARY}`, options: OPEN_OPTIONS, run: cmdVerify, luks: crypt('verify') },
+  'verify-inline': { synopsis: 'LOWER [--integrity ALG] [--integrity-key-file F] [--json]', summary: 'check every block of an inline-mode volume (superblock v6) stacked on LOWER, a dm-integrity image without internal hash whose per-sector metadata holds its tags; exit 4 on mismatches', options: OPEN_OPTIONS, run: cmdVerifyInline },
+  status: { synopsis: 'DEVICE [open options] [--json] [--format-version 2.6|2.8]', summary: 'the volume, its recalculation and its last scrub', options: { ...OPEN_OPTIONS, ...DUMP_OPTIONS }, run: cmdStatus, luks: crypt('status') },
+  write: { synopsis: 'DEVICE [open options] --offset B [--input F]', summary: 'write whole blocks (default: from standard input); exit 0 only once flushed', options: { ...OPEN_OPTIONS, ...EXTRA_OPTIONS.write }, run: cmdWrite, luks: crypt('write') },
+  replay: { synopsis: 'DEVICE [open options]', summary: 'replay the journal on disk, as the kernel does on activation', options: OPEN_OPTIONS, run: cmdReplay, luks: crypt('replay') },
+  recalc: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json]', summary: 'recalculate tags from recalc_sector; Ctrl-C pauses (the position is saved in the superblock)', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS }, run: (p, io) => cmdJob('recalc', p, io) },
+  scrub: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json] [--json]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS }, run: (p, io) => cmdJob('scrub', p, io), luks: crypt('scrub') },
+  format: { synopsis: 'DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: FORMAT_OPTIONS, run: (p, io) => runFormat(p, io) },
+  'luks-dump': { synopsis: 'DEVICE [--json]', summary: 'show the LUKS2 header as cryptsetup luksDump does; never prints keys', options: LUKS_DUMP_OPTIONS, run: (p, io) => cmdLuksDump(p, io) },
+  'luks-format': { synopsis: 'DEVICE --integrity ALG [cryptsetup luksFormat options]', summary: 'create a LUKS2 authenticated volume (dm-crypt over dm-integrity) with cryptsetup luksFormat\'s options', options: LUKS_FORMAT_OPTIONS as unknown as Options, descriptions: LUKS_FORMAT_DESCRIPTIONS, run: ({ values, positionals }, io) => cmdLuksFormat({ values: values as Parameters<typeof cmdLuksFormat>[0]['values'], positionals }, io) },
+  serve: { synopsis: '[--port N] [--new-token] [--data-dir D] [IMAGE ...]', summary: 'the dashboard in a browser: prints its Dashboard URL (127.0.0.1 only; the URL carries the token). Ctrl-C pauses running jobs (their positions are saved) and says what it paused', options: SERVE_OPTIONS, run: async (p, io) => (await import('../../electron/host/serve.js')).cmdServe(p, io) },
 };
 
-const USAGE = `usage: integrity-studio COMMAND DEVICE [options]
+/** `integrity-studio --help`: every command's synopsis, from the table */
+export function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name} ${c.synopsis}\n      ${c.summary.split('\n')[0]}`);
+  return `usage: integrity-studio COMMAND [DEVICE] [options]
 commands:
-  dump    DEVICE [--data-device F] [--json] [--format-version 2.6|2.8]   the superblock, as integritysetup dump
-  resize  DEVICE [open options] [--size SECTORS | --device-size BYTES] [--wipe]   grow or shrink, as integritysetup resize
-  read    DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]
-  verify  DEVICE [open options] [--json]               check every block; exit 4 when mismatches are found
-  verify-inline LOWER [--integrity ALG --integrity-key-file F] [--json]   an inline-mode (v6) volume, through the
-          dm-integrity image without internal hash under it (its per-sector metadata holds the tags)
-  status  DEVICE [open options] [--json]
-  write   DEVICE [open options] --offset B [--input F]  write (default stdin); exit 0 only once flushed
-  replay  DEVICE [open options]                        replay the journal on disk, as the kernel does on open
-  recalc  DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json]   recalculate tags from recalc_sector (pause: Ctrl-C)
-  scrub   DEVICE [open options] [--max-rate MIB/S] [--progress-json] [--json]    verify every block, resumable; exit 4 on mismatches
-  format  DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]   as integritysetup format
-  luks-dump DEVICE [--json]                        the LUKS2 header (like cryptsetup luksDump; no keys)
-  luks-format DEVICE --integrity ALG [cryptsetup luksFormat options]   a LUKS2 authenticated volume
+${lines.join('\n')}
   read|verify|scrub|write|replay|status on a LUKS2 device: [--key-file F] (else a passphrase prompt), as above
-  serve   [--port N] [--new-token] [--data-dir D] [IMAGE ...]   the dashboard in a browser (prints its Dashboard URL)
   COMMAND --help    the options of COMMAND          --version    the version
 open options (as integritysetup): --data-device F --integrity ALG --integrity-key-file F --integrity-key-size N
   --journal-integrity ALG --journal-integrity-key-file F --journal-crypt ALG --journal-crypt-key-file F
   --integrity-bitmap-mode --integrity-no-journal --allow-discards
 `;
-
-const OPEN_SUMMARY = 'open options are integritysetup open\'s: the algorithm and keys are not stored on disk; give the ones used at format';
-const HELP: Record<string, { synopsis: string; summary: string; options: () => NonNullable<ParseArgsConfig['options']> }> = {
-  'luks-dump': { synopsis: 'DEVICE [--json]', summary: 'show the LUKS2 header as cryptsetup luksDump does; never prints keys', options: () => ({ json: { type: 'boolean' } }) },
-  'luks-format': { synopsis: 'DEVICE --integrity ALG [options]', summary: 'create a LUKS2 authenticated volume (dm-crypt over dm-integrity) with cryptsetup luksFormat\'s options', options: () => LUKS_FORMAT_OPTIONS as NonNullable<ParseArgsConfig['options']> },
-  dump: { synopsis: 'DEVICE [--data-device F] [--json]', summary: 'show the superblock (like integritysetup dump); needs no keys', options: () => ({ 'data-device': OPEN_OPTIONS['data-device']!, json: OPEN_OPTIONS.json! }) },
-  read: { synopsis: 'DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]', summary: `read the provided data, verifying every block (exit 4 on a bad block)\n${OPEN_SUMMARY}`, options: () => ({ ...OPEN_OPTIONS, ...EXTRA_OPTIONS.read }) },
-  verify: { synopsis: 'DEVICE [open options] [--json]', summary: `check every block; exit 4 when mismatches are found\n${OPEN_SUMMARY}`, options: () => OPEN_OPTIONS },
-  status: { synopsis: 'DEVICE [open options] [--json]', summary: 'the volume, its recalculation and its last scrub', options: () => OPEN_OPTIONS },
-  'verify-inline': { synopsis: 'LOWER [--integrity ALG] [--integrity-key-file F] [--json]', summary: 'check every block of an inline-mode volume (superblock v6) stacked on LOWER, a dm-integrity image without internal hash whose per-sector metadata holds its tags; exit 4 on mismatches', options: () => OPEN_OPTIONS },
-  write: { synopsis: 'DEVICE [open options] --offset B [--input F]', summary: 'write whole blocks (default: from standard input); exit 0 only once flushed', options: () => ({ ...OPEN_OPTIONS, ...EXTRA_OPTIONS.write }) },
-  replay: { synopsis: 'DEVICE [open options]', summary: 'replay the journal on disk, as the kernel does on activation', options: () => OPEN_OPTIONS },
-  recalc: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json]', summary: 'recalculate tags from recalc_sector; Ctrl-C pauses (the position is saved in the superblock)', options: () => ({ ...OPEN_OPTIONS, ...JOB_OPTIONS }) },
-  scrub: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json] [--json]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: () => ({ ...OPEN_OPTIONS, ...JOB_OPTIONS }) },
-  format: { synopsis: 'DEVICE [options]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: () => FORMAT_OPTIONS },
-};
+}
 
 export { version } from '../version.js';
+
+function helpOf(name: string, c: CliCommand): string {
+  let h = commandHelp(name, c.synopsis, c.summary, c.options, c.descriptions ?? {});
+  if (c.luks) h += `on a LUKS2 device: integrity-studio ${name} ${c.luks.synopsis}\n${optionLines(c.luks.options)}`;
+  return h;
+}
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     const sub = cmd === 'help' ? rest[0] : undefined;
-    if (sub && HELP[sub]) {
-      io.out(commandHelp(sub, HELP[sub].synopsis, HELP[sub].summary, HELP[sub].options()));
+    if (sub && COMMANDS[sub]) {
+      io.out(helpOf(sub, COMMANDS[sub]));
       return EXIT_OK;
     }
-    io.out(USAGE);
+    io.out(usage());
     return cmd ? EXIT_OK : EXIT_USAGE;
   }
   if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
     io.out(`integrity-studio ${version()}\n`);
     return EXIT_OK;
   }
-  const fn = COMMANDS[cmd];
-  if (!fn) {
-    io.err(`integrity-studio: unknown command "${cmd}"\n${USAGE}`);
+  const c = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  if (!c) {
+    io.err(`integrity-studio: unknown command "${cmd}"\n${usage()}`);
     return EXIT_USAGE;
   }
-  if (HELP[cmd] && (rest.includes('--help') || (cmd !== 'luks-format' && rest.includes('-h')))) {
-    io.out(commandHelp(cmd, HELP[cmd].synopsis, HELP[cmd].summary, HELP[cmd].options(), cmd === 'luks-format' ? LUKS_FORMAT_DESCRIPTIONS : {}));
+  // -h is --hash for luks-format (as in cryptsetup)
+  if (rest.includes('--help') || (!c.options.hash && rest.includes('-h'))) {
+    io.out(helpOf(cmd, c));
     return EXIT_OK;
   }
   try {
-    // a LUKS2 device: dm-crypt over dm-integrity (engine/cli/crypt.ts)
-    if (CRYPT_COMMANDS.includes(cmd) && rest.some((a) => !a.startsWith('-') && isLuks2(a))) return await cmdCrypt(cmd, rest, io);
-    return await fn(rest, io);
+    // a LUKS2 device: dm-crypt over dm-integrity (engine/cli/crypt.ts), with that variant's options
+    const luks = c.luks && rest.some((a) => !a.startsWith('-') && isLuks2(a)) ? c.luks : null;
+    const { values, positionals } = parseArgs({ args: rest, options: luks ? luks.options : c.options, allowPositionals: true, strict: true });
+    return await (luks ? luks.run : c.run)({ values: values as Values, positionals }, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`integrity-studio: ${e.message}\n`);

@@ -4,20 +4,17 @@
 // does (a Ctrl-C pauses it: `recalc` resumes), leaving the superblock as the kernel leaves it.
 import { parseArgs } from 'node:util';
 import { IntegrityStudioError } from '../errors.js';
-import { intOpt, str } from './args.js';
+import { intOpt, OPEN_OPTIONS, str, volumeOptions, type Io, type Values } from './args.js';
 import { parseSize } from '../commands/format.js';
 import { resizeVolume } from '../commands/resize.js';
 import { runJobCommand } from './jobs.js';
-import { OPEN_OPTIONS, volumeOptions, type Io } from './main.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
 
-export async function cmdResize(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { ...OPEN_OPTIONS, size: { type: 'string', short: 'b' }, 'device-size': { type: 'string' }, wipe: { type: 'boolean' }, 'progress-json': { type: 'boolean' }, json: { type: 'boolean' } },
-    allowPositionals: true,
-    strict: true,
-  });
+export const RESIZE_OPTIONS = {
+  ...OPEN_OPTIONS, size: { type: 'string', short: 'b' }, 'device-size': { type: 'string' }, wipe: { type: 'boolean' }, 'progress-json': { type: 'boolean' }, json: { type: 'boolean' },
+} as const;
+
+export async function cmdResize({ values, positionals }: { values: Values; positionals: string[] }, io: Io): Promise<number> {
   if (positionals.length !== 1) throw new IntegrityStudioError(positionals.length ? `resize: unexpected argument "${positionals[1]}"` : 'resize: missing DEVICE');
   const device = positionals[0]!;
   if (values.size !== undefined && values['device-size'] !== undefined) throw new IntegrityStudioError('--size and --device-size exclude each other');
@@ -35,7 +32,7 @@ export async function cmdResize(args: string[], io: Io): Promise<number> {
   let code = 0;
   if (r.new_area?.how === 'recalculate') {
     code = await runJobCommand(
-      { kind: 'recalc', device, dataDevice: o.dataDevice, integrity: o.integrity, integrityKey: o.integrityKey, journalIntegrity: o.journalIntegrity, journalIntegrityKey: o.journalIntegrityKey, journalCrypt: o.journalCrypt, journalCryptKey: o.journalCryptKey, mode: o.mode },
+      { kind: 'recalc', device, volume: o },
       { progressJson: !!values['progress-json'], json: false },
       { out: values.json ? () => {} : io.out, err: io.err, tty: !!process.stderr.isTTY },
       `integrity-studio recalc ${device}`,

@@ -3,6 +3,7 @@
 // get_provided_data_sectors(), the log2_blocks_per_bitmap_bit rule), the journal init_journal(0, N, 0) leaves,
 // and integritysetup's wipe (every provided block zeroed with a valid tag, written as the kernel's 'D' mode).
 import fs from 'node:fs';
+import nodePath from 'node:path';
 import crypto from 'node:crypto';
 import { IntegrityStudioError } from '../errors.js';
 import {
@@ -302,6 +303,29 @@ function openRw(file: string): FileDevice {
  * Formats `path` (and `o.dataDevice`) as integritysetup format does. Every check (options, sizes, existing
  * content, confirmation) happens before the first write; a refusal leaves the devices byte for byte unchanged.
  */
+/** bytes a wipe of this image file still has to allocate (0 for a block device) */
+function unallocatedBytes(file: string): number {
+  const st = fs.statSync(file);
+  return st.isFile() ? Math.max(0, st.size - st.blocks * 512) : 0;
+}
+
+/** Refuses a wipe that the file systems holding these image files cannot take (statfs: free blocks for us). */
+export function checkFreeSpace(files: string[]): void {
+  for (const f of files) {
+    const need = unallocatedBytes(f);
+    if (!need) continue;
+    const s = fs.statfsSync(nodePath.dirname(fs.realpathSync(f)));
+    const free = s.bavail * s.bsize;
+    if (need > free) {
+      const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+      throw new IntegrityStudioError(
+        `not enough free space to wipe ${f}: the wipe writes every block, ${mib(need)} of which the file does not hold yet, and its file system has ${mib(free)} free; free some space, choose a smaller size, or format without the wipe (--no-wipe)`,
+        'ENOSPC', { field: 'size', detail: { path: f, need, free } },
+      );
+    }
+  }
+}
+
 export function formatVolume(path: string, o: FormatOptions, onProgress?: (done: number, total: number) => void): FormatResult {
   const t0 = Date.now();
   checkFormatOptions(o);
@@ -346,6 +370,9 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
     if (found.length && !o.force) {
       throw new IntegrityStudioError(`${describeSignatures(found)}; use --force to overwrite it`, 'EEXIST', { field: 'force', detail: { found: describeSignatures(found) } });
     }
+    // a wipe writes every block: a sparse image needs the space of every block it has not allocated yet, and a full
+    // file system would stop the wipe part way (a half-formatted volume); refuse before the first byte instead
+    if (!o.noWipe) checkFreeSpace([path, ...(data !== meta ? [o.dataDevice!] : [])]);
     const volOpts: VolumeOptions = {
       integrity: o.integrity ?? 'crc32c',
       integrityKey: o.integrityKey,

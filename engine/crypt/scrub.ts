@@ -6,7 +6,7 @@
 // own thread (scrubCrypt, yielding between chunks so a signal handler can ask it to pause).
 import { CHUNK_SECTORS } from '../integrity/target.js';
 import { PERSIST_SECTORS, type JobControl, type JobOutcome, type RawProgress } from '../jobs/run.js';
-import { addBadBlock, pushRun, resumeJobState, runningMarker, writeJobState } from '../jobs/state.js';
+import { addBadBlock, resumeJobState, ScanRecorder } from '../jobs/state.js';
 import type { JobRun, JobSpec } from '../jobs/types.js';
 import { IntegrityStudioError } from '../errors.js';
 import { openCryptVolume, type CryptSegment } from './volume.js';
@@ -81,8 +81,6 @@ export function runCryptScrub(spec: JobSpec, ctl: JobControl): JobOutcome {
 function* cryptScrubRun(spec: JobSpec, ctl: JobControl, chunk: number): Generator<void, JobOutcome> {
   if (!spec.crypt) throw new IntegrityStudioError('runCryptScrub: no LUKS2 segment and volume key in the job');
   const key = spec.crypt.volumeKey;
-  const t0 = Date.now();
-  const startedAt = new Date(t0).toISOString();
   let v: ReturnType<typeof openCryptVolume>;
   try {
     v = openCryptVolume(spec.device, spec.crypt.segment, key, { readOnly: true });
@@ -92,32 +90,20 @@ function* cryptScrubRun(spec: JobSpec, ctl: JobControl, chunk: number): Generato
   try {
     const spb = v.spb;
     const total = v.sectors;
-    const st = resumeJobState(v.integrity, 'scrub', spec.reset);
-    st.total_sectors = total;
-    if (st.position_sector % spb || st.position_sector > total) Object.assign(st, { position_sector: 0, mismatches: 0, bad_ranges: [], checked_blocks: 0 });
-    st.read_errors ??= 0;
-    st.read_error_ranges ??= [];
-    st.started_at ??= startedAt;
-    const baseDuration = st.duration_ms ?? 0;
-    const start = st.position_sector;
+    const st0 = resumeJobState(v.integrity, 'scrub', spec.reset);
+    st0.total_sectors = total;
+    if (st0.position_sector % spb || st0.position_sector > total) Object.assign(st0, { position_sector: 0, mismatches: 0, bad_ranges: [], checked_blocks: 0 });
+    const rec = new ScanRecorder(v.integrity, spec, PERSIST_SECTORS, st0);
+    const st = rec.st;
+    const start = rec.start;
     const raw = (): RawProgress => ({
       position: st.position_sector, total, start, sectors_per_block: spb, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
       checked_blocks: st.checked_blocks, unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
+      run_started_at: rec.runStartedAt,
     });
-    const finish = (result: JobRun['result'], error?: string) => {
-      st.running = null;
-      st.duration_ms = baseDuration + (Date.now() - t0);
-      st.finished_at = result === 'done' ? new Date().toISOString() : null;
-      st.runs = pushRun(st.runs, {
-        job: 'scrub', by: spec.by ?? 'cli', started_at: startedAt, ended_at: new Date().toISOString(), duration_ms: Date.now() - t0, result,
-        from_sector: start, to_sector: st.position_sector, bad_blocks: st.mismatches, read_errors: st.read_errors, unchecked_blocks: 0, ...(error ? { error } : {}),
-      });
-      writeJobState(v.integrity, st);
-    };
+    const finish = (result: JobRun['result'], error?: string) => rec.finish(result, error);
     ctl.progress(raw());
-    st.running = runningMarker(spec.by ?? 'cli');
-    writeJobState(v.integrity, st);
-    let sincePersist = 0;
+    rec.begin();
     try {
       while (st.position_sector < total) {
         const s = st.position_sector;
@@ -130,22 +116,16 @@ function* cryptScrubRun(spec: JobSpec, ctl: JobControl, chunk: number): Generato
         });
         st.checked_blocks += v.stats.checked_sectors - before;
         st.position_sector = s + n;
-        sincePersist += n;
         ctl.progress(raw());
         yield;
         if (st.position_sector < total && ctl.shouldStop()) break;
-        if (sincePersist >= PERSIST_SECTORS) {
-          st.duration_ms = baseDuration + (Date.now() - t0);
-          writeJobState(v.integrity, st);
-          sincePersist = 0;
-        }
+        rec.step(n);
       }
     } catch (e) {
       try { finish('failed', (e as Error).message); } catch { /* the error below is what matters */ }
       throw e;
     }
     const done = st.position_sector >= total;
-    st.state = done ? 'done' : 'paused';
     finish(done ? 'done' : 'paused');
     return { ...raw(), done };
   } finally {

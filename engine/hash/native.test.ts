@@ -175,7 +175,7 @@ test('two jobs one after the other in a process whose main thread never loads th
         'const { formatVolume } = await import(' + JSON.stringify(${JSON.stringify(fmt)}) + '); formatVolume(' + JSON.stringify(img) + ', { noWipe: true, integrityRecalculate: true, force: true, integrity: "sha256", sectorSize: 4096 });']);
       const states = [];
       for (const spec of [{ kind: 'recalc' }, { kind: 'scrub', reset: true }, { kind: 'scrub', reset: true }]) {
-        const p = await startJob({ device: img, integrity: 'sha256', ...spec }, () => {}).finished;
+        const p = await startJob({ device: img, volume: { integrity: 'sha256' }, ...spec }, () => {}).finished;
         states.push(p.state + ':' + p.mismatches);
       }
       fs.rmSync(dir, { recursive: true, force: true });

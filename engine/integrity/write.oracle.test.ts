@@ -13,7 +13,7 @@ import { openWritable } from './writable.js';
 import { JournalWriter } from './journal-writer.js';
 import { replayOnDisk, sectionSealer } from './replay.js';
 
-type Opts = VolumeOptions & { dataDevice?: string };
+type Opts = VolumeOptions;
 
 function pattern(tag: string, start: number, sectors: number): Buffer {
   return Buffer.concat(Array.from({ length: sectors }, (_, i) => patternSector(tag, start + i)));

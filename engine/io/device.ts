@@ -34,10 +34,13 @@ export interface NativeSource {
 
 export interface OpenOptions {
   readOnly?: boolean;
+  /** a read of the superblock alone while another process writes is allowed: the superblock sector is written
+   *  whole (the kernel's and our sync_superblock), so it reads as the old one or the new one */
+  superblockOnly?: boolean;
 }
 
 /** Size of a block device in bytes, from sysfs (Node has no BLKGETSIZE64 ioctl). */
-function blockDeviceSize(st: fs.Stats): number {
+export function blockDeviceSize(st: fs.Stats): number {
   const major = Number(BigInt(st.rdev) >> 8n) & 0xfff;
   const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
   const p = `/sys/dev/block/${major}:${minor}/size`;
@@ -65,8 +68,8 @@ export class FileDevice implements BlockDevice {
     this.size = size;
   }
 
-  static open(file: string, opts: OpenOptions = {}): FileDevice {
-    const readOnly = opts.readOnly ?? true;
+  static open(file: string, o: OpenOptions = {}): FileDevice {
+    const readOnly = o.readOnly ?? true;
     let st: fs.Stats;
     try {
       st = fs.statSync(file);
@@ -82,8 +85,8 @@ export class FileDevice implements BlockDevice {
     if (isBlock && !readOnly) flags |= fs.constants.O_EXCL;
     // exclusive opens between our processes (io/lock.ts): one writer, and no reader while it writes
     let lock: WriteLock | null = null;
-    if (readOnly) checkNotWriting(file);
-    else lock = acquireWriteLock(file);
+    if (!readOnly) lock = acquireWriteLock(file);
+    else if (!o.superblockOnly) checkNotWriting(file);
     let fd: number;
     try {
       fd = fs.openSync(file, flags);

@@ -2,6 +2,8 @@
 // (tools_detect_signatures): dm-integrity, LUKS1/2 (and the LUKS2 secondary header), ext2/3/4, xfs, btrfs,
 // swap, vfat, ntfs, iso9660, MBR and GPT partition tables. Reads only; reports where each magic lies so a
 // forced format can erase exactly those bytes (as wipefs / tools_wipe_all_signatures do).
+import { statSync as fsStat } from 'node:fs';
+import { IntegrityStudioError } from '../errors.js';
 import { FileDevice, type BlockDevice } from './device.js';
 
 export interface Signature {
@@ -100,4 +102,57 @@ export function describeSignatures(found: Signature[]): string {
     byDevice.set(k, list);
   }
   return [...byDevice].map(([dev, list]) => `${dev} holds ${list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}` : list[0]}`).join('; ');
+}
+
+/** What is at a path, before a format over it or an add of it: its kind and size, and what it holds. */
+export interface ExistingContent {
+  path: string;
+  kind: 'file' | 'block';
+  size: number;
+  signatures: Signature[];
+  /** the first 4 MiB read are all zeros (no data there, as far as was read) */
+  zeroStart: boolean;
+  /** "file /x.img (10.0 MiB)" */
+  label: string;
+  /** "data with no known signature (its first 4.0 MiB are not all zeros)", "an ext4 filesystem" */
+  what: string;
+  /** label + " holds " + what */
+  words: string;
+}
+
+function mib(n: number): string {
+  return n >= 1 << 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 1048576).toFixed(1)} MiB`;
+}
+
+/**
+ * What an existing path holds, in words; throws one clear error for what can never hold a volume (a folder, a
+ * character device such as /dev/null, a socket or FIFO). Reads at most the first 4 MiB.
+ */
+export function existingContent(path: string): ExistingContent {
+  let st: import('node:fs').Stats;
+  try {
+    st = fsStat(path);
+  } catch (e) {
+    throw new IntegrityStudioError(`${path}: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code ?? 'EIO');
+  }
+  if (st.isDirectory()) throw new IntegrityStudioError(`${path} is a folder: give an image file or a block device`, 'EISDIR', { field: 'path', detail: { path } });
+  if (st.isCharacterDevice()) throw new IntegrityStudioError(`${path} is a character device, not an image file or a block device`, 'EINVAL', { field: 'path', detail: { path } });
+  if (!st.isFile() && !st.isBlockDevice()) throw new IntegrityStudioError(`${path} is ${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file'}, not an image file or a block device`, 'EINVAL', { field: 'path', detail: { path } });
+  const dev = FileDevice.open(path, { readOnly: true, superblockOnly: true });
+  try {
+    const n = Math.min(dev.size, PROBE_BYTES);
+    const buf = Buffer.alloc(n);
+    if (n) dev.read(buf, 0);
+    const signatures = probeBuffer(buf).map((s) => ({ ...s, device: path }));
+    const zeroStart = buf.every((b) => b === 0);
+    const kind = st.isBlockDevice() ? 'block' : 'file';
+    const what = signatures.length
+      ? [...new Set(signatures.map((s) => s.description))].join(' and ')
+      : dev.size === 0 ? 'nothing (it is empty)'
+      : zeroStart ? `no known signature, and its first ${mib(n)} are all zeros` : `data with no known signature (its first ${mib(n)} are not all zeros)`;
+    const label = `${kind === 'block' ? 'block device' : 'file'} ${path} (${mib(dev.size)})`;
+    return { path, kind, size: dev.size, signatures, zeroStart, label, what, words: `${label} holds ${what}` };
+  } finally {
+    dev.close();
+  }
 }

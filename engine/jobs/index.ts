@@ -48,19 +48,31 @@ export function jobStatus(device: string, _opts: { dataDevice?: string } = {}): 
   }
 }
 
-/** Rate over a sliding window of recent samples, so a pause/resume or a slow start does not skew the ETA. */
-class RateMeter {
+/**
+ * Rate over a sliding window of recent samples, so a pause/resume or a slow start does not skew the ETA. No rate
+ * is given until the samples span MIN_SPAN_MS: the first chunk of a job is read at once (a speed limit paces the
+ * ones after it), so a rate from the first two samples alone would be far above both the limit and the truth.
+ */
+export class RateMeter {
+  static readonly MIN_SPAN_MS = 1000;
   private samples: Array<[number, number]> = [];
+  private first: [number, number] | null = null;
   constructor(private readonly windowMs = 3000) {}
   add(t: number, position: number): void {
+    this.first ??= [t, position];
     this.samples.push([t, position]);
-    while (this.samples.length > 2 && t - this.samples[0]![0] > this.windowMs) this.samples.shift();
+    while (this.samples.length > 2 && t - this.samples[1]![0] >= this.windowMs) this.samples.shift();
   }
   bytesPerSecond(): number {
     if (this.samples.length < 2) return 0;
     const [t0, p0] = this.samples[0]!;
     const [t1, p1] = this.samples[this.samples.length - 1]!;
-    return t1 > t0 ? ((p1 - p0) * SECTOR_SIZE * 1000) / (t1 - t0) : 0;
+    return t1 - t0 >= RateMeter.MIN_SPAN_MS ? ((p1 - p0) * SECTOR_SIZE * 1000) / (t1 - t0) : 0;
+  }
+  /** the run's average from its first sample to `t` (its final event: a run shorter than the window still has one) */
+  average(t: number, position: number): number {
+    if (!this.first || t <= this.first[0]) return 0;
+    return ((position - this.first[1]) * SECTOR_SIZE * 1000) / (t - this.first[0]);
   }
 }
 
@@ -89,6 +101,7 @@ export function toProgress(spec: JobSpec, p: RawProgress, state: JobState, rate:
       : {}),
     ...(p.read_errors !== undefined ? { read_errors: p.read_errors, read_error_ranges: p.read_error_ranges ?? [] } : {}),
     ...(p.started_at ? { started_at: p.started_at } : {}),
+    ...(p.run_started_at ? { run_started_at: p.run_started_at } : {}),
     journal: p.journal,
     ...(error ? { error } : {}),
   };
@@ -134,7 +147,7 @@ export function startJob(spec: JobSpec, onProgress: (p: JobProgress) => void): J
       } else if (m.type === 'final') {
         latest = m.p;
         meter.add(Date.now(), m.p.position);
-        finish(toProgress(spec, m.p, m.done ? 'done' : 'paused', meter.bytesPerSecond()));
+        finish(toProgress(spec, m.p, m.done ? 'done' : 'paused', meter.bytesPerSecond() || meter.average(Date.now(), m.p.position)));
       } else {
         finish(toProgress(spec, latest, 'failed', 0, m.error));
       }

@@ -116,11 +116,11 @@ test('recalc with a keyed hash follows the kernel: refused without a journal MAC
   const key = crypto.randomBytes(32);
   const img = path.join(dir, 'keyed.img');
   formatVolume(img, { size: 4 << 20, force: true, integrity: 'hmac-sha256', integrityKey: key });
-  const r = await run({ kind: 'recalc', device: img, integrity: 'hmac-sha256', integrityKey: key, reset: true }).h.finished;
+  const r = await run({ kind: 'recalc', device: img, volume: { integrity: 'hmac-sha256', integrityKey: key }, reset: true }).h.finished;
   assert.equal(r.state, 'failed');
   assert.match(r.error!, /disabled for security reasons/);
   assert.doesNotMatch(JSON.stringify(r), new RegExp(key.toString('hex')), 'no key in events');
-  const ok = await run({ kind: 'recalc', device: img, integrity: 'hmac-sha256', integrityKey: key, reset: true, legacyRecalculate: true }).h.finished;
+  const ok = await run({ kind: 'recalc', device: img, volume: { integrity: 'hmac-sha256', integrityKey: key }, reset: true, legacyRecalculate: true }).h.finished;
   assert.equal(ok.state, 'done');
   assert.deepEqual(verifyAll(img, { integrity: 'hmac-sha256', integrityKey: key }).bad, []);
 });
@@ -183,7 +183,7 @@ test('scrub finds exactly the blocks corrupted on purpose, pauses and resumes fr
     fs.closeSync(fd);
     const hash = crypto.createHash('sha256').update(fs.readFileSync(img)).digest('hex');
     const state = jobStatePath(img, 'scrub');
-    const first = run({ kind: 'scrub', device: img, integrity: 'sha256', maxBytesPerSecond: 32 << 20 }, (p, h) => {
+    const first = run({ kind: 'scrub', device: img, volume: { integrity: 'sha256' }, maxBytesPerSecond: 32 << 20 }, (p, h) => {
       if (p.state === 'running') void h.pause();
     });
     const paused = await first.h.finished;
@@ -194,7 +194,7 @@ test('scrub finds exactly the blocks corrupted on purpose, pauses and resumes fr
     assert.equal(saved.position_sector, paused.position_sector);
     assert.equal(jobStatus(img).scrub?.position_sector, paused.position_sector, 'jobStatus shows the paused scrub');
     assert.equal(readScrubState(img)?.state, 'paused');
-    const done = await run({ kind: 'scrub', device: img, integrity: 'sha256' }).h.finished;
+    const done = await run({ kind: 'scrub', device: img, volume: { integrity: 'sha256' } }).h.finished;
     assert.equal(done.state, 'done');
     assert.equal(done.start_sector, paused.position_sector);
     assert.equal(done.mismatches, victims.length);
@@ -222,7 +222,7 @@ test(`progress events are throttled to at most ${MAX_EVENTS_PER_SECOND} per seco
   const img = path.join(dir, 'throttle.img');
   formatVolume(img, { size: 160 << 20, force: true, noWipe: true, integrity: 'sha256' });
   // at 200 MiB/s (--max-rate) the wipe takes about 0.8 s however fast the machine is: enough events to see the throttle
-  const started = run({ kind: 'wipe', device: img, integrity: 'sha256', maxBytesPerSecond: 200 << 20 });
+  const started = run({ kind: 'wipe', device: img, volume: { integrity: 'sha256' }, maxBytesPerSecond: 200 << 20 });
   const { h, events } = started;
   const end = await h.finished;
   assert.equal(end.state, 'done');

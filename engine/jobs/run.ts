@@ -14,7 +14,7 @@ import { recalculate, RECALC_SECTORS, syncSuperblock } from '../integrity/bitmap
 import { wipeRange } from '../commands/wipe.js';
 import type { JournalState } from '../integrity/journal-writer.js';
 import type { JobRun, JobSpec, UncheckedCounts } from './types.js';
-import { addBadBlock, appendRecalcRun, pushRun, resumeJobState, runningMarker, writeJobState } from './state.js';
+import { addBadBlock, appendRecalcRun, markRecalcRunning, PERSIST_MS, resumeJobState, runningMarker, ScanRecorder, writeJobState } from './state.js';
 
 /** What a job reports as it goes (the runner turns it into throttled JobProgress events). */
 export interface RawProgress {
@@ -30,8 +30,9 @@ export interface RawProgress {
   unchecked?: UncheckedCounts;
   read_errors?: number;
   read_error_ranges?: Array<[number, number]>;
-  /** ISO time the run started */
+  /** ISO time the job started (a scrub's first run) and this run started */
   started_at?: string;
+  run_started_at?: string;
 }
 
 export interface JobControl {
@@ -46,18 +47,12 @@ export interface JobOutcome extends RawProgress {
 /** Persist the scrub/wipe position at least this often (sectors): 256 MiB, as the kernel's recalc superblock. */
 export const PERSIST_SECTORS = 256 * 2048;
 
-export function volumeOptionsOf(spec: JobSpec): VolumeOptions & { dataDevice?: string } {
+/** The job's open options as the engine opens with them: every field as given (keys back to Buffers: a worker
+ *  receives them as Uint8Array), the mode journal by default. */
+export function volumeOptionsOf(spec: JobSpec): VolumeOptions {
   const buf = (k?: Uint8Array) => (k ? Buffer.from(k.buffer, k.byteOffset, k.byteLength) : undefined);
-  return {
-    dataDevice: spec.dataDevice,
-    integrity: spec.integrity,
-    integrityKey: buf(spec.integrityKey),
-    journalIntegrity: spec.journalIntegrity,
-    journalIntegrityKey: buf(spec.journalIntegrityKey),
-    journalCrypt: spec.journalCrypt,
-    journalCryptKey: buf(spec.journalCryptKey),
-    mode: spec.mode ?? 'journal',
-  };
+  const o = spec.volume ?? {};
+  return { ...o, integrityKey: buf(o.integrityKey), journalIntegrityKey: buf(o.journalIntegrityKey), journalCryptKey: buf(o.journalCryptKey), mode: o.mode ?? 'journal' };
 }
 
 /**
@@ -99,8 +94,20 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
     if (spec.reset) syncSuperblock(vol, vol.mode === 'bitmap');
     const start = sb.recalc_sector;
     from = start;
-    const report = () =>
-      ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), started_at: startedAt });
+    // others see that it runs, where and how fast (the position itself is the superblock's, persisted as the kernel)
+    const marker = { ...runningMarker(spec.by ?? 'cli'), since: startedAt, from_sector: start, at: startedAt, position_sector: start, bytes_per_second: 0 };
+    markRecalcRunning(vol, marker);
+    let seen = { t: t0, pos: start };
+    const report = () => {
+      ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), started_at: startedAt, run_started_at: startedAt });
+      const now = Date.now();
+      if (now - seen.t < PERSIST_MS) return;
+      marker.bytes_per_second = Math.round(((sb.recalc_sector - seen.pos) * SECTOR_SIZE * 1000) / (now - seen.t));
+      marker.at = new Date(now).toISOString();
+      marker.position_sector = sb.recalc_sector;
+      seen = { t: now, pos: sb.recalc_sector };
+      markRecalcRunning(vol, marker);
+    };
     const pool = new TagPool(hasherOptionsFor(sb, vol.options), vol.geometry.block_size, RECALC_SECTORS * SECTOR_SIZE);
     report();
     let done: boolean;
@@ -130,41 +137,27 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
 
 /** `vol` defaults to the spec's device opened read-only (tests give a volume over a fault-injecting device). */
 export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolume(spec.device, { ...volumeOptionsOf(spec), readOnly: true })): JobOutcome {
-  const t0 = Date.now();
-  const startedAt = new Date(t0).toISOString();
   let pool: TagPool | null = null;
   try {
     const t = vol.target;
     const total = vol.geometry.provided_data_sectors;
-    const st = resumeJobState(vol, 'scrub', spec.reset);
+    const rec = new ScanRecorder(vol, spec, PERSIST_SECTORS);
+    const st = rec.st;
     const unchecked = st.unchecked!;
-    st.read_errors ??= 0;
-    st.read_error_ranges ??= [];
-    st.started_at ??= startedAt;
-    const baseDuration = st.duration_ms ?? 0;
-    const start = st.position_sector;
+    const start = rec.start;
     const spb = vol.geometry.sectors_per_block;
-    const finish = (result: JobRun['result'], error?: string) => {
-      st.running = null;
-      st.duration_ms = baseDuration + (Date.now() - t0);
-      st.finished_at = result === 'done' ? new Date().toISOString() : null;
-      st.runs = pushRun(st.runs, runRecord(spec, startedAt, t0, result, start, st.position_sector, {
-        bad_blocks: st.mismatches, read_errors: st.read_errors, unchecked_blocks: unchecked.recalculating + unchecked['dirty-bitmap'], ...(error ? { error } : {}),
-      }));
-      writeJobState(vol, st);
-    };
+    const finish = (result: JobRun['result'], error?: string) => rec.finish(result, error);
     pool = new TagPool(hasherOptionsFor(vol.sb, vol.options), vol.geometry.block_size, CHUNK_SECTORS * SECTOR_SIZE);
     t.tagPool = pool;
     const report = () =>
       ctl.progress({
         position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
         checked_blocks: st.checked_blocks, unchecked: { ...unchecked }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
+        run_started_at: rec.runStartedAt,
       });
     report();
-    // others (the dashboard, another CLI) see that this scrub is going on, and by whom
-    st.running = runningMarker(spec.by ?? 'cli');
-    writeJobState(vol, st);
-    let sincePersist = 0;
+    // others (the dashboard, another CLI) see that this scrub is going on, by whom, and where it is
+    rec.begin();
     try {
       while (st.position_sector < total) {
         const s = st.position_sector;
@@ -198,14 +191,9 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
         unchecked.recalculating += t.stats.unchecked.recalculating - skippedBefore.recalculating;
         unchecked['dirty-bitmap'] += t.stats.unchecked['dirty-bitmap'] - skippedBefore['dirty-bitmap'];
         st.position_sector = s + n;
-        sincePersist += n;
         report();
         if (st.position_sector < total && ctl.shouldStop()) break;
-        if (sincePersist >= PERSIST_SECTORS) {
-          st.duration_ms = baseDuration + (Date.now() - t0);
-          writeJobState(vol, st);
-          sincePersist = 0;
-        }
+        rec.step(n);
       }
     } catch (e) {
       let saved = `its position is saved at sector ${st.position_sector}`;
@@ -218,11 +206,11 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
       throw e;
     }
     const done = st.position_sector >= total;
-    st.state = done ? 'done' : 'paused';
     finish(done ? 'done' : 'paused');
     return {
       position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null, done,
       checked_blocks: st.checked_blocks, unchecked: { ...unchecked }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
+      run_started_at: rec.runStartedAt,
     };
   } finally {
     pool?.close();

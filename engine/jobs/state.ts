@@ -7,7 +7,45 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Volume } from '../volume.js';
 import { IntegrityStudioError } from '../errors.js';
-import type { JobKind, JobRun, UncheckedCounts } from './types.js';
+import type { JobKind, JobRun, JobSpec, UncheckedCounts } from './types.js';
+import { changesSince, fingerprintOf, type VolumeFingerprint } from './fingerprint.js';
+
+export type { VolumeFingerprint } from './fingerprint.js';
+
+/** How often a running job's state file is brought up to date (position, findings, rate): others (the dashboard,
+ *  another CLI) read it, and a crash loses at most this much of a scrub's work. */
+export const PERSIST_MS = 1000;
+
+/** The marker a run keeps in its state file while it goes on, brought up to date every PERSIST_MS. */
+export interface RunningMarker {
+  pid: number;
+  /** the pid's start time (/proc/PID/stat), to tell a reused pid */
+  start: string | null;
+  by: 'cli' | 'dashboard';
+  since: string;
+  /** where this run started and when it was last seen, where, and how fast */
+  from_sector?: number;
+  at?: string;
+  position_sector?: number;
+  bytes_per_second?: number;
+}
+
+/** The result of a scrub that reached the end: kept while a newer scrub runs, so known damage stays visible until
+ *  it is checked again. */
+export interface FinishedScan {
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  total_sectors: number;
+  checked_blocks: number;
+  mismatches: number;
+  bad_ranges: Array<[number, number]>;
+  read_errors: number;
+  read_error_ranges: Array<[number, number]>;
+  unchecked?: UncheckedCounts;
+  measured_on?: VolumeFingerprint | null;
+  changed_during?: string[];
+}
 
 /** Runs kept per job (newest last). */
 export const MAX_RUNS = 20;
@@ -32,8 +70,16 @@ export interface JobStateFile {
   duration_ms?: number;
   /** the last MAX_RUNS runs, newest last */
   runs?: JobRun[];
-  /** set while a run is going on: its process (and the pid's start time, to tell a reused pid) and who runs it */
-  running?: { pid: number; start: string | null; by: 'cli' | 'dashboard'; since: string } | null;
+  /** set while a run is going on: its process (and the pid's start time, to tell a reused pid), who runs it, and
+   *  where it was last seen; a marker whose process is gone is an interrupted run */
+  running?: RunningMarker | null;
+  /** the volume when this scrub started (from sector 0), and when it reached the end (done) */
+  started_on?: VolumeFingerprint | null;
+  measured_on?: VolumeFingerprint | null;
+  /** what changed while it was being scanned (between started_on and measured_on) */
+  changed_during?: string[];
+  /** the last scrub that reached the end before this one started (its findings stay known until checked again) */
+  last_finished?: FinishedScan | null;
   /** identity of the volume: salt (hex) and provided_data_sectors */
   volume?: string;
   updated?: string;
@@ -130,15 +176,126 @@ export function addBadBlock(ranges: Array<[number, number]>, sector: number, spb
   else ranges.push([sector, sector + spb]);
 }
 
-/** The paused state of a scrub or wipe to resume, or a fresh one (also with `reset`). */
+/** The run a marker left behind when its process died: interrupted, continuing from the last saved position. */
+export function interruptedRun(kind: JobKind, r: RunningMarker, savedSector: number, fallbackEnd?: string): JobRun {
+  const ended = r.at ?? fallbackEnd ?? null;
+  return {
+    job: kind, by: r.by, started_at: r.since, ended_at: ended, duration_ms: ended ? Math.max(0, Date.parse(ended) - Date.parse(r.since)) : null,
+    result: 'interrupted', from_sector: r.from_sector ?? savedSector, to_sector: savedSector,
+    ...(r.position_sector !== undefined ? { reached_sector: r.position_sector } : {}),
+  };
+}
+
+/** A state file's marker of a run whose process is gone (killed, crashed): null when none or when it is alive. */
+export function deadMarker(st: { running?: RunningMarker | null } | null): RunningMarker | null {
+  const r = st?.running;
+  if (!r || r.pid === process.pid) return null;
+  return runningElsewhere(st as JobStateFile) ? null : r;
+}
+
+function finishedOf(st: JobStateFile): FinishedScan {
+  return {
+    started_at: st.started_at ?? null, finished_at: st.finished_at ?? st.updated ?? null, duration_ms: st.duration_ms ?? null, total_sectors: st.total_sectors,
+    checked_blocks: st.checked_blocks, mismatches: st.mismatches, bad_ranges: st.bad_ranges, read_errors: st.read_errors ?? 0,
+    read_error_ranges: st.read_error_ranges ?? [], unchecked: st.unchecked, measured_on: st.measured_on ?? null, ...(st.changed_during?.length ? { changed_during: st.changed_during } : {}),
+  };
+}
+
+/**
+ * The paused state of a scrub or wipe to resume, or a fresh one (also with `reset`). A run that died without
+ * ending (its marker's process is gone) goes into the history as interrupted; a fresh scrub keeps the last
+ * finished one's findings (last_finished).
+ */
 export function resumeJobState(vol: Volume, kind: JobKind, reset?: boolean): JobStateFile {
   const previous = readJobState(vol, kind);
-  if (!reset && previous && previous.state === 'paused') return { ...previous, unchecked: { recalculating: 0, 'dirty-bitmap': 0, ...previous.unchecked } };
+  let runs = previous?.runs ?? [];
+  const dead = deadMarker(previous);
+  if (previous && dead) {
+    runs = pushRun(runs, interruptedRun(kind, dead, previous.position_sector, previous.updated));
+    previous.running = null;
+  }
+  if (!reset && previous && previous.state === 'paused') return { ...previous, runs, unchecked: { recalculating: 0, 'dirty-bitmap': 0, ...previous.unchecked } };
   return {
     kind, state: 'paused', position_sector: 0, total_sectors: vol.geometry.provided_data_sectors, mismatches: 0, bad_ranges: [], checked_blocks: 0,
     unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: 0, read_error_ranges: [],
-    started_at: new Date().toISOString(), finished_at: null, duration_ms: 0, runs: previous?.runs ?? [],
+    started_at: new Date().toISOString(), finished_at: null, duration_ms: 0, runs,
+    started_on: kind === 'scrub' ? fingerprintOf(vol) : null,
+    last_finished: previous?.state === 'done' ? finishedOf(previous) : previous?.last_finished ?? null,
   };
+}
+
+/**
+ * The bookkeeping of one scrub run (the plain scrub and the LUKS2 one): the state to resume or a fresh one, the
+ * running marker, the state file brought up to date every PERSIST_MS / PERSIST_SECTORS, and the run's record at its
+ * end (with the volume's fingerprint when the scrub reached the end).
+ */
+export class ScanRecorder {
+  readonly st: JobStateFile;
+  readonly start: number;
+  readonly runStartedAt: string;
+  private readonly t0 = Date.now();
+  private readonly baseDuration: number;
+  private lastPersist = Date.now();
+  private sectorsSincePersist = 0;
+  private lastSeen: { t: number; pos: number };
+
+  constructor(private readonly vol: Volume, private readonly spec: JobSpec, private readonly persistSectors: number, st?: JobStateFile) {
+    this.st = st ?? resumeJobState(vol, 'scrub', spec.reset);
+    this.runStartedAt = new Date(this.t0).toISOString();
+    this.st.read_errors ??= 0;
+    this.st.read_error_ranges ??= [];
+    this.st.started_at ??= this.runStartedAt;
+    this.st.unchecked = { recalculating: 0, 'dirty-bitmap': 0, ...this.st.unchecked };
+    this.baseDuration = this.st.duration_ms ?? 0;
+    this.start = this.st.position_sector;
+    this.lastSeen = { t: this.t0, pos: this.start };
+  }
+
+  /** marks the state file: this run is going on, in this process */
+  begin(): void {
+    this.st.running = { ...runningMarker(this.spec.by ?? 'cli'), from_sector: this.start, at: this.runStartedAt, position_sector: this.start, bytes_per_second: 0 };
+    writeJobState(this.vol, this.st);
+  }
+
+  /** after each chunk (the position and findings already advanced by `sectors`): persists when it is time */
+  step(sectors: number): void {
+    this.sectorsSincePersist += sectors;
+    const now = Date.now();
+    if (this.sectorsSincePersist < this.persistSectors && now - this.lastPersist < PERSIST_MS) return;
+    const r = this.st.running;
+    if (r) {
+      const dt = now - this.lastSeen.t;
+      r.bytes_per_second = dt > 0 ? Math.round(((this.st.position_sector - this.lastSeen.pos) * 512 * 1000) / dt) : 0;
+      r.at = new Date(now).toISOString();
+      r.position_sector = this.st.position_sector;
+      this.lastSeen = { t: now, pos: this.st.position_sector };
+    }
+    this.st.duration_ms = this.baseDuration + (now - this.t0);
+    writeJobState(this.vol, this.st);
+    this.lastPersist = now;
+    this.sectorsSincePersist = 0;
+  }
+
+  /** the run's end: its record in the history; a scrub that reached the end is dated and fingerprinted */
+  finish(result: JobRun['result'], error?: string): void {
+    const st = this.st;
+    st.running = null;
+    st.duration_ms = this.baseDuration + (Date.now() - this.t0);
+    if (result === 'done') {
+      st.state = 'done';
+      st.finished_at = new Date().toISOString();
+      st.measured_on = fingerprintOf(this.vol);
+      const during = changesSince(st.started_on, st.measured_on);
+      if (during.length) st.changed_during = during;
+    } else st.finished_at = null;
+    const u = st.unchecked!;
+    st.runs = pushRun(st.runs, {
+      job: 'scrub', by: this.spec.by ?? 'cli', started_at: this.runStartedAt, ended_at: new Date().toISOString(), duration_ms: Date.now() - this.t0, result,
+      from_sector: this.start, to_sector: st.position_sector, bad_blocks: st.mismatches, read_errors: st.read_errors,
+      unchecked_blocks: u.recalculating + u['dirty-bitmap'], ...(error ? { error } : {}),
+    });
+    writeJobState(this.vol, st);
+  }
 }
 
 /** Appends a run, keeping the last MAX_RUNS. */
@@ -147,11 +304,13 @@ export function pushRun(runs: JobRun[] | undefined, run: JobRun): JobRun[] {
   return out.slice(Math.max(0, out.length - MAX_RUNS));
 }
 
-/** The recalc history file (jobStatePath(device, 'recalc')): runs only; the position stays in the superblock. */
+/** The recalc history file (jobStatePath(device, 'recalc')): runs, and the marker of a run going on (where it
+ *  was last seen); the position itself stays in the superblock, as the kernel's. */
 export interface RecalcHistoryFile {
   kind: 'recalc';
   volume?: string;
   runs: JobRun[];
+  running?: RunningMarker | null;
   updated?: string;
 }
 
@@ -167,10 +326,24 @@ export function readRecalcHistory(device: string, id?: string): RecalcHistoryFil
   return j;
 }
 
+/** Ends a recalculation run: its record appended, the running marker cleared. */
 export function appendRecalcRun(vol: Volume, run: JobRun): void {
   const id = volumeId(vol);
   const prev = readRecalcHistory(vol.path, id);
-  writeJsonDurably(jobStatePath(vol.path, 'recalc'), { kind: 'recalc', volume: id, runs: pushRun(prev?.runs, run), updated: new Date().toISOString() });
+  writeJsonDurably(jobStatePath(vol.path, 'recalc'), { kind: 'recalc', volume: id, runs: pushRun(prev?.runs, run), running: null, updated: new Date().toISOString() });
+}
+
+/**
+ * A recalculation run begins (or reports where it is): the marker others read, kept every PERSIST_MS. A marker
+ * left by a run that died is recorded first as an interrupted run, continuing from the superblock's recalc_sector.
+ */
+export function markRecalcRunning(vol: Volume, marker: RunningMarker): void {
+  const id = volumeId(vol);
+  const prev = readRecalcHistory(vol.path, id);
+  let runs = prev?.runs ?? [];
+  const dead = deadMarker(prev);
+  if (dead && dead.since !== marker.since) runs = pushRun(runs, interruptedRun('recalc', dead, Number(vol.sb.recalc_sector), prev?.updated));
+  writeJsonDurably(jobStatePath(vol.path, 'recalc'), { kind: 'recalc', volume: id, runs, running: marker, updated: new Date().toISOString() });
 }
 
 function pidStart(pid: number): string | null {
@@ -183,12 +356,12 @@ function pidStart(pid: number): string | null {
 }
 
 /** The marker a run leaves in its state file while it goes on (cleared when it ends). */
-export function runningMarker(by: 'cli' | 'dashboard'): NonNullable<JobStateFile['running']> {
+export function runningMarker(by: 'cli' | 'dashboard'): RunningMarker {
   return { pid: process.pid, start: pidStart(process.pid), by, since: new Date().toISOString() };
 }
 
 /** Whether the run a state file says is going on is alive in another process (a crashed one is not). */
-export function runningElsewhere(st: JobStateFile | null): boolean {
+export function runningElsewhere(st: { running?: RunningMarker | null } | null): boolean {
   const r = st?.running;
   if (!r || typeof r.pid !== 'number' || r.pid === process.pid) return false;
   try {

@@ -2,9 +2,12 @@
 // hosts (the CLI, electron/host EngineHost, `serve`). Plain data only: every value crosses worker_threads and IPC.
 import type { JournalState } from '../integrity/journal-writer.js';
 import type { CryptSegment } from '../crypt/volume.js';
+import type { VolumeOptions } from '../volume.js';
 
 export type JobKind = 'recalc' | 'scrub' | 'wipe';
-export type JobState = 'running' | 'paused' | 'done' | 'failed';
+/** interrupted: never reported by a running job; a host says it of a job whose process died (its state file's
+ *  running marker outlived it) */
+export type JobState = 'running' | 'paused' | 'done' | 'failed' | 'interrupted';
 
 /** Blocks a scrub passed over as unverifiable, by reason: at/past recalc_sector, or in a dirty bitmap region. */
 export interface UncheckedCounts {
@@ -21,9 +24,12 @@ export interface JobRun {
   started_at: string;
   ended_at: string | null;
   duration_ms: number | null;
-  result: 'running' | 'paused' | 'done' | 'failed';
+  /** interrupted: its process died (killed, crashed, power lost) while it ran: to_sector is the last position saved
+   *  (where it continues), reached_sector where it had been seen last */
+  result: 'running' | 'paused' | 'done' | 'failed' | 'interrupted';
   from_sector: number;
   to_sector: number;
+  reached_sector?: number;
   bad_blocks?: number;
   read_errors?: number;
   unchecked_blocks?: number;
@@ -57,8 +63,10 @@ export interface JobProgress {
   /** blocks whose read failed (EIO) as merged [first, end) ranges: counted apart from mismatches (scrub) */
   read_errors?: number;
   read_error_ranges?: Array<[number, number]>;
-  /** ISO time this run started */
+  /** ISO time the job started: a scrub's first run (from sector 0), a recalculation's run */
   started_at?: string;
+  /** ISO time this run started (a resumed scrub's run starts later than the scrub) */
+  run_started_at?: string;
   /** journal state of the volume, when it has a journal */
   journal: JournalState | null;
   /** set when state is 'failed': one line naming the problem */
@@ -70,24 +78,15 @@ export interface JobSpec {
   kind: JobKind;
   /** the device holding the superblock */
   device: string;
-  dataDevice?: string;
-  integrity?: string;
-  integrityKey?: Uint8Array;
-  journalIntegrity?: string;
-  journalIntegrityKey?: Uint8Array;
-  journalCrypt?: string;
-  journalCryptKey?: Uint8Array;
-  /** open mode for recalc and wipe (default journal), as integritysetup's -B / -D */
-  mode?: 'journal' | 'bitmap' | 'direct';
+  /** the open options, whole (integritysetup open's: data device, algorithms, keys as bytes, mode, bitmap options);
+   *  passed on to the open as they are, so none can be left out on the way (keys arrive in a worker as Uint8Array) */
+  volume?: VolumeOptions;
   /** recalc --reset / scrub from the start: ignore the persisted position */
   reset?: boolean;
   /** --integrity-legacy-recalculate: allow recalculating keyed tags without the kernel's safety conditions */
   legacyRecalculate?: boolean;
   /** who runs it, recorded in the job's run history (default 'cli') */
   by?: 'cli' | 'dashboard';
-  /** bitmap-mode open options for recalc (--bitmap-sectors-per-bit, --bitmap-flush-time ms) */
-  bitmapSectorsPerBit?: number;
-  bitmapFlushTime?: number;
   /** --max-rate: at most this many bytes of the volume per second (a scrub that leaves I/O for the users of the
    * disk, as btrfs scrub's limit or md's sync_speed_max); a pause still stops at once */
   maxBytesPerSecond?: number;

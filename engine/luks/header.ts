@@ -1,6 +1,7 @@
 // LUKS2 binary headers and JSON metadata (cryptsetup docs/on-disk-format-luks2.pdf; lib/luks2/luks2_disk_metadata.c
 // for reading both copies, lib/luks2/luks2_json_metadata.c for the validation). Parsing is pure (Buffers in,
 // plain data out); readLuks2Header does the reads.
+import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { FormatError, IntegrityStudioError } from '../errors.js';
 import { FileDevice, type BlockDevice } from '../io/device.js';
@@ -525,5 +526,31 @@ export function readLuks2Header(src: string | BlockDevice): Luks2Info {
     return readLuks2HeaderFrom(dev, src);
   } finally {
     dev.close();
+  }
+}
+
+/**
+ * Whether `path` is a LUKS2 device: the primary header's magic and version, or — when the primary is damaged — a
+ * secondary one at any of the offsets cryptsetup searches (LUKS2_hdr_read: either copy makes it LUKS2). Reads at
+ * most 10 × 8 bytes; false for anything unreadable.
+ */
+export function isLuks2(path: string | undefined): boolean {
+  if (!path) return false;
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const b = Buffer.alloc(8);
+    for (const [off, magic] of [[0, LUKS2_MAGIC_1ST], ...LUKS2_HDR2_OFFSETS.map((o) => [o, LUKS2_MAGIC_2ND] as const)] as Array<[number, Buffer]>) {
+      if (fs.readSync(fd, b, 0, 8, off) === 8 && b.subarray(0, 6).equals(magic) && b.readUInt16BE(6) === 2) return true;
+    }
+    return false;
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
   }
 }

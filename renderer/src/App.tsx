@@ -60,9 +60,9 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi &
   let view;
   if (route.page === 'list') view = <VolumeList volumes={volumeList(d)} onNavigate={nav} />;
   else if (route.page === 'create') {
-    view = <CreateVolumeForm algorithms={algorithms} progress={wipe} pickPath={pick} onLuks={() => nav({ page: 'create-luks' })} onSubmit={async (r) => { done((await d.call('createVolume', r)).id); }} />;
+    view = <CreateVolumeForm algorithms={algorithms} progress={wipe} pickPath={pick} onLuks={() => nav({ page: 'create-luks' })} onCancel={() => nav({ page: 'list' })} onSubmit={async (r) => { done((await d.call('createVolume', r)).id); }} />;
   } else if (route.page === 'create-luks') {
-    view = <LuksCreateVolumeForm progress={wipe} kdf={formatting ? d.kdfProgress[formatting.id] : undefined} pickPath={pick} onPlain={() => nav({ page: 'create' })}
+    view = <LuksCreateVolumeForm progress={wipe} kdf={formatting ? d.kdfProgress[formatting.id] : undefined} pickPath={pick} onPlain={() => nav({ page: 'create' })} onCancel={() => nav({ page: 'list' })}
       onSubmit={async (r) => { done((await d.call('createLuksVolume', r)).id); }} />;
   } else if (route.page === 'add') {
     // a LUKS2 device (recognised by its header) is added locked: its passphrase is asked next

@@ -61,12 +61,12 @@ export function wsBridge(origin: string, token: string, onConnection: Connection
       timer = setTimeout(connect, delay);
     };
     sock.onmessage = (m) => {
-      const f = JSON.parse(String(m.data)) as { event?: IntegrityEvent; id?: number; ok?: boolean; result?: unknown; error?: string };
+      const f = JSON.parse(String(m.data)) as { event?: IntegrityEvent; id?: number; ok?: boolean; result?: unknown; error?: string; code?: string };
       if (f.event) { for (const l of listeners) l(f.event); return; }
       const w = waiting.get(f.id ?? -1);
       if (!w) return;
       waiting.delete(f.id!);
-      if (f.ok) w.resolve(f.result); else w.reject(new Error(f.error ?? 'failed'));
+      if (f.ok) w.resolve(f.result); else w.reject(Object.assign(new Error(f.error ?? 'failed'), f.code ? { code: f.code } : {}));
     };
   };
   connect();

@@ -23,7 +23,7 @@ test('physicalSector matches the engine (dataSector) across interleave areas, bl
   assert.equal(physicalSector({ log2_interleave_sectors: 15 }, { initial_sectors: 184, metadata_run: 256, meta_dev: false }, 10) * 512, 230400);
   // a range across an area boundary is two extents
   const x = imageExtents({ log2_interleave_sectors: 3 }, { initial_sectors: 8, metadata_run: 1, meta_dev: false }, 6, 10);
-  assert.deepEqual(x, [{ start_byte: (8 + 1 + 6) * 512, end_byte: (8 + 1 + 8) * 512 }, { start_byte: (8 + 8 + 2) * 512, end_byte: (8 + 8 + 2 + 2) * 512 }]);
+  assert.deepEqual(x, [{ first_byte: (8 + 1 + 6) * 512, last_byte: (8 + 1 + 8) * 512 - 1 }, { first_byte: (8 + 8 + 2) * 512, last_byte: (8 + 8 + 2 + 2) * 512 - 1 }]);
 });
 
 test('ranges: the unit named, one sector not written as a span, blocks with their sectors on 4096-byte volumes', () => {
@@ -36,12 +36,12 @@ test('ranges: the unit named, one sector not written as a span, blocks with thei
     superblock: { ...vol('a').superblock!, log2_sectors_per_block: 3 }, geometry: { ...vol('a').geometry!, block_size: 4096 } });
   const rows = errorRows(v);
   assert.deepEqual(rows.map((r) => [r.kind, r.text, r.blocks, r.sectors, r.block_size]), [['bad', 'blocks 10–11 (sectors 80–95)', 2, 16, 4096], ['read-error', 'block 1 (sectors 8–15)', 1, 8, 4096]]);
-  assert.deepEqual(rows[0]!.extents, [{ start_byte: (184 + 256 + 80) * 512, end_byte: (184 + 256 + 96) * 512 }]);
+  assert.deepEqual(rows[0]!.extents, [{ first_byte: (184 + 256 + 80) * 512, last_byte: (184 + 256 + 96) * 512 - 1 }]);
   const j = JSON.parse(errorsJson(v)) as { scrub: { finished_at: string }; ranges: Array<{ first_sector: number; extents: unknown[] }> };
   assert.equal(j.scrub.finished_at, '2026-12-02T10:00:00Z');
   assert.equal(j.ranges[0]!.first_sector, 80);
   const csv = errorsCsv(v).trim().split('\n');
-  assert.equal(csv[0], 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,start_byte,end_byte');
+  assert.equal(csv[0], 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte');
   assert.equal(csv[1], `bad,80,95,16,10,11,2,4096,image,${520 * 512},${536 * 512}`);
 });
 

@@ -9,7 +9,7 @@ import { parseHash, routeHash, type Route } from './lib/routes.js';
 import { backoff } from './bridge.js';
 import { prog, verification, vol } from './test-fixtures.js';
 
-test('store: progress events update jobs, live error counts and rate history, never the state the host reported', () => {
+test('store: progress events update jobs and rate history, errors events the known damage, never the state the host reported', () => {
   const s = createDashboardStore();
   s.getState().applyEvents([{ type: 'volume', volume: vol('a', { state: 'recalc-paused', conditions: ['recalc-paused', 'not-checked'] }) }, { type: 'volume', volume: vol('b') }]);
   assert.deepEqual(s.getState().order, ['a', 'b']);
@@ -19,7 +19,11 @@ test('store: progress events update jobs, live error counts and rate history, ne
   assert.deepEqual(s.getState().rates.a!.recalc!.samples, [[1000, 5e6]]);
   s.getState().applyEvents([{ type: 'progress', id: 'a', progress: prog({ job: 'scrub', state: 'done', position_sector: 32768, mismatches: 2, bad_ranges: [[8, 10]] }) }]);
   assert.equal(s.getState().volumes.a!.state, 'recalc-paused');
-  assert.equal(s.getState().volumes.a!.error_count, 2);
+  // known damage comes with 'errors' events (the host adds what the last finished scrub found where this one has
+  // not been yet): a progress event's own count would hide it
+  assert.equal(s.getState().volumes.a!.error_count, 0);
+  s.getState().applyEvents([{ type: 'errors', id: 'a', count: 3, ranges: [[8, 10], [20000, 20001]] }]);
+  assert.equal(s.getState().volumes.a!.error_count, 3);
   for (let i = 0; i < RATE_HISTORY + 30; i++) s.getState().applyEvents([{ type: 'progress', id: 'a', progress: prog({ bytes_per_second: i + 1, started_at: 't1' }) }], i);
   assert.equal(s.getState().rates.a!.recalc!.samples.length, RATE_HISTORY);
   assert.equal(s.getState().rates.a!.recalc!.samples.at(-1)![1], RATE_HISTORY + 30);

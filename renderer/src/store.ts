@@ -96,8 +96,9 @@ export function createDashboardStore(api?: IntegrityApi) {
             const v = volumes[e.id];
             const p = e.progress;
             if (v) {
+              // known damage (error_count, bad_ranges) comes with 'errors' events and snapshots: the host adds what the
+              // last finished scrub found where this one has not been yet
               const next: VolumeSnapshot = { ...v, jobs: { ...v.jobs, [p.job]: p } };
-              if (p.job === 'scrub') { next.error_count = p.mismatches; next.bad_ranges = p.bad_ranges; }
               if (p.journal) next.journal = p.journal;
               volumes = { ...volumes, [e.id]: next };
             }

@@ -3,7 +3,8 @@ import type { JobProgress, Verification, VolumeSnapshot } from '../../engine/api
 
 export function verification(over: Partial<Verification> = {}): Verification {
   return {
-    scrub: 'none', started_at: null, finished_at: null, duration_ms: null, total_blocks: 32768, checked_blocks: 0, bad_blocks: 0, bad_ranges: [],
+    scrub: 'none', started_at: null, finished_at: null, duration_ms: null, position_sector: 0, running_elsewhere: null, interrupted: null,
+    total_blocks: 32768, checked_blocks: 0, bad_blocks: 0, bad_ranges: [], carried_over: null, changed_since: [], changed_during: [], change_detection: 'image',
     read_errors: 0, read_error_ranges: [], unchecked_blocks: 0, unchecked: [], suspect_algorithm_or_key: false, ...over,
   };
 }

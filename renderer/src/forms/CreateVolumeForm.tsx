@@ -1,15 +1,16 @@
 // Create a volume: a new sparse image (with a size) or an existing file or device (size left empty), with every
 // format and open option; the equivalent commands below, updated as you type.
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { CreateVolumeRequest } from '../../../engine/api.js';
 import { Check, Field } from '../lib/Field.js';
 import { Progress } from '../lib/Progress.js';
 import { CREATE_LABELS as L, DEFAULT_FORM, formatCommand, openCommand, toRequest, validateForm, type CreateForm } from './create-form.js';
 import { OpenOptionsFields } from './OpenOptionsFields.js';
 import { inFormWords } from './words.js';
+import { needsConfirmation, OverwriteQuestion } from '../lib/OverwriteQuestion.js';
 
-export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, initial = DEFAULT_FORM, onLuks }: {
-  algorithms: string[]; onSubmit(r: CreateVolumeRequest): Promise<void>; progress?: { done: number; total: number } | null;
+export function CreateVolumeForm({ algorithms, onSubmit, onCancel, progress, pickPath, initial = DEFAULT_FORM, onLuks }: {
+  algorithms: string[]; onSubmit(r: CreateVolumeRequest): Promise<void>; onCancel?: () => void; progress?: { done: number; total: number } | null;
   pickPath?: (kind: 'open' | 'save' | 'key') => Promise<string | null>; initial?: CreateForm;
   /** the LUKS2 authenticated-encryption form (renderer/src/luks) */
   onLuks?: () => void;
@@ -18,10 +19,22 @@ export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, ini
   const [busy, setBusy] = useState(false);
   const [tried, setTried] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
+  // the host's question before formatting over something that exists (what it is, its size, what it holds)
+  const [question, setQuestion] = useState<string | null>(null);
+  const submitRef = useRef<HTMLButtonElement>(null);
   const errors = validateForm(f);
   const shown = tried ? errors : {};
-  // a change makes the last refusal stale
-  const set = (patch: Partial<CreateForm>) => { setF({ ...f, ...patch }); setFailure(null); };
+  // a change makes the last refusal (and question) stale
+  const set = (patch: Partial<CreateForm>) => { setF({ ...f, ...patch }); setFailure(null); setQuestion(null); };
+  const send = (force: boolean) => {
+    setBusy(true);
+    setFailure(null);
+    setQuestion(null);
+    void onSubmit({ ...toRequest(f), force }).catch((x: Error) => {
+      if (needsConfirmation(x) && !force) setQuestion(x.message);
+      else setFailure(inFormWords(x.message));
+    }).finally(() => setBusy(false));
+  };
   const text = (k: 'path' | 'sizeMiB' | 'name' | 'tagSize' | 'journalSizeKiB' | 'interleaveSectors' | 'bufferSectors', placeholder = '', hint?: string) => (
     <Field label={L[k]} id={`f-${k}`} error={shown[k]} hint={hint}>
       <input id={`f-${k}`} value={f[k]} placeholder={placeholder} onChange={(e) => set({ [k]: e.target.value })} aria-invalid={!!shown[k]} />
@@ -37,9 +50,7 @@ export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, ini
         const first = Object.keys(errors)[0];
         if (first) { (e.currentTarget.querySelector('[aria-invalid="true"], .field-error') as HTMLElement | null)?.focus(); return; }
         if (busy) return;
-        setBusy(true);
-        setFailure(null);
-        void onSubmit(toRequest(f)).catch((x: Error) => setFailure(inFormWords(x.message))).finally(() => setBusy(false));
+        send(false);
       }}>
         <fieldset className="group">
           <legend>Image</legend>
@@ -69,15 +80,16 @@ export function CreateVolumeForm({ algorithms, onSubmit, progress, pickPath, ini
             <Check id="f-integrityRecalculate" label={L.integrityRecalculate} checked={f.integrityRecalculate} onChange={(v) => set({ integrityRecalculate: v })} error={shown.integrityRecalculate} />
             <Check id="f-legacyPadding" label={L.legacyPadding} checked={f.legacyPadding} onChange={(v) => set({ legacyPadding: v })} />
             <Check id="f-legacyHmac" label={L.legacyHmac} checked={f.legacyHmac} onChange={(v) => set({ legacyHmac: v })} />
-            <Check id="f-force" label={L.force} checked={f.force} onChange={(v) => set({ force: v })} />
           </div>
         </fieldset>
         <p>Equivalent commands (keys as key files; quoted for a POSIX shell):</p>
         <pre className="cmd" aria-label="Equivalent format command">{formatCommand(f)}</pre>
         <pre className="cmd" aria-label="Equivalent open command">{openCommand(f.path, f)}</pre>
         {failure ? <p className="error" role="alert">Not created: {failure}</p> : null}
+        {question ? <OverwriteQuestion question={question} confirmLabel="Format and erase it" onConfirm={() => send(true)} onCancel={() => { setQuestion(null); submitRef.current?.focus(); }} /> : null}
         <div className="row">
-          <button type="submit" aria-disabled={busy}>{busy ? 'Creating…' : 'Create'}</button>
+          <button ref={submitRef} type="submit" aria-disabled={busy}>{busy ? 'Creating…' : 'Create'}</button>
+          {onCancel ? <button type="button" className="secondary" onClick={onCancel}>Cancel</button> : null}
         </div>
         {progress ? <Progress label="Wipe progress" value={progress.total ? Math.floor((progress.done / progress.total) * 100) : 0} /> : null}
       </form>

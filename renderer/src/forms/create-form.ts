@@ -19,22 +19,23 @@ export interface CreateForm extends OpenForm {
   integrityRecalculate: boolean;
   legacyPadding: boolean;
   legacyHmac: boolean;
-  force: boolean;
 }
 
 export const CREATE_LABELS = {
   path: 'Image path', sizeMiB: 'Size (MiB, only for a new image)', name: 'Name', tagSize: 'Tag size (bytes)', sectorSize: 'Sector size',
   journalSizeKiB: 'Journal size (KiB)', interleaveSectors: 'Interleave sectors', bufferSectors: 'Buffer sectors',
   noWipe: 'Do not wipe (tags are not written)', integrityRecalculate: 'Recalculate tags in the background',
-  legacyPadding: 'Legacy padding (kernels before 4.19)', legacyHmac: 'Legacy HMAC (kernels before 5.12)', force: 'Format even though it holds data',
+  legacyPadding: 'Legacy padding (kernels before 4.19)', legacyHmac: 'Legacy HMAC (kernels before 5.12)',
 } as const;
 
 export const DEFAULT_FORM: CreateForm = {
   ...DEFAULT_OPEN, path: '', sizeMiB: '', name: '', tagSize: '', sectorSize: '512', journalSizeKiB: '', interleaveSectors: '', bufferSectors: '',
-  noWipe: false, integrityRecalculate: false, legacyPadding: false, legacyHmac: false, force: false,
+  noWipe: false, integrityRecalculate: false, legacyPadding: false, legacyHmac: false,
 };
 
 const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
+/** the largest size in MiB whose byte count is still exact (2^53 bytes = 8 PiB) */
+export const MAX_SIZE_MIB = Math.floor(Number.MAX_SAFE_INTEGER / 1048576);
 const int = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s.trim()) : NaN);
 
 export type CreateErrors = Partial<Record<keyof CreateForm, string>> & OpenErrors;
@@ -44,9 +45,11 @@ export function validateForm(f: CreateForm): CreateErrors {
   const L = CREATE_LABELS;
   const e: CreateErrors = { ...validateOpen(f) };
   if (!f.path.trim()) e.path = `${L.path}: required (a new file is created when you give a size)`;
+  if (f.path.trim() && !f.path.trim().startsWith('/')) e.path = `${L.path}: an absolute path, starting with / (a relative one would depend on the folder the host runs in)`;
   if (f.sizeMiB.trim()) {
     const n = int(f.sizeMiB);
     if (!(n >= 1)) e.sizeMiB = `${L.sizeMiB}: a whole number of MiB, at least 1 (leave it empty to format an existing file or device)`;
+    else if (n > MAX_SIZE_MIB) e.sizeMiB = `${L.sizeMiB}: at most ${MAX_SIZE_MIB.toLocaleString('en')} MiB (8 PiB)`;
   }
   if (f.tagSize.trim()) {
     const n = int(f.tagSize);
@@ -74,7 +77,7 @@ export function toRequest(f: CreateForm): CreateVolumeRequest {
   const n = (s: string) => (s.trim() ? Number(s.trim()) : undefined);
   const r: CreateVolumeRequest = {
     ...openRequest(f), path: f.path.trim(), sectorSize: n(f.sectorSize),
-    noWipe: f.noWipe, integrityRecalculate: f.integrityRecalculate, legacyPadding: f.legacyPadding, legacyHmac: f.legacyHmac, force: f.force,
+    noWipe: f.noWipe, integrityRecalculate: f.integrityRecalculate, legacyPadding: f.legacyPadding, legacyHmac: f.legacyHmac,
   };
   if (f.sizeMiB.trim()) r.size = Number(f.sizeMiB) * 1024 * 1024;
   if (f.name.trim()) r.name = f.name.trim();

@@ -14,9 +14,11 @@ export function physicalSector(sb: Pick<SuperblockInfo, 'log2_interleave_sectors
   return g.initial_sectors + area * il + (area + 1) * g.metadata_run + (logical - area * il);
 }
 
-export interface ExtentInImage { start_byte: number; end_byte: number }
+/** a run of bytes in the image, both ends inclusive (as first_sector / last_sector are) */
+export interface ExtentInImage { first_byte: number; last_byte: number }
 
-/** the byte extents in the image (or the data device) holding logical sectors [first, end): one per interleave
+/** the byte extents in the image (or the data device) holding logical sectors [first, end), each as its first and
+ *  last byte (inclusive): one per interleave
  *  area the range crosses, since each area's data follows its own run of tags */
 export function imageExtents(sb: Pick<SuperblockInfo, 'log2_interleave_sectors'>, g: Pick<GeometryInfo, 'initial_sectors' | 'metadata_run' | 'meta_dev'>, first: number, end: number): ExtentInImage[] {
   const out: ExtentInImage[] = [];
@@ -25,7 +27,7 @@ export function imageExtents(sb: Pick<SuperblockInfo, 'log2_interleave_sectors'>
   while (s < end) {
     const areaEnd = g.meta_dev ? end : Math.min(end, (Math.floor(s / il) + 1) * il);
     const p = physicalSector(sb, g, s);
-    out.push({ start_byte: p * SECTOR, end_byte: (p + (areaEnd - s)) * SECTOR });
+    out.push({ first_byte: p * SECTOR, last_byte: (p + (areaEnd - s)) * SECTOR - 1 });
     s = areaEnd;
   }
   return out;
@@ -83,13 +85,14 @@ export function errorsJson(v: VolumeSnapshot): string {
     scrub: { started_at: v.verification.started_at, finished_at: v.verification.finished_at, state: v.verification.scrub, checked_blocks: v.verification.checked_blocks, total_blocks: v.verification.total_blocks },
     bad_blocks: v.error_count,
     read_errors: v.verification.read_errors,
+    note: 'sectors are 512 bytes; every range (first_sector–last_sector, first_block–last_block, first_byte–last_byte) includes both ends',
     ranges: errorRows(v).map(({ text: _t, ...r }) => r),
   }, null, 2) + '\n';
 }
 
 export function errorsCsv(v: VolumeSnapshot): string {
-  const head = 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,start_byte,end_byte';
-  const lines = errorRows(v).flatMap((r) => (r.extents.length ? r.extents : [{ start_byte: NaN, end_byte: NaN }]).map((x) =>
-    [r.kind, r.first_sector, r.last_sector, r.sectors, r.first_block, r.last_block, r.blocks, r.block_size, r.on, Number.isNaN(x.start_byte) ? '' : x.start_byte, Number.isNaN(x.end_byte) ? '' : x.end_byte].join(',')));
+  const head = 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte';
+  const lines = errorRows(v).flatMap((r) => (r.extents.length ? r.extents : [{ first_byte: NaN, last_byte: NaN }]).map((x) =>
+    [r.kind, r.first_sector, r.last_sector, r.sectors, r.first_block, r.last_block, r.blocks, r.block_size, r.on, Number.isNaN(x.first_byte) ? '' : x.first_byte, Number.isNaN(x.last_byte) ? '' : x.last_byte].join(',')));
   return [head, ...lines].join('\n') + '\n';
 }

@@ -9,9 +9,10 @@ import { formatBytes, formatEta, formatRate } from '../lib/format.js';
 import { inFormWords } from '../forms/words.js';
 import { CIPHER_KEY_BITS, DEFAULT_LUKS_FORM, INTEGRITY_CIPHERS, LUKS_LABELS as L, luksCommands, luksRequest, validateLuks, withCipher, withIntegrity, type LuksCreateForm } from './luks-form.js';
 import { KdfProgress, type KdfView } from './LuksUnlockForm.js';
+import { needsConfirmation, OverwriteQuestion } from '../lib/OverwriteQuestion.js';
 
-export function LuksCreateVolumeForm({ onSubmit, progress, kdf, pickPath, onPlain }: {
-  onSubmit(r: CreateLuksVolumeRequest): Promise<void>; progress?: { done: number; total: number } | null; kdf?: KdfView;
+export function LuksCreateVolumeForm({ onSubmit, onCancel, progress, kdf, pickPath, onPlain }: {
+  onSubmit(r: CreateLuksVolumeRequest): Promise<void>; onCancel?: () => void; progress?: { done: number; total: number } | null; kdf?: KdfView;
   pickPath?: (kind: 'open' | 'save' | 'key') => Promise<string | null>; onPlain(): void;
 }) {
   const [f, setF] = useState<LuksCreateForm>(DEFAULT_LUKS_FORM);
@@ -19,9 +20,20 @@ export function LuksCreateVolumeForm({ onSubmit, progress, kdf, pickPath, onPlai
   const [tried, setTried] = useState(false);
   const [show, setShow] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
+  const [question, setQuestion] = useState<string | null>(null);
+  const submitRef = useRef<HTMLButtonElement>(null);
   const errors = validateLuks(f);
   const shown = tried ? errors : {};
-  const set = (next: LuksCreateForm) => { setF(next); setFailure(null); };
+  const set = (next: LuksCreateForm) => { setF(next); setFailure(null); setQuestion(null); };
+  const send = (force: boolean) => {
+    setBusy(true);
+    setFailure(null);
+    setQuestion(null);
+    void onSubmit({ ...luksRequest(f), force }).catch((x: Error) => {
+      if (needsConfirmation(x) && !force) setQuestion(x.message);
+      else setFailure(inFormWords(x.message));
+    }).finally(() => setBusy(false));
+  };
   const text = (k: 'path' | 'sizeMiB' | 'name' | 'pbkdfIterations' | 'pbkdfMemory', placeholder = '', hint?: string) => (
     <Field label={L[k]} id={`l-${k}`} error={shown[k]} hint={hint}>
       <input id={`l-${k}`} value={f[k]} placeholder={placeholder} onChange={(e) => set({ ...f, [k]: e.target.value })} aria-invalid={!!shown[k]} />
@@ -43,9 +55,7 @@ export function LuksCreateVolumeForm({ onSubmit, progress, kdf, pickPath, onPlai
           return;
         }
         if (busy) return;
-        setBusy(true);
-        setFailure(null);
-        void onSubmit(luksRequest(f)).catch((x: Error) => setFailure(inFormWords(x.message))).finally(() => setBusy(false));
+        send(false);
       }}>
         <fieldset className="group">
           <legend>Image</legend>
@@ -124,15 +134,16 @@ export function LuksCreateVolumeForm({ onSubmit, progress, kdf, pickPath, onPlai
           <legend>Initialisation</legend>
           <div className="checks">
             <Check id="l-noWipe" label={L.noWipe} checked={f.noWipe} onChange={(x) => set({ ...f, noWipe: x })} />
-            <Check id="l-force" label={L.force} checked={f.force} onChange={(x) => set({ ...f, force: x })} />
           </div>
         </fieldset>
         <p>Equivalent commands (quoted for a POSIX shell; they ask for the passphrase, which is never shown here):</p>
         <pre className="cmd" aria-label="Equivalent cryptsetup command">{cmds.cryptsetup}</pre>
         <pre className="cmd" aria-label="Equivalent integrity-studio command">{cmds.ours}</pre>
         {failure ? <p className="error" role="alert">Not created: {failure}</p> : null}
+        {question ? <OverwriteQuestion question={question} confirmLabel="Format and erase it" onConfirm={() => send(true)} onCancel={() => { setQuestion(null); submitRef.current?.focus(); }} /> : null}
         <div className="row">
-          <button type="submit" aria-disabled={busy}>{busy ? 'Creating…' : 'Create'}</button>
+          <button ref={submitRef} type="submit" aria-disabled={busy}>{busy ? 'Creating…' : 'Create'}</button>
+          {onCancel ? <button type="button" className="secondary" onClick={onCancel}>Cancel</button> : null}
         </div>
         {busy ? <KdfProgress p={kdf} label="Key derivation progress" /> : null}
         {busy && progress ? <WipeProgress p={progress} /> : null}

@@ -22,14 +22,13 @@ export interface LuksCreateForm {
   passphrase2: string;
   keyFile: string;
   noWipe: boolean;
-  force: boolean;
 }
 
 export const LUKS_LABELS = {
   path: 'Image path', sizeMiB: 'Size (MiB, only for a new image)', name: 'Name', integrity: 'Integrity', cipher: 'Cipher', keySize: 'Key size',
   sectorSize: 'Encryption sector size', pbkdf: 'Key derivation (PBKDF)', pbkdfIterations: 'Iterations / time cost', pbkdfMemory: 'Memory (KiB, Argon2)',
   passphrase: 'Passphrase', passphrase2: 'Passphrase again', keyFile: 'Key file on the host',
-  noWipe: 'Do not wipe (unwritten sectors fail authentication until written)', force: 'Format even though it holds data',
+  noWipe: 'Do not wipe (unwritten sectors fail authentication until written)',
 } as const;
 
 /** integrity → the ciphers the kernel pairs with it here (dm-crypt AEAD with random IVs) */
@@ -51,7 +50,7 @@ export const CIPHER_KEY_BITS: Record<string, string[]> = {
 
 export const DEFAULT_LUKS_FORM: LuksCreateForm = {
   path: '', sizeMiB: '', name: '', integrity: 'hmac-sha256', cipher: 'aes-xts-random', keySize: '512', sectorSize: '4096', pbkdf: 'argon2id',
-  pbkdfIterations: '', pbkdfMemory: '', secretSource: 'passphrase', passphrase: '', passphrase2: '', keyFile: '', noWipe: false, force: false,
+  pbkdfIterations: '', pbkdfMemory: '', secretSource: 'passphrase', passphrase: '', passphrase2: '', keyFile: '', noWipe: false,
 };
 
 /** a change of integrity or cipher keeps the form a valid combination */
@@ -91,7 +90,7 @@ export function luksRequest(f: LuksCreateForm): CreateLuksVolumeRequest {
   const secret: LuksSecretInput = f.secretSource === 'passphrase' ? { passphrase: f.passphrase } : { file: f.keyFile.trim() };
   const r: CreateLuksVolumeRequest = {
     path: f.path.trim(), integrity: f.integrity, cipher: f.cipher, keySize: Number(f.keySize), sectorSize: Number(f.sectorSize), pbkdf: f.pbkdf,
-    secret, noWipe: f.noWipe, force: f.force,
+    secret, noWipe: f.noWipe,
   };
   if (f.sizeMiB.trim()) r.size = Number(f.sizeMiB) * 1024 * 1024;
   if (f.name.trim()) r.name = f.name.trim();

@@ -9,9 +9,12 @@ export function ErrorsPanel({ v }: { v: VolumeSnapshot }) {
   const x = v.verification;
   const rows = errorRows(v);
   const bs = sectorsPerBlock(v) * SECTOR;
-  const when = x.scrub === 'finished' ? `found by the scrub that finished ${formatTime(x.finished_at)} (started ${formatTime(x.started_at)})`
-    : x.scrub === 'running' ? `found so far by the scrub running since ${formatTime(x.started_at)}`
-    : x.scrub === 'paused' ? `found so far by the scrub started ${formatTime(x.started_at)}, now paused`
+  const c = x.carried_over;
+  const carried = c && (c.bad_blocks || c.read_errors) ? `; ${plural(c.bad_blocks + c.read_errors, 'of them', 'of them')} found by the scrub that finished ${formatTime(c.finished_at)}, in blocks the current one has not checked again yet${c.changed_since.length ? ` (the volume changed since: ${c.changed_since.join('; ')})` : ''}` : '';
+  const when = x.scrub === 'finished' ? `found by the scrub that finished ${formatTime(x.finished_at)} (started ${formatTime(x.started_at)})${x.changed_since.length ? `; the volume changed since: ${x.changed_since.join('; ')}` : ''}`
+    : x.scrub === 'running' ? `found so far by the scrub running since ${formatTime(x.started_at)}${x.running_elsewhere ? ' in another process' : ''}${carried}`
+    : x.scrub === 'paused' ? `found so far by the scrub started ${formatTime(x.started_at)}, now paused${carried}`
+    : x.scrub === 'interrupted' ? `found by the scrub started ${formatTime(x.started_at)} before its process stopped${carried}`
     : 'no scrub has run: nothing is checked';
   const base = v.name.replace(/[^\w.-]+/g, '_');
   return (
@@ -26,13 +29,13 @@ export function ErrorsPanel({ v }: { v: VolumeSnapshot }) {
         <>
           <div className="table-wrap">
             <table className="ranges" aria-label="Bad block ranges">
-              <thead><tr><th>Range</th><th>Size</th><th>Bytes in the {rows[0]!.on}</th><th>Found</th></tr></thead>
+              <thead><tr><th>Range</th><th>Size</th><th>Bytes in the {rows[0]!.on} (first–last)</th><th>Found</th></tr></thead>
               <tbody>
                 {rows.map((r) => (
                   <tr key={`${r.kind}-${r.first_sector}`}>
                     <td data-testid="range">{r.text}</td>
                     <td>{plural(r.blocks, 'block')} · {plural(r.sectors, 'sector')}</td>
-                    <td>{r.extents.length ? r.extents.map((e) => `${formatCount(e.start_byte)}–${formatCount(e.end_byte - 1)}`).join(', ') : '—'}</td>
+                    <td>{r.extents.length ? r.extents.map((e) => `${formatCount(e.first_byte)}–${formatCount(e.last_byte)}`).join(', ') : '—'}</td>
                     <td>{r.kind === 'bad' ? 'tag mismatch' : 'read error (EIO)'}</td>
                   </tr>
                 ))}
@@ -40,12 +43,18 @@ export function ErrorsPanel({ v }: { v: VolumeSnapshot }) {
             </table>
           </div>
           <h4>What now</h4>
-          <ul className="what-now">
-            <li>The data of these blocks cannot be trusted: it is not what was written.</li>
-            <li>Restore these ranges from a backup (the byte offsets above are in the {rows[0]!.on}; sectors are 512 bytes).</li>
-            <li>The kernel returns an I/O error (EILSEQ) when they are read through the dm-integrity device, and counts them in its mismatch counter.</li>
-            <li>If every block fails, suspect the integrity algorithm or key rather than the disk.</li>
-          </ul>
+          {x.suspect_algorithm_or_key ? (
+            <ul className="what-now" data-testid="what-now">
+              <li>Every block checked failed: the integrity algorithm or key given is probably wrong (a guess — neither is stored on disk, and a wrong one makes every tag mismatch).</li>
+              <li>Check them under Edit, then scrub again. Restore or rewrite nothing before a scrub with the right ones agrees: these blocks may be perfectly good.</li>
+            </ul>
+          ) : (
+            <ul className="what-now" data-testid="what-now">
+              <li>The data of these blocks cannot be trusted: it is not what was written.</li>
+              <li>Restore these ranges from a backup (the byte offsets above are in the {rows[0]!.on}, first and last byte included; sectors are 512 bytes).</li>
+              <li>The kernel returns an I/O error (EILSEQ) when they are read through the dm-integrity device, and counts them in its mismatch counter.</li>
+            </ul>
+          )}
           <div className="row">
             <button type="button" className="secondary" onClick={() => download(`${base}-integrity-errors.json`, 'application/json', errorsJson(v))}>Export JSON</button>
             <button type="button" className="secondary" onClick={() => download(`${base}-integrity-errors.csv`, 'text/csv', errorsCsv(v))}>Export CSV</button>

@@ -22,21 +22,39 @@ export interface JobView {
   restart: { enabled: boolean; question: string } | null;
 }
 
+/** who runs a job elsewhere, in words, from the run the host lists as running there */
+function elsewhereWords(v: VolumeSnapshot, job: 'recalc' | 'scrub'): string | null {
+  const r = v.runs.filter((x) => x.job === job && x.result === 'running').at(-1);
+  if (!r || r.by === 'dashboard') return v.verification.running_elsewhere && job === 'scrub' ? 'another dashboard' : null;
+  return 'the command line';
+}
+
 export function recalcView(v: VolumeSnapshot): JobView {
   const p = v.jobs.recalc, sb = v.superblock;
   const total = p?.total_sectors ?? sb?.provided_data_sectors ?? 0;
   const flagged = sb?.recalc_sector ?? null;
   const lastRun = v.runs.filter((r) => r.job === 'recalc').at(-1);
   let state: string, detail = '', position: number;
+  // running in another process: this dashboard cannot pause it
+  let elsewhere = false;
   // the kernel keeps the recalculating flag after finishing, with recalc_sector = provided_data_sectors
   const complete = p?.state === 'done' || flagged === null || flagged >= total;
-  if (p?.state === 'running') { state = 'running'; position = p.position_sector; }
+  if (p?.state === 'running') {
+    state = 'running'; position = p.position_sector;
+    const who = v.conditions.includes('recalculating') && lastRun?.result === 'running' && lastRun.by === 'cli' ? elsewhereWords(v, 'recalc') : null;
+    if (who) { elsewhere = true; detail = `in another process (${who}): pause it there (Ctrl-C); the position it last reported is shown`; }
+  }
   else if (p?.state === 'failed') { state = 'failed'; position = p.position_sector; detail = p.error ?? ''; }
+  else if (p?.state === 'interrupted') {
+    state = 'interrupted'; position = p.position_sector;
+    const reached = lastRun?.result === 'interrupted' ? lastRun.reached_sector : undefined;
+    detail = `its process stopped without pausing (killed, crashed or power lost)${reached !== undefined && reached > position ? `; it had reached sector ${formatCount(reached)}` : ''}: Resume continues from sector ${formatCount(position)}, the position saved in the superblock${reached !== undefined && reached > position ? ', and recomputes the tags after it again' : ''}`;
+  }
   else if (complete) {
-    // every tag is up to date, whoever recalculated it and whenever (the superblock says so)
+    // what the superblock says, and no more: a finished recalculation computed tags from the data as it was
     position = total;
-    if (p?.state === 'done' || lastRun?.result === 'done' || flagged !== null) { state = 'finished'; detail = `every tag is up to date (superblock: ${flagged === null ? 'not recalculating' : 'recalc sector at the end'})${lastRun?.result === 'done' && lastRun.ended_at ? `; finished ${formatTime(lastRun.ended_at)}` : ''}`; }
-    else { state = 'not needed'; detail = 'every tag is up to date: the superblock has no recalculating flag (tags were written by format)'; }
+    if (p?.state === 'done' || lastRun?.result === 'done' || flagged !== null) { state = 'finished'; detail = `the recalculation reached the end (superblock: ${flagged === null ? 'not recalculating' : 'recalc sector at the end'})${lastRun?.result === 'done' && lastRun.ended_at ? `; finished ${formatTime(lastRun.ended_at)}` : ''}`; }
+    else { state = 'not needed'; detail = 'nothing to recalculate: the superblock has no recalculating flag (whether the tags match the data, only a scrub tells)'; }
     // bitmap mode left dirty: the superblock asks for no recalculation, but the dirty regions' tags may be stale
     const jd = v.journal_disk;
     if (jd?.kind === 'bitmap' && (jd.dirty_regions ?? 0) > 0) {
@@ -44,15 +62,15 @@ export function recalcView(v: VolumeSnapshot): JobView {
     }
   } else {
     position = p?.state === 'paused' ? p.position_sector : flagged!;
-    if (position > 0) { state = 'paused'; detail = 'tags past this position are not yet recomputed'; }
-    else { state = 'not started'; detail = 'the superblock asks for recalculation: tags are not yet valid'; }
+    if (v.conditions.includes('recalc-pending')) { state = 'not started'; detail = 'the superblock asks for every tag to be recalculated and none has been yet: no block can be verified'; }
+    else { state = 'paused'; detail = 'tags past this position are not yet recomputed'; }
   }
-  const running = state === 'running', paused = state === 'paused';
+  const running = state === 'running', paused = state === 'paused' || state === 'interrupted';
   return {
     state, detail, position, total, pct: total ? Math.min(100, Math.floor((position / total) * 100)) : 0,
-    toggle: running ? { label: 'Pause recalculation', cmd: 'pauseRecalc', enabled: true }
+    toggle: running ? { label: 'Pause recalculation', cmd: 'pauseRecalc', enabled: !elsewhere }
       : paused ? { label: 'Resume recalculation', cmd: 'resumeRecalc', enabled: true }
-      : { label: 'Start recalculation', cmd: 'startRecalc', enabled: state === 'not started' || state === 'failed' },
+      : { label: 'Start recalculation', cmd: 'startRecalc', enabled: (state === 'not started' || state === 'failed') && !v.conditions.includes('needs-key') },
     restart: { enabled: !running && (paused || state === 'failed' || state === 'not started'), question: `Restart the recalculation from sector 0? Its position (sector ${formatCount(position)}) is lost and tags already recomputed are computed again.` },
   };
 }
@@ -61,16 +79,26 @@ export function scrubView(v: VolumeSnapshot): JobView {
   const p = v.jobs.scrub, x = v.verification;
   const total = p?.total_sectors ?? v.superblock?.provided_data_sectors ?? 0;
   let state: string, detail = '', position: number;
-  if (p?.state === 'running' || x.scrub === 'running') { state = 'running'; position = p?.position_sector ?? 0; }
-  else if (p?.state === 'paused' || x.scrub === 'paused') { state = 'paused'; position = p?.position_sector ?? 0; detail = 'the position is kept: Resume continues from here'; }
+  let elsewhere = false;
+  if (p?.state === 'running' || x.scrub === 'running') {
+    state = 'running'; position = p?.position_sector ?? x.position_sector;
+    const e = x.running_elsewhere;
+    if (e) { elsewhere = true; detail = `in another process (${e.by === 'cli' ? 'the command line' : 'another dashboard'}, pid ${e.pid}): pause it there (Ctrl-C); the position it last saved is shown`; }
+  }
+  else if (x.scrub === 'interrupted') {
+    const i = x.interrupted!;
+    state = 'interrupted'; position = i.saved_sector;
+    detail = `its process stopped without pausing it (killed, crashed or power lost)${i.reached_sector !== null && i.reached_sector > i.saved_sector ? `; it had reached sector ${formatCount(i.reached_sector)}` : ''}: Resume continues from sector ${formatCount(i.saved_sector)}, the last position saved`;
+  }
+  else if (p?.state === 'paused' || x.scrub === 'paused') { state = 'paused'; position = p?.position_sector ?? x.position_sector; detail = `paused at sector ${formatCount(position)}: Resume continues from there`; }
   else if (p?.state === 'failed') { state = 'failed'; position = p.position_sector; detail = p.error ?? ''; }
   else if (x.scrub === 'finished' || p?.state === 'done') { state = 'finished'; position = total; detail = x.finished_at ? `finished ${formatTime(x.finished_at)}` : ''; }
   else { state = 'not started'; position = 0; }
-  const running = state === 'running', paused = state === 'paused';
+  const running = state === 'running', paused = state === 'paused' || state === 'interrupted';
   return {
     state, detail, position, total, pct: percent({ position_sector: position, total_sectors: total }),
-    toggle: running ? { label: 'Pause scrub', cmd: 'pauseScrub', enabled: true } : paused ? { label: 'Resume scrub', cmd: 'resumeScrub', enabled: !v.luks?.locked } : { label: 'Start scrub', cmd: 'startScrub', enabled: !!v.superblock && !v.luks?.locked },
-    restart: paused ? { enabled: true, question: `Start the scrub again from sector 0? Its position (${percent({ position_sector: position, total_sectors: total })}%) is lost.` } : null,
+    toggle: running ? { label: 'Pause scrub', cmd: 'pauseScrub', enabled: !elsewhere } : paused ? { label: 'Resume scrub', cmd: 'resumeScrub', enabled: !v.luks?.locked } : { label: 'Start scrub', cmd: 'startScrub', enabled: !!v.superblock && !v.luks?.locked && !v.conditions.includes('needs-key') },
+    restart: paused ? { enabled: !v.conditions.includes('needs-key'), question: `Start the scrub again from sector 0? Its position (${percent({ position_sector: position, total_sectors: total })}%) is lost.` } : null,
   };
 }
 

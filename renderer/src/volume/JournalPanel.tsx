@@ -1,5 +1,6 @@
 // The journal as it is on disk (not this session's activity): sections, committed entries awaiting replay (what a
 // read-only open overlays), commit sequence, fill; and "Replay journal", which asks first.
+import { useRef, useState } from 'react';
 import type { VolumeSnapshot } from '../../../engine/api.js';
 import { ConfirmButton } from '../lib/ConfirmButton.js';
 import { Progress } from '../lib/Progress.js';
@@ -26,9 +27,19 @@ function ReplayProgressView({ p }: { p: ReplayProgress | undefined }) {
 export function JournalPanel({ v, d }: { v: VolumeSnapshot; d: Pick<Dashboard, 'act' | 'pending'> & Partial<Pick<Dashboard, 'replayProgress'>> }) {
   const j = v.journal_disk;
   const replaying = !!d.pending[`replayJournal:${v.id}`];
+  // what the last replay did, said where the button was (it is disabled once nothing awaits replay, so focus goes to
+  // this panel's heading rather than to the page's body)
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const replay = async (what: string) => {
+    setOutcome(null);
+    const r = await d.act('replayJournal', v.id);
+    if (r) setOutcome(`${what} at ${new Date().toLocaleTimeString('en-GB')}: ${r.journal_disk?.kind === 'bitmap' ? `${plural(r.journal_disk.dirty_regions ?? 0, 'dirty region')} left` : `${plural(r.journal_disk?.committed_entries ?? 0, 'entry', 'entries')} left to replay`}.`);
+    heading.current?.focus();
+  };
   return (
     <section className="panel" aria-labelledby="journal-h">
-      <h3 id="journal-h" tabIndex={-1}>Journal</h3>
+      <h3 id="journal-h" tabIndex={-1} ref={heading}>Journal</h3>
       {!j ? <p className="muted">{v.mode === 'direct' ? 'No journal: direct mode.' : 'The journal area could not be read.'}</p>
         : j.unreadable ? <p className="warn">Not readable: {j.unreadable}</p>
         : j.kind === 'bitmap' ? (
@@ -46,7 +57,7 @@ export function JournalPanel({ v, d }: { v: VolumeSnapshot; d: Pick<Dashboard, '
             {replaying ? <ReplayProgressView p={d.replayProgress?.[v.id]} /> : null}
             <ConfirmButton label={replaying ? 'Recalculating…' : 'Recalculate dirty regions'} confirmLabel="Recalculate now" disabled={!j.dirty_regions || replaying}
               question={`Recalculate the tags of ${plural(j.dirty_blocks ?? 0, 'block')} in ${plural(j.dirty_regions ?? 0, 'dirty region')}, as the kernel does on activation? This writes to the image, and the data of those blocks is taken as it is.`}
-              onConfirm={() => d.act('replayJournal', v.id)} />
+              onConfirm={() => replay('Dirty regions recalculated')} />
           </>
         ) : (
           <>
@@ -64,9 +75,10 @@ export function JournalPanel({ v, d }: { v: VolumeSnapshot; d: Pick<Dashboard, '
             </p>
             <ConfirmButton label={replaying ? 'Replaying…' : 'Replay journal'} confirmLabel="Replay now" disabled={!j.committed_entries || replaying}
               question={`Replay ${plural(j.committed_entries, 'committed entry', 'committed entries')} into the data and tag areas, as the kernel does on activation? This writes to the image.`}
-              onConfirm={() => d.act('replayJournal', v.id)} />
+              onConfirm={() => replay('Journal replayed')} />
           </>
         )}
+      {outcome ? <p className="ok" role="status" data-testid="replay-outcome">{outcome}</p> : null}
       {v.journal ? <p className="muted small">This session: {plural(v.journal.commits, 'commit')}, {plural(v.journal.entries_in_use, 'entry', 'entries')} written and not yet committed.</p> : null}
     </section>
   );

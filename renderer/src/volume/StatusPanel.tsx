@@ -32,6 +32,7 @@ export function StatusPanel({ v }: { v: VolumeSnapshot }) {
         <dt>Scan</dt><dd data-testid="scan">{s.scan}</dd>
         <dt>Result</dt><dd data-testid="result">{s.result}</dd>
         {s.unchecked.length ? <><dt>Not checked</dt><dd><ul className="plain" aria-label="Blocks not checked">{s.unchecked.map((u) => <li key={u}>{u}</li>)}</ul></dd></> : null}
+        {s.changed.length ? <><dt>Changed</dt><dd><ul className="plain" aria-label="Changes since the scrub" data-testid="changed">{s.changed.map((c) => <li key={c}>{c}</li>)}</ul></dd></> : null}
         {s.suspect ? <><dt>Guess</dt><dd className="warn" data-testid="suspect">Every checked block failed: {SUSPECT_GUESS} (a guess — the algorithm and key are not stored on disk, so a wrong one makes every tag mismatch).</dd></> : null}
         {v.error && !(s.suspect && /probably/.test(v.error)) ? <><dt>Problem</dt><dd className="error">{v.error}</dd></> : null}
         {s.action ? <><dt>Action</dt><dd data-testid="action">{s.action}</dd></> : null}
