@@ -186,3 +186,68 @@ test('a scrub started here is "checking" from the first snapshot after Start, be
   assert.equal(s.verification.scrub, 'running');
   void release;
 });
+
+test('Create over an existing file asks first (ECONFIRM naming it, its size and contents) and writes nothing until confirmed', async () => {
+  const dir = tmpDir('truth-create-');
+  const img = path.join(dir, 'data.img');
+  const data = crypto.randomBytes(10 << 20);
+  fs.writeFileSync(img, data);
+  const host = await EngineHost.create({ pollMs: 0 });
+  try {
+    await assert.rejects(host.createVolume({ path: img }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'ECONFIRM');
+      assert.match(e.message, new RegExp(`^Format file ${img} \\(10\\.0 MiB\\)\\? It holds data with no known signature .*everything on it is lost`));
+      return true;
+    });
+    assert.ok(fs.readFileSync(img).equals(data), 'not a byte written');
+    assert.equal(host.listVolumes().length, 0);
+    const v = await host.createVolume({ path: img, force: true, noWipe: true });
+    assert.equal(v.superblock!.version, 5);
+    // the LUKS2 create asks the same way
+    const other = path.join(dir, 'other.img');
+    fs.writeFileSync(other, Buffer.alloc(20 << 20, 1));
+    await assert.rejects(host.createLuksVolume({ path: other, integrity: 'aead', cipher: 'aes-gcm-random', secret: { passphrase: 'x' }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 }), (e: Error & { code?: string }) => e.code === 'ECONFIRM' && /20\.0 MiB/.test(e.message));
+    assert.ok(fs.readFileSync(other).equals(Buffer.alloc(20 << 20, 1)));
+  } finally {
+    await host.close();
+  }
+});
+
+test('Create with "Recalculate tags in the background" starts the recalculation; the badge never says "paused" for one that never ran', async () => {
+  const dir = tmpDir('truth-create-recalc-');
+  const img = path.join(dir, 'r.img');
+  const host = await EngineHost.create({ pollMs: 0 });
+  try {
+    const v = await host.createVolume({ path: img, size: 32 << 20, noWipe: true, integrityRecalculate: true });
+    assert.ok(['recalculating'].includes(v.state) || v.jobs.recalc?.state === 'running' || v.jobs.recalc?.state === 'done', `${v.state} ${JSON.stringify(v.jobs.recalc)}`);
+    const s = await until(host, v.id, (x) => x.jobs.recalc?.state === 'done', 'the recalculation Create started');
+    assert.ok(!s.conditions.includes('recalc-paused') && !s.conditions.includes('recalc-pending'), s.conditions.join());
+    assert.equal(s.runs.filter((r) => r.job === 'recalc').at(-1)?.result, 'done');
+  } finally {
+    await host.close();
+  }
+});
+
+test('Add and Create name what a path is: a folder, a character device, an ext4 image, a relative path — no internal error, nothing written', async () => {
+  const dir = tmpDir('truth-add-');
+  const host = await EngineHost.create({ pollMs: 0 });
+  try {
+    assert.throws(() => host.addVolume({ path: dir }), (e: Error) => e.message === `${dir} is a folder: give an image file or a block device` && !/internal/.test(e.message));
+    assert.throws(() => host.addVolume({ path: '/dev/null' }), { message: '/dev/null is a character device, not an image file or a block device' });
+    assert.throws(() => host.addVolume({ path: 'relative.img' }), /Image or device must be an absolute path/);
+    await assert.rejects(host.createVolume({ path: 'relative.img', size: 8 << 20 }), /Image path must be an absolute path/);
+    assert.ok(!fs.existsSync(path.join(process.cwd(), 'relative.img')), 'nothing made in the host\'s working folder');
+    const ext4 = path.join(dir, 'fs.img');
+    fs.writeFileSync(ext4, '');
+    fs.truncateSync(ext4, 16 << 20);
+    const mk = (await import('node:child_process')).spawnSync('mkfs.ext4', ['-q', '-F', ext4]);
+    if (mk.status === 0) {
+      const before = fs.readFileSync(ext4);
+      assert.throws(() => host.addVolume({ path: ext4 }), { message: new RegExp(`^file ${ext4} \\(16\\.0 MiB\\) holds an ext4 filesystem: not a dm-integrity volume`) });
+      assert.ok(fs.readFileSync(ext4).equals(before));
+    }
+    assert.equal(host.listVolumes().length, 0);
+  } finally {
+    await host.close();
+  }
+});

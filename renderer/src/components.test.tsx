@@ -137,7 +137,9 @@ test('forms: size empty, keys masked with a Show toggle, five journal ciphers, U
   assert.match(form, /id="f-ikey-hex" type="password"/);
   assert.match(form, /aria-pressed="false" aria-label="Show integrity key">Show/);
   for (const c of ['ctr-aes', 'cbc-aes', 'xts-aes', 'ecb-aes', 'chacha20']) assert.match(form, new RegExp(`<option value="${c}"`));
-  for (const label of ['Image path', 'Integrity algorithm', 'Tag size', 'Sector size', 'Journal size', 'Interleave sectors', 'Buffer sectors', 'Separate data device', 'Mode', 'Journal integrity', 'Journal encryption', 'Allow discards', 'Bitmap: sectors per bit', 'Bitmap: flush time', 'Do not wipe', 'Format even though it holds data']) assert.match(form, new RegExp(label.replace(/[()]/g, '\\$&')));
+  for (const label of ['Image path', 'Integrity algorithm', 'Tag size', 'Sector size', 'Journal size', 'Interleave sectors', 'Buffer sectors', 'Separate data device', 'Mode', 'Journal integrity', 'Journal encryption', 'Allow discards', 'Bitmap: sectors per bit', 'Bitmap: flush time', 'Do not wipe']) assert.match(form, new RegExp(label.replace(/[()]/g, '\\$&')));
+  // no box that pre-approves destroying data: the host asks, naming what is there, when it is there
+  assert.doesNotMatch(form, /Format even though/);
   assert.doesNotMatch(form, /\(--/);
   const add = renderToStaticMarkup(<AddVolumeForm algorithms={['crc32c']} onSubmit={async () => {}} />);
   assert.match(add, /Journal integrity \(MAC\)/);
@@ -152,4 +154,51 @@ test('forms: size empty, keys masked with a Show toggle, five journal ciphers, U
   assert.match(edit, /id="edit-name"[^>]*value="vol-h"/);
   assert.match(edit, /<option value="ctr-aes" selected="">/);
   assert.match(edit, /leave empty to keep the key the host holds/);
+});
+
+test('status words while jobs run or keys are missing (issue: first contact): no "Start a scrub" that cannot run, no cause-less advice', () => {
+  const action = (v: ReturnType<typeof vol>) => /data-testid="action">([^<]*)</.exec(page(v))?.[1] ?? '';
+  // a scrub at 18 %: checking, and the action waits for it
+  const running = vol('r', { state: 'checking', conditions: ['checking'], jobs: { scrub: prog({ job: 'scrub', position_sector: 6000 }) },
+    verification: verification({ scrub: 'running', position_sector: 6000, checked_blocks: 6000, unchecked_blocks: 26768, unchecked: [{ reason: 'not-reached', blocks: 26768 }] }) });
+  assert.match(action(running), /^Wait for the scrub to finish/);
+  assert.match(page(running), /badge-checking/);
+  assert.doesNotMatch(page(running), /Start a scrub|once the cause is gone/);
+  // a paused scrub whose only unchecked blocks are those not reached: resume, no "cause"
+  const paused = vol('p', { state: 'check-paused', conditions: ['check-paused'], verification: verification({ scrub: 'paused', position_sector: 6000, checked_blocks: 6000, unchecked_blocks: 26768, unchecked: [{ reason: 'not-reached', blocks: 26768 }] }) });
+  assert.equal(action(paused), 'Resume the scrub to check the rest.');
+  // recalculating: not "Start a scrub" (tags past the position are not valid yet)
+  const recalc = vol('c', { state: 'recalculating', conditions: ['recalculating', 'not-checked'], superblock: { ...vol('c').superblock!, recalc_sector: 10240, flags: ['recalculating'] } });
+  assert.match(action(recalc), /^Finish the recalculation \(Recalculation panel\), then scrub again: blocks at or past sector 10,240 \(31\.2%\) are not verified/);
+  // a keyed volume without its key cannot be scrubbed: Unlock, and the Start button is disabled
+  const locked = vol('k', { state: 'needs-key', conditions: ['needs-key', 'not-checked'], keys_required: { integrity: true, journalIntegrity: false, journalCrypt: false } });
+  assert.match(action(locked), /^Unlock it/);
+  assert.match(page(locked), /<button type="button" class="primary" aria-disabled="true"[^>]*>Start scrub</);
+  // an interrupted scrub says so and where it continues, never "paused"
+  const dead = vol('i', { state: 'check-interrupted', conditions: ['check-interrupted'], jobs: { scrub: prog({ job: 'scrub', state: 'interrupted', position_sector: 4096 }) },
+    verification: verification({ scrub: 'interrupted', position_sector: 4096, checked_blocks: 4096, interrupted: { saved_sector: 4096, reached_sector: 5900, at: '2026-12-02T10:00:00Z' } }) });
+  assert.match(action(dead), /^Resume the scrub: it continues from sector 4,096/);
+  assert.match(page(dead), /data-testid="scrub-state">interrupted</);
+  assert.match(page(dead), /badge-check-interrupted[^>]*>check interrupted</);
+  assert.doesNotMatch(page(dead), /scrub-state">paused/);
+});
+
+test('a wrong algorithm is not damage: no "restore from a backup"; the Recalculation panel claims nothing about tags it did not check', () => {
+  const suspect = page(vol('s', { state: 'errors', conditions: ['errors'], error_count: 14240, bad_ranges: [[0, 14240]],
+    verification: verification({ scrub: 'finished', checked_blocks: 14240, bad_blocks: 14240, bad_ranges: [[0, 14240]], suspect_algorithm_or_key: true }) }));
+  assert.doesNotMatch(suspect, /[Rr]estore (these ranges|them) from a backup/);
+  assert.match(suspect, /Restore or rewrite nothing before a scrub with the right ones agrees/);
+  const plain = page(vol('n', { state: 'errors', conditions: ['errors'], error_count: 3, bad_ranges: [[8, 9], [100, 101], [200, 201]],
+    verification: verification({ scrub: 'finished', checked_blocks: 32768, bad_blocks: 3, bad_ranges: [[8, 9], [100, 101], [200, 201]] }) }));
+  assert.match(plain, /restore them from a backup/);
+  assert.doesNotMatch(plain, /up to date/);
+  assert.match(plain, /nothing to recalculate: the superblock has no recalculating flag \(whether the tags match the data, only a scrub tells\)/);
+});
+
+test('a result measured before the image changed says so', () => {
+  const changed = page(vol('x', { state: 'changed', conditions: ['changed'], verification: verification({ scrub: 'finished', finished_at: '2026-12-02T10:00:00Z', checked_blocks: 32768, changed_since: ['/tmp/x.img was modified 2026-12-02T11:00:00.000Z'] }) }));
+  assert.match(changed, /badge-changed[^>]*>changed since check</);
+  assert.match(changed, /since it finished: \/tmp\/x\.img was modified/);
+  assert.match(changed, /Scrub again: the volume changed after the last scrub/);
+  assert.doesNotMatch(changed, /badge-clean/);
 });
