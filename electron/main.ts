@@ -1,11 +1,11 @@
 // Electron main process: one hardened window (contextIsolation, sandbox, no nodeIntegration, strict CSP, no
-// navigation, no new windows, no permissions), the EngineHost (electron/host) behind validated IPC, native
+// navigation, no new windows, no permissions), the EngineHost (host) behind validated IPC, native
 // open/save dialogs. Keys stay in this process; the renderer only learns whether one is set.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EngineHost } from './host/engine-host.js';
-import { run as runCall } from './host/dispatch.js';
-import { answer, installProcessGuards } from './host/protocol.js';
+import { EngineHost } from '../host/engine-host.js';
+import { run as runCall } from '../host/dispatch.js';
+import { answer, installProcessGuards } from '../host/protocol.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RENDERER = path.resolve(here, '..', 'renderer', 'index.html');

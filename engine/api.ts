@@ -1,4 +1,4 @@
-// The IntegrityApi contract between the engine host (electron/host EngineHost, run by Electron's main process or by
+// The IntegrityApi contract between the engine host (host EngineHost, run by Electron's main process or by
 // `integrity-studio serve`) and the dashboard (renderer/). Types only: plain data that crosses IPC and WebSockets.
 // Keys never cross it: the renderer only learns whether a key is set.
 import type { JobKind, JobProgress, JobRun } from './jobs/types.js';

@@ -11,8 +11,8 @@ import path from 'node:path';
 const node = process.execPath;
 // the compiled CLI is run through bin/integrity-studio.js, as a user runs it: the module itself only exports main()
 const BIN = 'bin/integrity-studio.js';
-const CLI_MAIN = 'dist/engine/cli/main.js';
-const SERVE = 'dist/electron/host/serve.js';
+const CLI_MAIN = 'dist/cli/main.js';
+const SERVE = 'dist/host/serve.js';
 function run(args) {
   const r = spawnSync(node, args, { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);

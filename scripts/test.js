@@ -14,7 +14,7 @@ function walk(dir) {
     else if (name.endsWith('.test.js') && (!unit || !/\.(oracle|slow)\.test\.js$/.test(name))) files.push(p);
   }
 }
-for (const d of ['dist/engine', 'dist/electron', 'dist/renderer-tests']) {
+for (const d of ['dist/engine', 'dist/host', 'dist/cli', 'dist/electron', 'dist/renderer-tests']) {
   try { walk(d); } catch { /* folder not built */ }
 }
 files.sort();

@@ -18,7 +18,7 @@ import { supportedAlgorithms, algorithmInfo } from '../hash/index.js';
 import { openVolume } from '../volume.js';
 import { formatVolume, planFormat, type FormatOptions } from './format.js';
 import { decodeSuperblock, flagNames, SECTOR_SIZE } from '../layout/superblock.js';
-import { main } from '../cli/main.js';
+import { main } from '../../cli/main.js';
 
 const KW = 'KERNELWROTE';
 

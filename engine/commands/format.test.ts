@@ -10,8 +10,8 @@ import { planFormat, formatVolume, parseSize, KERNEL_MAX_TAG_SIZE, type FormatOp
 import { openVolume, superblockBytes } from '../volume.js';
 import { openWritable } from '../integrity/writable.js';
 import { SB_FLAG_RECALCULATING, SECTOR_SIZE, decodeSuperblock } from '../layout/superblock.js';
-import { cmdFormat, progressBar } from '../cli/format.js';
-import { main } from '../cli/main.js';
+import { cmdFormat, progressBar } from '../../cli/format.js';
+import { main } from '../../cli/main.js';
 import { spawnSync } from 'node:child_process';
 
 const dir = tmpDir('format-');

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import { tmpDir } from '../testing/golden.js';
 import { releaseUnavailable, runOracle } from '../testing/oracle.js';
 import { verifyInlineStack } from './inline.js';
-import { main } from '../cli/main.js';
+import { main } from '../../cli/main.js';
 
 const SCRIPT = `set -e
 n=$(blockdev --getsz /dev/vda)

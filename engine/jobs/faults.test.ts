@@ -135,12 +135,18 @@ test('ENOSPC saving the scrub state (a real full tmpfs): the saved position stay
   }
 });
 
-test('ENOSPC during format (a real 2 MiB tmpfs, 8 MiB image): the new image is removed and the error says so', (t) => {
-  const d = smallTmpfs(t, '2m');
+test('ENOSPC during format (a real tmpfs): refused before writing when it cannot fit; when the space goes during the wipe, the new image is removed and the error says so', (t) => {
+  const d = smallTmpfs(t, '12m');
   if (!d) return;
   try {
     const img = path.join(d, 'v.img');
-    assert.throws(() => formatVolume(img, { size: 8 << 20 }), /format of .*v\.img failed: no space left on device \(the file system holding it is full\); the new image was removed, nothing is left behind/);
+    // 16 MiB cannot fit in 12: refused by the free-space check, before the first byte
+    assert.throws(() => formatVolume(img, { size: 16 << 20 }), /not enough free space to wipe .*v\.img/);
+    assert.equal(fs.existsSync(img), false);
+    // 8 MiB fits when checked, but another writer takes the space once the superblock is written (as a busy file
+    // system can): the wipe runs out part way
+    assert.throws(() => formatVolume(img, { size: 8 << 20, onFormatted: () => { try { fs.writeFileSync(path.join(d, 'filler'), Buffer.alloc(12 << 20)); } catch { /* filled */ } } }),
+      /format of .*v\.img failed: no space left on device \(the file system holding it is full\); the new image was removed, nothing is left behind/);
     assert.equal(fs.existsSync(img), false);
   } finally {
     spawnSync('umount', [d]);

@@ -1,5 +1,5 @@
 // The contract of long jobs (recalculate, scrub, wipe) between the engine's job runner (engine/jobs/) and its
-// hosts (the CLI, electron/host EngineHost, `serve`). Plain data only: every value crosses worker_threads and IPC.
+// hosts (the CLI, host EngineHost, `serve`). Plain data only: every value crosses worker_threads and IPC.
 import type { JournalState } from '../integrity/journal-writer.js';
 import type { CryptSegment } from '../crypt/volume.js';
 import type { VolumeOptions } from '../volume.js';

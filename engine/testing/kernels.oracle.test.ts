@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { main, type Io } from '../cli/main.js';
+import { main, type Io } from '../../cli/main.js';
 import { tmpDir } from './golden.js';
 import { ORACLE_RELEASES, releaseUnavailable, runOracle } from './oracle.js';
 

@@ -3,7 +3,7 @@
 // types, huge strings and numbers, prototype keys (__proto__, constructor), binary frames, truncated JSON, invalid
 // UTF-8, oversized frames and floods past the per-connection cap. Every frame must get exactly one answer (or,
 // for invalid UTF-8 and frames past the hard size limit, the connection closed with the reason); the process must
-// stay up. Used by electron/host/fuzz.test.ts (a few hundred frames) and `npm run torture` (100,000).
+// stay up. Used by host/fuzz.test.ts (a few hundred frames) and `npm run torture` (100,000).
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,7 +188,7 @@ export class FrameGen {
   }
 }
 
-/** mirrors electron/host/protocol.ts LIMITS.frameBytes (engine/ does not import the host) */
+/** mirrors host/protocol.ts LIMITS.frameBytes (engine/ does not import the host) */
 const FRAME_BYTES = 64 * 1024;
 
 /** The id the server answers a frame with (protocol.ts parseFrame): the envelope's id when readable, else -1. */

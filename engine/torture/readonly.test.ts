@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { goldenCopy, goldenManifest, sha256File, tmpDir, PROJECT_ROOT, type GoldenImage } from '../testing/golden.js';
-import { COMMANDS } from '../cli/main.js';
+import { COMMANDS } from '../../cli/main.js';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
 const READ_ONLY = ['dump', 'read', 'verify', 'status', 'scrub'].filter((c) => c in COMMANDS);

@@ -42,7 +42,7 @@ test('ranges: the unit named, one sector not written as a span, blocks with thei
   assert.equal(j.ranges[0]!.first_sector, 80);
   const csv = errorsCsv(v).trim().split('\n');
   assert.equal(csv[0], 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte');
-  assert.equal(csv[1], `bad,80,95,16,10,11,2,4096,image,${520 * 512},${536 * 512}`);
+  assert.equal(csv[1], `bad,80,95,16,10,11,2,4096,image,${520 * 512},${536 * 512 - 1}`);
 });
 
 test('shell quoting: a POSIX shell reads back every word', () => {
@@ -107,6 +107,6 @@ test('open options: keys optional on Edit, a key for an unkeyed algorithm refuse
 });
 
 test('host messages in the form\'s words: CLI flags become control labels, raw ENOENT a sentence', () => {
-  assert.equal(inFormWords('--size is needed for a new image; --force to format over data'), '“Size (MiB, only for a new image)” is needed for a new image; “Format even though it holds data” to format over data');
+  assert.equal(inFormWords('--size is needed for a new image; --force to format over data'), '“Size (MiB, only for a new image)” is needed for a new image; “Format and erase it” to format over data');
   assert.equal(inFormWords("ENOENT: no such file or directory, lstat '/nope/x.img'"), 'no such file or folder: /nope/x.img (check that its folder exists)');
 });

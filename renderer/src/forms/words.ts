@@ -4,7 +4,7 @@ import { CREATE_LABELS } from './create-form.js';
 import { LABELS } from './open-options.js';
 
 const FLAG_LABEL: Record<string, string> = {
-  size: CREATE_LABELS.sizeMiB, 'no-wipe': CREATE_LABELS.noWipe, 'integrity-recalculate': CREATE_LABELS.integrityRecalculate,
+  size: CREATE_LABELS.sizeMiB, force: 'Format and erase it', 'no-wipe': CREATE_LABELS.noWipe, 'integrity-recalculate': CREATE_LABELS.integrityRecalculate,
   'tag-size': CREATE_LABELS.tagSize, 'sector-size': CREATE_LABELS.sectorSize, 'journal-size': CREATE_LABELS.journalSizeKiB,
   'interleave-sectors': CREATE_LABELS.interleaveSectors, 'buffer-sectors': CREATE_LABELS.bufferSectors,
   'integrity-legacy-padding': CREATE_LABELS.legacyPadding, 'integrity-legacy-hmac': CREATE_LABELS.legacyHmac,

@@ -1,0 +1,156 @@
+// `integrity-studio recalc` and `integrity-studio scrub`: a job in a worker thread, a progress bar with rate and
+// ETA on a terminal (or JSON lines with --progress-json), SIGINT/SIGTERM pause with the position persisted.
+import { startJob } from '../engine/jobs/index.js';
+import type { JobProgress, JobSpec } from '../engine/jobs/types.js';
+import { SECTOR_SIZE } from '../engine/layout/superblock.js';
+import type { UncheckedReason } from '../engine/api.js';
+import { sectorsOf, uncheckedList, type CheckReport } from './report.js';
+
+export interface JobIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** whether stderr is a terminal (progress bar) */
+  tty: boolean;
+}
+
+export interface JobFlags {
+  progressJson: boolean;
+  json: boolean;
+}
+
+export function humanRate(bps: number): string {
+  const units = ['B/s', 'KiB/s', 'MiB/s', 'GiB/s'];
+  let v = bps;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+export function humanEta(ms: number | null): string {
+  if (ms === null) return '--:--';
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+export function progressBar(p: JobProgress, width = 30): string {
+  const frac = p.total_sectors ? p.position_sector / p.total_sectors : 1;
+  const fill = Math.round(frac * width);
+  const bad = p.job === 'scrub' ? `, ${p.mismatches} bad` : '';
+  return `${p.job} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(1)}% ${humanRate(p.bytes_per_second)} ETA ${humanEta(p.eta_ms)}${bad}`;
+}
+
+function progressLine(p: JobProgress): string {
+  const { job, state, position_sector, total_sectors, bytes_per_second, eta_ms, mismatches } = p;
+  return JSON.stringify({ job, state, position_sector, total_sectors, bytes_per_second, eta_ms, mismatches, ...(p.error ? { error: p.error } : {}) }) + '\n';
+}
+
+/** Set while a job runs: what to do when standard output turns out to be a closed pipe (EPIPE). */
+let onStdoutClosed: (() => void) | null = null;
+
+/** Called by the CLI's stdout 'error' handler on EPIPE: true when a running job takes care of it (pauses, saves
+ *  its position and then exits 0), false when nothing runs (the caller exits 0 at once). */
+export function stdoutClosed(): boolean {
+  if (!onStdoutClosed) return false;
+  onStdoutClosed();
+  return true;
+}
+
+/** Runs the job to its end (done, paused by a signal, or failed); returns the exit code. */
+export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, resumeHint: string): Promise<number> {
+  let drawn = false;
+  let closed = false;
+  const out = (s: string) => {
+    if (closed) return;
+    try {
+      io.out(s);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+      closeOut();
+    }
+  };
+  const handle = startJob(spec, (p) => {
+    if (flags.progressJson) out(progressLine(p));
+    else if (io.tty) {
+      io.err(`\r${progressBar(p)}\x1b[K`);
+      drawn = true;
+    }
+  });
+  const onSignal = () => {
+    if (io.tty) io.err('\npausing at the next chunk boundary…\n');
+    void handle.pause();
+  };
+  // the reader of our output went away (`| head -1`): pause at the next chunk boundary, position saved, exit 0
+  function closeOut() {
+    if (closed) return;
+    closed = true;
+    void handle.pause();
+  }
+  onStdoutClosed = closeOut;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let p: JobProgress;
+  try {
+    p = await handle.finished;
+  } finally {
+    onStdoutClosed = null;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (closed) {
+    if (p.state === 'failed') {
+      io.err(`integrity-studio: ${p.error}\n`);
+      return 1;
+    }
+    if (p.state === 'paused') io.err(`${spec.kind} paused at sector ${p.position_sector} of ${p.total_sectors} (its output was closed); the position is saved. Run the same command again to resume.\n`);
+    return spec.kind === 'scrub' && p.mismatches && p.state === 'done' ? 4 : 0;
+  }
+  if (drawn) io.err('\n');
+  if (p.state === 'failed') {
+    io.err(`integrity-studio: ${p.error}\n`);
+    return 1;
+  }
+  const where = `sector ${p.position_sector} of ${p.total_sectors}`;
+  if (spec.kind === 'scrub' && flags.json) {
+    const spb = p.sectors_per_block ?? 1;
+    const by: Partial<Record<UncheckedReason, number>> = {};
+    for (const u of p.unchecked ?? []) by[u.reason] = u.blocks;
+    if (p.state !== 'done') by['not-reached'] = Math.ceil((p.total_sectors - p.position_sector) / spb);
+    const report: CheckReport = {
+      device: spec.device, type: 'dm-integrity', command: 'scrub', state: p.state === 'done' ? 'done' : 'paused', block_size: spb * SECTOR_SIZE,
+      provided_data_sectors: p.total_sectors, position_sector: p.position_sector, start_sector: p.start_sector,
+      checked_blocks: p.checked_blocks ?? 0, checked_sectors: (p.checked_blocks ?? 0) * spb,
+      unchecked_blocks: (p.unchecked_blocks ?? 0) + (by['not-reached'] ?? 0), unchecked: uncheckedList(by),
+      mismatches: p.mismatches, bad_sectors: sectorsOf(p.bad_ranges, spb), bad_ranges: p.bad_ranges,
+      // blocks whose read failed (EIO): not tag mismatches, and not checked
+      read_errors: p.read_errors ?? 0, read_error_ranges: p.read_error_ranges ?? [],
+    };
+    out(JSON.stringify(report) + '\n');
+  }
+  if (p.state === 'paused') {
+    io.err(`${spec.kind} paused at ${where}; the position is saved. Run the same command again to resume.\n`);
+    return 0;
+  }
+  if (spec.kind === 'recalc') io.err(`recalculated every tag of ${spec.device} (${p.total_sectors} sectors, ${(p.total_sectors * SECTOR_SIZE) / 1048576} MiB).\n`);
+  if (spec.kind === 'scrub') {
+    if (!flags.json) {
+      const unchecked = p.unchecked_blocks ?? 0;
+      const why = (p.unchecked ?? []).map((u) => `${u.reason === 'recalculating' ? 'being recalculated' : u.reason === 'dirty-bitmap' ? 'in a dirty bitmap region' : 'read errors'}: ${u.blocks}`).join(', ');
+      const notChecked = unchecked ? `; ${unchecked} block(s) not checked (${why})` : '';
+      const ranges = (r: Array<[number, number]>) => r.map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`)).join(', ');
+      const readErrors = p.read_errors
+        ? `${p.read_errors} block(s) could not be read (read errors, EIO: the device failed to return them; not checked) in sectors ${ranges(p.read_error_ranges ?? [])}\n`
+        : '';
+      out(readErrors + (p.mismatches
+        ? `${p.mismatches} bad block(s) in sectors ${ranges(p.bad_ranges)}${notChecked}\n`
+        : unchecked || p.read_errors ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}${p.read_errors ? `; ${p.read_errors} block(s) not checked (read errors)` : ''}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`));
+    }
+    return p.mismatches || p.read_errors ? 4 : 0;
+  }
+  return 0;
+}
