@@ -147,6 +147,7 @@ test('unsupported combinations and wrong key sizes are refused with one clear er
   assert.throws(() => sectorCipher('aes-gcm-essiv:sha256', 'aead', Buffer.alloc(32), 16, 512), /essiv:sha256 works only with hmac/);
   assert.throws(() => sectorCipher('aes-xts-essiv:sha1', 'hmac(sha256)', Buffer.alloc(96), 32, 512), /digest is an AES key/);
   assert.throws(() => sectorCipher('aes-xts-tcw', 'hmac(sha256)', Buffer.alloc(96), 32, 4096), /needs 512-byte sectors/);
+  assert.throws(() => sectorCipher('aes-xts-random', 'none', Buffer.alloc(64), 16, 512), /integrity none stores its IVs in dm-integrity but authenticates nothing/);
   assert.throws(() => sectorCipher('aes-xts-fancy', 'hmac(sha256)', Buffer.alloc(96), 32, 512), /IV mode fancy is not an IV mode dm-crypt knows/);
 });
 

@@ -181,6 +181,10 @@ function modeOf(encryption: string, integrity: string): { mode: Mode; iv: string
 
 function specOf(encryption: string, integrity: string, keySize?: number, sectorSize?: number) {
   const found = modeOf(encryption, integrity);
+  if (!found && integrity === 'none') {
+    // crypt_ctr_optional "integrity:N:none": random IVs kept in dm-integrity, nothing authenticated
+    throw new IntegrityStudioError(`cipher ${encryption} with integrity none stores its IVs in dm-integrity but authenticates nothing: there is no tag to verify or scrub (${SUPPORTED})`, 'EUNSUPPORTED');
+  }
   if (!found) {
     throw new IntegrityStudioError(
       `unsupported authenticated encryption: cipher ${encryption} with integrity ${integrity}${keySize ? ` (${keySize * 8}-bit key)` : ''} (${SUPPORTED})`,
