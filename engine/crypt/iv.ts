@@ -151,11 +151,13 @@ export function ivMode(spec: string, ctx: IvContext, sectorSize?: number): IvMod
           const salt = crypto.createHash(hash).update(aeadKey).digest();
           const ecb = crypto.createCipheriv(`aes-${salt.length * 8}-ecb`, salt, null).setAutoPadding(false);
           salt.fill(0);
+          let scratch = Buffer.alloc(16);
           return {
             name: spec,
             stored: false,
             many(s0, step, n, out, stride) {
-              const plain = Buffer.alloc(n * 16);
+              if (scratch.length < n * 16) scratch = Buffer.alloc(n * 16);
+              const plain = scratch.subarray(0, n * 16);
               for (let k = 0; k < n; k++) le64(plain, k * 16, s0 + k * step);
               const enc = ecb.update(plain);
               if (stride === 16) enc.copy(out, 0);
