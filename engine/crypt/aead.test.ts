@@ -181,3 +181,24 @@ test('xtsMany (two ECB calls per chunk) equals node:crypto aes-xts per sector, b
     assert.ok(xtsMany(false, key, ivs, ours, unit).equals(data));
   }
 });
+
+test('computed IVs count 512-byte sectors (+ iv_offset) as LUKS2 has it; iv_large_sectors counts encryption sectors', () => {
+  const key = crypto.randomBytes(96);
+  const plain = crypto.randomBytes(4096);
+  const xts = (ivSector: number) => {
+    const iv = Buffer.alloc(16);
+    iv.writeUInt32LE(ivSector, 0);
+    const c = crypto.createCipheriv('aes-256-xts', key.subarray(0, 64), iv);
+    return Buffer.concat([c.update(plain), c.final()]);
+  };
+  const enc = (o: { ivOffset?: number; ivLargeSectors?: boolean }) => {
+    const c = sectorCipher('aes-xts-plain64', 'hmac(sha256)', key, 32, 4096, o);
+    const out = Buffer.alloc(4096);
+    c.encrypt(24, plain, out, 0, Buffer.alloc(32), 0);
+    return out;
+  };
+  assert.ok(enc({}).equals(xts(24)), 'the encryption sector at 512-byte sector 24 has IV 24');
+  assert.ok(enc({ ivOffset: 5 }).equals(xts(29)), 'iv_offset is added');
+  assert.ok(enc({ ivLargeSectors: true }).equals(xts(3)), 'iv_large_sectors: 24 >> 3');
+  assert.ok(enc({ ivLargeSectors: true, ivOffset: 8 }).equals(xts(4)), '(24 + 8) >> 3');
+});
