@@ -193,7 +193,7 @@ export async function cmdCrypt(cmd: string, values: CryptValues, positionals: st
       const data = values.input ? fs.readFileSync(values.input) : fs.readFileSync(0);
       v.write(offset, data);
       v.flush();
-      io.err(`wrote ${data.length} bytes at ${offset} (${data.length / v.segment.sector_size} sectors, fresh random IV each, through the ${v.writable && values['integrity-no-journal'] ? 'no journal (direct mode)' : 'journal'}), flushed\n`);
+      io.err(`wrote ${data.length} bytes at ${offset} (${data.length / v.segment.sector_size} sectors, ${v.cipher.ivMode === 'random' ? 'fresh random IV each' : `IV ${v.cipher.ivMode} of each sector`}, through the ${v.writable && values['integrity-no-journal'] ? 'no journal (direct mode)' : 'journal'}), flushed\n`);
       return 0;
     }
     if (cmd === 'replay') {

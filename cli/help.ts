@@ -67,8 +67,8 @@ export function commandHelp(cmd: string, synopsis: string, summary: string, opti
 
 /** luks-format's options in cryptsetup luksFormat's words (its -h is --hash, as in cryptsetup) */
 export const LUKS_FORMAT_DESCRIPTIONS: Record<string, string> = {
-  integrity: 'authentication: hmac-sha256, hmac-sha512, aead (with aes-gcm-random / aegis128-random) or poly1305 (with chacha20-random)',
-  cipher: 'cipher, cryptsetup\'s name (aes-xts-random, aes-gcm-random, chacha20-random, aegis128-random)',
+  integrity: 'authentication: hmac-sha256, hmac-sha512, hmac-sha1, aead (with aes-gcm / aes-ccm / aegis128) or poly1305 (with chacha20)',
+  cipher: 'cipher, cryptsetup\'s name: aes-xts-random (default), aes-xts-plain64, aes-xts-essiv:sha256, aes-cbc-essiv:sha256, aes-gcm-random, aes-ccm-random, chacha20-random, aegis128-random',
   'key-size': 'encryption key size in bits (the MAC key is added on top, as cryptsetup does)',
   'sector-size': 'encryption sector size: 512 or 4096 bytes',
   pbkdf: 'keyslot KDF: argon2id (default), argon2i or pbkdf2',

@@ -2,7 +2,8 @@
 // speed of node:crypto over the same bytes in memory (per 512-byte sector: HMAC-SHA256 over AAD ‖ ciphertext,
 // then AES-256-XTS decryption, as authenc does), so the ratio shows what the I/O, the dm-integrity layout and
 // the per-sector calls cost. One core (the scrub runs in this thread). Figures only. The lead wires it into
-// `npm run bench`; alone: node dist/engine/bench/luks-scrub.js [MiB].
+// `npm run bench`; alone: node dist/engine/bench/luks-scrub.js [MiB] [cipher] (cipher: aes-xts-random, the default,
+// or a computed-IV mode such as aes-xts-plain64 or aes-xts-essiv:sha256; the batched XTS path serves them all).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import { readLuks2Header, unlockLuks2 } from '../luks/index.js';
 
 const MIB = 1 << 20;
 
-export async function benchLuksScrub(mib = Number(process.env.BENCH_LUKS_MIB ?? 256), log: (s: string) => void = console.log): Promise<{ scrub_mib_s: number; bare_mib_s: number; bulk_mib_s: number }> {
+export async function benchLuksScrub(mib = Number(process.env.BENCH_LUKS_MIB ?? 256), log: (s: string) => void = console.log, cipher = 'aes-xts-random'): Promise<{ scrub_mib_s: number; bare_mib_s: number; bulk_mib_s: number }> {
   const dir = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'is-luks-bench-'));
   const img = path.join(dir, 'luks.img');
   const pw = path.join(dir, 'pw');
@@ -23,7 +24,7 @@ export async function benchLuksScrub(mib = Number(process.env.BENCH_LUKS_MIB ?? 
     fs.writeFileSync(img, '');
     fs.truncateSync(img, (16 + mib) * MIB + mib * MIB / 8); // header, data and its tags (48 bytes per 512)
     const t0 = Date.now();
-    await formatCryptVolume(img, { secret: { keyFile: pw }, integrity: 'hmac-sha256', cipher: 'aes-xts-random', keySize: 512, pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
+    await formatCryptVolume(img, { secret: { keyFile: pw }, integrity: 'hmac-sha256', cipher, keySize: 512, pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
     const fmtMs = Date.now() - t0;
     const { volume } = await unlockCryptVolume(img, { keyFile: pw });
     const bytes = volume.size;
@@ -70,7 +71,7 @@ export async function benchLuksScrub(mib = Number(process.env.BENCH_LUKS_MIB ?? 
     volumeKey.fill(0);
     const scrub = bytes / MIB / (scrubMs / 1000);
     const bare = (n * 512) / MIB / (bareMs / 1000);
-    log(`LUKS2 aes-xts-random + hmac-sha256, 512-byte sectors, ${(bytes / MIB).toFixed(0)} MiB (format + wipe ${(fmtMs / 1000).toFixed(1)} s):`);
+    log(`LUKS2 ${cipher} + hmac-sha256, 512-byte sectors, ${(bytes / MIB).toFixed(0)} MiB (format + wipe ${(fmtMs / 1000).toFixed(1)} s):`);
     log(`  scrub                                   ${scrub.toFixed(0).padStart(6)} MiB/s  (${r.checked_sectors} sectors authenticated, one core)`);
     log(`  read (decrypt + authenticate)           ${(bytes / MIB / (readMs / 1000)).toFixed(0).padStart(6)} MiB/s  (a scrub only authenticates: authenc's MAC is over the ciphertext)`);
     log(`  bare node:crypto HMAC-SHA256 + AES-XTS  ${bare.toFixed(0).padStart(6)} MiB/s  (per 512-byte sector, in memory, one core)`);
@@ -83,7 +84,7 @@ export async function benchLuksScrub(mib = Number(process.env.BENCH_LUKS_MIB ?? 
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname) {
-  benchLuksScrub(process.argv[2] ? Number(process.argv[2]) : undefined).catch((e) => {
+  benchLuksScrub(process.argv[2] ? Number(process.argv[2]) : undefined, console.log, process.argv[3]).catch((e) => {
     console.error(e);
     process.exitCode = 1;
   });

@@ -1,6 +1,7 @@
 // The LUKS2 authenticated golden images (testdata/manifest.json, made by cryptsetup 2.6.1 and kernel 6.1 in the
-// oracle): each reads here exactly what the kernel read through /dev/mapper, corrupted copies fail exactly the
-// sectors the kernel logged as "INTEGRITY AEAD ERROR", and an unreplayed journal is replayed as the kernel does.
+// oracle; random and computed IVs): each reads here exactly what the kernel read through /dev/mapper, corrupted
+// copies fail exactly the sectors the kernel logged as "INTEGRITY AEAD ERROR", and an unreplayed journal is
+// replayed as the kernel does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -134,7 +135,7 @@ test('golden journal: entries left in the journal by the crash are replayed in m
 test('golden: the dm-integrity superblock and journal luks-format writes are the ones the kernel wrote under cryptsetup', async () => {
   const { planFormat } = await import('../commands/format.js');
   const { encodeSuperblock } = await import('../layout/superblock.js');
-  for (const name of ['xts-hmac256-512', 'gcm-4096', 'aegis128-4096', 'xts-hmac512-4096']) {
+  for (const name of ['xts-hmac256-512', 'gcm-4096', 'aegis128-4096', 'xts-hmac512-4096', 'xts-plain64-hmac256-512', 'xts-essiv-hmac256-4096', 'ccm-random-4096']) {
     const g = manifest.find((m) => m.name === name)!;
     const raw = zlib.gunzipSync(fs.readFileSync(path.join(TESTDATA, g.file)));
     const p = unpack(g);

@@ -11,8 +11,8 @@ import { encodeSuperblock, SECTOR_SIZE } from '../layout/superblock.js';
 import { planFormat } from '../commands/format.js';
 import { openVolumeOn } from '../volume.js';
 import { initJournal } from '../integrity/replay.js';
-import { formatLuks2Header, type Luks2FormatOptions, type Luks2Info } from '../luks/index.js';
-import { aeadSpec } from './aead.js';
+import { defaultKeyBits, formatLuks2Header, integrityKeySize, type Luks2FormatOptions, type Luks2Info } from '../luks/index.js';
+import { aeadSpec, formatRefusal } from './aead.js';
 import { openCryptVolume, segmentFromLuks } from './volume.js';
 
 export interface CryptFormatOptions extends Luks2FormatOptions {
@@ -35,9 +35,16 @@ export async function formatCryptVolume(path: string, o: CryptFormatOptions): Pr
   if (!o.integrity) throw new IntegrityStudioError('luks-format here makes authenticated volumes: give --integrity hmac-sha256|hmac-sha512|aead|poly1305');
   const cipher = o.cipher ?? 'aes-xts-random';
   const integ = /^hmac-/.test(o.integrity) ? `hmac(${o.integrity.slice(5)})` : o.integrity;
-  const spec = aeadSpec(cipher, integ); // refuse what cannot be read back before anything is written
+  // refuse what cannot be read back, or should not be made, before anything is written
   const sectorSize = o.sectorSize ?? 512;
-  const tagSize = spec.authSize + spec.ivSize;
+  const spec = aeadSpec(cipher, integ, undefined, sectorSize);
+  const why = formatRefusal(spec);
+  if (why) throw new IntegrityStudioError(`luks-format makes no new ${cipher} + ${o.integrity} volume: ${why}. Volumes cryptsetup made this way are read, verified and written.`, 'EUNSUPPORTED');
+  const vkLen = (o.keySize ?? defaultKeyBits(cipher)) / 8 + integrityKeySize(integ);
+  if (!spec.keySizes.includes(vkLen)) {
+    throw new IntegrityStudioError(`${cipher} + ${o.integrity}: a ${(o.keySize ?? defaultKeyBits(cipher))}-bit key is not valid (--key-size: ${spec.keySizes.map((k) => (k - integrityKeySize(integ)) * 8).join(', ')})`, 'EKEY');
+  }
+  const tagSize = spec.authSize + spec.storedIvSize;
   // plan the dm-integrity part first (the device must hold it), then write the header
   const devSize = FileDevice.open(path, { readOnly: true });
   const size = devSize.size;

@@ -1,7 +1,8 @@
 // Makes the LUKS2 authenticated golden images (engine/crypt/testdata) in the kernel oracle: cryptsetup 2.6.1
 // luksFormat + writes through /dev/mapper (testdata/make-golden.sh), then corrupted copies read by the kernel
 // (testdata/read-corrupt.sh) to record exactly which sectors it reports. Run by hand:
-//   node dist/engine/crypt/make-golden.js
+//   node dist/engine/crypt/make-golden.js                      (every case, a new manifest)
+//   node dist/engine/crypt/make-golden.js --only a,corrupt-b   (those cases, merged into the manifest)
 // The keys are test keys, recorded in the manifest on purpose (fixtures, not user data).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,8 @@ import { SECTOR_SIZE } from '../layout/superblock.js';
 export const TESTDATA = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
 export const PASSPHRASE = 'golden-pass';
 const IMAGE_BYTES = 3 << 20;
+/** smaller images for the IV-mode cases (their ciphertext does not compress): enough for the writes below */
+const IMAGE_BYTES_OF: Record<string, number> = {};
 
 /** The data written in the guest: 32-byte blocks sha256("crypt-golden" ‖ tag ‖ le32(i)). */
 export function pattern(bytes: number, tag = ''): Buffer {
@@ -42,7 +45,32 @@ export const CASES: Record<string, string> = {
   'aegis128-4096': `--cipher aegis128-random --integrity aead --key-size 128 --sector-size 4096 ${PB}`,
   'argon2id-xts-hmac256': '--cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --pbkdf argon2id --pbkdf-memory 32768 --pbkdf-force-iterations 4 --pbkdf-parallel 1',
   journal: `--cipher aes-xts-random --integrity hmac-sha256 --key-size 512 ${PB}`,
+  // computed IVs (issue 17 item 12): nothing but the tag in the tuple, the IV made from the sector
+  'xts-plain64-hmac256-512': `--cipher aes-xts-plain64 --integrity hmac-sha256 --key-size 512 ${PB}`,
+  'xts-plain64-hmac512-4096': `--cipher aes-xts-plain64 --integrity hmac-sha512 --key-size 512 --sector-size 4096 ${PB}`,
+  'xts-essiv-hmac256-4096': `--cipher aes-xts-essiv:sha256 --integrity hmac-sha256 --key-size 512 --sector-size 4096 ${PB}`,
+  'cbc-essiv-hmac256-512': `--cipher aes-cbc-essiv:sha256 --integrity hmac-sha256 --key-size 256 ${PB}`,
+  'gcm-plain64-4096': `--cipher aes-gcm-plain64 --integrity aead --key-size 256 --sector-size 4096 ${PB}`,
+  'chacha-plain64-512': `--cipher chacha20-plain64 --integrity poly1305 --key-size 256 ${PB}`,
+  'ccm-random-4096': `--cipher aes-ccm-random --integrity aead --key-size 280 --sector-size 4096 ${PB}`,
 };
+for (const n of ['xts-plain64-hmac256-512', 'cbc-essiv-hmac256-512', 'chacha-plain64-512']) IMAGE_BYTES_OF[n] = 2.5 * (1 << 20);
+for (const n of ['xts-plain64-hmac512-4096', 'xts-essiv-hmac256-4096', 'gcm-plain64-4096', 'ccm-random-4096']) IMAGE_BYTES_OF[n] = 1.75 * (1 << 20);
+
+/** the volume key's length for a case: --key-size plus the MAC key cryptsetup adds (INTEGRITY_key_size) */
+function keyBytesOf(args: string): number {
+  const ks = Number(/--key-size (\d+)/.exec(args)![1]) / 8;
+  const mac = /hmac-sha512/.test(args) ? 64 : /hmac-sha256/.test(args) ? 32 : /hmac-sha1/.test(args) ? 20 : 0;
+  return ks + mac;
+}
+
+const CORRUPT: Array<{ from: string; name: string; flips: Array<{ what: string; sector: number }> }> = [
+  { from: 'xts-hmac256-512', name: 'corrupt-xts-hmac256-512', flips: [{ what: 'data', sector: 100 }, { what: 'tag', sector: 300 }, { what: 'iv', sector: 301 }] },
+  { from: 'gcm-4096', name: 'corrupt-gcm-4096', flips: [{ what: 'data', sector: 64 }, { what: 'tag', sector: 600 }] },
+  { from: 'xts-plain64-hmac256-512', name: 'corrupt-xts-plain64-hmac256-512', flips: [{ what: 'data', sector: 100 }, { what: 'tag', sector: 300 }] },
+  { from: 'gcm-plain64-4096', name: 'corrupt-gcm-plain64-4096', flips: [{ what: 'data', sector: 64 }, { what: 'tag', sector: 512 }] },
+  { from: 'xts-essiv-hmac256-4096', name: 'corrupt-xts-essiv-hmac256-4096', flips: [{ what: 'data', sector: 8 }, { what: 'tag', sector: 560 }] },
+];
 
 function run(script: string, disks: string[], env: Record<string, string>, files: string[]): string {
   const args: string[] = [];
@@ -66,15 +94,16 @@ function sections(out: string): Map<string, string[]> {
 }
 
 function main(): void {
+  const only = process.argv.indexOf('--only') > 0 ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : null;
   const work = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'crypt-golden-'));
   fs.writeFileSync(path.join(work, 'src'), pattern(1 << 20));
   fs.writeFileSync(path.join(work, 'src2'), pattern(1 << 20, 'lost'));
   fs.writeFileSync(path.join(work, 'vk'), VOLUME_KEY);
-  const names = Object.keys(CASES);
+  const names = Object.keys(CASES).filter((n) => !only || only.includes(n));
   const disks = names.map((n) => {
     const p = path.join(work, `${n}.img`);
     fs.writeFileSync(p, '');
-    fs.truncateSync(p, IMAGE_BYTES);
+    fs.truncateSync(p, IMAGE_BYTES_OF[n] ?? IMAGE_BYTES);
     return p;
   });
   const env: Record<string, string> = { PW: PASSPHRASE, CASES: names.join(' '), VKHEX: VOLUME_KEY.subarray(0, 96).toString('hex') };
@@ -90,7 +119,7 @@ function main(): void {
     const get = (k: string) => lines.find((l) => l.startsWith(`@@${k} `))?.slice(k.length + 3) ?? null;
     const tIdx = lines.indexOf('@@table');
     const seg = segmentOf(disks[i]!);
-    const keyBytes = n.includes('hmac512') ? 128 : n.startsWith('gcm') || n.startsWith('chacha') ? 32 : n.startsWith('aegis') ? 16 : 96;
+    const keyBytes = keyBytesOf(CASES[n]!);
     images.push({
       name: n,
       file: `${n}.img.gz`,
@@ -109,20 +138,18 @@ function main(): void {
     });
     fs.writeFileSync(path.join(TESTDATA, `${n}.img.gz`), zlib.gzipSync(fs.readFileSync(disks[i]!), { level: 9 }));
   });
-  // corrupted copies: a data sector, an auth tag byte and an IV byte, then read by the kernel
-  const corrupt: Array<{ from: string; name: string; flips: Array<{ what: string; sector: number }> }> = [
-    { from: 'xts-hmac256-512', name: 'corrupt-xts-hmac256-512', flips: [{ what: 'data', sector: 100 }, { what: 'tag', sector: 300 }, { what: 'iv', sector: 301 }] },
-    { from: 'gcm-4096', name: 'corrupt-gcm-4096', flips: [{ what: 'data', sector: 64 }, { what: 'tag', sector: 600 }] },
-  ];
+  // corrupted copies: a data sector, an auth tag byte and (random IVs) an IV byte, then read by the kernel
+  const corrupt = CORRUPT.filter((c) => !only || only.includes(c.name));
   const cdisks: string[] = [];
   const env2: Record<string, string> = { PW: PASSPHRASE, NAMES: corrupt.map((c) => c.name).join(' ') };
   const flipBytes: Array<Array<[number, number]>> = [];
   corrupt.forEach((c, k) => {
+    if (!names.includes(c.from)) throw new Error(`${c.name} is made from ${c.from}: make both in one run`);
     const src = disks[names.indexOf(c.from)]!;
     const dst = path.join(work, `${c.name}.img`);
     fs.copyFileSync(src, dst);
     const seg = segmentOf(dst);
-    const vol = openCryptVolume(dst, seg, VOLUME_KEY.subarray(0, c.from.startsWith('gcm') ? 32 : 96));
+    const vol = openCryptVolume(dst, seg, VOLUME_KEY.subarray(0, keyBytesOf(CASES[c.from]!)));
     const g = vol.integrity.geometry;
     const positions = c.flips.map((f) =>
       f.what === 'data' ? seg.offset + dataSector(g, f.sector) * SECTOR_SIZE + 17 : seg.offset + tagOffset(g, f.sector) + (f.what === 'tag' ? 3 : vol.cipher.authSize + 2),
@@ -140,7 +167,7 @@ function main(): void {
     env2[`BS_${k + 1}`] = String(seg.sector_size);
     cdisks.push(dst);
   });
-  const out2 = run(path.join(TESTDATA, 'read-corrupt.sh'), cdisks, env2, []);
+  const out2 = cdisks.length ? run(path.join(TESTDATA, 'read-corrupt.sh'), cdisks, env2, []) : '';
   fs.writeFileSync(path.join(work, 'boot2.log'), out2);
   const secs2 = sections(out2);
   corrupt.forEach((c, k) => {
@@ -151,7 +178,13 @@ function main(): void {
     // stored as the base image plus the flipped bytes (byte offset, xor), not as a second copy
     images.push({ ...base, name: c.name, corrupted_from: c.from, flips: c.flips, kernel_aead_error_sectors: kernel, kernel_read_sha256: undefined, flip_bytes: flipBytes[k] });
   });
-  fs.writeFileSync(path.join(TESTDATA, 'manifest.json'), JSON.stringify({ made_by: 'engine/crypt/make-golden.ts (cryptsetup 2.6.1, kernel 6.1 in the oracle)', images }, null, 1) + '\n');
+  let all = images;
+  if (only) {
+    // merged: the cases made now replace their old entries, the others stay as they were
+    const old: Array<Record<string, unknown>> = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
+    all = [...old.filter((o) => !images.some((im) => im.name === o.name)), ...images];
+  }
+  fs.writeFileSync(path.join(TESTDATA, 'manifest.json'), JSON.stringify({ made_by: 'engine/crypt/make-golden.ts (cryptsetup 2.6.1, kernel 6.1 in the oracle)', images: all }, null, 1) + '\n');
   console.log(`wrote ${images.length} images to ${TESTDATA}; logs in ${work}`);
 }
 

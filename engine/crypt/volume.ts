@@ -1,6 +1,6 @@
-// A LUKS2 authenticated volume as the kernel stacks it: dm-crypt (AEAD, random IVs) over dm-integrity without an
-// internal hash, which sits at the LUKS2 data segment's offset and holds one tuple [tag][IV][zeros] per encryption
-// sector. The header half (engine/luks) gives the segment and the volume key; this module reads, verifies, scrubs,
+// A LUKS2 authenticated volume as the kernel stacks it: dm-crypt (AEAD, any IV mode it allows: aead.ts) over
+// dm-integrity without an internal hash, which sits at the LUKS2 data segment's offset and holds one tuple
+// [tag][IV, random IVs only][zeros] per encryption sector. The header half (engine/luks) gives the segment and the volume key; this module reads, verifies, scrubs,
 // writes and replays below it. The volume key stays in this process: never logged, never in a state file.
 import { IntegrityError, IntegrityStudioError } from '../errors.js';
 import { FileDevice, type BlockDevice } from '../io/device.js';
@@ -18,9 +18,9 @@ export interface CryptSegment {
   offset: number;
   /** bytes, or 'dynamic' (to the end of the device) */
   size: number | 'dynamic';
-  /** the segment's iv_tweak (dm-crypt iv_offset; not used by random IVs, nor in the AAD) */
+  /** the segment's iv_tweak (dm-crypt iv_offset: added to the sector of a computed IV; not used by random IVs, nor in the AAD) */
   iv_tweak: number;
-  /** e.g. aes-xts-random, aes-gcm-random, chacha20-random, aegis128-random */
+  /** cryptsetup's cipher-chainmode-ivmode, e.g. aes-xts-random, aes-xts-plain64, aes-cbc-essiv:sha256, aes-gcm-random, chacha20-random */
   encryption: string;
   /** encryption sector size: 512 or 4096 (= the dm-integrity block size) */
   sector_size: number;
@@ -142,8 +142,9 @@ export class CryptVolume {
   }
 
   /**
-   * Encrypts whole encryption sectors at byte `offset` with a fresh random IV each and writes them with their
-   * tuples through dm-integrity (its journal by default), as dm-crypt over dm-integrity does.
+   * Encrypts whole encryption sectors at byte `offset` (each with its IV: a fresh random one, or the one the IV
+   * mode computes from the sector) and writes them with their tuples through dm-integrity (its journal by
+   * default), as dm-crypt over dm-integrity does.
    */
   write(offset: number, data: Buffer): void {
     const w = this.integrity as WritableVolume;
@@ -207,7 +208,7 @@ export function openCryptVolumeOn(dev: BlockDevice, segment: CryptSegment, volum
           'EFORMAT',
         );
       }
-      const cipher = sectorCipher(segment.encryption, segment.integrity, volumeKey, integrity.geometry.tag_size, segment.sector_size);
+      const cipher = sectorCipher(segment.encryption, segment.integrity, volumeKey, integrity.geometry.tag_size, segment.sector_size, { ivOffset: segment.iv_tweak });
       return new CryptVolume(path, segment, integrity, cipher);
     } catch (e) {
       integrity.close();

@@ -57,7 +57,8 @@ export function integrityJsonName(i: string): string {
   return i;
 }
 
-function defaultKeyBits(cipher: string): number {
+/** cryptsetup's default --key-size for a cipher (bits, without the integrity key) */
+export function defaultKeyBits(cipher: string): number {
   if (/-xts-/.test(cipher)) return 512;
   if (cipher.startsWith('aegis128')) return 128;
   return 256;
@@ -135,7 +136,6 @@ export async function formatLuks2Header(target: string | BlockDevice, o: Luks2Fo
   if (!/^[a-z0-9]+(-[a-z0-9:]+)*$/.test(cipher)) throw new IntegrityStudioError(`cipher "${cipher}" is not a cryptsetup cipher specification`);
   const integ = o.integrity ? integrityJsonName(o.integrity) : undefined;
   if (integ && !/^(hmac\((sha1|sha256|sha512)\)|aead|poly1305|cmac\(aes\))$/.test(integ)) throw new IntegrityStudioError(`integrity "${o.integrity}" is not one LUKS2 supports here (hmac-sha256, hmac-sha512, aead, poly1305)`);
-  if (integ && !cipher.endsWith('-random')) throw new IntegrityStudioError(`authenticated encryption needs a random IV: use --cipher ${cipher.replace(/-[^-]+$/, '')}-random`);
   const keyBits = o.keySize ?? defaultKeyBits(cipher);
   if (keyBits % 8 || keyBits <= 0 || keyBits > 4096) throw new IntegrityStudioError(`key size ${keyBits} is not a positive multiple of 8 bits`);
   const vkLen = keyBits / 8 + (integ ? integrityKeySize(integ) : 0);

@@ -4,4 +4,4 @@ export { readLuks2Header, readLuks2HeaderFrom, LuksHeaderError, integrityKeySize
 export { unlockLuks2, NoKeyError, NO_KEY_MESSAGE, secretBytes, type Luks2Secret, type UnlockOptions, type UnlockProgress } from './keyslot.js';
 export { deriveKey, argon2Backend, setKdfNotice, estimateKdfMs, type KdfProgress } from './kdf.js';
 export { afMerge, afSplit } from './af.js';
-export { formatLuks2Header, integrityJsonName, LUKS2_DEFAULT_DATA_OFFSET, type Luks2FormatOptions } from './format.js';
+export { formatLuks2Header, integrityJsonName, defaultKeyBits, LUKS2_DEFAULT_DATA_OFFSET, type Luks2FormatOptions } from './format.js';
