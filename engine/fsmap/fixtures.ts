@@ -1,0 +1,51 @@
+// Test images for engine/fsmap, made with the real tools from a generated tree (mkfs.ext4 -d; XFS via a loop
+// mount or a protofile). Used only by the tests.
+import fs from 'node:fs';
+import path from 'node:path';
+import { debugfs, pseudoRandom, run, writeFiles } from './fstools.js';
+
+export const SPARSE_ISLANDS = [0, 10 << 20, 39 << 20];
+export const ISLAND = 64 << 10;
+
+/** files, hard links, directories (one large enough for an htree), a sparse file, symlinks, tiny and empty files */
+export function buildTree(root: string): void {
+  fs.mkdirSync(path.join(root, 'dir/sub'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'big'));
+  fs.mkdirSync(path.join(root, 'many'));
+  fs.mkdirSync(path.join(root, 'frag'));
+  fs.writeFileSync(path.join(root, 'a.txt'), 'hello\n');
+  fs.writeFileSync(path.join(root, 'tiny.txt'), 'forty bytes of text for an inline file\n');
+  fs.writeFileSync(path.join(root, 'empty'), '');
+  fs.writeFileSync(path.join(root, 'dir/f1.bin'), pseudoRandom(300000, 11));
+  fs.linkSync(path.join(root, 'dir/f1.bin'), path.join(root, 'dir/sub/hard.bin'));
+  fs.linkSync(path.join(root, 'dir/f1.bin'), path.join(root, 'hl'));
+  fs.writeFileSync(path.join(root, 'dir/sub/mid.bin'), pseudoRandom(70000, 12));
+  for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(root, 'many', `an-entry-with-a-rather-long-name-${i}`), `${i}\n`);
+  const fd = fs.openSync(path.join(root, 'big/sparse'), 'w');
+  for (const [k, at] of SPARSE_ISLANDS.entries()) fs.writeSync(fd, pseudoRandom(ISLAND, 20 + k), 0, ISLAND, at);
+  fs.ftruncateSync(fd, 40 << 20);
+  fs.closeSync(fd);
+  fs.symlinkSync('a.txt', path.join(root, 'sym'));
+  fs.symlinkSync('x'.repeat(120) + '/target', path.join(root, 'longsym'));
+  writeFiles(path.join(root, 'frag'), 'fill', 120, 8192, 3);
+}
+
+/** After mkfs: holes punched among the fill files, then a file written into them (fragmented, an extent index
+ *  block when it has more than 4 extents), and a preallocated (unwritten) range. */
+export function fragmentExt4(img: string, hostFile: string): void {
+  const rm: string[] = [];
+  for (let i = 0; i < 120; i += 2) rm.push(`rm /frag/fill${i}`);
+  debugfs(img, rm, true);
+  fs.writeFileSync(hostFile, pseudoRandom(400 * 1024, 99));
+  debugfs(img, [`write ${hostFile} /frag/fragmented`, `write ${hostFile} /prealloc`, 'fallocate /prealloc 0 150'], true);
+}
+
+export function mkfsExt4(img: string, tree: string, sizeMiB: number, args: string[]): void {
+  fs.rmSync(img, { force: true });
+  run('mkfs.ext4', ['-q', '-F', ...args, '-d', tree, img, `${sizeMiB}M`]);
+}
+
+/** e2fsck -fyD: index directories (htree) as a long-lived file system would have them */
+export function indexDirs(img: string): void {
+  run('e2fsck', ['-fyD', img], { allowFail: true });
+}
