@@ -2,6 +2,7 @@
 // mount or a protofile). Used only by the tests.
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { debugfs, pseudoRandom, run, writeFiles } from './fstools.js';
 
 export const SPARSE_ISLANDS = [0, 10 << 20, 39 << 20];
@@ -48,4 +49,57 @@ export function mkfsExt4(img: string, tree: string, sizeMiB: number, args: strin
 /** e2fsck -fyD: index directories (htree) as a long-lived file system would have them */
 export function indexDirs(img: string): void {
   run('e2fsck', ['-fyD', img], { allowFail: true });
+}
+
+/** mkfs.xfs below its 300 MB floor needs fstests' variables (xfs_mkfs.c validate_... allows tiny test file systems) */
+const XFS_SMALL_ENV = { TEST_DIR: '/tmp', TEST_DEV: '/dev/null', QA_CHECK_FS: 'xfs' };
+
+/** Why an XFS image cannot be filled here (loop mounts need root), or false. */
+export function xfsFillUnavailable(): string | false {
+  if (process.getuid?.() !== 0) return 'filling an XFS image needs root (a loop mount); mkfs.xfs -p cannot make hard links';
+  return false;
+}
+
+/**
+ * An XFS image holding the tree, filled through a loop mount, then: holes punched among the fill files and a file
+ * written into them (fragmented: a bmbt btree fork), a preallocated file (unwritten extents), a reflinked copy.
+ */
+export function mkfsXfs(img: string, tree: string, sizeMiB: number, args: string[], mnt: string): void {
+  fs.rmSync(img, { force: true });
+  fs.writeFileSync(img, '');
+  fs.truncateSync(img, sizeMiB << 20);
+  const env = { ...process.env, ...XFS_SMALL_ENV };
+  const r = spawnSync('mkfs.xfs', ['-q', '-f', ...args, img], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mkfs.xfs: ${r.stderr}`);
+  fs.mkdirSync(mnt, { recursive: true });
+  run('mount', ['-o', 'loop', img, mnt]);
+  try {
+    run('cp', ['-a', `${tree}/.`, mnt]);
+    for (let i = 0; i < 120; i += 2) fs.rmSync(path.join(mnt, 'frag', `fill${i}`));
+    run('sync', []);
+    fs.writeFileSync(path.join(mnt, 'frag/fragmented'), pseudoRandom(400 * 1024, 99));
+    interleave(path.join(mnt, 'frag/interleaved-a'), path.join(mnt, 'frag/interleaved-b'), 120);
+    run('xfs_io', ['-f', '-c', 'pwrite -q 0 64k', '-c', 'falloc 64k 1m', path.join(mnt, 'prealloc')]);
+    if (!args.some((a) => a.includes('reflink=0'))) run('cp', ['--reflink=always', path.join(mnt, 'dir/sub/mid.bin'), path.join(mnt, 'reflinked.bin')]);
+  } finally {
+    run('umount', [mnt]);
+  }
+}
+
+/** Two files written 4 KiB at a time in turn, each write flushed: their extents interleave (a fork too large for
+ *  the inode: a bmbt btree) */
+export function interleave(a: string, b: string, blocks: number): void {
+  const fa = fs.openSync(a, 'w');
+  const fb = fs.openSync(b, 'w');
+  try {
+    for (let i = 0; i < blocks; i++) {
+      for (const [fd, seed] of [[fa, 1000], [fb, 2000]]) {
+        fs.writeSync(fd, pseudoRandom(4096, seed + i), 0, 4096, i * 4096);
+        fs.fsyncSync(fd);
+      }
+    }
+  } finally {
+    fs.closeSync(fa);
+    fs.closeSync(fb);
+  }
 }
