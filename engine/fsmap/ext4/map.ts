@@ -347,7 +347,8 @@ export function scanInodes(
             base = 0;
           } catch (e) {
             if (!(e instanceof MapError)) throw e;
-            problem(`the inodes in ${e.message.replace(/^the block holding /, '')}`);
+            const first = g * sb.s_inodes_per_group + (b0 + k) * perBlock + 1;
+            problem(`inodes ${first}..${first + perBlock - 1} could not be read: ${e.message}`);
             continue;
           }
         }
