@@ -149,14 +149,14 @@ describe('fsmap bad input', () => {
     }
   });
 
-  const xfsProto = (name: string): string => {
+  const xfsProto = (name: string, mkfsArgs = ''): string => {
     const img = path.join(dir, `${name}.img`);
     const proto = path.join(dir, `${name}.proto`);
     const t = path.join(dir, 'tree');
     fs.writeFileSync(proto, ['/dev/null', '0 0', 'd--755 0 0', `big ---644 0 0 ${t}/big`, 'x d--755 0 0', 'y d--755 0 0', `file ---644 0 0 ${t}/x/y/file`, `back ---644 0 0 ${t}/x/y/back`, '$', '$', '$', ''].join('\n'));
     fs.writeFileSync(img, '');
     fs.truncateSync(img, 64 << 20);
-    const r = run('sh', ['-c', `TEST_DIR=/tmp TEST_DEV=/dev/null QA_CHECK_FS=xfs mkfs.xfs -q -f -p ${proto} ${img}`]);
+    const r = run('sh', ['-c', `TEST_DIR=/tmp TEST_DEV=/dev/null QA_CHECK_FS=xfs mkfs.xfs -q -f ${mkfsArgs} -p ${proto} ${img}`]);
     void r;
     return img;
   };
@@ -200,9 +200,10 @@ describe('fsmap bad input', () => {
     assert.match(u.reason, /^could not map: in use per the free-space btree, but no inode's block map or AG structure names it; .*points outside the file system/);
   });
 
-  it('xfs: random damage to the metadata never throws or hangs', { skip: noXfs, timeout: 120_000 }, () => {
-    const bytes = fs.readFileSync(xfsProto('xfuzz'));
-    for (let round = 0; round < 25; round++) {
+  it('xfs: random damage to the metadata never throws or hangs (scan and rmapbt look-ups)', { skip: noXfs, timeout: 120_000 }, () => {
+    const images = [fs.readFileSync(xfsProto('xfuzz')), fs.readFileSync(xfsProto('xfuzz-rmap', '-m rmapbt=1'))];
+    for (let round = 0; round < 40; round++) {
+      const bytes = images[round % 2];
       const b = Buffer.from(bytes);
       const rnd = pseudoRandom(4096, 200 + round);
       // AG 0's headers and btree blocks, its first inode chunk

@@ -143,6 +143,8 @@ export interface FsMapOptions {
   maxPaths?: number;
   /** names / inodes listed per metadata block (default 64) */
   maxNames?: number;
+  /** XFS with a reverse-mapping btree: 'rmapbt' (default) looks the owners up there; 'scan' reads every inode */
+  method?: 'rmapbt' | 'scan';
 }
 
 /** Whether sectors are free per the file system (for the "rewrite free blocks" action). */

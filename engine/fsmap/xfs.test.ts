@@ -74,13 +74,13 @@ function itemsAt(r: FsMapResult, sector: number): FsMapItem[] {
   return r.items.filter((i) => i.ranges.some(([a, b]) => sector >= a && sector < b));
 }
 
-function compareEveryBlock(img: string, tree: string): FsMapResult {
+function compareEveryBlock(img: string, tree: string, method?: 'scan' | 'rmapbt'): FsMapResult {
   const g = geometry(img);
   const spb = g.bs / 512;
   const src = openImageSource(img);
   let r: FsMapResult;
   try {
-    r = mapBadSectors(src, [[0, g.dblocks * spb]], { maxRanges: 1e9, maxPaths: 100, maxNames: 1e6 });
+    r = mapBadSectors(src, [[0, g.dblocks * spb]], { maxRanges: 1e9, maxPaths: 100, maxNames: 1e6, method });
   } finally {
     src.close();
   }
@@ -187,6 +187,11 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
   it('rmapbt, 1 KiB blocks: every block answers as blockget/blockuse/ncheck do, and as xfs_db fsmap', () => {
     const img = imgs['xfs-rmapbt-1k'];
     const r = compareEveryBlock(img, tree);
+    assert.equal(r.stats.method, 'rmapbt');
+    // the reverse-mapping look-ups and the scan of every inode give the same answers
+    const scan = compareEveryBlock(img, tree, 'scan');
+    assert.equal(scan.stats.method, 'scan');
+    assert.deepEqual(r.items, scan.items);
     // xfs_db fsmap: "N: agno/agbno-end owner off len" rows; every inode owner it names has our item there
     const g = geometry(img);
     const text = xfsDb(img, [`fsmap 0 ${g.agcount * 2 ** Math.ceil(Math.log2(g.agblocks))}`]);

@@ -333,6 +333,77 @@ export class XfsFs {
     for (const c of children) this.walkBmbt(ino, c, level - 1, seen, v);
   }
 
+  /**
+   * The reverse-mapping records overlapping AG blocks [a, b) (xfs_rmap_query_range over the overlapping btree:
+   * node entries hold a low and a high key each). Owners: an inode number, or a negative XFS_RMAP_OWN_* value.
+   */
+  rmapQuery(agno: number, agf: XfsAgf, a: number, b: number, f: (r: RmapRec) => void): void {
+    const hdr = this.sblockHdr();
+    const magic = BTREE_MAGIC.rmapbt[0];
+    const seen = new Set<number>();
+    const walk = (blk: number, level: number) => {
+      if (blk === 0 || blk >= this.agLen(agno) || seen.has(blk)) throw new MapError(`the reverse-mapping btree of AG ${agno} is corrupted (block ${blk})`);
+      seen.add(blk);
+      const buf = this.reader.read(this.lin(agno, blk), 1, `a reverse-mapping btree block of AG ${agno}`);
+      const h = btreeHeader(buf);
+      if (h.bb_magic !== magic || h.bb_level !== level) throw new MapError(`a reverse-mapping btree block of AG ${agno} (block ${blk}) is corrupted`);
+      if (level === 0) {
+        if (h.bb_numrecs > Math.floor((this.bs - hdr) / 24)) throw new MapError(`a reverse-mapping btree block of AG ${agno} (block ${blk}) is corrupted`);
+        for (let i = 0; i < h.bb_numrecs; i++) {
+          const o = hdr + i * 24;
+          const start = buf.readUInt32BE(o);
+          const count = buf.readUInt32BE(o + 4);
+          if (start >= b || start + count <= a) continue;
+          f(decodeRmapRec(buf, o));
+        }
+        return;
+      }
+      // struct xfs_rmap_key low, then high (20 bytes each) per entry; pointers after maxrecs of them
+      const maxrecs = Math.floor((this.bs - hdr) / 44);
+      if (h.bb_numrecs > maxrecs) throw new MapError(`a reverse-mapping btree block of AG ${agno} (block ${blk}) is corrupted`);
+      const children: number[] = [];
+      for (let i = 0; i < h.bb_numrecs; i++) {
+        const low = buf.readUInt32BE(hdr + i * 40);
+        const high = buf.readUInt32BE(hdr + i * 40 + 20);
+        if (low < b && high >= a) children.push(buf.readUInt32BE(hdr + maxrecs * 40 + i * 4));
+      }
+      for (const c of children) walk(c, level - 1);
+    };
+    if (agf.agf_rmap_level < 1 || agf.agf_rmap_level > 9) throw new MapError(`the reverse-mapping btree of AG ${agno} has an invalid height ${agf.agf_rmap_level}`);
+    walk(agf.agf_rmap_root, agf.agf_rmap_level - 1);
+  }
+
+  /** the inode btree record whose chunk holds AG inode `agino` (xfs_inobt_lookup LE), or null */
+  inobtLookup(agno: number, agi: XfsAgi, agino: number): { startino: number; holemask: number; free: [number, number] } | null {
+    const hdr = this.sblockHdr();
+    const magic = BTREE_MAGIC.inobt[this.v5 ? 0 : 1];
+    let blk = agi.agi_root;
+    for (let level = agi.agi_level - 1, guard = 0; guard < 10; level--, guard++) {
+      if (blk === 0 || blk >= this.agLen(agno)) throw new MapError(`the inode btree of AG ${agno} points past the end of the AG (block ${blk})`);
+      const b = this.reader.read(this.lin(agno, blk), 1, `an inode btree block of AG ${agno}`);
+      const h = btreeHeader(b);
+      if (h.bb_magic !== magic || h.bb_level !== level || h.bb_numrecs > Math.floor((this.bs - hdr) / (level ? 8 : 16))) throw new MapError(`an inode btree block of AG ${agno} (block ${blk}) is corrupted`);
+      const step = level ? 4 : 16;
+      let at = -1;
+      for (let lo = 0, hi = h.bb_numrecs - 1; lo <= hi; ) {
+        const mid = (lo + hi) >>> 1;
+        if (b.readUInt32BE(hdr + mid * step) <= agino) {
+          at = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      if (at < 0) return null;
+      if (level === 0) {
+        const o = hdr + at * 16;
+        const startino = b.readUInt32BE(o);
+        if (agino >= startino + 64) return null;
+        return { startino, holemask: this.sparse ? b.readUInt16BE(o + 4) : 0, free: [b.readUInt32BE(o + 12), b.readUInt32BE(o + 8)] };
+      }
+      blk = b.readUInt32BE(hdr + Math.floor((this.bs - hdr) / 8) * 4 + at * 4);
+    }
+    throw new MapError(`the inode btree of AG ${agno} is too deep`);
+  }
+
   /** XFS_INOBT: every inode chunk record of AG agno (struct xfs_inobt_rec) */
   forEachChunk(agno: number, agi: XfsAgi, f: (startino: number, holemask: number, free: [number, number]) => void, node: (agbno: number) => void, problem: (t: string) => void): void {
     this.walkAgBtree(agno, 'inobt', agi.agi_root, agi.agi_level, 16, 4, (agbno) => node(agbno), (b, off) => {
@@ -342,6 +413,35 @@ export class XfsFs {
       f(startino, holemask, [b.readUInt32BE(off + 12), b.readUInt32BE(off + 8)]);
     }, problem);
   }
+}
+
+/** struct xfs_rmap_rec, decoded (rm_offset's flag bits split out) */
+export interface RmapRec {
+  rm_startblock: number;
+  rm_blockcount: number;
+  /** an inode number, or XFS_RMAP_OWN_* (-3 fs headers, -4 log, -5 AG btrees and free list, -6 inode btrees,
+   *  -7 inode chunks, -8 refcount btree, -9 CoW staging, -1 / -2 none / unknown) */
+  owner: number;
+  offset: number;
+  attrFork: boolean;
+  bmbtBlock: boolean;
+  unwritten: boolean;
+}
+
+export function decodeRmapRec(b: Buffer, o: number): RmapRec {
+  const ohi = b.readUInt32BE(o + 8);
+  const olo = b.readUInt32BE(o + 12);
+  const owner = ohi === 0xffffffff ? olo - 0x100000000 : ohi * 0x100000000 + olo;
+  const fhi = b.readUInt32BE(o + 16);
+  return {
+    rm_startblock: b.readUInt32BE(o),
+    rm_blockcount: b.readUInt32BE(o + 4),
+    owner,
+    offset: (fhi & 0x3fffff) * 0x100000000 + b.readUInt32BE(o + 20),
+    attrFork: (fhi & 0x80000000) !== 0,
+    bmbtBlock: (fhi & 0x40000000) !== 0,
+    unwritten: (fhi & 0x20000000) !== 0,
+  };
 }
 
 export function isFreeInChunk(free: [number, number], i: number): boolean {

@@ -7,7 +7,7 @@ import { BlockReader, MapError } from '../reader.js';
 import type { RangeSet } from '../ranges.js';
 import type { FreeCheck, FsMapOptions, SectorSource } from '../types.js';
 import { fileTypeOfMode } from '../ext4/ondisk.js';
-import { isFreeInChunk, isHoleInChunk, xfsSuperblockProblem, XfsFs } from './fs.js';
+import { isFreeInChunk, isHoleInChunk, xfsSuperblockProblem, XfsFs, type ForkVisitor } from './fs.js';
 import {
   decodeXfsDinode,
   decodeXfsSb,
@@ -131,41 +131,54 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
     }
   }
 
-  // every inode of every AG (their block maps can point into any AG), and the inode chunks' own blocks
-  const dirHits: { ino: number; d: XfsDinode; lin: number; len: number; off: number; taint: string | null }[] = [];
-  scanXfsInodes(fs, problem, (agno, agbno) => {
-    col.metaBlocks(`xfs.inobt:${agno}`, () => ({ structure: 'xfs.inobt', description: `a block of the inode btree (inobt) of AG ${agno}`, meaning: 'finds the AG\'s inodes: xfs_repair rebuilds it; inodes it alone names may be lost', group: agno }), fs.lin(agno, agbno), 1);
-  }, (agno, firstLin, sectors) => {
-    col.meta(`xfs.inode_chunk:${agno}`, () => ({ structure: 'xfs.inode_chunk', description: `inode chunks of AG ${agno}`, meaning: 'holds the inodes listed (owner, size, where the data lies): those files may be lost or wrong; xfs_repair clears damaged inodes', group: agno }), firstLin * spb + sectors[0], firstLin * spb + sectors[1]);
-  }, (ino, d, buf, slotBad) => {
-    inodesScanned++;
+  // which inode holds what: per the reverse-mapping btree where there is one (as xfs_db fsmap and GETFSMAP do), else
+  // every inode of every AG (their block maps can point into any AG)
+  const dirHits: DirHit[] = [];
+  const inodeVisitor = (ino: number, d: XfsDinode, slotTaint: string | null, attr: boolean): ForkVisitor => {
     const type = fileTypeOfMode(d.di_mode);
-    const agno = fs.inodeLocation(ino).agno;
-    if (slotBad) col.heldInode(`xfs.inode_chunk:${agno}`, ino, type);
-    r.taint = null;
-    const slotTaint = slotBad ? `inode ${ino} itself (its inode chunk is bad)` : null;
     const taint = () => slotTaint ?? r.taint;
     const role = xfsRole(fs, ino, d);
     const ref = { inode: ino, file_type: type, size: d.di_size };
-    const system = role !== 'file' && role !== 'directory';
-    const owner = { inode: ino, file_type: type, system };
-    for (const attr of [false, true]) {
-      if (attr && !d.di_forkoff) continue;
-      fs.walkFork(ino, buf, d, attr, {
-        extent: (off, lin, len, unwritten) => {
-          if (!bad.intersects(lin * spb, (lin + len) * spb)) return;
-          if (attr) col.metaBlocks(`xfs.attr:${ino}`, () => ({ structure: 'xfs.attr', description: `extended attributes of inode ${ino}`, meaning: 'extended attributes (ACLs, security labels) of this inode are lost or wrong; its data is intact', owner }), lin, len, taint());
-          else if (role === 'file') col.file(ref, lin, len, off, unwritten, taint());
-          else if (role === 'directory') dirHits.push({ ino, d, lin, len, off, taint: taint() });
-          else col.metaBlocks(`xfs.${role}:${ino}`, () => systemInit(role, ino, owner), lin, len, taint());
-        },
-        bmbt: (lin) => {
-          col.metaBlocks(`xfs.bmbt:${ino}`, () => ({ structure: 'xfs.bmbt', description: `a block-map btree block of inode ${ino}${attr ? ' (attribute fork)' : ''}`, meaning: `part of the map of where the ${role === 'directory' ? 'directory\'s' : 'file\'s'} blocks lie: the data it maps cannot be found; xfs_repair may truncate or clear it`, owner }), lin, 1, taint());
-        },
-        problem,
-      });
-    }
-  });
+    const owner = { inode: ino, file_type: type, system: role !== 'file' && role !== 'directory' };
+    return {
+      extent: (off, lin, len, unwritten) => {
+        if (!bad.intersects(lin * spb, (lin + len) * spb)) return;
+        if (attr) col.metaBlocks(`xfs.attr:${ino}`, () => ({ structure: 'xfs.attr', description: `extended attributes of inode ${ino}`, meaning: 'extended attributes (ACLs, security labels) of this inode are lost or wrong; its data is intact', owner }), lin, len, taint());
+        else if (role === 'file') col.file(ref, lin, len, off, unwritten, taint());
+        else if (role === 'directory') dirHits.push({ ino, d, lin, len, off, taint: taint() });
+        else col.metaBlocks(`xfs.${role}:${ino}`, () => systemInit(role, ino, owner), lin, len, taint());
+      },
+      bmbt: (lin) => {
+        col.metaBlocks(`xfs.bmbt:${ino}`, () => ({ structure: 'xfs.bmbt', description: `a block-map btree block of inode ${ino}${attr ? ' (attribute fork)' : ''}`, meaning: `part of the map of where the ${role === 'directory' ? 'directory\'s' : 'file\'s'} blocks lie: the data it maps cannot be found; xfs_repair may truncate or clear it`, owner }), lin, 1, taint());
+      },
+      problem,
+    };
+  };
+  const chunkInit = (agno: number) => () => ({ structure: 'xfs.inode_chunk', description: `inode chunks of AG ${agno}`, meaning: 'holds the inodes listed (owner, size, where the data lies): those files may be lost or wrong; xfs_repair clears damaged inodes', group: agno });
+  const inobtNode = (agno: number, agbno: number) => {
+    col.metaBlocks(`xfs.inobt:${agno}`, () => ({ structure: 'xfs.inobt', description: `a block of the inode btree (inobt) of AG ${agno}`, meaning: 'finds the AG\'s inodes: xfs_repair rebuilds it; inodes it alone names may be lost', group: agno }), fs.lin(agno, agbno), 1);
+  };
+  let method = 'scan';
+  if (fs.rmapbt && o.method !== 'scan') {
+    method = 'rmapbt';
+    inodesScanned = mapByRmap(fs, col, badBlocks, agfs, inodeVisitor, chunkInit, inobtNode, problem);
+  } else {
+    scanXfsInodes(fs, problem, inobtNode, (agno, firstLin, sectors) => {
+      col.meta(`xfs.inode_chunk:${agno}`, chunkInit(agno), firstLin * spb + sectors[0], firstLin * spb + sectors[1]);
+    }, (ino, d, buf, slotBad) => {
+      inodesScanned++;
+      const agno = fs.inodeLocation(ino).agno;
+      if (slotBad) col.heldInode(`xfs.inode_chunk:${agno}`, ino, fileTypeOfMode(d.di_mode));
+      r.taint = null;
+      const slotTaint = slotBad ? `inode ${ino} itself (its inode chunk is bad)` : null;
+      for (const attr of [false, true]) {
+        if (attr && !d.di_forkoff) continue;
+        fs.walkFork(ino, buf, d, attr, inodeVisitor(ino, d, slotTaint, attr));
+      }
+    });
+  }
+  // in each directory's own order, whichever way its blocks were found
+  dirHits.sort((x, y) => x.ino - y.ino || x.off - y.off);
   for (const h of dirHits) directoryHits(fs, col, h);
 
   // what is left: free per the bnobt, or in use with no owner found
@@ -189,7 +202,7 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
   const stale: string[] = [];
   const log = xfsLogState(fs);
   if (log) stale.push(log);
-  return { collector: col, names, may_be_stale: stale, inodes_scanned: inodesScanned, directories_scanned: directories, method: 'scan' };
+  return { collector: col, names, may_be_stale: stale, inodes_scanned: inodesScanned, directories_scanned: directories, method };
 }
 
 type XfsRole = 'file' | 'directory' | 'quota' | 'rt_bitmap' | 'rt_summary' | 'special';
@@ -217,7 +230,118 @@ function systemInit(role: XfsRole, ino: number, owner: { inode: number; file_typ
 }
 
 /** bad blocks of a directory: its data blocks (names held) or its leaf/node/free index blocks */
-function directoryHits(fs: XfsFs, col: Collector, h: { ino: number; d: XfsDinode; lin: number; len: number; off: number; taint: string | null }): void {
+interface DirHit {
+  ino: number;
+  d: XfsDinode;
+  lin: number;
+  len: number;
+  off: number;
+  taint: string | null;
+}
+
+/**
+ * The owners of the bad blocks per the reverse-mapping btree (xfs_db fsmap): each record overlapping a bad block
+ * names an inode (its fork, offset and state) or an AG structure. Returns the inodes read.
+ */
+function mapByRmap(
+  fs: XfsFs,
+  col: Collector,
+  badBlocks: RangeSet,
+  agfs: (XfsAgf | null)[],
+  visitor: (ino: number, d: XfsDinode, slotTaint: string | null, attr: boolean) => ForkVisitor,
+  chunkInit: (agno: number) => () => { structure: string; description: string; meaning: string; group: number },
+  inobtNode: (agno: number, agbno: number) => void,
+  problem: (t: string) => void,
+): number {
+  const r = fs.reader;
+  const spb = fs.spb;
+  const sb = fs.sb;
+  let inodes = 0;
+  const inodeCache = new Map<number, XfsDinode | null>();
+  const inodeOf = (ino: number): XfsDinode | null => {
+    if (inodeCache.has(ino)) return inodeCache.get(ino)!;
+    let d: XfsDinode | null = null;
+    try {
+      d = fs.readInode(ino).d;
+      inodes++;
+    } catch (e) {
+      if (!(e instanceof MapError)) throw e;
+      problem(`inode ${ino}, named by the reverse-mapping btree: ${e.message}`);
+    }
+    if (inodeCache.size > 4096) inodeCache.clear();
+    inodeCache.set(ino, d);
+    return d;
+  };
+  for (let agno = 0; agno < sb.sb_agcount; agno++) {
+    const agf = agfs[agno];
+    const base = fs.lin(agno, 0);
+    const runs = badBlocks.within(base, base + fs.agLen(agno));
+    if (!runs.length || !agf) continue;
+    let agi: XfsAgi | null = null;
+    try {
+      agi = fs.agi(agno);
+      fs.walkAgBtree(agno, 'inobt', agi.agi_root, agi.agi_level, 16, 4, (agbno) => inobtNode(agno, agbno), null, problem);
+    } catch (e) {
+      if (!(e instanceof MapError)) throw e;
+      problem(e.message);
+    }
+    for (const [a, b] of runs) {
+      try {
+        fs.rmapQuery(agno, agf, a - base, b - base, (rec) => {
+          const lin = base + rec.rm_startblock;
+          if (rec.owner >= 0) {
+            const d = inodeOf(rec.owner);
+            if (!d) return;
+            r.taint = null;
+            const loc = fs.inodeLocation(rec.owner);
+            const slotTaint = r.isBad(loc.lin) && r.bad.intersects(loc.lin * spb + Math.floor(loc.off / 512), loc.lin * spb + Math.ceil((loc.off + sb.sb_inodesize) / 512)) ? `inode ${rec.owner} itself (its inode chunk is bad)` : null;
+            const v = visitor(rec.owner, d, slotTaint, rec.attrFork);
+            if (rec.bmbtBlock) for (let k = 0; k < rec.rm_blockcount; k++) v.bmbt(lin + k);
+            else v.extent(rec.offset, lin, rec.rm_blockcount, rec.unwritten);
+          } else if (rec.owner === -7) {
+            // XFS_RMAP_OWN_INODES: the chunk, and the inodes in use in its bad sectors
+            const pieces = col.meta(`xfs.inode_chunk:${agno}`, chunkInit(agno), lin * spb, (lin + rec.rm_blockcount) * spb);
+            if (agi) heldInodes(fs, col, agno, agi, pieces, inodeOf);
+          } else if (rec.owner === -9) {
+            col.metaBlocks(`xfs.cow:${agno}`, () => ({ structure: 'xfs.cow_staging', description: `copy-on-write staging blocks of AG ${agno}`, meaning: 'blocks being copied on write: dropped at the next mount; harmless', group: agno }), lin, rec.rm_blockcount);
+          }
+          // -3 (headers), -4 (log), -5 (free-space and reverse-mapping btrees, free list), -6 (inode btrees) and
+          // -8 (refcount btree) are the AG structures walked above
+        });
+      } catch (e) {
+        if (!(e instanceof MapError)) throw e;
+        problem(e.message);
+      }
+    }
+  }
+  return inodes;
+}
+
+/** the inodes in use whose bytes lie in bad sectors of an inode chunk (the inobt says which are allocated) */
+function heldInodes(fs: XfsFs, col: Collector, agno: number, agi: XfsAgi, pieces: [number, number][], inodeOf: (ino: number) => XfsDinode | null): void {
+  const isz = fs.sb.sb_inodesize;
+  for (const [a, b] of pieces) {
+    const firstAgino = Math.floor(((a * 512) - fs.lin(agno, 0) * fs.bs) / isz);
+    const lastAgino = Math.ceil(((b * 512) - fs.lin(agno, 0) * fs.bs) / isz);
+    for (let agino = firstAgino; agino < lastAgino; agino++) {
+      let rec;
+      try {
+        rec = fs.inobtLookup(agno, agi, agino);
+      } catch (e) {
+        if (!(e instanceof MapError)) throw e;
+        return;
+      }
+      if (!rec) continue;
+      const i = agino - rec.startino;
+      if (isHoleInChunk(rec.holemask, i) || isFreeInChunk(rec.free, i)) continue;
+      const ino = fs.inodeNumber(agno, agino);
+      const d = inodeOf(ino);
+      if (d && d.di_mode) col.heldInode(`xfs.inode_chunk:${agno}`, ino, fileTypeOfMode(d.di_mode));
+    }
+  }
+}
+
+function directoryHits(fs: XfsFs, col: Collector, h: DirHit): void {
   const spb = fs.spb;
   const dirBlks = 2 ** fs.sb.sb_dirblklog;
   const leafStart = XFS_DIR2_LEAF_OFFSET_BYTES / fs.bs;
