@@ -185,7 +185,7 @@ export class Collector {
 
   private ranges(list: RangeList): { ranges: SectorRange[]; ranges_total: number; sectors: number } {
     const set = list.finish();
-    return { ranges: set.pairs().slice(0, this.maxRanges), ranges_total: set.count, sectors: set.total };
+    return { ranges: set.pairs(this.maxRanges), ranges_total: set.count, sectors: set.total };
   }
 
   private ref(inode: number, file_type: string, names: Map<number, PathInfo>): InodeRef {
@@ -200,7 +200,7 @@ export class Collector {
     const items: FsMapItem[] = [];
     for (const f of this.files.values()) {
       const bytes = f.bytes.finish();
-      const byte_ranges: ByteRange[] = bytes.pairs().slice(0, this.maxRanges);
+      const byte_ranges: ByteRange[] = bytes.pairs(this.maxRanges);
       const item: FsMapFileItem = {
         kind: 'file',
         ...this.ranges(f.sectors),

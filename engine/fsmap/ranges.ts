@@ -34,7 +34,9 @@ export class RangeSet {
 
   /** From unchecked pairs (internal use). */
   static fromPairs(list: [number, number][]): RangeSet {
-    list.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    let sorted = true;
+    for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1][0] <= list[i][0];
+    if (!sorted) list.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
     const starts: number[] = [];
     const ends: number[] = [];
     for (const [a, b] of list) {
@@ -44,6 +46,22 @@ export class RangeSet {
       } else {
         starts.push(a);
         ends.push(b);
+      }
+    }
+    return new RangeSet(starts, ends);
+  }
+
+  /** From starts sorted ascending (ends any), merging overlaps. */
+  static fromSorted(a: number[], b: number[]): RangeSet {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (let i = 0; i < a.length; i++) {
+      const n = starts.length;
+      if (n && a[i] <= ends[n - 1]) {
+        if (b[i] > ends[n - 1]) ends[n - 1] = b[i];
+      } else {
+        starts.push(a[i]);
+        ends.push(b[i]);
       }
     }
     return new RangeSet(starts, ends);
@@ -119,27 +137,35 @@ export class RangeSet {
     return RangeSet.fromPairs(out);
   }
 
-  pairs(): [number, number][] {
-    return this.starts.map((s, i) => [s, this.ends[i]]);
+  pairs(limit = Infinity): [number, number][] {
+    const n = Math.min(limit, this.starts.length);
+    const out: [number, number][] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = [this.starts[i], this.ends[i]];
+    return out;
   }
 }
 
 /** Ranges appended in any order; adjacent appends coalesce at once, the rest when finished. */
 export class RangeList {
-  private list: [number, number][] = [];
+  private a: number[] = [];
+  private b: number[] = [];
   add(a: number, b: number): void {
     if (b <= a) return;
-    const last = this.list[this.list.length - 1];
-    if (last && a >= last[0] && a <= last[1]) {
-      if (b > last[1]) last[1] = b;
+    const n = this.a.length;
+    if (n && a >= this.a[n - 1] && a <= this.b[n - 1]) {
+      if (b > this.b[n - 1]) this.b[n - 1] = b;
       return;
     }
-    this.list.push([a, b]);
+    this.a.push(a);
+    this.b.push(b);
   }
   get empty(): boolean {
-    return this.list.length === 0;
+    return this.a.length === 0;
   }
   finish(): RangeSet {
-    return RangeSet.fromPairs(this.list);
+    let sorted = true;
+    for (let i = 1; i < this.a.length && sorted; i++) sorted = this.a[i - 1] <= this.a[i];
+    if (sorted) return RangeSet.fromSorted(this.a, this.b);
+    return RangeSet.fromPairs(this.a.map((x, i) => [x, this.b[i]]));
   }
 }
