@@ -147,7 +147,7 @@ function openExt4(src: SectorSource, bad: RangeSet): { fs: Ext4Fs } {
   if (unreadable?.length) throw new MapError('the block holding the ext4 superblock is itself damaged (it cannot be read)');
   const sb = decodeExt4SuperBlock(raw);
   if (sb.s_magic !== EXT4_SUPER_MAGIC) throw new MapError('no ext4 superblock');
-  const problem = ext4SuperblockProblem(sb, src.sectors);
+  const problem = ext4SuperblockProblem(sb);
   if (problem) throw new MapError(`the ext4 superblock is corrupted: ${problem}${bad.intersects(2, 4) ? ' (it lies in a bad range itself)' : ''}; e2fsck -b <backup superblock> can repair it`);
   const reader = new BlockReader(src, bad, 1024 << sb.s_log_block_size, sb.s_blocks_count);
   reader.noteIfBad(0, 0, 'the superblock');

@@ -151,7 +151,7 @@ export interface FsMapOptions {
 export interface FreeCheck {
   fs: FsType | null;
   block_size: number;
-  /** the given sectors whose file-system blocks the file system says are free */
+  /** the given sectors whose file-system blocks the file system says are free (or that lie past its end) */
   free: SectorRange[];
   /** the rest, each with why it is not (in use, or the question could not be answered) */
   not_free: { range: SectorRange; why: string }[];

@@ -29,7 +29,7 @@ import {
 } from './ondisk.js';
 
 /** Why a superblock cannot describe a usable file system, or null (e2fsprogs openfs.c / e2fsck super.c checks). */
-export function ext4SuperblockProblem(sb: Ext4SuperBlock, volumeSectors: number): string | null {
+export function ext4SuperblockProblem(sb: Ext4SuperBlock): string | null {
   if (sb.s_log_block_size > 6) return `block size 2^(10+${sb.s_log_block_size}) is not 1 KiB..64 KiB`;
   const bs = 1024 << sb.s_log_block_size;
   if (sb.s_blocks_count === 0) return 'it holds 0 blocks';
@@ -44,7 +44,6 @@ export function ext4SuperblockProblem(sb: Ext4SuperBlock, volumeSectors: number)
   const groups = Math.ceil((sb.s_blocks_count - sb.s_first_data_block) / sb.s_blocks_per_group);
   if (groups * sb.s_inodes_per_group !== sb.s_inodes_count) return `inodes count ${sb.s_inodes_count} is not groups × inodes per group (${groups} × ${sb.s_inodes_per_group})`;
   if (sb.s_first_ino < 11 || sb.s_first_ino >= sb.s_inodes_count) return `first inode ${sb.s_first_ino} is out of range`;
-  void volumeSectors;
   return null;
 }
 

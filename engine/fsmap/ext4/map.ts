@@ -3,8 +3,8 @@
 // Memory: the bad set, the hits, one chunk of an inode table; never a per-block or per-inode table of the volume.
 import { Collector } from '../collect.js';
 import { resolvePaths, type DirWalker } from '../paths.js';
-import { MapError, type BlockReader } from '../reader.js';
-import type { RangeSet } from '../ranges.js';
+import { MapError } from '../reader.js';
+import { RangeSet } from '../ranges.js';
 import type { FreeCheck, FsMapOptions } from '../types.js';
 import { Ext4Fs, type InodeRole } from './fs.js';
 import {
@@ -13,7 +13,6 @@ import {
   dirEntries,
   EXT4_BG_BLOCK_UNINIT,
   EXT4_INDEX_FL,
-  EXT4_INLINE_DATA_FL,
   fileTypeOfMode,
   INCOMPAT_RECOVER,
   JBD2_MAGIC_NUMBER,
@@ -109,7 +108,7 @@ export function mapExt4(fs: Ext4Fs, bad: RangeSet, o: FsMapOptions): Ext4MapOutc
   // every inode's block map (icheck), with the names held by bad directory blocks and the inodes in bad table blocks
   let inodesScanned = 0;
   const journal = { start: -1 };
-  scanInodes(fs, problem, (ino, inode, slotBad, buf, off) => {
+  scanInodes(fs, problem, (ino, inode, slotBad) => {
     inodesScanned++;
     const type = fileTypeOfMode(inode.i_mode);
     if (slotBad) col.heldInode(itableKey(Math.floor((ino - 1) / sb.s_inodes_per_group)), ino, type);
@@ -146,8 +145,6 @@ export function mapExt4(fs: Ext4Fs, bad: RangeSet, o: FsMapOptions): Ext4MapOutc
       problem,
     });
     if (dirHits) directoryHits(fs, col, ino, inode, dirHits, taint());
-    void buf;
-    void off;
   });
 
   // what is left: free per the block bitmap, or in use with no owner found
@@ -477,13 +474,15 @@ export function ext4FreeCheck(fs: Ext4Fs, ranges: RangeSet): FreeCheck {
   const spb = fs.spb;
   const free: [number, number][] = [];
   const notFree: { range: [number, number]; why: string }[] = [];
+  let statics: RangeSet | null = null;
   for (const [a, b] of ranges.pairs()) {
     let blk = Math.floor(a / spb);
     const endBlk = Math.ceil(b / spb);
     while (blk < endBlk) {
       const clip = (x: number, y: number): [number, number] => [Math.max(a, x * spb), Math.min(b, y * spb)];
       if (blk >= fs.blocks) {
-        notFree.push({ range: clip(blk, endBlk), why: 'past the end of the file system (not part of it)' });
+        // not part of the file system: nothing there is in use (the mapping says so too)
+        free.push(clip(blk, endBlk));
         break;
       }
       if (blk < fs.sb.s_first_data_block) {
@@ -498,7 +497,7 @@ export function ext4FreeCheck(fs: Ext4Fs, ranges: RangeSet): FreeCheck {
       else {
         for (const [x, y, used] of runs) {
           if (used) notFree.push({ range: clip(x, y), why: `in use per the block bitmap of group ${g}` });
-          else if (isStaticMetadata(fs, g, x, y)) notFree.push({ range: clip(x, y), why: `file-system metadata of group ${g} (its bitmap is not initialised)` });
+          else if ((statics ??= staticMetadataIn(fs, ranges)).intersects(x, y)) notFree.push({ range: clip(x, y), why: `file-system metadata of group ${g} (its bitmap is not initialised)` });
           else free.push(clip(x, y));
         }
       }
@@ -508,18 +507,30 @@ export function ext4FreeCheck(fs: Ext4Fs, ranges: RangeSet): FreeCheck {
   return { fs: 'ext4', block_size: fs.bs, free, not_free: notFree };
 }
 
-/** whether [x, y) meets group g's superblock/descriptor copies (BLOCK_UNINIT groups have no bitmap to say so) */
-function isStaticMetadata(fs: Ext4Fs, g: number, x: number, y: number): boolean {
-  const loc = fs.superAndBgdLoc(g);
-  const meets = (s: number | null, n: number) => s !== null && s < y && s + n > x;
-  if (meets(loc.superBlk, 1) || meets(loc.oldDesc, loc.oldDescBlocks) || meets(loc.newDesc, 1)) return true;
-  // flex_bg: another group's bitmaps or inode table may lie in this uninitialised group
-  for (let h = 0; h < fs.groups; h++) {
-    const d = fs.desc(h);
-    if (meets(d.bg_block_bitmap, 1) || meets(d.bg_inode_bitmap, 1) || meets(d.bg_inode_table, fs.itableBlocks)) return true;
+/**
+ * The static metadata blocks (superblock and descriptor copies, bitmaps, inode tables of every group) among the
+ * blocks under `ranges`: what a BLOCK_UNINIT group's missing bitmap would have marked in use (with flex_bg, other
+ * groups' bitmaps and tables may lie there). One pass over the descriptors; only the hits are kept.
+ */
+function staticMetadataIn(fs: Ext4Fs, ranges: RangeSet): RangeSet {
+  const blocks = ranges.toUnits(fs.spb);
+  const hits: [number, number][] = [];
+  const add = (s: number | null, n: number) => {
+    if (s !== null && n > 0 && blocks.intersects(s, s + n)) hits.push([s, s + n]);
+  };
+  for (let g = 0; g < fs.groups; g++) {
+    const loc = fs.superAndBgdLoc(g);
+    add(loc.superBlk, 1);
+    add(loc.oldDesc, loc.oldDescBlocks);
+    add(loc.newDesc, 1);
+    try {
+      const d = fs.desc(g);
+      add(d.bg_block_bitmap, 1);
+      add(d.bg_inode_bitmap, 1);
+      add(d.bg_inode_table, fs.itableBlocks);
+    } catch (e) {
+      if (!(e instanceof MapError)) throw e;
+    }
   }
-  return false;
+  return RangeSet.fromPairs(hits);
 }
-
-export { EXT4_INLINE_DATA_FL };
-export type { BlockReader };

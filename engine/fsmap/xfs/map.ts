@@ -594,7 +594,8 @@ export function xfsFreeCheck(fs: XfsFs, ranges: RangeSet): FreeCheck {
     for (let blk = Math.floor(a / spb); blk < endBlk; ) {
       const clip = (x: number, y: number): [number, number] => [Math.max(a, x * spb), Math.min(b, y * spb)];
       if (blk >= fs.sb.sb_dblocks) {
-        notFree.push({ range: clip(blk, endBlk), why: 'past the end of the file system (not part of it)' });
+        // not part of the file system: nothing there is in use (the mapping says so too)
+        free.push(clip(blk, endBlk));
         break;
       }
       const { agno, agbno } = fs.agOf(blk);
@@ -618,4 +619,3 @@ export function xfsFreeCheck(fs: XfsFs, ranges: RangeSet): FreeCheck {
   return { fs: 'xfs', block_size: fs.bs, free, not_free: notFree };
 }
 
-export { BlockReader, decodeXfsDinode };
