@@ -81,10 +81,11 @@ export class Collector {
   }
 
   /**
-   * File data: physical blocks [pblk, pblk + count) hold logical blocks from lblk of inode `inode`.
-   * Returns whether any of it is bad.
+   * File data: physical blocks [pblk, pblk + count) hold logical blocks from lblk of inode `inode`. `header`: bytes
+   * at the start of each block that are not file contents (an XFS v5 remote symlink block's xfs_dsymlink_hdr; a bad
+   * sector there makes the whole target unreadable). Returns whether any of it is bad.
    */
-  file(ino: { inode: number; file_type: string; size: number }, pblk: number, count: number, lblk: number, unwritten: boolean, taint: string | null): boolean {
+  file(ino: { inode: number; file_type: string; size: number }, pblk: number, count: number, lblk: number, unwritten: boolean, taint: string | null, header = 0): boolean {
     const spb = this.spb;
     const s0 = pblk * spb;
     if (!this.bad.intersects(s0, s0 + count * spb)) return false;
@@ -94,19 +95,32 @@ export class Collector {
       this.files.set(ino.inode, f);
     }
     if (taint) f.uncertain ??= taint;
-    const base = lblk * this.blockSize - s0 * SECTOR_SIZE;
+    const acc = f;
+    const bs = this.blockSize;
+    const content = (start: number, end: number) => {
+      const inFile = Math.min(end, acc.size);
+      if (inFile > start) acc.bytes.add(start, inFile);
+      acc.beyond += end - Math.max(start, Math.min(end, acc.size));
+    };
     this.bad.forEachIn(s0, s0 + count * spb, (a, b) => {
-      f!.sectors.add(a, b);
+      acc.sectors.add(a, b);
       this.claimed.add(a, b);
-      const start = base + a * SECTOR_SIZE;
-      const end = base + b * SECTOR_SIZE;
       if (unwritten) {
-        f!.unwritten += end - start;
+        acc.unwritten += (b - a) * SECTOR_SIZE;
         return;
       }
-      const inFile = Math.min(end, f!.size);
-      if (inFile > start) f!.bytes.add(start, inFile);
-      f!.beyond += end - Math.max(start, Math.min(end, f!.size));
+      if (!header) {
+        const base = lblk * bs - s0 * SECTOR_SIZE;
+        content(base + a * SECTOR_SIZE, base + b * SECTOR_SIZE);
+        return;
+      }
+      for (let blk = Math.floor(a / spb); blk * spb < b; blk++) {
+        const x = Math.max(a, blk * spb) * SECTOR_SIZE - blk * bs;
+        const y = Math.min(b, (blk + 1) * spb) * SECTOR_SIZE - blk * bs;
+        const k = lblk + blk - pblk;
+        if (x < header) acc.bytes.add(0, acc.size);
+        else content(k * (bs - header) + x - header, k * (bs - header) + y - header);
+      }
     });
     return true;
   }

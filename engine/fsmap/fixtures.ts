@@ -28,6 +28,8 @@ export function buildTree(root: string): void {
   fs.closeSync(fd);
   fs.symlinkSync('a.txt', path.join(root, 'sym'));
   fs.symlinkSync('x'.repeat(120) + '/target', path.join(root, 'longsym'));
+  // too long for an XFS inode's literal area: a remote symlink block
+  fs.symlinkSync(`${'y'.repeat(99)}/`.repeat(7), path.join(root, 'remotesym'));
   writeFiles(path.join(root, 'frag'), 'fill', 120, 8192, 3);
 }
 

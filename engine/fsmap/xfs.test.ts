@@ -229,6 +229,36 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
     }
   });
 
+  it('a remote symlink: its block header makes the whole target unreadable; a sector after it, its part of the target', () => {
+    const img = imgs['xfs-default'];
+    const g = geometry(img);
+    const ino = Number(/^\s*(\d+) remotesym$/m.exec(xfsDb(img, ['blockget -n', 'ncheck']))![1]);
+    const m = /startblock \d+ \((\d+)\/(\d+)\)/.exec(xfsDb(img, [`inode ${ino}`, 'bmap']))!;
+    const lin = Number(m[1]) * g.agblocks + Number(m[2]);
+    const target = fs.readlinkSync(path.join(tree, 'remotesym'));
+    assert.equal(target.length, 700);
+    // the target follows the 56-byte xfs_dsymlink_hdr in the block
+    const block = Buffer.alloc(g.bs);
+    const fd = fs.openSync(img, 'r');
+    fs.readSync(fd, block, 0, g.bs, lin * g.bs);
+    fs.closeSync(fd);
+    assert.equal(block.subarray(56, 56 + 700).toString(), target);
+    const src = openImageSource(img);
+    try {
+      const spb = g.bs / 512;
+      const head = mapBadSectors(src, [[lin * spb, lin * spb + 1]]).items[0];
+      assert.ok(head.kind === 'file' && head.file_type === 'symlink');
+      assert.deepEqual(head.paths, ['/remotesym']);
+      assert.deepEqual(head.byte_ranges, [[0, 700]]);
+      const second = mapBadSectors(src, [[lin * spb + 1, lin * spb + 2]]).items[0];
+      assert.ok(second.kind === 'file');
+      assert.deepEqual(second.byte_ranges, [[512 - 56, 700]]);
+      assert.equal(second.beyond_eof_bytes, 1024 - 56 - 700);
+    } finally {
+      src.close();
+    }
+  });
+
   it('checkFree agrees with blockuse', () => {
     const img = imgs['xfs-default'];
     const g = geometry(img);

@@ -144,7 +144,8 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
       extent: (off, lin, len, unwritten) => {
         if (!bad.intersects(lin * spb, (lin + len) * spb)) return;
         if (attr) col.metaBlocks(`xfs.attr:${ino}`, () => ({ structure: 'xfs.attr', description: `extended attributes of inode ${ino}`, meaning: 'extended attributes (ACLs, security labels) of this inode are lost or wrong; its data is intact', owner }), lin, len, taint());
-        else if (role === 'file') col.file(ref, lin, len, off, unwritten, taint());
+        // a v5 remote symlink block starts with struct xfs_dsymlink_hdr (56 bytes)
+        else if (role === 'file') col.file(ref, lin, len, off, unwritten, taint(), type === 'symlink' && fs.v5 ? 56 : 0);
         else if (role === 'directory') dirHits.push({ ino, d, lin, len, off, taint: taint() });
         else col.metaBlocks(`xfs.${role}:${ino}`, () => systemInit(role, ino, owner), lin, len, taint());
       },
