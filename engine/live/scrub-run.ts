@@ -116,8 +116,8 @@ export function runLiveScrub(g: LiveScrubGeometry, io: LiveScrubIo, p: LiveScrub
     }
   };
   const reasonOf = (sector: number, limit: number, recalc: number): LiveUncheckedReason | null => {
-    if (g.verifier === 'nothing') return 'not-verified';
     if (g.mode === 'R') return 'recovery-mode';
+    if (g.verifier === 'nothing') return 'not-verified';
     if (sector >= recalc) return 'recalculating';
     if (sector >= limit) return 'dirty-bitmap';
     return null;

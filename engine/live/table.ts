@@ -141,8 +141,8 @@ export function parseCryptTable(input: string): CryptTable {
   const t = rest.split(/\s+/);
   if (t[2] !== 'crypt') throw new IntegrityStudioError(`dm table: not a crypt target (${t[2] ?? 'empty line'})`, 'EDMTABLE');
   const keyField = t[4] ?? '';
-  const optc = t[9] === undefined ? 0 : int(t[9], 'optional argument count');
-  const options = t.slice(10, 10 + optc).map(safeUnknown);
+  const optc = t[8] === undefined ? 0 : int(t[8], 'optional argument count');
+  const options = t.slice(9, 9 + optc).map(safeUnknown);
   const integrity = options.find((o) => o.startsWith('integrity:')) ?? null;
   const sectorOpt = options.find((o) => o.startsWith('sector_size:'));
   return {
