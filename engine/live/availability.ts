@@ -24,13 +24,23 @@ export interface AvailabilityProbe {
   release?: string;
 }
 
+function modulesDir(exists: (p: string) => boolean, release: string): string | null {
+  return ['/lib/modules', '/usr/lib/modules'].map((d) => path.join(d, release)).find((d) => exists(d)) ?? null;
+}
+
+/** Whether a module is built in or installed for this kernel (modules.builtin / modules.dep). */
+function moduleState(exists: (p: string) => boolean, read: (p: string) => string | null, release: string, file: string, builtinPath: string): 'module' | 'builtin' | null {
+  const base = modulesDir(exists, release);
+  if (!base) return null;
+  if ((read(path.join(base, 'modules.builtin')) ?? '').includes(builtinPath)) return 'builtin';
+  const dep = read(path.join(base, 'modules.dep')) ?? '';
+  return new RegExp(`(^|/)${file.replace(/[-_]/g, '[-_]')}\\.ko(\\.[a-z]+)?:`, 'm').test(dep) ? 'module' : null;
+}
+
 function dmIntegrityState(exists: (p: string) => boolean, read: (p: string) => string | null, release: string): LiveAvailability['dm_integrity'] {
   if (exists('/sys/module/dm_integrity')) return 'loaded';
-  const base = ['/lib/modules', '/usr/lib/modules'].map((d) => path.join(d, release)).find((d) => exists(d));
-  if (!base) return 'unknown';
-  if ((read(path.join(base, 'modules.builtin')) ?? '').includes('drivers/md/dm-integrity.ko')) return 'builtin';
-  const dep = read(path.join(base, 'modules.dep')) ?? '';
-  return /(^|\/)dm-integrity\.ko(\.[a-z]+)?:/m.test(dep) ? 'module' : 'absent';
+  if (!modulesDir(exists, release)) return 'unknown';
+  return moduleState(exists, read, release, 'dm-integrity', 'drivers/md/dm-integrity.ko') ?? 'absent';
 }
 
 export function liveAvailability(probe: AvailabilityProbe = {}): LiveAvailability {
@@ -49,8 +59,11 @@ export function liveAvailability(probe: AvailabilityProbe = {}): LiveAvailabilit
     }
     out.tools = { dmsetup: tool('dmsetup'), integritysetup: tool('integritysetup'), cryptsetup: tool('cryptsetup'), pkexec: tool('pkexec') };
     out.dm_integrity = dmIntegrityState(exists, read, probe.release ?? os.release());
-    if (!exists('/sys/class/misc/device-mapper') && !exists('/dev/mapper/control')) {
-      out.reason = 'This kernel has no device-mapper (no /dev/mapper/control): load it with `modprobe dm_mod`, or use a kernel built with CONFIG_BLK_DEV_DM.';
+    // /proc/misc lists device-mapper once dm_mod is loaded (or built in); otherwise opening /dev/mapper/control
+    // loads it on demand, if the module exists
+    const dmLoaded = /^\s*\d+ device-mapper$/m.test(read('/proc/misc') ?? '') || exists('/sys/class/misc/device-mapper');
+    if (!dmLoaded && !moduleState(exists, read, probe.release ?? os.release(), 'dm-mod', 'drivers/md/dm-mod.ko')) {
+      out.reason = 'This kernel has no device-mapper (dm_mod is neither loaded nor installed as a module): use a kernel built with CONFIG_BLK_DEV_DM, or on a container host give the container the host\'s /dev/mapper/control.';
       return out;
     }
     if (out.dm_integrity === 'absent') {

@@ -13,7 +13,7 @@ import { editKeyedTable, parseIntegrityTable, sedForEdit, type FlagOption } from
 import { parseIntegrityStatus } from './parse.js';
 import { findLiveVolume, listLiveVolumes } from './discover.js';
 import { systemRunner, SYSTEM_FILES, withSecretFifos, type SystemFiles, type ToolRunner } from './system.js';
-import { scrubSecrets, shellCommand, shellPipeline } from './shell.js';
+import { scrubSecrets, shellCommand, shellPipeline, toolSaid } from './shell.js';
 import { KmsgReader } from './kmsg.js';
 
 export type ControlAction = 'activate' | 'deactivate' | 'recalc-start' | 'recalc-reset' | 'suspend' | 'resume';
@@ -282,7 +282,7 @@ async function status(runner: ToolRunner, name: string): Promise<IntegrityStatus
 }
 
 function failure(what: string, r: { stderr: string }, kernel: string[]): IntegrityStudioError {
-  const said = scrubSecrets(r.stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? 'failed');
+  const said = toolSaid(r.stderr);
   const why = kernel.length ? `; the kernel said: ${kernel.map(scrubSecrets).join('; ')}` : '';
   return new IntegrityStudioError(`${what}: ${said}${why}`, 'EDMCONTROL');
 }

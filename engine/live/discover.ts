@@ -6,6 +6,7 @@ import type { Holder, IntegrityStatus, IntegrityTable, LiveVolume, MountInfo, Ta
 import { parseCryptTable, parseIntegrityTable, splitNamedLine, type CryptTable } from './table.js';
 import { DM_INFO_COLUMNS, parseDmInfo, parseIntegrityStatus, parseMountinfo, parseTargets, unmangle, type DmInfo } from './parse.js';
 import { ownerOf } from './owner.js';
+import { toolSaid } from './shell.js';
 import {
   blockRef, devnoOf, dmNameOf, dmUuidOf, holdersOf, kernelNameOf, readMountinfo, systemRunner, SYSTEM_FILES,
   type SystemFiles, type ToolRunner,
@@ -18,7 +19,7 @@ export interface DiscoverOptions {
 
 /** dmsetup's error, in its words, as one line (permission, no device-mapper, …). */
 function dmError(what: string, stderr: string): IntegrityStudioError {
-  const line = stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? 'failed';
+  const line = toolSaid(stderr);
   const hint = /permission denied|must be root|operation not permitted/i.test(stderr) ? ' (reading device-mapper tables needs root)' : '';
   return new IntegrityStudioError(`dmsetup ${what}: ${line}${hint}`, 'EDMSETUP');
 }
