@@ -75,7 +75,9 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     assert.ok(!text.includes(KEY_HEX) && !text.includes(JKEY_HEX), 'no key anywhere in what the module returned');
     const list = d.list as LiveVolume[];
     const v = (n: string) => list.find((x) => x.name === n)!;
-    assert.deepEqual(list.map((x) => x.name).sort(), ['bb', 'hm', 'ja', 'lk_dif']);
+    assert.deepEqual(list.map((x) => x.name).sort(), ['bb', 'hm', 'ja', 'lk_dif', 'lp']);
+    assert.equal(v('lp').data_device.loop_file, '/tmp/loop.img');
+    assert.match(v('lp').data_device.kernel_name ?? '', /^loop\d+$/);
     assert.deepEqual([v('ja').table.mode, v('ja').owner.kind, v('ja').verified_by, v('ja').data_device.kernel_name], ['J', 'integritysetup', 'dm-integrity', 'vdb']);
     assert.deepEqual([v('bb').table.mode, v('bb').table.options.sectors_per_bit, v('bb').table.options.bitmap_flush_interval], ['B', 8192, 5000]);
     assert.deepEqual(v('hm').table.options.internal_hash, { name: 'hmac(sha256)', keyed: true, keyBytes: 32 });

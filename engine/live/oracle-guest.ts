@@ -5,7 +5,7 @@
 // vdf 64 MiB (ext4, scrubbed while mounted). Test keys are fixed patterns.
 import fs from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { alignedBuffer } from '../io/aligned.js';
 import { listLiveVolumes } from './discover.js';
 import { readLiveSample } from './sample.js';
@@ -99,10 +99,15 @@ async function volumes(): Promise<unknown> {
   activations.push(await runControl({ action: 'activate', spec: { device: '/dev/vdc', name: 'bb', mode: 'bitmap', bitmapSectorsPerBit: 8192, bitmapFlushTimeMs: 5000 } }));
   // keys as bytes: through FIFOs to the real integritysetup
   activations.push(await runControl({ action: 'activate', spec: { device: '/dev/vdd', name: 'hm', integrity: 'hmac-sha256', integrityKey: { bytes: Buffer.from(KEY_HEX, 'hex') }, journalIntegrity: 'hmac-sha256', journalIntegrityKey: { bytes: Buffer.from(JKEY_HEX, 'hex') }, allowDiscards: true } }));
+  // an image file through a loop device: discovery names the file
+  sh('truncate -s 16M /tmp/loop.img');
+  const loop = sh('losetup -f --show /tmp/loop.img').trim();
+  sh(`integritysetup format -q --no-wipe ${loop}`);
+  activations.push(await runControl({ action: 'activate', spec: { device: loop, name: 'lp' } }));
   const showkeys = sh('dmsetup table --showkeys hm');
   const list = await listLiveVolumes();
   // the same listing through the privileged helper, started as the app would when already root
-  const client = new PrivilegedClient({ argv: [process.execPath, new URL('./privileged-main.js', import.meta.url).pathname] });
+  const client = new PrivilegedClient({ argv: [process.execPath, fileURLToPath(new URL('./privileged-main.js', import.meta.url))] });
   let viaHelper: unknown;
   let helperRefusal = '';
   try {

@@ -7,6 +7,7 @@
 // Events:  {"event": "ready", "data": {…}} once at start; {"event": "scrub-progress", "data": LiveScrubProgress}.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { IntegrityStudioError } from '../errors.js';
 import type { LiveBackend, PlanRequest } from './service.js';
 import { validDmName, type ActivateSpec, type ControlAction } from './controls.js';
@@ -301,7 +302,7 @@ export const POLKIT_ACTION = 'dev.integrity-studio.live-helper';
  */
 export function helperCommand(opts: { uid?: number; execPath?: string; script?: string; installed?: string; electron?: boolean } = {}): { argv: string[]; env: Record<string, string> } {
   const uid = opts.uid ?? process.getuid?.() ?? -1;
-  const script = opts.script ?? path.join(path.dirname(new URL(import.meta.url).pathname), 'privileged-main.js');
+  const script = opts.script ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'privileged-main.js');
   if (uid === 0) return { argv: [opts.execPath ?? process.execPath, script], env: opts.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {} };
   return { argv: ['pkexec', opts.installed ?? INSTALLED_HELPER], env: {} };
 }

@@ -198,6 +198,8 @@ export async function startLiveScrub(name: string, onProgress: (p: LiveScrubProg
     worker.on('error', (e) => finish('failed', `live scrub worker failed: ${e.message}`));
     worker.on('exit', (code) => finish('failed', `live scrub worker exited (code ${code}) before finishing`));
   });
+  // the first event at once: where this run starts (a resumed scrub: its saved position)
+  onProgress(toProgress(v, st, 'running', null, messages, !kmsg));
   return {
     name,
     pause() {

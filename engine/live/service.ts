@@ -134,7 +134,7 @@ export class LiveService implements LiveBackend {
     void entry.handle.finished.then(() => {
       entry.handle = null;
     });
-    return first ?? { ...(await this.scrubProgress(name))!, state: 'running' };
+    return first!;
   }
 
   async scrubPause(name: string): Promise<LiveScrubProgress> {

@@ -48,6 +48,12 @@ export function runOracle(script: string, disks: string[], opts: { files?: strin
         process.stderr.write(`oracle: the guest kernel panicked while booting, before init ran (boot ${boot}); booting again\n`);
         continue;
       }
+      if (boot < 3 && result.status === 125 && /cannot build the --node disk images/.test(result.stderr)) {
+        // node-image (set -o pipefail) runs `mke2fs -V | head -n1`: when head exits before mke2fs's second line,
+        // mke2fs dies of SIGPIPE and node-image exits silently; nothing was booted, so try again
+        process.stderr.write(`oracle: run could not build the --node images (boot ${boot}); trying again\n`);
+        continue;
+      }
       return result;
     }
   } finally {
