@@ -230,6 +230,9 @@ test('activate: keys reach integritysetup through private FIFOs; the shown comma
     assert.deepEqual(key, Buffer.from(KEY1, 'hex'), 'the caller\'s key is not zeroed behind its back');
     assert.match(planActivate({ ...spec, name: 'ja' }, [...(await volumes(dm, sys)).values()]).refused!, /already active/);
     assert.match(planActivate({ ...spec, name: 'a/b' }, []).refused!, /not a usable device-mapper name/);
+    const reset = planActivate({ device: '/dev/vdz', name: 'r', recalculate: true, recalculateReset: true }, []);
+    assert.equal(reset.commands[0], 'integritysetup open /dev/vdz r --integrity-recalculate --integrity-recalculate-reset');
+    assert.match(reset.cost, /recomputes tags from sector 0/);
   } finally {
     sys.cleanup();
   }

@@ -43,6 +43,8 @@ export interface ActivateSpec {
   allowDiscards?: boolean;
   /** --integrity-recalculate: the kernel recomputes tags from recalc_sector (from 0 if the flag was not set) */
   recalculate?: boolean;
+  /** --integrity-recalculate-reset: from sector 0 whatever the superblock says (target 1.8) */
+  recalculateReset?: boolean;
   legacyRecalculate?: boolean;
 }
 
@@ -181,7 +183,7 @@ export function planControl(action: Exclude<ControlAction, 'activate'>, v: LiveV
       plan.refused = recalcRefusal(v, action);
       if (action === 'recalc-start') {
         plan.commands = reloadCommands(v, { add: ['recalculate'] });
-        plan.cost = `The kernel recomputes every tag from sector 0 in chunks of 32768 sectors at the device's full speed (it has no rate limit) and persists its position every 16 chunks. Reads at or past the position are not verified until it passes them. ${RELOAD_COST}`;
+        plan.cost = `The kernel recomputes every tag from sector 0 chunk by chunk (32768 sectors on Linux 6.1 and 6.12) at the device's full speed (it has no rate limit) and persists its position every 16 chunks. Reads at or past the position are not verified until it passes them. ${RELOAD_COST}`;
       } else {
         plan.commands = [...reloadCommands(v, { add: ['recalculate', 'reset_recalculate'] }), ...reloadCommands({ ...v, table: { ...v.table, options: { ...v.table.options, recalculate: true, reset_recalculate: true }, line: withFlags(v.table.line, ['recalculate', 'reset_recalculate']) } }, { remove: ['reset_recalculate'] })];
         plan.cost = `The recalculation starts again from sector 0: every tag is recomputed from the data as it is now, so a block whose data was silently corrupted gets a valid tag again (scrub first if that matters). Reads at or past the position are not verified until it passes them. The table is then reloaded once more without reset_recalculate, which would otherwise restart it on every resume. ${RELOAD_COST} (twice)`;
@@ -239,6 +241,7 @@ export function integritysetupOpenArgs(spec: ActivateSpec, key: (kind: 'integrit
   if (spec.bufferSectors !== undefined) a.push('--buffer-sectors', String(spec.bufferSectors));
   if (spec.allowDiscards) a.push('--allow-discards');
   if (spec.recalculate) a.push('--integrity-recalculate');
+  if (spec.recalculateReset) a.push('--integrity-recalculate-reset');
   if (spec.legacyRecalculate) a.push('--integrity-legacy-recalculate');
   return a;
 }
@@ -257,7 +260,9 @@ function keySize(k: KeySource): number {
 export function planActivate(spec: ActivateSpec, active: readonly LiveVolume[]): ControlPlan {
   const plan: ControlPlan = { action: 'activate', name: spec.name, commands: [], cost: '', confirm: null, refused: null };
   plan.commands = [shellCommand(integritysetupOpenArgs(spec, (kind, k) => ({ file: 'file' in k ? k.file : PLACEHOLDER[kind], size: 'file' in k ? safeSize(k) : k.bytes.length })))];
-  plan.cost = `Creates /dev/mapper/${spec.name}: the kernel replays the journal, then verifies every read.${spec.recalculate ? ' With recalculation, the kernel recomputes tags from the superblock\'s recalc_sector (0 when the flag was not set), unverified at or past it, at full speed.' : ''}`;
+  const from = spec.recalculateReset ? 'sector 0' : "the superblock's recalc_sector (0 when the flag was not set)";
+  const recalc = spec.recalculate || spec.recalculateReset ? ` The kernel then recomputes tags from ${from} at the device's full speed; reads at or past its position are not verified until it passes them.` : '';
+  plan.cost = `Creates /dev/mapper/${spec.name}: the kernel replays the journal, then verifies every read.${recalc}`;
   if (!validDmName(spec.name)) plan.refused = `"${spec.name}" is not a usable device-mapper name (letters, digits and #+-.:=@_ only, at most 127).`;
   else if (active.some((v) => v.name === spec.name)) plan.refused = `an integrity device named ${spec.name} is already active.`;
   for (const k of [spec.integrityKey, spec.journalIntegrityKey, spec.journalCryptKey]) {

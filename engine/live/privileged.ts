@@ -111,7 +111,7 @@ const ACTIVATE_SHAPE: Shape = {
   journalIntegrity: 'string', journalIntegrityKeyHex: 'string', journalCrypt: 'string', journalCryptKeyHex: 'string',
   mode: 'string', bitmapSectorsPerBit: 'number', bitmapFlushTimeMs: 'number', journalWatermark: 'number',
   journalCommitTimeMs: 'number', bufferSectors: 'number', allowDiscards: 'boolean', recalculate: 'boolean',
-  legacyRecalculate: 'boolean',
+  recalculateReset: 'boolean', legacyRecalculate: 'boolean',
 };
 
 /** The wire form of an activation: ActivateSpec with keys as hex (KeySource files are not accepted here). */
@@ -140,7 +140,7 @@ export function activateSpecFromWire(raw: unknown, uid = requesterUid()): Activa
   set('journalWatermark', bounded(o.journalWatermark, 0, 100, 'activate: journalWatermark'));
   set('journalCommitTimeMs', bounded(o.journalCommitTimeMs, 1, 2 ** 31, 'activate: journalCommitTimeMs'));
   set('bufferSectors', bounded(o.bufferSectors, 1, 2 ** 31, 'activate: bufferSectors'));
-  for (const b of ['allowDiscards', 'recalculate', 'legacyRecalculate'] as const) if (o[b] !== undefined) spec[b] = o[b] as boolean;
+  for (const b of ['allowDiscards', 'recalculate', 'recalculateReset', 'legacyRecalculate'] as const) if (o[b] !== undefined) spec[b] = o[b] as boolean;
   return spec;
 }
 
