@@ -94,7 +94,8 @@ export function volumeIdOf(sb: { salt: Uint8Array; provided_data_sectors: number
   return `${Buffer.from(sb.salt).toString('hex')}:${sb.provided_data_sectors}`;
 }
 
-function stateDir(): string {
+/** Where state files go when not beside their image (also the live scrub's, engine/live/scrub-state.ts). */
+export function stateDir(): string {
   return (
     process.env.INTEGRITY_STUDIO_STATE_DIR ||
     path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'integrity-studio')
@@ -147,7 +148,8 @@ export function writeJobState(vol: Volume, st: JobStateFile): void {
   }
 }
 
-function writeJsonDurably(file: string, body: unknown): void {
+/** Written whole to a temporary, fsynced, renamed over the old file: a crash leaves the old state or the new one. */
+export function writeJsonDurably(file: string, body: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   // written whole, made durable, then renamed over the old one: a crash leaves the old state or the new one

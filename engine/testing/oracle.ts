@@ -22,8 +22,9 @@ export interface OracleResult {
   stderr: string;
 }
 
-/** Runs `script` (sh source) in the guest with `disks` as /dev/vda, /dev/vdb, …; files copied to /oracle/NAME. */
-export function runOracle(script: string, disks: string[], opts: { files?: string[]; timeoutSec?: number; env?: Record<string, string>; release?: OracleRelease } = {}): OracleResult {
+/** Runs `script` (sh source) in the guest with `disks` as /dev/vda, /dev/vdb, …; files copied to /oracle/NAME;
+ *  `node`: a folder the guest sees read-only at /project, with the host's node (oracle `run --node`). */
+export function runOracle(script: string, disks: string[], opts: { files?: string[]; timeoutSec?: number; env?: Record<string, string>; release?: OracleRelease; node?: string } = {}): OracleResult {
   const dir = fs.mkdtempSync(path.join(path.dirname(disks[0] ?? '/tmp/x'), 'oracle-'));
   const sh = path.join(dir, 'script.sh');
   fs.writeFileSync(sh, script);
@@ -31,6 +32,7 @@ export function runOracle(script: string, disks: string[], opts: { files?: strin
   for (const d of disks) args.push('--disk', d);
   for (const f of opts.files ?? []) args.push('--file', f);
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('--env', `${k}=${v}`);
+  if (opts.node) args.push('--node', opts.node);
   const consoleLog = path.join(dir, 'console.log');
   args.push('--console', consoleLog, '--timeout', String(opts.timeoutSec ?? 600), sh);
   const env = opts.release ? { ...process.env, ORACLE_RELEASE: opts.release } : process.env;
@@ -44,6 +46,12 @@ export function runOracle(script: string, disks: string[], opts: { files?: strin
         // the emulated guest's kernel died while booting, before its init (and so the script) started: nothing
         // touched the disks, so boot again rather than report the emulator's flake as the test's failure
         process.stderr.write(`oracle: the guest kernel panicked while booting, before init ran (boot ${boot}); booting again\n`);
+        continue;
+      }
+      if (boot < 3 && result.status === 125 && /cannot build the --node disk images/.test(result.stderr)) {
+        // node-image (set -o pipefail) runs `mke2fs -V | head -n1`: when head exits before mke2fs's second line,
+        // mke2fs dies of SIGPIPE and node-image exits silently; nothing was booted, so try again
+        process.stderr.write(`oracle: run could not build the --node images (boot ${boot}); trying again\n`);
         continue;
       }
       return result;
