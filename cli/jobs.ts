@@ -5,6 +5,8 @@ import type { JobProgress, JobSpec } from '../engine/jobs/types.js';
 import { SECTOR_SIZE } from '../engine/layout/superblock.js';
 import type { UncheckedReason } from '../engine/api.js';
 import { sectorsOf, uncheckedList, type CheckReport } from './report.js';
+import { scrubDamage } from '../engine/jobs/state.js';
+import { allOf } from '../engine/jobs/damage.js';
 
 export interface JobIo {
   out: (s: string) => void;
@@ -116,6 +118,10 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
     return 1;
   }
   const where = `sector ${p.position_sector} of ${p.total_sectors}`;
+  // every range, from the scrub's damage log (its events carry only the first ones)
+  const log = spec.kind === 'scrub' ? scrubDamage(spec.device) : null;
+  const badRanges = log ? allOf(log, 'bad') : p.bad_ranges;
+  const readRanges = log ? allOf(log, 'read-error') : p.read_error_ranges ?? [];
   if (spec.kind === 'scrub' && flags.json) {
     const spb = p.sectors_per_block ?? 1;
     const by: Partial<Record<UncheckedReason, number>> = {};
@@ -126,9 +132,9 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
       provided_data_sectors: p.total_sectors, position_sector: p.position_sector, start_sector: p.start_sector,
       checked_blocks: p.checked_blocks ?? 0, checked_sectors: (p.checked_blocks ?? 0) * spb,
       unchecked_blocks: (p.unchecked_blocks ?? 0) + (by['not-reached'] ?? 0), unchecked: uncheckedList(by),
-      mismatches: p.mismatches, bad_sectors: sectorsOf(p.bad_ranges, spb), bad_ranges: p.bad_ranges,
+      mismatches: p.mismatches, bad_sectors: sectorsOf(badRanges, spb), bad_ranges: badRanges,
       // blocks whose read failed (EIO): not tag mismatches, and not checked
-      read_errors: p.read_errors ?? 0, read_error_ranges: p.read_error_ranges ?? [],
+      read_errors: p.read_errors ?? 0, read_error_ranges: readRanges,
     };
     out(JSON.stringify(report) + '\n');
   }
@@ -144,10 +150,10 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
       const notChecked = unchecked ? `; ${unchecked} block(s) not checked (${why})` : '';
       const ranges = (r: Array<[number, number]>) => r.map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`)).join(', ');
       const readErrors = p.read_errors
-        ? `${p.read_errors} block(s) could not be read (read errors, EIO: the device failed to return them; not checked) in sectors ${ranges(p.read_error_ranges ?? [])}\n`
+        ? `${p.read_errors} block(s) could not be read (read errors, EIO: the device failed to return them; not checked) in sectors ${ranges(readRanges)}\n`
         : '';
       out(readErrors + (p.mismatches
-        ? `${p.mismatches} bad block(s) in sectors ${ranges(p.bad_ranges)}${notChecked}\n`
+        ? `${p.mismatches} bad block(s) in sectors ${ranges(badRanges)}${notChecked}\n`
         : unchecked || p.read_errors ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}${p.read_errors ? `; ${p.read_errors} block(s) not checked (read errors)` : ''}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`));
     }
     return p.mismatches || p.read_errors ? 4 : 0;

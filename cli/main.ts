@@ -15,7 +15,8 @@ import { runFormat, FORMAT_OPTIONS } from './format.js';
 import { runJobCommand, stdoutClosed } from './jobs.js';
 import { commandHelp, LUKS_FORMAT_DESCRIPTIONS, optionLines } from './help.js';
 import { version } from '../engine/version.js';
-import { readJobState, readRecalcHistory, volumeIdOf } from '../engine/jobs/state.js';
+import { damagePath, jobStatePath, readJobState, readRecalcHistory, volumeIdOf } from '../engine/jobs/state.js';
+import { allOf } from '../engine/jobs/damage.js';
 import { cmdLuksDump, LUKS_DUMP_OPTIONS } from './luks.js';
 import { cmdCrypt, cmdLuksFormat, CRYPT_OPTIONS, type CryptValues, isLuks2, FORMAT_OPTIONS as LUKS_FORMAT_OPTIONS } from './crypt.js';
 import { rangesOf, uncheckedList, type CheckReport } from './report.js';
@@ -232,7 +233,7 @@ function scrubStatus(vol: Volume) {
   if (!st) return null;
   const u = st.unchecked ?? { recalculating: 0, 'dirty-bitmap': 0 };
   return {
-    state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, mismatches: st.mismatches, bad_ranges: st.bad_ranges,
+    state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, mismatches: st.mismatches, bad_ranges: st.damage ? allOf({ file: damagePath(jobStatePath(vol.path, 'scrub')), state: st.damage }, 'bad') : st.bad_ranges ?? [],
     checked_blocks: st.checked_blocks, unchecked_blocks: u.recalculating + u['dirty-bitmap'], unchecked: u,
     started_at: st.started_at ?? null, finished_at: st.finished_at ?? null, duration_ms: st.duration_ms ?? null,
     runs: st.runs ?? [], updated: st.updated ?? null,

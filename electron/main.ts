@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { EngineHost } from '../host/engine-host.js';
 import { run as runCall } from '../host/dispatch.js';
 import { answer, installProcessGuards } from '../host/protocol.js';
+import { IPC, type PickKind } from '../engine/api.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RENDERER = path.resolve(here, '..', 'renderer', 'index.html');
@@ -29,14 +30,15 @@ async function run(): Promise<void> {
   });
   const expected = new URL(`file://${RENDERER}`).href;
   const fromOurPage = (e: { senderFrame: { url: string } | null }) => !!e.senderFrame && e.senderFrame.url.split(/[?#]/)[0] === expected;
-  ipcMain.handle('integrity:cmd', async (e, cmd, args) => {
+  ipcMain.handle(IPC.invoke, async (e, cmd: unknown, args: unknown) => {
     if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');
     const r = await answer('electron', 0, cmd, args, (c) => runCall(host, c));
     return r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error, ...(r.code ? { code: r.code } : {}) };
   });
-  ipcMain.handle('integrity:dialog', async (e, kind: unknown) => {
+  ipcMain.handle(IPC.dialog, async (e, kind: unknown) => {
     if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');
-    if (kind !== 'open' && kind !== 'save' && kind !== 'key') return null;
+    const kinds: readonly PickKind[] = ['open', 'save', 'key', 'export-json', 'export-csv'];
+    if (!kinds.includes(kind as PickKind)) return null;
     const images = [{ name: 'Disk images', extensions: ['img', 'raw', 'bin'] }, { name: 'All files', extensions: ['*'] }];
     if (kind === 'key') {
       // the key file is read by the host (unlockVolume { file }); only its path goes back to the page
@@ -47,10 +49,15 @@ async function run(): Promise<void> {
       const r = await dialog.showOpenDialog(win, { title: 'Choose an image or device', properties: ['openFile', 'showHiddenFiles'], filters: images });
       return r.canceled ? null : r.filePaths[0] ?? null;
     }
+    if (kind === 'export-json' || kind === 'export-csv') {
+      const ext = kind === 'export-json' ? 'json' : 'csv';
+      const r = await dialog.showSaveDialog(win, { title: 'Export the known damage', filters: [{ name: ext.toUpperCase(), extensions: [ext] }] });
+      return r.canceled ? null : r.filePath ?? null;
+    }
     const r = await dialog.showSaveDialog(win, { title: 'New image file', filters: images });
     return r.canceled ? null : r.filePath ?? null;
   });
-  const off = host.onEvent((ev) => { if (!win.webContents.isDestroyed()) win.webContents.send('integrity:event', ev); });
+  const off = host.onEvent((ev) => { if (!win.webContents.isDestroyed()) win.webContents.send(IPC.event, ev); });
   win.on('closed', off);
   app.on('window-all-closed', () => { void host.close().then(() => app.quit(), () => app.quit()); });
   await win.loadFile(RENDERER);

@@ -1,30 +1,22 @@
-// Preload (sandboxed, CommonJS): exposes the IntegrityApi as window.integrity over two IPC channels, nothing else.
-// A sandboxed preload can require only 'electron': the command names are a copy of engine/api.ts COMMAND_NAMES,
-// checked equal to it by electron/preload.test.ts.
+// Preload (sandboxed, CommonJS): exposes the contract's Transport (engine/api.ts) as window.integrity — one generic
+// invoke, the event stream and the dialogs — so no command name is copied here. A sandboxed preload can require only
+// 'electron': the channel names are a copy of engine/api.ts IPC, checked equal to it by electron/electron.test.ts.
 import { contextBridge, ipcRenderer } from 'electron';
 
-type Listener = (e: unknown) => void;
-const COMMANDS = [
-  'status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume', 'updateVolume', 'unlockVolume', 'replayJournal',
-  'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub',
-  'createLuksVolume',
-  'resizeLimits', 'resizeVolume',
-];
-const api: Record<string, unknown> = {
-  onEvent(l: Listener) {
-    const h = (_e: unknown, ev: unknown) => l(ev);
-    ipcRenderer.on('integrity:event', h);
-    return () => ipcRenderer.removeListener('integrity:event', h);
-  },
-  pickPath(kind: 'open' | 'save' | 'key') {
-    return ipcRenderer.invoke('integrity:dialog', kind);
-  },
-};
-for (const c of COMMANDS) {
-  api[c] = async (...args: unknown[]) => {
-    const r = (await ipcRenderer.invoke('integrity:cmd', c, args)) as { ok: boolean; result?: unknown; error?: string; code?: string };
+const IPC = { invoke: 'integrity:invoke', event: 'integrity:event', dialog: 'integrity:dialog' } as const;
+
+contextBridge.exposeInMainWorld('integrity', {
+  async invoke(cmd: string, args: unknown[]) {
+    const r = (await ipcRenderer.invoke(IPC.invoke, cmd, args)) as { ok: boolean; result?: unknown; error?: string; code?: string };
     if (!r.ok) throw Object.assign(new Error(r.error), r.code ? { code: r.code } : {});
     return r.result;
-  };
-}
-contextBridge.exposeInMainWorld('integrity', api);
+  },
+  onEvent(listener: (e: unknown) => void) {
+    const h = (_e: unknown, ev: unknown) => listener(ev);
+    ipcRenderer.on(IPC.event, h);
+    return () => { ipcRenderer.removeListener(IPC.event, h); };
+  },
+  pickPath(kind: string) {
+    return ipcRenderer.invoke(IPC.dialog, kind);
+  },
+});

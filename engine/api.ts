@@ -63,7 +63,10 @@ export interface Verification {
   /** known damage: what this scrub found, plus what the last finished scrub found in blocks this one has not
    *  reached yet (carried_over says how many) */
   bad_blocks: number;
+  /** the first known bad ranges (at most DAMAGE_FIRST_RANGES; listErrors pages through all of them) */
   bad_ranges: Array<[number, number]>;
+  /** known damage, bounded whatever the count: counts, the first ranges of each kind, a coarse map */
+  damage: DamageSummary;
   /** the last finished scrub, while a newer one is running, paused or interrupted: its findings past the newer one's
    *  position are still known damage (counted in bad_blocks / read_errors) */
   carried_over: { finished_at: string | null; bad_blocks: number; read_errors: number; changed_since: string[] } | null;
@@ -361,43 +364,214 @@ export interface HostStatus {
   volumes: VolumeSnapshot[];
 }
 
-/** Commands: every one resolves with plain data or rejects with one line naming the problem. */
-export interface IntegrityApi {
-  status(): Promise<HostStatus>;
-  listVolumes(): Promise<VolumeSnapshot[]>;
-  addVolume(req: AddVolumeRequest): Promise<VolumeSnapshot>;
-  createVolume(req: CreateVolumeRequest): Promise<VolumeSnapshot>;
+/** A result the host may give at once or later; over any transport it arrives as a promise. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The commands, each with what it takes and gives. The host (host/engine-host.ts) implements this interface; the
+ * dashboard calls it through a Transport (invoke by name), so the names and argument types exist once, here, and
+ * COMMANDS below gives each its validation schema, typed against these signatures.
+ */
+export interface IntegrityCommands {
+  status(): Awaitable<HostStatus>;
+  listVolumes(): Awaitable<VolumeSnapshot[]>;
+  /** an existing volume; a LUKS2 device (recognised by a header copy) is added locked unless luksSecret is given */
+  addVolume(req: AddVolumeRequest): Awaitable<VolumeSnapshot>;
+  /** formats (asking first, with code ECONFIRM, before formatting over anything that exists) and adds it */
+  createVolume(req: CreateVolumeRequest): Awaitable<VolumeSnapshot>;
   /** takes the volume off the list; the image and its state files stay */
-  removeVolume(id: string): Promise<void>;
-  updateVolume(id: string, req: UpdateVolumeRequest): Promise<VolumeSnapshot>;
-  unlockVolume(id: string, req: UnlockRequest): Promise<VolumeSnapshot>;
+  removeVolume(id: string): Awaitable<void>;
+  updateVolume(id: string, req: UpdateVolumeRequest): Awaitable<VolumeSnapshot>;
+  /** the keys a volume needs (integrity, journal MAC/crypt), or a LUKS2 volume's passphrase or key file */
+  unlockVolume(id: string, req: UnlockRequest): Awaitable<VolumeSnapshot>;
   /** replays the journal on disk as the kernel does on activation (a writable open) */
-  replayJournal(id: string): Promise<VolumeSnapshot>;
-  startRecalc(id: string): Promise<void>;
-  pauseRecalc(id: string): Promise<void>;
-  resumeRecalc(id: string): Promise<void>;
-  resetRecalc(id: string): Promise<void>;
-  startScrub(id: string): Promise<void>;
-  pauseScrub(id: string): Promise<void>;
-  resumeScrub(id: string): Promise<void>;
+  replayJournal(id: string): Awaitable<VolumeSnapshot>;
+  startRecalc(id: string): Awaitable<void>;
+  pauseRecalc(id: string): Awaitable<void>;
+  resumeRecalc(id: string): Awaitable<void>;
+  resetRecalc(id: string): Awaitable<void>;
+  startScrub(id: string): Awaitable<void>;
+  pauseScrub(id: string): Awaitable<void>;
+  resumeScrub(id: string): Awaitable<void>;
   /** formats a LUKS2 authenticated volume (header, dm-integrity, wipe) and adds it, unlocked */
-  createLuksVolume(req: CreateLuksVolumeRequest): Promise<VolumeSnapshot>;
+  createLuksVolume(req: CreateLuksVolumeRequest): Awaitable<VolumeSnapshot>;
   /** what a resize of this volume can do now */
-  resizeLimits(id: string): Promise<ResizeLimits>;
+  resizeLimits(id: string): Awaitable<ResizeLimits>;
   /** integritysetup resize: grows (new area wiped, progress as 'progress' events of job 'wipe'; or marked for
    *  recalculation, which then starts) or shrinks; resolves when the size is on disk */
-  resizeVolume(id: string, req: ResizeVolumeRequest): Promise<VolumeSnapshot>;
-  /** Electron only: a native dialog for an image (open/save) or a key file; resolves with the chosen path or null */
-  pickPath?(kind: 'open' | 'save' | 'key'): Promise<string | null>;
+  resizeVolume(id: string, req: ResizeVolumeRequest): Awaitable<VolumeSnapshot>;
+  /** known damage, a page at a time (snapshots and events carry only a bounded summary of it) */
+  listErrors(id: string, req: ListErrorsRequest): Awaitable<ErrorPage>;
+  /** writes the whole list of known damage to a file on the host, as JSON or CSV, streamed (Electron: after a save
+   *  dialog; the browser downloads /export/ID.FORMAT from `serve` instead) */
+  exportErrors(id: string, req: ExportErrorsRequest): Awaitable<ExportResult>;
+}
+
+export type CommandName = keyof IntegrityCommands;
+export type CommandArgs<C extends CommandName> = Parameters<IntegrityCommands[C]>;
+export type CommandResult<C extends CommandName> = Awaited<ReturnType<IntegrityCommands[C]>>;
+
+/** The whole contract as the dashboard sees it: every command resolves with plain data or rejects with one line
+ *  naming the problem (and a code, ErrorCode). */
+export type IntegrityApi = { [C in CommandName]: (...args: CommandArgs<C>) => Promise<CommandResult<C>> } & {
+  /** Electron only: a native dialog for an image (open/save), a key file, or where to save an export */
+  pickPath?(kind: PickKind): Promise<string | null>;
   /** subscribes to events; returns the unsubscribe function */
   onEvent(listener: (e: IntegrityEvent) => void): () => void;
+};
+
+export type PickKind = 'open' | 'save' | 'key' | 'export-json' | 'export-csv';
+
+/**
+ * What carries the contract to the dashboard: Electron's preload (window.integrity) or the WebSocket of `serve`.
+ * One generic call, so neither side keeps a copy of the command names.
+ */
+export interface Transport {
+  invoke<C extends CommandName>(cmd: C, args: CommandArgs<C>): Promise<CommandResult<C>>;
+  onEvent(listener: (e: IntegrityEvent) => void): () => void;
+  pickPath?(kind: PickKind): Promise<string | null>;
 }
+
+/** Electron's IPC channels (main.ts and the preload; the preload cannot import this module, so it has a copy
+ *  checked equal to these by electron/electron.test.ts) */
+export const IPC = { invoke: 'integrity:invoke', event: 'integrity:event', dialog: 'integrity:dialog' } as const;
+
+export { ERROR_CODES, type ErrorCode } from './errors.js';
+import type { ErrorCode } from './errors.js';
+
+// ---- known damage, bounded (a failing disk can have millions of bad blocks) ----
+
+/** At most this many ranges of each kind in a snapshot or event (the rest: listErrors / exportErrors). */
+export const DAMAGE_FIRST_RANGES = 64;
+/** Cells of the coarse map of where the damage is. */
+export const DAMAGE_MAP_CELLS = 256;
+
+/** A bounded summary of known damage: counts, the first ranges, and a coarse map of the volume. */
+export interface DamageSummary {
+  /** bad blocks (tag mismatch / authentication failure) and unreadable blocks (EIO), in blocks */
+  bad_blocks: number;
+  read_errors: number;
+  /** merged [first, end) 512-byte sector ranges in all, of each kind */
+  bad_range_count: number;
+  read_error_range_count: number;
+  /** the first DAMAGE_FIRST_RANGES of each kind, ascending */
+  bad_ranges: Array<[number, number]>;
+  read_error_ranges: Array<[number, number]>;
+  /** the volume cut into map.cells equal parts: blocks of each kind in each part */
+  map: { cells: number; sectors_per_cell: number; bad: number[]; read_errors: number[] };
+}
+
+export interface ListErrorsRequest {
+  /** the first range ending after this sector (a page starts where the last one ended) */
+  fromSector?: number;
+  /** at most this many rows (default 200, at most 2000) */
+  limit?: number;
+  kind?: 'all' | 'bad' | 'read-error';
+}
+
+export interface ErrorRangeRow {
+  kind: 'bad' | 'read-error';
+  /** [first, end) in 512-byte sectors, whole blocks */
+  first_sector: number;
+  end_sector: number;
+}
+
+export interface ErrorPage {
+  rows: ErrorRangeRow[];
+  /** where the next page starts (fromSector), null after the last */
+  next_sector: number | null;
+  /** ranges of the kinds asked for, in all */
+  total_ranges: number;
+}
+
+export interface ExportErrorsRequest {
+  format: 'json' | 'csv';
+  /** a file on the host (Electron's save dialog gave it) */
+  path: string;
+}
+
+export interface ExportResult {
+  path: string;
+  bytes: number;
+  ranges: number;
+}
+
+/** The commands' argument schemas (host/protocol.ts validates every request against them, whatever the surface). */
+export type Field = (
+  | { t: 'string' }
+  | { t: 'path' }
+  | { t: 'int' }
+  | { t: 'bool' }
+  | { t: 'enum'; values: readonly string[] }
+  | { t: 'key' }
+  | { t: 'secret' }
+) & { required?: boolean };
+
+/** the field kind a request property's type calls for (a differing one does not compile) */
+type FieldFor<V> =
+  [V] extends [KeyInput] ? { t: 'key' } :
+  [V] extends [LuksSecretInput] ? { t: 'secret' } :
+  [V] extends [boolean] ? { t: 'bool' } :
+  [V] extends [number] ? { t: 'int' } :
+  [V] extends [string] ? (string extends V ? { t: 'string' } | { t: 'path' } : { t: 'enum'; values: readonly V[] }) :
+  never;
+
+/** a field the request interface does not mark optional must be given (the validator refuses it missing) */
+type Required<T, K extends keyof T> = object extends Pick<T, K> ? { required?: false } : { required: true };
+/** a request object's schema: every field of T, each of the kind its type calls for, required where T requires it */
+export type Shape<T> = { readonly [K in keyof T]-?: FieldFor<Exclude<T[K], undefined>> & Required<T, K> };
+export type ArgSchema<A> = [A] extends [string] ? { kind: 'id' } : { kind: 'object'; name: string; shape: Shape<A> };
+export type ArgsSchema<P extends readonly unknown[]> = { readonly [I in keyof P]: ArgSchema<P[I]> };
+export interface CommandSpec<C extends CommandName> { readonly args: ArgsSchema<CommandArgs<C>> }
+
+const S = { t: 'string' } as const;
+const P = { t: 'path' } as const;
+/** a path that must be given */
+const RP = { t: 'path', required: true } as const;
+const I = { t: 'int' } as const;
+const B = { t: 'bool' } as const;
+const K = { t: 'key' } as const;
+const ID = { kind: 'id' } as const;
+const MODE = { t: 'enum', values: ['journal', 'bitmap', 'direct'] } as const;
+const OPEN: Shape<OpenOptionsRequest> = {
+  dataDevice: P, integrity: S, integrityKey: K, journalIntegrity: S, journalIntegrityKey: K, journalCrypt: S, journalCryptKey: K,
+  mode: MODE, allowDiscards: B, bitmapSectorsPerBit: I, bitmapFlushTimeMs: I,
+};
+
+/** Every command, with its arguments' schemas: the one table of the contract. */
+export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
+  status: { args: [] },
+  listVolumes: { args: [] },
+  addVolume: { args: [{ kind: 'object', name: 'addVolume', shape: { ...OPEN, path: RP, name: S, luksSecret: { t: 'secret' } } }] },
+  createVolume: { args: [{ kind: 'object', name: 'createVolume', shape: {
+    ...OPEN, path: RP, size: I, name: S, tagSize: I, sectorSize: I, journalSize: I, interleaveSectors: I, bufferSectors: I,
+    noWipe: B, integrityRecalculate: B, legacyPadding: B, legacyHmac: B, force: B,
+  } }] },
+  removeVolume: { args: [ID] },
+  updateVolume: { args: [ID, { kind: 'object', name: 'updateVolume', shape: { ...OPEN, name: S, speedLimitMiBs: I } }] },
+  unlockVolume: { args: [ID, { kind: 'object', name: 'unlockVolume', shape: { integrityKey: K, journalIntegrityKey: K, journalCryptKey: K, luksSecret: { t: 'secret' } } }] },
+  replayJournal: { args: [ID] },
+  startRecalc: { args: [ID] }, pauseRecalc: { args: [ID] }, resumeRecalc: { args: [ID] }, resetRecalc: { args: [ID] },
+  startScrub: { args: [ID] }, pauseScrub: { args: [ID] }, resumeScrub: { args: [ID] },
+  createLuksVolume: { args: [{ kind: 'object', name: 'createLuksVolume', shape: {
+    path: RP, size: I, name: S, integrity: { t: 'string', required: true }, cipher: S, keySize: I, sectorSize: I,
+    pbkdf: { t: 'enum', values: ['argon2id', 'argon2i', 'pbkdf2'] }, pbkdfIterations: I, pbkdfMemory: I, secret: { t: 'secret', required: true }, noWipe: B, force: B,
+  } }] },
+  resizeLimits: { args: [ID] },
+  resizeVolume: { args: [ID, { kind: 'object', name: 'resizeVolume', shape: { size: I, wipe: B, confirmShrink: B } }] },
+  listErrors: { args: [ID, { kind: 'object', name: 'listErrors', shape: { fromSector: I, limit: I, kind: { t: 'enum', values: ['all', 'bad', 'read-error'] } } }] },
+  exportErrors: { args: [ID, { kind: 'object', name: 'exportErrors', shape: { format: { t: 'enum', values: ['json', 'csv'], required: true }, path: RP } }] },
+};
+
+/** the command names, from the table (the transports build their calls from this) */
+export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
 
 export type IntegrityEvent =
   | { type: 'volume'; volume: VolumeSnapshot }
   | { type: 'volume-removed'; id: string }
   | { type: 'progress'; id: string; progress: JobProgress }
-  | { type: 'errors'; id: string; count: number; ranges: Array<[number, number]> }
+  /** known damage while a scrub runs (bounded: counts, the first ranges, a coarse map; listErrors has the rest) */
+  | { type: 'errors'; id: string; count: number; ranges: Array<[number, number]>; damage: DamageSummary }
   | { type: 'journal'; id: string; journal: JournalState | null }
   | { type: 'format-progress'; id: string; done: number; total: number; phase?: 'kdf' | 'wipe' }
   /** Replay journal on a bitmap-mode volume left dirty: the recalculation of its dirty regions (512-byte sectors
@@ -406,17 +580,9 @@ export type IntegrityEvent =
   /** a LUKS2 keyslot KDF running for an unlock or a format (fraction of the estimated time: a guess until done) */
   | { type: 'kdf-progress'; id: string; kdf: string; elapsed_ms: number; estimate_ms: number; fraction: number; done: boolean };
 
-export type CommandName = Exclude<keyof IntegrityApi, 'onEvent' | 'pickPath'>;
-export const COMMAND_NAMES: readonly CommandName[] = [
-  'status', 'listVolumes', 'addVolume', 'createVolume', 'removeVolume', 'updateVolume', 'unlockVolume', 'replayJournal',
-  'startRecalc', 'pauseRecalc', 'resumeRecalc', 'resetRecalc', 'startScrub', 'pauseScrub', 'resumeScrub',
-  'createLuksVolume',
-  'resizeLimits', 'resizeVolume',
-];
-
 /** WebSocket / IPC frames */
 export interface RequestFrame { id: number; cmd: CommandName; args: unknown[] }
 /** `code` names the kind of failure for a program (engine/errors.ts codes: ENOENT, EBUSY, EKEY, …); ECONFIRM: the
  *  command would destroy something that exists and asks for confirmation (the error says what would be lost) */
-export type ResponseFrame = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; code?: string };
+export type ResponseFrame = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; code?: ErrorCode };
 export interface EventFrame { event: IntegrityEvent }

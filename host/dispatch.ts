@@ -1,37 +1,39 @@
-// Runs one IntegrityApi command (from IPC, the WebSocket or HTTP) on the EngineHost. Its arguments are checked
-// first by protocol.ts validateCall, the one validator of every surface (per-command schemas over engine/api.ts
-// COMMAND_NAMES): a renderer is not trusted with more than the contract.
-import { COMMAND_NAMES, type CommandName } from '../engine/api.js';
+// Runs one command of the contract (from IPC, the WebSocket or HTTP) on the EngineHost, after host/protocol.ts has
+// validated it against the contract's table (engine/api.ts COMMANDS). The handler table is typed by the contract:
+// a command missing here, or one whose arguments differ, does not compile.
+import type { CommandArgs, CommandName, CommandResult } from '../engine/api.js';
 import type { EngineHost } from './engine-host.js';
 import { validateCall, type Call } from './protocol.js';
 
-export function isCommand(cmd: unknown): cmd is CommandName {
-  return typeof cmd === 'string' && (COMMAND_NAMES as readonly string[]).includes(cmd);
-}
+type Handlers = { [C in CommandName]: (host: EngineHost, args: CommandArgs<C>) => CommandResult<C> | Promise<CommandResult<C>> };
+
+const HANDLERS: Handlers = {
+  status: (h) => h.status(),
+  listVolumes: (h) => h.listVolumes(),
+  addVolume: (h, [req]) => h.addVolume(req),
+  createVolume: (h, [req]) => h.createVolume(req),
+  removeVolume: (h, [id]) => h.removeVolume(id),
+  updateVolume: (h, [id, req]) => h.updateVolume(id, req),
+  unlockVolume: (h, [id, req]) => h.unlockVolume(id, req),
+  replayJournal: (h, [id]) => h.replayJournal(id),
+  startRecalc: (h, [id]) => h.startRecalc(id),
+  pauseRecalc: (h, [id]) => h.pauseRecalc(id),
+  resumeRecalc: (h, [id]) => h.resumeRecalc(id),
+  resetRecalc: (h, [id]) => h.resetRecalc(id),
+  startScrub: (h, [id]) => h.startScrub(id),
+  pauseScrub: (h, [id]) => h.pauseScrub(id),
+  resumeScrub: (h, [id]) => h.resumeScrub(id),
+  createLuksVolume: (h, [req]) => h.createLuksVolume(req),
+  resizeLimits: (h, [id]) => h.resizeLimits(id),
+  resizeVolume: (h, [id, req]) => h.resizeVolume(id, req),
+  listErrors: (h, [id, req]) => h.listErrors(id, req),
+  exportErrors: (h, [id, req]) => h.exportErrors(id, req),
+};
 
 /** Runs an already validated call. */
-export async function run(host: EngineHost, call: Call): Promise<unknown> {
-  const a = call.args as never[];
-  switch (call.cmd) {
-    case 'status': return host.status();
-    case 'listVolumes': return host.listVolumes();
-    case 'addVolume': return host.addAnyVolume(a[0]!);
-    case 'createVolume': return host.createVolume(a[0]!);
-    case 'updateVolume': return host.updateVolume(a[0]!, a[1]!);
-    case 'unlockVolume': return host.unlockAnyVolume(a[0]!, a[1]!);
-    case 'removeVolume': return host.removeVolume(a[0]!);
-    case 'replayJournal': return host.replayJournal(a[0]!);
-    case 'startRecalc': return host.startRecalc(a[0]!);
-    case 'pauseRecalc': return host.pauseRecalc(a[0]!);
-    case 'resumeRecalc': return host.resumeRecalc(a[0]!);
-    case 'resetRecalc': return host.resetRecalc(a[0]!);
-    case 'startScrub': return host.startScrub(a[0]!);
-    case 'pauseScrub': return host.pauseScrub(a[0]!);
-    case 'resumeScrub': return host.resumeScrub(a[0]!);
-    case 'createLuksVolume': return host.createLuksVolume(a[0]!);
-    case 'resizeLimits': return host.resizeLimits(a[0]!);
-    case 'resizeVolume': return host.resizeVolume(a[0]!, a[1]!);
-  }
+export async function run<C extends CommandName>(host: EngineHost, call: Call & { cmd: C }): Promise<CommandResult<C>> {
+  const handler = HANDLERS[call.cmd] as (host: EngineHost, args: CommandArgs<C>) => CommandResult<C> | Promise<CommandResult<C>>;
+  return handler(host, call.args as CommandArgs<C>);
 }
 
 /** Validates, then runs (throws the validation error or the host's). */

@@ -51,7 +51,7 @@ test('dm table and open command of every golden image: every option `dmsetup tab
       const words = im.open_command.split(/\s+/);
       const opt = (f: string) => (words.includes(f) ? words[words.indexOf(f) + 1] : undefined);
       const k = KEYS(im);
-      const v = host.addVolume({
+      const v = await host.addVolume({
         path: img, name: 'golden', dataDevice: data,
         integrity: opt('--integrity'), integrityKey: k.integrity_key ? { hex: k.integrity_key } : undefined,
         journalIntegrity: opt('--journal-integrity'), journalIntegrityKey: k.journal_integrity_key ? { hex: k.journal_integrity_key } : undefined,
@@ -109,7 +109,7 @@ test('golden k (recalculated midway): recalc-paused; a finished scrub is "partia
   const { img } = copy(im, dir);
   const host = await EngineHost.create({ pollMs: 0 });
   try {
-    let v = host.addVolume({ path: img });
+    let v = await host.addVolume({ path: img });
     assert.equal(v.state, 'recalc-paused');
     assert.deepEqual(v.conditions, ['recalc-paused', 'not-checked']);
     assert.equal(v.verification.scrub, 'none');
@@ -138,7 +138,7 @@ test('golden k (recalculated midway): recalc-paused; a finished scrub is "partia
     // a restarted host reads the same from the files
     await host.close();
     const h2 = await EngineHost.create({ pollMs: 0, startJob: null });
-    const again = h2.addVolume({ path: img });
+    const again = await h2.addVolume({ path: img });
     assert.equal(again.state, 'clean');
     assert.equal(again.jobs.recalc?.state, 'done');
     await h2.close();
@@ -153,7 +153,7 @@ test('golden j: the journal on disk (320 committed entries), state journal-repla
   const { img } = copy(im, dir);
   const host = await EngineHost.create({ pollMs: 0, startJob: null });
   try {
-    let v = host.addVolume({ path: img });
+    let v = await host.addVolume({ path: img });
     assert.equal(v.state, 'journal-replay');
     const j = v.journal_disk!;
     assert.equal(j.kind, 'journal');
@@ -187,7 +187,7 @@ test('golden d (hmac-sha256): needs-key after a host restart; Unlock with a wron
   const key = KEYS(im).integrity_key!;
   const data = path.join(dir, 'data');
   let host = await EngineHost.create({ dataDir: data, pollMs: 0, startJob: null });
-  const v0 = host.addVolume({ path: img, integrity: 'hmac-sha256', integrityKey: { hex: key } });
+  const v0 = await host.addVolume({ path: img, integrity: 'hmac-sha256', integrityKey: { hex: key } });
   assert.equal(v0.state, 'not-checked');
   assert.equal(v0.error, null);
   assert.throws(() => host.addVolume({ path: img }), /already in the list as "d-hmac-sha256\.img": use Unlock to give its keys, or Edit/);
@@ -201,14 +201,14 @@ test('golden d (hmac-sha256): needs-key after a host restart; Unlock with a wron
     assert.match(v.error!, /integrity key is not held.*Unlock/);
     assert.throws(() => host.startScrub(v.id), /Unlock it first/);
     const wrong = 'ff'.repeat(32);
-    v = host.unlockVolume(v.id, { integrityKey: { hex: wrong } });
+    v = await host.unlockVolume(v.id, { integrityKey: { hex: wrong } });
     assert.equal(v.keys.integrity, true);
     assert.match(v.error!, /probably wrong \(a guess\)/);
     assert.doesNotMatch(JSON.stringify(v), new RegExp(`${wrong}|${key}`));
     assert.throws(() => host.unlockVolume(v.id, { integrityKey: { hex: 'abc' } }), (e: Error) => /hex digits/.test(e.message) && !e.message.includes('abc'));
     const kf = path.join(dir, 'hmac.key');
     fs.writeFileSync(kf, Buffer.from(key, 'hex'));
-    v = host.unlockVolume(v.id, { integrityKey: { file: kf } });
+    v = await host.unlockVolume(v.id, { integrityKey: { file: kf } });
     assert.equal(v.error, null);
     assert.equal(v.state, 'not-checked');
     assert.doesNotMatch(fs.readFileSync(path.join(data, 'volumes.json'), 'utf8'), new RegExp(key));
@@ -229,11 +229,11 @@ test('golden h (journal MAC + crypt): a wrong journal MAC key is refused (superb
     assert.throws(() => host.addVolume({ ...base, journalIntegrityKey: { hex: '00'.repeat(32) }, journalCryptKey: { hex: k.journal_crypt_key! } }), /superblock's MAC/);
     assert.throws(() => host.addVolume({ ...base, journalIntegrityKey: { hex: k.journal_integrity_key! }, journalCryptKey: { hex: '00'.repeat(32) } }), /does not decrypt the journal/);
     // without keys it is added, and says which keys it needs
-    let v = host.addVolume(base);
+    let v = await host.addVolume(base);
     assert.equal(v.state, 'needs-key');
     assert.deepEqual(v.keys_required, { integrity: false, journalIntegrity: true, journalCrypt: true });
     assert.match(v.journal_disk!.unreadable!, /not held/);
-    v = host.unlockVolume(v.id, { journalIntegrityKey: { hex: k.journal_integrity_key! }, journalCryptKey: { hex: k.journal_crypt_key! } });
+    v = await host.unlockVolume(v.id, { journalIntegrityKey: { hex: k.journal_integrity_key! }, journalCryptKey: { hex: k.journal_crypt_key! } });
     assert.equal(v.state, 'not-checked');
     assert.equal(v.journal_disk!.unreadable, undefined);
     assert.equal(v.journal_disk!.committed_entries, 0);
@@ -252,7 +252,7 @@ test('a wrong algorithm (golden c, sha256, added as crc32c): a guess at add, and
   const { img } = copy(golden('c-sha256'), dir);
   const host = await EngineHost.create({ pollMs: 0 });
   try {
-    let v = host.addVolume({ path: img });
+    let v = await host.addVolume({ path: img });
     assert.match(v.error!, /probably wrong \(a guess\).*crc32c/);
     host.startScrub(v.id);
     v = await until(host, v.id, (x) => x.verification.scrub === 'finished', 'scrub');
@@ -278,7 +278,7 @@ test('a scrub paused here and finished by the CLI is seen finished (poll); Resum
   const events: IntegrityEvent[] = [];
   host.onEvent((e) => events.push(e));
   try {
-    let v = host.addVolume({ path: img, integrity: 'sha256' });
+    let v = await host.addVolume({ path: img, integrity: 'sha256' });
     assert.equal(v.error, null);
     // a paused scrub, as the CLI leaves one (pause asked at once: it stops after its first chunk)
     const h = startJob({ kind: 'scrub', device: img, volume: { integrity: 'sha256' }, reset: true }, () => undefined);
@@ -338,7 +338,7 @@ test('remove keeps the image; edit renames and changes options; a gone image is 
     host.removeVolume(v.id);
     assert.equal(host.listVolumes().length, 0);
     assert.ok(fs.existsSync(img), 'the image stays');
-    assert.equal(host.addVolume({ path: img }).name, 'v.img', 'and can be added again');
+    assert.equal((await host.addVolume({ path: img })).name, 'v.img', 'and can be added again');
   } finally {
     await host.close();
   }
@@ -403,7 +403,7 @@ test('replayJournal is refused while a job runs here, and while another process 
   };
   const host = await EngineHost.create({ pollMs: 0, startJob: startJobFake as never });
   try {
-    const v = host.addVolume({ path: img });
+    const v = await host.addVolume({ path: img });
     host.startScrub(v.id);
     await assert.rejects(host.replayJournal(v.id), /a scrub is running; pause it before replaying its journal/);
     await host.pauseScrub(v.id);
@@ -431,7 +431,7 @@ test('a scrub the CLI is running shows as checking (by cli); starting one here i
   formatVolume(img, { size: 96 << 20, integrity: 'sha256', noWipe: true });
   const host = await EngineHost.create({ pollMs: 0 });
   try {
-    const v = host.addVolume({ path: img, integrity: 'sha256' });
+    const v = await host.addVolume({ path: img, integrity: 'sha256' });
     const { spawn } = await import('node:child_process');
     const { PROJECT_ROOT } = await import('../engine/testing/golden.js');
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'scrub', img, '--integrity', 'sha256', '--progress-json'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -458,7 +458,7 @@ test('bitmap mode after an unclean close: the dirty regions are shown, a scrub i
   mkDirtyBitmapVolume(img, 8 << 20, 2048, [0]); // a crash: the bitmap is left dirty, the superblock says dirty_bitmap
   const host = await EngineHost.create({ pollMs: 0 });
   try {
-    let v = host.addVolume({ path: img, mode: 'bitmap', bitmapSectorsPerBit: 2048 });
+    let v = await host.addVolume({ path: img, mode: 'bitmap', bitmapSectorsPerBit: 2048 });
     assert.equal(v.journal_disk!.kind, 'bitmap');
     assert.equal(v.journal_disk!.dirty_regions, 1);
     assert.equal(v.journal_disk!.dirty_blocks, 2048);

@@ -5,7 +5,16 @@
 // and compared with the volume as it is now.
 import type { JobProgress, JobRun, UncheckedReason, Verification, VolumeState } from '../engine/api.js';
 import { changesSince, type VolumeFingerprint } from '../engine/jobs/fingerprint.js';
-import { deadMarker, interruptedRun, runningElsewhere, type JobStateFile, type RecalcHistoryFile, type RunningMarker } from '../engine/jobs/state.js';
+import { damagePath, deadMarker, interruptedRun, runningElsewhere, type JobStateFile, type RecalcHistoryFile, type RunningMarker } from '../engine/jobs/state.js';
+import { addSummaries, emptySummary, summaryFrom, type DamageSource } from '../engine/jobs/damage.js';
+
+/** The damage logs behind a scrub state: the current scrub's, and the last finished one's (DAMAGE.prev). */
+export function knownDamageLogs(st: JobStateFile | null, stateFile: string): { current: DamageSource | null; previous: DamageSource | null } {
+  return {
+    current: st?.damage ? { file: damagePath(stateFile), state: st.damage } : null,
+    previous: st?.last_finished?.damage ? { file: st.last_finished.damage_file, state: st.last_finished.damage } : null,
+  };
+}
 
 /** [first, end) ranges of `ranges` (ascending, merged) at or past `from` */
 function clipFrom(ranges: Array<[number, number]>, from: number): Array<[number, number]> {
@@ -41,6 +50,8 @@ export interface ScanInput {
   spb: number;
   now: VolumeFingerprint | null;
   hostStartedAt: string;
+  /** the scrub's state file (its damage log lies beside it) */
+  stateFile: string;
 }
 
 export interface ScanView {
@@ -64,28 +75,29 @@ export function scanView(i: ScanInput): ScanView {
   const dead = !liveRunning && !elsewhere ? deadMarker(st) : null;
   const scrub: Verification['scrub'] = liveRunning ? 'running' : elsewhere ? 'running' : dead ? 'interrupted' : !st ? 'none' : st.state === 'done' ? 'finished' : 'paused';
   // the current scan's own findings: this host's live progress, or the state file (brought up to date every second)
+  const log = knownDamageLogs(st, i.stateFile);
   const src = liveRunning && live ? {
-    position: live.position_sector, checked: live.checked_blocks ?? 0, bad: live.mismatches, ranges: live.bad_ranges, readErrors: live.read_errors ?? 0,
-    readRanges: live.read_error_ranges ?? [], unchecked: new Map<string, number>((live.unchecked ?? []).map((u) => [u.reason, u.blocks])),
+    position: live.position_sector, checked: live.checked_blocks ?? 0, bad: live.mismatches, readErrors: live.read_errors ?? 0,
+    damage: live.damage ?? (log.current ? summaryFrom(log.current, 0, spb) : emptySummary(totalSectors)),
+    unchecked: new Map<string, number>((live.unchecked ?? []).map((u) => [u.reason, u.blocks])),
   } : st ? {
-    position: st.position_sector, checked: st.checked_blocks, bad: st.mismatches, ranges: st.bad_ranges, readErrors: st.read_errors ?? 0, readRanges: st.read_error_ranges ?? [],
+    position: st.position_sector, checked: st.checked_blocks, bad: st.mismatches, readErrors: st.read_errors ?? 0,
+    damage: log.current ? summaryFrom(log.current, 0, spb) : emptySummary(totalSectors),
     unchecked: new Map<string, number>([['recalculating', st.unchecked?.recalculating ?? 0], ['dirty-bitmap', st.unchecked?.['dirty-bitmap'] ?? 0]]),
   } : null;
   const position = scrub === 'finished' ? totalSectors : src?.position ?? 0;
-  let badRanges = src?.ranges ?? [];
-  let readRanges = src?.readRanges ?? [];
+  let known = src?.damage ?? emptySummary(totalSectors);
   // the last finished scan's findings in blocks this one has not reached are still known damage
   const prev = scrub !== 'finished' ? st?.last_finished ?? null : null;
   let carried: Verification['carried_over'] = null;
-  if (prev) {
-    const pb = clipFrom(prev.bad_ranges, position), pr = clipFrom(prev.read_error_ranges, position);
-    badRanges = unionRanges(badRanges, pb);
-    readRanges = unionRanges(readRanges, pr);
-    carried = { finished_at: prev.finished_at, bad_blocks: blocksIn(pb, spb), read_errors: blocksIn(pr, spb), changed_since: i.now ? changesSince(prev.measured_on, i.now) : [] };
+  if (prev && log.previous) {
+    const past = summaryFrom(log.previous, position, spb);
+    known = addSummaries(known, past);
+    carried = { finished_at: prev.finished_at, bad_blocks: past.bad_blocks, read_errors: past.read_errors, changed_since: i.now ? changesSince(prev.measured_on, i.now) : [] };
   }
   const unchecked = new Map(src?.unchecked ?? []);
-  const readErrors = blocksIn(readRanges, spb);
-  if (readErrors) unchecked.set('read-error', src?.readErrors ?? 0);
+  const readErrors = known.read_errors;
+  if (src?.readErrors) unchecked.set('read-error', src.readErrors);
   const notReached = scrub === 'finished' || scrub === 'none' ? (scrub === 'none' ? totalBlocks : 0) : Math.max(0, Math.ceil((totalSectors - position) / spb));
   if (notReached) unchecked.set('not-reached', notReached);
   const checked = src?.checked ?? 0;
@@ -100,14 +112,15 @@ export function scanView(i: ScanInput): ScanView {
     interrupted: dead ? { saved_sector: st!.position_sector, reached_sector: dead.position_sector ?? null, at: dead.at ?? st!.updated ?? null } : null,
     total_blocks: totalBlocks,
     checked_blocks: checked,
-    bad_blocks: blocksIn(badRanges, spb),
-    bad_ranges: badRanges,
+    bad_blocks: known.bad_blocks,
+    bad_ranges: known.bad_ranges,
+    damage: known,
     carried_over: carried,
     changed_since: i.now && measuredOn ? changesSince(measuredOn, i.now) : [],
     changed_during: scrub === 'finished' ? st?.changed_during ?? [] : [],
     change_detection: detection,
     read_errors: readErrors,
-    read_error_ranges: readRanges,
+    read_error_ranges: known.read_error_ranges,
     unchecked_blocks: Math.max(0, totalBlocks - checked),
     unchecked: (['recalculating', 'dirty-bitmap', 'read-error', 'not-reached'] as const satisfies readonly UncheckedReason[])
       .map((reason) => ({ reason, blocks: unchecked.get(reason) ?? 0 })).filter((u) => u.blocks > 0),

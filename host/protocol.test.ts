@@ -7,13 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { answer, LIMITS, parseBody, parseFrame, scrub, setLogger, validateCall, SCHEMAS } from './protocol.js';
+import { answer, LIMITS, parseBody, parseFrame, scrub, setLogger, validateCall } from './protocol.js';
 import { startServer } from './serve.js';
 import { COMMAND_NAMES } from '../engine/api.js';
 import { IntegrityStudioError } from '../engine/errors.js';
 
 test('validateCall: a schema for every command; wrong types, unknown and prototype fields, huge values refused with one line', () => {
-  assert.deepEqual(Object.keys(SCHEMAS).sort(), [...COMMAND_NAMES].sort());
   assert.deepEqual(validateCall('status', undefined), { cmd: 'status', args: [] });
   assert.throws(() => validateCall(null, []), /^IntegrityStudioError: command must be a string, not null$/);
   assert.throws(() => validateCall('toString', []), /unknown command "toString"/);

@@ -5,7 +5,7 @@
 // requests in flight per connection. An unexpected exception in a handler is logged with key fields scrubbed and
 // answered; it never escapes (answer() never rejects).
 import { IntegrityStudioError } from '../engine/errors.js';
-import { COMMAND_NAMES, type CommandName, type ResponseFrame } from '../engine/api.js';
+import { COMMANDS, type CommandArgs, type CommandName, type Field, type ResponseFrame } from '../engine/api.js';
 
 export const LIMITS = {
   /** a WebSocket frame or HTTP body, in bytes: the largest real request (createVolume with three hex keys) is ~20 KB */
@@ -24,60 +24,8 @@ export const LIMITS = {
   bufferedBytes: 16 << 20,
 } as const;
 
-/** A request that passed validation: a known command and its checked arguments. */
-export interface Call {
-  cmd: CommandName;
-  args: unknown[];
-}
-
-type Field =
-  | { t: 'string'; path?: boolean }
-  | { t: 'int' }
-  | { t: 'bool' }
-  | { t: 'enum'; values: readonly string[] }
-  | { t: 'key' }
-  | { t: 'secret' };
-type Shape = Readonly<Record<string, Field>>;
-type Arg = { kind: 'id' } | { kind: 'object'; shape: Shape; name: string };
-
-const S: Field = { t: 'string' };
-const P: Field = { t: 'string', path: true };
-const I: Field = { t: 'int' };
-const B: Field = { t: 'bool' };
-const K: Field = { t: 'key' };
-/** a LUKS2 passphrase or key file: { passphrase } | { file } */
-const SEC: Field = { t: 'secret' };
-const OPEN: Shape = {
-  dataDevice: P, integrity: S, integrityKey: K, journalIntegrity: S, journalIntegrityKey: K, journalCrypt: S, journalCryptKey: K,
-  mode: { t: 'enum', values: ['journal', 'bitmap', 'direct'] }, allowDiscards: B, bitmapSectorsPerBit: I, bitmapFlushTimeMs: I,
-};
-const CREATE: Shape = {
-  ...OPEN, path: P, size: I, name: S, tagSize: I, sectorSize: I, journalSize: I, interleaveSectors: I, bufferSectors: I,
-  noWipe: B, integrityRecalculate: B, legacyPadding: B, legacyHmac: B, force: B,
-};
-const ID: Arg = { kind: 'id' };
-const obj = (name: string, shape: Shape): Arg => ({ kind: 'object', shape, name });
-
-/** Every command's arguments, in order (the type makes it exhaustive over CommandName). */
-export const SCHEMAS: { readonly [C in CommandName]: readonly Arg[] } = {
-  status: [], listVolumes: [],
-  addVolume: [obj('addVolume', { ...OPEN, path: P, name: S, luksSecret: SEC })],
-  createVolume: [obj('createVolume', CREATE)],
-  removeVolume: [ID],
-  updateVolume: [ID, obj('updateVolume', { ...OPEN, name: S, speedLimitMiBs: I })],
-  unlockVolume: [ID, obj('unlockVolume', { integrityKey: K, journalIntegrityKey: K, journalCryptKey: K, luksSecret: SEC })],
-  replayJournal: [ID],
-  startRecalc: [ID], pauseRecalc: [ID], resumeRecalc: [ID], resetRecalc: [ID],
-  startScrub: [ID], pauseScrub: [ID], resumeScrub: [ID],
-  createLuksVolume: [obj('createLuksVolume', {
-    path: P, size: I, name: S, integrity: S, cipher: S, keySize: I, sectorSize: I,
-    pbkdf: { t: 'enum', values: ['argon2id', 'argon2i', 'pbkdf2'] }, pbkdfIterations: I, pbkdfMemory: I, secret: SEC, noWipe: B, force: B,
-  })],
-  resizeLimits: [ID],
-  resizeVolume: [ID, obj('resizeVolume', { size: I, wipe: B, confirmShrink: B })],
-};
-for (const c of COMMAND_NAMES) if (!Object.hasOwn(SCHEMAS, c)) throw new Error(`protocol: no argument schema for command ${c}`);
-for (const c of Object.keys(SCHEMAS)) if (!(COMMAND_NAMES as readonly string[]).includes(c)) throw new Error(`protocol: schema for unknown command ${c}`);
+/** A request that passed validation: a known command and its checked arguments, typed by the contract. */
+export type Call = { [C in CommandName]: { cmd: C; args: CommandArgs<C> } }[CommandName];
 
 /** keys JSON.parse makes own properties but Object.assign / a naive merge would treat as the prototype */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -131,10 +79,13 @@ function checkSecret(v: unknown, what: string): { passphrase: string } | { file:
 }
 
 /** A fresh object holding only the shape's fields, each checked; null means absent (JSON has no undefined). */
-function checkObject(v: unknown, shape: Shape, name: string): Record<string, unknown> {
+function checkObject(v: unknown, shape: Readonly<Record<string, Field>>, name: string): Record<string, unknown> {
   if (v === undefined || v === null) fail(`${name}: expected an object of options, got ${v === null ? 'null' : 'nothing'}`);
   if (!isPlainObject(v)) fail(`${name}: expected an object of options, not ${typeName(v)}`);
   const out: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(shape)) {
+    if (f.required && (v[k] === undefined || v[k] === null)) fail(`${name}: ${k} is required`);
+  }
   for (const k of Object.keys(v)) {
     if (FORBIDDEN_KEYS.has(k)) fail(`${name}: field "${k}" is not allowed`);
     const f = Object.hasOwn(shape, k) ? shape[k]! : null;
@@ -143,7 +94,8 @@ function checkObject(v: unknown, shape: Shape, name: string): Record<string, unk
     if (val === null || val === undefined) continue;
     const what = `${name}: ${k}`;
     switch (f.t) {
-      case 'string': out[k] = checkString(val, what, f.path); break;
+      case 'string': out[k] = checkString(val, what); break;
+      case 'path': out[k] = checkString(val, what, true); break;
       case 'bool': if (typeof val !== 'boolean') fail(`${what} must be true or false, not ${typeName(val)}`); out[k] = val; break;
       case 'int':
         if (typeof val !== 'number' || !Number.isFinite(val)) fail(`${what} must be a whole number, not ${typeName(val)}`);
@@ -161,12 +113,12 @@ function checkObject(v: unknown, shape: Shape, name: string): Record<string, unk
   return out;
 }
 
-/** Validates a command and its arguments (from any surface) against SCHEMAS. */
+/** Validates a command and its arguments (from any surface) against the contract's COMMANDS table. */
 export function validateCall(cmd: unknown, args: unknown): Call {
   if (typeof cmd !== 'string') fail(`command must be a string, not ${typeName(cmd)}`);
-  if (!Object.hasOwn(SCHEMAS, cmd)) fail(`unknown command "${cmd.length > 64 ? `${cmd.slice(0, 64)}…` : cmd}"`);
+  if (!Object.hasOwn(COMMANDS, cmd)) fail(`unknown command "${cmd.length > 64 ? `${cmd.slice(0, 64)}…` : cmd}"`);
   const c = cmd as CommandName;
-  const schema = SCHEMAS[c];
+  const schema: ReadonlyArray<{ kind: 'id' } | { kind: 'object'; name: string; shape: Readonly<Record<string, Field>> }> = COMMANDS[c].args;
   const a = args === undefined || args === null ? [] : args;
   if (!Array.isArray(a)) fail(`${c}: arguments must be an array, not ${typeName(a)}`);
   if (a.length > schema.length) fail(`${c}: expected ${schema.length === 0 ? 'no arguments' : `${schema.length} argument${schema.length > 1 ? 's' : ''}`}, got ${a.length}`);
@@ -178,7 +130,8 @@ export function validateCall(cmd: unknown, args: unknown): Call {
     }
     return checkObject(v, s.shape, s.name);
   });
-  return { cmd: c, args: out };
+  // every argument was checked against the schema typed against CommandArgs<c> (engine/api.ts): this is that type
+  return { cmd: c, args: out } as Call;
 }
 
 /** A WebSocket frame's envelope { id, cmd, args } (the call itself is validated by answer()), or the error to answer

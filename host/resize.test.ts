@@ -23,7 +23,7 @@ test('resize: limits, a wiped grow with wipe progress events, a shrink only when
   const dir = tmpDir();
   const host = await EngineHost.create({ pollMs: 0, startJob: null });
   try {
-    const v = host.addVolume({ path: image(dir, 'a.img', 8) });
+    const v = await host.addVolume({ path: image(dir, 'a.img', 8) });
     const lim = host.resizeLimits(v.id);
     assert.equal(lim.current_bytes, v.size_bytes);
     assert.equal(lim.device_kind, 'file');
@@ -61,7 +61,7 @@ test('resize: a keyed hash without journal MAC grows only with a wipe (the kerne
   const img = image(dir, 'k.img', 8, { integrity: 'hmac-sha256', integrityKey: key });
   const host = await EngineHost.create({ pollMs: 0, startJob: null });
   try {
-    const v = host.addVolume({ path: img, integrity: 'hmac-sha256', integrityKey: { hex: key.toString('hex') } });
+    const v = await host.addVolume({ path: img, integrity: 'hmac-sha256', integrityKey: { hex: key.toString('hex') } });
     const lim = host.resizeLimits(v.id);
     assert.equal(lim.recalc_allowed, false);
     fs.truncateSync(img, 16 * MiB);
@@ -75,7 +75,7 @@ test('resize: a keyed hash without journal MAC grows only with a wipe (the kerne
   // after a restart the key is forgotten: resize says to Unlock
   const host2 = await EngineHost.create({ pollMs: 0, startJob: null });
   try {
-    const v = host2.addVolume({ path: img, integrity: 'hmac-sha256' });
+    const v = await host2.addVolume({ path: img, integrity: 'hmac-sha256' });
     assert.match(host2.resizeLimits(v.id).refused ?? '', /integrity key is not held: Unlock k.img first/);
     await assert.rejects(host2.resizeVolume(v.id, { wipe: true }), /Not resized: the integrity key is not held/);
   } finally {

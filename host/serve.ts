@@ -9,7 +9,9 @@ import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { once } from 'node:events';
 import { EngineHost } from './engine-host.js';
+import { exportLines } from './damage-list.js';
 import { run } from './dispatch.js';
 import { answer, errorMessage, installProcessGuards, LIMITS, logInternal, parseBody, parseFrame, readBody } from './protocol.js';
 import type { IntegrityEvent } from '../engine/api.js';
@@ -83,7 +85,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
   const host = await EngineHost.create({ dataDir: o.dataDir, transport: 'websocket', throttleMs: o.throttleMs, pollMs: o.pollMs });
   for (const img of o.images ?? []) {
     const p = path.resolve(img);
-    if (!host.listVolumes().some((v) => v.path === p)) await host.addAnyVolume({ path: p }); // a LUKS2 image is added locked
+    if (!host.listVolumes().some((v) => v.path === p)) await host.addVolume({ path: p }); // a LUKS2 image is added locked
   }
   const rendererDir = o.rendererDir ?? RENDERER_DIR;
   const server = http.createServer((req, res) => {
@@ -113,6 +115,24 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       const r = await answer('serve', 0, u.pathname.slice(5), args, (c) => run(host, c));
       if (r.ok) res.writeHead(200, json).end(JSON.stringify(r.result));
       else res.writeHead(400, json).end(JSON.stringify({ error: r.error, ...(r.code ? { code: r.code } : {}) }));
+      return;
+    }
+    // an export of known damage, streamed row by row from the damage logs (a million ranges never in memory at once)
+    const exp = /^\/export\/([\w-]{1,64})\.(json|csv)$/.exec(u.pathname);
+    if (exp) {
+      if (!tokenOk(req, token)) { res.writeHead(403, headers).end('forbidden: missing or wrong token\n'); return; }
+      let e;
+      try { e = host.entry(exp[1]!); } catch (err) { res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`); return; }
+      const format = exp[2] as 'json' | 'csv';
+      const name = `${e.name.replace(/[^\w.-]+/g, '_')}-integrity-errors.${format}`;
+      res.writeHead(200, { ...headers, 'content-type': format === 'json' ? 'application/json' : 'text/csv', 'content-disposition': `attachment; filename="${name}"` });
+      const it = exportLines(e, format);
+      for (;;) {
+        const step = it.next();
+        if (step.done) break;
+        if (!res.write(step.value)) await once(res, 'drain');
+      }
+      res.end();
       return;
     }
     const isAsset = u.pathname !== '/' && u.pathname !== '/index.html';

@@ -61,7 +61,7 @@ test('known damage stays visible while the CLI scrubs again, with the CLI scrub\
   corrupt(img, victims);
   const host = await EngineHost.create({ pollMs: 0 });
   try {
-    const v = host.addVolume({ path: img });
+    const v = await host.addVolume({ path: img });
     host.startScrub(v.id);
     let s = await until(host, v.id, (x) => x.verification.scrub === 'finished', 'the first scrub');
     assert.equal(s.verification.bad_blocks, 3);
@@ -119,7 +119,7 @@ test('a recalculation killed part way is interrupted: it continues from the supe
   formatVolume(img, { noWipe: true, integrityRecalculate: true, force: true });
   const host = await EngineHost.create({ pollMs: 0 });
   try {
-    const v = host.addVolume({ path: img });
+    const v = await host.addVolume({ path: img });
     assert.equal(v.state, 'recalc-pending', 'the superblock asks for recalculation and none ran: not started, not "paused"');
     const { child, exited } = cliJob(['recalc', img, '--max-rate', '24', '--progress-json']);
     let s = await until(host, v.id, (x) => x.state === 'recalculating' && (x.jobs.recalc?.position_sector ?? 0) > 2048, 'the CLI recalculation to show', 30_000);
@@ -149,7 +149,7 @@ test('a clean result is dated: one byte of data flipped behind the host\'s back 
   formatVolume(img, { size: 16 << 20, force: true });
   const host = await EngineHost.create({ pollMs: 0 });
   try {
-    const v = host.addVolume({ path: img });
+    const v = await host.addVolume({ path: img });
     host.startScrub(v.id);
     let s = await until(host, v.id, (x) => x.verification.scrub === 'finished', 'the scrub');
     assert.equal(s.state, 'clean');
@@ -179,7 +179,7 @@ test('a scrub started here is "checking" from the first snapshot after Start, be
       return { spec, pause: () => new Promise((r) => { release = () => r({ job: 'scrub', state: 'paused', position_sector: 0, total_sectors: 1, start_sector: 0, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null }); }), finished };
     },
   });
-  const v = host.addVolume({ path: img });
+  const v = await host.addVolume({ path: img });
   host.startScrub(v.id);
   const s = host.listVolumes()[0]!;
   assert.equal(s.state, 'checking');

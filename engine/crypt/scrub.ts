@@ -6,7 +6,8 @@
 // own thread (scrubCrypt, yielding between chunks so a signal handler can ask it to pause).
 import { CHUNK_SECTORS } from '../integrity/target.js';
 import { PERSIST_SECTORS, type JobControl, type JobOutcome, type RawProgress } from '../jobs/run.js';
-import { addBadBlock, resumeJobState, ScanRecorder } from '../jobs/state.js';
+import { resumeJobState, ScanRecorder, scrubDamage } from '../jobs/state.js';
+import { allOf } from '../jobs/damage.js';
 import type { JobRun, JobSpec } from '../jobs/types.js';
 import { IntegrityStudioError } from '../errors.js';
 import { openCryptVolume, type CryptSegment } from './volume.js';
@@ -49,11 +50,14 @@ export async function scrubCrypt(path: string, segment: CryptSegment, volumeKey:
     if (step.done) {
       const r = step.value;
       const spb = r.sectors_per_block;
+      // the whole list, from the scrub's damage log (the run kept only a bounded summary in memory)
+      const log = scrubDamage(path);
+      const bad_ranges = log ? allOf(log, 'bad') : [];
       const bad_sectors: number[] = [];
-      for (const [a, b] of r.bad_ranges) for (let x = a; x < b; x += spb) bad_sectors.push(x);
+      for (const [a, b] of bad_ranges) for (let x = a; x < b; x += spb) bad_sectors.push(x);
       return {
         state: r.done ? 'done' : 'paused', position_sector: r.position, total_sectors: r.total, start_sector: r.start, failed_sectors: r.mismatches,
-        sectors_per_block: spb, checked_sectors: r.checked_blocks ?? 0, bad_sectors, bad_ranges: r.bad_ranges,
+        sectors_per_block: spb, checked_sectors: r.checked_blocks ?? 0, bad_sectors, bad_ranges,
       };
     }
     await new Promise((res) => setImmediate(res));
@@ -92,13 +96,13 @@ function* cryptScrubRun(spec: JobSpec, ctl: JobControl, chunk: number): Generato
     const total = v.sectors;
     const st0 = resumeJobState(v.integrity, 'scrub', spec.reset);
     st0.total_sectors = total;
-    if (st0.position_sector % spb || st0.position_sector > total) Object.assign(st0, { position_sector: 0, mismatches: 0, bad_ranges: [], checked_blocks: 0 });
-    const rec = new ScanRecorder(v.integrity, spec, PERSIST_SECTORS, st0);
+    if (st0.position_sector % spb || st0.position_sector > total) Object.assign(st0, { position_sector: 0, mismatches: 0, read_errors: 0, damage: undefined, checked_blocks: 0 });
+    const rec = new ScanRecorder(v.integrity, spec, PERSIST_SECTORS, st0, spb);
     const st = rec.st;
     const start = rec.start;
     const raw = (): RawProgress => ({
-      position: st.position_sector, total, start, sectors_per_block: spb, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
-      checked_blocks: st.checked_blocks, unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
+      position: st.position_sector, total, start, sectors_per_block: spb, mismatches: st.mismatches, journal: null,
+      checked_blocks: st.checked_blocks, unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: st.read_errors, damage: rec.summary(), started_at: st.started_at,
       run_started_at: rec.runStartedAt,
     });
     const finish = (result: JobRun['result'], error?: string) => rec.finish(result, error);
@@ -110,10 +114,7 @@ function* cryptScrubRun(spec: JobSpec, ctl: JobControl, chunk: number): Generato
         const n = Math.min(chunk, total - s);
         const before = v.stats.checked_sectors;
         // crypt_convert_block_aead: a sector whose tag does not authenticate is "INTEGRITY AEAD ERROR, sector N"
-        v.read(s, n, null, 0, (bad) => {
-          st.mismatches++;
-          addBadBlock(st.bad_ranges, bad, spb);
-        });
+        v.read(s, n, null, 0, (bad) => rec.found('bad', bad));
         st.checked_blocks += v.stats.checked_sectors - before;
         st.position_sector = s + n;
         ctl.progress(raw());

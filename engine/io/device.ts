@@ -3,7 +3,7 @@
 // fault-injecting device (tests) and the write ordering (journal, then data, then flush) explicit.
 import fs from 'node:fs';
 import path from 'node:path';
-import { IntegrityStudioError } from '../errors.js';
+import { errnoCode, IntegrityStudioError } from '../errors.js';
 import { acquireWriteLock, checkNotWriting, type WriteLock } from './lock.js';
 
 export interface BlockDevice {
@@ -76,7 +76,7 @@ export class FileDevice implements BlockDevice {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOENT') throw new IntegrityStudioError(`${file}: no such file or device`, 'ENOENT');
-      throw new IntegrityStudioError(`${file}: ${err.message}`, err.code ?? 'EIO');
+      throw new IntegrityStudioError(`${file}: ${err.message}`, errnoCode(err));
     }
     if (st.isDirectory()) throw new IntegrityStudioError(`${file}: is a directory, not an image or block device`);
     const isBlock = st.isBlockDevice();
@@ -96,7 +96,7 @@ export class FileDevice implements BlockDevice {
       if (err.code === 'EBUSY') throw new IntegrityStudioError(`${file}: device is in use (mounted or held by another program)`, 'EBUSY');
       if (err.code === 'EACCES' || err.code === 'EPERM') throw new IntegrityStudioError(`${file}: permission denied`, err.code);
       if (err.code === 'EROFS') throw new IntegrityStudioError(`${file}: read-only file system`, err.code);
-      throw new IntegrityStudioError(`${file}: ${err.message}`, err.code ?? 'EIO');
+      throw new IntegrityStudioError(`${file}: ${err.message}`, errnoCode(err));
     }
     let size: number;
     try {

@@ -3,7 +3,7 @@
 // swap, vfat, ntfs, iso9660, MBR and GPT partition tables. Reads only; reports where each magic lies so a
 // forced format can erase exactly those bytes (as wipefs / tools_wipe_all_signatures do).
 import { statSync as fsStat } from 'node:fs';
-import { IntegrityStudioError } from '../errors.js';
+import { errnoCode, IntegrityStudioError } from '../errors.js';
 import { FileDevice, type BlockDevice } from './device.js';
 
 export interface Signature {
@@ -133,7 +133,7 @@ export function existingContent(path: string): ExistingContent {
   try {
     st = fsStat(path);
   } catch (e) {
-    throw new IntegrityStudioError(`${path}: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code ?? 'EIO');
+    throw new IntegrityStudioError(`${path}: ${(e as Error).message}`, errnoCode(e));
   }
   if (st.isDirectory()) throw new IntegrityStudioError(`${path} is a folder: give an image file or a block device`, 'EISDIR', { field: 'path', detail: { path } });
   if (st.isCharacterDevice()) throw new IntegrityStudioError(`${path} is a character device, not an image file or a block device`, 'EINVAL', { field: 'path', detail: { path } });

@@ -52,14 +52,14 @@ test('EIO on given sectors: read errors counted and listed apart from tag mismat
   assert.equal(out.done, true, 'went on to the end');
   assert.equal(out.position, g.provided_data_sectors);
   assert.equal(out.read_errors, 5);
-  assert.deepEqual(out.read_error_ranges, [[100, 104], [20000, 20001]]);
+  assert.deepEqual(out.damage?.read_error_ranges, [[100, 104], [20000, 20001]]);
   assert.equal(out.mismatches, 1, 'the mismatch is a mismatch, not a read error');
-  assert.deepEqual(out.bad_ranges, [[3000, 3001]]);
+  assert.deepEqual(out.damage?.bad_ranges, [[3000, 3001]]);
   assert.equal(out.checked_blocks, g.provided_data_sectors - 5, 'unreadable blocks are not counted as checked');
   assert.ok(dev.injected.eio >= 2);
   const st = readJobStateAt(jobStatePath(img, 'scrub'))!;
   assert.equal(st.read_errors, 5);
-  assert.deepEqual(st.read_error_ranges, [[100, 104], [20000, 20001]]);
+  assert.deepEqual(st.damage?.summary.read_error_ranges, [[100, 104], [20000, 20001]]);
   assert.equal(st.mismatches, 1);
 });
 
@@ -100,7 +100,7 @@ test('a real image file cut short under a scrub (the native read-and-hash path):
   assert.equal(out.done, true);
   assert.equal(out.mismatches, 0);
   assert.equal(out.read_errors, 1000);
-  assert.deepEqual(out.read_error_ranges, [[g.provided_data_sectors - 1000, g.provided_data_sectors]]);
+  assert.deepEqual(out.damage?.read_error_ranges, [[g.provided_data_sectors - 1000, g.provided_data_sectors]]);
   assert.equal(out.checked_blocks, g.provided_data_sectors - 1000);
 });
 

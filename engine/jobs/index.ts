@@ -88,7 +88,7 @@ export function toProgress(spec: JobSpec, p: RawProgress, state: JobState, rate:
     bytes_per_second: Math.round(rate),
     eta_ms: state === 'running' ? (rate > 0 ? Math.round((left / rate) * 1000) : null) : state === 'done' ? 0 : null,
     mismatches: p.mismatches,
-    bad_ranges: p.bad_ranges,
+    bad_ranges: p.damage?.bad_ranges ?? [],
     ...(p.checked_blocks !== undefined ? { checked_blocks: p.checked_blocks } : {}),
     ...(p.unchecked
       ? {
@@ -99,7 +99,8 @@ export function toProgress(spec: JobSpec, p: RawProgress, state: JobState, rate:
           ].filter((u) => u.blocks > 0),
         }
       : {}),
-    ...(p.read_errors !== undefined ? { read_errors: p.read_errors, read_error_ranges: p.read_error_ranges ?? [] } : {}),
+    ...(p.read_errors !== undefined ? { read_errors: p.read_errors, read_error_ranges: p.damage?.read_error_ranges ?? [] } : {}),
+    ...(p.damage ? { damage: p.damage } : {}),
     ...(p.started_at ? { started_at: p.started_at } : {}),
     ...(p.run_started_at ? { run_started_at: p.run_started_at } : {}),
     journal: p.journal,
@@ -114,7 +115,7 @@ export function startJob(spec: JobSpec, onProgress: (p: JobProgress) => void): J
   const worker = new Worker(new URL('../worker/job-worker.js', import.meta.url), { workerData: data });
   const meter = new RateMeter();
   let lastSent = 0;
-  let latest: RawProgress = { position: 0, total: 0, start: 0, sectors_per_block: 1, mismatches: 0, bad_ranges: [], journal: null };
+  let latest: RawProgress = { position: 0, total: 0, start: 0, sectors_per_block: 1, mismatches: 0, journal: null };
   let pending: ReturnType<typeof setTimeout> | null = null;
   let ended = false;
 

@@ -14,7 +14,8 @@ import { recalculate, RECALC_SECTORS, syncSuperblock } from '../integrity/bitmap
 import { wipeRange } from '../commands/wipe.js';
 import type { JournalState } from '../integrity/journal-writer.js';
 import type { JobRun, JobSpec, UncheckedCounts } from './types.js';
-import { addBadBlock, appendRecalcRun, markRecalcRunning, PERSIST_MS, resumeJobState, runningMarker, ScanRecorder, writeJobState } from './state.js';
+import type { DamageSummary } from '../api.js';
+import { appendRecalcRun, markRecalcRunning, PERSIST_MS, resumeJobState, runningMarker, ScanRecorder, writeJobState } from './state.js';
 
 /** What a job reports as it goes (the runner turns it into throttled JobProgress events). */
 export interface RawProgress {
@@ -23,13 +24,13 @@ export interface RawProgress {
   start: number;
   sectors_per_block: number;
   mismatches: number;
-  bad_ranges: Array<[number, number]>;
   journal: JournalState | null;
   /** scrub: blocks checked so far in this scrub (over its runs) and those passed over as unverifiable, by reason */
   checked_blocks?: number;
   unchecked?: UncheckedCounts;
   read_errors?: number;
-  read_error_ranges?: Array<[number, number]>;
+  /** scrub: what it found, bounded (counts, the first ranges, a coarse map; the ranges are in its damage log) */
+  damage?: DamageSummary;
   /** ISO time the job started (a scrub's first run) and this run started */
   started_at?: string;
   run_started_at?: string;
@@ -99,7 +100,7 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
     markRecalcRunning(vol, marker);
     let seen = { t: t0, pos: start };
     const report = () => {
-      ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), started_at: startedAt, run_started_at: startedAt });
+      ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, journal: vol.journalState(), started_at: startedAt, run_started_at: startedAt });
       const now = Date.now();
       if (now - seen.t < PERSIST_MS) return;
       marker.bytes_per_second = Math.round(((sb.recalc_sector - seen.pos) * SECTOR_SIZE * 1000) / (now - seen.t));
@@ -120,7 +121,7 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
     const at = sb.flags & SB_FLAG_RECALCULATING ? sb.recalc_sector : total;
     recorded = true;
     appendRecalcRun(vol, runRecord(spec, startedAt, t0, done ? 'done' : 'paused', start, at));
-    return { position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: vol.journalState(), started_at: startedAt, done };
+    return { position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, journal: vol.journalState(), started_at: startedAt, done };
   } catch (e) {
     if (!recorded) {
       try {
@@ -149,12 +150,12 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
     const finish = (result: JobRun['result'], error?: string) => rec.finish(result, error);
     pool = new TagPool(hasherOptionsFor(vol.sb, vol.options), vol.geometry.block_size, CHUNK_SECTORS * SECTOR_SIZE);
     t.tagPool = pool;
-    const report = () =>
-      ctl.progress({
-        position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null,
-        checked_blocks: st.checked_blocks, unchecked: { ...unchecked }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
-        run_started_at: rec.runStartedAt,
-      });
+    const raw = (): RawProgress => ({
+      position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, journal: null,
+      checked_blocks: st.checked_blocks, unchecked: { ...unchecked }, read_errors: st.read_errors, damage: rec.summary(), started_at: st.started_at,
+      run_started_at: rec.runStartedAt,
+    });
+    const report = () => ctl.progress(raw());
     report();
     // others (the dashboard, another CLI) see that this scrub is going on, by whom, and where it is
     rec.begin();
@@ -164,27 +165,13 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
         const n = t.contiguousRun(s, CHUNK_SECTORS);
         const before = t.stats.checked_blocks;
         const skippedBefore = { ...t.stats.unchecked };
-        const onBad = (bad: number) => {
-          st.mismatches++;
-          addBadBlock(st.bad_ranges, bad, spb);
-        };
         // the position stays at the start of a run the device stopped answering in: its findings so far are
         // dropped (found again on resume)
-        const mark = { m: st.mismatches, bl: st.bad_ranges.length, be: st.bad_ranges.at(-1)?.[1], re: st.read_errors ?? 0, rl: st.read_error_ranges!.length, rend: st.read_error_ranges!.at(-1)?.[1] };
+        const mark = rec.mark();
         try {
-          verifyTolerant(vol, s, n, onBad, (b) => {
-            st.read_errors = (st.read_errors ?? 0) + 1;
-            addBadBlock(st.read_error_ranges!, b, spb);
-          });
+          verifyTolerant(vol, s, n, (b) => rec.found('bad', b), (b) => rec.found('read-error', b));
         } catch (e) {
-          if (e instanceof DeviceGone) {
-            st.mismatches = mark.m;
-            st.bad_ranges.length = mark.bl;
-            if (mark.be !== undefined) st.bad_ranges[mark.bl - 1]![1] = mark.be;
-            st.read_errors = mark.re;
-            st.read_error_ranges!.length = mark.rl;
-            if (mark.rend !== undefined) st.read_error_ranges![mark.rl - 1]![1] = mark.rend;
-          }
+          if (e instanceof DeviceGone) rec.rollback(mark);
           throw e;
         }
         st.checked_blocks += t.stats.checked_blocks - before;
@@ -207,11 +194,7 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
     }
     const done = st.position_sector >= total;
     finish(done ? 'done' : 'paused');
-    return {
-      position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, bad_ranges: st.bad_ranges, journal: null, done,
-      checked_blocks: st.checked_blocks, unchecked: { ...unchecked }, read_errors: st.read_errors, read_error_ranges: st.read_error_ranges, started_at: st.started_at,
-      run_started_at: rec.runStartedAt,
-    };
+    return { ...raw(), done };
   } finally {
     pool?.close();
     vol.close();
@@ -291,7 +274,7 @@ export function runWipe(spec: JobSpec, ctl: JobControl): JobOutcome {
           writeJobState(vol, st);
           lastPersist = st.position_sector;
         }
-        ctl.progress({ position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: null });
+        ctl.progress({ position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, journal: null });
       },
       shouldStop: () => ctl.shouldStop(),
     });
@@ -299,7 +282,7 @@ export function runWipe(spec: JobSpec, ctl: JobControl): JobOutcome {
     const done = at >= total;
     st.state = done ? 'done' : 'paused';
     writeJobState(vol, st);
-    return { position: at, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, bad_ranges: [], journal: null, done };
+    return { position: at, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, journal: null, done };
   } finally {
     vol.close();
   }

@@ -6,9 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Volume } from '../volume.js';
-import { IntegrityStudioError } from '../errors.js';
+import { errnoCode, IntegrityStudioError } from '../errors.js';
 import type { JobKind, JobRun, JobSpec, UncheckedCounts } from './types.js';
 import { changesSince, fingerprintOf, type VolumeFingerprint } from './fingerprint.js';
+import { DamageLog, emptyDamageState, type DamageKind, type DamageSource, type DamageState } from './damage.js';
+import type { DamageSummary } from '../api.js';
 
 export type { VolumeFingerprint } from './fingerprint.js';
 
@@ -39,9 +41,10 @@ export interface FinishedScan {
   total_sectors: number;
   checked_blocks: number;
   mismatches: number;
-  bad_ranges: Array<[number, number]>;
   read_errors: number;
-  read_error_ranges: Array<[number, number]>;
+  /** its damage log (kept beside the new scrub's as DAMAGE.prev) and what the state file said of it */
+  damage: DamageState;
+  damage_file: string;
   unchecked?: UncheckedCounts;
   measured_on?: VolumeFingerprint | null;
   changed_during?: string[];
@@ -55,14 +58,17 @@ export interface JobStateFile {
   state: 'paused' | 'done';
   position_sector: number;
   total_sectors: number;
+  /** bad blocks found (the ranges are in the damage log) */
   mismatches: number;
-  /** merged [first, end) sector ranges of bad blocks, ascending */
-  bad_ranges: Array<[number, number]>;
   checked_blocks: number;
   /** blocks the scrub passed over as unverifiable, by reason (recalculating: at/past recalc_sector; dirty-bitmap) */
   unchecked?: UncheckedCounts;
-  /** blocks whose read failed (EIO), as merged [first, end) ranges (issue 12 fills them; 0 / [] until then) */
+  /** blocks whose read failed (EIO), counted apart from mismatches */
   read_errors?: number;
+  /** the scrub's damage log: its file's valid length, the open ranges and a bounded summary (engine/jobs/damage.ts) */
+  damage?: DamageState;
+  /** before the damage log, the ranges were kept here (read once, into a log) */
+  bad_ranges?: Array<[number, number]>;
   read_error_ranges?: Array<[number, number]>;
   /** ISO time the scrub (from sector 0) started, when it reached the end, and the checking time summed over runs */
   started_at?: string;
@@ -126,7 +132,7 @@ export function readJobStateAt(file: string, id?: string): JobStateFile | null {
   } catch {
     return null;
   }
-  if (!j || typeof j.position_sector !== 'number' || !Array.isArray(j.bad_ranges)) return null;
+  if (!j || typeof j.position_sector !== 'number' || (j.bad_ranges !== undefined && !Array.isArray(j.bad_ranges)) || (j.damage !== undefined && typeof j.damage?.bytes !== 'number')) return null;
   if (j.runs !== undefined && !Array.isArray(j.runs)) j.runs = [];
   if (id && j.volume !== id) return null;
   return j;
@@ -139,7 +145,7 @@ export function writeJobState(vol: Volume, st: JobStateFile): void {
   } catch (e) {
     // ENOSPC (a full file system), EIO, EROFS: the saved position is the old file's, and the message says so
     const old = readJobStateAt(file, volumeId(vol));
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    const code = errnoCode(e);
     throw new IntegrityStudioError(
       `could not save the ${st.kind} state to ${file}: ${code === 'ENOSPC' ? 'no space left on device (the file system is full)' : (e as Error).message}; ` +
         (old ? `the saved position is still sector ${old.position_sector} (as it was)` : 'no position had been saved before'),
@@ -195,11 +201,35 @@ export function deadMarker(st: { running?: RunningMarker | null } | null): Runni
   return runningElsewhere(st as JobStateFile) ? null : r;
 }
 
-function finishedOf(st: JobStateFile): FinishedScan {
+/** Where a scrub's damage log is: beside its state file (IMAGE.scrub.damage). */
+export function damagePath(stateFile: string): string {
+  return stateFile.replace(/\.json$/, '') + '.damage';
+}
+
+/** A finished scrub as the next one keeps it: its damage log moved aside (DAMAGE.prev). */
+function finishedOf(st: JobStateFile, stateFile: string): FinishedScan | null {
+  const log = damagePath(stateFile), prev = `${log}.prev`;
+  const spb = 1;
+  let damage = st.damage;
+  if (!damage) {
+    // a state file from before the damage log: its ranges become one
+    damage = emptyDamageState(st.total_sectors);
+    const l = new DamageLog(log, damage, spb);
+    fs.writeFileSync(log, Buffer.alloc(0), { mode: 0o600 });
+    for (const [kind, ranges] of [['bad', st.bad_ranges ?? []], ['read-error', st.read_error_ranges ?? []]] as Array<[DamageKind, Array<[number, number]>]>) {
+      for (const [a, b] of ranges) for (let x = a; x < b; x++) l.add(kind, x);
+    }
+    l.finish();
+  }
+  try {
+    fs.renameSync(log, prev);
+  } catch {
+    if (damage.bytes) return null; // its log is gone: nothing to carry that could be trusted
+  }
   return {
     started_at: st.started_at ?? null, finished_at: st.finished_at ?? st.updated ?? null, duration_ms: st.duration_ms ?? null, total_sectors: st.total_sectors,
-    checked_blocks: st.checked_blocks, mismatches: st.mismatches, bad_ranges: st.bad_ranges, read_errors: st.read_errors ?? 0,
-    read_error_ranges: st.read_error_ranges ?? [], unchecked: st.unchecked, measured_on: st.measured_on ?? null, ...(st.changed_during?.length ? { changed_during: st.changed_during } : {}),
+    checked_blocks: st.checked_blocks, mismatches: st.mismatches, read_errors: st.read_errors ?? 0, damage, damage_file: prev,
+    unchecked: st.unchecked, measured_on: st.measured_on ?? null, ...(st.changed_during?.length ? { changed_during: st.changed_during } : {}),
   };
 }
 
@@ -217,12 +247,13 @@ export function resumeJobState(vol: Volume, kind: JobKind, reset?: boolean): Job
     previous.running = null;
   }
   if (!reset && previous && previous.state === 'paused') return { ...previous, runs, unchecked: { recalculating: 0, 'dirty-bitmap': 0, ...previous.unchecked } };
+  const file = jobStatePath(vol.path, kind);
   return {
-    kind, state: 'paused', position_sector: 0, total_sectors: vol.geometry.provided_data_sectors, mismatches: 0, bad_ranges: [], checked_blocks: 0,
-    unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: 0, read_error_ranges: [],
+    kind, state: 'paused', position_sector: 0, total_sectors: vol.geometry.provided_data_sectors, mismatches: 0, checked_blocks: 0,
+    unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: 0,
     started_at: new Date().toISOString(), finished_at: null, duration_ms: 0, runs,
     started_on: kind === 'scrub' ? fingerprintOf(vol) : null,
-    last_finished: previous?.state === 'done' ? finishedOf(previous) : previous?.last_finished ?? null,
+    last_finished: kind === 'scrub' && previous?.state === 'done' ? finishedOf(previous, file) : previous?.last_finished ?? null,
   };
 }
 
@@ -240,17 +271,51 @@ export class ScanRecorder {
   private lastPersist = Date.now();
   private sectorsSincePersist = 0;
   private lastSeen: { t: number; pos: number };
+  /** the ranges found, in their log (engine/jobs/damage.ts); only a bounded summary is in memory */
+  readonly damage: DamageLog;
 
-  constructor(private readonly vol: Volume, private readonly spec: JobSpec, private readonly persistSectors: number, st?: JobStateFile) {
+  constructor(private readonly vol: Volume, private readonly spec: JobSpec, private readonly persistSectors: number, st?: JobStateFile, spb = vol.geometry.sectors_per_block) {
     this.st = st ?? resumeJobState(vol, 'scrub', spec.reset);
     this.runStartedAt = new Date(this.t0).toISOString();
     this.st.read_errors ??= 0;
-    this.st.read_error_ranges ??= [];
+    const legacy = !this.st.damage && (this.st.bad_ranges?.length || this.st.read_error_ranges?.length) ? { bad: this.st.bad_ranges ?? [], read: this.st.read_error_ranges ?? [] } : null;
+    this.damage = DamageLog.resume(damagePath(jobStatePath(vol.path, 'scrub')), this.st.damage, this.st.total_sectors, spb);
+    if (legacy) {
+      // a paused scrub from before the damage log: its ranges go into one
+      for (const [a, b] of legacy.bad) for (let x = a; x < b; x += spb) this.damage.add('bad', x);
+      for (const [a, b] of legacy.read) for (let x = a; x < b; x += spb) this.damage.add('read-error', x);
+    }
+    this.st.damage = this.damage.state;
+    delete this.st.bad_ranges;
+    delete this.st.read_error_ranges;
     this.st.started_at ??= this.runStartedAt;
     this.st.unchecked = { recalculating: 0, 'dirty-bitmap': 0, ...this.st.unchecked };
     this.baseDuration = this.st.duration_ms ?? 0;
     this.start = this.st.position_sector;
     this.lastSeen = { t: this.t0, pos: this.start };
+  }
+
+  /** a bad block (tag mismatch / authentication failure) or an unreadable one, at `sector` (ascending) */
+  found(kind: DamageKind, sector: number): void {
+    this.damage.add(kind, sector);
+    if (kind === 'bad') this.st.mismatches++;
+    else this.st.read_errors = (this.st.read_errors ?? 0) + 1;
+  }
+
+  mark(): { log: ReturnType<DamageLog['mark']>; mismatches: number; read_errors: number } {
+    return { log: this.damage.mark(), mismatches: this.st.mismatches, read_errors: this.st.read_errors ?? 0 };
+  }
+
+  /** takes back what was found since `m` (its chunk is read again on resume) */
+  rollback(m: ReturnType<ScanRecorder['mark']>): void {
+    this.damage.rollback(m.log);
+    this.st.mismatches = m.mismatches;
+    this.st.read_errors = m.read_errors;
+  }
+
+  /** what is known so far: counts, the first ranges, the coarse map (bounded, whatever the count) */
+  summary(): DamageSummary {
+    return this.damage.summary();
   }
 
   /** marks the state file: this run is going on, in this process */
@@ -273,6 +338,8 @@ export class ScanRecorder {
       this.lastSeen = { t: now, pos: this.st.position_sector };
     }
     this.st.duration_ms = this.baseDuration + (now - this.t0);
+    // the ranges before the state that counts them: a crash between the two leaves a longer log, cut back on resume
+    this.damage.flush();
     writeJobState(this.vol, this.st);
     this.lastPersist = now;
     this.sectorsSincePersist = 0;
@@ -284,12 +351,16 @@ export class ScanRecorder {
     st.running = null;
     st.duration_ms = this.baseDuration + (Date.now() - this.t0);
     if (result === 'done') {
+      this.damage.finish();
       st.state = 'done';
       st.finished_at = new Date().toISOString();
       st.measured_on = fingerprintOf(this.vol);
       const during = changesSince(st.started_on, st.measured_on);
       if (during.length) st.changed_during = during;
-    } else st.finished_at = null;
+    } else {
+      this.damage.flush();
+      st.finished_at = null;
+    }
     const u = st.unchecked!;
     st.runs = pushRun(st.runs, {
       job: 'scrub', by: this.spec.by ?? 'cli', started_at: this.runStartedAt, ended_at: new Date().toISOString(), duration_ms: Date.now() - this.t0, result,
@@ -372,4 +443,11 @@ export function runningElsewhere(st: { running?: RunningMarker | null } | null):
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   return r.start === null || pidStart(r.pid) === r.start;
+}
+
+/** The current scrub's damage log of `device` (its state file's), or null when there is none. */
+export function scrubDamage(device: string, id?: string): DamageSource | null {
+  const file = jobStatePath(device, 'scrub');
+  const st = readJobStateAt(file, id);
+  return st?.damage ? { file: damagePath(file), state: st.damage } : null;
 }

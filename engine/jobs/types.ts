@@ -3,6 +3,7 @@
 import type { JournalState } from '../integrity/journal-writer.js';
 import type { CryptSegment } from '../crypt/volume.js';
 import type { VolumeOptions } from '../volume.js';
+import type { DamageSummary } from '../api.js';
 
 export type JobKind = 'recalc' | 'scrub' | 'wipe';
 /** interrupted: never reported by a running job; a host says it of a job whose process died (its state file's
@@ -54,15 +55,18 @@ export interface JobProgress {
   eta_ms: number | null;
   /** bad blocks found so far (scrub; recalc and wipe report 0) */
   mismatches: number;
-  /** bad blocks as merged [first_sector, end_sector) ranges, ascending (scrub) */
+  /** the first bad blocks as merged [first_sector, end_sector) ranges, ascending (at most DAMAGE_FIRST_RANGES: the
+   *  rest are in the scrub's damage log; `damage` counts them all) */
   bad_ranges: Array<[number, number]>;
   /** blocks checked so far (scrub) and blocks skipped as unverifiable (recalculating, dirty bitmap region) */
   checked_blocks?: number;
   unchecked_blocks?: number;
   unchecked?: Array<{ reason: 'recalculating' | 'dirty-bitmap' | 'read-error'; blocks: number }>;
-  /** blocks whose read failed (EIO) as merged [first, end) ranges: counted apart from mismatches (scrub) */
+  /** blocks whose read failed (EIO): counted apart from mismatches (scrub); the first of their ranges */
   read_errors?: number;
   read_error_ranges?: Array<[number, number]>;
+  /** scrub: what it found, bounded whatever the count (counts, the first ranges, a coarse map of the volume) */
+  damage?: DamageSummary;
   /** ISO time the job started: a scrub's first run (from sector 0), a recalculation's run */
   started_at?: string;
   /** ISO time this run started (a resumed scrub's run starts later than the scrub) */

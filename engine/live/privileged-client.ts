@@ -2,7 +2,7 @@
 // LiveBackend calls as protocol requests over its stdin and resolves them from its answers. No socket: only the
 // process that started the helper can talk to it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { IntegrityStudioError } from '../errors.js';
+import { errnoCode, IntegrityStudioError } from '../errors.js';
 import type { LiveVolume } from './types.js';
 import type { LiveAvailability } from './availability.js';
 import { liveAvailability } from './availability.js';
@@ -67,7 +67,7 @@ export class PrivilegedClient implements LiveBackend {
             const p = this.pending.get(m.id)!;
             this.pending.delete(m.id);
             if (m.ok) p.resolve(m.result);
-            else p.reject(new IntegrityStudioError(m.error.message, m.error.code));
+            else p.reject(new IntegrityStudioError(m.error.message, errnoCode(m.error, 'EUNKNOWN')));
           }
         }
       });

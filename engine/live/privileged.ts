@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IntegrityStudioError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import type { LiveBackend, PlanRequest } from './service.js';
 import { validDmName, type ActivateSpec, type ControlAction } from './controls.js';
 import { scrubSecrets } from './shell.js';
@@ -35,7 +36,7 @@ export type HelperMessage =
   | { id: number | null; ok: false; error: { code: string; message: string } }
   | { event: string; data: unknown };
 
-const refuse = (message: string, code = 'EINVAL') => new IntegrityStudioError(message, code);
+const refuse = (message: string, code: ErrorCode = 'EINVAL') => new IntegrityStudioError(message, code);
 
 type Shape = Record<string, 'string' | 'boolean' | 'number' | 'object'>;
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { alignedBuffer } from '../io/aligned.js';
-import { IntegrityStudioError } from '../errors.js';
+import { errnoCode, IntegrityStudioError } from '../errors.js';
 import { runLiveScrub, SECTOR, type LiveScrubGeometry, type LiveScrubPosition } from './scrub-run.js';
 import { pushLiveRun, runningMarker, writeLiveScrubState, type LiveScrubState } from './scrub-state.js';
 import { parseIntegrityStatus } from './parse.js';
@@ -55,7 +55,7 @@ function main(d: LiveScrubWorkerData): void {
     try {
       fd = fs.openSync(st.device, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
     } catch (e) {
-      throw new IntegrityStudioError(`cannot open ${st.device} for reading: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code ?? 'EIO');
+      throw new IntegrityStudioError(`cannot open ${st.device} for reading: ${(e as Error).message}`, errnoCode(e));
     }
     const fdr = fd;
     const chunk = d.geometry.chunk_bytes ?? 1 << 20;

@@ -1,7 +1,7 @@
 // LiveBackend: everything the host asks of the kernel's integrity devices, as one interface with two
 // implementations — LiveService here (in this process: `serve` run as root, and the privileged helper itself) and
 // PrivilegedClient (engine/live/privileged-client.ts: the same calls sent to the helper started through pkexec).
-import { IntegrityStudioError } from '../errors.js';
+import { errnoCode, IntegrityStudioError } from '../errors.js';
 import type { LiveVolume } from './types.js';
 import { liveAvailability, type LiveAvailability } from './availability.js';
 import { findLiveVolume, listLiveVolumes } from './discover.js';
@@ -90,7 +90,7 @@ export class LiveService implements LiveBackend {
     try {
       r = new KmsgReader().open({ fromStart: true });
     } catch (e) {
-      throw new IntegrityStudioError(`cannot read the kernel log (/dev/kmsg): ${(e as Error).message}`, (e as NodeJS.ErrnoException).code ?? 'EACCES');
+      throw new IntegrityStudioError(`cannot read the kernel log (/dev/kmsg): ${(e as Error).message}`, errnoCode(e, 'EACCES'));
     }
     try {
       return messagesFor(r.poll(), names).filter((m) => m.seq > sinceSeq);

@@ -4,7 +4,7 @@
 // (every RECALC_WRITE_SUPER chunks and at suspend) is what survives a crash or a close.
 import fs from 'node:fs';
 import { alignedBuffer } from '../io/aligned.js';
-import { IntegrityStudioError } from '../errors.js';
+import { errnoCode, IntegrityStudioError } from '../errors.js';
 import {
   decodeSuperblock, flagNames, SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE, SB_SECTORS,
 } from '../layout/superblock.js';
@@ -39,14 +39,14 @@ export function readSuperblockDirect(device: string, offsetSectors: number): Liv
   try {
     fd = fs.openSync(device, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
   } catch (e) {
-    throw new IntegrityStudioError(`cannot open ${device} to read its superblock: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code ?? 'EIO');
+    throw new IntegrityStudioError(`cannot open ${device} to read its superblock: ${(e as Error).message}`, errnoCode(e));
   }
   try {
     const n = fs.readSync(fd, buf, 0, len, start);
     if (n < byte - start + SECTOR_SIZE) throw new IntegrityStudioError(`${device}: short read of the superblock`, 'EIO');
   } catch (e) {
     if (e instanceof IntegrityStudioError) throw e;
-    throw new IntegrityStudioError(`cannot read the superblock of ${device}: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code ?? 'EIO');
+    throw new IntegrityStudioError(`cannot read the superblock of ${device}: ${(e as Error).message}`, errnoCode(e));
   } finally {
     fs.closeSync(fd);
   }

@@ -3,7 +3,7 @@
 // new view's heading on navigation, and disables every control while disconnected.
 import { useEffect } from 'react';
 import { useStore } from 'zustand';
-import type { IntegrityApi } from '../../engine/api.js';
+import type { PickKind, Transport } from '../../engine/api.js';
 import { createEventBatcher, volumeList, type DashboardStore } from './store.js';
 import { parseHash, routeHash, type Route } from './lib/routes.js';
 import { ConnectionBanner } from './connection/ConnectionBanner.js';
@@ -16,8 +16,9 @@ import { UnlockForm } from './forms/UnlockForm.js';
 import { LuksCreateVolumeForm } from './luks/LuksCreateForm.js';
 import { LuksUnlockForm } from './luks/LuksUnlockForm.js';
 import { ResizePage } from './volume/ResizePage.js';
+import type { Exporter } from './volume/DamageList.js';
 
-export function App({ store, api }: { store: DashboardStore; api: IntegrityApi & { reconnectNow?(): void } }) {
+export function App({ store, api }: { store: DashboardStore; api: Transport & { reconnectNow?(): void; origin?: string; token?: string } }) {
   const d = useStore(store);
   useEffect(() => {
     const batch = createEventBatcher((evs) => store.getState().applyEvents(evs), (fn) => requestAnimationFrame(() => fn()));
@@ -26,7 +27,7 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi &
   // the host is the truth: a (re)connection fetches everything again (a restarted host has a new started_at)
   useEffect(() => {
     if (d.connection.state !== 'connected') return;
-    api.status().then((s) => store.getState().setStatus(s), (e: Error) => store.getState().setMessage(e.message));
+    api.invoke('status', []).then((s) => store.getState().setStatus(s), (e: Error) => store.getState().setMessage(e.message));
   }, [api, store, d.connection.state]);
   // the address is the view: first load, Back/Forward and pasted links
   useEffect(() => {
@@ -50,8 +51,16 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi &
 
   const nav = (r: Route) => d.navigate(r);
   const algorithms = d.status?.algorithms ?? ['crc32c'];
-  const pick = api.pickPath ? (k: 'open' | 'save' | 'key') => api.pickPath!(k) : undefined;
+  const pick = api.pickPath ? (k: PickKind) => api.pickPath!(k) : undefined;
   const connected = d.connection.state === 'connected';
+  // exports of known damage: streamed by `serve` as a download, or written by the host where Electron's dialog says
+  const exporter: Exporter | undefined = api.origin && api.token
+    ? { kind: 'link', href: (id, f) => `${api.origin}/export/${encodeURIComponent(id)}.${f}?token=${encodeURIComponent(api.token!)}` }
+    : api.pickPath ? { kind: 'save', save: async (id, f) => {
+      const path = await api.pickPath!(f === 'json' ? 'export-json' : 'export-csv');
+      if (!path) return null;
+      return (await d.call('exportErrors', id, { format: f, path })).path;
+    } } : undefined;
   const route = d.route;
   const vol = route.page === 'volume' || route.page === 'edit' || route.page === 'unlock' || route.page === 'resize' ? d.volumes[route.id] : undefined;
   const formatting = volumeList(d).find((v) => v.state === 'formatting');
@@ -74,7 +83,7 @@ export function App({ store, api }: { store: DashboardStore; api: IntegrityApi &
         {d.status ? <p>No volume with id “{route.id}” is in the list (it was removed, or the link is from another host). <a href={routeHash({ page: 'list' })} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Back to the volumes</a></p> : null}
       </section>
     );
-  } else if (route.page === 'volume') view = <VolumePage v={vol} d={d} onNavigate={nav} />;
+  } else if (route.page === 'volume') view = <VolumePage v={vol} d={d} onNavigate={nav} exporter={exporter} />;
   else if (route.page === 'resize') view = <ResizePage key={vol.id} v={vol} d={d} onDone={() => done(vol.id)} />;
   else if (route.page === 'edit') {
     view = <EditVolumeForm key={vol.id} v={vol} algorithms={algorithms} pickPath={pick} onCancel={() => done(vol.id)} onSubmit={async (r) => { await d.call('updateVolume', vol.id, r); done(vol.id); }} />;

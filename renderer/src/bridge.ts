@@ -1,12 +1,12 @@
-// Picks the transport: Electron's preload bridge (window.integrity) when present, else the WebSocket of
-// `integrity-studio serve` (same origin, token from the page's URL). The command list is the contract's
-// (engine/api.ts COMMAND_NAMES). The WebSocket reconnects with backoff; when it is down, a probe of the HTTP API
+// Picks the transport (engine/api.ts Transport): Electron's preload bridge (window.integrity) when present, else the
+// WebSocket of `integrity-studio serve` (same origin, token from the page's URL). Both carry one generic invoke, so
+// no command name is copied here. The WebSocket reconnects with backoff; when it is down, a probe of the HTTP API
 // tells a stopped server (refused) from one restarted with another token (403).
-import { COMMAND_NAMES, type CommandName, type IntegrityApi, type IntegrityEvent } from '../../engine/api.js';
+import type { CommandArgs, CommandName, CommandResult, IntegrityEvent, Transport } from '../../engine/api.js';
 import type { Connection } from './store.js';
 
 declare global {
-  interface Window { integrity?: IntegrityApi }
+  interface Window { integrity?: Transport }
 }
 
 export const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000] as const;
@@ -28,7 +28,7 @@ export async function probe(origin: string, token: string): Promise<{ problem: C
   }
 }
 
-export interface WsBridge extends IntegrityApi { reconnectNow(): void }
+export interface WsBridge extends Transport { reconnectNow(): void; /** the serve origin and token (downloads of exports) */ readonly origin: string; readonly token: string }
 
 export function wsBridge(origin: string, token: string, onConnection: ConnectionListener): WsBridge {
   const url = `${origin.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(token)}`;
@@ -70,21 +70,23 @@ export function wsBridge(origin: string, token: string, onConnection: Connection
     };
   };
   connect();
-  const call = (cmd: CommandName, ...args: unknown[]) => new Promise<unknown>((resolve, reject) => {
-    if (!ws || !open) { reject(new Error(`Not connected to the server: ${lastReason}`)); return; }
-    const id = next++;
-    waiting.set(id, { resolve, reject });
-    ws.send(JSON.stringify({ id, cmd, args }));
-  });
-  const api: Record<string, unknown> = {
+  return {
+    origin, token,
+    invoke<C extends CommandName>(cmd: C, args: CommandArgs<C>): Promise<CommandResult<C>> {
+      return new Promise<CommandResult<C>>((resolve, reject) => {
+        if (!ws || !open) { reject(new Error(`Not connected to the server: ${lastReason}`)); return; }
+        const id = next++;
+        // the host answers with this command's result (host/dispatch.ts is typed by the same contract)
+        waiting.set(id, { resolve: (v) => resolve(v as CommandResult<C>), reject });
+        ws.send(JSON.stringify({ id, cmd, args }));
+      });
+    },
     onEvent(l: (e: IntegrityEvent) => void) { listeners.add(l); return () => { listeners.delete(l); }; },
     reconnectNow() { if (open) return; if (timer) clearTimeout(timer); attempt = 0; connect(); },
   };
-  for (const c of COMMAND_NAMES) api[c] = (...a: unknown[]) => call(c, ...a);
-  return api as unknown as WsBridge;
 }
 
-export function pickBridge(onConnection: ConnectionListener): IntegrityApi & { reconnectNow?(): void } {
+export function pickBridge(onConnection: ConnectionListener): Transport & Partial<Pick<WsBridge, 'reconnectNow' | 'origin' | 'token'>> {
   if (window.integrity) { onConnection({ state: 'connected', problem: 'none', reason: null, retry_at: null }); return window.integrity; }
   const token = new URLSearchParams(location.search).get('token') ?? '';
   return wsBridge(location.origin, token, onConnection);

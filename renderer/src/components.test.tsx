@@ -18,7 +18,7 @@ import { DEFAULT_FORM } from './forms/create-form.js';
 import { prog, verification, vol } from './test-fixtures.js';
 
 const d = () => createDashboardStore().getState();
-const page = (v: ReturnType<typeof vol>) => renderToStaticMarkup(<VolumePage v={v} d={d()} onNavigate={() => {}} />);
+const page = (v: ReturnType<typeof vol>) => renderToStaticMarkup(<VolumePage v={v} d={d()} onNavigate={() => {}} exporter={{ kind: 'link', href: (id, f) => `/export/${id}.${f}` }} />);
 
 test('volume list: conditions as badges, last check, links are addresses', () => {
   const v = vol('a', { state: 'partial', conditions: ['partial', 'recalc-paused'], verification: verification({ scrub: 'finished', finished_at: '2026-12-02T10:00:00Z', unchecked_blocks: 1204232 }) });
@@ -84,7 +84,7 @@ test('rate chart: axes with units always drawn, the same size with or without sa
 });
 
 test('errors panel: units, byte offsets, time of the scrub, what now, export', () => {
-  const html = page(vol('a', { state: 'errors', conditions: ['errors'], error_count: 1, bad_ranges: [[10, 11]], verification: verification({ scrub: 'finished', started_at: '2026-12-02T10:00:00Z', finished_at: '2026-12-02T10:00:05Z', checked_blocks: 32768, bad_blocks: 1 }) }));
+  const html = page(vol('a', { state: 'errors', conditions: ['errors'], error_count: 1, bad_ranges: [[10, 11]], verification: verification({ scrub: 'finished', started_at: '2026-12-02T10:00:00Z', finished_at: '2026-12-02T10:00:05Z', checked_blocks: 32768, bad_blocks: 1, bad_ranges: [[10, 11]] }) }));
   assert.match(html, /data-testid="range">sector 10</);
   assert.match(html, /1 block · 1 sector/);
   assert.match(html, /230,400–230,911/);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeGeometry, dataSector } from '../../engine/layout/geometry.js';
-import { describeRange, errorRows, errorsCsv, errorsJson, imageExtents, physicalSector } from './lib/ranges.js';
+import { describeRange, imageExtents, physicalSector } from './lib/ranges.js';
 import { commandLine, shellQuote } from './lib/shell.js';
 import { summarize } from './lib/states.js';
 import { formatCount, formatDuration } from './lib/format.js';
@@ -32,17 +32,9 @@ test('ranges: the unit named, one sector not written as a span, blocks with thei
   assert.equal(describeRange(80, 88, 8), 'block 10 (sectors 80–87)');
   assert.equal(describeRange(80, 96, 8), 'blocks 10–11 (sectors 80–95)');
   assert.equal(describeRange(1204232, 1204233, 1), 'sector 1,204,232');
-  const v = vol('a', { error_count: 2, bad_ranges: [[80, 96]], verification: verification({ scrub: 'finished', finished_at: '2026-12-02T10:00:00Z', bad_blocks: 2, read_errors: 1, read_error_ranges: [[8, 16]] }),
-    superblock: { ...vol('a').superblock!, log2_sectors_per_block: 3 }, geometry: { ...vol('a').geometry!, block_size: 4096 } });
-  const rows = errorRows(v);
-  assert.deepEqual(rows.map((r) => [r.kind, r.text, r.blocks, r.sectors, r.block_size]), [['bad', 'blocks 10–11 (sectors 80–95)', 2, 16, 4096], ['read-error', 'block 1 (sectors 8–15)', 1, 8, 4096]]);
-  assert.deepEqual(rows[0]!.extents, [{ first_byte: (184 + 256 + 80) * 512, last_byte: (184 + 256 + 96) * 512 - 1 }]);
-  const j = JSON.parse(errorsJson(v)) as { scrub: { finished_at: string }; ranges: Array<{ first_sector: number; extents: unknown[] }> };
-  assert.equal(j.scrub.finished_at, '2026-12-02T10:00:00Z');
-  assert.equal(j.ranges[0]!.first_sector, 80);
-  const csv = errorsCsv(v).trim().split('\n');
-  assert.equal(csv[0], 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte');
-  assert.equal(csv[1], `bad,80,95,16,10,11,2,4096,image,${520 * 512},${536 * 512 - 1}`);
+  // a 4096-byte-block volume: the byte extents of blocks 10–11 in the image, both ends included
+  const sb = { ...vol('a').superblock!, log2_sectors_per_block: 3 }, g = { ...vol('a').geometry!, block_size: 4096 };
+  assert.deepEqual(imageExtents(sb, g, 80, 96), [{ first_byte: (184 + 256 + 80) * 512, last_byte: (184 + 256 + 96) * 512 - 1 }]);
 });
 
 test('shell quoting: a POSIX shell reads back every word', () => {

@@ -3,11 +3,11 @@
 // are applied in batches; routes round-trip; the bridge speaks the contract's command list.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COMMAND_NAMES, type IntegrityApi, type IntegrityEvent } from '../../engine/api.js';
+import { COMMAND_NAMES, type IntegrityEvent, type Transport } from '../../engine/api.js';
 import { createDashboardStore, createEventBatcher, RATE_HISTORY } from './store.js';
 import { parseHash, routeHash, type Route } from './lib/routes.js';
 import { backoff } from './bridge.js';
-import { prog, verification, vol } from './test-fixtures.js';
+import { emptyDamage, prog, verification, vol } from './test-fixtures.js';
 
 test('store: progress events update jobs and rate history, errors events the known damage, never the state the host reported', () => {
   const s = createDashboardStore();
@@ -22,7 +22,7 @@ test('store: progress events update jobs and rate history, errors events the kno
   // known damage comes with 'errors' events (the host adds what the last finished scrub found where this one has
   // not been yet): a progress event's own count would hide it
   assert.equal(s.getState().volumes.a!.error_count, 0);
-  s.getState().applyEvents([{ type: 'errors', id: 'a', count: 3, ranges: [[8, 10], [20000, 20001]] }]);
+  s.getState().applyEvents([{ type: 'errors', id: 'a', count: 3, ranges: [[8, 10], [20000, 20001]], damage: { ...emptyDamage(), bad_blocks: 3, bad_range_count: 2, bad_ranges: [[8, 10], [20000, 20001]] } }]);
   assert.equal(s.getState().volumes.a!.error_count, 3);
   for (let i = 0; i < RATE_HISTORY + 30; i++) s.getState().applyEvents([{ type: 'progress', id: 'a', progress: prog({ bytes_per_second: i + 1, started_at: 't1' }) }], i);
   assert.equal(s.getState().rates.a!.recalc!.samples.length, RATE_HISTORY);
@@ -38,11 +38,16 @@ test('store: progress events update jobs and rate history, errors events the kno
 
 test('store: commands go to the host, a returned snapshot is applied, failures become the message (act) or throw (call)', async () => {
   const calls: Array<[string, unknown[]]> = [];
-  const api = {
-    startScrub: async (...a: unknown[]) => { calls.push(['startScrub', a]); },
-    unlockVolume: async (...a: unknown[]) => { calls.push(['unlockVolume', a]); return vol('a', { state: 'clean', conditions: ['clean'], verification: verification({ scrub: 'finished' }) }); },
-    removeVolume: async () => { throw new Error('no volume "zz"'); },
-  } as unknown as IntegrityApi;
+  // a transport as the bridge is: one invoke by name
+  const answers: Record<string, (args: unknown[]) => unknown> = {
+    startScrub: () => undefined,
+    unlockVolume: () => vol('a', { state: 'clean', conditions: ['clean'], verification: verification({ scrub: 'finished' }) }),
+    removeVolume: () => { throw new Error('no volume "zz"'); },
+  };
+  const api: Transport = {
+    invoke: async (cmd, args) => { calls.push([cmd, args]); return answers[cmd]!(args) as never; },
+    onEvent: () => () => undefined,
+  };
   const s = createDashboardStore(api);
   s.getState().applyEvents([{ type: 'volume', volume: vol('a', { state: 'needs-key', conditions: ['needs-key'] }) }]);
   const p = s.getState().act('startScrub', 'a');
@@ -100,22 +105,33 @@ test('routes: every view is an address and back', () => {
   assert.deepEqual(parseHash('#/nope'), { page: 'list' });
 });
 
-test('bridge: every command of the contract, backoff grows to a cap', async () => {
-  // the bridge builds its methods from COMMAND_NAMES: every name the dispatcher knows is callable
-  const sent: string[] = [];
+test('bridge: a command goes as { id, cmd, args } and its answer (or error with its code) comes back; events reach listeners; backoff grows to a cap', async () => {
+  const sent: Array<{ id: number; cmd: string; args: unknown[] }> = [];
   class FakeWs {
     static last: FakeWs;
     onopen?: () => void; onclose?: () => void; onmessage?: (m: { data: string }) => void;
     constructor() { FakeWs.last = this; setTimeout(() => this.onopen?.(), 0); }
-    send(s: string) { const f = JSON.parse(s) as { id: number; cmd: string }; sent.push(f.cmd); setTimeout(() => this.onmessage?.({ data: JSON.stringify({ id: f.id, ok: true, result: null }) }), 0); }
+    send(s: string) {
+      const f = JSON.parse(s) as { id: number; cmd: string; args: unknown[] };
+      sent.push(f);
+      const answer = f.cmd === 'removeVolume' ? { id: f.id, ok: false, error: 'no volume with id zz', code: 'ENOENT' } : { id: f.id, ok: true, result: { echoed: f.args } };
+      setTimeout(() => this.onmessage?.({ data: JSON.stringify(answer) }), 0);
+    }
   }
   (globalThis as unknown as { WebSocket: unknown }).WebSocket = FakeWs;
   const { wsBridge } = await import('./bridge.js');
   const states: string[] = [];
-  const api = wsBridge('http://127.0.0.1:1', 't', (c) => states.push(c.state)) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const t = wsBridge('http://127.0.0.1:1', 't', (c) => states.push(c.state));
   await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(states, ['connected']);
-  for (const c of COMMAND_NAMES) await api[c]!('x');
-  assert.deepEqual(sent, [...COMMAND_NAMES]);
+  assert.deepEqual(await t.invoke('listErrors', ['v1', { fromSector: 8, limit: 2 }]), { echoed: ['v1', { fromSector: 8, limit: 2 }] });
+  assert.deepEqual(sent.at(-1), { id: 1, cmd: 'listErrors', args: ['v1', { fromSector: 8, limit: 2 }] });
+  await assert.rejects(t.invoke('removeVolume', ['zz']), (e: Error & { code?: string }) => e.message === 'no volume with id zz' && e.code === 'ENOENT');
+  const got: IntegrityEvent[] = [];
+  t.onEvent((e) => got.push(e));
+  FakeWs.last.onmessage?.({ data: JSON.stringify({ event: { type: 'volume-removed', id: 'v1' } }) });
+  assert.deepEqual(got, [{ type: 'volume-removed', id: 'v1' }]);
+  assert.ok(COMMAND_NAMES.includes('listErrors'));
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 20].map(backoff), [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
 });
+

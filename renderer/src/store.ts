@@ -3,7 +3,7 @@
 // of their own), rate history of the current run for the charts, the route, and the commands sent to the host.
 // Events from the host are queued and applied in batches (one state update per flush).
 import { createStore } from 'zustand/vanilla';
-import type { CommandName, HostStatus, IntegrityApi, IntegrityEvent, JobKind, VolumeSnapshot } from '../../engine/api.js';
+import type { CommandArgs, CommandName, CommandResult, HostStatus, IntegrityEvent, JobKind, Transport, VolumeSnapshot } from '../../engine/api.js';
 import { routeHash, type Route } from './lib/routes.js';
 
 export const RATE_HISTORY = 120;
@@ -40,8 +40,8 @@ export interface DashboardState {
   pending: Record<string, true>;
 }
 
-type Args<K extends CommandName> = Parameters<IntegrityApi[K]>;
-type Result<K extends CommandName> = Awaited<ReturnType<IntegrityApi[K]>>;
+type Args<K extends CommandName> = CommandArgs<K>;
+type Result<K extends CommandName> = CommandResult<K>;
 
 export interface DashboardActions {
   setStatus(s: HostStatus): void;
@@ -62,7 +62,7 @@ export type Dashboard = DashboardState & DashboardActions;
 
 const isSnapshot = (x: unknown): x is VolumeSnapshot => typeof x === 'object' && x !== null && 'id' in x && 'verification' in x && 'conditions' in x;
 
-export function createDashboardStore(api?: IntegrityApi) {
+export function createDashboardStore(api?: Transport) {
   return createStore<Dashboard>()((set, get) => ({
     connection: { state: 'connecting', problem: 'none', reason: null, retry_at: null },
     status: null, volumes: {}, order: [], rates: {}, formatProgress: {}, kdfProgress: {}, replayProgress: {}, route: { page: 'list' }, navigations: 0, message: null, pending: {},
@@ -121,7 +121,10 @@ export function createDashboardStore(api?: IntegrityApi) {
           }
           case 'errors': {
             const v = volumes[e.id];
-            if (v) volumes = { ...volumes, [e.id]: { ...v, error_count: e.count, bad_ranges: e.ranges } };
+            if (v) {
+              const x = v.verification;
+              volumes = { ...volumes, [e.id]: { ...v, error_count: e.count, bad_ranges: e.ranges, verification: { ...x, bad_blocks: e.count, bad_ranges: e.ranges, damage: e.damage, read_errors: e.damage.read_errors, read_error_ranges: e.damage.read_error_ranges } } };
+            }
             break;
           }
           case 'journal': {
@@ -142,23 +145,22 @@ export function createDashboardStore(api?: IntegrityApi) {
       }
       return { volumes, order, rates, formatProgress, kdfProgress, replayProgress };
     }),
-    call: async (cmd, ...args) => {
-      if (!api) throw new Error('no connection to the engine host');
+    call: (cmd, ...args) => {
+      if (!api) return Promise.reject(new Error('no connection to the engine host'));
       const key = `${cmd}:${typeof args[0] === 'string' ? args[0] : ''}`;
       set((st) => ({ pending: { ...st.pending, [key]: true } }));
-      try {
-        const fn = api[cmd] as (...a: unknown[]) => Promise<unknown>;
-        const r = await fn.apply(api, args);
+      const done = () => set((st) => { const { [key]: _done, ...pending } = st.pending; return { pending }; });
+      return api.invoke(cmd, args).then((r) => {
+        done();
         if (isSnapshot(r)) get().applyEvents([{ type: 'volume', volume: r }]);
         if (cmd === 'removeVolume' && typeof args[0] === 'string') get().applyEvents([{ type: 'volume-removed', id: args[0] }]);
-        return r as never;
-      } finally {
-        set((st) => { const { [key]: _done, ...pending } = st.pending; return { pending }; });
-      }
+        return r;
+      }, (e: unknown) => {
+        done();
+        throw e;
+      });
     },
-    act: async (cmd, ...args) => {
-      try { const r: unknown = await get().call(cmd, ...args); return r as never; } catch (e) { set({ message: (e as Error).message }); return undefined; }
-    },
+    act: (cmd, ...args) => get().call(cmd, ...args).then((r) => r, (e: unknown) => { set({ message: (e as Error).message }); return undefined; }),
   }));
 }
 

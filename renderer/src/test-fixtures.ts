@@ -1,11 +1,20 @@
 // Snapshots and progress events for the renderer's node tests (shaped as the host sends them).
-import type { JobProgress, Verification, VolumeSnapshot } from '../../engine/api.js';
+import type { DamageSummary, JobProgress, Verification, VolumeSnapshot } from '../../engine/api.js';
+
+export function emptyDamage(): DamageSummary {
+  return { bad_blocks: 0, read_errors: 0, bad_range_count: 0, read_error_range_count: 0, bad_ranges: [], read_error_ranges: [], map: { cells: 256, sectors_per_cell: 128, bad: new Array(256).fill(0), read_errors: new Array(256).fill(0) } };
+}
 
 export function verification(over: Partial<Verification> = {}): Verification {
+  // the damage summary a host would send with these ranges and counts
+  const damage = over.damage ?? {
+    ...emptyDamage(), bad_blocks: over.bad_blocks ?? 0, read_errors: over.read_errors ?? 0, bad_range_count: (over.bad_ranges ?? []).length,
+    read_error_range_count: (over.read_error_ranges ?? []).length, bad_ranges: over.bad_ranges ?? [], read_error_ranges: over.read_error_ranges ?? [],
+  };
   return {
     scrub: 'none', started_at: null, finished_at: null, duration_ms: null, position_sector: 0, running_elsewhere: null, interrupted: null,
     total_blocks: 32768, checked_blocks: 0, bad_blocks: 0, bad_ranges: [], carried_over: null, changed_since: [], changed_during: [], change_detection: 'image',
-    read_errors: 0, read_error_ranges: [], unchecked_blocks: 0, unchecked: [], suspect_algorithm_or_key: false, ...over,
+    read_errors: 0, read_error_ranges: [], unchecked_blocks: 0, unchecked: [], suspect_algorithm_or_key: false, ...over, damage,
   };
 }
 

@@ -1,6 +1,7 @@
 // The volume's data sectors as cells: recalculated, pending recalculation, scrubbed, not yet scrubbed, bad, read
 // error — with a legend, and each cell's sector (and block) range in its tooltip.
 import type { ReactNode } from 'react';
+import type { DamageSummary } from '../../../engine/api.js';
 import { formatCount } from '../lib/format.js';
 
 export type CellState = 'bad' | 'read-error' | 'pending' | 'dirty' | 'scrubbed' | 'recalculated' | 'unscrubbed';
@@ -20,6 +21,8 @@ export interface SectorMapProps {
   readErrors?: Array<[number, number]>;
   /** dirty bitmap regions (bitmap mode after an unclean close): not verified until recalculated */
   dirty?: Array<[number, number]>;
+  /** the coarse map of known damage (its counts per part of the volume): the ranges above are only the first */
+  damage?: DamageSummary;
   cells?: number;
 }
 
@@ -27,11 +30,18 @@ export function cellStates(p: SectorMapProps): Array<{ first: number; end: numbe
   const n = Math.max(1, Math.min(p.cells ?? 128, p.total || 1));
   const out: Array<{ first: number; end: number; state: CellState }> = [];
   const hits = (rs: Array<[number, number]> | undefined, a: number, b: number) => (rs ?? []).some(([s, e]) => s < b && e > a);
+  // the damage map's cells overlapping [a, b) hold any block of that kind
+  const inMap = (cells: number[] | undefined, a: number, b: number) => {
+    const m = p.damage?.map;
+    if (!m || !cells) return false;
+    for (let c = Math.floor(a / m.sectors_per_cell); c * m.sectors_per_cell < b && c < cells.length; c++) if (cells[c]! > 0) return true;
+    return false;
+  };
   for (let i = 0; i < n; i++) {
     const first = Math.floor((i * p.total) / n), end = Math.floor(((i + 1) * p.total) / n);
     let state: CellState;
-    if (hits(p.bad, first, end)) state = 'bad';
-    else if (hits(p.readErrors, first, end)) state = 'read-error';
+    if (hits(p.bad, first, end) || inMap(p.damage?.map.bad, first, end)) state = 'bad';
+    else if (hits(p.readErrors, first, end) || inMap(p.damage?.map.read_errors, first, end)) state = 'read-error';
     else if (p.recalcAt !== null && end > p.recalcAt) state = 'pending';
     else if (hits(p.dirty, first, end)) state = 'dirty';
     else if (end <= p.scrubbedTo) state = 'scrubbed';

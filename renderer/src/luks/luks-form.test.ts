@@ -2,7 +2,7 @@
 // equivalent commands quoted for a POSIX shell and never holding the passphrase; the kernel's AEAD error lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aeadLine, DEFAULT_LUKS_FORM, failingSectors, luksCommands, luksErrorsCsv, luksErrorsJson, luksRequest, validateLuks, withCipher, withIntegrity } from './luks-form.js';
+import { aeadLine, DEFAULT_LUKS_FORM, luksCommands, luksRequest, validateLuks, withCipher, withIntegrity } from './luks-form.js';
 import { vol } from '../test-fixtures.js';
 
 test('integrity and cipher stay a valid pair; key sizes follow the cipher', () => {
@@ -42,12 +42,6 @@ test('commands: cryptsetup luksFormat and luks-format, quoted, without the passp
   assert.equal(luksRequest({ ...f, pbkdf: 'pbkdf2' }).pbkdfMemory, undefined);
 });
 
-test('failing sectors as dm-crypt logs them, per encryption sector, and the exports', () => {
+test('failing sectors as dm-crypt logs them', () => {
   assert.equal(aeadLine(300), 'INTEGRITY AEAD ERROR, sector 300');
-  assert.deepEqual(failingSectors([[64, 72], [600, 616]], 8), [64, 600, 608]);
-  assert.deepEqual(failingSectors([[0, 100]], 1, 3), [0, 1, 2]);
-  const v = { ...vol('l', { bad_ranges: [[64, 72], [600, 616]] }), luks: { uuid: 'u', label: '', cipher: 'aes-gcm-random', integrity: 'aead', sector_size: 4096, volume_key_bits: 256, data_offset: 16 << 20, keyslots: [], damaged: [], dump: '', locked: false } };
-  const j = JSON.parse(luksErrorsJson(v));
-  assert.deepEqual(j.kernel_log, ['INTEGRITY AEAD ERROR, sector 64', 'INTEGRITY AEAD ERROR, sector 600', 'INTEGRITY AEAD ERROR, sector 608']);
-  assert.equal(luksErrorsCsv(v), 'sector,encryption_sector,kernel_log\n64,8,"INTEGRITY AEAD ERROR, sector 64"\n600,75,"INTEGRITY AEAD ERROR, sector 600"\n608,76,"INTEGRITY AEAD ERROR, sector 608"\n');
 });

@@ -124,32 +124,6 @@ export function aeadLine(sector: number): string {
   return `INTEGRITY AEAD ERROR, sector ${sector}`;
 }
 
-/** every failing encryption sector (its first 512-byte sector), ascending, at most `max` */
-export function failingSectors(ranges: ReadonlyArray<readonly [number, number]>, spb: number, max = Infinity): number[] {
-  const out: number[] = [];
-  for (const [a, b] of ranges) for (let s = a; s < b && out.length < max; s += spb) out.push(s);
-  return out;
-}
-
 export function luksSpb(v: Pick<VolumeSnapshot, 'luks'>): number {
   return (v.luks?.sector_size ?? 512) / 512;
-}
-
-export function luksErrorsJson(v: VolumeSnapshot): string {
-  const spb = luksSpb(v);
-  return JSON.stringify({
-    device: v.path, name: v.name, uuid: v.luks?.uuid, cipher: v.luks?.cipher, integrity: v.luks?.integrity, encryption_sector_size: v.luks?.sector_size,
-    scrub: v.verification.scrub, started_at: v.verification.started_at, finished_at: v.verification.finished_at,
-    checked_sectors: v.verification.checked_blocks, total_sectors: v.verification.total_blocks, failed_sectors: v.verification.bad_blocks,
-    /** [first, end) in 512-byte sectors of the dm-crypt device */
-    ranges: v.bad_ranges,
-    kernel_log: failingSectors(v.bad_ranges, spb).map(aeadLine),
-  }, null, 2) + '\n';
-}
-
-export function luksErrorsCsv(v: VolumeSnapshot): string {
-  const spb = luksSpb(v);
-  const rows = ['sector,encryption_sector,kernel_log'];
-  for (const s of failingSectors(v.bad_ranges, spb)) rows.push(`${s},${s / spb},"${aeadLine(s)}"`);
-  return rows.join('\n') + '\n';
 }

@@ -41,7 +41,7 @@ export function StatusPanel({ v }: { v: VolumeSnapshot }) {
         <>
           <h4>Sector map</h4>
           <SectorMap total={v.superblock.provided_data_sectors} sectorsPerBlock={sectorsPerBlock(v)} recalcAt={recalcAt(v)} scrubbedTo={scrubbedTo(v)}
-            bad={v.bad_ranges} readErrors={v.verification.read_error_ranges} dirty={v.journal_disk?.kind === 'bitmap' ? v.journal_disk.dirty_ranges : undefined} />
+            bad={v.bad_ranges} readErrors={v.verification.read_error_ranges} damage={v.verification.damage} dirty={v.journal_disk?.kind === 'bitmap' ? v.journal_disk.dirty_ranges : undefined} />
         </>
       ) : null}
     </section>

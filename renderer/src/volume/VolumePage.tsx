@@ -7,6 +7,7 @@ import type { Dashboard } from '../store.js';
 import { StateBadges } from '../volume-list/StateBadges.js';
 import { CommandsPanel } from './CommandsPanel.js';
 import { ErrorsPanel } from './ErrorsPanel.js';
+import type { Exporter } from './DamageList.js';
 import { JobPanel } from './JobPanel.js';
 import { JournalPanel } from './JournalPanel.js';
 import { StatusPanel } from './StatusPanel.js';
@@ -20,7 +21,7 @@ export function needsUnlock(v: VolumeSnapshot): boolean {
   return (k.integrity && !h.integrity) || (k.journalIntegrity && !h.journalIntegrity) || (k.journalCrypt && !h.journalCrypt);
 }
 
-export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Dashboard, 'act' | 'call' | 'setMessage' | 'pending' | 'rates'> & Partial<Pick<Dashboard, 'replayProgress'>>; onNavigate(r: Route): void }) {
+export function VolumePage({ v, d, onNavigate, exporter }: { v: VolumeSnapshot; d: Pick<Dashboard, 'act' | 'call' | 'setMessage' | 'pending' | 'rates'> & Partial<Pick<Dashboard, 'replayProgress'>>; onNavigate(r: Route): void; exporter?: Exporter }) {
   const link = (r: Route, text: string, cls = 'button-link') => <a className={cls} href={routeHash(r)} onClick={(e) => { e.preventDefault(); onNavigate(r); }}>{text}</a>;
   const held = [v.keys.integrity && 'integrity key', v.keys.journalIntegrity && 'journal MAC key', v.keys.journalCrypt && 'journal encryption key'].filter(Boolean);
   return (
@@ -45,7 +46,7 @@ export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Da
         <>
           {v.luks.locked ? <p className="warn" role="status" data-testid="locked-note">Locked: the host does not hold this LUKS2 volume's key (it forgets keys when it restarts). {link({ page: 'unlock', id: v.id }, 'Unlock it with its passphrase', '')} to scrub it; the header below is read without a key.</p> : null}
           <StatusPanel v={v} />
-          <LuksErrorsPanel v={v} />
+          <LuksErrorsPanel v={v} d={d} exporter={exporter} />
           <div className="cols">
             <LuksPanel v={v} />
             <SuperblockPanel v={v} />
@@ -57,7 +58,7 @@ export function VolumePage({ v, d, onNavigate }: { v: VolumeSnapshot; d: Pick<Da
       ) : <>
       {needsUnlock(v) ? <p className="warn" role="status">The host does not hold the key{v.keys_required.journalIntegrity || v.keys_required.journalCrypt ? 's' : ''} this volume needs (keys are forgotten when the host restarts): {link({ page: 'unlock', id: v.id }, 'enter them to unlock it', '')}.</p> : null}
       <StatusPanel v={v} />
-      <ErrorsPanel v={v} />
+      <ErrorsPanel v={v} d={d} exporter={exporter} />
       <div className="cols">
         <SuperblockPanel v={v} />
         <JournalPanel v={v} d={d} />

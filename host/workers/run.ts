@@ -1,7 +1,7 @@
 // The host's long operations (format, LUKS2 format, resize, journal replay) each run one worker_threads entry off the
 // event loop to its one answer; this is that run: progress relayed, 'done' resolves, 'error' rejects in its words.
 import { Worker } from 'node:worker_threads';
-import { IntegrityStudioError } from '../engine/errors.js';
+import { errnoCode, IntegrityStudioError } from '../../engine/errors.js';
 
 /** the answer a worker posts when its operation failed (any more fields are the worker's own) */
 export interface WorkerError {
@@ -20,7 +20,7 @@ export function runWorker<Done extends { type: 'done' }, Other extends { type: s
   workerData: unknown,
   what: string,
   onMessage: (m: Other) => void,
-  wordError: (m: Err) => IntegrityStudioError = (m) => new IntegrityStudioError(m.message, m.code ?? 'EINVAL'),
+  wordError: (m: Err) => IntegrityStudioError = (m) => new IntegrityStudioError(m.message, errnoCode(m, 'EINVAL')),
 ): Promise<Done> {
   return new Promise((resolve, reject) => {
     const w = new Worker(url, { workerData });

@@ -8,12 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { PROJECT_ROOT } from '../engine/testing/golden.js';
-import { startJob } from '../engine/jobs/index.js';
-import type { IntegrityEvent, VolumeSnapshot } from '../engine/api.js';
-import { NO_KEY_MESSAGE } from '../engine/luks/index.js';
-import { dispatch } from './dispatch.js';
-import { EngineHost } from './engine-host.js';
+import { PROJECT_ROOT } from '../../engine/testing/golden.js';
+import { startJob } from '../../engine/jobs/index.js';
+import type { IntegrityEvent, VolumeSnapshot } from '../../engine/api.js';
+import { NO_KEY_MESSAGE } from '../../engine/luks/index.js';
+import { dispatch } from '../dispatch.js';
+import { EngineHost } from '../engine-host.js';
 
 const TESTDATA = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
 interface Golden { name: string; file: string; passphrase: string; volume_key_hex: string; mapped_sectors: number; kernel_aead_error_sectors?: number[]; flip_bytes?: Array<[number, number]> }
@@ -209,7 +209,7 @@ test('LUKS2 journal: read without a key, replayed as the kernel does on activati
     const after = (await dispatch(host, 'replayJournal', [added.id])) as VolumeSnapshot;
     assert.equal(after.journal_disk!.committed_entries, 0);
     assert.ok(!after.conditions.includes('journal-replay'));
-    const { unlockCryptVolume } = await import('../engine/crypt/volume.js');
+    const { unlockCryptVolume } = await import('../../engine/crypt/volume.js');
     const { volume: v } = await unlockCryptVolume(img, { passphrase: Buffer.from(g.passphrase) });
     try {
       const all = Buffer.alloc(v.size);

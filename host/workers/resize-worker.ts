@@ -1,7 +1,7 @@
 // worker_threads entry: runs engine/commands resizeVolume off the host's event loop (a grow with a wipe writes the
 // whole new area, and resizeVolume is synchronous), posting the wipe's progress and the result or one error line.
 import { parentPort, workerData } from 'node:worker_threads';
-import { resizeVolume, type ResizeOptions } from '../engine/commands/resize.js';
+import { resizeVolume, type ResizeOptions } from '../../engine/commands/resize.js';
 
 const { path, options } = workerData as { path: string; options: ResizeOptions };
 let last = 0;

@@ -3,9 +3,9 @@
 // the new volume is unlocked; the passphrase bytes are zeroed when done. Nothing here is logged.
 import crypto from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { formatCryptVolume } from '../engine/crypt/format.js';
-import { integrityKeySize, integrityJsonName } from '../engine/luks/index.js';
-import type { LuksFormatMessage, LuksFormatWorkerData } from './luks-host.js';
+import { formatCryptVolume } from '../../engine/crypt/format.js';
+import { integrityKeySize, integrityJsonName } from '../../engine/luks/index.js';
+import type { LuksFormatMessage, LuksFormatWorkerData } from '../luks/header-view.js';
 
 const d = workerData as LuksFormatWorkerData;
 const post = (m: LuksFormatMessage) => parentPort!.postMessage(m);

@@ -1,7 +1,7 @@
 // worker_threads entry: runs engine/commands formatVolume off the host's event loop (the wipe of a large volume
 // takes long and formatVolume is synchronous), posting throttled progress and the result or one error line.
 import { parentPort, workerData } from 'node:worker_threads';
-import { formatVolume, type FormatOptions } from '../engine/commands/format.js';
+import { formatVolume, type FormatOptions } from '../../engine/commands/format.js';
 
 const { path, options } = workerData as { path: string; options: FormatOptions };
 let last = 0;

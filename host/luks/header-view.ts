@@ -4,26 +4,26 @@
 // worker thread as bytes (JobSpec.crypt). Passphrases are never kept: they are turned into bytes, used, zeroed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { runWorker } from './worker-run.js';
-import { IntegrityStudioError } from '../engine/errors.js';
-import { FileDevice } from '../engine/io/device.js';
-import { SliceDevice } from '../engine/io/slice.js';
-import { SECTOR_SIZE, flagNames } from '../engine/layout/superblock.js';
-import { openVolumeOn, type Volume } from '../engine/volume.js';
-import { readLuks2Header, type Luks2Info, type Luks2Secret } from '../engine/luks/index.js';
-import { LUKS2_HDR2_OFFSETS, LUKS2_MAGIC_1ST, LUKS2_MAGIC_2ND } from '../engine/luks/header.js';
-import { luksDumpText } from '../engine/luks/dump.js';
-import { segmentFromLuks, type CryptSegment } from '../engine/crypt/volume.js';
-import { journalOnDisk } from '../engine/integrity/journal-disk.js';
-import { jobStatePath, readJobStateAt, runningElsewhere, volumeIdOf, type JobStateFile } from '../engine/jobs/state.js';
-import type { JobHandle } from '../engine/jobs/types.js';
-import type { JobKind, JobProgress, JobRun, LuksInfo, LuksSecretInput, Verification, VolumeSnapshot, VolumeState } from '../engine/api.js';
-import { scanView } from './job-views.js';
-import { fingerprintOf } from '../engine/jobs/fingerprint.js';
-import { shellQuote } from './open-command.js';
+import { runWorker } from '../workers/run.js';
+import { IntegrityStudioError } from '../../engine/errors.js';
+import { FileDevice } from '../../engine/io/device.js';
+import { SliceDevice } from '../../engine/io/slice.js';
+import { SECTOR_SIZE, flagNames } from '../../engine/layout/superblock.js';
+import { openVolumeOn, type Volume } from '../../engine/volume.js';
+import { readLuks2Header, type Luks2Info, type Luks2Secret } from '../../engine/luks/index.js';
+import { LUKS2_HDR2_OFFSETS, LUKS2_MAGIC_1ST, LUKS2_MAGIC_2ND } from '../../engine/luks/header.js';
+import { luksDumpText } from '../../engine/luks/dump.js';
+import { segmentFromLuks, type CryptSegment } from '../../engine/crypt/volume.js';
+import { journalOnDisk } from '../../engine/integrity/journal-disk.js';
+import { jobStatePath, readJobStateAt, runningElsewhere, volumeIdOf, type JobStateFile } from '../../engine/jobs/state.js';
+import type { JobHandle } from '../../engine/jobs/types.js';
+import type { JobKind, JobProgress, JobRun, LuksInfo, LuksSecretInput, Verification, VolumeSnapshot, VolumeState } from '../../engine/api.js';
+import { scanView } from '../job-views.js';
+import { fingerprintOf } from '../../engine/jobs/fingerprint.js';
+import { shellQuote } from '../open-command.js';
 
 /** Whether `p` starts with a LUKS2 header (either copy's magic, version 2), as blkid tells LUKS2 apart. */
-export { isLuks2 } from '../engine/luks/header.js';
+export { isLuks2 } from '../../engine/luks/header.js';
 
 /** The secret of a request as engine/luks takes it: the passphrase as UTF-8 bytes (the caller zeroes them). */
 export function secretOf(s: LuksSecretInput | undefined): Luks2Secret | null {
@@ -79,16 +79,22 @@ export function cryptSectors(vol: Volume, seg: CryptSegment): number {
 
 /** The scrub state file of a LUKS2 volume (named by its dm-integrity salt and size, as the CLI's crypt scrub). */
 export function luksScrubState(p: string): JobStateFile | null {
+  return luksScrubStateFile(p).st;
+}
+
+/** The same, with the state file's path (its damage log lies beside it). */
+export function luksScrubStateFile(p: string): { st: JobStateFile | null; file: string } {
+  const file = jobStatePath(p, 'scrub');
   try {
     const info = readLuks2Header(p);
     const v = openLuksIntegrity(p, segmentFromLuks(info));
     try {
-      return readJobStateAt(jobStatePath(p, 'scrub'), volumeIdOf(v.sb));
+      return { st: readJobStateAt(file, volumeIdOf(v.sb)), file };
     } finally {
       v.close();
     }
   } catch {
-    return null;
+    return { st: null, file };
   }
 }
 
@@ -151,9 +157,10 @@ export function fillLuksSnapshot(s: VolumeSnapshot, e: LuksEntryView, hostStarte
       block_size: g.block_size, tag_size: g.tag_size, initial_sectors: g.initial_sectors, metadata_run: g.metadata_run,
       journal_section_sectors: g.journal_section_sectors, journal_entries: g.journal_entries, meta_dev: g.meta_dev,
     };
+    const stateFile = jobStatePath(e.path, 'scrub');
     const sv = scanView({
-      st: readJobStateAt(jobStatePath(e.path, 'scrub'), volumeIdOf(sb)), live: e.jobs.scrub ?? null, liveRunning: !!e.handles.scrub,
-      totalSectors: sectors, spb, now: fingerprintOf(vol), hostStartedAt,
+      st: readJobStateAt(stateFile, volumeIdOf(sb)), live: e.jobs.scrub ?? null, liveRunning: !!e.handles.scrub,
+      totalSectors: sectors, spb, now: fingerprintOf(vol), hostStartedAt, stateFile,
     });
     const v = sv.verification;
     // the digest proved the key: every sector failing is not a wrong key but unwritten (no-wipe) or overwritten tags
@@ -203,7 +210,7 @@ export interface LuksFormatWorkerData {
 
 /** formatCryptVolume in a worker thread (KDF and wipe off the host's event loop); resolves with the volume key. */
 export async function formatLuksInWorker(data: LuksFormatWorkerData, onMessage: (m: LuksFormatMessage) => void): Promise<Buffer> {
-  const m = await runWorker<Extract<LuksFormatMessage, { type: 'done' }>, LuksFormatMessage>(new URL('./luks-format-worker.js', import.meta.url), data, 'format', onMessage);
+  const m = await runWorker<Extract<LuksFormatMessage, { type: 'done' }>, LuksFormatMessage>(new URL('../workers/luks-format-worker.js', import.meta.url), data, 'format', onMessage);
   const k = Buffer.from(m.volumeKey);
   m.volumeKey.fill(0);
   return k;

@@ -3,8 +3,8 @@
 // regions, which reads and hashes every block in them (minutes on a large volume). Posts the recalculation's
 // progress, then done or one error line.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openWritable } from '../engine/integrity/writable.js';
-import type { VolumeOptions } from '../engine/volume.js';
+import { openWritable } from '../../engine/integrity/writable.js';
+import type { VolumeOptions } from '../../engine/volume.js';
 
 export interface ReplayWorkerData {
   path: string;
