@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { formatVolume } from '../engine/commands/format.js';
-import { PROJECT_ROOT, tmpDir } from '../engine/testing/golden.js';
+import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 import { jobStatePath } from '../engine/jobs/state.js';
-import { mkDirtyBitmapVolume } from '../engine/testing/mkvolume.js';
+import { mkDirtyBitmapVolume } from '../testing/mkvolume.js';
 import zlib from 'node:zlib';
 import { COMMANDS } from './main.js';
 
@@ -120,7 +120,7 @@ test('every command answers --help with its usage and exit 0 (resize --help was 
 });
 
 test('a LUKS2 device whose primary header is damaged is LUKS2 to the CLI too (the secondary copy), as to the dashboard', () => {
-  const testdata = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+  const testdata = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
   const m = (JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as { images: Array<{ name: string; file: string }> }).images.find((x) => x.name === 'gcm-512')!;
   const raw = zlib.gunzipSync(fs.readFileSync(path.join(testdata, m.file)));
   raw.fill(0, 0, 6); // the primary magic gone

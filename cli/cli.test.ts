@@ -5,7 +5,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { main, type Io } from './main.js';
-import { goldenManifest, goldenPath, goldenCopy, sha256File, tmpDir, PROJECT_ROOT, GOLDEN_SETS, type GoldenImage } from '../engine/testing/golden.js';
+import { goldenManifest, goldenPath, goldenCopy, sha256File, tmpDir, PROJECT_ROOT, GOLDEN_SETS, type GoldenImage } from '../testing/golden.js';
 
 interface Run { code: number; out: string; err: string }
 export async function run(argv: string[]): Promise<Run> {

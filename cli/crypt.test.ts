@@ -8,10 +8,10 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { PROJECT_ROOT } from '../engine/testing/golden.js';
+import { PROJECT_ROOT } from '../testing/golden.js';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
-const TESTDATA = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
 const manifest: Array<{ name: string; file: string; flip_bytes?: Array<[number, number]>; kernel_aead_error_sectors?: number[] }> = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
 fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
 const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'crypt-cli-'));

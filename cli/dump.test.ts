@@ -12,7 +12,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
   const code = await main(argv, io);
   return { code, out, err };
 }
-import { golden, goldenPath, tmpDir, sha256File } from '../engine/testing/golden.js';
+import { golden, goldenPath, tmpDir, sha256File } from '../testing/golden.js';
 
 const dir = tmpDir('dump-');
 

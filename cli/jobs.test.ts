@@ -11,9 +11,9 @@ import { formatVolume } from '../engine/commands/format.js';
 import { openVolume } from '../engine/volume.js';
 import { dataSector } from '../engine/layout/geometry.js';
 import { SECTOR_SIZE } from '../engine/layout/superblock.js';
-import { PROJECT_ROOT, tmpDir } from '../engine/testing/golden.js';
+import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 import { startJob } from '../engine/jobs/index.js';
-import { mkDirtyBitmapVolume } from '../engine/testing/mkvolume.js';
+import { mkDirtyBitmapVolume } from '../testing/mkvolume.js';
 
 const dir = tmpDir('cli-jobs-');
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { main } from './main.js';
-import { LUKS_FIXTURES, luksFixtures, unpackLuksFixture } from '../engine/luks/fixtures.js';
+import { LUKS_FIXTURES, luksFixtures, unpackLuksFixture } from '../testing/luks-fixtures.js';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

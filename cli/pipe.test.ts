@@ -8,7 +8,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { PROJECT_ROOT, tmpDir } from '../engine/testing/golden.js';
+import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 import { formatVolume } from '../engine/commands/format.js';
 import { openVolume } from '../engine/volume.js';
 import { dataSector } from '../engine/layout/geometry.js';
@@ -65,7 +65,7 @@ test('read, verify --json, scrub --json, status --json, dump, luks-dump and a LU
   assert.equal((JSON.parse(s.out.toString()) as { mismatches: number }).mismatches, 5000);
 
   // LUKS2: the decrypted volume (1.5 MB) through the pipe, as a file gets it
-  const testdata = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+  const testdata = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
   const m = (JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as { images: Array<{ name: string; file: string }> }).images.find((x) => x.name === 'gcm-512')!;
   const luks = path.join(dir, 'l.img');
   fs.writeFileSync(luks, zlib.gunzipSync(fs.readFileSync(path.join(testdata, m.file))));

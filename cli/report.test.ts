@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { PROJECT_ROOT, tmpDir } from '../engine/testing/golden.js';
+import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 import { formatVolume } from '../engine/commands/format.js';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
@@ -23,7 +23,7 @@ const REQUIRED = ['device', 'type', 'command', 'state', 'block_size', 'provided_
 test('verify and scrub --json: the same fields for a plain and a LUKS2 volume, bad blocks named the same way', () => {
   const plain = path.join(dir, 'p.img');
   formatVolume(plain, { size: 8 << 20, force: true });
-  const testdata = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+  const testdata = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
   const m = (JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as { images: Array<{ name: string; file: string; flip_bytes?: Array<[number, number]>; kernel_aead_error_sectors?: number[] }> }).images.find((x) => x.name === 'corrupt-xts-hmac256-512')!;
   const raw = zlib.gunzipSync(fs.readFileSync(path.join(testdata, m.file)));
   for (const [pos, x] of m.flip_bytes ?? []) raw[pos]! ^= x;

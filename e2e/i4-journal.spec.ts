@@ -32,7 +32,7 @@ test('golden j: 320 committed entries awaiting replay; Replay asks first, then r
 test('bitmap mode after a crash: dirty regions named, the action points to them; Recalculate dirty regions asks, runs, then a scrub is clean', async ({ dashboard: page, server, dir }) => {
   const img = path.join(dir, 'dirty.img');
   // written in three 1 MiB regions, flushed, then the process "crashes": the bitmap and superblock stay dirty
-  engine(`import { mkDirtyBitmapVolume } from './dist/engine/testing/mkvolume.js'; mkDirtyBitmapVolume(${JSON.stringify(img)}, 24 << 20, 2048, [0, 5 << 20, 17 << 20]);`);
+  engine(`import { mkDirtyBitmapVolume } from './dist/testing/mkvolume.js'; mkDirtyBitmapVolume(${JSON.stringify(img)}, 24 << 20, 2048, [0, 5 << 20, 17 << 20]);`);
   await command(server.url, 'addVolume', { path: img, mode: 'bitmap', bitmapSectorsPerBit: 2048 });
   await page.reload();
   await openVolume(page, 'dirty.img');

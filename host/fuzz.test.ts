@@ -1,4 +1,4 @@
-// The seeded fuzz of the command surface (engine/torture/host-fuzz.ts) against a real `integrity-studio serve`
+// The seeded fuzz of the command surface (tools/torture/host-fuzz.ts) against a real `integrity-studio serve`
 // child process WITH A RECALCULATION RUNNING: a few hundred frames over many connections at once; afterwards the
 // process is up, answers `status`, and the recalculation is running or finished (never lost or failed); Ctrl-C
 // then pauses it with its position saved in the superblock. `npm run torture` runs 100,000 frames.
@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { call, describeFuzz, fuzzHost, startServe } from '../engine/torture/host-fuzz.js';
+import { call, describeFuzz, fuzzHost, startServe } from '../tools/torture/host-fuzz.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/integrity-studio.js');
 const SEED = Number(process.env.TORTURE_SEED ?? 12);

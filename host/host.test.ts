@@ -6,23 +6,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { EngineHost } from './engine-host.js';
 import { shellQuote } from './open-command.js';
 import type { IntegrityEvent, VolumeSnapshot } from '../engine/api.js';
-import { golden, goldenCopy, goldenManifest, sha256File, tmpDir, type GoldenImage } from '../engine/testing/golden.js';
-import { mkDirtyBitmapVolume } from '../engine/testing/mkvolume.js';
-import { main } from '../cli/main.js';
+import { PROJECT_ROOT, golden, goldenCopy, goldenManifest, sha256File, tmpDir, type GoldenImage } from '../testing/golden.js';
+import { mkDirtyBitmapVolume } from '../testing/mkvolume.js';
 import { startJob } from '../engine/jobs/index.js';
 import { formatVolume } from '../engine/commands/format.js';
 import { jobStatePath } from '../engine/jobs/state.js';
 import type { JobSpec } from '../engine/jobs/types.js';
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s), stdout: process.stdout });
-  return { code, out, err };
+/** the real command line, as a script would run it, beside the host in this process */
+const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
+function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...argv], { maxBuffer: 64 << 20 }, (e, out, err) => {
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out, err });
+    });
+  });
 }
 
 function copy(im: GoldenImage, dir: string): { img: string; data?: string } {
@@ -433,7 +435,7 @@ test('a scrub the CLI is running shows as checking (by cli); starting one here i
   try {
     const v = await host.addVolume({ path: img, integrity: 'sha256' });
     const { spawn } = await import('node:child_process');
-    const { PROJECT_ROOT } = await import('../engine/testing/golden.js');
+    const { PROJECT_ROOT } = await import('../testing/golden.js');
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'scrub', img, '--integrity', 'sha256', '--progress-json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.resume();
     const exited = new Promise((r) => child.once('exit', r));

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tmpDir } from '../engine/testing/golden.js';
-import { oracleUnavailable, runOracle } from '../engine/testing/oracle.js';
+import { tmpDir } from '../testing/golden.js';
+import { oracleUnavailable, runOracle } from '../testing/oracle.js';
 import { EngineHost } from './engine-host.js';
 
 const K = { i: '01'.repeat(32), jm: '02'.repeat(32), jc: '03'.repeat(32) };

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EngineHost } from './engine-host.js';
 import { formatVolume } from '../engine/commands/format.js';
-import { tmpDir } from '../engine/testing/golden.js';
+import { tmpDir } from '../testing/golden.js';
 import type { IntegrityEvent } from '../engine/api.js';
 
 const MiB = 1 << 20;

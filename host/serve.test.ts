@@ -185,7 +185,7 @@ test('serve: Ctrl-C (SIGINT) pauses a running scrub and says what it paused (vol
   const { formatVolume } = await import('../engine/commands/format.js');
   formatVolume(img, { size: 96 << 20, integrity: 'sha256', noWipe: true });
   const { spawn } = await import('node:child_process');
-  const { PROJECT_ROOT } = await import('../engine/testing/golden.js');
+  const { PROJECT_ROOT } = await import('../testing/golden.js');
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'serve', '--port', '0', '--data-dir', path.join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

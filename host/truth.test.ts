@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EngineHost } from './engine-host.js';
 import type { VolumeSnapshot } from '../engine/api.js';
-import { PROJECT_ROOT, tmpDir } from '../engine/testing/golden.js';
+import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
 import { formatVolume } from '../engine/commands/format.js';
 import { openVolume } from '../engine/volume.js';
 import { dataSector } from '../engine/layout/geometry.js';

@@ -19,7 +19,7 @@ function walk(dir) {
     else if (name.endsWith('.test.js') && (!unit || !/\.(oracle|slow)\.test\.js$/.test(name)) && hasSource(p)) files.push(p);
   }
 }
-for (const d of ['dist/engine', 'dist/host', 'dist/cli', 'dist/electron', 'dist/renderer-tests']) {
+for (const d of ['dist/engine', 'dist/host', 'dist/cli', 'dist/electron', 'dist/testing', 'dist/tools', 'dist/renderer-tests']) {
   try { walk(d); } catch { /* folder not built */ }
 }
 files.sort();

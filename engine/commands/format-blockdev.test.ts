@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { tmpDir, sha256File } from '../testing/golden.js';
+import { tmpDir, sha256File } from '../../testing/golden.js';
 import { formatVolume } from './format.js';
 import { openVolume } from '../volume.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';

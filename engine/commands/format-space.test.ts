@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { tmpDir } from '../testing/golden.js';
+import { tmpDir } from '../../testing/golden.js';
 import { formatVolume } from './format.js';
 
 function smallFs(): { dir: string; done(): void } | string {

@@ -1,5 +1,5 @@
 // resize: grow or shrink a volume on an image, leaving on disk what `integritysetup resize` and the kernel leave
-// (checked in the VM against 6.1, 6.12 and 7.2: engine/testing/kernels/*.oracle.test.ts).
+// (checked in the VM against 6.1, 6.12 and 7.2: tools/probes/kernels/*.oracle.test.ts).
 //
 // What the kernel does (dm_integrity_ctr + dm_integrity_resume): provided_data_sectors follows the size of the
 // device under the target — get_provided_data_sectors() (the greedy fit of an interleaved layout, or the data

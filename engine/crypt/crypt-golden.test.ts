@@ -1,4 +1,4 @@
-// The LUKS2 authenticated golden images (testdata/manifest.json, made by cryptsetup 2.6.1 and kernel 6.1 in the
+// The LUKS2 authenticated golden images (testing/data/crypt/manifest.json, made by cryptsetup 2.6.1 and kernel 6.1 in the
 // oracle; random and computed IVs): each reads here exactly what the kernel read through /dev/mapper, corrupted
 // copies fail exactly the sectors the kernel logged as "INTEGRITY AEAD ERROR", and an unreplayed journal is
 // replayed as the kernel does.
@@ -8,13 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
-import { PROJECT_ROOT } from '../testing/golden.js';
-import { segmentOf } from '../testing/luks-segment.js';
+import { PROJECT_ROOT } from '../../testing/golden.js';
+import { segmentOf } from '../../testing/luks-segment.js';
 import { AeadError, openCryptVolume, type CryptVolume } from './volume.js';
 import { scrubCrypt } from './scrub.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
 
-const TESTDATA = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
 interface Golden {
   name: string;
   file: string;

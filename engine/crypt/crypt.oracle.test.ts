@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
-import { PROJECT_ROOT } from '../testing/golden.js';
-import { oracleUnavailable, runOracle } from '../testing/oracle.js';
+import { PROJECT_ROOT } from '../../testing/golden.js';
+import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
 import { openCryptVolume, unlockCryptVolume } from './volume.js';
 import { formatCryptVolume } from './format.js';
-import { segmentOf } from '../testing/luks-segment.js';
+import { segmentOf } from '../../testing/luks-segment.js';
 
-const TESTDATA = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
 const manifest: Array<{ name: string; file: string; volume_key_hex: string }> = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
 const PW = 'golden-pass'; // the goldens' passphrase; the volumes formatted here use it too
 

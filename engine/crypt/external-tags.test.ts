@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
-import { PROJECT_ROOT } from '../testing/golden.js';
-import { segmentOf } from '../testing/luks-segment.js';
+import { PROJECT_ROOT } from '../../testing/golden.js';
+import { segmentOf } from '../../testing/luks-segment.js';
 import { openCryptVolume } from './volume.js';
 import { FileDevice } from '../io/device.js';
 import { SliceDevice } from '../io/slice.js';
@@ -16,7 +16,7 @@ import { openWritableOn } from '../integrity/writable.js';
 import { JournalWriter } from '../integrity/journal-writer.js';
 import { sectionSealer } from '../integrity/replay.js';
 
-const TESTDATA = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
 const g = (JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images as Array<{ name: string; file: string; volume_key_hex: string }>).find((i) => i.name === 'xts-hmac256-512')!;
 fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
 

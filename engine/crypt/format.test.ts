@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { PROJECT_ROOT } from '../testing/golden.js';
+import { PROJECT_ROOT } from '../../testing/golden.js';
 import { formatCryptVolume } from './format.js';
 import { unlockCryptVolume } from './volume.js';
 

@@ -9,10 +9,10 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { PROJECT_ROOT } from '../testing/golden.js';
+import { PROJECT_ROOT } from '../../testing/golden.js';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
-const TESTDATA = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
 interface Golden {
   name: string;
   file: string;

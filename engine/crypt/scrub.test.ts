@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../testing/golden.js';
+import { PROJECT_ROOT } from '../../testing/golden.js';
 import { formatCryptVolume } from './format.js';
 import { scrubCrypt } from './scrub.js';
 import { openCryptVolume, segmentFromLuks } from './volume.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bufferSource, checkFree, mapBadSectors, openImageSource, type FsMapResult, type SectorRange } from './index.js';
 import { RangeSet } from './ranges.js';
-import { debugfs, pseudoRandom, run, tmpDir, toolMissing, xfsDb } from './fstools.js';
+import { debugfs, pseudoRandom, run, tmpDir, toolMissing, xfsDb } from '../../testing/fsmap-tools.js';
 
 const noExt4 = toolMissing('mkfs.ext4', 'debugfs');
 const noXfs = toolMissing('mkfs.xfs', 'xfs_db');

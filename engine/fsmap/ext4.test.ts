@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkFree, mapBadSectors, openImageSource, type FsMapItem, type FsMapResult, type SectorSource } from './index.js';
-import { debugfs, dumpe2fsField, icheck, ncheck, testb, tmpDir, toolMissing } from './fstools.js';
-import { buildTree, fragmentExt4, ISLAND, indexDirs, mkfsExt4, SPARSE_ISLANDS } from './fixtures.js';
+import { debugfs, dumpe2fsField, icheck, ncheck, testb, tmpDir, toolMissing } from '../../testing/fsmap-tools.js';
+import { buildTree, fragmentExt4, ISLAND, indexDirs, mkfsExt4, SPARSE_ISLANDS } from '../../testing/fsmap-fixtures.js';
 
 const skip = toolMissing('mkfs.ext4', 'debugfs', 'e2fsck', 'dumpe2fs');
 

@@ -7,7 +7,7 @@ import { bufferSource, volumeSource } from './source.js';
 import { formatVolume } from '../commands/format.js';
 import { openWritable } from '../integrity/writable.js';
 import { openVolume } from '../volume.js';
-import { pseudoRandom, tmpDir } from './fstools.js';
+import { pseudoRandom, tmpDir } from '../../testing/fsmap-tools.js';
 import fs from 'node:fs';
 import path from 'node:path';
 

@@ -14,7 +14,7 @@ import { formatCryptVolume } from '../crypt/format.js';
 import { openCryptVolume, segmentFromLuks } from '../crypt/volume.js';
 import { readLuks2Header, unlockLuks2 } from '../luks/index.js';
 import { cryptSource, mapBadSectors, openImageSource, volumeSource, type FsMapResult, type SectorRange } from './index.js';
-import { debugfs, dumpe2fsField, icheck, pseudoRandom, run, testb, tmpDir, toolMissing } from './fstools.js';
+import { debugfs, dumpe2fsField, icheck, pseudoRandom, run, testb, tmpDir, toolMissing } from '../../testing/fsmap-tools.js';
 
 const skip = toolMissing('mkfs.ext4', 'debugfs', 'dumpe2fs');
 

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkFree, mapBadSectors, openImageSource, type FsMapItem, type FsMapResult } from './index.js';
-import { pseudoRandom, run, tmpDir, toolMissing, xfsDb } from './fstools.js';
-import { buildTree, mkfsXfs, xfsFillUnavailable } from './fixtures.js';
+import { pseudoRandom, run, tmpDir, toolMissing, xfsDb } from '../../testing/fsmap-tools.js';
+import { buildTree, mkfsXfs, xfsFillUnavailable } from '../../testing/fsmap-fixtures.js';
 
 const skip = toolMissing('mkfs.xfs', 'xfs_db', 'xfs_io') || xfsFillUnavailable();
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { golden, goldenCopy, goldenPath, tmpDir, patternSector } from '../testing/golden.js';
+import { golden, goldenCopy, goldenPath, tmpDir, patternSector } from '../../testing/golden.js';
 import { openVolume } from '../volume.js';
 import { openWritable, type WritableVolume } from './writable.js';
 import { Bitmap, bitmapBlocks, BITMAP_OFFSET, log2BlocksPerBitmapBit } from '../layout/bitmap.js';

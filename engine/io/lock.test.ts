@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { memoryVolume } from '../torture/crash.js';
+import { memoryVolume } from '../../tools/torture/crash.js';
 import { openWritable } from '../integrity/writable.js';
 import { openVolume } from '../volume.js';
 import { IntegrityStudioError } from '../errors.js';
-import { PROJECT_ROOT, tmpDir } from '../testing/golden.js';
+import { PROJECT_ROOT, tmpDir } from '../../testing/golden.js';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
 

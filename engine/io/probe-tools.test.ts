@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { sha256File, tmpDir } from '../testing/golden.js';
+import { sha256File, tmpDir } from '../../testing/golden.js';
 import { probeSignatures } from './probe.js';
 import { formatVolume } from '../commands/format.js';
 import { openVolume } from '../volume.js';

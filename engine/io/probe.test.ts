@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tmpDir } from '../testing/golden.js';
+import { tmpDir } from '../../testing/golden.js';
 import { probeSignatures, describeSignatures } from './probe.js';
 
 const dir = tmpDir('probe-');

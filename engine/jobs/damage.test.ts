@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tmpDir } from '../testing/golden.js';
+import { tmpDir } from '../../testing/golden.js';
 import { addSummaries, allOf, allRanges, DamageLog, emptyDamageState, pageOf, summaryFrom, type DamageKind, type DamageState } from './damage.js';
 import { DAMAGE_FIRST_RANGES } from '../api.js';
 

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkVolume } from '../testing/mkvolume.js';
+import { mkVolume } from '../../testing/mkvolume.js';
 import { FaultDevice } from '../io/fault.js';
 import { openVolume, openVolumeOn } from '../volume.js';
 import { dataSector } from '../layout/geometry.js';

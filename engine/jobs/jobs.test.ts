@@ -14,7 +14,7 @@ import { openVolume, readSuperblock } from '../volume.js';
 import { FileDevice } from '../io/device.js';
 import { dataSector } from '../layout/geometry.js';
 import { SB_FLAG_RECALCULATING, SECTOR_SIZE } from '../layout/superblock.js';
-import { golden, goldenCopy, PROJECT_ROOT, tmpDir } from '../testing/golden.js';
+import { golden, goldenCopy, PROJECT_ROOT, tmpDir } from '../../testing/golden.js';
 import { jobStatePath } from './state.js';
 
 const dir = tmpDir('jobs-');

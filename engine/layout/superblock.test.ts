@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { decodeSuperblock, encodeSuperblock, flagNames } from './superblock.js';
 import { geometryOf, checkDeviceLimits, providedDataSectors } from './geometry.js';
-import { goldenManifest, goldenPath, GOLDEN_SETS } from '../testing/golden.js';
+import { goldenManifest, goldenPath, GOLDEN_SETS } from '../../testing/golden.js';
 
 for (const set of GOLDEN_SETS) for (const im of goldenManifest(set.id)) {
   test(`superblock + geometry of golden ${set.id} ${im.name} match the kernel (${String(im.kernel ?? set.id).split(' ')[0]})`, () => {

@@ -1,4 +1,4 @@
-// Controls on a simulated device-mapper that starts as the 6.1 guest was (testdata/bookworm.txt) and keeps keyed
+// Controls on a simulated device-mapper that starts as the 6.1 guest was (testing/data/live/bookworm.txt) and keeps keyed
 // tables, reloads, resumes and statuses the way the kernel does (reset_recalculate restarts at every resume of its
 // table; a resume swaps in the inactive table and restarts the counter).
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { planActivate, planControl, runControl } from './controls.js';
 import { listLiveVolumes } from './discover.js';
 import { parseIntegrityTable, redactTableLine } from './table.js';
-import { capture, fakeSystem, section } from './fixtures.js';
+import { capture, fakeSystem, section } from '../../testing/live-fixtures.js';
 import type { RunResult, ToolRunner } from './system.js';
 import type { LiveVolume } from './types.js';
 

@@ -1,11 +1,11 @@
 // Discovery, the info/status/targets/mountinfo parsers and owners, on what the 6.1, 6.12 and 7.2 guests printed
-// (testdata/<release>.txt) and a sysfs tree rebuilt from it.
+// (testing/data/live/<release>.txt) and a sysfs tree rebuilt from it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { listLiveVolumes } from './discover.js';
 import { parseDmInfo, parseIntegrityStatus, parseMountinfo, parseTargets, targetVersion } from './parse.js';
 import { ownerOf, splitLvmName } from './owner.js';
-import { capture, captureRunner, fakeSystem, lineOf, RELEASES, section } from './fixtures.js';
+import { capture, captureRunner, fakeSystem, lineOf, RELEASES, section } from '../../testing/live-fixtures.js';
 
 const EXPECTED_TARGET = { bookworm: '1.10.0', backports: '1.13.0', sid: '1.15.0' } as const;
 

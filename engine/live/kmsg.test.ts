@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { integrityMessage, messagesFor, parseKmsgRecord } from './kmsg.js';
-import { TESTDATA } from './fixtures.js';
+import { TESTDATA } from '../../testing/live-fixtures.js';
 
 const records = fs.readFileSync(path.join(TESTDATA, 'kmsg.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => parseKmsgRecord(l)!);
 

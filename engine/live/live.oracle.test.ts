@@ -1,15 +1,15 @@
-// engine/live against the real kernels: one boot per release (Linux 6.1, 6.12, 7.2) runs engine/live/oracle-guest.ts
+// engine/live against the real kernels: one boot per release (Linux 6.1, 6.12, 7.2) runs testing/live-guest.ts
 // in the guest (`oracle/run --node`), which drives integritysetup, cryptsetup, dmsetup and the kernel through this
 // module; the checks here are on what it reports. Each case names its kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ORACLE_RELEASES, releaseUnavailable, runOracle } from '../testing/oracle.js';
-import { PROJECT_ROOT } from '../testing/golden.js';
+import { ORACLE_RELEASES, releaseUnavailable, runOracle } from '../../testing/oracle.js';
+import { PROJECT_ROOT } from '../../testing/golden.js';
 import type { LiveVolume } from './types.js';
 import type { LiveScrubProgress } from './scrub.js';
-import { KEY_HEX, JKEY_HEX } from './oracle-guest.js';
+import { KEY_HEX, JKEY_HEX } from '../../testing/live-guest.js';
 
 /** The project as the guest needs it: the compiled engine and package.json (no node_modules: engine/live needs
  *  none), at a fixed path with its files' times kept, so the oracle's cached image is reused while nothing changed. */
@@ -45,7 +45,7 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
     const work = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', `live-oracle-${release}-`));
     try {
-      const r = runOracle('cd /tmp && node /project/dist/engine/live/oracle-guest.js volumes recalc scrub\n', disks(work), { release, node: stageProject(), timeoutSec: 1800 });
+      const r = runOracle('cd /tmp && node /project/dist/testing/live-guest.js volumes recalc scrub\n', disks(work), { release, node: stageProject(), timeoutSec: 1800 });
       for (const line of r.stdout.split('\n')) {
         const m = /^LIVE-RESULT (\S+) (.*)$/.exec(line);
         if (m) results.set(m[1]!, JSON.parse(m[2]!) as Result);

@@ -1,9 +1,9 @@
-// The table and status decoders on the lines the 6.1, 6.12 and 7.2 kernels printed (testdata/<release>.txt).
+// The table and status decoders on the lines the 6.1, 6.12 and 7.2 kernels printed (testing/data/live/<release>.txt).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { editKeyedTable, parseCryptTable, parseIntegrityTable, redactTableLine, sedForEdit, type FlagOption } from './table.js';
-import { capture, lineOf, RELEASES, section } from './fixtures.js';
+import { capture, lineOf, RELEASES, section } from '../../testing/live-fixtures.js';
 
 const KEYS = [
   '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',

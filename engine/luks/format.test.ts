@@ -64,7 +64,7 @@ test('formatLuks2Header refuses before writing: too small, bad integrity, weak p
 });
 
 test('our JSON has the shape cryptsetup 2.6.1 wrote for luksFormat --integrity hmac-sha256 (fixture a): same keys, same order, same layout', async () => {
-  const { unpackLuksFixture } = await import('./fixtures.js');
+  const { unpackLuksFixture } = await import('../../testing/luks-fixtures.js');
   const jsonOf = (p: string) => {
     const b = fs.readFileSync(p).subarray(4096, 16384);
     return JSON.parse(b.subarray(0, b.indexOf(0)).toString());

@@ -8,7 +8,7 @@ import { prng } from '../io/fault.js';
 import { FormatError, IntegrityStudioError } from '../errors.js';
 import { readLuks2HeaderFrom, headerChecksum, OFF, LUKS2_HDR_BIN_LEN } from './header.js';
 import { unlockLuks2, NoKeyError } from './index.js';
-import { luksFixtures, unpackLuksFixture } from './fixtures.js';
+import { luksFixtures, unpackLuksFixture } from '../../testing/luks-fixtures.js';
 
 const HS = 16384;
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { readLuks2Header, LuksHeaderError } from './index.js';
-import { luksFixtures, unpackLuksFixture } from './fixtures.js';
+import { luksFixtures, unpackLuksFixture } from '../../testing/luks-fixtures.js';
 
 const expect: Record<string, { enc: string; integ: string; sector: number; vk: number; ik: number }> = {
   a: { enc: 'aes-xts-random', integ: 'hmac(sha256)', sector: 512, vk: 96, ik: 32 },

@@ -69,7 +69,7 @@ test('host cryptsetup headers with other layouts: parsed, dumped as luksDump, un
 
 test('config flags and requirements dump as cryptsetup luksDump prints them', { skip }, async () => {
   const { headerChecksum, OFF } = await import('./header.js');
-  const { unpackLuksFixture } = await import('./fixtures.js');
+  const { unpackLuksFixture } = await import('../../testing/luks-fixtures.js');
   const p = unpackLuksFixture('a');
   const img = fs.readFileSync(p);
   for (const off of [0, 16384]) {

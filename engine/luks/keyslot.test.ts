@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { unlockLuks2, NoKeyError } from './index.js';
-import { LUKS_FIXTURES, luksFixtures, unpackLuksFixture } from './fixtures.js';
+import { LUKS_FIXTURES, luksFixtures, unpackLuksFixture } from '../../testing/luks-fixtures.js';
 
 const pw = (s: string) => new TextEncoder().encode(s);
 
@@ -53,7 +53,7 @@ test('without the native Argon2 the pure-JS fallback gives the same volume keys,
   const { spawnSync } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const idx = fileURLToPath(new URL('./index.js', import.meta.url));
-  const fxm = fileURLToPath(new URL('./fixtures.js', import.meta.url));
+  const fxm = fileURLToPath(new URL('../../testing/luks-fixtures.js', import.meta.url));
   const src = `
     import { unlockLuks2, argon2Backend } from ${JSON.stringify(idx)};
     import { unpackLuksFixture, luksFixtures } from ${JSON.stringify(fxm)};

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { oracleUnavailable, runOracle } from '../testing/oracle.js';
+import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
 import { formatLuks2Header, unlockLuks2 } from './index.js';
 
 const why = oracleUnavailable();

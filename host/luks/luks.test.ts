@@ -8,14 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { PROJECT_ROOT } from '../../engine/testing/golden.js';
+import { PROJECT_ROOT } from '../../testing/golden.js';
 import { startJob } from '../../engine/jobs/index.js';
 import type { IntegrityEvent, VolumeSnapshot } from '../../engine/api.js';
 import { NO_KEY_MESSAGE } from '../../engine/luks/index.js';
 import { dispatch } from '../dispatch.js';
 import { EngineHost } from '../engine-host.js';
 
-const TESTDATA = path.join(PROJECT_ROOT, 'engine', 'crypt', 'testdata');
+const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
 interface Golden { name: string; file: string; passphrase: string; volume_key_hex: string; mapped_sectors: number; kernel_aead_error_sectors?: number[]; flip_bytes?: Array<[number, number]> }
 const manifest: Golden[] = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
 const golden = (n: string) => manifest.find((g) => g.name === n)!;
