@@ -7,11 +7,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { formatVolume } from '../../engine/commands/format.js';
-import { openVolume } from '../../engine/volume.js';
-import { tagOffset } from '../../engine/layout/geometry.js';
+import { makeFailingVolume } from '../../testing/failing-volume.js';
 import { jobStatePath, damagePath } from '../../engine/jobs/state.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -20,28 +19,9 @@ const COUNTS = (process.env.BENCH_COUNTS ?? '1000,100000,1000000').split(',').ma
 const dir = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'is-damage-bench-'));
 const log = (s = '') => process.stdout.write(s + '\n');
 
-/** a volume of 2n + 1 MiB of 512-byte blocks with every other block of its first 2n bad (a flipped tag byte) */
 function failingVolume(n: number): string {
   const img = path.join(dir, `bad-${n}.img`);
-  formatVolume(img, { size: Math.ceil((2 * n * 512 + (1 << 20)) / 4096) * 4096 + (64 << 20), force: true });
-  const vol = openVolume(img, { readOnly: true, superblockOnly: true });
-  const g = vol.geometry;
-  vol.close();
-  const fd = fs.openSync(img, 'r+');
-  try {
-    // the tags of a run of blocks are contiguous: read each interleave area's run once, flip, write it back
-    const il = 2 ** g.log2_interleave_sectors;
-    for (let area = 0; area * il < 2 * n; area++) {
-      const first = area * il, last = Math.min(2 * n, (area + 1) * il);
-      const at = tagOffset(g, first);
-      const buf = Buffer.alloc(((last - first) / g.sectors_per_block) * g.tag_size);
-      fs.readSync(fd, buf, 0, buf.length, at);
-      for (let s = first; s < last; s += 2) buf[((s - first) / g.sectors_per_block) * g.tag_size]! ^= 0xff;
-      fs.writeSync(fd, buf, 0, buf.length, at);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
+  makeFailingVolume(img, n);
   return img;
 }
 
@@ -61,9 +41,26 @@ async function measured(args: string[]): Promise<{ ms: number; rssMiB: number; c
   return { ms: Date.now() - t0, rssMiB: hwm / 1024, code, out };
 }
 
-interface Row { n: number; scrubS: number; scrubRss: number; stateBytes: number; logBytes: number; snapshotBytes: number; eventBytes: number; hostRss: number; clickMs: number | null; longestTask: number | null; pageMs: number | null }
+interface Row {
+  n: number; cleanS: number; scrubS: number; scrubRss: number; stateBytes: number; logBytes: number;
+  snapshotBytes: number; eventBytes: number; hostRss: number; exportMs: number; exportBytes: number;
+  clickMs: number | null; pageMs: number | null; openLongest: number | null; scrubLongest: number | null;
+}
 
-async function browserFigures(url: string, name: string): Promise<{ clickMs: number; longestTask: number; pageMs: number } | null> {
+type Api = (cmd: string, args: unknown[]) => Promise<string>;
+
+async function scrubInHost(api: Api, id: string): Promise<void> {
+  await api('startScrub', [id]);
+  for (;;) {
+    const v = JSON.parse(await api('listVolumes', [])) as Array<{ id: string; verification: { scrub: string } }>;
+    if (v.find((x) => x.id === id)!.verification.scrub === 'finished') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** in chromium: click → the volume page with its first ranges, Next page, and the longest main-thread task while the
+ * page opens and pages, then while the host scrubs the volume again with the page open (errors found at full rate) */
+async function browserFigures(url: string, name: string, scrub: () => Promise<void>): Promise<{ clickMs: number; pageMs: number; openLongest: number; scrubLongest: number } | null> {
   let chromium: typeof import('playwright-core').chromium;
   try { ({ chromium } = await import('playwright-core')); } catch { return null; }
   const exe = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -87,24 +84,33 @@ async function browserFigures(url: string, name: string): Promise<{ clickMs: num
     await page.waitForFunction(`document.querySelector('[data-testid="range"]')?.textContent !== ${JSON.stringify(first)}`);
     const pageMs = Date.now() - t1;
     await page.waitForTimeout(500);
-    const longestTask = Number(await page.evaluate('window.__longest'));
-    return { clickMs, longestTask, pageMs };
+    const openLongest = Number(await page.evaluate('window.__longest'));
+    await page.evaluate('window.__longest = 0');
+    await scrub();
+    await page.waitForTimeout(500);
+    const scrubLongest = Number(await page.evaluate('window.__longest'));
+    return { clickMs, pageMs, openLongest, scrubLongest };
   } finally {
     await browser.close();
   }
 }
 
 async function main(): Promise<void> {
-  log(`damage bench: ${COUNTS.join(', ')} scattered bad blocks (every other 512-byte block); ${os.cpus().length} cores`);
+  log(`damage bench: ${COUNTS.join(', ')} scattered bad blocks (every other 512-byte block); ${os.cpus().length} cores; in ${dir}`);
   const rows: Row[] = [];
+  const env = { ...process.env, INTEGRITY_STUDIO_STATE_DIR: path.join(dir, 'state') };
+  process.env.INTEGRITY_STUDIO_STATE_DIR = env.INTEGRITY_STUDIO_STATE_DIR;
   for (const n of COUNTS) {
     const img = failingVolume(n);
-    const env = { ...process.env, INTEGRITY_STUDIO_STATE_DIR: path.join(dir, 'state') };
-    process.env.INTEGRITY_STUDIO_STATE_DIR = env.INTEGRITY_STUDIO_STATE_DIR;
+    // the same volume clean first (tags intact), so the scrub's speed with every other block failing has its baseline
+    const clean = path.join(dir, `clean-${n}.img`);
+    formatVolume(clean, { size: fs.statSync(img).size - (fs.statSync(img).size % 4096), force: true });
+    const cleanRun = await measured([BIN, 'scrub', clean, '--reset']);
+    fs.rmSync(clean, { force: true });
     const scrub = await measured([BIN, 'scrub', img, '--reset']);
     const st = jobStatePath(img, 'scrub');
     const stateBytes = fs.statSync(st).size, logBytes = fs.statSync(damagePath(st)).size;
-    // the host, as serve runs it: a snapshot, and a progress event of a scrub finding bad blocks
+    // the host, as serve runs it: a snapshot, and the progress and errors events of a scrub finding bad blocks
     const data = path.join(dir, `serve-${n}`);
     const serve = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', data, img], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let sout = '';
@@ -115,39 +121,42 @@ async function main(): Promise<void> {
       serve.on('exit', (c) => { clearInterval(t); reject(new Error(`serve exited ${c}`)); });
     });
     const u = new URL(url);
-    const api = async (cmd: string, args: unknown[]) => {
-      const r = await fetch(`${u.origin}/api/${cmd}?token=${u.searchParams.get('token')}`, { method: 'POST', body: JSON.stringify(args) });
-      return r.text();
-    };
-    const list = await api('listVolumes', []);
-    const id = (JSON.parse(list) as Array<{ id: string }>)[0]!.id;
-    // a progress event of a scrub running here, as the WebSocket carries it
+    const token = u.searchParams.get('token');
+    const api: Api = async (cmd, args) => (await fetch(`${u.origin}/api/${cmd}?token=${token}`, { method: 'POST', body: JSON.stringify(args) })).text();
+    const id = (JSON.parse(await api('listVolumes', [])) as Array<{ id: string }>)[0]!.id;
     const { WebSocket } = await import('ws');
-    const ws = new WebSocket(`${u.origin.replace('http', 'ws')}/ws?token=${u.searchParams.get('token')}`);
+    const ws = new WebSocket(`${u.origin.replace('http', 'ws')}/ws?token=${token}`);
     let eventBytes = 0;
-    ws.on('message', (m: Buffer) => { const s = m.toString(); if (/"event":\{"type":"(progress|errors)"/.test(s)) eventBytes = Math.max(eventBytes, s.length); });
+    ws.on('message', (m: Buffer) => { eventBytes = Math.max(eventBytes, m.length); });
     await new Promise((r) => ws.on('open', r));
-    await api('startScrub', [id]);
-    for (let i = 0; i < 600; i++) {
-      const v = JSON.parse(await api('listVolumes', [])) as Array<{ verification: { scrub: string } }>;
-      if (v[0]!.verification.scrub === 'finished') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const b = await browserFigures(url, path.basename(img), () => scrubInHost(api, id));
+    if (!b) await scrubInHost(api, id);
     const snapshotBytes = (await api('listVolumes', [])).length;
     ws.close();
-    const b = await browserFigures(url, path.basename(img));
+    // the export, streamed by the host to a file
+    const e0 = Date.now();
+    const res = await fetch(`${u.origin}/export/${id}.csv?token=${token}`);
+    const out = path.join(dir, `export-${n}.csv`);
+    const { Readable } = await import('node:stream');
+    const { pipeline } = await import('node:stream/promises');
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), fs.createWriteStream(out));
+    const exportMs = Date.now() - e0, exportBytes = fs.statSync(out).size;
+    fs.rmSync(out);
     const hostRss = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${serve.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
     serve.kill('SIGTERM');
     await new Promise((r) => serve.on('exit', r));
-    rows.push({ n, scrubS: scrub.ms / 1000, scrubRss: scrub.rssMiB, stateBytes, logBytes, snapshotBytes, eventBytes, hostRss, clickMs: b?.clickMs ?? null, longestTask: b?.longestTask ?? null, pageMs: b?.pageMs ?? null });
+    rows.push({ n, cleanS: cleanRun.ms / 1000, scrubS: scrub.ms / 1000, scrubRss: scrub.rssMiB, stateBytes, logBytes, snapshotBytes, eventBytes, hostRss, exportMs, exportBytes,
+      clickMs: b?.clickMs ?? null, pageMs: b?.pageMs ?? null, openLongest: b?.openLongest ?? null, scrubLongest: b?.scrubLongest ?? null });
     fs.rmSync(img, { force: true });
   }
-  log('bad blocks | CLI scrub s  RSS MiB | state file  damage log | snapshot  event (bytes) | host RSS MiB | click→page ms  next page ms  longest task ms');
+  const c = (x: number | null, w: number, d = 0) => (x === null ? '—' : x.toFixed(d)).padStart(w);
+  log('');
+  log('bad blocks | CLI scrub s (clean)  RSS MiB | state B  damage log B | snapshot B  largest event B | host RSS MiB | CSV export ms  MB | click→page ms  next page ms  longest task ms (open, during scrub)');
   for (const r of rows) {
-    log(`${String(r.n).padStart(10)} | ${r.scrubS.toFixed(2).padStart(11)} ${r.scrubRss.toFixed(0).padStart(8)} | ${String(r.stateBytes).padStart(10)} ${String(r.logBytes).padStart(11)} | ${String(r.snapshotBytes).padStart(8)} ${String(r.eventBytes).padStart(6)} | ${r.hostRss.toFixed(0).padStart(12)} | ${String(r.clickMs ?? '—').padStart(13)} ${String(r.pageMs ?? '—').padStart(13)} ${r.longestTask === null ? '—' : r.longestTask.toFixed(0).padStart(16)}`);
+    log(`${String(r.n).padStart(10)} | ${c(r.scrubS, 11, 2)} (${r.cleanS.toFixed(2)}) ${c(r.scrubRss, 8)} | ${String(r.stateBytes).padStart(7)} ${String(r.logBytes).padStart(12)} | ${String(r.snapshotBytes).padStart(10)} ${String(r.eventBytes).padStart(16)} | ${c(r.hostRss, 12)} | ${c(r.exportMs, 13)} ${(r.exportBytes / 1e6).toFixed(1).padStart(4)} | ${c(r.clickMs, 13)} ${c(r.pageMs, 13)} ${c(r.openLongest, 16)} ${c(r.scrubLongest, 6)}`);
   }
+  if (rows.some((r) => r.clickMs === null)) log('(— : no chromium at CHROMIUM_PATH or /usr/bin/chromium, or playwright-core missing: the browser figures were not measured)');
   fs.rmSync(dir, { recursive: true, force: true });
-  void spawnSync;
 }
 
 void main();

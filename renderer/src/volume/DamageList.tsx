@@ -57,9 +57,11 @@ export function DamageList({ v, d, exporter, renderRow, head, noun }: {
   const x = v.verification;
   // a new finding or another scrub: the page is read again
   const version = `${x.bad_blocks}:${x.read_errors}:${x.finished_at}:${x.started_at}`;
+  // the store's call is stable; the store object itself changes with every answer (a dependency on it loops)
+  const call = d.call;
   useEffect(() => {
     let live = true;
-    d.call('listErrors', v.id, { fromSector: from, limit: PAGE, kind }).then((p) => {
+    call('listErrors', v.id, { fromSector: from, limit: PAGE, kind }).then((p) => {
       if (!live) return;
       setRows(p.rows);
       setNext(p.next_sector);
@@ -67,7 +69,7 @@ export function DamageList({ v, d, exporter, renderRow, head, noun }: {
       setProblem(null);
     }, (e: Error) => { if (live) setProblem(e.message); });
     return () => { live = false; };
-  }, [v.id, from, kind, version, d]);
+  }, [v.id, from, kind, version, call]);
 
   const go = (to: number, push: boolean) => {
     if (push) setStack([...stack, from]);
