@@ -22,6 +22,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'allow-discards': 'allow discards (TRIM)',
   'batch-mode': 'do not ask for confirmation',
   json: 'machine-readable JSON output',
+  csv: 'CSV, one row per range and extent (the default of errors)',
   'tag-size': 'bytes of tag per block (default: the algorithm\'s digest size)',
   'sector-size': 'block size: 512, 1024, 2048 or 4096 bytes',
   'journal-size': 'journal size in bytes',

@@ -4,9 +4,9 @@ import { startJob } from '../engine/jobs/index.js';
 import type { JobProgress, JobSpec } from '../engine/jobs/types.js';
 import { SECTOR_SIZE } from '../engine/layout/superblock.js';
 import type { UncheckedReason } from '../engine/api.js';
-import { sectorsOf, uncheckedList, type CheckReport } from './report.js';
+import { sectorsOf, SHOWN_RANGES, someRanges, uncheckedList, type CheckReport } from './report.js';
 import { scrubDamage } from '../engine/jobs/state.js';
-import { allOf } from '../engine/jobs/damage.js';
+import { allOf, pageOf, summaryFrom, type DamageKind } from '../engine/jobs/damage.js';
 
 export interface JobIo {
   out: (s: string) => void;
@@ -120,8 +120,18 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
   const where = `sector ${p.position_sector} of ${p.total_sectors}`;
   // every range, from the scrub's damage log (its events carry only the first ones)
   const log = spec.kind === 'scrub' ? scrubDamage(spec.device) : null;
-  const badRanges = log ? allOf(log, 'bad') : p.bad_ranges;
-  const readRanges = log ? allOf(log, 'read-error') : p.read_error_ranges ?? [];
+  // --json: every range; a person: the first ones and how many in all (a failing disk has hundreds of thousands)
+  const rangesOfKind = (kind: DamageKind): { first: Array<[number, number]>; total: number } => {
+    if (!log) { const all = (kind === 'bad' ? p.bad_ranges : p.read_error_ranges) ?? []; return { first: all, total: all.length }; }
+    if (flags.json) { const all = allOf(log, kind); return { first: all, total: all.length }; }
+    const sum = summaryFrom(log, 0, 1);
+    const rows = pageOf([{ src: log }], 0, SHOWN_RANGES, new Set([kind])).rows;
+    return { first: rows.map((r): [number, number] => [r.first_sector, r.end_sector]), total: kind === 'bad' ? sum.bad_range_count : sum.read_error_range_count };
+  };
+  const bad = rangesOfKind('bad');
+  const read = rangesOfKind('read-error');
+  const badRanges = bad.first;
+  const readRanges = read.first;
   if (spec.kind === 'scrub' && flags.json) {
     const spb = p.sectors_per_block ?? 1;
     const by: Partial<Record<UncheckedReason, number>> = {};
@@ -148,12 +158,13 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
       const unchecked = p.unchecked_blocks ?? 0;
       const why = (p.unchecked ?? []).map((u) => `${u.reason === 'recalculating' ? 'being recalculated' : u.reason === 'dirty-bitmap' ? 'in a dirty bitmap region' : 'read errors'}: ${u.blocks}`).join(', ');
       const notChecked = unchecked ? `; ${unchecked} block(s) not checked (${why})` : '';
-      const ranges = (r: Array<[number, number]>) => r.map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`)).join(', ');
+      const all = `\`integrity-studio errors ${spec.device}\` lists every one`;
+      const ranges = (r: { first: Array<[number, number]>; total: number }) => someRanges(r.first, all, r.total);
       const readErrors = p.read_errors
-        ? `${p.read_errors} block(s) could not be read (read errors, EIO: the device failed to return them; not checked) in sectors ${ranges(readRanges)}\n`
+        ? `${p.read_errors} block(s) could not be read (read errors, EIO: the device failed to return them; not checked) in sectors ${ranges(read)}\n`
         : '';
       out(readErrors + (p.mismatches
-        ? `${p.mismatches} bad block(s) in sectors ${ranges(badRanges)}${notChecked}\n`
+        ? `${p.mismatches} bad block(s) in sectors ${ranges(bad)}${notChecked}\n`
         : unchecked || p.read_errors ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}${p.read_errors ? `; ${p.read_errors} block(s) not checked (read errors)` : ''}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`));
     }
     return p.mismatches || p.read_errors ? 4 : 0;

@@ -19,9 +19,10 @@ import { damagePath, jobStatePath, readJobState, readRecalcHistory, volumeIdOf }
 import { allOf } from '../engine/jobs/damage.js';
 import { cmdLuksDump, LUKS_DUMP_OPTIONS } from './luks.js';
 import { cmdCrypt, cmdLuksFormat, CRYPT_OPTIONS, type CryptValues, isLuks2, FORMAT_OPTIONS as LUKS_FORMAT_OPTIONS } from './crypt.js';
-import { rangesOf, uncheckedList, type CheckReport } from './report.js';
+import { rangesOf, someRanges, uncheckedList, type CheckReport } from './report.js';
 import { DUMP_OPTIONS, dumpText, formatVersion, readSuperblockOf, statusFacts, statusText } from './dump.js';
 import { cmdResize, RESIZE_OPTIONS } from './resize.js';
+import { cmdErrors, ERRORS_OPTIONS } from './errors.js';
 import type { JobKind, JobSpec } from '../engine/jobs/types.js';
 import { CLI_ALGORITHM_REMEDY, everyBlockFailedHint } from '../engine/hints.js';
 
@@ -195,8 +196,9 @@ async function cmdVerify({ values, positionals }: Parsed, io: Io): Promise<numbe
         io.out(`${st.unchecked_blocks} blocks not checked (${why})\n`);
       }
       if (result.discarded_blocks) io.out(`${result.discarded_blocks} discarded blocks\n`);
-      if (bad.length) io.out(`bad sectors: ${formatRanges(bad, vol.geometry.sectors_per_block)}\n`);
-      if (readErrors.length) io.out(`${readErrors.length} blocks could not be read (read errors, EIO; not checked): sectors ${formatRanges(readErrors, vol.geometry.sectors_per_block)}\n`);
+      const spb = vol.geometry.sectors_per_block;
+      if (bad.length) io.out(`bad sectors: ${someRanges(rangesOf(bad, spb), '--json lists every one')}\n`);
+      if (readErrors.length) io.out(`${readErrors.length} blocks could not be read (read errors, EIO; not checked): sectors ${someRanges(rangesOf(readErrors, spb), '--json lists every one')}\n`);
       if (result.hint) io.err(`integrity-studio: ${result.hint}\n`);
     }
     return bad.length || readErrors.length ? EXIT_MISMATCH : EXIT_OK;
@@ -212,19 +214,6 @@ export function wrongKeyHint(vol: Volume): string | undefined {
     return everyBlockFailedHint(vol.hasher.algorithm, vol.hasher.keyed, CLI_ALGORITHM_REMEDY);
   }
   return undefined;
-}
-
-export function formatRanges(sectors: number[], spb: number): string {
-  const out: string[] = [];
-  let i = 0;
-  while (i < sectors.length) {
-    let j = i;
-    while (j + 1 < sectors.length && sectors[j + 1] === sectors[j]! + spb) j++;
-    const end = sectors[j]! + spb - 1;
-    out.push(sectors[i] === end ? `${sectors[i]}` : `${sectors[i]}-${end}`);
-    i = j + 1;
-  }
-  return out.join(', ');
 }
 
 /** The scrub state file of this volume (paused or done), if any: ours, kept beside the image. */
@@ -380,6 +369,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   recalc: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json]', summary: 'recalculate tags from recalc_sector; Ctrl-C pauses (the position is saved in the superblock)', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS }, run: (p, io) => cmdJob('recalc', p, io) },
   scrub: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json] [--json]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS }, run: (p, io) => cmdJob('scrub', p, io), luks: crypt('scrub') },
   format: { synopsis: 'DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: FORMAT_OPTIONS, run: (p, io) => runFormat(p, io) },
+  errors: { synopsis: 'DEVICE [--data-device F] [--csv | --json]', summary: 'every bad or unreadable range the last scrub found (with what it carried over), as CSV (default) or JSON, streamed; the dashboard\'s export', options: ERRORS_OPTIONS, run: cmdErrors },
   'luks-dump': { synopsis: 'DEVICE [--json]', summary: 'show the LUKS2 header as cryptsetup luksDump does; never prints keys', options: LUKS_DUMP_OPTIONS, run: (p, io) => cmdLuksDump(p, io) },
   'luks-format': { synopsis: 'DEVICE --integrity ALG [cryptsetup luksFormat options]', summary: 'create a LUKS2 authenticated volume (dm-crypt over dm-integrity) with cryptsetup luksFormat\'s options', options: LUKS_FORMAT_OPTIONS as unknown as Options, descriptions: LUKS_FORMAT_DESCRIPTIONS, run: ({ values, positionals }, io) => cmdLuksFormat({ values: values as Parameters<typeof cmdLuksFormat>[0]['values'], positionals }, io) },
   serve: { synopsis: '[--port N] [--new-token] [--data-dir D] [IMAGE ...]', summary: 'the dashboard in a browser: prints its Dashboard URL (127.0.0.1 only; the URL carries the token). Ctrl-C pauses running jobs (their positions are saved) and says what it paused', options: SERVE_OPTIONS, run: async (p, io) => (await import('../host/serve.js')).cmdServe(p, io) },

@@ -47,12 +47,22 @@ export function emptyDamageState(totalSectors: number): DamageState {
   return { bytes: 0, open: { bad: null, 'read-error': null }, last_start: 0, records: 0, index: [], summary: emptySummary(totalSectors) };
 }
 
-function putVarint(out: number[], v: number): void {
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
+/** bytes appended in place (a varint is at most 8 bytes for a sector number below 2^53) */
+class Bytes {
+  buf = Buffer.allocUnsafe(1 << 16);
+  length = 0;
+  varint(v: number): void {
+    if (this.length + 8 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    while (v >= 0x80) {
+      this.buf[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.length++] = v;
   }
-  out.push(v);
 }
 
 const blocksOf = (r: Range, spb: number) => Math.ceil((r[1] - r[0]) / spb);
@@ -89,7 +99,7 @@ function addToCells(cells: number[], w: number, r: Range, spb: number, onlyCell?
  * flush() appends the closed ranges to the file (the caller then saves the state, which records `bytes`).
  */
 export class DamageLog {
-  private pending: number[] = [];
+  private pending = new Bytes();
 
   constructor(readonly file: string, readonly state: DamageState, private readonly spb: number) {}
 
@@ -119,12 +129,22 @@ export class DamageLog {
   /** the scrub is at `sector`: open ranges that end before it cannot grow any more, so they are closed (in order
    *  of their start: the file stays sorted) */
   passed(sector: number): void {
-    const ready = (['bad', 'read-error'] as const).filter((k) => { const o = this.state.open[k]; return !!o && o[1] < sector; });
-    ready.sort((a, b) => this.state.open[a]![0] - this.state.open[b]![0]);
-    for (const k of ready) {
-      this.close(k, this.state.open[k]!);
-      this.state.open[k] = null;
+    const bad = this.state.open.bad;
+    const read = this.state.open['read-error'];
+    const b = !!bad && bad[1] < sector;
+    const r = !!read && read[1] < sector;
+    if (b && r && read![0] < bad![0]) {
+      this.closeOpen('read-error');
+      this.closeOpen('bad');
+      return;
     }
+    if (b) this.closeOpen('bad');
+    if (r) this.closeOpen('read-error');
+  }
+
+  private closeOpen(kind: DamageKind): void {
+    this.close(kind, this.state.open[kind]!);
+    this.state.open[kind] = null;
   }
 
   private close(kind: DamageKind, r: Range): void {
@@ -136,8 +156,8 @@ export class DamageLog {
       });
     }
     // head = (gap from the last range's first sector) × 2 + kind; then the length (ranges are ascending: gap ≥ 0)
-    putVarint(this.pending, (r[0] - st.last_start) * 2 + (kind === 'bad' ? 0 : 1));
-    putVarint(this.pending, r[1] - r[0]);
+    this.pending.varint((r[0] - st.last_start) * 2 + (kind === 'bad' ? 0 : 1));
+    this.pending.varint(r[1] - r[0]);
     st.last_start = r[0];
     st.records++;
     summarize(st.summary, kind, r, this.spb);
@@ -172,7 +192,7 @@ export class DamageLog {
   /** appends the ranges closed since the last flush, made durable (before the state file says so) */
   flush(): void {
     if (!this.pending.length) return;
-    const b = Buffer.from(this.pending);
+    const b = this.pending.buf.subarray(0, this.pending.length);
     const fd = fs.openSync(this.file, 'a', 0o600);
     try {
       for (let done = 0; done < b.length; ) done += fs.writeSync(fd, b, done, b.length - done);
@@ -181,7 +201,7 @@ export class DamageLog {
       fs.closeSync(fd);
     }
     this.state.bytes += b.length;
-    this.pending = [];
+    this.pending.length = 0;
   }
 
   /** closes the open ranges (the scrub reached the end) and flushes */
