@@ -4,7 +4,8 @@ import { startJob } from '../engine/jobs/index.js';
 import type { JobProgress, JobSpec } from '../engine/jobs/types.js';
 import { SECTOR_SIZE } from '../engine/layout/superblock.js';
 import type { UncheckedReason } from '../engine/api.js';
-import { sectorsOf, uncheckedList, type CheckReport } from './report.js';
+import { mappingFields, sectorsOf, uncheckedList, type CheckReport } from './report.js';
+import { mapPlain, mappingText } from './fsmap.js';
 import { scrubDamage } from '../engine/jobs/state.js';
 import { allOf } from '../engine/jobs/damage.js';
 
@@ -18,6 +19,8 @@ export interface JobIo {
 export interface JobFlags {
   progressJson: boolean;
   json: boolean;
+  /** scrub --map-files: what the bad blocks hold in the file system (cli/fsmap.ts) */
+  mapFiles?: boolean;
 }
 
 export function humanRate(bps: number): string {
@@ -122,6 +125,7 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
   const log = spec.kind === 'scrub' ? scrubDamage(spec.device) : null;
   const badRanges = log ? allOf(log, 'bad') : p.bad_ranges;
   const readRanges = log ? allOf(log, 'read-error') : p.read_error_ranges ?? [];
+  const mapped = spec.kind === 'scrub' && flags.mapFiles && (badRanges.length || readRanges.length) ? mappingFields(() => mapPlain(spec.device, spec.volume ?? {}, [...badRanges, ...readRanges])) : {};
   if (spec.kind === 'scrub' && flags.json) {
     const spb = p.sectors_per_block ?? 1;
     const by: Partial<Record<UncheckedReason, number>> = {};
@@ -135,6 +139,7 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
       mismatches: p.mismatches, bad_sectors: sectorsOf(badRanges, spb), bad_ranges: badRanges,
       // blocks whose read failed (EIO): not tag mismatches, and not checked
       read_errors: p.read_errors ?? 0, read_error_ranges: readRanges,
+      ...mapped,
     };
     out(JSON.stringify(report) + '\n');
   }
@@ -155,7 +160,9 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
       out(readErrors + (p.mismatches
         ? `${p.mismatches} bad block(s) in sectors ${ranges(badRanges)}${notChecked}\n`
         : unchecked || p.read_errors ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}${p.read_errors ? `; ${p.read_errors} block(s) not checked (read errors)` : ''}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`));
+      if (mapped.mapping) out(mappingText(mapped.mapping));
     }
+    if (mapped.mapping_error) io.err(`integrity-studio: could not map the bad blocks: ${mapped.mapping_error}\n`);
     return p.mismatches || p.read_errors ? 4 : 0;
   }
   return 0;

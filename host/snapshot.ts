@@ -18,6 +18,7 @@ import { engineOptions, type KeyName } from './requests.js';
 import { recalcView, scanView } from './job-views.js';
 import { fillLuksSnapshot, luksScrubStateFile } from './luks/header-view.js';
 import type { Entry } from './volumes.js';
+import { damageMapSummary } from './fsmap/index.js';
 
 /** Conditions in order of importance (the first is the badge). */
 export const ORDER: VolumeState[] = [
@@ -65,6 +66,7 @@ export function snapshotOf(e: Entry, hostStartedAt: string): VolumeSnapshot {
   const finish = (conds: VolumeState[]): VolumeSnapshot => {
     s.conditions = ORDER.filter((c) => conds.includes(c));
     s.state = s.conditions[0] ?? 'not-checked';
+    s.damage_map = damageMapSummary(e, s);
     return s;
   };
   if (e.formatting) return finish(['formatting']);
