@@ -81,7 +81,7 @@ function fingerprintNow(e: Entry): VolumeFingerprint | null {
 const fpKey = (f: VolumeFingerprint | null) => (f ? JSON.stringify([f.files, f.superblock]) : '-');
 
 /** why the volume cannot be mapped now (with the code a command refuses with), or null */
-function unavailable(e: Entry, s: VolumeSnapshot): { why: string; code: 'EKEY' | 'EBUSY' | 'ENOENT' | 'EFORMAT' } | null {
+function unavailable(e: Entry, s: VolumeSnapshot): { why: string; code: 'EKEY' | 'EBUSY' | 'ENOENT' | 'EFORMAT' | 'EINVAL' } | null {
   if (s.conditions.includes('missing')) return { why: s.error ?? 'the image is missing', code: 'ENOENT' };
   if (s.conditions.includes('unreadable')) return { why: s.error ?? 'its superblock cannot be read', code: 'EFORMAT' };
   if (e.luks && !e.luks.volumeKey) return { why: 'Unlock it with its passphrase: its file system is inside the encryption, and the host does not hold the key', code: 'EKEY' };
@@ -89,6 +89,7 @@ function unavailable(e: Entry, s: VolumeSnapshot): { why: string; code: 'EKEY' |
     const missing = missingKeys(e, null);
     if (missing.length) return { why: `Unlock it: ${missingWords(missing)}`, code: 'EKEY' };
   }
+  if (s.verification.suspect_algorithm_or_key) return { why: 'every checked block failed: the algorithm or key is probably wrong, and the blocks are probably good', code: 'EINVAL' };
   if (e.formatting || e.resizing || e.replaying) return { why: `it is being ${e.formatting ? 'formatted' : e.resizing ? 'resized' : 'replayed'}: it is mapped when that has finished`, code: 'EBUSY' };
   if (e.handles.recalc) return { why: 'a recalculation is writing it: it is mapped when that has finished', code: 'EBUSY' };
   if (e.fsmap?.rewriting) return { why: 'free blocks are being rewritten: it is mapped again when that has finished', code: 'EBUSY' };
