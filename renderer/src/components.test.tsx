@@ -223,7 +223,7 @@ test('what the bad blocks hold: the status counts damaged files, the list has a 
   assert.match(html, /<h5[^>]*>Damaged files <span class="muted">\(1 file\)<\/span><\/h5>/);
   assert.match(html, /<h5[^>]*>File-system structures <span class="muted">\(2 structures\)<\/span><\/h5>/);
   assert.match(html, /<h5[^>]*>Free space <span class="muted">\(1 sector\)<\/span><\/h5>/);
-  assert.match(html, /Not in use by the file system: <strong>harmless<\/strong>/);
+  assert.match(html, /<strong>Harmless<\/strong>: no file or file-system structure uses these blocks/);
   assert.match(html, /<button type="button" class="secondary"[^>]*>Rewrite with zeros…<\/button>/);
   assert.doesNotMatch(html, /Could not map/);
   const list = renderToStaticMarkup(<VolumeList volumes={[v, vol('n')]} onNavigate={() => {}} />);

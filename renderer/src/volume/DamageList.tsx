@@ -67,7 +67,7 @@ export function DamageList({ v, d, exporter, renderRow, head, noun }: {
       setProblem(null);
     }, (e: Error) => { if (live) setProblem(e.message); });
     return () => { live = false; };
-  }, [v.id, from, kind, version, d]);
+  }, [v.id, from, kind, version, d.call]);
 
   const go = (to: number, push: boolean) => {
     if (push) setStack([...stack, from]);

@@ -34,7 +34,8 @@ export function FileItem({ i }: { i: Extract<FsMapItem, { kind: 'file' }> }) {
       {also ? <div className="small">{also}</div> : null}
       {i.byte_ranges.length ? (
         <div data-testid="file-bytes">Damaged: {i.byte_ranges.slice(0, SHOWN).map(byteWords).join(', ')}{more(Math.min(SHOWN, i.byte_ranges.length), i.byte_ranges_total, 'range')} of the file</div>
-      ) : <div>{i.meaning}</div>}
+      ) : null}
+      <div className="small">{i.meaning}</div>
       <div><Ranges i={i} /></div>
       {i.uncertain ? <div className="warn small">Uncertain: {i.uncertain}</div> : null}
     </li>
@@ -58,7 +59,7 @@ export function MetaItem({ i }: { i: Extract<FsMapItem, { kind: 'metadata' }> })
 function OtherItem({ i }: { i: Extract<FsMapItem, { kind: 'free' | 'unmapped' }> }) {
   return (
     <li data-testid={i.kind === 'free' ? 'free-space' : 'unmapped'}>
-      <div>{i.kind === 'free' ? i.meaning : i.reason}</div>
+      {i.kind === 'unmapped' ? <div>{i.reason}</div> : null}
       <div><Ranges i={i} /> <span className="muted small">({plural(i.sectors, 'sector')})</span></div>
     </li>
   );
@@ -81,7 +82,7 @@ function Group({ v, d, kind, count, version, children }: { v: VolumeSnapshot; d:
       setProblem(null);
     }, (e: Error) => { if (live) setProblem(e.message); });
     return () => { live = false; };
-  }, [v.id, kind, offset, version, d]);
+  }, [v.id, kind, offset, version, d.call]);
   const go = (to: number) => { setOffset(to); list.current?.focus(); };
   const total = page?.total_items ?? 0;
   return (
@@ -180,7 +181,7 @@ export function DamageMap({ v, d, noun }: { v: VolumeSnapshot; d: Pick<Dashboard
           {m.metadata_items ? <Group v={v} d={d} kind="metadata" version={version} count={plural(m.metadata_items, 'structure')} /> : null}
           {m.free_sectors ? (
             <Group v={v} d={d} kind="free" version={version} count={plural(m.free_sectors, 'sector')}>
-              <p>Not in use by the file system: <strong>harmless</strong>. Rewriting these blocks with zeros and a valid tag clears them (the host asks first, naming them, and checks again that they are free).</p>
+              <p><strong>Harmless</strong>: no file or file-system structure uses these blocks. Rewriting them with zeros and a valid tag clears them; the host asks first, naming them, and checks again just before writing that they are still free.</p>
               {m.rewritten ? <p className="ok small" data-testid="rewritten">{plural(m.rewritten.blocks, 'block')} rewritten with zeros {formatTime(m.rewritten.at)} and read back verified; a scrub takes them off this list.</p> : null}
               <RewriteFree v={v} d={d} />
             </Group>
