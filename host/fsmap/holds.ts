@@ -11,7 +11,10 @@ export type Holds =
   | { kind: 'unmapped'; sectors: number; reason: string };
 
 /** An index of a mapping's listed ranges, queried with ascending or any ranges (binary search). */
-export function holdsOf(r: FsMapResult): { at(first: number, end: number): { holds: Holds[]; unlisted_sectors: number; capped: string[] } } {
+/** what one range holds; unlisted_sectors and capped only when some of its sectors are in no listed range */
+export interface RangeHolds { holds: Holds[]; unlisted_sectors?: number; capped?: string[] }
+
+export function holdsOf(r: FsMapResult): { at(first: number, end: number): RangeHolds } {
   const idx: Array<[number, number, number]> = [];
   r.items.forEach((it, k) => { for (const [a, b] of it.ranges) idx.push([a, b, k]); });
   idx.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
@@ -39,7 +42,7 @@ export function holdsOf(r: FsMapResult): { at(first: number, end: number): { hol
       }
       const holds = [...per].map(([k, sectors]) => holdOne(r.items[k]!, sectors, first, end));
       const unlisted = end - first - covered(pieces);
-      return { holds, unlisted_sectors: unlisted, capped: unlisted ? capped.map(label) : [] };
+      return unlisted ? { holds, unlisted_sectors: unlisted, capped: capped.map(label) } : { holds };
     },
   };
 }
@@ -92,7 +95,7 @@ function holdOne(i: FsMapItem, sectors: number, first: number, end: number): Hol
 }
 
 /** one line for a CSV cell: what the range holds, items separated by "; " */
-export function holdsText(h: { holds: Holds[]; unlisted_sectors: number; capped: string[] }): string {
+export function holdsText(h: RangeHolds): string {
   const parts = h.holds.map((x) => {
     switch (x.kind) {
       case 'file': {
@@ -108,6 +111,6 @@ export function holdsText(h: { holds: Holds[]; unlisted_sectors: number; capped:
         return x.reason;
     }
   });
-  if (h.unlisted_sectors) parts.push(`${h.unlisted_sectors} sector(s) in one of: ${h.capped.join(', ')} (their range lists are capped)`);
+  if (h.unlisted_sectors) parts.push(`${h.unlisted_sectors} sector(s) in one of: ${(h.capped ?? []).join(', ')} (their range lists are capped)`);
   return parts.join('; ');
 }
