@@ -157,4 +157,8 @@ try {
 } catch (e) {
   const err = e as Error & { code?: unknown };
   parentPort!.postMessage({ type: 'error', message: err.message, code: typeof err.code === 'string' ? err.code : undefined });
+} finally {
+  // this thread's copies of the keys
+  if (d.target.luks) d.target.luks.volumeKey.fill(0);
+  else for (const k of [d.target.options.integrityKey, d.target.options.journalIntegrityKey, d.target.options.journalCryptKey]) k?.fill(0);
 }
