@@ -17,7 +17,9 @@ import { SliceDevice } from '../engine/io/slice.js';
 import { readJobState, jobStatePath } from '../engine/jobs/state.js';
 import { humanEta, humanRate } from './jobs.js';
 import { writeAll } from './args.js';
-import { rangesOf, uncheckedList, type CheckReport } from './report.js';
+import { mappingFields, rangesOf, uncheckedList, type CheckReport } from './report.js';
+import { mapCrypt, mappingText } from './fsmap.js';
+import { cryptSource, mapBadSectors } from '../engine/fsmap/index.js';
 import { unlockLuks2 } from '../engine/luks/index.js';
 
 export interface CryptIo {
@@ -129,7 +131,7 @@ function failedLines(device: string, bad: number[], spb: number): string {
 }
 
 /** read, verify, scrub, write, replay or status of a LUKS2 device, its arguments parsed with CRYPT_OPTIONS */
-export type CryptValues = ReturnType<typeof parseArgs<{ options: typeof CRYPT_OPTIONS; allowPositionals: true }>>['values'];
+export type CryptValues = ReturnType<typeof parseArgs<{ options: typeof CRYPT_OPTIONS; allowPositionals: true }>>['values'] & { 'map-files'?: boolean };
 type LuksFormatValues = ReturnType<typeof parseArgs<{ options: typeof FORMAT_OPTIONS; allowPositionals: true }>>['values'];
 
 export async function cmdCrypt(cmd: string, values: CryptValues, positionals: string[], io: CryptIo): Promise<number> {
@@ -173,18 +175,23 @@ export async function cmdCrypt(cmd: string, values: CryptValues, positionals: st
       const bad: number[] = [];
       v.read(0, v.sectors, null, 0, (s) => bad.push(s));
       const r = { device, checked_sectors: v.stats.checked_sectors, sector_size: v.segment.sector_size, failed_sectors: bad.length, bad_sectors: bad, cipher: v.cipher.kernelName };
+      // the plaintext around the failing sectors (they have none: reported unreadable to the mapper)
+      const mapped = values['map-files'] && bad.length ? mappingFields(() => mapBadSectors(cryptSource(v), rangesOf(bad, v.spb))) : {};
       if (values.json) {
         const report: CheckReport = {
           device, type: 'luks2', command: 'verify', state: 'done', block_size: v.segment.sector_size, provided_data_sectors: v.sectors, position_sector: v.sectors,
           checked_blocks: v.stats.checked_sectors, checked_sectors: v.stats.checked_sectors * v.spb, unchecked_blocks: 0, unchecked: [],
           mismatches: bad.length, bad_sectors: bad, bad_ranges: rangesOf(bad, v.spb), read_errors: 0, read_error_ranges: [], cipher: v.cipher.kernelName,
+          ...mapped,
         };
         io.out(JSON.stringify(report) + '\n');
       } else {
         io.out(failedLines(device, bad, v.spb));
         io.out(`checked: ${r.checked_sectors} ${r.sector_size}-byte sectors (${v.size} bytes, every sector), ${v.cipher.kernelName}\nfailed authentication: ${bad.length}\n`);
+        if (mapped.mapping) io.out(mappingText(mapped.mapping));
         if (bad.length) io.out('action: the listed sectors read as I/O errors through dm-crypt; restore them from a backup or rewrite them\n');
       }
+      if (mapped.mapping_error) io.err(`integrity-studio: could not map the failing sectors: ${mapped.mapping_error}\n`);
       return bad.length ? 4 : 0;
     }
     if (cmd === 'write') {
@@ -285,6 +292,8 @@ async function cryptScrub(device: string, values: Record<string, unknown>, io: C
       },
     });
     if (process.stderr.isTTY && !values['progress-json']) io.err('\n');
+    const mapped = values['map-files'] && r.bad_ranges.length ? mappingFields(() => mapCrypt(device, segmentFromLuks(info), volumeKey, r.bad_ranges)) : {};
+    if (mapped.mapping_error) io.err(`integrity-studio: could not map the failing sectors: ${mapped.mapping_error}\n`);
     if (values.json) {
       const notReached = Math.ceil((r.total_sectors - r.position_sector) / r.sectors_per_block);
       const report: CheckReport = {
@@ -292,6 +301,7 @@ async function cryptScrub(device: string, values: Record<string, unknown>, io: C
         position_sector: r.position_sector, start_sector: r.start_sector, checked_blocks: r.checked_sectors, checked_sectors: r.checked_sectors * r.sectors_per_block,
         unchecked_blocks: notReached, unchecked: uncheckedList({ 'not-reached': notReached }),
         mismatches: r.failed_sectors, bad_sectors: r.bad_sectors, bad_ranges: r.bad_ranges, read_errors: 0, read_error_ranges: [],
+        ...mapped,
       };
       io.out(JSON.stringify(report) + '\n');
     } else {
@@ -299,6 +309,7 @@ async function cryptScrub(device: string, values: Record<string, unknown>, io: C
       io.out(
         `scrub ${r.state}: ${r.position_sector} of ${r.total_sectors} sectors checked (${r.checked_sectors} encryption sectors authenticated${r.start_sector ? `, resumed at sector ${r.start_sector}` : ''}); ${r.failed_sectors} failed authentication; 0 bytes written to the volume\n`,
       );
+      if (mapped.mapping) io.out(mappingText(mapped.mapping));
       if (r.state === 'paused') io.out(`action: run the same command again to resume (integrity-studio scrub ${device})\n`);
     }
     return r.failed_sectors ? 4 : 0;

@@ -4,7 +4,8 @@ import { startJob } from '../engine/jobs/index.js';
 import type { JobProgress, JobSpec } from '../engine/jobs/types.js';
 import { SECTOR_SIZE } from '../engine/layout/superblock.js';
 import type { UncheckedReason } from '../engine/api.js';
-import { sectorsOf, SHOWN_RANGES, someRanges, uncheckedList, type CheckReport } from './report.js';
+import { mappingFields, sectorsOf, SHOWN_RANGES, someRanges, uncheckedList, type CheckReport } from './report.js';
+import { mapPlain, mappingText } from './fsmap.js';
 import { scrubDamage } from '../engine/jobs/state.js';
 import { allOf, pageOf, summaryFrom, type DamageKind } from '../engine/jobs/damage.js';
 
@@ -18,6 +19,8 @@ export interface JobIo {
 export interface JobFlags {
   progressJson: boolean;
   json: boolean;
+  /** scrub --map-files: what the bad blocks hold in the file system (cli/fsmap.ts) */
+  mapFiles?: boolean;
 }
 
 export function humanRate(bps: number): string {
@@ -132,6 +135,9 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
   const read = rangesOfKind('read-error');
   const badRanges = bad.first;
   const readRanges = read.first;
+  // --map-files: every range goes to the file-system mapping
+  const everyRange = (kind: DamageKind) => (log ? allOf(log, kind) : (kind === 'bad' ? p.bad_ranges : p.read_error_ranges) ?? []);
+  const mapped = spec.kind === 'scrub' && flags.mapFiles && (bad.total || read.total) ? mappingFields(() => mapPlain(spec.device, spec.volume ?? {}, [...everyRange('bad'), ...everyRange('read-error')])) : {};
   if (spec.kind === 'scrub' && flags.json) {
     const spb = p.sectors_per_block ?? 1;
     const by: Partial<Record<UncheckedReason, number>> = {};
@@ -145,6 +151,7 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
       mismatches: p.mismatches, bad_sectors: sectorsOf(badRanges, spb), bad_ranges: badRanges,
       // blocks whose read failed (EIO): not tag mismatches, and not checked
       read_errors: p.read_errors ?? 0, read_error_ranges: readRanges,
+      ...mapped,
     };
     out(JSON.stringify(report) + '\n');
   }
@@ -166,7 +173,9 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, r
       out(readErrors + (p.mismatches
         ? `${p.mismatches} bad block(s) in sectors ${ranges(bad)}${notChecked}\n`
         : unchecked || p.read_errors ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}${p.read_errors ? `; ${p.read_errors} block(s) not checked (read errors)` : ''}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`));
+      if (mapped.mapping) out(mappingText(mapped.mapping));
     }
+    if (mapped.mapping_error) io.err(`integrity-studio: could not map the bad blocks: ${mapped.mapping_error}\n`);
     return p.mismatches || p.read_errors ? 4 : 0;
   }
   return 0;

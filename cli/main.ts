@@ -19,7 +19,9 @@ import { damagePath, jobStatePath, readJobState, readRecalcHistory, volumeIdOf }
 import { allOf } from '../engine/jobs/damage.js';
 import { cmdLuksDump, LUKS_DUMP_OPTIONS } from './luks.js';
 import { cmdCrypt, cmdLuksFormat, CRYPT_OPTIONS, type CryptValues, isLuks2, FORMAT_OPTIONS as LUKS_FORMAT_OPTIONS } from './crypt.js';
-import { rangesOf, someRanges, uncheckedList, type CheckReport } from './report.js';
+import { mappingFields, rangesOf, someRanges, uncheckedList, type CheckReport } from './report.js';
+import { mappingText } from './fsmap.js';
+import { mapBadSectors, volumeSource } from '../engine/fsmap/index.js';
 import { DUMP_OPTIONS, dumpText, formatVersion, readSuperblockOf, statusFacts, statusText } from './dump.js';
 import { cmdResize, RESIZE_OPTIONS } from './resize.js';
 import { cmdErrors, ERRORS_OPTIONS } from './errors.js';
@@ -56,6 +58,10 @@ const EXTRA_OPTIONS: Record<string, NonNullable<ParseArgsConfig['options']>> = {
   recalc: JOB_OPTIONS,
   scrub: JOB_OPTIONS,
 };
+
+/** verify and scrub: what the bad blocks hold in the file system on the volume (engine/fsmap) */
+export const MAP_OPTIONS: NonNullable<ParseArgsConfig['options']> = { 'map-files': { type: 'boolean' } };
+const MAP_DESCRIPTION = { 'map-files': 'also say what each bad block holds in the ext4 or XFS file system on the volume: the file and byte range, the structure, or free space (--json: "mapping")' };
 
 
 
@@ -188,6 +194,8 @@ async function cmdVerify({ values, positionals }: Parsed, io: Io): Promise<numbe
       discarded_blocks: st.discarded_blocks,
       ...(hint ? { hint } : {}),
     };
+    // read without verification, so the very blocks that failed can be mapped
+    if (values['map-files']) Object.assign(result, mappingFields(() => mapBadSectors(volumeSource(vol), [...result.bad_ranges, ...result.read_error_ranges])));
     if (values.json) io.out(JSON.stringify(result) + '\n');
     else {
       io.out(`${device}: checked ${result.checked_blocks} blocks (${result.checked_sectors} sectors), ${result.mismatches} mismatch${result.mismatches === 1 ? '' : 'es'}\n`);
@@ -199,6 +207,8 @@ async function cmdVerify({ values, positionals }: Parsed, io: Io): Promise<numbe
       const spb = vol.geometry.sectors_per_block;
       if (bad.length) io.out(`bad sectors: ${someRanges(rangesOf(bad, spb), '--json lists every one')}\n`);
       if (readErrors.length) io.out(`${readErrors.length} blocks could not be read (read errors, EIO; not checked): sectors ${someRanges(rangesOf(readErrors, spb), '--json lists every one')}\n`);
+      if (result.mapping && (bad.length || readErrors.length)) io.out(mappingText(result.mapping));
+      if (result.mapping_error) io.err(`integrity-studio: could not map the bad blocks: ${result.mapping_error}\n`);
       if (result.hint) io.err(`integrity-studio: ${result.hint}\n`);
     }
     return bad.length || readErrors.length ? EXIT_MISMATCH : EXIT_OK;
@@ -308,7 +318,7 @@ async function cmdJob(kind: JobKind, { values, positionals }: Parsed, io: Io): P
   };
   return runJobCommand(
     spec,
-    { progressJson: !!values['progress-json'], json: !!values.json },
+    { progressJson: !!values['progress-json'], json: !!values.json, mapFiles: !!values['map-files'] },
     { out: io.out, err: io.err, tty: !!process.stderr.isTTY },
     `integrity-studio ${kind} ${device}`,
   );
@@ -352,8 +362,8 @@ export interface CliCommand {
 }
 
 const OPEN_SUMMARY = 'open options are integritysetup open\'s: the algorithm and keys are not stored on disk; give the ones used at format';
-const crypt = (cmd: string): CliCommand['luks'] => ({
-  synopsis: 'DEVICE [--key-file F | passphrase prompt] [options]', options: CRYPT_OPTIONS as unknown as Options,
+const crypt = (cmd: string, extra: Options = {}): CliCommand['luks'] => ({
+  synopsis: 'DEVICE [--key-file F | passphrase prompt] [options]', options: { ...(CRYPT_OPTIONS as unknown as Options), ...extra },
   run: ({ values, positionals }, io) => cmdCrypt(cmd, values as CryptValues, positionals, io),
 });
 
@@ -361,13 +371,13 @@ export const COMMANDS: Record<string, CliCommand> = {
   dump: { synopsis: 'DEVICE [--data-device F] [--json] [--format-version 2.6|2.8]', summary: 'show the superblock (like integritysetup dump); needs no keys', options: { ...OPEN_OPTIONS, ...DUMP_OPTIONS }, run: cmdDump },
   resize: { synopsis: 'DEVICE [open options] [--size SECTORS | --device-size BYTES] [--wipe] [--json]', summary: `grow or shrink, as integritysetup resize\n${OPEN_SUMMARY}`, options: RESIZE_OPTIONS, run: (p, io) => cmdResize(p, io) },
   read: { synopsis: 'DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]', summary: `read the provided data, verifying every block (exit 4 on a bad block)\n${OPEN_SUMMARY}`, options: { ...OPEN_OPTIONS, ...EXTRA_OPTIONS.read }, run: cmdRead, luks: crypt('read') },
-  verify: { synopsis: 'DEVICE [open options] [--json]', summary: `check every block; exit 4 when mismatches are found\n${OPEN_SUMMARY}`, options: OPEN_OPTIONS, run: cmdVerify, luks: crypt('verify') },
+  verify: { synopsis: 'DEVICE [open options] [--json] [--map-files]', summary: `check every block; exit 4 when mismatches are found\n${OPEN_SUMMARY}`, options: { ...OPEN_OPTIONS, ...MAP_OPTIONS }, descriptions: MAP_DESCRIPTION, run: cmdVerify, luks: crypt('verify', MAP_OPTIONS) },
   'verify-inline': { synopsis: 'LOWER [--integrity ALG] [--integrity-key-file F] [--json]', summary: 'check every block of an inline-mode volume (superblock v6) stacked on LOWER, a dm-integrity image without internal hash whose per-sector metadata holds its tags; exit 4 on mismatches', options: OPEN_OPTIONS, run: cmdVerifyInline },
   status: { synopsis: 'DEVICE [open options] [--json] [--format-version 2.6|2.8]', summary: 'the volume, its recalculation and its last scrub', options: { ...OPEN_OPTIONS, ...DUMP_OPTIONS }, run: cmdStatus, luks: crypt('status') },
   write: { synopsis: 'DEVICE [open options] --offset B [--input F]', summary: 'write whole blocks (default: from standard input); exit 0 only once flushed', options: { ...OPEN_OPTIONS, ...EXTRA_OPTIONS.write }, run: cmdWrite, luks: crypt('write') },
   replay: { synopsis: 'DEVICE [open options]', summary: 'replay the journal on disk, as the kernel does on activation', options: OPEN_OPTIONS, run: cmdReplay, luks: crypt('replay') },
   recalc: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json]', summary: 'recalculate tags from recalc_sector; Ctrl-C pauses (the position is saved in the superblock)', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS }, run: (p, io) => cmdJob('recalc', p, io) },
-  scrub: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json] [--json]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS }, run: (p, io) => cmdJob('scrub', p, io), luks: crypt('scrub') },
+  scrub: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json] [--json] [--map-files]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS, ...MAP_OPTIONS }, descriptions: MAP_DESCRIPTION, run: (p, io) => cmdJob('scrub', p, io), luks: crypt('scrub', MAP_OPTIONS) },
   format: { synopsis: 'DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: FORMAT_OPTIONS, run: (p, io) => runFormat(p, io) },
   errors: { synopsis: 'DEVICE [--data-device F] [--csv | --json]', summary: 'every bad or unreadable range the last scrub found (with what it carried over), as CSV (default) or JSON, streamed; the dashboard\'s export', options: ERRORS_OPTIONS, run: cmdErrors },
   'luks-dump': { synopsis: 'DEVICE [--json]', summary: 'show the LUKS2 header as cryptsetup luksDump does; never prints keys', options: LUKS_DUMP_OPTIONS, run: (p, io) => cmdLuksDump(p, io) },

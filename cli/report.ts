@@ -1,7 +1,7 @@
 // One schema for what `verify --json` and `scrub --json` print, for plain dm-integrity volumes and LUKS2
 // authenticated ones alike (a LUKS2 volume's blocks are its encryption sectors, and a bad one is a sector failing
 // authentication): scripts read the same names whatever the volume.
-import type { UncheckedReason } from '../engine/api.js';
+import type { FsMapResult, UncheckedReason } from '../engine/api.js';
 
 export interface CheckReport {
   device: string;
@@ -38,6 +38,20 @@ export interface CheckReport {
   start_sector?: number;
   /** a labelled guess when every checked block failed (the algorithm or key is probably wrong) */
   hint?: string;
+  /** --map-files: what the bad blocks and unreadable blocks hold in the file system on the volume (engine/fsmap; lists
+   *  capped per item as the mapper caps them) */
+  mapping?: FsMapResult;
+  /** --map-files: why no mapping could be made */
+  mapping_error?: string;
+}
+
+/** --map-files: the mapping, or why there is none, as report fields */
+export function mappingFields(f: () => FsMapResult): Pick<CheckReport, 'mapping' | 'mapping_error'> {
+  try {
+    return { mapping: f() };
+  } catch (e) {
+    return { mapping_error: (e as Error).message };
+  }
 }
 
 /** [first, end) ranges of whole blocks from their first sectors (ascending) */

@@ -58,8 +58,8 @@ test('100,000 bad blocks: page, jump, filter, export, and the controls answer du
   const [csv] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export CSV' }).click()]);
   const lines = fs.readFileSync((await csv.path())!, 'utf8').trimEnd().split('\n');
   expect(lines).toHaveLength(N + 1);
-  expect(lines[1]).toMatch(/^bad,0,0,1,0,0,1,512,image,\d+,\d+$/);
-  expect(lines[N]).toMatch(/^bad,199998,199998,1,199998,199998,1,512,image,\d+,\d+$/);
+  expect(lines[1]).toMatch(/^bad,0,0,1,0,0,1,512,image,\d+,\d+,/);
+  expect(lines[N]).toMatch(/^bad,199998,199998,1,199998,199998,1,512,image,\d+,\d+,/);
 
   // a scrub from the start again finds errors at full rate (a speed limit keeps it running long enough to act on,
   // however fast the machine hashes); the toggle and the list answer while it runs, the known damage stays listed

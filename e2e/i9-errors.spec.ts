@@ -37,8 +37,9 @@ test('golden i: every bad range with its unit and byte offsets in the image, the
   }
   const [csv] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export CSV' }).click()]);
   const lines = fs.readFileSync((await csv.path())!, 'utf8').trim().split('\n');
-  expect(lines[0]).toBe('kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte');
-  expect(lines[1]).toBe('bad,10,10,1,10,10,1,512,image,230400,230911');
+  // holds (issue 20): what the range holds in the file system, once the host has mapped it (this image has none)
+  expect(lines[0]).toBe('kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte,holds');
+  expect(lines[1]).toMatch(/^bad,10,10,1,10,10,1,512,image,230400,230911,(|"could not map: no known file system[^"]*")$/);
   expect(lines).toHaveLength(7);
 });
 

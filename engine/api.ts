@@ -3,9 +3,11 @@
 // Keys never cross it: the renderer only learns whether a key is set.
 import type { JobKind, JobProgress, JobRun } from './jobs/types.js';
 import type { JournalState } from './integrity/journal-writer.js';
+import type { FsMapItem, FsMapResult, FsMapStats, FsType, SectorRange } from './fsmap/types.js';
 
 export type { JobKind, JobProgress, JobState, JobRun } from './jobs/types.js';
 export type { JournalState } from './integrity/journal-writer.js';
+export type { ByteRange, FsMapFileItem, FsMapFreeItem, FsMapItem, FsMapMetadataItem, FsMapResult, FsMapStats, FsMapUnmappedItem, FsType, InodeRef, SectorRange } from './fsmap/types.js';
 
 export type VolumeMode = 'journal' | 'bitmap' | 'direct';
 /**
@@ -193,6 +195,8 @@ export interface VolumeSnapshot {
   speed_limit_mib_s: number | null;
   /** a LUKS2 authenticated volume (dm-crypt over dm-integrity): what its header says, read without a key */
   luks?: LuksInfo | null;
+  /** what the known damage holds (files, file-system structures, free space), counts only; mapDamage pages the items */
+  damage_map?: DamageMapSummary | null;
 }
 
 /** One LUKS2 keyslot as `cryptsetup luksDump` shows it (no key material). */
@@ -405,6 +409,13 @@ export interface IntegrityCommands {
   /** writes the whole list of known damage to a file on the host, as JSON or CSV, streamed (Electron: after a save
    *  dialog; the browser downloads /export/ID.FORMAT from `serve` instead) */
   exportErrors(id: string, req: ExportErrorsRequest): Awaitable<ExportResult>;
+  /** what the known damage holds (engine/fsmap, in a worker thread): the kept mapping, or a new one when there is
+   *  none for this damage and this volume yet (or `refresh`); items a page at a time, one kind at a time */
+  mapDamage(id: string, req: MapDamageRequest): Awaitable<DamageMapPage>;
+  /** rewrites the known bad blocks the file system says are free with zeros and a valid tag, through the engine's
+   *  write path (a LUKS2 volume: through dm-crypt, a new IV and tag); asks first (ECONFIRM, naming what is written)
+   *  unless `confirm`; refuses when any of them is not free when checked again just before writing */
+  rewriteFreeBlocks(id: string, req: RewriteFreeRequest): Awaitable<RewriteFreeResult>;
 }
 
 export type CommandName = keyof IntegrityCommands;
@@ -496,6 +507,81 @@ export interface ExportResult {
   ranges: number;
 }
 
+// ---- what the known damage holds (issue 20: engine/fsmap) ----
+
+/** The host's mapping of a volume's known damage, as snapshots carry it (bounded: counts and words). */
+export interface DamageMapSummary {
+  /**
+   * none: no known damage; pending: known damage not mapped yet (mapDamage maps it); mapping: a worker is mapping it;
+   * mapped: the counts below describe the known damage; outdated: the known damage changed since the last mapping
+   * (counts are the old ones; it is mapped again when the volume is idle, or by mapDamage); unavailable: it cannot be
+   * mapped now (reason: locked, keys not held, another process writing, …); failed: the mapping failed (reason)
+   */
+  state: 'none' | 'pending' | 'mapping' | 'mapped' | 'outdated' | 'unavailable' | 'failed';
+  reason: string | null;
+  fs: FsType | null;
+  fs_description: string;
+  /** the file system's block size (0 when none was recognised) */
+  block_size: number;
+  bad_sectors: number;
+  files_damaged: number;
+  /** file items in all (a file whose bad blocks lie only in unwritten extents or past its end is not damaged) */
+  file_items: number;
+  metadata_items: number;
+  free_sectors: number;
+  unmapped_sectors: number;
+  /** why the mapping may not describe the file system as it is, each in words: the file system's unreplayed journal or
+   *  dirty log, the volume changed since it was mapped, attached to a loop device or held by the kernel, a scrub
+   *  still finding damage */
+  stale: string[];
+  mapped_at: string | null;
+  /** free bad blocks rewritten with zeros since this damage was found (they stay known damage until a scrub
+   *  checks them again) */
+  rewritten: { blocks: number; at: string } | null;
+}
+
+export interface MapDamageRequest {
+  /** the items of one kind (default all, in sector order) */
+  kind?: 'all' | FsMapItem['kind'];
+  /** the first item of the page (default 0) */
+  offset?: number;
+  /** at most this many items (default 50, at most 200) */
+  limit?: number;
+  /** map again even when the kept mapping is current */
+  refresh?: boolean;
+}
+
+export interface DamageMapPage {
+  summary: DamageMapSummary;
+  /** the mapping's header (null when there is none): the whole result without its items */
+  result: Omit<FsMapResult, 'items'> | null;
+  items: FsMapItem[];
+  /** items of the kind asked for, in all */
+  total_items: number;
+  /** the offset of the next page, null after the last */
+  next_offset: number | null;
+}
+
+export interface RewriteFreeRequest {
+  /** the user saw what will be written (the ECONFIRM answer) and said yes */
+  confirm?: boolean;
+}
+
+export interface RewriteFreeResult {
+  /** volume blocks rewritten with zeros and a valid tag, and read back verified */
+  blocks: number;
+  /** the first ranges rewritten ([first, end) 512-byte sectors; at most DAMAGE_FIRST_RANGES) */
+  ranges: SectorRange[];
+  ranges_total: number;
+  /** free sectors not rewritten because their volume block also holds sectors in use, or not checked free */
+  skipped_sectors: number;
+  /** what the file system said (checkFree) just before the write */
+  fs: FsType | null;
+  /** journal / direct / dm-crypt: the write path used */
+  written_through: string;
+  stats: Pick<FsMapStats, 'elapsed_ms'>;
+}
+
 /** The commands' argument schemas (host/protocol.ts validates every request against them, whatever the surface). */
 export type Field = (
   | { t: 'string' }
@@ -561,6 +647,8 @@ export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
   resizeVolume: { args: [ID, { kind: 'object', name: 'resizeVolume', shape: { size: I, wipe: B, confirmShrink: B } }] },
   listErrors: { args: [ID, { kind: 'object', name: 'listErrors', shape: { fromSector: I, limit: I, kind: { t: 'enum', values: ['all', 'bad', 'read-error'] } } }] },
   exportErrors: { args: [ID, { kind: 'object', name: 'exportErrors', shape: { format: { t: 'enum', values: ['json', 'csv'], required: true }, path: RP } }] },
+  mapDamage: { args: [ID, { kind: 'object', name: 'mapDamage', shape: { kind: { t: 'enum', values: ['all', 'file', 'metadata', 'free', 'unmapped'] }, offset: I, limit: I, refresh: B } }] },
+  rewriteFreeBlocks: { args: [ID, { kind: 'object', name: 'rewriteFreeBlocks', shape: { confirm: B } }] },
 };
 
 /** the command names, from the table (the transports build their calls from this) */

@@ -6,43 +6,20 @@ import fs from 'node:fs';
 import { once } from 'node:events';
 import { IntegrityStudioError } from '../engine/errors.js';
 import { openVolume } from '../engine/volume.js';
-import { allRanges, pageOf, summaryFrom, type DamageKind, type DamageSource } from '../engine/jobs/damage.js';
+import { allRanges, pageOf, summaryFrom, type DamageKind } from '../engine/jobs/damage.js';
 import type { Geometry } from '../engine/layout/geometry.js';
-import type { ErrorPage, ErrorRangeRow, ExportErrorsRequest, ExportResult, ListErrorsRequest } from '../engine/api.js';
-import { knownDamageLogs } from './job-views.js';
-import { scrubStateOf } from './snapshot.js';
+import type { ErrorPage, ExportErrorsRequest, ExportResult, ListErrorsRequest } from '../engine/api.js';
+import { sourcesOf } from './damage-sources.js';
 import { openLuksIntegrity } from './luks/header-view.js';
 import { readLuks2Header } from '../engine/luks/index.js';
 import { segmentFromLuks } from '../engine/crypt/volume.js';
 import type { Entry } from './volumes.js';
+import { holdsOf, holdsText } from './fsmap/holds.js';
+import type { KeptMapping } from './fsmap/index.js';
 
 const DEFAULT_PAGE = 200;
 const MAX_PAGE = 2000;
 
-/** The logs behind a volume's known damage, with where the current scrub is (the finished one counts past it). */
-function sourcesOf(e: Entry, spb = 1): {
-  sources: Array<{ src: DamageSource; from?: number }>;
-  scrub: { state: string; started_at: string | null; finished_at: string | null; checked_blocks: number; total_sectors: number };
-  counts: { bad: number; read: number };
-} {
-  const { st, file } = scrubStateOf(e);
-  const logs = knownDamageLogs(st, file);
-  const running = e.jobs.scrub && e.handles.scrub ? e.jobs.scrub.position_sector : null;
-  const position = running ?? (st?.state === 'done' ? Number.MAX_SAFE_INTEGER : st?.position_sector ?? 0);
-  const sources: Array<{ src: DamageSource; from?: number }> = [];
-  if (logs.current) sources.push({ src: logs.current });
-  if (logs.previous && st?.state !== 'done') sources.push({ src: logs.previous, from: position });
-  const counts = { bad: 0, read: 0 };
-  for (const { src, from } of sources) {
-    const sum = summaryFrom(src, from ?? 0, spb);
-    counts.bad += sum.bad_blocks;
-    counts.read += sum.read_errors;
-  }
-  return {
-    sources, counts,
-    scrub: { state: st?.state ?? 'none', started_at: st?.started_at ?? null, finished_at: st?.state === 'done' ? st.finished_at ?? null : null, checked_blocks: st?.checked_blocks ?? 0, total_sectors: st?.total_sectors ?? 0 },
-  };
-}
 
 const KINDS: Record<NonNullable<ListErrorsRequest['kind']>, ReadonlySet<DamageKind>> = {
   all: new Set<DamageKind>(['bad', 'read-error']), bad: new Set<DamageKind>(['bad']), 'read-error': new Set<DamageKind>(['read-error']),
@@ -95,35 +72,48 @@ function geometryOf(e: Entry): { g: Geometry; offset: number; spb: number; luks:
 const ROW_LINES = 64;
 const aead = (sector: number) => `INTEGRITY AEAD ERROR, sector ${sector}`;
 
-/** The export as a stream of text pieces (JSON or CSV), row by row: memory holds a page of ranges, whatever the count. */
-export function* exportLines(e: Entry, format: 'json' | 'csv'): Generator<string, number> {
+/** a CSV cell: quoted, quotes doubled */
+const csvCell = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/**
+ * The export as a stream of text pieces (JSON or CSV), row by row: memory holds a page of ranges, whatever the count.
+ * With a mapping of this damage (host/fsmap), every range says what it holds (JSON `holds`, CSV column `holds`).
+ */
+export function* exportLines(e: Entry, format: 'json' | 'csv', mapping: KeptMapping | null = null): Generator<string, number> {
   const { g, offset, spb, luks } = geometryOf(e);
   const { sources, scrub, counts } = sourcesOf(e, spb);
   const on = g.meta_dev ? 'data device' : 'image';
+  const index = mapping ? holdsOf(mapping.result) : null;
+  const holdsCell = (first: number, end: number) => (index ? csvCell(holdsText(index.at(first, end))) : '');
   let n = 0;
   if (format === 'csv') {
     if (luks) {
       // as dm-crypt logs them: one line per failing encryption sector (512-byte sector numbers of the dm-crypt device)
-      yield 'sector,encryption_sector,kernel_log\n';
+      yield 'sector,encryption_sector,kernel_log,holds\n';
       for (const r of allRanges(sources, KINDS.all)) {
         n++;
-        for (let s = r.first_sector; s < r.end_sector; s += spb) yield `${s},${s / spb},"${aead(s)}"\n`;
+        for (let s = r.first_sector; s < r.end_sector; s += spb) yield `${s},${s / spb},"${aead(s)}",${holdsCell(s, s + spb)}\n`;
       }
       return n;
     }
-    yield 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte\n';
+    yield 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte,holds\n';
     for (const r of allRanges(sources, KINDS.all)) {
       n++;
       const fb = Math.floor(r.first_sector / spb), blocks = Math.ceil((r.end_sector - r.first_sector) / spb);
+      const holds = holdsCell(r.first_sector, r.end_sector);
       for (const [a, b] of extents(g, r.first_sector, r.end_sector)) {
-        yield [r.kind, r.first_sector, r.end_sector - 1, r.end_sector - r.first_sector, fb, fb + blocks - 1, blocks, spb * 512, on, a + offset, b + offset].join(',') + '\n';
+        yield [r.kind, r.first_sector, r.end_sector - 1, r.end_sector - r.first_sector, fb, fb + blocks - 1, blocks, spb * 512, on, a + offset, b + offset, holds].join(',') + '\n';
       }
     }
     return n;
   }
   yield `{\n "volume": ${JSON.stringify({ name: e.name, path: e.path, data_device: e.options.data_device, type: luks ? 'luks2' : 'dm-integrity', algorithm: e.luks ? 'LUKS2' : e.options.integrity, block_size: spb * 512 })},\n`;
   yield ` "scrub": ${JSON.stringify(scrub)},\n "bad_blocks": ${counts.bad},\n "read_errors": ${counts.read},\n`;
-  yield ` "note": "sectors are 512 bytes${luks ? ' (of the dm-crypt device)' : ''}; every range (first_sector–last_sector, first_block–last_block, first_byte–last_byte) includes both ends",\n "ranges": [`;
+  if (mapping) {
+    const { items: _items, ...m } = mapping.result;
+    yield ` "mapping": ${JSON.stringify({ mapped_at: mapping.mapped_at, ...m })},\n`;
+  }
+  yield ` "note": "sectors are 512 bytes${luks ? ' (of the dm-crypt device)' : ''}; every range (first_sector–last_sector, first_block–last_block, first_byte–last_byte) includes both ends${mapping ? '; holds: what the range holds in the file system (file byte ranges are [start, end))' : ''}",\n "ranges": [`;
   for (const r of allRanges(sources, KINDS.all)) {
     const fb = Math.floor(r.first_sector / spb), blocks = Math.ceil((r.end_sector - r.first_sector) / spb);
     const lines: string[] = [];
@@ -132,6 +122,7 @@ export function* exportLines(e: Entry, format: 'json' | 'csv'): Generator<string
       kind: r.kind, first_sector: r.first_sector, last_sector: r.end_sector - 1, sectors: r.end_sector - r.first_sector, first_block: fb, last_block: fb + blocks - 1, blocks,
       block_size: spb * 512, on, extents: extents(g, r.first_sector, r.end_sector).map(([a, b]) => ({ first_byte: a + offset, last_byte: b + offset })),
       ...(luks ? { kernel_log: lines, kernel_log_lines: blocks } : {}),
+      ...(index ? index.at(r.first_sector, r.end_sector) : {}),
     })}`;
     n++;
   }
@@ -140,12 +131,12 @@ export function* exportLines(e: Entry, format: 'json' | 'csv'): Generator<string
 }
 
 /** Writes the export to `path` on the host, streamed (a full file system: the partial file is removed). */
-export async function exportErrors(e: Entry, req: ExportErrorsRequest): Promise<ExportResult> {
+export async function exportErrors(e: Entry, req: ExportErrorsRequest, mapping: KeptMapping | null = null): Promise<ExportResult> {
   const out = fs.createWriteStream(req.path, { flags: 'w', mode: 0o644 });
   let bytes = 0;
   let ranges = 0;
   try {
-    const it = exportLines(e, req.format);
+    const it = exportLines(e, req.format, mapping);
     for (;;) {
       const step = it.next();
       if (step.done) { ranges = step.value; break; }

@@ -28,6 +28,8 @@ const HANDLERS: Handlers = {
   resizeVolume: (h, [id, req]) => h.resizeVolume(id, req),
   listErrors: (h, [id, req]) => h.listErrors(id, req),
   exportErrors: (h, [id, req]) => h.exportErrors(id, req),
+  mapDamage: (h, [id, req]) => h.mapDamage(id, req),
+  rewriteFreeBlocks: (h, [id, req]) => h.rewriteFreeBlocks(id, req),
 };
 
 /** Runs an already validated call. */

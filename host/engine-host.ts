@@ -13,6 +13,7 @@ import { version } from '../engine/version.js';
 import type {
   AddVolumeRequest, CreateLuksVolumeRequest, CreateVolumeRequest, ErrorPage, ExportErrorsRequest, ExportResult, HostStatus, IntegrityCommands,
   IntegrityEvent, ListErrorsRequest, ResizeLimits, ResizeVolumeRequest, UnlockRequest, UpdateVolumeRequest, VolumeSnapshot,
+  DamageMapPage, MapDamageRequest, RewriteFreeRequest, RewriteFreeResult,
 } from '../engine/api.js';
 import { signatureOf, Poller } from './changes.js';
 import type { HostContext, StartJob } from './context.js';
@@ -25,6 +26,7 @@ import { absolutePath } from './requests.js';
 import { Resizer } from './resize.js';
 import { snapshotOf } from './snapshot.js';
 import { forgetKeys, VolumeStore, type Entry } from './volumes.js';
+import { currentMapping, DamageMaps, type KeptMapping } from './fsmap/index.js';
 
 export type { PausedJob } from './jobs.js';
 export type { StartJob } from './context.js';
@@ -41,6 +43,8 @@ export interface EngineHostOptions {
   startJob?: StartJob | null;
   /** how often idle volumes are re-read for changes made by others (the CLI); 0 disables; default 2000 */
   pollMs?: number;
+  /** map known damage in the background when a volume is idle (host/fsmap); default true */
+  autoMapDamage?: boolean;
 }
 
 export class EngineHost implements IntegrityCommands {
@@ -54,6 +58,8 @@ export class EngineHost implements IntegrityCommands {
   private readonly resizer: Resizer;
   private readonly poller: Poller;
   private readonly startJobFn: StartJob | null;
+  private readonly fsmap: DamageMaps;
+  private readonly autoMap: boolean;
 
   private constructor(o: EngineHostOptions) {
     this.transport = o.transport ?? 'websocket';
@@ -70,11 +76,15 @@ export class EngineHost implements IntegrityCommands {
     this.luks = new LuksVolumes(ctx);
     this.resizer = new Resizer(ctx, this.jobs);
     this.poller = new Poller(o.pollMs ?? 2000, () => this.poll());
+    this.fsmap = new DamageMaps(ctx, this.jobs);
+    this.autoMap = o.autoMapDamage ?? true;
   }
 
   static async create(o: EngineHostOptions = {}): Promise<EngineHost> {
     const host = new EngineHost(o);
     host.store.load();
+    // known damage from before this host started is mapped in the background, one volume at a time
+    if (host.autoMap) for (const e of host.store.all()) host.fsmap.consider(e, snapshotOf(e, host.startedAt));
     return host;
   }
 
@@ -87,6 +97,7 @@ export class EngineHost implements IntegrityCommands {
     const s = snapshotOf(e, this.startedAt);
     e.signature = signatureOf(e);
     this.events.emit({ type: 'volume', volume: s });
+    if (this.autoMap) this.fsmap.consider(e, s);
     return s;
   }
 
@@ -165,7 +176,21 @@ export class EngineHost implements IntegrityCommands {
   }
 
   exportErrors(id: string, req: ExportErrorsRequest): Promise<ExportResult> {
-    return exportErrors(this.store.get(id), { ...req, path: absolutePath(req.path, 'Export file') });
+    const e = this.store.get(id);
+    return exportErrors(e, { ...req, path: absolutePath(req.path, 'Export file') }, this.mappingOf(e));
+  }
+
+  mapDamage(id: string, req: MapDamageRequest): Promise<DamageMapPage> {
+    return this.fsmap.page(this.store.get(id), req);
+  }
+
+  rewriteFreeBlocks(id: string, req: RewriteFreeRequest): Promise<RewriteFreeResult> {
+    return this.fsmap.rewriteFree(this.store.get(id), req);
+  }
+
+  /** the kept mapping of a volume's known damage when it describes the damage known now (exports carry it) */
+  mappingOf(e: Entry): KeptMapping | null {
+    return currentMapping(e, snapshotOf(e, this.startedAt));
   }
 
   /** the volume behind an id (serve streams its export over HTTP) */
@@ -177,6 +202,7 @@ export class EngineHost implements IntegrityCommands {
   async close(): Promise<PausedJob[]> {
     this.poller.stop();
     const paused = await this.jobs.pauseAll();
+    await this.fsmap.close();
     this.events.close();
     for (const e of this.store.all()) forgetKeys(e);
     return paused;

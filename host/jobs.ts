@@ -11,7 +11,7 @@ import type { HostContext } from './context.js';
 import { requireKeys } from './keys.js';
 import { engineOptions } from './requests.js';
 import { knownDamageLogs } from './job-views.js';
-import { scrubStateOf } from './snapshot.js';
+import { scrubStateOf } from './damage-sources.js';
 import { luksScrubSpec } from './luks/lifecycle.js';
 import type { Entry } from './volumes.js';
 

@@ -15,7 +15,7 @@ import type { HostContext } from './context.js';
 import type { Jobs } from './jobs.js';
 import { missingKeys, missingWords } from './keys.js';
 import { engineOptions } from './requests.js';
-import { scrubStateOf } from './snapshot.js';
+import { scrubStateOf } from './damage-sources.js';
 import { runWorker } from './workers/run.js';
 import type { Entry } from './volumes.js';
 

@@ -126,7 +126,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       const format = exp[2] as 'json' | 'csv';
       const name = `${e.name.replace(/[^\w.-]+/g, '_')}-integrity-errors.${format}`;
       res.writeHead(200, { ...headers, 'content-type': format === 'json' ? 'application/json' : 'text/csv', 'content-disposition': `attachment; filename="${name}"` });
-      const it = exportLines(e, format);
+      const it = exportLines(e, format, host.mappingOf(e));
       for (;;) {
         const step = it.next();
         if (step.done) break;

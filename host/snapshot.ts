@@ -7,7 +7,7 @@ import { flagNames, SB_FLAG_RECALCULATING } from '../engine/layout/superblock.js
 import { algorithmInfo } from '../engine/hash/index.js';
 import { journalOnDisk } from '../engine/integrity/journal-disk.js';
 import { DASHBOARD_ALGORITHM_REMEDY, everyBlockFailedHint } from '../engine/hints.js';
-import { jobStatePath, readJobStateAt, readRecalcHistory, volumeIdOf, type JobStateFile } from '../engine/jobs/state.js';
+import { jobStatePath, readJobStateAt, readRecalcHistory, volumeIdOf } from '../engine/jobs/state.js';
 import { fingerprintOf } from '../engine/jobs/fingerprint.js';
 import { emptySummary } from '../engine/jobs/damage.js';
 import { lockHolder } from '../engine/io/lock.js';
@@ -16,8 +16,9 @@ import { dmTable, openCommand } from './open-command.js';
 import { keysRequired, missingKeys, missingWords } from './keys.js';
 import { engineOptions, type KeyName } from './requests.js';
 import { recalcView, scanView } from './job-views.js';
-import { fillLuksSnapshot, luksScrubStateFile } from './luks/header-view.js';
+import { fillLuksSnapshot } from './luks/header-view.js';
 import type { Entry } from './volumes.js';
+import { damageMapSummary } from './fsmap/index.js';
 
 /** Conditions in order of importance (the first is the badge). */
 export const ORDER: VolumeState[] = [
@@ -35,20 +36,6 @@ export function emptyVerification(totalBlocks: number): Verification {
 }
 
 /** The scrub state file of a volume (plain or LUKS2), named by its salt and size, with the file's path. */
-export function scrubStateOf(e: Entry): { st: JobStateFile | null; file: string } {
-  if (e.luks) return luksScrubStateFile(e.path);
-  const file = jobStatePath(e.path, 'scrub');
-  try {
-    const v = openVolume(e.path, { dataDevice: e.options.data_device ?? undefined, superblockOnly: true });
-    try {
-      return { st: readJobStateAt(file, volumeIdOf(v.sb)), file };
-    } finally {
-      v.close();
-    }
-  } catch {
-    return { st: null, file };
-  }
-}
 
 export function snapshotOf(e: Entry, hostStartedAt: string): VolumeSnapshot {
   const o = e.options;
@@ -65,6 +52,7 @@ export function snapshotOf(e: Entry, hostStartedAt: string): VolumeSnapshot {
   const finish = (conds: VolumeState[]): VolumeSnapshot => {
     s.conditions = ORDER.filter((c) => conds.includes(c));
     s.state = s.conditions[0] ?? 'not-checked';
+    s.damage_map = damageMapSummary(e, s);
     return s;
   };
   if (e.formatting) return finish(['formatting']);

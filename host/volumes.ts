@@ -6,6 +6,7 @@ import { IntegrityStudioError } from '../engine/errors.js';
 import type { JobKind, JobProgress, OpenOptionsInfo, VolumeMode } from '../engine/api.js';
 import type { JobHandle } from '../engine/jobs/types.js';
 import { DEFAULT_OPTIONS, type KeyName, type Keys } from './requests.js';
+import type { FsMapEntry } from './fsmap/index.js';
 
 export type { KeyName, Keys } from './requests.js';
 
@@ -35,6 +36,8 @@ export interface Entry {
   resizing?: boolean;
   /** Replay journal running in its worker */
   replaying?: boolean;
+  /** what the known damage holds (host/fsmap): the kept mapping, a mapping running, the last rewrite */
+  fsmap?: FsMapEntry;
 }
 
 export function newEntry(id: string, p: string, name: string, options: OpenOptionsInfo, keys: Keys): Entry {

@@ -26,6 +26,8 @@ interface FileAcc {
   size: number;
   sectors: RangeList;
   bytes: RangeList;
+  /** [first sector, end sector, file offset of the first] of each content piece, adjacent ones joined */
+  extents: number[];
   unwritten: number;
   beyond: number;
   uncertain?: string;
@@ -91,7 +93,7 @@ export class Collector {
     if (!this.bad.intersects(s0, s0 + count * spb)) return false;
     let f = this.files.get(ino.inode);
     if (!f) {
-      f = { inode: ino.inode, file_type: ino.file_type, size: ino.size, sectors: new RangeList(), bytes: new RangeList(), unwritten: 0, beyond: 0 };
+      f = { inode: ino.inode, file_type: ino.file_type, size: ino.size, sectors: new RangeList(), bytes: new RangeList(), extents: [], unwritten: 0, beyond: 0 };
       this.files.set(ino.inode, f);
     }
     if (taint) f.uncertain ??= taint;
@@ -112,6 +114,7 @@ export class Collector {
       if (!header) {
         const base = lblk * bs - s0 * SECTOR_SIZE;
         content(base + a * SECTOR_SIZE, base + b * SECTOR_SIZE);
+        if (base + a * SECTOR_SIZE < acc.size) addExtent(acc.extents, a, b, base + a * SECTOR_SIZE);
         return;
       }
       for (let blk = Math.floor(a / spb); blk * spb < b; blk++) {
@@ -202,6 +205,20 @@ export class Collector {
     return { ranges: set.pairs(this.maxRanges), ranges_total: set.count, sectors: set.total };
   }
 
+  /** the content pieces in sector order, capped as the ranges are */
+  private extentsOf(f: FileAcc): Pick<FsMapFileItem, 'extents' | 'extents_total'> {
+    const all: Array<[number, number, number]> = [];
+    for (let i = 0; i < f.extents.length; i += 3) all.push([f.extents[i]!, f.extents[i + 1]!, f.extents[i + 2]!]);
+    all.sort((x, y) => x[0] - y[0]);
+    const out: Array<[number, number, number]> = [];
+    for (const e of all) {
+      const last = out[out.length - 1];
+      if (last && last[1] === e[0] && last[2] + (last[1] - last[0]) * SECTOR_SIZE === e[2]) last[1] = e[1];
+      else out.push(e);
+    }
+    return { extents: out.slice(0, this.maxRanges), extents_total: out.length };
+  }
+
   private ref(inode: number, file_type: string, names: Map<number, PathInfo>): InodeRef {
     const p = names.get(inode);
     const r: InodeRef = { inode, file_type, paths: p ? p.paths.slice(0, this.maxPaths) : [], paths_total: p ? p.paths_total : 0 };
@@ -225,6 +242,7 @@ export class Collector {
         unwritten_bytes: f.unwritten,
         beyond_eof_bytes: f.beyond,
         meaning: fileMeaning(f, bytes.total),
+        ...this.extentsOf(f),
       };
       if (f.uncertain) item.uncertain = f.uncertain;
       items.push(item);
@@ -250,6 +268,16 @@ export class Collector {
     items.sort((a, b) => (a.ranges[0]?.[0] ?? 0) - (b.ranges[0]?.[0] ?? 0));
     return items;
   }
+}
+
+/** appends a content piece, joined to the last one when both its sectors and its bytes follow on */
+function addExtent(list: number[], first: number, end: number, byte: number): void {
+  const n = list.length;
+  if (n && list[n - 2] === first && list[n - 1]! + (list[n - 2]! - list[n - 3]!) * SECTOR_SIZE === byte) {
+    list[n - 2] = end;
+    return;
+  }
+  list.push(first, end, byte);
 }
 
 function fileMeaning(f: FileAcc, damaged: number): string {

@@ -54,6 +54,14 @@ export interface FsMapFileItem extends ItemBase, InodeRef {
   /** the damaged bytes of the file, [start, end), coalesced and clipped to the file's size (capped; see byte_ranges_total) */
   byte_ranges: ByteRange[];
   byte_ranges_total: number;
+  /**
+   * Which bad sectors hold which bytes: [first_sector, end_sector, byte] — sectors [first, end) hold the file's bytes
+   * from `byte` on (clip at `size`), in sector order, adjacent pieces joined (capped as `ranges`; see extents_total).
+   * Only the file's contents: not unwritten extents, blocks past the end, nor an XFS remote symlink (whose blocks
+   * start with a header: see byte_ranges).
+   */
+  extents?: Array<[first: number, end: number, byte: number]>;
+  extents_total?: number;
   /** bytes lying in allocated but not yet written extents (they read as zeros: harmless) */
   unwritten_bytes: number;
   /** bytes in blocks allocated past the end of the file (preallocation: nothing of the file's contents) */

@@ -16,6 +16,8 @@ import { UnlockForm } from './forms/UnlockForm.js';
 import { EditVolumeForm } from './forms/EditVolumeForm.js';
 import { DEFAULT_FORM } from './forms/create-form.js';
 import { prog, verification, vol } from './test-fixtures.js';
+import { FileItem, MetaItem } from './volume/DamageMap.js';
+import type { DamageMapSummary } from '../../engine/api.js';
 
 const d = () => createDashboardStore().getState();
 const page = (v: ReturnType<typeof vol>) => renderToStaticMarkup(<VolumePage v={v} d={d()} onNavigate={() => {}} exporter={{ kind: 'link', href: (id, f) => `/export/${id}.${f}` }} />);
@@ -201,4 +203,61 @@ test('a result measured before the image changed says so', () => {
   assert.match(changed, /since it finished: \/tmp\/x\.img was modified/);
   assert.match(changed, /Scrub again: the volume changed after the last scrub/);
   assert.doesNotMatch(changed, /badge-clean/);
+});
+
+/** a mapping summary as the host sends it (host/fsmap) */
+function damageMap(over: Partial<DamageMapSummary> = {}): DamageMapSummary {
+  return {
+    state: 'mapped', reason: null, fs: 'ext4', fs_description: 'ext4 (has_journal, extents, 64bit)', block_size: 4096, bad_sectors: 4, files_damaged: 1, file_items: 1,
+    metadata_items: 2, free_sectors: 1, unmapped_sectors: 0, stale: [], mapped_at: '2026-12-02T10:00:05Z', rewritten: null, ...over,
+  };
+}
+
+test('what the bad blocks hold: the status counts damaged files, the list has a column, the Errors panel groups files / structures / free space', () => {
+  const base = { state: 'errors' as const, conditions: ['errors' as const], error_count: 4, bad_ranges: [[8, 9], [100, 101]] as Array<[number, number]>,
+    verification: verification({ scrub: 'finished', finished_at: '2026-12-02T10:00:00Z', checked_blocks: 32768, bad_blocks: 4, bad_ranges: [[8, 9], [100, 101]] }) };
+  const v = vol('m', { ...base, damage_map: damageMap() });
+  const html = page(v);
+  assert.match(html, /<dt>Errors<\/dt><dd data-testid="errors-line">data errors in 1 file; 2 file-system structures damaged; 1 bad sector in free space \(harmless\)<\/dd>/);
+  assert.match(html, /What the bad blocks hold/);
+  assert.match(html, /<h5[^>]*>Damaged files <span class="muted">\(1 file\)<\/span><\/h5>/);
+  assert.match(html, /<h5[^>]*>File-system structures <span class="muted">\(2 structures\)<\/span><\/h5>/);
+  assert.match(html, /<h5[^>]*>Free space <span class="muted">\(1 sector\)<\/span><\/h5>/);
+  assert.match(html, /<strong>Harmless<\/strong>: no file or file-system structure uses these blocks/);
+  assert.match(html, /<button type="button" class="secondary"[^>]*>Rewrite with zeros…<\/button>/);
+  assert.doesNotMatch(html, /Could not map/);
+  const list = renderToStaticMarkup(<VolumeList volumes={[v, vol('n')]} onNavigate={() => {}} />);
+  assert.match(list, /<th>Damaged files<\/th>/);
+  assert.match(list, /title="data errors in 1 file; [^"]*" data-testid="damaged-files">1<\/td>/);
+  assert.match(list, /data-testid="damaged-files">—<\/td>/);
+  // stale, locked, no file system: said, never a count that is not there
+  const stale = page(vol('s', { ...base, damage_map: damageMap({ stale: ['the volume changed since it was mapped 2026-12-02T10:00:05Z: /tmp/s.img was modified'] }) }));
+  assert.match(stale, /May be out of date: the volume changed since it was mapped/);
+  const locked = vol('l', { ...base, damage_map: damageMap({ state: 'unavailable', reason: 'Unlock it with its passphrase: its file system is inside the encryption', fs: null, files_damaged: 0, mapped_at: null }) });
+  assert.match(page(locked), /Not mapped to files: Unlock it with its passphrase/);
+  assert.doesNotMatch(page(locked), /Damaged files <span/);
+  assert.match(renderToStaticMarkup(<VolumeList volumes={[locked]} onNavigate={() => {}} />), /title="Unlock it with its passphrase[^"]*" data-testid="damaged-files">not mapped</);
+  const nofs = page(vol('f', { ...base, damage_map: damageMap({ fs: null, fs_description: 'no known file system (found: swap)', files_damaged: 0, file_items: 0, metadata_items: 0, free_sectors: 0, unmapped_sectors: 4 }) }));
+  assert.match(nofs, /data-testid="errors-line">not mapped to files: no known file system \(found: swap\)</);
+  assert.match(nofs, /<h5[^>]*>Could not map <span class="muted">\(4 sectors\)/);
+  // a wrong algorithm is not damage: nothing is mapped
+  const suspect = page(vol('w', { ...base, damage_map: damageMap(), verification: verification({ ...base.verification, suspect_algorithm_or_key: true }) }));
+  assert.doesNotMatch(suspect, /What the bad blocks hold/);
+});
+
+test('a damaged file: every path (hard links), the inode, the damaged bytes inside it; a structure: what it means, what it holds', () => {
+  const f = renderToStaticMarkup(<FileItem i={{ kind: 'file', inode: 54, file_type: 'regular', paths: ['/docs/report.bin', '/docs/old/report-link.bin'], paths_total: 3, size: 204800,
+    byte_ranges: [[5120, 5632]], byte_ranges_total: 1, unwritten_bytes: 0, beyond_eof_bytes: 0, meaning: '512 bytes of the file read back wrong', ranges: [[14714, 14715]], ranges_total: 1, sectors: 1 }} />);
+  assert.match(f, /<strong class="path">\/docs\/report\.bin<\/strong>/);
+  assert.match(f, /inode 54 · regular · 200\.0 KiB/);
+  assert.match(f, /also \/docs\/old\/report-link\.bin \(and 1 more\)/);
+  assert.match(f, /data-testid="file-bytes">Damaged: bytes 5,120–5,631 of the file</);
+  assert.match(f, /sector 14,714/);
+  const m = renderToStaticMarkup(<MetaItem i={{ kind: 'metadata', structure: 'ext4.directory', description: 'directory entries of directory inode 12', meaning: 'the names listed vanish from this directory',
+    owner: { inode: 12, file_type: 'directory', paths: ['/docs'], paths_total: 1 }, names: ['a', 'b'], names_total: 42, ranges: [[14370, 14371]], ranges_total: 1, sectors: 1, uncertain: 'the names were read from the damaged block itself' }} />);
+  assert.match(m, /<strong>directory entries of directory inode 12<\/strong> <code class="small">ext4\.directory<\/code>/);
+  assert.match(m, /<div>the names listed vanish from this directory<\/div>/);
+  assert.match(m, /of \/docs \(inode 12\)/);
+  assert.match(m, /Names it holds: a, b … and 40 names more/);
+  assert.match(m, /Uncertain: the names were read from the damaged block itself/);
 });

@@ -5,6 +5,7 @@ import type { VolumeSnapshot } from '../../../engine/api.js';
 import { formatCount, formatTime, plural } from '../lib/format.js';
 import type { Dashboard } from '../store.js';
 import { DamageList, type Exporter } from '../volume/DamageList.js';
+import { DamageMap } from '../volume/DamageMap.js';
 import { aeadLine, luksSpb } from './luks-form.js';
 
 /** a range's kernel lines, every encryption sector up to SHOWN (the export has every one) */
@@ -34,6 +35,8 @@ export function LuksErrorsPanel({ v, d, exporter }: { v: VolumeSnapshot; d: Pick
       <p className="muted small" data-testid="errors-when">{when}</p>
       {v.error_count > 0 ? (
         <>
+          <DamageMap v={v} d={d} noun="failing sector" />
+          <h4>Ranges</h4>
           <p>As the kernel logs them when they are read through dm-crypt, range by range:</p>
           <DamageList v={v} d={d} exporter={exporter} noun="failing sector"
             head={<tr><th>Range (512-byte sectors)</th><th>Size</th><th>Kernel log</th></tr>}

@@ -3,6 +3,7 @@ import type { VolumeSnapshot } from '../../../engine/api.js';
 import { formatBytes, formatCount, formatTime, plural } from '../lib/format.js';
 import { routeHash, type Route } from '../lib/routes.js';
 import { StateBadges } from './StateBadges.js';
+import { damagedFilesCell } from '../lib/fsmap-words.js';
 
 export function lastCheck(v: VolumeSnapshot): string {
   const x = v.verification;
@@ -27,7 +28,7 @@ export function VolumeList({ volumes, onNavigate }: { volumes: VolumeSnapshot[];
       {volumes.length === 0 ? <p>No volumes yet. Create one, or add an image made by integritysetup or the kernel.</p> : (
         <div className="table-wrap">
           <table className="vols">
-            <thead><tr><th>Name</th><th>Size</th><th>Algorithm</th><th>Mode</th><th>State</th><th>Last check</th><th>Bad blocks</th></tr></thead>
+            <thead><tr><th>Name</th><th>Size</th><th>Algorithm</th><th>Mode</th><th>State</th><th>Last check</th><th>Bad blocks</th><th>Damaged files</th></tr></thead>
             <tbody>
               {volumes.map((v) => (
                 <tr key={v.id}>
@@ -36,6 +37,7 @@ export function VolumeList({ volumes, onNavigate }: { volumes: VolumeSnapshot[];
                   <td><StateBadges state={v.state} conditions={v.conditions} /></td>
                   <td className="small">{lastCheck(v)}</td>
                   <td>{v.verification.scrub === 'none' ? '—' : formatCount(v.error_count)}</td>
+                  <td title={damagedFilesCell(v.damage_map).title} data-testid="damaged-files">{damagedFilesCell(v.damage_map).text}</td>
                 </tr>
               ))}
             </tbody>

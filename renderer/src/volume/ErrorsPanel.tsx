@@ -6,6 +6,7 @@ import { formatCount, formatTime, plural } from '../lib/format.js';
 import { describeRange, imageExtents, sectorsPerBlock, SECTOR } from '../lib/ranges.js';
 import type { Dashboard } from '../store.js';
 import { DamageList, type Exporter } from './DamageList.js';
+import { DamageMap } from './DamageMap.js';
 
 export function ErrorsPanel({ v, d, exporter }: { v: VolumeSnapshot; d: Pick<Dashboard, 'call'>; exporter?: Exporter }) {
   const x = v.verification;
@@ -30,6 +31,8 @@ export function ErrorsPanel({ v, d, exporter }: { v: VolumeSnapshot; d: Pick<Das
       <p className="muted small" data-testid="errors-when">{when}</p>
       {any ? (
         <>
+          {x.suspect_algorithm_or_key ? null : <DamageMap v={v} d={d} noun="bad block" />}
+          <h4>Ranges</h4>
           <DamageList v={v} d={d} exporter={exporter} noun="bad block"
             head={<tr><th>Range</th><th>Size</th><th>Bytes in the {on} (first–last)</th><th>Found</th></tr>}
             renderRow={(r) => {

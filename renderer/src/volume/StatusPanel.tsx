@@ -5,6 +5,7 @@ import { SectorMap } from '../charts/SectorMap.js';
 import { sectorsPerBlock } from '../lib/ranges.js';
 import { summarize, SUSPECT_GUESS } from '../lib/states.js';
 import { StateBadges } from '../volume-list/StateBadges.js';
+import { errorsLine } from '../lib/fsmap-words.js';
 
 export function scrubbedTo(v: VolumeSnapshot): number {
   const total = v.superblock?.provided_data_sectors ?? 0;
@@ -24,6 +25,7 @@ export function recalcAt(v: VolumeSnapshot): number | null {
 
 export function StatusPanel({ v }: { v: VolumeSnapshot }) {
   const s = summarize(v);
+  const errors = errorsLine(v.damage_map);
   return (
     <section className="panel" aria-labelledby="status-h">
       <h3 id="status-h" tabIndex={-1}>Status</h3>
@@ -31,6 +33,7 @@ export function StatusPanel({ v }: { v: VolumeSnapshot }) {
         <dt>State</dt><dd><StateBadges state={v.state} conditions={v.conditions} /></dd>
         <dt>Scan</dt><dd data-testid="scan">{s.scan}</dd>
         <dt>Result</dt><dd data-testid="result">{s.result}</dd>
+        {errors ? <><dt>Errors</dt><dd data-testid="errors-line">{errors}</dd></> : null}
         {s.unchecked.length ? <><dt>Not checked</dt><dd><ul className="plain" aria-label="Blocks not checked">{s.unchecked.map((u) => <li key={u}>{u}</li>)}</ul></dd></> : null}
         {s.changed.length ? <><dt>Changed</dt><dd><ul className="plain" aria-label="Changes since the scrub" data-testid="changed">{s.changed.map((c) => <li key={c}>{c}</li>)}</ul></dd></> : null}
         {s.suspect ? <><dt>Guess</dt><dd className="warn" data-testid="suspect">Every checked block failed: {SUSPECT_GUESS} (a guess — the algorithm and key are not stored on disk, so a wrong one makes every tag mismatch).</dd></> : null}
