@@ -1,6 +1,7 @@
 // dump and status text as integritysetup prints them, in the 2.6 or the 2.8 wording (--format-version, or
 // $INTEGRITY_STUDIO_FORMAT_VERSION). 2.6: cryptsetup 2.6.1's INTEGRITY_dump / action_status; 2.8: 2.8.8's, which
 // print sizes with their units ("[512-byte units] (… [bytes])"). Both checked against the binaries (golden sets).
+import type { VolumeMode } from '../engine/api.js';
 import { IntegrityStudioError } from '../engine/errors.js';
 import { flagNames, SB_FLAG_INLINE, SB_FLAG_RECALCULATING, SECTOR_SIZE, type Superblock } from '../engine/layout/superblock.js';
 import { FileDevice } from '../engine/io/device.js';
@@ -61,7 +62,7 @@ export interface StatusFacts {
   sectorSize: number;
   interleaveSectors: number;
   sizeSectors: number;
-  mode: 'journal' | 'bitmap' | 'direct' | 'inline';
+  mode: VolumeMode | 'inline';
   journalBytes: number;
   journalWatermark: number;
   journalCommitTime: number;

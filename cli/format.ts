@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError } from '../engine/errors.js';
+import { formatBytes } from '../engine/units.js';
 import { intOpt as num, JOURNAL_KEY_OPTIONS, keyFiles, str, type Values } from './args.js';
 import { SECTOR_SIZE, superblockFields } from '../engine/layout/superblock.js';
 import { formatVolume, parseSize, type FormatOptions, type FormatResult } from '../engine/commands/format.js';
@@ -82,15 +83,7 @@ export function formatOptions(v: Values): FormatOptions {
   return o;
 }
 
-function fmtBytes(b: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (b >= 1024 && i < units.length - 1) {
-    b /= 1024;
-    i++;
-  }
-  return `${b.toFixed(i ? 1 : 0)} ${units[i]}`;
-}
+const fmtBytes = formatBytes;
 
 function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '--:--';

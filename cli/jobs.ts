@@ -23,16 +23,9 @@ export interface JobFlags {
   mapFiles?: boolean;
 }
 
-export function humanRate(bps: number): string {
-  const units = ['B/s', 'KiB/s', 'MiB/s', 'GiB/s'];
-  let v = bps;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i ? 1 : 0)} ${units[i]}`;
-}
+import { formatRate as humanRate } from '../engine/units.js';
+
+export { humanRate };
 
 export function humanEta(ms: number | null): string {
   if (ms === null) return '--:--';

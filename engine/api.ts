@@ -9,6 +9,7 @@ export type { JobKind, JobProgress, JobState, JobRun } from './jobs/types.js';
 export type { JournalState } from './integrity/journal-writer.js';
 export type { ByteRange, FsMapFileItem, FsMapFreeItem, FsMapItem, FsMapMetadataItem, FsMapResult, FsMapStats, FsMapUnmappedItem, FsType, InodeRef, SectorRange } from './fsmap/types.js';
 
+/** How writes are made safe (integritysetup's J/B/D): the one mode union, used by the engine (JournalMode) too. */
 export type VolumeMode = 'journal' | 'bitmap' | 'direct';
 /**
  * What the dashboard may say about a volume, and nothing more than was verified (README "Dashboard: states"):
@@ -39,7 +40,10 @@ export type VolumeState =
   | 'formatting' | 'unreadable' | 'locked';
 
 /** Why blocks were not checked by a scrub (counts in blocks). */
-export type UncheckedReason = 'recalculating' | 'dirty-bitmap' | 'read-error' | 'not-reached';
+export type UncheckedReason = BlockUncheckedReason | 'read-error' | 'not-reached';
+/** Why the kernel does not verify a block it reads: at or past recalc_sector while recalculating, or in a dirty
+ *  bitmap region (engine/integrity/target.ts counts these). */
+export type BlockUncheckedReason = 'recalculating' | 'dirty-bitmap';
 
 /** What the last scrub established, as `zpool status` / `btrfs scrub status` put it. Ranges are [first, end) in
  *  512-byte sectors (block-aligned); block counts are in the volume's blocks (Geometry.block_size). */

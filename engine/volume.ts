@@ -15,7 +15,10 @@ import { overlayJournal, type ReplayPlan } from './integrity/replay.js';
 import { SB_FLAG_DIRTY_BITMAP, SB_FLAG_INLINE } from './layout/superblock.js';
 import { dirtyRegions } from './integrity/bitmap-mode.js';
 
-export type JournalMode = 'journal' | 'bitmap' | 'direct';
+import type { VolumeMode } from './api.js';
+
+/** the engine's name for the contract's VolumeMode */
+export type JournalMode = VolumeMode;
 
 /** Open-time options, named after integritysetup's. Keys are bytes, never paths, past the CLI. */
 export interface VolumeOptions {

@@ -135,7 +135,7 @@ export function scanView(i: ScanInput): ScanView {
       job: 'scrub', state, position_sector: st.position_sector, total_sectors: st.total_sectors, start_sector: elsewhere?.from_sector ?? st.position_sector,
       sectors_per_block: spb, bytes_per_second: bps, eta_ms: state === 'done' ? 0 : state === 'running' ? eta(st.total_sectors, st.position_sector, bps) : null,
       mismatches: v.bad_blocks, bad_ranges: v.bad_ranges, journal: null, checked_blocks: st.checked_blocks, unchecked_blocks: v.unchecked_blocks,
-      unchecked: v.unchecked.filter((u): u is { reason: 'recalculating' | 'dirty-bitmap' | 'read-error'; blocks: number } => u.reason !== 'not-reached'),
+      unchecked: v.unchecked.filter((u): u is { reason: Exclude<UncheckedReason, 'not-reached'>; blocks: number } => u.reason !== 'not-reached'),
       read_errors: v.read_errors, read_error_ranges: v.read_error_ranges,
       ...(st.started_at ? { started_at: st.started_at } : {}), ...(elsewhere ? { run_started_at: elsewhere.since } : {}),
     };

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import crypto from 'node:crypto';
+import { formatBytes } from '../units.js';
 import { IntegrityStudioError } from '../errors.js';
 import {
   SALT_SIZE,
@@ -317,7 +318,7 @@ export function checkFreeSpace(files: string[]): void {
     const s = fs.statfsSync(nodePath.dirname(fs.realpathSync(f)));
     const free = s.bavail * s.bsize;
     if (need > free) {
-      const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+      const mib = formatBytes;
       throw new IntegrityStudioError(
         `not enough free space to wipe ${f}: the wipe writes every block, ${mib(need)} of which the file does not hold yet, and its file system has ${mib(free)} free; free some space, choose a smaller size, or format without the wipe (--no-wipe)`,
         'ENOSPC', { field: 'size', detail: { path: f, need, free } },

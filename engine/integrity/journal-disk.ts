@@ -4,7 +4,7 @@
 import type { JournalOnDisk } from '../api.js';
 import { SB_FLAG_DIRTY_BITMAP, SECTOR_SIZE } from '../layout/superblock.js';
 import { dataSector, JOURNAL_SECTOR_DATA, tagOffset } from '../layout/geometry.js';
-import type { Volume } from '../volume.js';
+import type { JournalMode, Volume } from '../volume.js';
 import { commitId, entryOffset, N_COMMIT_IDS } from './journal-writer.js';
 import { journalCodec } from './journal-keys.js';
 import { planReplay, planVolumeReplay, readJournal } from './replay.js';
@@ -36,7 +36,7 @@ function coarsen(ranges: Array<[number, number]>, gap: number): Array<[number, n
   return out;
 }
 
-export function journalOnDisk(vol: Volume, mode: 'journal' | 'bitmap' | 'direct' = 'journal'): JournalOnDisk {
+export function journalOnDisk(vol: Volume, mode: JournalMode = 'journal'): JournalOnDisk {
   const g = vol.geometry;
   const base: JournalOnDisk = {
     kind: mode === 'bitmap' || vol.sb.flags & SB_FLAG_DIRTY_BITMAP ? 'bitmap' : 'journal',

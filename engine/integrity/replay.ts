@@ -4,7 +4,7 @@
 import { IntegrityStudioError } from '../errors.js';
 import { SB_FLAG_DIRTY_BITMAP, SB_SECTORS, SECTOR_SIZE } from '../layout/superblock.js';
 import { JOURNAL_BLOCK_SECTORS, JOURNAL_SECTOR_DATA, type Geometry } from '../layout/geometry.js';
-import type { Volume } from '../volume.js';
+import type { JournalMode, Volume } from '../volume.js';
 import { COMMIT_IDS, commitId, entryOffset, N_COMMIT_IDS, nextCommitSeq, type JournalPosition, type SectionSealer } from './journal-writer.js';
 import { writeInPlace } from './write.js';
 import { journalCodec, openSections, sealSections } from './journal-keys.js';
@@ -56,7 +56,7 @@ function sectorCommitId(plain: Buffer, g: Geometry, section: number, j: number):
  * replay_journal(): the plan, from the decrypted journal. `ids` are the volume's commit ids; `mode` is the
  * kernel's: outside journal mode ('B', 'D') a non-empty journal is replayed and then cleared.
  */
-export function planReplay(g: Geometry, plain: Buffer, ids: readonly bigint[] = COMMIT_IDS, mode: 'journal' | 'bitmap' | 'direct' = 'journal'): ReplayPlan {
+export function planReplay(g: Geometry, plain: Buffer, ids: readonly bigint[] = COMMIT_IDS, mode: JournalMode = 'journal'): ReplayPlan {
   const N = g.journal_sections;
   const used = [false, false, false, false];
   const maxSection = [0, 0, 0, 0];

@@ -12,8 +12,9 @@ export const DISCARD_FILLER = 0xf6;
 /** sectors per chunk for bulk reads (4 MiB): large enough for throughput, small enough for bounded memory */
 export const CHUNK_SECTORS = 8192;
 
-/** why the kernel does not verify a block: at or past recalc_sector while recalculating, or in a dirty bitmap region */
-export type UncheckedReason = 'recalculating' | 'dirty-bitmap';
+import type { BlockUncheckedReason as UncheckedReason } from '../api.js';
+
+export type { UncheckedReason };
 
 export interface ReadStats {
   /** blocks whose tag was checked */

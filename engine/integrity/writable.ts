@@ -2,7 +2,7 @@
 // (as the kernel does on activation), so what we leave is what the kernel would leave.
 import { IntegrityStudioError } from '../errors.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
-import { openVolume, openVolumeOn, type Volume, type VolumeOptions } from '../volume.js';
+import { openVolume, openVolumeOn, type JournalMode, type Volume, type VolumeOptions } from '../volume.js';
 import type { BlockDevice } from '../io/device.js';
 import { checkWrite, discardTags, writeInPlace } from './write.js';
 import { JournalWriter, type JournalState, type SectionSealer } from './journal-writer.js';
@@ -11,7 +11,7 @@ import { recalculate, resumeVolume } from './bitmap-mode.js';
 import { journalCodec } from './journal-keys.js';
 
 export interface WritableVolume extends Volume {
-  readonly mode: 'journal' | 'bitmap' | 'direct';
+  readonly mode: JournalMode;
   /** writes whole blocks at a byte offset of the provided data; `tags` (one per block) only without internal hash */
   write(offset: number, data: Buffer, tags?: Uint8Array): void;
   /** discards whole blocks (needs allowDiscards, as the kernel's allow_discards) */

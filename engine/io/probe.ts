@@ -4,6 +4,7 @@
 // forced format can erase exactly those bytes (as wipefs / tools_wipe_all_signatures do).
 import { statSync as fsStat } from 'node:fs';
 import { errnoCode, IntegrityStudioError } from '../errors.js';
+import { formatBytes } from '../units.js';
 import { FileDevice, type BlockDevice } from './device.js';
 
 export interface Signature {
@@ -120,9 +121,7 @@ export interface ExistingContent {
   words: string;
 }
 
-function mib(n: number): string {
-  return n >= 1 << 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 1048576).toFixed(1)} MiB`;
-}
+const mib = formatBytes;
 
 /**
  * What an existing path holds, in words; throws one clear error for what can never hold a volume (a folder, a

@@ -3,7 +3,7 @@
 import type { JournalState } from '../integrity/journal-writer.js';
 import type { CryptSegment } from '../crypt/volume.js';
 import type { VolumeOptions } from '../volume.js';
-import type { DamageSummary } from '../api.js';
+import type { DamageSummary, UncheckedReason } from '../api.js';
 
 export type JobKind = 'recalc' | 'scrub' | 'wipe';
 /** interrupted: never reported by a running job; a host says it of a job whose process died (its state file's
@@ -61,7 +61,7 @@ export interface JobProgress {
   /** blocks checked so far (scrub) and blocks skipped as unverifiable (recalculating, dirty bitmap region) */
   checked_blocks?: number;
   unchecked_blocks?: number;
-  unchecked?: Array<{ reason: 'recalculating' | 'dirty-bitmap' | 'read-error'; blocks: number }>;
+  unchecked?: Array<{ reason: Exclude<UncheckedReason, 'not-reached'>; blocks: number }>;
   /** blocks whose read failed (EIO): counted apart from mismatches (scrub); the first of their ranges */
   read_errors?: number;
   read_error_ranges?: Array<[number, number]>;

@@ -6,6 +6,7 @@
 // ends access; the next activation continues). A reload without `recalculate` does not stop it (the flag is in the
 // superblock; checked in the 6.1 guest). reset_recalculate restarts from 0 on every resume of the table holding it,
 // so after a restart the table is reloaded again without it.
+import type { VolumeMode } from '../api.js';
 import fs from 'node:fs';
 import { IntegrityStudioError } from '../errors.js';
 import type { IntegrityStatus, LiveVolume, MountInfo } from './types.js';
@@ -34,7 +35,7 @@ export interface ActivateSpec {
   journalIntegrityKey?: KeySource;
   journalCrypt?: string;
   journalCryptKey?: KeySource;
-  mode?: 'journal' | 'bitmap' | 'direct' | 'recovery';
+  mode?: VolumeMode | 'recovery';
   bitmapSectorsPerBit?: number;
   bitmapFlushTimeMs?: number;
   journalWatermark?: number;

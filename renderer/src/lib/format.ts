@@ -1,12 +1,9 @@
 // Numbers, sizes, times and durations as the dashboard prints them. Pure: no DOM.
 import type { JobProgress } from '../../../engine/api.js';
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${i ? n.toFixed(1) : n} ${units[i]}`;
-}
+import { formatBytes } from '../../../engine/units.js';
+
+export { formatBytes, formatRate } from '../../../engine/units.js';
 
 /** 1204232 → "1,204,232" (the same in every locale, so tests and screenshots read alike) */
 export function formatCount(n: number): string {
@@ -45,6 +42,4 @@ export function percent(p: Pick<JobProgress, 'position_sector' | 'total_sectors'
   return Math.min(100, Math.floor((p.position_sector / p.total_sectors) * 100));
 }
 
-export function formatRate(bytesPerSecond: number): string {
-  return `${formatBytes(bytesPerSecond)}/s`;
-}
+
