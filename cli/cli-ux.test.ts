@@ -130,3 +130,15 @@ test('a LUKS2 device whose primary header is damaged is LUKS2 to the CLI too (th
   assert.equal(r.code, 0, r.stderr);
   assert.equal((JSON.parse(r.stdout) as { cipher: string }).cipher, 'aes-gcm-random');
 });
+
+// (from the browser suite, where it ran only to reach the CLI; its closed-pipe part is the test above)
+test('--version names the package version; format --help lists its options on stdout', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  const v = cli(['--version']);
+  assert.equal(v.code, 0);
+  assert.ok(v.stdout.includes(pkg.version), v.stdout);
+  const h = cli(['format', '--help']);
+  assert.equal(h.code, 0);
+  for (const o of ['--integrity', '--journal-crypt', '--sector-size', '--no-wipe']) assert.ok(h.stdout.includes(o), o);
+  assert.equal(h.stderr, '');
+});

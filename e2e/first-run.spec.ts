@@ -30,7 +30,7 @@ test('npm ci && npm start on a fresh copy: the demo volume in the dashboard, the
   const copy = freshCopy();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'is-first-run-home-'));
   // a user's environment: no data folder yet, no Electron binary (installs never download it), the port any free one
-  const env = { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, '.local', 'share'), XDG_STATE_HOME: path.join(home, '.local', 'state'), PORT: '0' };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, '.local', 'share'), XDG_STATE_HOME: path.join(home, '.local', 'state'), PORT: '0' };
   delete env.INTEGRITY_STUDIO_STATE_DIR;
   try {
     const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: copy, env, encoding: 'utf8', timeout: 300_000 });

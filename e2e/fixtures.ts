@@ -75,13 +75,13 @@ export const test = base.extend<Fixtures>({
     if (info.project.name === 'electron') {
       // launched on demand (after the spec prepared its volumes through serve: both hosts share the data dir's
       // volume list, read when a host starts); a second open() relaunches, like the server restart
-      let app: Awaited<ReturnType<typeof _electron.launch>> | null = null;
+      const launched: { app: Awaited<ReturnType<typeof _electron.launch>> | null } = { app: null };
       await use(async () => {
-        await app?.close();
-        app = await _electron.launch({ args: [path.join(ROOT, 'dist', 'electron', 'main.js')], env: { ...process.env, INTEGRITY_STUDIO_DATA_DIR: path.join(dir, 'data') } });
-        return app.firstWindow();
+        await launched.app?.close();
+        launched.app = await _electron.launch({ args: [path.join(ROOT, 'dist', 'electron', 'main.js')], env: { ...process.env, INTEGRITY_STUDIO_DATA_DIR: path.join(dir, 'data') } });
+        return launched.app.firstWindow();
       });
-      await app?.close();
+      await launched.app?.close();
       return;
     }
     await use(async () => {

@@ -9,10 +9,12 @@ import { ext4FreeCheck, mapExt4 } from './ext4/map.js';
 import { decodeExt4SuperBlock, EXT4_SB_OFFSET, EXT4_SUPER_MAGIC, featureNames, uuidText } from './ext4/ondisk.js';
 import { RangeSet } from './ranges.js';
 import { BlockReader, MapError } from './reader.js';
-import type { FreeCheck, FsMapItem, FsMapOptions, FsMapResult, FsType, SectorRange, SectorSource } from './types.js';
+import type { FreeCheck, FsMapItem, FsMapOptions, FsMapResult, FsType, SectorRange } from './types.js';
+import type { SectorSource } from './sector-source.js';
 import { openXfs, mapXfs, xfsFreeCheck } from './xfs/map.js';
 
 export type * from './types.js';
+export type { SectorSource } from './sector-source.js';
 export { bufferSource, cryptSource, deviceSource, openImageSource, volumeSource } from './source.js';
 
 /** The file system on a source, as far as its first 4 MiB tell. */

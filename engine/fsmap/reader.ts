@@ -2,7 +2,8 @@
 // range (its bytes may be wrong, so answers derived from it are labelled uncertain).
 import { SECTOR_SIZE } from '../layout/superblock.js';
 import type { RangeSet } from './ranges.js';
-import type { SectorSource } from './types.js';
+import type {  } from './types.js';
+import type { SectorSource } from './sector-source.js';
 
 /** A structure could not be used: the message completes "could not map: …". */
 export class MapError extends Error {

@@ -5,7 +5,8 @@ import { FileDevice, type BlockDevice } from '../io/device.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
 import type { Volume } from '../volume.js';
 import type { CryptVolume } from '../crypt/volume.js';
-import type { SectorRange, SectorSource } from './types.js';
+import type { SectorRange } from './types.js';
+import type { SectorSource } from './sector-source.js';
 
 function checkRead(src: SectorSource, sector: number, count: number, out: Buffer): void {
   if (!Number.isSafeInteger(sector) || !Number.isSafeInteger(count) || sector < 0 || count < 0 || sector + count > src.sectors) {

@@ -5,20 +5,6 @@
 export type SectorRange = readonly [first: number, end: number];
 export type ByteRange = readonly [start: number, end: number];
 
-/** The volume's logical data, read without tag verification. */
-export interface SectorSource {
-  /** 512-byte sectors the file system sees */
-  readonly sectors: number;
-  /** a short name for messages (the image or volume path's base name) */
-  readonly name: string;
-  /**
-   * Reads `count` sectors from `sector` into out[0 .. count*512). Returns the sub-ranges whose contents are not
-   * available (a LUKS2 sector failing authentication: its plaintext does not exist; the bytes there are zeros),
-   * or null when every byte was read. Throws on an I/O error.
-   */
-  read(sector: number, count: number, out: Buffer): SectorRange[] | null;
-}
-
 export type FsType = 'ext4' | 'xfs' | 'btrfs';
 
 interface ItemBase {

@@ -33,16 +33,10 @@ export interface JournalPosition {
 /** Turns a plaintext section into the bytes written to disk (section MAC, then encryption), in place or new. */
 export type SectionSealer = (plain: Buffer, section: number) => Buffer;
 
-export interface JournalState {
-  journal_sections: number;
-  journal_section_entries: number;
-  /** entries written and not yet committed */
-  entries_in_use: number;
-  free_section: number;
-  free_section_entry: number;
-  commit_seq: number;
-  commits: number;
-}
+// JournalState crosses IPC to the dashboard: defined in the contract
+import type { JournalState } from '../api.js';
+
+export type { JournalState };
 
 /** A block written to the journal: a view of the write's one copy of its data and tags (made when asked). */
 class JournalBlock {

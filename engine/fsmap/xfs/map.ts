@@ -5,7 +5,8 @@ import { Collector, type PathInfo } from '../collect.js';
 import { resolvePaths, type DirWalker } from '../paths.js';
 import { BlockReader, MapError } from '../reader.js';
 import type { RangeSet } from '../ranges.js';
-import type { FreeCheck, FsMapOptions, SectorSource } from '../types.js';
+import type { FreeCheck, FsMapOptions } from '../types.js';
+import type { SectorSource } from '../sector-source.js';
 import { fileTypeOfMode } from '../ext4/ondisk.js';
 import { isFreeInChunk, isHoleInChunk, xfsSuperblockProblem, XfsFs, type ForkVisitor } from './fs.js';
 import {
