@@ -1,7 +1,8 @@
 // Views as addresses: hash routes, so that a reload, Back/Forward and a pasted link land on the same view (the
 // token stays in the query string, which the hash never touches). Pure.
-export type PanelId = 'status' | 'superblock' | 'recalc' | 'scrub' | 'errors' | 'journal' | 'commands';
-export const PANELS: readonly PanelId[] = ['status', 'superblock', 'recalc', 'scrub', 'errors', 'journal', 'commands'];
+/** the volume page's panels that an address can name (#/volume/ID/PANEL; each panel's heading has id PANEL-h) */
+export const PANELS = ['status', 'superblock', 'recalc', 'scrub', 'errors', 'journal', 'commands'] as const;
+export type PanelId = (typeof PANELS)[number];
 
 export type Route =
   | { page: 'list' }
