@@ -239,7 +239,10 @@ test('what the bad blocks hold: the status counts damaged files, the list has a 
   assert.match(renderToStaticMarkup(<VolumeList volumes={[locked]} onNavigate={() => {}} />), /title="Unlock it with its passphrase[^"]*" data-testid="damaged-files">not mapped</);
   const nofs = page(vol('f', { ...base, damage_map: damageMap({ fs: null, fs_description: 'no known file system (found: swap)', files_damaged: 0, file_items: 0, metadata_items: 0, free_sectors: 0, unmapped_sectors: 4 }) }));
   assert.match(nofs, /data-testid="errors-line">not mapped to files: no known file system \(found: swap\)</);
-  assert.match(nofs, /<h5[^>]*>Could not map <span class="muted">\(4 sectors\)/);
+  // said once in the Errors panel (the ranges are listed under Ranges), not in a heading, a note and a group
+  assert.match(nofs, /data-testid="map-summary"><strong>Not mapped to files<\/strong>: no known file system \(found: swap\)</);
+  assert.equal(nofs.split('no known file system (found: swap)').length - 1, 2, 'the status line and the Errors panel');
+  assert.doesNotMatch(nofs, /Could not map/);
   // a wrong algorithm is not damage: nothing is mapped
   const suspect = page(vol('w', { ...base, damage_map: damageMap(), verification: verification({ ...base.verification, suspect_algorithm_or_key: true }) }));
   assert.doesNotMatch(suspect, /What the bad blocks hold/);

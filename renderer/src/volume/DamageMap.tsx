@@ -174,8 +174,10 @@ export function DamageMap({ v, d, noun }: { v: VolumeSnapshot; d: Pick<Dashboard
       {line ? <p className={m.state === 'failed' || m.state === 'unavailable' ? 'warn' : 'muted'} role="status" data-testid="map-state">{line}</p> : null}
       {shown ? (
         <>
-          <p data-testid="map-summary"><strong>{m.fs ? mapCounts(m) : m.fs_description}</strong>
-            <span className="muted small"> · {fsWords(m)} · mapped {formatTime(m.mapped_at)}</span></p>
+          {m.fs
+            ? <p data-testid="map-summary"><strong>{mapCounts(m)}</strong><span className="muted small"> · {fsWords(m)} · mapped {formatTime(m.mapped_at)}</span></p>
+            // no file system found: said once (the ranges are listed below, under Ranges)
+            : <p data-testid="map-summary"><strong>Not mapped to files</strong>: {m.fs_description}<span className="muted small"> · looked {formatTime(m.mapped_at)}</span></p>}
           {m.stale.length ? <ul className="warn small plain" aria-label="Why the mapping may be out of date" data-testid="map-stale">{m.stale.map((s) => <li key={s}>May be out of date: {s}</li>)}</ul> : null}
           {m.file_items ? <Group v={v} d={d} kind="file" version={version} count={m.files_damaged === m.file_items ? plural(m.files_damaged, 'file') : `${plural(m.files_damaged, 'file')} damaged, ${formatCount(m.file_items - m.files_damaged)} harmless`} /> : null}
           {m.metadata_items ? <Group v={v} d={d} kind="metadata" version={version} count={plural(m.metadata_items, 'structure')} /> : null}
@@ -186,7 +188,7 @@ export function DamageMap({ v, d, noun }: { v: VolumeSnapshot; d: Pick<Dashboard
               <RewriteFree v={v} d={d} />
             </Group>
           ) : null}
-          {m.unmapped_sectors ? <Group v={v} d={d} kind="unmapped" version={version} count={plural(m.unmapped_sectors, 'sector')} /> : null}
+          {m.unmapped_sectors && m.fs ? <Group v={v} d={d} kind="unmapped" version={version} count={plural(m.unmapped_sectors, 'sector')} /> : null}
         </>
       ) : null}
       {m.state === 'pending' || m.state === 'failed' ? <MapNow v={v} d={d} /> : null}
