@@ -13,7 +13,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { tmpDir, patternSector } from '../testing/golden.js';
-import { oracleUnavailable, runOracle } from '../testing/oracle.js';
+import { runOracle, skipWithoutOracle } from '../testing/oracle.js';
 import { supportedAlgorithms, algorithmInfo } from '../engine/hash/index.js';
 import { openVolume } from '../engine/volume.js';
 import { formatVolume, planFormat, type FormatOptions } from '../engine/commands/format.js';
@@ -68,11 +68,7 @@ function readAll(img: string, o: FormatOptions): { data: Buffer; mismatches: num
 }
 
 test('kernel round trip: volumes we format open in the kernel, read as zeroes with 0 mismatches, dump the same; the kernel formats what we plan', async (t) => {
-  const why = oracleUnavailable();
-  if (why) {
-    t.skip(`kernel oracle unavailable: ${why}`);
-    return;
-  }
+  if (skipWithoutOracle(t)) return;
   const dir = tmpDir('oracle-format-');
   const files: string[] = [];
   const keyFile = (name: string, size: number) => {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { main, type Io } from '../cli/main.js';
 import { tmpDir } from './golden.js';
-import { ORACLE_RELEASES, releaseUnavailable, runOracle } from './oracle.js';
+import { ORACLE_RELEASES, runOracle, skipWithoutOracle } from './oracle.js';
 
 const MiB = 1 << 20;
 
@@ -150,13 +150,10 @@ function extract(diskPath: string, atSector: number, sectors: number, out: strin
 
 for (const rel of ORACLE_RELEASES) {
   test(`kernel matrix, Linux ${rel.kernel} + integritysetup ${rel.integritysetup} (ORACLE_RELEASE=${rel.release}): cryptsetup's integrity cases both ways, resize both ways, one boot`, async (t) => {
-    const why = process.env.INTEGRITY_ORACLE_RELEASES && !process.env.INTEGRITY_ORACLE_RELEASES.split(',').includes(rel.release)
-      ? `INTEGRITY_ORACLE_RELEASES=${process.env.INTEGRITY_ORACLE_RELEASES} leaves ${rel.release} out`
-      : releaseUnavailable(rel.release);
-    if (why) {
-      t.skip(`kernel ${rel.kernel} unavailable: ${why}`);
-      return;
-    }
+    // a release left out on purpose is skipped (named); one that cannot boot fails under CI=true
+    const only = process.env.INTEGRITY_ORACLE_RELEASES;
+    if (only && !only.split(',').includes(rel.release)) return t.skip(`INTEGRITY_ORACLE_RELEASES=${only} leaves ${rel.release} out`);
+    if (skipWithoutOracle(t, rel.release)) return;
     const dir = tmpDir(`kernels-${rel.release}-`);
     const keys: Record<string, string> = {};
     const guestKeys: Record<string, string> = {};

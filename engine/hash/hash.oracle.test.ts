@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { tmpDir, patternSector } from '../../testing/golden.js';
-import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
+import { runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { mkVolume } from '../../testing/mkvolume.js';
 import { openVolume, type VolumeOptions } from '../volume.js';
 import { openWritable } from '../integrity/writable.js';
@@ -38,11 +38,7 @@ function ourView(img: string, o: VolumeOptions): { sha: string; bad: number; che
 }
 
 test('every tag algorithm matches the kernel both ways: kernel-formatted volumes verify here, ours verify in the kernel', async (t) => {
-  const why = oracleUnavailable();
-  if (why) {
-    t.skip(`kernel oracle unavailable: ${why}`);
-    return;
-  }
+  if (skipWithoutOracle(t)) return;
   const dir = tmpDir('oracle-hash-');
   const keyFile = path.join(dir, 'k.key');
   fs.writeFileSync(keyFile, KEY);

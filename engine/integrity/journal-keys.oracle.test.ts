@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { golden, goldenCopy, tmpDir, patternSector } from '../../testing/golden.js';
-import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
+import { runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { mkVolume } from '../../testing/mkvolume.js';
 import { openVolume, type VolumeOptions } from '../volume.js';
 import { openWritable } from './writable.js';
@@ -61,11 +61,7 @@ function keyed(name: string, crypt: string | null, cryptLen: number, mac: string
 }
 
 test('journal MAC + encryption: our sealed journals replay in the kernel, the kernel\'s unreplayed journals replay here', async (t) => {
-  const why = oracleUnavailable();
-  if (why) {
-    t.skip(`kernel oracle unavailable: ${why}`);
-    return;
-  }
+  if (skipWithoutOracle(t)) return;
   const dir = tmpDir('oracle-jkeys-');
   const ours: Array<Case & { expect: string }> = [];
   const h = golden('h-journal-mac-crypt');
