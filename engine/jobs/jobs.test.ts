@@ -231,10 +231,21 @@ test(`progress events are throttled to at most ${MAX_EVENTS_PER_SECOND} per seco
   for (let k = 1; k < running.length; k++) {
     assert.ok(running[k]!.at - running[k - 1]!.at >= 1000 / MAX_EVENTS_PER_SECOND - 2, `events ${k - 1},${k} ${running[k]!.at - running[k - 1]!.at} ms apart`);
   }
+  // the rate as toProgress defines it: 0 (and no ETA) until RateMeter has a second of samples, then the bytes a
+  // second that the ETA is computed from
   for (const e of running) {
-    assert.ok(e.bytes_per_second >= 0);
     assert.ok(e.position_sector <= e.total_sectors);
+    if (e.bytes_per_second === 0) assert.equal(e.eta_ms, null, 'no rate yet: no ETA');
+    else {
+      assert.ok(e.bytes_per_second > 0, `rate ${e.bytes_per_second}`);
+      const eta = (((e.total_sectors - e.position_sector) * SECTOR_SIZE) / e.bytes_per_second) * 1000;
+      assert.ok(Math.abs(e.eta_ms! - eta) <= 1 + eta * 1e-6, `ETA ${e.eta_ms} ms from ${e.bytes_per_second} B/s`);
+    }
   }
+  // the wipe did its work: its final event has a positive rate (the run's average) and no time left
+  assert.equal(end.position_sector, end.total_sectors);
+  assert.ok(end.bytes_per_second > 0, `final rate ${end.bytes_per_second}`);
+  assert.equal(end.eta_ms, 0);
   // the wipe made every block valid zeroes
   const v = verifyAll(img, { integrity: 'sha256' });
   assert.deepEqual(v.bad, []);
