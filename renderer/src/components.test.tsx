@@ -117,14 +117,23 @@ test('journal panel, bitmap mode left dirty: the regions, Recalculate dirty regi
   assert.match(idle, /data-testid="dirty-regions">3</);
   assert.match(idle, /6,144 \(not verified until recalculated\)/);
   assert.match(idle, /aria-expanded="false">Recalculate dirty regions</);
-  assert.doesNotMatch(idle, /replay-progress/);
+  // no recalculation running: no progress (the same element the running render below shows)
+  assert.doesNotMatch(idle, /data-testid="replay-progress"/);
+  assert.doesNotMatch(idle, /Recalculating the dirty regions/);
   // the Recalculation panel does not call those tags up to date
   assert.match(idle, /may hold stale tags: recalculate them in the Journal panel/);
   assert.doesNotMatch(idle, /every tag is up to date/);
   const running = renderToStaticMarkup(<VolumePage v={dirty} d={{ ...d(), pending: { 'replayJournal:b': true }, replayProgress: { b: { done: 12000, total: 48000, elapsed_ms: 3000, finished: false } } }} onNavigate={() => {}} />);
+  assert.match(running, /data-testid="replay-progress"/);
   assert.match(running, /aria-label="Recalculating the dirty regions"[^>]*aria-valuenow="25"/);
   assert.match(running, /12,000 of 48,000 sectors reached · 3 s · about 9 s left \(an estimate: clean regions are passed over at once\)/);
   assert.match(running, /disabled=""[^>]*>Recalculating…</);
+  // asked, no progress event yet: the element shows "starting…"; a finished one's progress left in the store, not asked: none
+  const starting = renderToStaticMarkup(<VolumePage v={dirty} d={{ ...d(), pending: { 'replayJournal:b': true } }} onNavigate={() => {}} />);
+  assert.match(starting, /data-testid="replay-progress"[^]*starting…/);
+  const after = renderToStaticMarkup(<VolumePage v={dirty} d={{ ...d(), replayProgress: { b: { done: 48000, total: 48000, elapsed_ms: 9000, finished: true } } }} onNavigate={() => {}} />);
+  assert.doesNotMatch(after, /data-testid="replay-progress"/);
+  assert.match(after, /aria-expanded="false">Recalculate dirty regions</);
   const clean = page(vol('c', { mode: 'bitmap', journal_disk: { ...dirty.journal_disk!, dirty_regions: 0, dirty_blocks: 0 } }));
   assert.match(clean, /No dirty region/);
   assert.match(clean, /disabled=""[^>]*>Recalculate dirty regions</);
