@@ -105,7 +105,11 @@ test('cli: luks-format (wiped), write through the journal, read back, replay, st
   assert.equal(r.status, 0, String(r.stdout));
   r = run(['write', p, '--key-file', pw, '--offset', '100'], data);
   assert.equal(r.status, 1);
-  assert.match(String(r.stderr), /not a multiple of 512|aligned to the 4096-byte/);
+  assert.equal(String(r.stderr), 'integrity-studio: offset 100 is not a multiple of 512\n');
+  // a whole 512-byte sector, but not a whole 4096-byte encryption sector
+  r = run(['write', p, '--key-file', pw, '--offset', '512'], data);
+  assert.equal(r.status, 1);
+  assert.equal(String(r.stderr), `integrity-studio: write must be aligned to the 4096-byte encryption sector size (sector 1, ${data.length / 512} sectors)\n`);
   r = run(['replay', p, '--key-file', pw]);
   assert.equal(r.status, 0, String(r.stderr));
 });

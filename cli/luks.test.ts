@@ -41,7 +41,8 @@ test('luks-dump (text and --json) of every fixture: neither its volume key nor i
     for (const args of [[], ['--json']]) {
       const r = await run(['luks-dump', img, ...args]);
       assert.equal(r.code, 0, r.err);
-      assert.match(r.out, /keyslots|Keyslots:/, `${name}: a dump was printed`);
+      if (args.length) assert.ok(JSON.parse(r.out).keyslots.length > 0, `${name}: a JSON dump with its keyslots`);
+      else assert.match(r.out, /^Keyslots:$/m, `${name}: a dump was printed`);
       for (const [what, secret] of [['volume key', vk], ['passphrase', Buffer.from(fx.passphrase)]] as const) {
         assertNoSecret(r.out + r.err, secret, `${name} ${what}`, `luks-dump ${args.join(' ')}`);
       }

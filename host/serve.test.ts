@@ -85,7 +85,7 @@ test('create a volume over the WebSocket: real format on disk, events, bad argum
     await assert.rejects(c.call('createVolume', { path: path.join(dir, 'x.img'), bogus: 1 }), /unknown field "bogus"/);
     await assert.rejects(c.call('createVolume', { path: path.join(dir, 'x.img'), size: 1 << 20, integrityKey: { hex: 'zz' } }), /hex/);
     await assert.rejects(c.call('startRecalc', 42), /expected a volume id/);
-    await assert.rejects(c.call('startRecalc', 'no-such-id'), /no volume with id|not available/);
+    await assert.rejects(c.call('startRecalc', 'no-such-id'), { message: 'no volume with id no-such-id' });
     const plain = path.join(dir, 'plain.img');
     fs.writeFileSync(plain, Buffer.alloc(1 << 20));
     await assert.rejects(c.call('addVolume', { path: plain }), (e: Error) => e.message.startsWith(`file ${plain} (1.0 MiB) holds no known signature`) && /not a dm-integrity volume \(no dm-integrity superblock at its start\)/.test(e.message));
