@@ -111,7 +111,8 @@ function smallTmpfs(t: TestContext, size: string): string | null {
   if (skipUnless(t, r.status !== 0 ? `cannot mount a small tmpfs here (${(r.stderr ?? r.error?.message ?? '').trim()}): the ENOSPC case needs root` : null)) return null;
   return d;
 }
-const fill = (d: string) => { try { fs.writeFileSync(path.join(d, 'fill'), Buffer.alloc(64 << 20)); } catch { /* full now */ } };
+/** fills the small tmpfs: the 64 MiB write must end in ENOSPC (anything else is this test's own failure) */
+const fill = (d: string) => assert.throws(() => fs.writeFileSync(path.join(d, 'fill'), Buffer.alloc(64 << 20)), { code: 'ENOSPC' });
 
 test('ENOSPC saving the scrub state (a real full tmpfs): the saved position stays as it was and the error says so', (t) => {
   const state = smallTmpfs(t, '256k');
