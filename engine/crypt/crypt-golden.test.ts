@@ -47,6 +47,14 @@ function readAll(v: CryptVolume): Buffer {
 
 fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
 
+test('golden manifest: every image is read-compared (kernel-made) or error-compared (corrupted), none left out', () => {
+  const read = manifest.filter((g) => g.kernel_read_sha256);
+  const failing = manifest.filter((g) => g.kernel_aead_error_sectors);
+  assert.ok(read.length > 0 && failing.length > 0, `${read.length} read, ${failing.length} corrupted`);
+  assert.deepEqual(manifest.filter((g) => !g.kernel_read_sha256 && !g.kernel_aead_error_sectors).map((g) => g.name), []);
+  assert.deepEqual(failing.map((g) => g.name), manifest.filter((g) => g.corrupted_from).map((g) => g.name), 'the corrupted images are those with the kernel\'s AEAD errors');
+});
+
 for (const g of manifest.filter((g) => g.kernel_read_sha256)) {
   test(`golden ${g.name}: reads what the kernel read through /dev/mapper`, () => {
     const p = unpack(g);
