@@ -92,14 +92,16 @@ for (const set of GOLDEN_SETS) for (const im of goldenManifest(set.id)) {
       assert.equal(d[k], (im.superblock as any)[k], k);
     }
     for (const [k, v] of Object.entries(im.geometry)) assert.equal(d.geometry[k], v, k);
-    // the host's integritysetup 2.6.1 dump (every set) and, where recorded, the guest's own (2.8.8 in sid)
-    const dumps: Array<[string, string | undefined]> = [['2.6', (im as any).integritysetup_dump], [set.integritysetup, (im as any).integritysetup_dump_guest]];
+    // the host's integritysetup 2.6.1 dump (every set) and the guest's own where it is another (6.12's and 7.2's
+    // guests; 6.1's guest ran the host's 2.6.1)
+    const dumps: Array<[string, string | undefined]> = [['2.6', (im as any).integritysetup_dump]];
+    if (set.id !== '6.1') dumps.push([set.integritysetup, (im as any).integritysetup_dump_guest]);
     for (const [ver, expected] of dumps) {
-      if (!expected) continue;
+      assert.ok(expected, `the manifest holds integritysetup ${ver}'s dump of ${im.name}`);
       const txt = await run(['dump', device(im), ...extra, '--format-version', ver]);
       assert.equal(txt.code, 0, txt.err);
       // the first line names the device path; compare the rest
-      assert.deepEqual(txt.out.trim().split('\n').slice(1), expected.trim().split('\n').slice(1), `integritysetup ${ver} dump`);
+      assert.deepEqual(txt.out.trim().split('\n').slice(1), expected!.trim().split('\n').slice(1), `integritysetup ${ver} dump`);
     }
   });
 }

@@ -13,6 +13,7 @@ import { SB_FLAG_RECALCULATING, SECTOR_SIZE, decodeSuperblock } from '../engine/
 import { cmdFormat, progressBar } from './format.js';
 import { main } from './main.js';
 import { spawnSync } from 'node:child_process';
+import { skipUnless } from '../testing/unavailable.js';
 
 const dir = tmpDir('format-');
 
@@ -317,10 +318,7 @@ test('progress bar shows rate and ETA', () => {
 });
 
 test("the host's integritysetup dump reads our formats as ours does (skipped without integritysetup)", async (t) => {
-  if (spawnSync('sh', ['-c', 'command -v integritysetup']).status !== 0) {
-    t.skip('integritysetup is not installed on this host');
-    return;
-  }
+  if (skipUnless(t, spawnSync('sh', ['-c', 'command -v integritysetup || test -x /usr/sbin/integritysetup || test -x /sbin/integritysetup']).status !== 0 ? 'integritysetup is not installed on this host (apt-get install cryptsetup-bin)' : null)) return;
   const data = path.join(dir, 'hostdump-data.img');
   fs.rmSync(data, { force: true });
   fs.writeFileSync(data, Buffer.alloc(1 << 20));

@@ -56,6 +56,9 @@ test('recalc CLI: SIGINT pauses at a chunk boundary, exits 0 with a resume hint;
   for (const l of lines) for (const k of ['job', 'state', 'position_sector', 'total_sectors', 'bytes_per_second', 'eta_ms', 'mismatches']) assert.ok(k in l, `${k} in ${JSON.stringify(l)}`);
   const last = lines[lines.length - 1]!;
   assert.equal(last.state, 'paused');
+  // it did work before the pause: its last line has the run's (positive) rate and no ETA
+  assert.ok((last.position_sector as number) > 0 && (last.bytes_per_second as number) > 0, `rate ${last.bytes_per_second} at sector ${last.position_sector}`);
+  assert.equal(last.eta_ms, null);
   const st = status(img, '--integrity', 'sha256');
   assert.equal(st.recalculating, true);
   assert.equal(st.recalc_sector, last.position_sector);

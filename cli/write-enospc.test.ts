@@ -4,7 +4,7 @@
 // paths: an input file of known length (reserved up front), stdin in journal mode (each journal commit reserves its
 // blocks before the commit point) and stdin in direct mode (each in-place write reserves its blocks first). Needs
 // root for the mount; skipped with the reason otherwise.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -12,18 +12,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { skipUnless } from '../testing/unavailable.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/integrity-studio.js');
 
-function smallTmpfs(t: { skip(m: string): void }, size: string): string | null {
+function smallTmpfs(t: TestContext, size: string): string | null {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'is-enospc-'));
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', d], { encoding: 'utf8' });
-  if (r.status !== 0) { t.skip(`cannot mount a small tmpfs here (${r.stderr.trim() || `exit ${r.status}`}): the ENOSPC case needs root`); return null; }
+  if (skipUnless(t, r.status !== 0 ? `cannot mount a small tmpfs here (${(r.stderr ?? '').trim() || `exit ${r.status}`}): the ENOSPC case needs root` : null)) return null;
   return d;
 }
 const cli = (args: string[], input?: Buffer) => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8' });
 const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
-const fill = (d: string) => { try { fs.writeFileSync(path.join(d, 'fill'), Buffer.alloc(64 << 20)); } catch { /* full now */ } };
+/** fills the small tmpfs: the 64 MiB write must end in ENOSPC (anything else is this test's own failure) */
+const fill = (d: string) => assert.throws(() => fs.writeFileSync(path.join(d, 'fill'), Buffer.alloc(64 << 20)), { code: 'ENOSPC' });
 
 for (const c of [
   { name: 'an input file (reserved up front)', stdin: false, mode: [] as string[], msg: /v\.img: no space left on device \(the file system holding it is full\): nothing of the 1048576 bytes at offset 4194304 was written; the volume is as it was/ },

@@ -99,6 +99,28 @@ test('main.ts and the preload through a stand-in electron: a command, an event a
   const r = await t.invoke('exportErrors', [v.id, { format: 'csv', path: where! }]);
   assert.equal(r.ranges, 0);
   assert.match(fs.readFileSync(where!, 'utf8'), /^kind,first_sector/);
+  // keys through IPC: a keyed volume made, a refusal that carries them; none comes back to the renderer (answers,
+  // refusals, every event main sent) nor lands in a file of the data folder
+  const crypto = await import('node:crypto');
+  const { assertNoSecret } = await import('../testing/secrets.js');
+  const ikey = crypto.randomBytes(32);
+  const jkey = crypto.randomBytes(32);
+  const keyed = { integrity: 'hmac-sha256', integrityKey: { hex: ikey.toString('hex') }, journalCrypt: 'ctr-aes', journalCryptKey: { hex: jkey.toString('hex') } };
+  const back: string[] = [];
+  const kv: VolumeSnapshot = await t.invoke('createVolume', [{ path: path.join(dir, 'keyed.img'), size: 4 << 20, ...keyed }]);
+  back.push(JSON.stringify(kv));
+  assert.equal(kv.keys.integrity, true);
+  await assert.rejects(t.invoke('createVolume', [{ path: path.join(dir, 'keyed.img'), size: 4 << 20, ...keyed }]), (e: Error) => (back.push(e.message), /already in the list/.test(e.message)));
+  await assert.rejects(t.invoke('unlockVolume', [kv.id, { integrityKey: { hex: `${ikey.toString('hex')}z` } }]), (e: Error) => (back.push(e.message), /hex/.test(e.message)));
+  assert.ok(sent.some(([, ev]) => (ev as IntegrityEvent).type === 'volume' && (ev as { volume: VolumeSnapshot }).volume.id === kv.id), 'the keyed volume\'s events were sent');
+  const files = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : [path.join(d, e.name)]));
+  const dataFiles = files(path.join(dir, 'data'));
+  assert.ok(dataFiles.some((f) => f.endsWith('volumes.json')), 'the volume list is in the data folder');
+  for (const [what, k] of [['integrity key', ikey], ['journal crypt key', jkey]] as const) {
+    assertNoSecret(back.join('\n'), k, what, 'the answers and refusals');
+    assertNoSecret(JSON.stringify(sent), k, what, 'the events sent to the renderer');
+    for (const f of dataFiles) assertNoSecret(fs.readFileSync(f), k, what, f);
+  }
   // closing the window closes the host and quits
   for (const c of closers) c();
   for (let i = 0; i < 100 && !seen.quit; i++) await new Promise((r) => setTimeout(r, 20));

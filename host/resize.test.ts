@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EngineHost } from './engine-host.js';
+import crypto from 'node:crypto';
 import { formatVolume } from '../engine/commands/format.js';
+import { openVolume } from '../engine/volume.js';
 import { tmpDir } from '../testing/golden.js';
 import type { IntegrityEvent } from '../engine/api.js';
 
@@ -34,8 +36,21 @@ test('resize: limits, a wiped grow with wipe progress events, a shrink only when
     host.onEvent((e) => events.push(e));
     await assert.rejects(host.resizeVolume(v.id, { size: 1000 }), /New size must be a whole number of 512-byte blocks/);
     await assert.rejects(host.resizeVolume(v.id, { size: lim.max_bytes + 512 }), /larger than the largest possible/);
+    // the image grows over old contents (random bytes): the wipe must leave every new sector zero
+    const fd = fs.openSync(v.path, 'r+');
+    fs.writeSync(fd, crypto.randomBytes(32 * MiB), 0, 32 * MiB, 8 * MiB);
+    fs.closeSync(fd);
     const grown = await host.resizeVolume(v.id, { size: 32 * MiB, wipe: true });
     assert.equal(grown.size_bytes, 32 * MiB);
+    const vol = openVolume(v.path, { readOnly: true });
+    try {
+      const from = lim.current_bytes / 512;
+      const fresh = Buffer.alloc(32 * MiB - lim.current_bytes);
+      assert.equal(vol.target.read(from, fresh.length / 512, fresh, 0, () => {}), 0, 'the new sectors verify');
+      assert.ok(fresh.equals(Buffer.alloc(fresh.length)), `sectors ${from}–${32 * MiB / 512 - 1} (new) read as zeros`);
+    } finally {
+      vol.close();
+    }
     assert.equal(grown.state, 'not-checked', 'never scrubbed at this size');
     const wipes = events.filter((e): e is Extract<IntegrityEvent, { type: 'progress' }> => e.type === 'progress' && e.progress.job === 'wipe');
     assert.ok(wipes.length > 0);

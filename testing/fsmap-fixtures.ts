@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { debugfs, pseudoRandom, run, writeFiles } from './fsmap-tools.js';
+import { skipOption } from './unavailable.js';
 
 export const SPARSE_ISLANDS = [0, 10 << 20, 39 << 20];
 export const ISLAND = 64 << 10;
@@ -58,7 +59,7 @@ const XFS_SMALL_ENV = { TEST_DIR: '/tmp', TEST_DEV: '/dev/null', QA_CHECK_FS: 'x
 
 /** Why an XFS image cannot be filled here (loop mounts need root), or false. */
 export function xfsFillUnavailable(): string | false {
-  if (process.getuid?.() !== 0) return 'filling an XFS image needs root (a loop mount); mkfs.xfs -p cannot make hard links';
+  if (process.getuid?.() !== 0) return skipOption('filling an XFS image needs root (a loop mount); mkfs.xfs -p cannot make hard links');
   return false;
 }
 

@@ -4,11 +4,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { skipOption } from './unavailable.js';
 
+/** the first of `tools` that is not installed, as a skip reason (false: all there); under CI=true it throws */
 export function toolMissing(...tools: string[]): string | false {
   for (const t of tools) {
     const r = spawnSync('sh', ['-c', `command -v ${t} || test -x /usr/sbin/${t} || test -x /sbin/${t}`]);
-    if (r.status !== 0) return `${t} is not installed (apt-get install e2fsprogs xfsprogs)`;
+    if (r.status !== 0) return skipOption(`${t} is not installed (apt-get install e2fsprogs xfsprogs)`);
   }
   return false;
 }

@@ -10,6 +10,7 @@ import { tmpDir, sha256File } from '../../testing/golden.js';
 import { formatVolume } from './format.js';
 import { openVolume } from '../volume.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
+import { skipUnless } from '../../testing/unavailable.js';
 
 function loopUnavailable(): string | null {
   if (process.getuid && process.getuid() !== 0) return 'needs root';
@@ -19,19 +20,12 @@ function loopUnavailable(): string | null {
 }
 
 test('block device: held (O_EXCL) → refused, nothing written; free → formatted, size from sysfs', (t) => {
-  const why = loopUnavailable();
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipUnless(t, loopUnavailable())) return;
   const dir = tmpDir('format-loop-');
   const img = path.join(dir, 'loop.img');
   fs.writeFileSync(img, Buffer.alloc(2 << 20));
   const a = spawnSync('losetup', ['--find', '--show', img], { encoding: 'utf8' });
-  if (a.status !== 0) {
-    t.skip(`losetup failed: ${a.stderr.trim()}`);
-    return;
-  }
+  if (a.status !== 0 && skipUnless(t, `losetup failed: ${a.stderr.trim()}`)) return;
   const dev = a.stdout.trim();
   try {
     const before = sha256File(img);

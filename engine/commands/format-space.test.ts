@@ -8,6 +8,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tmpDir } from '../../testing/golden.js';
 import { formatVolume } from './format.js';
+import { skipUnless } from '../../testing/unavailable.js';
 
 function smallFs(): { dir: string; done(): void } | string {
   if (process.getuid?.() !== 0) return 'needs root to mount a small tmpfs';
@@ -19,7 +20,7 @@ function smallFs(): { dir: string; done(): void } | string {
 
 test('a wipe that cannot fit is refused before the first byte, naming the space needed and free; --no-wipe still formats', (t) => {
   const f = smallFs();
-  if (typeof f === 'string') { t.skip(f); return; }
+  if (typeof f === 'string') { skipUnless(t, f); return; }
   try {
     const img = path.join(f.dir, 'big.img');
     assert.throws(() => formatVolume(img, { size: 64 << 20 }), (e: Error & { code?: string }) => {

@@ -20,6 +20,9 @@ interface Golden {
   file: string;
   volume_key_hex: string;
   mapped_sectors: number;
+  format_command: string;
+  segment: { offset: number; sector_size: number };
+  dm_table: string[];
   kernel_read_sha256?: string;
   kernel_aead_error_sectors?: number[];
   flip_bytes?: Array<[number, number]>;
@@ -43,6 +46,14 @@ function readAll(v: CryptVolume): Buffer {
 }
 
 fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
+
+test('golden manifest: every image is read-compared (kernel-made) or error-compared (corrupted), none left out', () => {
+  const read = manifest.filter((g) => g.kernel_read_sha256);
+  const failing = manifest.filter((g) => g.kernel_aead_error_sectors);
+  assert.ok(read.length > 0 && failing.length > 0, `${read.length} read, ${failing.length} corrupted`);
+  assert.deepEqual(manifest.filter((g) => !g.kernel_read_sha256 && !g.kernel_aead_error_sectors).map((g) => g.name), []);
+  assert.deepEqual(failing.map((g) => g.name), manifest.filter((g) => g.corrupted_from).map((g) => g.name), 'the corrupted images are those with the kernel\'s AEAD errors');
+});
 
 for (const g of manifest.filter((g) => g.kernel_read_sha256)) {
   test(`golden ${g.name}: reads what the kernel read through /dev/mapper`, () => {
@@ -132,20 +143,28 @@ test('golden journal: entries left in the journal by the crash are replayed in m
   fs.rmSync(path.dirname(p), { recursive: true });
 });
 
-test('golden: the dm-integrity superblock and journal luks-format writes are the ones the kernel wrote under cryptsetup', async () => {
+test('golden: the dm-integrity superblock luks-format plans (engine/crypt/format.ts) is the one the kernel wrote under cryptsetup, for every kernel-made image', async () => {
   const { planFormat } = await import('../commands/format.js');
-  const { encodeSuperblock } = await import('../layout/superblock.js');
-  for (const name of ['xts-hmac256-512', 'gcm-4096', 'aegis128-4096', 'xts-hmac512-4096', 'xts-plain64-hmac256-512', 'xts-essiv-hmac256-4096', 'ccm-random-4096']) {
-    const g = manifest.find((m) => m.name === name)!;
+  const { encodeSuperblock, SB_SECTORS } = await import('../layout/superblock.js');
+  const { aeadSpec } = await import('./aead.js');
+  const made = manifest.filter((m) => !m.corrupted_from && !m.flip_bytes);
+  assert.ok(made.length >= 7, `${made.length} kernel-made images`);
+  for (const g of made) {
     const raw = zlib.gunzipSync(fs.readFileSync(path.join(TESTDATA, g.file)));
-    const p = unpack(g);
-    const seg = segmentOf(p);
-    const v = openCryptVolume(p, seg, Buffer.from(g.volume_key_hex, 'hex'));
-    const tag = v.cipher.tupleSize;
-    v.close();
-    const plan = planFormat({ integrity: 'crc32c', tagSize: tag, sectorSize: seg.sector_size, legacyHmac: true }, (raw.length - seg.offset) / SECTOR_SIZE);
+    // the kernel's own numbers: the segment cryptsetup made, the tag size in its dm table, the sectors it mapped
+    const tag = Number(/ integrity:(\d+):aead( |$)/.exec(g.dm_table[0]!)![1]);
+    const cs = g.format_command.split(/\s+/);
+    const cipher = cs[cs.indexOf('--cipher') + 1]!;
+    const integrity = cs[cs.indexOf('--integrity') + 1]!;
+    // luks-format's tag size (engine/crypt/format.ts: the AEAD's auth tag + its stored IV) is the kernel's
+    const spec = aeadSpec(cipher, /^hmac-/.test(integrity) ? `hmac(${integrity.slice(5)})` : integrity, undefined, g.segment.sector_size);
+    assert.equal(spec.authSize + spec.storedIvSize, tag, `${g.name}: tag size (auth tag + IV)`);
+    const plan = planFormat({ integrity: 'crc32c', tagSize: tag, sectorSize: g.segment.sector_size, legacyHmac: true }, (raw.length - g.segment.offset) / SECTOR_SIZE);
+    assert.equal(plan.superblock.provided_data_sectors, g.mapped_sectors, `${g.name}: the sectors the kernel mapped`);
+    // the whole superblock area, byte for byte (later kernel writes touch only the journal, tags and data)
     const ours = encodeSuperblock(plan.superblock);
-    assert.ok(ours.subarray(0, 64).equals(raw.subarray(seg.offset, seg.offset + 64)), `${name}: superblock as the kernel wrote it`);
-    fs.rmSync(path.dirname(p), { recursive: true });
+    assert.equal(ours.length, SB_SECTORS * SECTOR_SIZE);
+    const theirs = raw.subarray(g.segment.offset, g.segment.offset + ours.length);
+    assert.ok(ours.equals(theirs), `${g.name}: superblock as the kernel wrote it (first difference at byte ${ours.findIndex((x, i) => x !== theirs[i])})`);
   }
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { PROJECT_ROOT } from '../../testing/golden.js';
-import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
+import { runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { openCryptVolume, unlockCryptVolume } from './volume.js';
 import { formatCryptVolume } from './format.js';
 import { segmentOf } from '../../testing/luks-segment.js';
@@ -46,8 +46,7 @@ echo "@@done"
 `;
 
 test('volumes written and luks-formatted here open in the kernel and read back what we wrote', { timeout: 900_000 }, async (t) => {
-  const why = oracleUnavailable();
-  if (why) return t.skip(why);
+  if (skipWithoutOracle(t)) return;
   const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'crypt-oracle-'));
   const cases: Case[] = [];
   const writeAndHash = (img: string, v: ReturnType<typeof openCryptVolume>, writes: Array<[number, number]>) => {

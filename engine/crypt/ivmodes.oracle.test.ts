@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { PROJECT_ROOT } from '../../testing/golden.js';
-import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
+import { runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { unlockCryptVolume, type CryptVolume } from './volume.js';
 import { formatCryptVolume } from './format.js';
 import { scrubCrypt } from './scrub.js';
@@ -140,8 +140,7 @@ function readAll(v: CryptVolume, bad: number[] = []): Buffer {
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 test('every IV mode the kernel allows with integrity: kernel-made volumes read, written and scrubbed here; ours open in the kernel', { timeout: 1_800_000 }, async (t) => {
-  const why = oracleUnavailable();
-  if (why) return t.skip(why);
+  if (skipWithoutOracle(t)) return;
   const release = process.env.ORACLE_RELEASE ?? 'bookworm';
   fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
   const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'ivmodes-oracle-'));

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { golden, goldenCopy, goldenPath, tmpDir, patternSector } from '../../testing/golden.js';
-import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
+import { runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { openVolume } from '../volume.js';
 import { openWritable, type WritableVolume } from './writable.js';
 import { BITMAP_OFFSET } from '../layout/bitmap.js';
@@ -39,11 +39,7 @@ function view(img: string, checkDirty = false): { sha: string; bad: number[]; un
 }
 
 test('bitmap mode with the kernel: our unclean bitmap session recovered by the kernel (B and J mode); the kernel\'s crashed bitmap session recovered here', async (t) => {
-  const why = oracleUnavailable();
-  if (why) {
-    t.skip(`kernel oracle unavailable: ${why}`);
-    return;
-  }
+  if (skipWithoutOracle(t)) return;
   const dir = tmpDir('oracle-bitmap-');
   const e = golden('e-bitmap');
   // ours: bitmap-mode writes, then an unclean stop with a torn block in the dirty region

@@ -78,7 +78,7 @@ test('journalCipher maps integritysetup names to the kernel ciphers', () => {
 });
 
 for (const [crypt, keyLen, mac] of [['ctr-aes', 32, 'hmac-sha256'], ['cbc-aes', 16, 'hmac-sha512'], ['xts-aes', 64, 'hmac-sha1'], ['ecb-aes', 32, null], ['chacha20', 32, 'hmac-sha256'], [null, 0, 'hmac-sha256']] as const) {
-  test(`a committed journal we seal with ${crypt ?? 'no encryption'}${mac ? ` and ${mac}` : ''} is replayed with its MACs checked; a flipped entry fails the MAC`, () => {
+  test(`a committed journal we seal with ${crypt ?? 'no encryption'}${mac ? ` and ${mac}` : ''} is replayed with its MACs checked; a flipped entry fails the MAC`, async (t) => {
     const o: VolumeOptions = {
       journalCrypt: crypt ?? undefined,
       journalCryptKey: crypt ? crypto.randomBytes(keyLen) : undefined,
@@ -104,9 +104,10 @@ for (const [crypt, keyLen, mac] of [['ctr-aes', 32, 'hmac-sha256'], ['cbc-aes', 
     ro.meta.read(raw, SB_SECTORS * SECTOR_SIZE);
     ro.close();
     if (crypt) assert.equal(raw.indexOf(Buffer.from('Q  :')), -1, 'the journal holds no plaintext');
-    if (mac && !crypt) {
-      // flip the sector of entry 0 (plaintext journal): the section MAC no longer matches
-      const bad = path.join(dir, `bad-${mac}.img`);
+    // flip one bit of entry 0's sector field as it is on disk (under encryption: of its ciphertext, which changes the
+    // plaintext the MAC covers): the section MAC no longer matches. Without a MAC nothing can tell: named as skipped.
+    await t.test('a flipped entry fails the MAC', { skip: mac ? false : 'no journal MAC: a flipped entry has nothing to be checked against' }, () => {
+      const bad = path.join(dir, `bad-${crypt}-${mac}.img`);
       fs.copyFileSync(img, bad);
       const fd = fs.openSync(bad, 'r+');
       const e = Buffer.alloc(8);
@@ -115,7 +116,7 @@ for (const [crypt, keyLen, mac] of [['ctr-aes', 32, 'hmac-sha256'], ['cbc-aes', 
       fs.writeSync(fd, e, 0, 8, SB_SECTORS * SECTOR_SIZE);
       fs.closeSync(fd);
       assert.throws(() => openVolume(bad, o), /journal MAC mismatch in journal section 0/);
-    }
+    });
   });
 }
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { golden, goldenCopy, tmpDir, patternSector } from '../../testing/golden.js';
-import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
+import { runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { openVolume, type VolumeOptions } from '../volume.js';
 import { openWritable } from './writable.js';
 import { JournalWriter } from './journal-writer.js';
@@ -48,11 +48,7 @@ interface Case {
 }
 
 test('kernel round trips: our journal/direct writes, an unreplayed journal, keyed hash, 4096-byte sectors, separate data device; kernel writes we read', async (t) => {
-  const why = oracleUnavailable();
-  if (why) {
-    t.skip(`kernel oracle unavailable: ${why}`);
-    return;
-  }
+  if (skipWithoutOracle(t)) return;
   const dir = tmpDir('oracle-write-');
   const keyFile = path.join(dir, 'hmac.key');
   fs.writeFileSync(keyFile, Buffer.from(golden('d-hmac-sha256').keys_hex!.integrity_key!, 'hex'));

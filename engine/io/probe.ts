@@ -102,6 +102,16 @@ export function describeSignatures(found: Signature[]): string {
     if (!list.includes(s.description)) list.push(s.description);
     byDevice.set(k, list);
   }
+  for (const list of byDevice.values()) {
+    // a LUKS2 header and its secondary copy are one volume: "a LUKS2 encrypted volume (both headers)"
+    for (const d of [...list]) {
+      const i = list.indexOf(`${d} (secondary header)`);
+      if (i >= 0) {
+        list.splice(i, 1);
+        list[list.indexOf(d)] = `${d} (both headers)`;
+      }
+    }
+  }
   return [...byDevice].map(([dev, list]) => `${dev} holds ${list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}` : list[0]}`).join('; ');
 }
 

@@ -5,7 +5,7 @@
 //  - ENOSPC saving the state file (a real tmpfs filled up): the old state file and its position stay as they were,
 //    no temporary is left, the message says so
 //  - ENOSPC during format (real tmpfs): the new image is removed, the message says so
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkVolume } from '../../testing/mkvolume.js';
+import { skipUnless } from '../../testing/unavailable.js';
 import { FaultDevice } from '../io/fault.js';
 import { openVolume, openVolumeOn } from '../volume.js';
 import { dataSector } from '../layout/geometry.js';
@@ -104,13 +105,14 @@ test('a real image file cut short under a scrub (the native read-and-hash path):
   assert.equal(out.checked_blocks, g.provided_data_sectors - 1000);
 });
 
-function smallTmpfs(t: { skip(m: string): void }, size: string): string | null {
+function smallTmpfs(t: TestContext, size: string): string | null {
   const d = tmp();
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', d], { encoding: 'utf8' });
-  if (r.status !== 0) { t.skip(`cannot mount a small tmpfs here (${r.stderr.trim()}): the ENOSPC case needs root`); return null; }
+  if (skipUnless(t, r.status !== 0 ? `cannot mount a small tmpfs here (${(r.stderr ?? r.error?.message ?? '').trim()}): the ENOSPC case needs root` : null)) return null;
   return d;
 }
-const fill = (d: string) => { try { fs.writeFileSync(path.join(d, 'fill'), Buffer.alloc(64 << 20)); } catch { /* full now */ } };
+/** fills the small tmpfs: the 64 MiB write must end in ENOSPC (anything else is this test's own failure) */
+const fill = (d: string) => assert.throws(() => fs.writeFileSync(path.join(d, 'fill'), Buffer.alloc(64 << 20)), { code: 'ENOSPC' });
 
 test('ENOSPC saving the scrub state (a real full tmpfs): the saved position stays as it was and the error says so', (t) => {
   const state = smallTmpfs(t, '256k');
@@ -166,7 +168,7 @@ test('a real loop device that disappears mid-scrub (its capacity drops to 0): th
   const f = spawnSync(process.execPath, [BIN, 'format', img, '--size', '512M', '--integrity', 'sha256', '--batch-mode'], { encoding: 'utf8' });
   assert.equal(f.status, 0, f.stderr);
   const l = spawnSync('losetup', ['-f', '--show', img], { encoding: 'utf8' });
-  if (l.status !== 0) { t.skip(`losetup unavailable here (${l.stderr.trim()})`); return; }
+  if (skipUnless(t, l.status !== 0 ? `losetup unavailable here (${(l.stderr ?? l.error?.message ?? '').trim()})` : null)) return;
   const loop = l.stdout.trim();
   try {
     const env = { ...process.env, INTEGRITY_STUDIO_STATE_DIR: path.join(dir, 'state') };

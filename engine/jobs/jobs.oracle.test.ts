@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { tmpDir } from '../../testing/golden.js';
-import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
+import { runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { formatVolume } from '../commands/format.js';
 import { openVolume, readSuperblock } from '../volume.js';
 import { FileDevice } from '../io/device.js';
@@ -47,11 +47,7 @@ async function recalcUntilPaused(img: string): Promise<number> {
 }
 
 test('recalculation with the kernel: ours (paused, resumed) opens clean there; ours paused is finished there', async (t) => {
-  const why = oracleUnavailable();
-  if (why) {
-    t.skip(`kernel oracle unavailable: ${why}`);
-    return;
-  }
+  if (skipWithoutOracle(t)) return;
   const dir = tmpDir('oracle-jobs-');
   const done = path.join(dir, 'done.img');
   const half = path.join(dir, 'half.img');

@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { formatLuks2Header, readLuks2Header, unlockLuks2, NoKeyError } from './index.js';
+import { skipOption } from '../../testing/unavailable.js';
 
 const cryptsetup = spawnSync('sh', ['-c', 'command -v cryptsetup'], { encoding: 'utf8' }).stdout.trim();
-const skip = cryptsetup ? false : 'cryptsetup is not installed (apt-get install cryptsetup-bin)';
+const skip = skipOption(cryptsetup ? false : 'cryptsetup is not installed (apt-get install cryptsetup-bin)');
 
 function image(size = 20 << 20): { dir: string; img: string; pw: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'luks-fmt-'));

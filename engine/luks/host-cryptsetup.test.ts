@@ -8,9 +8,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readLuks2Header, unlockLuks2, NoKeyError } from './index.js';
 import { luksDumpText } from './dump.js';
+import { skipOption } from '../../testing/unavailable.js';
 
 const cs = spawnSync('sh', ['-c', 'command -v cryptsetup'], { encoding: 'utf8' }).stdout.trim();
-const skip = cs ? false : 'cryptsetup is not installed (apt-get install cryptsetup-bin)';
+const skip = skipOption(cs ? false : 'cryptsetup is not installed (apt-get install cryptsetup-bin)');
 
 function run(args: string[], input?: string): string {
   const r = spawnSync(cs, args, { encoding: 'utf8', input });

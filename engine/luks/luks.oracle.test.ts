@@ -7,12 +7,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { oracleUnavailable, runOracle } from '../../testing/oracle.js';
+import { runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { formatLuks2Header, unlockLuks2 } from './index.js';
 
-const why = oracleUnavailable();
-
-test('our LUKS2 header opens in the kernel; the kernel\'s ciphertext decrypts with our unlocked volume key', { skip: why ?? false }, async () => {
+test('our LUKS2 header opens in the kernel; the kernel\'s ciphertext decrypts with our unlocked volume key', async (t) => {
+  if (skipWithoutOracle(t)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'luks-oracle-'));
   const img = path.join(dir, 'v.img');
   fs.writeFileSync(img, '');

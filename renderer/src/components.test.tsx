@@ -20,6 +20,14 @@ import { FileItem, MetaItem } from './volume/DamageMap.js';
 import type { DamageMapSummary } from '../../engine/api.js';
 
 const d = () => createDashboardStore().getState();
+/** one job panel of a page (JobPanel's <section aria-labelledby="recalc-h|scrub-h">), its heading checked */
+function panel(html: string, kind: 'recalc' | 'scrub'): string {
+  const start = html.indexOf(`<section aria-labelledby="${kind}-h"`);
+  assert.ok(start >= 0, `the ${kind} panel is on the page`);
+  const body = html.slice(start, html.indexOf('</section>', start));
+  assert.match(body, new RegExp(`id="${kind}-h"[^>]*>${kind === 'recalc' ? 'Recalculation' : 'Scrub'}<`));
+  return body;
+}
 const page = (v: ReturnType<typeof vol>) => renderToStaticMarkup(<VolumePage v={v} d={d()} onNavigate={() => {}} exporter={{ kind: 'link', href: (id, f) => `/export/${id}.${f}` }} />);
 
 test('volume list: conditions as badges, last check, links are addresses', () => {
@@ -113,20 +121,32 @@ test('journal panel, bitmap mode left dirty: the regions, Recalculate dirty regi
   const idle = page(dirty);
   // a finished scrub did not check the dirty regions: the map shows them, not "scrubbed"
   assert.match(idle, /class="cell dirty" title="sectors 0–255: dirty bitmap region \(not verified\)"/);
-  assert.match(idle, /class="cell dirty" title="sectors 8,192–8,447|class="cell dirty" title="sectors 7,936–8,191: dirty bitmap region/);
+  // the last cell of [4096, 8192) is dirty, the next one is not
+  assert.match(idle, /class="cell dirty" title="sectors 7,936–8,191: dirty bitmap region \(not verified\)"/);
+  assert.match(idle, /class="cell scrubbed" title="sectors 8,192–8,447: scrubbed"/);
   assert.match(idle, /class="cell scrubbed" title="sectors 2,048–2,303: scrubbed"/);
   assert.match(idle, /Recalculate the dirty regions \(Journal panel\)/);
   assert.match(idle, /data-testid="dirty-regions">3</);
   assert.match(idle, /6,144 \(not verified until recalculated\)/);
   assert.match(idle, /aria-expanded="false">Recalculate dirty regions</);
-  assert.doesNotMatch(idle, /replay-progress/);
-  // the Recalculation panel does not call those tags up to date
-  assert.match(idle, /may hold stale tags: recalculate them in the Journal panel/);
-  assert.doesNotMatch(idle, /every tag is up to date/);
+  // no recalculation running: no progress (the same element the running render below shows)
+  assert.doesNotMatch(idle, /data-testid="replay-progress"/);
+  assert.doesNotMatch(idle, /Recalculating the dirty regions/);
+  // the Recalculation panel does not call those tags up to date: it names them (checked in that panel, where it would say it)
+  const recalcPanel = panel(idle, 'recalc');
+  assert.match(recalcPanel, /may hold stale tags: recalculate them in the Journal panel/);
+  assert.doesNotMatch(recalcPanel, /up to date/);
   const running = renderToStaticMarkup(<VolumePage v={dirty} d={{ ...d(), pending: { 'replayJournal:b': true }, replayProgress: { b: { done: 12000, total: 48000, elapsed_ms: 3000, finished: false } } }} onNavigate={() => {}} />);
+  assert.match(running, /data-testid="replay-progress"/);
   assert.match(running, /aria-label="Recalculating the dirty regions"[^>]*aria-valuenow="25"/);
   assert.match(running, /12,000 of 48,000 sectors reached · 3 s · about 9 s left \(an estimate: clean regions are passed over at once\)/);
   assert.match(running, /disabled=""[^>]*>Recalculating…</);
+  // asked, no progress event yet: the element shows "starting…"; a finished one's progress left in the store, not asked: none
+  const starting = renderToStaticMarkup(<VolumePage v={dirty} d={{ ...d(), pending: { 'replayJournal:b': true } }} onNavigate={() => {}} />);
+  assert.match(starting, /data-testid="replay-progress"[^]*starting…/);
+  const after = renderToStaticMarkup(<VolumePage v={dirty} d={{ ...d(), replayProgress: { b: { done: 48000, total: 48000, elapsed_ms: 9000, finished: true } } }} onNavigate={() => {}} />);
+  assert.doesNotMatch(after, /data-testid="replay-progress"/);
+  assert.match(after, /aria-expanded="false">Recalculate dirty regions</);
   const clean = page(vol('c', { mode: 'bitmap', journal_disk: { ...dirty.journal_disk!, dirty_regions: 0, dirty_blocks: 0 } }));
   assert.match(clean, /No dirty region/);
   assert.match(clean, /disabled=""[^>]*>Recalculate dirty regions</);
@@ -193,8 +213,9 @@ test('a wrong algorithm is not damage: no "restore from a backup"; the Recalcula
   const plain = page(vol('n', { state: 'errors', conditions: ['errors'], error_count: 3, bad_ranges: [[8, 9], [100, 101], [200, 201]],
     verification: verification({ scrub: 'finished', checked_blocks: 32768, bad_blocks: 3, bad_ranges: [[8, 9], [100, 101], [200, 201]] }) }));
   assert.match(plain, /restore them from a backup/);
-  assert.doesNotMatch(plain, /up to date/);
-  assert.match(plain, /nothing to recalculate: the superblock has no recalculating flag \(whether the tags match the data, only a scrub tells\)/);
+  const recalcPanel = panel(plain, 'recalc');
+  assert.match(recalcPanel, /nothing to recalculate: the superblock has no recalculating flag \(whether the tags match the data, only a scrub tells\)/);
+  assert.doesNotMatch(recalcPanel, /up to date/);
 });
 
 test('a result measured before the image changed says so', () => {

@@ -10,6 +10,7 @@ import { VolumePage } from '../volume/VolumePage.js';
 import { verification, vol } from '../test-fixtures.js';
 import { LuksUnlockForm } from './LuksUnlockForm.js';
 import { LuksCreateVolumeForm } from './LuksCreateForm.js';
+import { DEFAULT_LUKS_FORM } from './luks-form.js';
 
 const luks = (locked: boolean): LuksInfo => ({
   uuid: 'b79ca593-1965-4f57-9ccf-158f3b631e31', label: '', cipher: 'aes-xts-random', integrity: 'hmac(sha256)', sector_size: 512, volume_key_bits: 768,
@@ -47,7 +48,28 @@ test('unlock form: the passphrase masked; create form: commands never hold it', 
   const u = renderToStaticMarkup(<LuksUnlockForm v={vol('l', { luks: luks(true) })} onSubmit={async () => {}} onCancel={() => {}} />);
   assert.match(u, /id="luks-unlock-pass" type="password"/);
   assert.match(u, /keyslots 0 \(argon2id\)/);
-  const c = renderToStaticMarkup(<LuksCreateVolumeForm onSubmit={async () => {}} onPlain={() => {}} />);
-  assert.match(c, /cryptsetup luksFormat --type luks2 --cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --sector-size 4096 --pbkdf argon2id IMAGE/);
-  assert.match(c, /id="l-pass" type="password"/);
+  // the form as it is once a passphrase has been typed twice: its state starts from DEFAULT_LUKS_FORM (no DOM here to
+  // type into, so the typed values are put there for this render and taken out after)
+  const pass = 'correct horse battery staple 42';
+  const typed = { path: '/srv/vol.img', passphrase: pass, passphrase2: pass };
+  const saved = { ...DEFAULT_LUKS_FORM };
+  Object.assign(DEFAULT_LUKS_FORM, typed);
+  let c: string;
+  try {
+    c = renderToStaticMarkup(<LuksCreateVolumeForm onSubmit={async () => {}} onPlain={() => {}} />);
+  } finally {
+    Object.assign(DEFAULT_LUKS_FORM, saved);
+  }
+  assert.match(c, /cryptsetup luksFormat --type luks2 --cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --sector-size 4096 --pbkdf argon2id \/srv\/vol\.img/);
+  // the passphrase is held by exactly the two masked fields, and nowhere else on the form (commands included)
+  const fields = [...c.matchAll(/<input id="l-pass2?" type="password"[^>]*>/g)].map((m) => m[0]);
+  assert.equal(fields.length, 2);
+  for (const f of fields) assert.match(f, new RegExp(`value="${pass}"`));
+  const rest = fields.reduce((h, f) => h.replace(f, ''), c);
+  const cmds = [...c.matchAll(/<pre class="cmd"[^>]*>([^<]*)<\/pre>/g)].map((m) => m[1]!);
+  assert.equal(cmds.length, 2, 'the cryptsetup and integrity-studio commands are on the form');
+  for (const form of [pass, pass.replace(/ /g, '\\ '), `'${pass}'`, Buffer.from(pass).toString('hex'), Buffer.from(pass).toString('base64')]) {
+    assert.ok(!rest.includes(form), `the passphrase (${form}) outside its two fields`);
+  }
+  assert.ok(!rest.includes('horse battery'), 'no part of it either');
 });
