@@ -5,7 +5,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { main, type Io } from './main.js';
-import { goldenManifest, goldenPath, goldenCopy, sha256File, tmpDir, PROJECT_ROOT, GOLDEN_SETS, type GoldenImage } from '../testing/golden.js';
+import { goldenManifest, goldenPath, sha256File, tmpDir, PROJECT_ROOT, GOLDEN_SETS, type GoldenImage } from '../testing/golden.js';
 
 interface Run { code: number; out: string; err: string }
 export async function run(argv: string[]): Promise<Run> {
@@ -48,7 +48,7 @@ const images = goldenManifest();
 // every golden set (6.1, 6.12, 7.2: each made by its kernel), each case named with the kernel that made it
 for (const set of GOLDEN_SETS) for (const im of goldenManifest(set.id)) {
   const k = `golden ${set.id} ${im.name} (${String(im.kernel ?? 'Linux ' + set.id).split(' ')[0]})`;
-  test(`${k}: read gives the kernel's provided data, verify agrees, nothing in the image changes`, async (t) => {
+  test(`${k}: read gives the kernel's provided data, verify agrees, nothing in the image changes`, async (_t) => {
     const before = im.files.map((f) => sha256File(goldenPath(f)));
     const args = openArgs(im, dir);
     const out = path.join(dir, `${im.name}.data`);
@@ -56,7 +56,7 @@ for (const set of GOLDEN_SETS) for (const im of goldenManifest(set.id)) {
     if (im.name === 'j-journal-unreplayed') {
       // presented as the kernel shows it after replay
       assert.equal(r.code, 0, r.err);
-      assert.equal(sha256File(out), (im as any).after_replay.provided_data_sha256);
+      assert.equal(sha256File(out), im.after_replay!.provided_data_sha256);
     } else if (im.name === 'i-corrupted') {
       assert.equal(r.code, 4, 'read with bad blocks reports them');
       assert.match(r.err, /7 bad block/);
@@ -70,13 +70,13 @@ for (const set of GOLDEN_SETS) for (const im of goldenManifest(set.id)) {
     assert.equal(res.provided_data_sectors, im.provided_data_sectors);
     if (im.name === 'i-corrupted') {
       assert.equal(v.code, 4);
-      assert.deepEqual(res.bad_sectors, (im as any).read_scan.eio_sectors);
+      assert.deepEqual(res.bad_sectors, im.read_scan!.eio_sectors);
       assert.equal(res.mismatches, 7);
     } else {
       assert.equal(v.code, 0, v.err + v.out);
       assert.equal(res.mismatches, 0);
       assert.deepEqual(res.bad_sectors, []);
-      if (im.name === 'k-recalc-midway') assert.equal(res.checked_sectors, (im.superblock as any).recalc_sector);
+      if (im.name === 'k-recalc-midway') assert.equal(res.checked_sectors, im.superblock.recalc_sector);
       else assert.equal(res.checked_sectors, im.provided_data_sectors);
     }
     fs.rmSync(out);
@@ -89,13 +89,13 @@ for (const set of GOLDEN_SETS) for (const im of goldenManifest(set.id)) {
     assert.equal(j.code, 0, j.err);
     const d = JSON.parse(j.out);
     for (const k of ['version', 'log2_interleave_sectors', 'integrity_tag_size', 'journal_sections', 'provided_data_sectors', 'flags', 'log2_sectors_per_block', 'log2_blocks_per_bitmap_bit', 'recalc_sector']) {
-      assert.equal(d[k], (im.superblock as any)[k], k);
+      assert.equal(d[k], im.superblock[k], k);
     }
     for (const [k, v] of Object.entries(im.geometry)) assert.equal(d.geometry[k], v, k);
     // the host's integritysetup 2.6.1 dump (every set) and the guest's own where it is another (6.12's and 7.2's
     // guests; 6.1's guest ran the host's 2.6.1)
-    const dumps: Array<[string, string | undefined]> = [['2.6', (im as any).integritysetup_dump]];
-    if (set.id !== '6.1') dumps.push([set.integritysetup, (im as any).integritysetup_dump_guest]);
+    const dumps: Array<[string, string | undefined]> = [['2.6', im.integritysetup_dump]];
+    if (set.id !== '6.1') dumps.push([set.integritysetup, im.integritysetup_dump_guest]);
     for (const [ver, expected] of dumps) {
       assert.ok(expected, `the manifest holds integritysetup ${ver}'s dump of ${im.name}`);
       const txt = await run(['dump', device(im), ...extra, '--format-version', ver]);

@@ -4,7 +4,7 @@
 // the terminal without echo; with neither a key file nor a terminal we refuse. The volume key never leaves
 // this process. Exit codes as main.ts: 0 ok, 1 error, 2 usage, 4 sectors failing authentication.
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
+import type { parseArgs } from 'node:util';
 import { IntegrityStudioError } from '../engine/errors.js';
 import { SECTOR_SIZE } from '../engine/layout/superblock.js';
 import { readLuks2Header, type Luks2Secret } from '../engine/luks/index.js';
@@ -28,7 +28,6 @@ export interface CryptIo {
   outBinary?: (b: Buffer) => void;
 }
 
-const LUKS_MAGIC = Buffer.from('LUKS\xba\xbe', 'latin1');
 
 /** Whether `path` starts with the LUKS2 magic (read-only peek; false when it cannot be read). */
 export { isLuks2 } from '../engine/luks/header.js';

@@ -43,7 +43,9 @@ test('errors: every range as CSV and JSON, in order; 0 bytes written', () => {
   const lines = c.stdout.trimEnd().split('\n');
   assert.equal(lines[0], 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte,holds');
   assert.equal(lines.length, N + 1);
-  lines.slice(1).forEach((l, i) => assert.ok(l.startsWith(`bad,${2 * i},${2 * i},1,${2 * i},${2 * i},1,512,image,`), l));
+  lines.slice(1).forEach((l, i) => {
+    assert.ok(l.startsWith(`bad,${2 * i},${2 * i},1,${2 * i},${2 * i},1,512,image,`), l);
+  });
   const j = JSON.parse(run(['errors', img, '--json']).stdout) as { bad_blocks: number; ranges_total: number; ranges: Array<{ first_sector: number }> };
   assert.equal(j.bad_blocks, N);
   assert.equal(j.ranges_total, N);

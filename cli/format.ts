@@ -190,7 +190,12 @@ export async function runFormat({ values, positionals }: { values: Record<string
       const found = signatures.length ? `${describeSignatures(signatures)}: its signature will be erased (--force).\n` : '';
       io.err(`\nWARNING!\n========\n${message}\n${found}\n`);
       const prompt = "Are you sure? (Type 'yes' in capital letters): ";
-      const answer = e.ask ? e.ask(prompt) : (io.err(prompt), readLineSync());
+      let answer: string;
+      if (e.ask) answer = e.ask(prompt);
+      else {
+        io.err(prompt);
+        answer = readLineSync();
+      }
       return answer.trim() === 'YES';
     };
     o.onFormatted = (plan) => {

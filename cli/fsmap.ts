@@ -58,7 +58,7 @@ function fileLines(i: Extract<FsMapItem, { kind: 'file' }>): string {
 
 function metaLines(i: Extract<FsMapItem, { kind: 'metadata' }>): string {
   let out = `  ${i.structure}: ${i.description}  (${i.ranges.slice(0, 4).map(sectors).join(', ')}${i.ranges_total > 4 ? `, … ${n(i.ranges_total)} ranges` : ''})\n      ${i.meaning}\n`;
-  if (i.owner && i.owner.paths.length) out += `      of ${i.owner.paths[0]} (inode ${i.owner.inode})\n`;
+  if (i.owner?.paths.length) out += `      of ${i.owner.paths[0]} (inode ${i.owner.inode})\n`;
   if (i.names?.length) out += `      names it holds: ${i.names.slice(0, SHOWN).join(', ')}${(i.names_total ?? 0) > SHOWN ? `, … (${n(i.names_total!)} in all)` : ''}\n`;
   if (i.inodes?.length) out += `      inodes it holds: ${i.inodes.slice(0, SHOWN).map((x) => `${x.inode}${x.paths[0] ? ` ${x.paths[0]}` : ''}`).join(', ')}${(i.inodes_total ?? 0) > SHOWN ? `, … (${n(i.inodes_total!)} in all)` : ''}\n`;
   if (i.uncertain) out += `      uncertain: ${i.uncertain}\n`;

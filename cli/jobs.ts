@@ -60,7 +60,7 @@ export function stdoutClosed(): boolean {
 }
 
 /** Runs the job to its end (done, paused by a signal, or failed); returns the exit code. */
-export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo, resumeHint: string): Promise<number> {
+export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo): Promise<number> {
   let drawn = false;
   let closed = false;
   const out = (s: string) => {

@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IntegrityStudioError, IntegrityError } from '../engine/errors.js';
 import { intOpt, OPEN_OPTIONS, str, volumeOptions, writeAll, type Io, type Values } from './args.js';
 export { OPEN_OPTIONS, volumeOptions, type Io } from './args.js';
-import { openVolume, type VolumeOptions, type Volume } from '../engine/volume.js';
+import { openVolume, type Volume } from '../engine/volume.js';
 import { flagNames, SECTOR_SIZE, superblockFields } from '../engine/layout/superblock.js';
 import { geometryOf } from '../engine/layout/geometry.js';
 import { writeCommand, replayCommand } from './write.js';
@@ -115,11 +115,6 @@ async function cmdDump({ values, positionals }: Parsed, io: Io): Promise<number>
   const geometry = geometryOf(sb, !!str(values, 'data-device') || sb.log2_interleave_sectors === 0);
   io.out(JSON.stringify(superblockJson({ sb, geometry } as Volume), null, 2) + '\n');
   return EXIT_OK;
-}
-
-/** dump needs no keys: it reads only the superblock */
-function volumeOptionsLenient(v: Values): VolumeOptions & { superblockOnly: boolean } {
-  return { dataDevice: str(v, 'data-device'), superblockOnly: true };
 }
 
 function byteOpt(v: Values, name: string): number | undefined {
@@ -320,7 +315,6 @@ async function cmdJob(kind: JobKind, { values, positionals }: Parsed, io: Io): P
     spec,
     { progressJson: !!values['progress-json'], json: !!values.json, mapFiles: !!values['map-files'] },
     { out: io.out, err: io.err, tty: !!process.stderr.isTTY },
-    `integrity-studio ${kind} ${device}`,
   );
 }
 

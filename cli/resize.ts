@@ -2,7 +2,6 @@
 // integritysetup resize's options. Without a size the volume takes the whole device (after `truncate -s` or an
 // LV extension); grown without --wipe, the new area is recalculated here as the kernel's "recalculate" reload
 // does (a Ctrl-C pauses it: `recalc` resumes), leaving the superblock as the kernel leaves it.
-import { parseArgs } from 'node:util';
 import { IntegrityStudioError } from '../engine/errors.js';
 import { intOpt, OPEN_OPTIONS, str, volumeOptions, type Io, type Values } from './args.js';
 import { parseSize } from '../engine/commands/format.js';
@@ -35,7 +34,6 @@ export async function cmdResize({ values, positionals }: { values: Values; posit
       { kind: 'recalc', device, volume: o },
       { progressJson: !!values['progress-json'], json: false },
       { out: values.json ? () => {} : io.out, err: io.err, tty: !!process.stderr.isTTY },
-      `integrity-studio recalc ${device}`,
     );
   }
   if (values.json) io.out(JSON.stringify({ device, ...r }) + '\n');

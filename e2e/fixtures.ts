@@ -49,6 +49,7 @@ function electronPath(): string | null {
 interface Fixtures { dir: string; server: Server & { restart(): Promise<void> }; dashboard: Page; open(): Promise<Page> }
 
 export const test = base.extend<Fixtures>({
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright reads the fixtures a fixture needs from this pattern
   dir: async ({}, use) => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'is-e2e-'));
     await use(d);

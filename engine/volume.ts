@@ -1,11 +1,10 @@
 // Opening a volume as `integritysetup open` would: devices, superblock checks, algorithm and keys.
 import fs from 'node:fs';
-import crypto from 'node:crypto';
 import { FormatError, IntegrityStudioError } from './errors.js';
 import { checkSuperblockMac } from './integrity/superblock-io.js';
 export { checkSuperblockMac, superblockBytes, writeSuperblock } from './integrity/superblock-io.js';
 import { probeSignatures } from './io/probe.js';
-import { decodeSuperblock, encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_FLAG_RECALCULATING, SB_SECTORS, SECTOR_SIZE, type Superblock } from './layout/superblock.js';
+import { decodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_FLAG_RECALCULATING, SB_SECTORS, SECTOR_SIZE, type Superblock } from './layout/superblock.js';
 import { checkDeviceLimits, geometryOf, type Geometry } from './layout/geometry.js';
 import { FileDevice, type BlockDevice } from './io/device.js';
 import { alignedBuffer } from './io/aligned.js';

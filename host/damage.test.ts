@@ -84,7 +84,9 @@ test('50,000 scattered bad blocks: bounded events and snapshots, every range pag
     // every range, in pages, is what was made: the even sectors below 2n
     const all = everyRange(host, v.id);
     assert.equal(all.length, n);
-    all.forEach(([a, b], i) => assert.deepEqual([a, b], [2 * i, 2 * i + 1]));
+    all.forEach(([a, b], i) => {
+      assert.deepEqual([a, b], [2 * i, 2 * i + 1]);
+    });
     assert.equal(everyRange(host, v.id, 'read-error').length, 0);
     assert.equal(host.listErrors(v.id, { fromSector: 2 * n - 3, limit: 10 }).rows.length, 1, 'a jump lands on the first range ending after it');
     assert.equal(host.listErrors(v.id, { limit: 10 }).total_ranges, n);
@@ -148,7 +150,9 @@ test('LUKS2: 10,000 scattered failing sectors, bounded the same way and listed w
     checkBounded(events, host);
     const all = everyRange(host, made.id);
     assert.equal(all.length, n);
-    all.forEach(([a, e], i) => assert.deepEqual([a, e], [2 * i, 2 * i + 1]));
+    all.forEach(([a, e], i) => {
+      assert.deepEqual([a, e], [2 * i, 2 * i + 1]);
+    });
     // no passphrase or key in anything the host sent
     const sent = JSON.stringify(events) + JSON.stringify(host.listVolumes());
     assert.ok(!sent.includes(pass) && !sent.includes(volumeKey.toString('hex')));

@@ -500,7 +500,10 @@ test('speed limit: set in Edit, kept across a restart, given to every job as byt
   const data = path.join(dir, 'data');
   const specs: JobSpec[] = [];
   // the engine's own startJob, recording the spec it was given
-  const recording: typeof startJob = (spec, on) => (specs.push(spec), startJob(spec, on));
+  const recording: typeof startJob = (spec, on) => {
+    specs.push(spec);
+    return startJob(spec, on);
+  };
   let host = await EngineHost.create({ dataDir: data, pollMs: 0, startJob: recording });
   try {
     let v = await host.createVolume({ path: img, size: 8 << 20 });

@@ -16,13 +16,6 @@ export function knownDamageLogs(st: JobStateFile | null, stateFile: string): { c
   };
 }
 
-/** [first, end) ranges of `ranges` (ascending, merged) at or past `from` */
-function clipFrom(ranges: Array<[number, number]>, from: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (const [a, b] of ranges) if (b > from) out.push([Math.max(a, from), b]);
-  return out;
-}
-
 /** the union of two ascending merged range lists, merged */
 export function unionRanges(x: Array<[number, number]>, y: Array<[number, number]>): Array<[number, number]> {
   const all = [...x, ...y].sort((p, q) => p[0] - q[0]);
@@ -33,12 +26,6 @@ export function unionRanges(x: Array<[number, number]>, y: Array<[number, number
     else out.push([a, b]);
   }
   return out;
-}
-
-function blocksIn(ranges: Array<[number, number]>, spb: number): number {
-  let n = 0;
-  for (const [a, b] of ranges) n += Math.ceil((b - a) / spb);
-  return n;
 }
 
 export interface ScanInput {

@@ -12,6 +12,7 @@ import { patternSector, tmpDir } from '../testing/golden.js';
 import { runOracle, skipWithoutOracle } from '../testing/oracle.js';
 import { openWritable } from '../engine/integrity/writable.js';
 import { EngineHost } from './engine-host.js';
+import type { VolumeSnapshot } from '../engine/api.js';
 
 const K = { i: '01'.repeat(32), jm: '02'.repeat(32), jc: '03'.repeat(32) };
 
@@ -21,7 +22,8 @@ test("the kernel accepts our dm table and open command, and prints our table bac
   const a = path.join(dir, 'a.img');
   const b = path.join(dir, 'b.img');
   const host = await EngineHost.create({ pollMs: 0, startJob: null });
-  let va, vb;
+  let va: VolumeSnapshot | undefined;
+  let vb: VolumeSnapshot | undefined;
   try {
     va = await host.createVolume({
       path: a, size: 8 << 20, name: 'ta', integrity: 'hmac-sha256', integrityKey: { hex: K.i },

@@ -10,7 +10,6 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { answer, LIMITS, parseBody, parseFrame, scrub, setLogger, validateCall } from './protocol.js';
 import { startServer } from './serve.js';
-import { COMMAND_NAMES } from '../engine/api.js';
 import { IntegrityStudioError } from '../engine/errors.js';
 
 test('validateCall: a schema for every command; wrong types, unknown and prototype fields, huge values refused with one line', () => {

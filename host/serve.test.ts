@@ -8,7 +8,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { startServer } from './serve.js';
 import { EngineHost } from './engine-host.js';
-import type { IntegrityEvent, JobProgress } from '../engine/api.js';
+import type { IntegrityEvent, JobProgress, VolumeSnapshot } from '../engine/api.js';
 import type { JobHandle, JobSpec } from '../engine/jobs/types.js';
 import { assertNoSecret } from '../testing/secrets.js';
 
@@ -139,7 +139,7 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
     const token = u.searchParams.get('token')!;
     const ws = new WebSocket(`ws://127.0.0.1:${u.port}/ws?token=${token}`);
     await new Promise((r, j) => { ws.on('open', r); ws.on('error', j); });
-    const waiting = new Map<number, (f: { ok: boolean; result?: unknown; error?: string }) => void>();
+    const waiting = new Map<number, (f: { ok: boolean; result: VolumeSnapshot; error?: string }) => void>();
     const events: IntegrityEvent[] = [];
     ws.on('message', (d) => {
       seen.push(String(d));
@@ -148,7 +148,8 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
       else waiting.get(f.id)?.(f);
     });
     let n = 0;
-    const call = (cmd: string, ...args: unknown[]) => new Promise<{ ok: boolean; result?: any; error?: string }>((res) => {
+    // the answers read here are volume snapshots (create, unlock) or refusals
+    const call = (cmd: string, ...args: unknown[]) => new Promise<{ ok: boolean; result: VolumeSnapshot; error?: string }>((res) => {
       const id = ++n;
       waiting.set(id, res);
       ws.send(JSON.stringify({ id, cmd, args }));
@@ -184,7 +185,7 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
     const limg = path.join(dir, 'luks.img');
     const l = await call('createLuksVolume', { path: limg, size: 18 << 20, integrity: 'hmac-sha256', secret: { passphrase }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
     assert.equal(l.ok, true, l.error);
-    assert.equal(l.result.luks.locked, false);
+    assert.equal(l.result.luks?.locked, false);
     const wrong = await call('unlockVolume', l.result.id, { luksSecret: { passphrase: `${passphrase}x` } });
     assert.equal(wrong.ok, false);
     // over HTTP: the keys again (edit), the passphrase (unlock), the lists

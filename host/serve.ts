@@ -7,7 +7,6 @@ import path from 'node:path';
 import os from 'node:os';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { once } from 'node:events';
 import { EngineHost } from './engine-host.js';
@@ -121,7 +120,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
     const exp = /^\/export\/([\w-]{1,64})\.(json|csv)$/.exec(u.pathname);
     if (exp) {
       if (!tokenOk(req, token)) { res.writeHead(403, headers).end('forbidden: missing or wrong token\n'); return; }
-      let e;
+      let e: ReturnType<EngineHost['entry']>;
       try { e = host.entry(exp[1]!); } catch (err) { res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`); return; }
       const format = exp[2] as 'json' | 'csv';
       const name = `${e.name.replace(/[^\w.-]+/g, '_')}-integrity-errors.${format}`;

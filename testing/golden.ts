@@ -30,6 +30,13 @@ export interface GoldenImage {
   superblock: Record<string, unknown> & { salt: string; flags: number };
   geometry: Record<string, number | null>;
   files: GoldenFile[];
+  /** what the kernel left after replaying the journal (images with one) */
+  after_replay?: { provided_data_sha256: string };
+  /** the kernel's read of every block: the sectors it answered EIO (EILSEQ) for */
+  read_scan?: { eio_sectors: number[] };
+  /** integritysetup dump as 2.6.1 printed it, and as the guest's own integritysetup did (6.12, 7.2) */
+  integritysetup_dump?: string;
+  integritysetup_dump_guest?: string;
   [k: string]: unknown;
 }
 

@@ -49,7 +49,7 @@ test('volumes written and luks-formatted here open in the kernel and read back w
   if (skipWithoutOracle(t)) return;
   const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'crypt-oracle-'));
   const cases: Case[] = [];
-  const writeAndHash = (img: string, v: ReturnType<typeof openCryptVolume>, writes: Array<[number, number]>) => {
+  const writeAndHash = (_img: string, v: ReturnType<typeof openCryptVolume>, writes: Array<[number, number]>) => {
     for (const [off, len] of writes) v.write(off, crypto.randomBytes(len));
     v.flush();
     const all = Buffer.alloc(v.size);

@@ -2,8 +2,8 @@
 // range (its bytes may be wrong, so answers derived from it are labelled uncertain).
 import { SECTOR_SIZE } from '../layout/superblock.js';
 import type { RangeSet } from './ranges.js';
-import type {  } from './types.js';
 import type { SectorSource } from './sector-source.js';
+import type { SectorRange } from './types.js';
 
 /** A structure could not be used: the message completes "could not map: …". */
 export class MapError extends Error {
@@ -65,14 +65,14 @@ export class BlockReader {
       if (hit) return hit;
     }
     const buf = Buffer.allocUnsafe(n * SECTOR_SIZE);
-    let unreadable;
+    let unreadable: SectorRange[] | null;
     try {
       unreadable = this.src.read(first, n, buf);
     } catch (e) {
       throw new MapError(`reading ${what} failed: ${(e as Error).message}`);
     }
     this.blocksRead += count;
-    if (unreadable && unreadable.length) {
+    if (unreadable?.length) {
       throw new MapError(`the block holding ${what} is itself damaged (sector ${unreadable[0][0]} cannot be read)`);
     }
     if (cache) {
@@ -88,13 +88,13 @@ export class BlockReader {
     const end = Math.ceil((pos + bytes) / SECTOR_SIZE);
     if (end > this.src.sectors) throw new MapError(`${what} lies past the end of the volume (byte ${pos})`);
     const buf = Buffer.allocUnsafe((end - first) * SECTOR_SIZE);
-    let unreadable;
+    let unreadable: SectorRange[] | null;
     try {
       unreadable = this.src.read(first, end - first, buf);
     } catch (e) {
       throw new MapError(`reading ${what} failed: ${(e as Error).message}`);
     }
-    if (unreadable && unreadable.length) throw new MapError(`the block holding ${what} is itself damaged (sector ${unreadable[0][0]} cannot be read)`);
+    if (unreadable?.length) throw new MapError(`the block holding ${what} is itself damaged (sector ${unreadable[0][0]} cannot be read)`);
     if (this.bad.intersects(first, end)) {
       this.taint ??= what;
       if (this.damaged.length < MAX_NOTED && !this.damaged.includes(what)) this.damaged.push(what);

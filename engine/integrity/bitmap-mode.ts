@@ -243,7 +243,7 @@ export function recalculate(
     let ls = start;
     let ns = n;
     const rb = session?.recalc;
-    if (!rb || !rb.allClear(ls, ns)) {
+    if (!rb?.allClear(ls, ns)) {
       if (rb) {
         while (rb.allClear(ls, spb)) {
           ls += spb;

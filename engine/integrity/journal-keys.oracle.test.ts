@@ -126,7 +126,7 @@ test('journal MAC + encryption: our sealed journals replay in the kernel, the ke
   let script = 'set -u\n';
   all.forEach((c, i) => {
     const d = `/dev/vd${String.fromCharCode(97 + i)}`;
-    if (ours.includes(c as any)) {
+    if ((ours as typeof all).includes(c)) {
       script += `integritysetup open ${args(c)} ${d} ${c.name} && echo "RESULT ${c.name} $(dd if=/dev/mapper/${c.name} bs=64k iflag=direct status=none | sha256sum | cut -d' ' -f1) $(dmsetup status ${c.name} | cut -d' ' -f4)"; integritysetup close ${c.name}\n`;
     } else {
       // the kernel reads the whole device back before the crash: its mismatch counter then covers every block, and

@@ -134,7 +134,7 @@ export function createJournalCodec(
   let decryptAll: ((raw: Buffer) => Buffer) | null = null;
   if (o.journalCrypt) {
     const key = o.journalCryptKey;
-    if (!key || !key.length) throw new IntegrityStudioError(`--journal-crypt ${o.journalCrypt} needs --journal-crypt-key-file`);
+    if (!key?.length) throw new IntegrityStudioError(`--journal-crypt ${o.journalCrypt} needs --journal-crypt-key-file`);
     const spec = journalCipher(o.journalCrypt, key.length);
     if (spec.blockSize === 1) {
       const journalPages = Math.ceil((N * g.journal_section_sectors * SECTOR_SIZE) / PAGE_SIZE);

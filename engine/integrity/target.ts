@@ -49,9 +49,7 @@ export interface TagPoolLike {
   beginRead?(which: 0 | 1, src: NativeSource, sector: number, bytes: number): boolean;
 }
 
-export interface BadBlockHandler {
-  (sector: number): void;
-}
+export type BadBlockHandler = (sector: number) => void
 
 export class IntegrityTarget {
   readonly stats: ReadStats = { checked_blocks: 0, mismatched_blocks: 0, unchecked_blocks: 0, unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, discarded_blocks: 0 };
@@ -97,7 +95,7 @@ export class IntegrityTarget {
   /** Why the kernel does not verify the block starting at `sector`, or null when it does. */
   uncheckedReason(sector: number): UncheckedReason | null {
     if (this.recalculating && sector >= this.sb.recalc_sector) return 'recalculating';
-    if (this.uncheckedRegion && this.uncheckedRegion(sector)) return 'dirty-bitmap';
+    if (this.uncheckedRegion?.(sector)) return 'dirty-bitmap';
     return null;
   }
 
@@ -239,7 +237,7 @@ export class IntegrityTarget {
       this.meta.read(tagView, tagOffset(g, sector));
     }
     const ts = g.tag_size;
-    let expected = this.expected;
+    const expected = this.expected;
     const overlaid = this.overlay.size ? new Map<number, Buffer>() : null;
     if (overlaid) {
       for (let b = 0; b < nblocks; b++) {

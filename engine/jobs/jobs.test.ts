@@ -27,7 +27,10 @@ function volumeOverData(name: string, mib: number, extra: Record<string, unknown
   const img = path.join(dir, name);
   const raw = crypto.createHash('sha256').update(name).digest();
   const fill = Buffer.alloc(mib << 20);
-  for (let i = 0; i < fill.length; i += 32) raw.copy(fill, i, 0, Math.min(32, fill.length - i)), raw[i % 32] = (raw[i % 32]! + 1) & 255;
+  for (let i = 0; i < fill.length; i += 32) {
+    raw.copy(fill, i, 0, Math.min(32, fill.length - i));
+    raw[i % 32] = (raw[i % 32]! + 1) & 255;
+  }
   fs.writeFileSync(img, fill);
   formatVolume(img, { noWipe: true, integrityRecalculate: true, force: true, ...extra });
   // what the volume presents: the data region as the format left it

@@ -146,7 +146,6 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
     const st = rec.st;
     const unchecked = st.unchecked!;
     const start = rec.start;
-    const spb = vol.geometry.sectors_per_block;
     const finish = (result: JobRun['result'], error?: string) => rec.finish(result, error);
     pool = new TagPool(hasherOptionsFor(vol.sb, vol.options), vol.geometry.block_size, CHUNK_SECTORS * SECTOR_SIZE);
     t.tagPool = pool;

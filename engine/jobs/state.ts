@@ -394,7 +394,7 @@ export function readRecalcHistory(device: string, id?: string): RecalcHistoryFil
   } catch {
     return null;
   }
-  if (!j || j.kind !== 'recalc' || !Array.isArray(j.runs)) return null;
+  if (j?.kind !== 'recalc' || !Array.isArray(j.runs)) return null;
   if (id && j.volume !== id) return null;
   return j;
 }

@@ -109,6 +109,10 @@ export function holdsText(h: RangeHolds): string {
         return 'free space (harmless)';
       case 'unmapped':
         return x.reason;
+      default: {
+        const kind: never = x;
+        return String(kind);
+      }
     }
   });
   if (h.unlisted_sectors) parts.push(`${h.unlisted_sectors} sector(s) in one of: ${(h.capped ?? []).join(', ')} (their range lists are capped)`);

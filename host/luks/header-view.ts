@@ -1,8 +1,4 @@
-// The engine host's LUKS2 half: authenticated volumes (dm-crypt over dm-integrity, engine/luks + engine/crypt) in
-// the same list as plain dm-integrity volumes. What the header says is read without a key; the volume key, once
-// a passphrase or key file unlocked it, stays in the host's memory (EngineHost Entry.luks) and reaches a scrub's
-// worker thread as bytes (JobSpec.crypt). Passphrases are never kept: they are turned into bytes, used, zeroed.
-import fs from 'node:fs';
+
 import path from 'node:path';
 import { runWorker } from '../workers/run.js';
 import { IntegrityStudioError } from '../../engine/errors.js';
@@ -11,13 +7,12 @@ import { SliceDevice } from '../../engine/io/slice.js';
 import { SECTOR_SIZE, flagNames } from '../../engine/layout/superblock.js';
 import { openVolumeOn, type Volume } from '../../engine/volume.js';
 import { readLuks2Header, type Luks2Info, type Luks2Secret } from '../../engine/luks/index.js';
-import { LUKS2_HDR2_OFFSETS, LUKS2_MAGIC_1ST, LUKS2_MAGIC_2ND } from '../../engine/luks/header.js';
 import { luksDumpText } from '../../engine/luks/dump.js';
 import { segmentFromLuks, type CryptSegment } from '../../engine/crypt/volume.js';
 import { journalOnDisk } from '../../engine/integrity/journal-disk.js';
-import { jobStatePath, readJobStateAt, runningElsewhere, volumeIdOf, type JobStateFile } from '../../engine/jobs/state.js';
+import { jobStatePath, readJobStateAt, volumeIdOf, type JobStateFile } from '../../engine/jobs/state.js';
 import type { JobHandle } from '../../engine/jobs/types.js';
-import type { JobKind, JobProgress, JobRun, LuksInfo, LuksSecretInput, Verification, VolumeSnapshot, VolumeState } from '../../engine/api.js';
+import type { JobKind, JobProgress, LuksInfo, LuksSecretInput, VolumeSnapshot, VolumeState } from '../../engine/api.js';
 import { scanView } from '../job-views.js';
 import { fingerprintOf } from '../../engine/jobs/fingerprint.js';
 import { shellQuote } from '../open-command.js';

@@ -196,7 +196,7 @@ async function job(spec: JobSpec): Promise<JobFigures> {
 function hardwareHash(alg: string, blockSize: number): { mibs: number; source: string } | null {
   if (alg === 'crc32c') {
     const n = nativeTags();
-    if (!n || !n.info().sse42) return null;
+    if (!n?.info().sse42) return null;
     const buf = alignedBuffer(MIB);
     crypto.randomFillSync(buf);
     n.crc32cProbe(buf);
@@ -463,7 +463,7 @@ async function main(): Promise<void> {
   if (JSON_OUT) process.stdout.write(JSON.stringify(result) + '\n');
 }
 
-if (process.argv[1] && process.argv[1].endsWith('bench.js')) {
+if (process.argv[1]?.endsWith('bench.js')) {
   main().catch((e) => {
     console.error(`bench failed: ${(e as Error).message}`);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -107,7 +107,7 @@ function main(): void {
     return p;
   });
   const env: Record<string, string> = { PW: PASSPHRASE, CASES: names.join(' '), VKHEX: VOLUME_KEY.subarray(0, 96).toString('hex') };
-  names.forEach((n) => (env[`ARGS_${n.replace(/[^A-Za-z0-9]/g, '_')}`] = CASES[n]!));
+  for (const n of names) env[`ARGS_${n.replace(/[^A-Za-z0-9]/g, '_')}`] = CASES[n]!;
   env.CASES = names.map((n) => n.replace(/[^A-Za-z0-9]/g, '_')).join(' ');
   const out = run(path.join(PROJECT_ROOT, 'tools', 'golden', 'crypt-make-golden.sh'), disks, env, ['src', 'src2', 'vk'].map((f) => path.join(work, f)));
   fs.writeFileSync(path.join(work, 'boot1.log'), out);

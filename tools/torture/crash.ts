@@ -195,7 +195,7 @@ export function runCrash(c: CrashConfig): CrashResult {
         let j = baseline - 1;
         while (j > 0 && h[j]![2]) j--;
         const w = h[j]![1];
-        if (w && w.subarray(within, within + unit).equals(got)) {
+        if (w?.subarray(within, within + unit).equals(got)) {
           ok = true;
           if (within === 0) result.undoneDiscards++;
         }

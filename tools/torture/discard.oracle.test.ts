@@ -64,7 +64,10 @@ for (const { release, kernel } of ORACLE_RELEASES) {
     if (skipWithoutOracle(t, release)) return;
     const dir = tmpDir();
     const imgs = ['clean', 'kernel-replayed', 'ours-replayed'].map((n) => path.join(dir, `${n}.img`));
-    for (const f of imgs) fs.writeFileSync(f, Buffer.alloc(0)), fs.truncateSync(f, 16 << 20);
+    for (const f of imgs) {
+      fs.writeFileSync(f, Buffer.alloc(0));
+      fs.truncateSync(f, 16 << 20);
+    }
     const r = runOracle(SCRIPT, imgs, { release, timeoutSec: 240 });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /@@done/);

@@ -24,7 +24,10 @@ function openArgs(im: GoldenImage, dir: string, files: string[]): string[] {
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     if (w.startsWith('/dev/') || w === 'golden') continue;
-    if (w === '--data-device') args.push(w, files[1]!), i++;
+    if (w === '--data-device') {
+      args.push(w, files[1]!);
+      i++;
+    }
     else if (w.endsWith('-key-file')) {
       const which = w === '--integrity-key-file' ? 'integrity_key' : w === '--journal-integrity-key-file' ? 'journal_integrity_key' : 'journal_crypt_key';
       const kf = path.join(dir, `${which}.bin`);

@@ -351,7 +351,7 @@ export class Ext4Fs {
       const p1 = dirEntries(inode.i_block, 4, 60, this.bs, (i, n) => f(n, i));
       if (p1) problem(`inline directory inode ${ino}: ${p1}`);
       const x = inlineDataXattr(inodeBuf, inodeOff, this.sb.s_inode_size, inode.i_extra_isize);
-      if (x && x.length) {
+      if (x?.length) {
         const p2 = dirEntries(x, 0, x.length, this.bs, (i, n) => f(n, i));
         if (p2) problem(`inline directory inode ${ino}: ${p2}`);
       }

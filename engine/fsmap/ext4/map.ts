@@ -6,7 +6,7 @@ import { resolvePaths, type DirWalker } from '../paths.js';
 import { MapError } from '../reader.js';
 import { RangeSet } from '../ranges.js';
 import type { FreeCheck, FsMapOptions } from '../types.js';
-import { Ext4Fs, type InodeRole } from './fs.js';
+import type { Ext4Fs, InodeRole } from './fs.js';
 import {
   decodeExt4Inode,
   decodeJournalSuperblock,
@@ -415,7 +415,7 @@ function bitmapRuns(fs: Ext4Fs, g: number, from: number, to: number): [number, n
   const runs: [number, number, boolean][] = [];
   for (let blk = from; blk < to; blk++) {
     const bit = (blk - first) >> fs.clusterBits;
-    const used = (bm[bit >> 3] >> (bit & 7)) & 1 ? true : false;
+    const used = !!((bm[bit >> 3] >> (bit & 7)) & 1 );
     const last = runs[runs.length - 1];
     if (last && last[2] === used && last[1] === blk) last[1] = blk + 1;
     else runs.push([blk, blk + 1, used]);

@@ -326,7 +326,7 @@ function heldInodes(fs: XfsFs, col: Collector, agno: number, agi: XfsAgi, pieces
     const firstAgino = Math.floor(((a * 512) - fs.lin(agno, 0) * fs.bs) / isz);
     const lastAgino = Math.ceil(((b * 512) - fs.lin(agno, 0) * fs.bs) / isz);
     for (let agino = firstAgino; agino < lastAgino; agino++) {
-      let rec;
+      let rec: ReturnType<typeof fs.inobtLookup>;
       try {
         rec = fs.inobtLookup(agno, agi, agino);
       } catch (e) {
@@ -338,7 +338,7 @@ function heldInodes(fs: XfsFs, col: Collector, agno: number, agi: XfsAgi, pieces
       if (isHoleInChunk(rec.holemask, i) || isFreeInChunk(rec.free, i)) continue;
       const ino = fs.inodeNumber(agno, agino);
       const d = inodeOf(ino);
-      if (d && d.di_mode) col.heldInode(`xfs.inode_chunk:${agno}`, ino, fileTypeOfMode(d.di_mode));
+      if (d?.di_mode) col.heldInode(`xfs.inode_chunk:${agno}`, ino, fileTypeOfMode(d.di_mode));
     }
   }
 }

@@ -59,7 +59,7 @@ export function SectorMap(p: SectorMapProps) {
     const s = `sectors ${formatCount(a)}–${formatCount(b - 1)}`;
     return spb > 1 ? `${s} (blocks ${formatCount(Math.floor(a / spb))}–${formatCount(Math.floor((b - 1) / spb))})` : s;
   };
-  const out: ReactNode[] = cells.map((c, i) => <span key={i} className={`cell ${c.state}`} title={`${range(c.first, c.end)}: ${CELL_LABEL[c.state]}`} />);
+  const out: ReactNode[] = cells.map((c) => <span key={c.first} className={`cell ${c.state}`} title={`${range(c.first, c.end)}: ${CELL_LABEL[c.state]}`} />);
   const count = (s: CellState) => cells.filter((c) => c.state === s).length;
   return (
     <div>

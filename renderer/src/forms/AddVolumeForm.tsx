@@ -48,7 +48,7 @@ export function AddVolumeForm({ algorithms, onSubmit, pickPath }: {
         </fieldset>
         <OpenOptionsFields prefix="add" f={f} set={(p) => { setF({ ...f, ...p }); setFailure(null); }} errors={shown} algorithms={algorithms} pickPath={pickPath} />
         <p>Equivalent command (keys as key files; quoted for a POSIX shell):</p>
-        <pre className="cmd" aria-label="Equivalent open command">{openCommand(path, f)}</pre>
+        <figure className="cmd-box" aria-label="Equivalent open command"><pre className="cmd">{openCommand(path, f)}</pre></figure>
         {failure ? <p className="error" role="alert">Not added: {failure}</p> : null}
         <button type="submit" aria-disabled={busy}>{busy ? 'Adding…' : 'Add volume'}</button>
       </form>

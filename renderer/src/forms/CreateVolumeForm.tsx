@@ -43,6 +43,7 @@ export function CreateVolumeForm({ algorithms, onSubmit, onCancel, progress, pic
   return (
     <section aria-labelledby="view-h">
       <h2 id="view-h" tabIndex={-1}>Create volume</h2>
+      {/* biome-ignore lint/a11y/useValidAnchor: a real address (the route), opened in place */}
       {onLuks ? <p>A dm-integrity volume with its own checksums. <a href="#/create/luks" onClick={(e) => { e.preventDefault(); onLuks(); }}>Create a LUKS2 authenticated (encrypted) volume instead</a></p> : null}
       <form noValidate onSubmit={(e) => {
         e.preventDefault();
@@ -83,8 +84,8 @@ export function CreateVolumeForm({ algorithms, onSubmit, onCancel, progress, pic
           </div>
         </fieldset>
         <p>Equivalent commands (keys as key files; quoted for a POSIX shell):</p>
-        <pre className="cmd" aria-label="Equivalent format command">{formatCommand(f)}</pre>
-        <pre className="cmd" aria-label="Equivalent open command">{openCommand(f.path, f)}</pre>
+        <figure className="cmd-box" aria-label="Equivalent format command"><pre className="cmd">{formatCommand(f)}</pre></figure>
+        <figure className="cmd-box" aria-label="Equivalent open command"><pre className="cmd">{openCommand(f.path, f)}</pre></figure>
         {failure ? <p className="error" role="alert">Not created: {failure}</p> : null}
         {question ? <OverwriteQuestion question={question} confirmLabel="Format and erase it" onConfirm={() => send(true)} onCancel={() => { setQuestion(null); submitRef.current?.focus(); }} /> : null}
         <div className="row">

@@ -52,7 +52,7 @@ export function EditVolumeForm({ v, algorithms, onSubmit, onCancel, pickPath }: 
         </fieldset>
         {luks ? null : <>
           <p>Equivalent command:</p>
-          <pre className="cmd" aria-label="Equivalent open command">{openCommand(v.path, f)}</pre>
+          <figure className="cmd-box" aria-label="Equivalent open command"><pre className="cmd">{openCommand(v.path, f)}</pre></figure>
         </>}
         {failure ? <p className="error" role="alert">Not saved: {failure}</p> : null}
         <div className="row">

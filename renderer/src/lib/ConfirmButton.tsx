@@ -3,7 +3,7 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 
 export function ConfirmButton({ label, confirmLabel, question, onConfirm, disabled, className }: {
-  label: string; confirmLabel: string; question: ReactNode; onConfirm(): void | Promise<unknown>; disabled?: boolean; className?: string;
+  label: string; confirmLabel: string; question: ReactNode; onConfirm(): undefined | Promise<unknown>; disabled?: boolean; className?: string;
 }) {
   const [open, setOpen] = useState(false);
   const trigger = useRef<HTMLButtonElement>(null);

@@ -6,6 +6,7 @@ import { useEffect, useId, useRef } from 'react';
 export function OverwriteQuestion({ question, confirmLabel, onConfirm, onCancel }: { question: string; confirmLabel: string; onConfirm(): void; onCancel(): void }) {
   const yes = useRef<HTMLButtonElement>(null);
   const id = useId();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new question takes the focus again
   useEffect(() => { yes.current?.focus(); }, [question]);
   return (
     <div role="alertdialog" aria-labelledby={`${id}-q`} className="confirm" data-testid="overwrite-question" onKeyDown={(e) => { if (e.key === 'Escape') onCancel(); }}>

@@ -1,7 +1,6 @@
 // Numbers, sizes, times and durations as the dashboard prints them. Pure: no DOM.
 import type { JobProgress } from '../../../engine/api.js';
 
-import { formatBytes } from '../../../engine/units.js';
 
 export { formatBytes, formatRate } from '../../../engine/units.js';
 

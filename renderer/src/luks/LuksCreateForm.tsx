@@ -43,6 +43,7 @@ export function LuksCreateVolumeForm({ onSubmit, onCancel, progress, kdf, pickPa
   return (
     <section aria-labelledby="view-h">
       <h2 id="view-h" tabIndex={-1}>Create LUKS2 authenticated volume</h2>
+      {/* biome-ignore lint/a11y/useValidAnchor: a real address (the route), opened in place */}
       <p>dm-crypt over dm-integrity: every sector is encrypted and authenticated, its tag and IV kept by dm-integrity, as <code>cryptsetup luksFormat --integrity</code> makes it. <a href="#/create" onClick={(e) => { e.preventDefault(); onPlain(); }}>Create a plain dm-integrity volume instead</a></p>
       <form noValidate onSubmit={(e) => {
         e.preventDefault();
@@ -137,8 +138,8 @@ export function LuksCreateVolumeForm({ onSubmit, onCancel, progress, kdf, pickPa
           </div>
         </fieldset>
         <p>Equivalent commands (quoted for a POSIX shell; they ask for the passphrase, which is never shown here):</p>
-        <pre className="cmd" aria-label="Equivalent cryptsetup command">{cmds.cryptsetup}</pre>
-        <pre className="cmd" aria-label="Equivalent integrity-studio command">{cmds.ours}</pre>
+        <figure className="cmd-box" aria-label="Equivalent cryptsetup command"><pre className="cmd">{cmds.cryptsetup}</pre></figure>
+        <figure className="cmd-box" aria-label="Equivalent integrity-studio command"><pre className="cmd">{cmds.ours}</pre></figure>
         {failure ? <p className="error" role="alert">Not created: {failure}</p> : null}
         {question ? <OverwriteQuestion question={question} confirmLabel="Format and erase it" onConfirm={() => send(true)} onCancel={() => { setQuestion(null); submitRef.current?.focus(); }} /> : null}
         <div className="row">

@@ -29,7 +29,7 @@ export function LuksErrorsPanel({ v, d, exporter }: { v: VolumeSnapshot; d: Pick
     <section className="panel" aria-labelledby="errors-h">
       <h3 id="errors-h" tabIndex={-1}>Sectors failing authentication</h3>
       <p>
-        <span id="errcount-label">Failing sectors</span>: <strong aria-labelledby="errcount-label" data-testid="error-count">{x.scrub === 'none' ? '— (not checked)' : formatCount(v.error_count)}</strong>
+        Failing sectors: <strong data-testid="error-count">{x.scrub === 'none' ? '— (not checked)' : formatCount(v.error_count)}</strong>
         <span className="muted"> ({plural(spb * 512, 'byte')} per encryption sector)</span>
       </p>
       <p className="muted small" data-testid="errors-when">{when}</p>

@@ -34,7 +34,7 @@ export function LuksPanel({ v }: { v: VolumeSnapshot }) {
       </div>
       <details>
         <summary>Full header (luks-dump)</summary>
-        <pre className="cmd" aria-label="luks-dump output">{l.dump}</pre>
+        <figure className="cmd-box" aria-label="luks-dump output"><pre className="cmd">{l.dump}</pre></figure>
       </details>
     </section>
   );

@@ -5,8 +5,8 @@ import { useState } from 'react';
 export interface SecretForm { source: 'passphrase' | 'file'; passphrase: string; file: string }
 export const EMPTY_SECRET: SecretForm = { source: 'passphrase', passphrase: '', file: '' };
 
-export function SecretField({ id, value, onChange, error, pickPath, autoFocus }: {
-  id: string; value: SecretForm; onChange(s: SecretForm): void; error?: string; pickPath?: (kind: 'key') => Promise<string | null>; autoFocus?: boolean;
+export function SecretField({ id, value, onChange, error, pickPath }: {
+  id: string; value: SecretForm; onChange(s: SecretForm): void; error?: string; pickPath?: (kind: 'key') => Promise<string | null>;
 }) {
   const [show, setShow] = useState(false);
   return (
@@ -19,7 +19,7 @@ export function SecretField({ id, value, onChange, error, pickPath, autoFocus }:
       {value.source === 'passphrase' ? (
         <span className="row">
           <label htmlFor={`${id}-pass`} className="sr-only">Passphrase</label>
-          <input id={`${id}-pass`} type={show ? 'text' : 'password'} autoComplete="off" spellCheck={false} value={value.passphrase} aria-invalid={!!error} autoFocus={autoFocus}
+          <input id={`${id}-pass`} type={show ? 'text' : 'password'} autoComplete="off" spellCheck={false} value={value.passphrase} aria-invalid={!!error}
             onChange={(e) => onChange({ ...value, passphrase: e.target.value })} />
           <button type="button" className="secondary" aria-pressed={show} aria-label={`${show ? 'Hide' : 'Show'} passphrase`} onClick={() => setShow(!show)}>{show ? 'Hide' : 'Show'}</button>
         </span>

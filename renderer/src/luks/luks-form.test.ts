@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aeadLine, DEFAULT_LUKS_FORM, luksCommands, luksRequest, validateLuks, withCipher, withIntegrity } from './luks-form.js';
-import { vol } from '../test-fixtures.js';
 
 test('integrity and cipher stay a valid pair; key sizes follow the cipher', () => {
   let f = withIntegrity(DEFAULT_LUKS_FORM, 'aead');

@@ -59,6 +59,7 @@ export function DamageList({ v, d, exporter, renderRow, head, noun }: {
   const version = `${x.bad_blocks}:${x.read_errors}:${x.finished_at}:${x.started_at}`;
   // the store's call is stable; the store object itself changes with every answer (a dependency on it loops)
   const call = d.call;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` is the trigger (a new finding reads the page again)
   useEffect(() => {
     let live = true;
     call('listErrors', v.id, { fromSector: from, limit: PAGE, kind }).then((p) => {
@@ -104,12 +105,12 @@ export function DamageList({ v, d, exporter, renderRow, head, noun }: {
           <tbody>{(rows ?? []).map((r) => <tr key={`${r.kind}-${r.first_sector}`}>{renderRow(r)}</tr>)}</tbody>
         </table>
       </div>
-      <div className="row" role="group" aria-label="Pages">
+      <nav className="row" aria-label="Pages">
         <button type="button" className="secondary" disabled={!stack.length && from === 0} onClick={() => { setStack([]); go(0, false); }}>First page</button>
         <button type="button" className="secondary" disabled={!stack.length} onClick={() => { const prev = stack[stack.length - 1] ?? 0; setStack(stack.slice(0, -1)); go(prev, false); }}>Previous page</button>
         <button type="button" className="secondary" disabled={next === null} onClick={() => { if (next !== null) go(next, true); }}>Next page</button>
         <span className="muted small" data-testid="page-where">{rows?.length ? `sectors ${formatCount(rows[0]!.first_sector)}–${formatCount(rows[rows.length - 1]!.end_sector - 1)}` : 'no ranges here'}</span>
-      </div>
+      </nav>
       {exporter ? (
         <div className="row">
           {(['json', 'csv'] as const).map((f) => exporter.kind === 'link'

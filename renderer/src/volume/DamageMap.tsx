@@ -74,6 +74,7 @@ function Group({ v, d, kind, count, version, children }: { v: VolumeSnapshot; d:
   const [problem, setProblem] = useState<string | null>(null);
   const list = useRef<HTMLUListElement>(null);
   const id = useId();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` is the trigger (a new mapping reads the page again)
   useEffect(() => {
     let live = true;
     d.call('mapDamage', v.id, { kind, offset, limit: GROUP_PAGE }).then((p) => {
@@ -92,15 +93,16 @@ function Group({ v, d, kind, count, version, children }: { v: VolumeSnapshot; d:
       {problem ? <p className="error" role="alert">Could not read them: {problem}</p> : null}
       <ul ref={list} tabIndex={-1} className="fsmap-items" aria-label={`${TITLES[kind]}, from item ${offset + 1}`} aria-busy={page === null}>
         {(page?.items ?? []).map((i, k) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a page is replaced whole; items have no id of their own
           i.kind === 'file' ? <FileItem key={k} i={i} /> : i.kind === 'metadata' ? <MetaItem key={k} i={i} /> : <OtherItem key={k} i={i} />
         ))}
       </ul>
       {total > GROUP_PAGE ? (
-        <div className="row" role="group" aria-label={`Pages of ${TITLES[kind].toLowerCase()}`}>
+        <nav className="row" aria-label={`Pages of ${TITLES[kind].toLowerCase()}`}>
           <button type="button" className="secondary" disabled={offset === 0} onClick={() => go(Math.max(0, offset - GROUP_PAGE))}>Previous {GROUP_PAGE}</button>
           <button type="button" className="secondary" disabled={page?.next_offset == null} onClick={() => { if (page?.next_offset != null) go(page.next_offset); }}>Next {GROUP_PAGE}</button>
           <span className="muted small">{formatCount(offset + 1)}–{formatCount(Math.min(total, offset + GROUP_PAGE))} of {formatCount(total)}</span>
-        </div>
+        </nav>
       ) : null}
     </section>
   );

@@ -25,7 +25,7 @@ export function ErrorsPanel({ v, d, exporter }: { v: VolumeSnapshot; d: Pick<Das
     <section className="panel" aria-labelledby="errors-h">
       <h3 id="errors-h" tabIndex={-1}>Integrity errors</h3>
       <p>
-        <span id="errcount-label">Bad blocks</span>: <strong aria-labelledby="errcount-label" data-testid="error-count">{x.scrub === 'none' ? '— (not checked)' : formatCount(v.error_count)}</strong>
+        Bad blocks: <strong data-testid="error-count">{x.scrub === 'none' ? '— (not checked)' : formatCount(v.error_count)}</strong>
         <span className="muted"> ({plural(bs, 'byte')} per block){x.read_errors ? ` · read errors: ${formatCount(x.read_errors)}` : ''}</span>
       </p>
       <p className="muted small" data-testid="errors-when">{when}</p>

@@ -15,6 +15,7 @@ function ReplayProgressView({ p }: { p: ReplayProgress | undefined }) {
   // clean regions are passed over at once, so a time left from the position so far is only an estimate
   const eta = p && p.done > 0 && p.done < p.total ? (p.elapsed_ms / p.done) * (p.total - p.done) : null;
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a progress bar and its figures, not form controls (no fieldset)
     <div role="group" aria-label="Recalculation of the dirty regions" data-testid="replay-progress">
       <Progress label="Recalculating the dirty regions" value={pct} />
       <p className="muted small">

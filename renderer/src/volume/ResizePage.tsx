@@ -24,7 +24,7 @@ export function ResizePage({ v, d, onDone }: { v: VolumeSnapshot; d: Pick<Dashbo
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const doneLink = useRef<HTMLButtonElement>(null);
   const reload = () => d.call('resizeLimits', v.id).then((l) => { setLim(l); setF((old) => old ?? initialForm(l)); setLoadError(null); }, (e: Error) => setLoadError(e.message));
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the limits are read again when the volume's size or state changes
   useEffect(() => { void reload(); }, [v.id, v.state, v.size_bytes]);
   useEffect(() => { if (outcome) doneLink.current?.focus(); }, [outcome]);
 
@@ -129,12 +129,13 @@ export function ResizePage({ v, d, onDone }: { v: VolumeSnapshot; d: Pick<Dashbo
         </fieldset>
         <section className="panel" aria-labelledby="resize-cmd-h">
           <h3 id="resize-cmd-h">Equivalent commands</h3>
-          <pre className="cmd" aria-label="Equivalent integrity-studio command">{cmds.studio}</pre>
+          <figure className="cmd-box" aria-label="Equivalent integrity-studio command"><pre className="cmd">{cmds.studio}</pre></figure>
           <p className="muted small">With the volume open in the kernel (see “Open with the kernel” on its page); an image file grows first (<code>truncate -s</code>, then <code>losetup -c</code>):</p>
-          <pre className="cmd" aria-label="Equivalent integritysetup command">{cmds.kernel}</pre>
+          <figure className="cmd-box" aria-label="Equivalent integritysetup command"><pre className="cmd">{cmds.kernel}</pre></figure>
           {shrink ? <p className="muted small">A difference: the kernel only shortens the mapping (its superblock keeps the larger size, and a smaller device is refused); offline the image is cut and the superblock records the smaller size.</p> : null}
         </section>
         {busy && grow && f.newArea === 'wipe' ? (
+          // biome-ignore lint/a11y/useSemanticElements: a progress bar and its figures, not form controls (no fieldset)
           <div role="group" aria-label="Wipe progress" data-testid="resize-progress">
             <Progress label="Wiping the new area" value={wipe ? percent({ position_sector: wipe.position_sector - wipe.start_sector, total_sectors: wipe.total_sectors - wipe.start_sector }) : 0} />
             <p className="muted">{wipe ? `${formatCount(wipe.position_sector - wipe.start_sector)} of ${formatCount(wipe.total_sectors - wipe.start_sector)} sectors · ${formatRate(wipe.bytes_per_second)} · ETA ${formatEta(wipe.eta_ms)}` : 'starting…'}</p>

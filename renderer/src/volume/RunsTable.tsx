@@ -13,8 +13,8 @@ export function RunsTable({ runs, job, max = 5 }: { runs: JobRun[]; job: JobKind
       <table className="runs" aria-label={`Last ${name} runs`}>
         <thead><tr><th>Started</th><th>Ended</th><th>Duration</th><th>Result</th><th>Sectors</th><th>By</th></tr></thead>
         <tbody>
-          {mine.map((r, i) => (
-            <tr key={`${r.started_at}-${i}`}>
+          {mine.map((r) => (
+            <tr key={`${r.job}-${r.started_at}-${r.from_sector}`}>
               <td>{formatTime(r.started_at)}</td><td>{formatTime(r.ended_at)}</td><td>{formatDuration(r.duration_ms)}</td>
               <td>{RESULT[r.result]}{r.bad_blocks ? ` · ${formatCount(r.bad_blocks)} bad` : ''}{r.read_errors ? ` · ${formatCount(r.read_errors)} read errors` : ''}{r.unchecked_blocks ? ` · ${formatCount(r.unchecked_blocks)} not checked` : ''}{r.error ? `: ${r.error}` : ''}</td>
               <td>{formatCount(r.from_sector)}–{formatCount(r.to_sector)}{r.result === 'interrupted' && r.reached_sector !== undefined && r.reached_sector > r.to_sector ? ` (reached ${formatCount(r.reached_sector)}; redone from ${formatCount(r.to_sector)})` : ''}</td><td>{r.by === 'cli' ? 'CLI' : 'dashboard'}</td>
