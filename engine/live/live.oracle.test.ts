@@ -11,13 +11,15 @@ import type { LiveVolume } from './types.js';
 import type { LiveScrubProgress } from './scrub.js';
 import { KEY_HEX, JKEY_HEX } from '../../testing/live-guest.js';
 
-/** The project as the guest needs it: the compiled engine and package.json (no node_modules: engine/live needs
+/** The project as the guest needs it: the compiled engine, the test helpers (testing/live-guest.js) and package.json (no node_modules: engine/live needs
  *  none), at a fixed path with its files' times kept, so the oracle's cached image is reused while nothing changed. */
 function stageProject(): string {
   const stage = path.join(PROJECT_ROOT, '.tmp', 'live-oracle', 'project');
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(path.join(stage, 'dist'), { recursive: true });
-  fs.cpSync(path.join(PROJECT_ROOT, 'dist', 'engine'), path.join(stage, 'dist', 'engine'), { recursive: true, preserveTimestamps: true, filter: (s) => !s.endsWith('.map') });
+  for (const dir of ['engine', 'testing']) {
+    fs.cpSync(path.join(PROJECT_ROOT, 'dist', dir), path.join(stage, 'dist', dir), { recursive: true, preserveTimestamps: true, filter: (s) => !s.endsWith('.map') });
+  }
   fs.cpSync(path.join(PROJECT_ROOT, 'package.json'), path.join(stage, 'package.json'), { preserveTimestamps: true });
   return stage;
 }
