@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { IntegrityStudioError } from '../engine/errors.js';
 import { jobStatePath, readJobStateAt } from '../engine/jobs/state.js';
-import { exportLines } from '../host/damage-list.js';
+import { exportChunks } from '../host/damage-list.js';
 import { DEFAULT_OPTIONS } from '../host/requests.js';
 import { newEntry } from '../host/volumes.js';
 import { writeAll, type Io } from './args.js';
@@ -32,24 +32,17 @@ export async function cmdErrors({ values, positionals }: Parsed, io: Io): Promis
   const dataDevice = typeof values['data-device'] === 'string' ? path.resolve(values['data-device']) : null;
   const e = newEntry('cli', device, path.basename(device), { ...DEFAULT_OPTIONS, data_device: dataDevice }, {});
   if (isLuks2(device)) e.luks = { volumeKey: null };
-  const it = exportLines(e, values.json ? 'json' : 'csv');
-  let piece = '';
-  for (;;) {
-    const step = it.next();
-    if (!step.done) piece += step.value;
-    if (step.done || piece.length >= PIECE) {
-      if (io.stdout !== process.stdout) io.out(piece);
-      else {
-        try {
-          writeAll(1, Buffer.from(piece));
-        } catch (err) {
-          // the reader closed the pipe (`| head`): it has what it wanted
-          if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0;
-          throw err;
-        }
+  for (const piece of exportChunks(e, values.json ? 'json' : 'csv', null, PIECE)) {
+    if (io.stdout !== process.stdout) io.out(piece);
+    else {
+      try {
+        writeAll(1, Buffer.from(piece));
+      } catch (err) {
+        // the reader closed the pipe (`| head`): it has what it wanted
+        if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+        throw err;
       }
-      piece = '';
     }
-    if (step.done) return 0;
   }
+  return 0;
 }

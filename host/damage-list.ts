@@ -130,13 +130,29 @@ export function* exportLines(e: Entry, format: 'json' | 'csv', mapping: KeptMapp
   return n;
 }
 
+/** the export's pieces joined into chunks of about `size` characters: a million rows are a few thousand writes, not a
+ *  million (a stream or an HTTP response pays per write, and its reader per chunk) */
+export function* exportChunks(e: Entry, format: 'json' | 'csv', mapping: KeptMapping | null = null, size = 65536): Generator<string, number> {
+  const it = exportLines(e, format, mapping);
+  let piece = '';
+  for (;;) {
+    const step = it.next();
+    if (step.done) {
+      if (piece) yield piece;
+      return step.value;
+    }
+    piece += step.value;
+    if (piece.length >= size) { yield piece; piece = ''; }
+  }
+}
+
 /** Writes the export to `path` on the host, streamed (a full file system: the partial file is removed). */
 export async function exportErrors(e: Entry, req: ExportErrorsRequest, mapping: KeptMapping | null = null): Promise<ExportResult> {
   const out = fs.createWriteStream(req.path, { flags: 'w', mode: 0o644 });
   let bytes = 0;
   let ranges = 0;
   try {
-    const it = exportLines(e, req.format, mapping);
+    const it = exportChunks(e, req.format, mapping);
     for (;;) {
       const step = it.next();
       if (step.done) { ranges = step.value; break; }

@@ -13,6 +13,7 @@ import { openCryptVolume, segmentFromLuks } from '../engine/crypt/volume.js';
 import { readLuks2Header, unlockLuks2 } from '../engine/luks/index.js';
 import { tmpDir } from '../testing/golden.js';
 import { makeFailingVolume } from '../testing/failing-volume.js';
+import { exportChunks } from './damage-list.js';
 import { dispatch } from './dispatch.js';
 import { EngineHost } from './engine-host.js';
 
@@ -47,7 +48,7 @@ function everyRange(host: EngineHost, id: string, kind: 'all' | 'bad' | 'read-er
 
 function checkBounded(events: IntegrityEvent[], host: EngineHost): void {
   const largest = Math.max(...events.map((e) => JSON.stringify(e).length));
-  assert.ok(events.length > 10, `events were sent while the scrub ran (${events.length})`);
+  assert.ok(events.length >= 3, `events were sent while the scrub ran (${events.length})`);
   assert.ok(largest < BOUND, `the largest event is ${largest} bytes`);
   assert.ok(JSON.stringify(host.listVolumes()).length < BOUND, 'the snapshot');
   assert.ok(JSON.stringify(host.status()).length < BOUND, 'the status a dashboard gets first');
@@ -104,6 +105,11 @@ test('50,000 scattered bad blocks: bounded events and snapshots, every range pag
     assert.equal(j.bad_blocks, n);
     assert.equal(j.ranges.length, n);
     assert.equal(j.ranges[n - 1]!.first_sector, 2 * n - 2);
+    // streamed in chunks of rows, not a write per row (serve's HTTP export and the CLI go through the same chunks)
+    const chunks = [...exportChunks(host.entry(v.id), 'csv', null, 65536)];
+    assert.equal(chunks.join(''), fs.readFileSync(csv, 'utf8'), 'the chunks are the export');
+    assert.ok(chunks.length < n / 100, `${chunks.length} chunks for ${n} rows`);
+    assert.ok(chunks.slice(0, -1).every((c) => c.length >= 65536 && c.length < 65536 + 256), 'each chunk about 64 KiB');
 
     // on disk: the state file is small whatever the count, the damage log a couple of bytes per range
     const st = jobStatePath(img, 'scrub');

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { once } from 'node:events';
 import { EngineHost } from './engine-host.js';
-import { exportLines } from './damage-list.js';
+import { exportChunks } from './damage-list.js';
 import { run } from './dispatch.js';
 import { answer, errorMessage, installProcessGuards, LIMITS, logInternal, parseBody, parseFrame, readBody } from './protocol.js';
 import type { IntegrityEvent } from '../engine/api.js';
@@ -116,7 +116,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       else res.writeHead(400, json).end(JSON.stringify({ error: r.error, ...(r.code ? { code: r.code } : {}) }));
       return;
     }
-    // an export of known damage, streamed row by row from the damage logs (a million ranges never in memory at once)
+    // an export of known damage, streamed in chunks of rows from the damage logs (a million ranges never in memory at once)
     const exp = /^\/export\/([\w-]{1,64})\.(json|csv)$/.exec(u.pathname);
     if (exp) {
       if (!tokenOk(req, token)) { res.writeHead(403, headers).end('forbidden: missing or wrong token\n'); return; }
@@ -125,7 +125,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       const format = exp[2] as 'json' | 'csv';
       const name = `${e.name.replace(/[^\w.-]+/g, '_')}-integrity-errors.${format}`;
       res.writeHead(200, { ...headers, 'content-type': format === 'json' ? 'application/json' : 'text/csv', 'content-disposition': `attachment; filename="${name}"` });
-      const it = exportLines(e, format, host.mappingOf(e));
+      const it = exportChunks(e, format, host.mappingOf(e));
       for (;;) {
         const step = it.next();
         if (step.done) break;

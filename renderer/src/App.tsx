@@ -1,9 +1,11 @@
 // The dashboard shell: connects the bridge to the store (events batched per animation frame, the host's status
 // fetched again on every (re)connection), mirrors the route into the address (hash routes), moves focus to the
-// new view's heading on navigation, and disables every control while disconnected.
+// new view's heading on navigation, and disables every control while disconnected. It selects from the store piece
+// by piece (zustand selectors): an event re-renders the views that show what it changed, not the whole tree.
 import { useEffect } from 'react';
 import { useStore } from 'zustand';
-import type { PickKind, Transport } from '../../engine/api.js';
+import { useShallow } from 'zustand/react/shallow';
+import type { PickKind, Transport, VolumeSnapshot } from '../../engine/api.js';
 import { createEventBatcher, volumeList, type DashboardStore } from './store.js';
 import { parseHash, routeHash, type Route } from './lib/routes.js';
 import { ConnectionBanner } from './connection/ConnectionBanner.js';
@@ -18,17 +20,41 @@ import { LuksUnlockForm } from './luks/LuksUnlockForm.js';
 import { ResizePage } from './volume/ResizePage.js';
 import type { Exporter } from './volume/DamageList.js';
 
+/** what a view of one volume needs from the store: re-rendered when this volume, its rates, its replay or KDF
+ *  progress or the commands in flight change, not on every event of another volume */
+function useVolumeSlice(store: DashboardStore, id: string | null) {
+  return useStore(store, useShallow((s) => id === null ? [] : [s.volumes[id], s.rates[id], s.replayProgress[id], s.kdfProgress[id], s.pending]));
+}
+
+/** the volume being formatted (Create shows its wipe and KDF progress), selected on its own */
+function useFormatting(store: DashboardStore) {
+  return useStore(store, useShallow((s) => {
+    const f = volumeList(s).find((v) => v.state === 'formatting');
+    return f ? [f.id, s.formatProgress[f.id], s.kdfProgress[f.id]] as const : [null, undefined, undefined] as const;
+  }));
+}
+
 export function App({ store, api }: { store: DashboardStore; api: Transport & { reconnectNow?(): void; origin?: string; token?: string } }) {
-  const d = useStore(store);
+  // each piece of the store the shell shows, selected on its own: a progress event re-renders only what shows it
+  const connection = useStore(store, (s) => s.connection);
+  const status = useStore(store, (s) => s.status);
+  const route = useStore(store, (s) => s.route);
+  const navigations = useStore(store, (s) => s.navigations);
+  const message = useStore(store, (s) => s.message);
+  const volumes = useStore(store, useShallow((s) => route.page === 'list' ? volumeList(s) : []));
+  const routeId = route.page === 'volume' || route.page === 'edit' || route.page === 'unlock' || route.page === 'resize' ? route.id : null;
+  const [vol] = useVolumeSlice(store, routeId) as [VolumeSnapshot | undefined];
+  const [formattingId, formatProgress, formatKdf] = useFormatting(store);
+  const d = store.getState();
   useEffect(() => {
     const batch = createEventBatcher((evs) => store.getState().applyEvents(evs), (fn) => requestAnimationFrame(() => fn()));
     return api.onEvent(batch);
   }, [api, store]);
   // the host is the truth: a (re)connection fetches everything again (a restarted host has a new started_at)
   useEffect(() => {
-    if (d.connection.state !== 'connected') return;
+    if (connection.state !== 'connected') return;
     api.invoke('status', []).then((s) => store.getState().setStatus(s), (e: Error) => store.getState().setMessage(e.message));
-  }, [api, store, d.connection.state]);
+  }, [api, store, connection.state]);
   // the address is the view: first load, Back/Forward and pasted links
   useEffect(() => {
     const sync = () => store.getState().setRoute(parseHash(location.hash));
@@ -37,22 +63,22 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
     return () => window.removeEventListener('hashchange', sync);
   }, [store]);
   useEffect(() => {
-    const h = routeHash(d.route);
+    const h = routeHash(route);
     if (routeHash(parseHash(location.hash)) !== h) location.hash = h;
-  }, [d.route]);
+  }, [route]);
   // focus to the new view's heading (or the panel the address names)
-  const volumeLoaded = d.route.page !== 'list' && d.route.page !== 'create' && d.route.page !== 'create-luks' && d.route.page !== 'add' && !!d.volumes[d.route.id];
+  const volumeLoaded = routeId !== null && !!vol;
   useEffect(() => {
-    if (d.navigations === 0) return;
-    const target = d.route.page === 'volume' && d.route.panel ? `${d.route.panel}-h` : 'view-h';
+    if (navigations === 0) return;
+    const target = route.page === 'volume' && route.panel ? `${route.panel}-h` : 'view-h';
     const el = document.getElementById(target) ?? document.getElementById('view-h');
     if (el) { el.focus(); if (target !== 'view-h') el.scrollIntoView({ block: 'start' }); }
-  }, [d.navigations, volumeLoaded]);
+  }, [navigations, volumeLoaded]);
 
   const nav = (r: Route) => d.navigate(r);
-  const algorithms = d.status?.algorithms ?? ['crc32c'];
+  const algorithms = status?.algorithms ?? ['crc32c'];
   const pick = api.pickPath ? (k: PickKind) => api.pickPath!(k) : undefined;
-  const connected = d.connection.state === 'connected';
+  const connected = connection.state === 'connected';
   // exports of known damage: streamed by `serve` as a download, or written by the host where Electron's dialog says
   const exporter: Exporter | undefined = api.origin && api.token
     ? { kind: 'link', href: (id, f) => `${api.origin}/export/${encodeURIComponent(id)}.${f}?token=${encodeURIComponent(api.token!)}` }
@@ -61,17 +87,14 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
       if (!path) return null;
       return (await d.call('exportErrors', id, { format: f, path })).path;
     } } : undefined;
-  const route = d.route;
-  const vol = route.page === 'volume' || route.page === 'edit' || route.page === 'unlock' || route.page === 'resize' ? d.volumes[route.id] : undefined;
-  const formatting = volumeList(d).find((v) => v.state === 'formatting');
-  const wipe = formatting ? d.formatProgress[formatting.id] ?? { done: 0, total: 1 } : null;
+  const wipe = formattingId ? formatProgress ?? { done: 0, total: 1 } : null;
   const done = (id: string) => nav({ page: 'volume', id });
   let view;
-  if (route.page === 'list') view = <VolumeList volumes={volumeList(d)} onNavigate={nav} />;
+  if (route.page === 'list') view = <VolumeList volumes={volumes} onNavigate={nav} />;
   else if (route.page === 'create') {
     view = <CreateVolumeForm algorithms={algorithms} progress={wipe} pickPath={pick} onLuks={() => nav({ page: 'create-luks' })} onCancel={() => nav({ page: 'list' })} onSubmit={async (r) => { done((await d.call('createVolume', r)).id); }} />;
   } else if (route.page === 'create-luks') {
-    view = <LuksCreateVolumeForm progress={wipe} kdf={formatting ? d.kdfProgress[formatting.id] : undefined} pickPath={pick} onPlain={() => nav({ page: 'create' })} onCancel={() => nav({ page: 'list' })}
+    view = <LuksCreateVolumeForm progress={wipe} kdf={formattingId ? formatKdf : undefined} pickPath={pick} onPlain={() => nav({ page: 'create' })} onCancel={() => nav({ page: 'list' })}
       onSubmit={async (r) => { done((await d.call('createLuksVolume', r)).id); }} />;
   } else if (route.page === 'add') {
     // a LUKS2 device (recognised by its header) is added locked: its passphrase is asked next
@@ -79,8 +102,8 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
   } else if (!vol) {
     view = (
       <section aria-labelledby="view-h">
-        <h2 id="view-h" tabIndex={-1}>{d.status ? 'No such volume' : 'Loading…'}</h2>
-        {d.status ? <p>No volume with id “{route.id}” is in the list (it was removed, or the link is from another host). <a href={routeHash({ page: 'list' })} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Back to the volumes</a></p> : null}
+        <h2 id="view-h" tabIndex={-1}>{status ? 'No such volume' : 'Loading…'}</h2>
+        {status ? <p>No volume with id “{route.id}” is in the list (it was removed, or the link is from another host). <a href={routeHash({ page: 'list' })} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Back to the volumes</a></p> : null}
       </section>
     );
   } else if (route.page === 'volume') view = <VolumePage v={vol} d={d} onNavigate={nav} exporter={exporter} />;
@@ -96,10 +119,10 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
     <div className="app">
       <header>
         <h1><a href={routeHash({ page: 'list' })} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Integrity Studio</a></h1>
-        <ConnectionBanner c={d.connection} onRetry={api.reconnectNow ? () => api.reconnectNow!() : undefined} />
-        {d.status && !d.status.jobs_available ? <span className="warn">recalc/scrub engine not in this build</span> : null}
+        <ConnectionBanner c={connection} onRetry={api.reconnectNow ? () => api.reconnectNow!() : undefined} />
+        {status && !status.jobs_available ? <span className="warn">recalc/scrub engine not in this build</span> : null}
       </header>
-      {d.message ? <p className="error" role="alert">{d.message} <button type="button" className="secondary" onClick={() => d.setMessage(null)}>Dismiss</button></p> : null}
+      {message ? <p className="error" role="alert">{message} <button type="button" className="secondary" onClick={() => d.setMessage(null)}>Dismiss</button></p> : null}
       <main>
         <fieldset className="view" disabled={!connected} aria-describedby={connected ? undefined : 'disconnected-note'}>
           {!connected ? <legend id="disconnected-note" className="sr-only">Disabled: not connected to the server</legend> : null}
