@@ -1,4 +1,4 @@
-// Issue 10, the dashboard: LUKS2 authenticated volumes (dm-crypt over dm-integrity). A kernel-made image (testing/data/luks,
+// Issue 10, the dashboard: LUKS2 authenticated volumes (dm-crypt over dm-integrity). A kernel-made image (testing/data/crypt,
 // cryptsetup 2.6.1 + kernel 6.1, with the sectors the kernel logged as failing) is added from "Add existing
 // image", shown locked with its header, unlocked with a wrong then the right passphrase, scrubbed (the kernel's
 // failing sectors listed, exported), locked again after a restart; a volume is created from the form. The
@@ -10,7 +10,7 @@ import type { Page } from '@playwright/test';
 import { test, expect, shots, ROOT, command } from './fixtures.js';
 import { openVolume, scrubToEnd } from './helpers.js';
 
-const TESTDATA = path.join(ROOT, 'testing', 'data', 'luks');
+const TESTDATA = path.join(ROOT, 'testing', 'data', 'crypt');
 interface Golden { name: string; file: string; passphrase: string; volume_key_hex: string; mapped_sectors: number; kernel_aead_error_sectors?: number[]; flip_bytes?: Array<[number, number]> }
 const manifest: Golden[] = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
 
