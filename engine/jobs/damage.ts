@@ -218,6 +218,7 @@ export interface DamageRecord { kind: DamageKind; first: number; end: number }
  * Reads the closed ranges of a log, ascending, from index entry `start` (or the beginning), calling `each`; stops
  * when it returns false. Reads in 256 KiB pieces: memory stays bounded whatever the count.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a callback that returns nothing goes on (the caller's arrow functions need not say so)
 export function readRecords(src: DamageSource, each: (r: DamageRecord) => boolean | void, start?: IndexEntry): void {
   const bytes = src.state.bytes;
   let fd: number;

@@ -2,7 +2,7 @@
 // fetched again on every (re)connection), mirrors the route into the address (hash routes), moves focus to the
 // new view's heading on navigation, and disables every control while disconnected. It selects from the store piece
 // by piece (zustand selectors): an event re-renders the views that show what it changed, not the whole tree.
-import { useEffect } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { PickKind, Transport, VolumeSnapshot } from '../../engine/api.js';
@@ -68,6 +68,7 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
   }, [route]);
   // focus to the new view's heading (or the panel the address names)
   const volumeLoaded = routeId !== null && !!vol;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: focus moves on a navigation (or when its volume arrives), not whenever the route object is replaced
   useEffect(() => {
     if (navigations === 0) return;
     const target = route.page === 'volume' && route.panel ? `${route.panel}-h` : 'view-h';
@@ -89,7 +90,7 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
     } } : undefined;
   const wipe = formattingId ? formatProgress ?? { done: 0, total: 1 } : null;
   const done = (id: string) => nav({ page: 'volume', id });
-  let view;
+  let view: ReactNode;
   if (route.page === 'list') view = <VolumeList volumes={volumes} onNavigate={nav} />;
   else if (route.page === 'create') {
     view = <CreateVolumeForm algorithms={algorithms} progress={wipe} pickPath={pick} onLuks={() => nav({ page: 'create-luks' })} onCancel={() => nav({ page: 'list' })} onSubmit={async (r) => { done((await d.call('createVolume', r)).id); }} />;
