@@ -15,6 +15,7 @@ import { readSuperblockDirect } from '../engine/live/superblock.js';
 import { parseIntegrityStatus } from '../engine/live/parse.js';
 import { startLiveScrub, type LiveScrubProgress } from '../engine/live/scrub.js';
 import { readLiveScrubState } from '../engine/live/scrub-state.js';
+import { mapLiveDamage } from '../engine/live/map-damage.js';
 import { PrivilegedClient } from '../engine/live/privileged-client.js';
 
 export const KEY_HEX = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
@@ -237,6 +238,17 @@ async function scrub(): Promise<unknown> {
   const duringOut = new Promise<string>((r) => { let o = ''; during.stdout.on('data', (d) => (o += d)); during.on('close', () => r(o.trim())); });
   const second = await scrubRun('ex', { maxBytesPerSecond: 16 << 20 });
   const counter1 = dmStatus('ex').mismatches;
+  // what the bad block holds, read through the kernel's device while mounted; debugfs (read-only) on the same device
+  const m = mapLiveDamage('ex', { mounted: true });
+  const fsBlock = Math.floor((bad * 512) / (m.result.block_size || 4096));
+  const dbg = (cmd: string) => sh(`debugfs -R ${JSON.stringify(cmd)} /dev/mapper/ex 2>/dev/null`);
+  const icheck = dbg(`icheck ${fsBlock}`).trim().split(/\s+/).at(-1) ?? '';
+  const mapping = {
+    fs: m.result.fs, block_size: m.result.block_size, may_be_stale: m.result.may_be_stale, device: m.device,
+    files: m.result.items.flatMap((i) => (i.kind === 'file' ? [{ inode: i.inode, paths: i.paths, byte_ranges: i.byte_ranges }] : [])),
+    kinds: m.result.items.map((i) => i.kind),
+    debugfs: { block: fsBlock, icheck, ncheck: /^\d+$/.test(icheck) ? dbg(`ncheck ${icheck}`) : '' },
+  };
   sh('umount /mnt/ex');
   await runControl({ action: 'deactivate', name: 'ex' });
 
@@ -253,7 +265,7 @@ async function scrub(): Promise<unknown> {
   const luks = await scrubRun('lk_dif');
   const difCounter = dmStatus('lk_dif').mismatches;
   sh('cryptsetup close lk');
-  return { unconfirmed, mapped, physical, bad_sector: bad, counter0, counter1, first, saved_position: saved?.position_sector ?? null, saved_state: saved?.state ?? null, second, during: await duringOut, luks, dif_counter: difCounter };
+  return { unconfirmed, mapped, physical, bad_sector: bad, counter0, counter1, mapping, first, saved_position: saved?.position_sector ?? null, saved_state: saved?.state ?? null, second, during: await duringOut, luks, dif_counter: difCounter };
 }
 
 const scenarios: Record<string, () => Promise<unknown>> = { volumes, recalc, scrub };

@@ -144,7 +144,7 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     assert.equal(d.reopened.event, 'appeared');
   });
 
-  test(`${label} a live scrub of a mounted ext4 finds exactly the corrupted sector; through dm-crypt for LUKS2`, (t) => {
+  test(`${label} a live scrub of a mounted ext4 finds exactly the corrupted sector, named as file1's bytes as debugfs says; through dm-crypt for LUKS2`, (t) => {
     if (skipWithoutOracle(t, release)) return;
     const d = scenario('scrub');
     assert.match(d.unconfirmed, /^ECONFIRM: ex is in use \(mounted at \/mnt\/ex/);
@@ -167,6 +167,18 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     assert.ok(s.failed_reads >= 2);
     assert.ok(s.kernel_messages.some((m) => m.kind === 'checksum' && m.sector === d.bad_sector), JSON.stringify(s.kernel_messages));
     assert.equal(d.during, 'written-during-scrub');
+    // what the bad sector holds, read through the kernel's device while mounted: file1's bytes [1536, 2048) (the
+    // 4th sector of its block), the inode debugfs names for that block, said to be possibly stale (mounted)
+    const mp = d.mapping;
+    assert.equal(mp.fs, 'ext4');
+    assert.equal(mp.device, '/dev/mapper/ex');
+    assert.match(mp.may_be_stale ?? '', /mounted/);
+    assert.deepEqual(mp.kinds, ['file']);
+    assert.equal(mp.files.length, 1);
+    assert.deepEqual(mp.files[0].paths, ['/file1']);
+    assert.deepEqual(mp.files[0].byte_ranges, [[1536, 2048]]);
+    assert.equal(String(mp.files[0].inode), mp.debugfs.icheck, `debugfs icheck ${mp.debugfs.block}: ${mp.debugfs.icheck}`);
+    assert.match(mp.debugfs.ncheck, /\/file1/);
     const l = d.luks.final as LiveScrubProgress;
     assert.equal(l.state, 'done');
     assert.equal(l.verified_by, 'dm-crypt');
