@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { debugfs, pseudoRandom, run, writeFiles } from './fsmap-tools.js';
 import { skipOption } from './unavailable.js';
 
-export const SPARSE_ISLANDS = [0, 10 << 20, 39 << 20];
+export const SPARSE_ISLANDS = [0, 10 << 20, 39 << 20] as const;
 export const ISLAND = 64 << 10;
 
 /** files, hard links, directories (one large enough for an htree), a sparse file, symlinks, tiny and empty files */
