@@ -9,6 +9,7 @@ import { checkFree, mapBadSectors, openImageSource, type FsMapItem, type FsMapRe
 import { debugfs, dumpe2fsField, icheck, ncheck, testb, tmpDir, toolMissing } from '../../testing/fsmap-tools.js';
 import { buildTree, fragmentExt4, ISLAND, indexDirs, mkfsExt4, SPARSE_ISLANDS } from '../../testing/fsmap-fixtures.js';
 import { must, nth } from '../../testing/must.js';
+import { dirEntries } from './ext4/ondisk.js';
 
 const skip = toolMissing('mkfs.ext4', 'debugfs', 'e2fsck', 'dumpe2fs');
 
@@ -273,5 +274,22 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
     } finally {
       (src as SectorSource & { close(): void }).close();
     }
+  });
+});
+
+describe('ext4 on-disk parsing of corrupt input (no tools needed)', () => {
+  it('a directory area said to run past its buffer: a problem naming it, not a read past the end', () => {
+    // struct ext4_dir_entry_2 '.' (inode 2, rec_len 12, name_len 1) fills the 12 bytes there are; the caller says 24
+    const b = Buffer.alloc(12);
+    b.writeUInt32LE(2, 0);
+    b.writeUInt16LE(12, 4);
+    b.writeUInt8(1, 6);
+    b.write('.', 8, 'latin1');
+    const names: string[] = [];
+    assert.equal(dirEntries(b, 0, 24, 1024, (_i, n) => names.push(n.toString('latin1'))), 'the directory area ends at byte 24, past the end of its buffer (12 bytes)');
+    assert.equal(names.length, 0);
+    // the same entry with the right end: read, no problem
+    assert.equal(dirEntries(b, 0, 12, 1024, (_i, n) => names.push(n.toString('latin1'))), null);
+    assert.deepEqual(names, ['.']);
   });
 });

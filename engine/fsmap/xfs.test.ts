@@ -9,6 +9,9 @@ import { checkFree, mapBadSectors, openImageSource, type FsMapItem, type FsMapRe
 import { pseudoRandom, run, tmpDir, toolMissing, xfsDb } from '../../testing/fsmap-tools.js';
 import { buildTree, mkfsXfs, xfsFillUnavailable } from '../../testing/fsmap-fixtures.js';
 import { must, nth } from '../../testing/must.js';
+import { decodeXfsDinode, decodeXfsSb, XFS_DIR2_DATA_MAGIC, xfsDirDataEntries, xfsShortformEntries } from './xfs/ondisk.js';
+import { MapError } from './reader.js';
+import { IntegrityStudioError } from '../errors.js';
 
 const skip = toolMissing('mkfs.xfs', 'xfs_db', 'xfs_io') || xfsFillUnavailable();
 
@@ -323,5 +326,38 @@ describe('fsmap xfs v4 (against xfs_db)', { skip: toolMissing('mkfs.xfs', 'xfs_d
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('xfs on-disk parsing of corrupt input (no tools needed)', () => {
+  const isMapError = (re: RegExp) => (e: unknown) => {
+    assert.ok(e instanceof MapError && e instanceof IntegrityStudioError, String(e));
+    assert.equal(e.code, 'EFORMAT');
+    assert.match(e.message, re);
+    return true;
+  };
+  it('an inode core cut short: a MapError naming it (was a RangeError from a read past the buffer)', () => {
+    assert.throws(() => decodeXfsDinode(Buffer.alloc(64), 0, 512), isMapError(/^xfs: the inode core at byte 0 runs past the end of its buffer \(64 bytes\)$/));
+    assert.throws(() => decodeXfsDinode(Buffer.alloc(512), 448, 512), isMapError(/^xfs: the inode core at byte 448 runs past the end of its buffer \(512 bytes\)$/));
+    // a whole one decodes
+    const b = Buffer.alloc(512);
+    b.writeUInt16BE(0x494e, 0);
+    b.writeUInt8(3, 4);
+    assert.equal(decodeXfsDinode(b, 0, 512).di_version, 3);
+  });
+  it('a shortform directory header cut short: a MapError naming it', () => {
+    assert.throws(() => xfsShortformEntries(Buffer.alloc(4), 0, 4, false, () => {}), isMapError(/^xfs: the shortform directory header at byte 0 runs past the end of its inode \(4 bytes\)$/));
+  });
+  it('a superblock buffer shorter than struct xfs_dsb: a MapError naming it', () => {
+    assert.throws(() => decodeXfsSb(Buffer.alloc(200)), isMapError(/^xfs: the superblock is 200 bytes, shorter than struct xfs_dsb/));
+  });
+  it('a directory data entry cut off before its name length: a corrupted entry, as before', () => {
+    // xfs_dir2_data_hdr (16 bytes), then an entry's 8-byte inumber and nothing more
+    const b = Buffer.alloc(24);
+    b.writeUInt32BE(XFS_DIR2_DATA_MAGIC, 0);
+    b.writeUInt32BE(128, 20);
+    let called = 0;
+    assert.equal(xfsDirDataEntries(b, true, () => called++), 'corrupted entry at byte 16');
+    assert.equal(called, 0);
   });
 });

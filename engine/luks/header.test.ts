@@ -5,6 +5,8 @@ import path from 'node:path';
 import { readLuks2Header, LuksHeaderError } from './index.js';
 import { LUKS_FIXTURES, luksFixtures, unpackLuksFixture } from '../../testing/luks-fixtures.js';
 import { must, nth } from '../../testing/must.js';
+import { MemoryDevice } from '../io/device.js';
+import { headerChecksum, LUKS2_HDR_BIN_LEN, OFF, readLuks2HeaderFrom } from './header.js';
 
 const expect: Record<string, { enc: string; integ: string; sector: number; vk: number; ik: number }> = {
   a: { enc: 'aes-xts-random', integ: 'hmac(sha256)', sector: 512, vk: 96, ik: 32 },
@@ -103,4 +105,46 @@ test('truncated file and a file with no LUKS header get clear errors', () => {
   const z = q + '.zero';
   fs.writeFileSync(z, Buffer.alloc(1 << 20));
   assert.throws(() => readLuks2Header(z), /is not a valid LUKS device/);
+});
+
+test('header JSON: overlapping keyslot areas, overlapping segments, bytes after the JSON text: errors naming them', () => {
+  const HS = 16384;
+  const base = fs.readFileSync(unpackLuksFixture('a'));
+  const jsonOf = (img: Buffer) => {
+    const area = img.subarray(LUKS2_HDR_BIN_LEN, HS);
+    return JSON.parse(area.subarray(0, area.indexOf(0)).toString());
+  };
+  /** both copies get `area` (the JSON area's bytes) and a valid checksum */
+  const withArea = (make: (area: Buffer) => void): Buffer => {
+    const img = Buffer.from(base);
+    for (const off of [0, HS]) {
+      const area = img.subarray(off + LUKS2_HDR_BIN_LEN, off + HS);
+      area.fill(0);
+      make(area);
+      const bin = img.subarray(off, off + LUKS2_HDR_BIN_LEN);
+      headerChecksum('sha256', bin, area).copy(bin, OFF.csum);
+    }
+    return img;
+  };
+  const withJson = (edit: (j: { keyslots: Record<string, { area: { offset: string } }>; segments: Record<string, unknown> }) => void) => {
+    const j = jsonOf(base);
+    edit(j);
+    return withArea((area) => area.write(JSON.stringify(j)));
+  };
+  const read = (img: Buffer) => () => readLuks2HeaderFrom(new MemoryDevice(img, true, 'fx-a'));
+  // the untouched copy reads
+  assert.equal(readLuks2HeaderFrom(new MemoryDevice(withJson(() => {}), true, 'fx-a')).keyslots.length, 2);
+  const overlapSlots = withJson((j) => {
+    must(j.keyslots['1'], 'keyslot 1').area.offset = '49152';
+  });
+  assert.throws(read(overlapSlots), (e: Error) => e instanceof LuksHeaderError && /keyslot 0 and keyslot 1: areas overlap/.test(e.message));
+  const overlapSegments = withJson((j) => {
+    j.segments['1'] = { ...(j.segments['0'] as object), offset: '33554432' };
+  });
+  assert.throws(read(overlapSegments), (e: Error) => e instanceof LuksHeaderError && /segment 0 and segment 1: they overlap/.test(e.message));
+  const trailing = withArea((area) => {
+    const n = area.write(JSON.stringify(jsonOf(base)));
+    area[n + 10] = 0x01;
+  });
+  assert.throws(read(trailing), (e: Error) => e instanceof LuksHeaderError && /forbidden byte 0x01 after the JSON text at offset \d+/.test(e.message));
 });
