@@ -11,11 +11,12 @@ export interface LuksIo {
 export const LUKS_DUMP_OPTIONS = { json: { type: 'boolean' }, debug: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } } as const;
 
 export async function cmdLuksDump({ values, positionals }: { values: { json?: unknown }; positionals: string[] }, io: LuksIo): Promise<number> {
-  if (positionals.length !== 1) {
+  const [device] = positionals;
+  if (positionals.length !== 1 || device === undefined) {
     io.err('integrity-studio: luks-dump needs exactly one DEVICE\nusage: integrity-studio luks-dump DEVICE [--json]\n');
     return 2;
   }
-  const info = readLuks2Header(positionals[0]);
+  const info = readLuks2Header(device);
   if (values.json) {
     io.out(JSON.stringify(info, null, 2) + '\n');
     return 0;

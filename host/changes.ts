@@ -38,7 +38,7 @@ export function signatureOf(e: Entry): string {
 export class Poller {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(ms: number, private readonly tick: () => void) {
+  constructor(ms: number, tick: () => void) {
     if (ms > 0) {
       this.timer = setInterval(tick, ms);
       this.timer.unref();

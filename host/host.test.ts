@@ -207,7 +207,7 @@ test('golden d (hmac-sha256): needs-key after a host restart; Unlock with a wron
     v = await host.unlockVolume(v.id, { integrityKey: { hex: wrong } });
     assert.equal(v.keys.integrity, true);
     assert.match(v.error!, /probably wrong \(a guess\)/);
-    for (const [what, k] of [['wrong key', wrong], ['key', key]]) assertNoSecret(JSON.stringify(v), Buffer.from(k, 'hex'), what, 'the snapshot');
+    for (const [what, k] of [['wrong key', wrong], ['key', key]] as [string, string][]) assertNoSecret(JSON.stringify(v), Buffer.from(k, 'hex'), what, 'the snapshot');
     assert.throws(() => host.unlockVolume(v.id, { integrityKey: { hex: 'abc' } }), (e: Error) => /hex digits/.test(e.message) && !e.message.includes('abc'));
     const kf = path.join(dir, 'hmac.key');
     fs.writeFileSync(kf, Buffer.from(key, 'hex'));

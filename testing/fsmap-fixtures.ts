@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { debugfs, pseudoRandom, run, writeFiles } from './fsmap-tools.js';
 import { skipOption } from './unavailable.js';
 
-export const SPARSE_ISLANDS = [0, 10 << 20, 39 << 20];
+export const SPARSE_ISLANDS = [0, 10 << 20, 39 << 20] as const;
 export const ISLAND = 64 << 10;
 
 /** files, hard links, directories (one large enough for an htree), a sparse file, symlinks, tiny and empty files */
@@ -96,7 +96,7 @@ export function interleave(a: string, b: string, blocks: number): void {
   const fb = fs.openSync(b, 'w');
   try {
     for (let i = 0; i < blocks; i++) {
-      for (const [fd, seed] of [[fa, 1000], [fb, 2000]]) {
+      for (const [fd, seed] of [[fa, 1000], [fb, 2000]] as [number, number][]) {
         fs.writeSync(fd, pseudoRandom(4096, seed + i), 0, 4096, i * 4096);
         fs.fsyncSync(fd);
       }

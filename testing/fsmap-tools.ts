@@ -49,7 +49,7 @@ export function icheck(img: string, blocks: number[]): Map<number, number | null
   const text = debugfs(img, lines);
   for (const line of text.split('\n')) {
     const m = /^(\d+)\t(\d+|<block not found>)$/.exec(line.trim());
-    if (m) out.set(Number(m[1]), m[2].startsWith('<') ? null : Number(m[2]));
+    if (m) out.set(Number(m[1]), m[2]!.startsWith('<') ? null : Number(m[2])); // both groups always match
   }
   return out;
 }
@@ -73,7 +73,7 @@ export function ncheck(img: string, inodes: number[]): Map<number, string[]> {
     const m = /^(\d+)\t(.*)$/.exec(line);
     if (!m) continue;
     const l = out.get(Number(m[1])) ?? [];
-    l.push(m[2].replace(/^\/\//, '/'));
+    l.push(m[2]!.replace(/^\/\//, '/')); // the group always matches
     out.set(Number(m[1]), l);
   }
   return out;
@@ -83,7 +83,7 @@ export function ncheck(img: string, inodes: number[]): Map<number, string[]> {
 export function dumpe2fsField(img: string, field: string): string {
   const text = run('dumpe2fs', ['-h', img], { allowFail: true });
   const m = new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(text);
-  return m ? m[1].trim() : '';
+  return m?.[1]?.trim() ?? '';
 }
 
 /** xfs_db -r with commands; returns stdout */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { bufferSource, checkFree, mapBadSectors, openImageSource, type FsMapResult, type SectorRange } from './index.js';
 import { RangeSet } from './ranges.js';
 import { debugfs, pseudoRandom, run, tmpDir, toolMissing, xfsDb } from '../../testing/fsmap-tools.js';
+import { nth } from '../../testing/must.js';
 
 const noExt4 = toolMissing('mkfs.ext4', 'debugfs');
 const noXfs = toolMissing('mkfs.xfs', 'xfs_db');
@@ -57,8 +58,8 @@ describe('fsmap bad input', () => {
     run('mkfs.ext4', ['-q', '-F', '-b', '1024', '-O', '^inline_data', '-d', path.join(dir, 'tree'), img, '8M']);
     return img;
   };
-  const firstBlock = (img: string, file: string) => Number(/\((?:0|0-\d+)\):(\d+)/.exec(debugfs(img, [`stat ${file}`]))![1]);
-  const inodeOf = (img: string, file: string) => Number(/Inode: (\d+)/.exec(debugfs(img, [`stat ${file}`]))![1]);
+  const firstBlock = (img: string, file: string) => Number(/\((?:0|0-\d+)\):(\d+)/.exec(debugfs(img, [`stat ${file}`]))![1]!);
+  const inodeOf = (img: string, file: string) => Number(/Inode: (\d+)/.exec(debugfs(img, [`stat ${file}`]))![1]!);
 
   it('no file system, random bytes, a btrfs signature: every sector says why', () => {
     const zero = Buffer.alloc(1 << 20);
@@ -109,10 +110,10 @@ describe('fsmap bad input', () => {
     const fb = firstBlock(img, '/x/y/file');
     patch(img, xBlock * 1024 + 12, u32(y)); // struct ext4_dir_entry_2 '..' follows '.' (rec_len 12)
     const r = mapImage(img, [[fb * 2, fb * 2 + 2]]);
-    const it = r.items[0];
+    const it = nth(r.items, 0, 'item');
     assert.ok(it.kind === 'file', JSON.stringify(it));
     assert.match(it.path_error ?? '', /a loop in the directory tree \(directory inode (\d+) is its own ancestor\)/);
-    assert.ok([x, y].includes(Number(/inode (\d+) is its own/.exec(it.path_error!)![1])));
+    assert.ok([x, y].includes(Number(/inode (\d+) is its own/.exec(it.path_error!)![1]!)));
     assert.deepEqual(it.byte_ranges, [[0, 1024]]);
   });
 
@@ -121,13 +122,13 @@ describe('fsmap bad input', () => {
     const fb = firstBlock(img, '/big');
     const ino = inodeOf(img, '/big');
     const imap = debugfs(img, [`imap <${ino}>`]);
-    const blk = Number(/located at block (\d+)/.exec(imap)![1]);
-    const off = parseInt(/offset (0x[0-9a-f]+)/.exec(imap)![1], 16);
+    const blk = Number(/located at block (\d+)/.exec(imap)![1]!);
+    const off = parseInt(/offset (0x[0-9a-f]+)/.exec(imap)![1]!, 16);
     // i_block at 0x28: the extent header (12 bytes), then the first struct ext4_extent: ee_start_lo at +8
     patch(img, blk * 1024 + off + 0x28 + 12 + 8, u32(0x7ffffff0));
     const r = mapImage(img, [[fb * 2, fb * 2 + 2], [(fb + 3) * 2, (fb + 3) * 2 + 1]]);
     assert.equal(r.items.length, 1, JSON.stringify(r.items));
-    const it = r.items[0];
+    const it = nth(r.items, 0, 'item');
     assert.ok(it.kind === 'unmapped');
     assert.match(it.reason, /^could not map: in use per the block bitmap, but no inode's block map names it; 1 part\(s\) .*an extent of inode \d+ .* points past the end of the file system \(block 2147483632/);
     assertCovers(r, [[fb * 2, fb * 2 + 2], [(fb + 3) * 2, (fb + 3) * 2 + 1]]);
@@ -140,7 +141,7 @@ describe('fsmap bad input', () => {
       const b = Buffer.from(bytes);
       const rnd = pseudoRandom(4096, 100 + round);
       // 300 random bytes in the first 600 KiB (superblock, descriptors, bitmaps, inode tables, directories)
-      for (let k = 0; k < 300; k++) b[rnd.readUInt32LE(k * 4) % (600 << 10)] = rnd[k + 2048];
+      for (let k = 0; k < 300; k++) b[rnd.readUInt32LE(k * 4) % (600 << 10)] = rnd.readUInt8(k + 2048);
       const src = bufferSource(b, `fuzz-${round}`);
       const bad: SectorRange[] = [[0, 4], [rnd.readUInt16LE(3000) % 16000, (rnd.readUInt16LE(3000) % 16000) + 9], [src.sectors - 64, src.sectors]];
       const r = mapBadSectors(src, bad);
@@ -160,11 +161,11 @@ describe('fsmap bad input', () => {
     void r;
     return img;
   };
-  const xfsIno = (img: string, p: string) => Number(new RegExp(`^\\s*(\\d+) ${p}(/\\.)?$`, 'm').exec(xfsDb(img, ['blockget -n', 'ncheck']))![1]);
+  const xfsIno = (img: string, p: string) => Number(new RegExp(`^\\s*(\\d+) ${p}(/\\.)?$`, 'm').exec(xfsDb(img, ['blockget -n', 'ncheck']))![1]!);
   const xfsFirstLin = (img: string, ino: number) => {
     const t = xfsDb(img, [`inode ${ino}`, 'bmap']);
     const m = /startblock (\d+) \((\d+)\/(\d+)\)/.exec(t)!;
-    const agblocks = Number(/agblocks = (\d+)/.exec(xfsDb(img, ['sb 0', 'p agblocks']))![1]);
+    const agblocks = Number(/agblocks = (\d+)/.exec(xfsDb(img, ['sb 0', 'p agblocks']))![1]!);
     return Number(m[2]) * agblocks + Number(m[3]);
   };
 
@@ -189,7 +190,7 @@ describe('fsmap bad input', () => {
     const fileLin = xfsFirstLin(img, file);
     const bigLin = xfsFirstLin(img, big);
     // y's second entry ('back' … in name order: back, file) names x, and x's parent is made y; big's extent moved away
-    const entry = Number(/list\[(\d+)\]\.name = "back"/.exec(xfsDb(img, [`inode ${y}`, 'p u3']))![1]);
+    const entry = Number(/list\[(\d+)\]\.name = "back"/.exec(xfsDb(img, [`inode ${y}`, 'p u3']))![1]!);
     xfsDb(img, [`inode ${y}`, `write u3.sfdir3.list[${entry}].inumber.i4 ${x}`, `inode ${x}`, `write u3.sfdir3.hdr.parent.i4 ${y}`, `inode ${big}`, 'write u3.bmx[0].startblock 4000000000'], true);
     const r = mapImage(img, [[fileLin * 8, fileLin * 8 + 1], [bigLin * 8, bigLin * 8 + 8]]);
     const f = r.items.find((i) => i.kind === 'file');
@@ -203,13 +204,13 @@ describe('fsmap bad input', () => {
   it('xfs: random damage to the metadata never throws or hangs (scan and rmapbt look-ups)', { skip: noXfs, timeout: 120_000 }, () => {
     const images = [fs.readFileSync(xfsProto('xfuzz')), fs.readFileSync(xfsProto('xfuzz-rmap', '-m rmapbt=1'))];
     for (let round = 0; round < 40; round++) {
-      const bytes = images[round % 2];
+      const bytes = nth(images, round % 2, 'prototype image');
       const b = Buffer.from(bytes);
       const rnd = pseudoRandom(4096, 200 + round);
       // AG 0's headers and btree blocks, its first inode chunk
       for (let k = 0; k < 200; k++) {
         const pos = rnd.readUInt32LE(k * 4) % (256 << 10);
-        if (pos >= 512) b[pos] = rnd[k + 2048]; // keep the magic and geometry: get past the superblock checks
+        if (pos >= 512) b[pos] = rnd.readUInt8(k + 2048); // keep the magic and geometry: get past the superblock checks
       }
       const src = bufferSource(b, `xfuzz-${round}`);
       const bad: SectorRange[] = [[1, 8], [rnd.readUInt16LE(3000) % 100000, (rnd.readUInt16LE(3000) % 100000) + 9], [src.sectors - 64, src.sectors]];

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { checkFree, mapBadSectors, openImageSource, type FsMapItem, type FsMapResult, type SectorSource } from './index.js';
 import { debugfs, dumpe2fsField, icheck, ncheck, testb, tmpDir, toolMissing } from '../../testing/fsmap-tools.js';
 import { buildTree, fragmentExt4, ISLAND, indexDirs, mkfsExt4, SPARSE_ISLANDS } from '../../testing/fsmap-fixtures.js';
+import { must, nth } from '../../testing/must.js';
+import { dirEntries } from './ext4/ondisk.js';
 
 const skip = toolMissing('mkfs.ext4', 'debugfs', 'e2fsck', 'dumpe2fs');
 
@@ -88,7 +90,7 @@ function compareEveryBlock(im: Image, tree: string): FsMapResult {
   let checked = 0;
   for (const it of r.items) {
     if (it.kind !== 'file' || it.file_type !== 'regular' || !it.paths.length) continue;
-    const p = path.join(tree, it.paths[0]);
+    const p = path.join(tree, nth(it.paths, 0, 'path'));
     if (!fs.existsSync(p)) continue; // written after mkfs (debugfs write)
     let bytes = 0;
     for (const [s, e] of it.byte_ranges) bytes += e - s;
@@ -122,7 +124,7 @@ function checkFileBytes(im: Image, tree: string, relPath: string, fileOffsets: n
       assert.ok(pos >= 0 && pos % 512 === 0, `${relPath}@${off} found in the image`);
       const r = mapBadSectors(src, [[pos / 512, pos / 512 + 1]]);
       assert.equal(r.items.length, 1);
-      const it = r.items[0];
+      const it = nth(r.items, 0, 'item');
       assert.equal(it.kind, 'file', JSON.stringify(it));
       if (it.kind !== 'file') return;
       assert.ok(it.paths.includes('/' + relPath), `${it.paths} includes /${relPath}`);
@@ -144,6 +146,7 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
   let dir: string;
   let tree: string;
   const images: Record<string, Image> = {};
+  const imageNamed = (name: string): Image => must(images[name], `image ${name}`);
   before(() => {
     dir = tmpDir('fsmap-ext4-');
     tree = path.join(dir, 'tree');
@@ -168,40 +171,40 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
 
   const structures = (r: FsMapResult) => new Set(r.items.map((i) => (i.kind === 'metadata' ? i.structure : i.kind)));
   it('ext4-4k: every block answers as icheck/testb/ncheck do', () => {
-    const s = structures(compareEveryBlock(images['ext4-4k'], tree));
+    const s = structures(compareEveryBlock(imageNamed('ext4-4k'), tree));
     for (const k of ['ext4.superblock_backup', 'ext4.group_descriptors', 'ext4.resize_inode', 'ext4.journal', 'ext4.extent_tree', 'ext4.directory', 'ext4.inode_table', 'ext4.block_bitmap', 'ext4.inode_bitmap', 'free', 'file']) assert.ok(s.has(k), k);
   });
   it('ext4-1k-inline (inline data, orphan file, quota): every block answers as icheck/testb/ncheck do', () => {
-    const r = compareEveryBlock(images['ext4-1k-inline'], tree);
+    const r = compareEveryBlock(imageNamed('ext4-1k-inline'), tree);
     const s = structures(r);
     for (const k of ['ext4.orphan_file', 'ext4.quota', 'ext4.journal']) assert.ok(s.has(k), k);
     // inline files hold no block
     assert.ok(!r.items.some((i) => i.kind === 'file' && i.paths.includes('/tiny.txt')));
   });
   it('ext3-1k (indirect block maps): every block answers as icheck/testb/ncheck do', () => {
-    const s = structures(compareEveryBlock(images['ext3-1k'], tree));
+    const s = structures(compareEveryBlock(imageNamed('ext3-1k'), tree));
     assert.ok(s.has('ext4.indirect_block'));
   });
   it('ext4 meta_bg + sparse_super2: every block answers as icheck/testb/ncheck do', () => {
-    const s = structures(compareEveryBlock(images['ext4-meta_bg'], tree));
+    const s = structures(compareEveryBlock(imageNamed('ext4-meta_bg'), tree));
     assert.ok(s.has('ext4.group_descriptors_backup') && s.has('ext4.superblock_backup'));
   });
 
   it('a bad sector inside a file: the exact 512 bytes of the file, with every hard link', () => {
-    const im = images['ext4-4k'];
+    const im = imageNamed('ext4-4k');
     checkFileBytes(im, tree, 'dir/f1.bin', [0, 4096 + 512, 299008]);
     checkFileBytes(im, tree, 'big/sparse', [SPARSE_ISLANDS[1] + 1024, SPARSE_ISLANDS[2] + ISLAND - 512]);
-    checkFileBytes(images['ext3-1k'], tree, 'big/sparse', [SPARSE_ISLANDS[2] + 4096]);
+    checkFileBytes(imageNamed('ext3-1k'), tree, 'big/sparse', [SPARSE_ISLANDS[2] + 4096]);
   });
 
   it('hard links: every path naming the inode', () => {
-    const im = images['ext4-4k'];
+    const im = imageNamed('ext4-4k');
     const data = fs.readFileSync(path.join(tree, 'dir/f1.bin'));
     const pos = fs.readFileSync(im.img).indexOf(data.subarray(8192, 8192 + 512));
     const src = openImageSource(im.img);
     try {
       const r = mapBadSectors(src, [[pos / 512, pos / 512 + 8]]);
-      const it = r.items[0];
+      const it = nth(r.items, 0, 'item');
       assert.equal(it.kind, 'file');
       if (it.kind !== 'file') return;
       assert.deepEqual([...it.paths].sort(), ['/dir/f1.bin', '/dir/sub/hard.bin', '/hl']);
@@ -213,7 +216,7 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
   });
 
   it('unwritten extents: allocated, not yet written (not a damaged file)', () => {
-    const im = images['ext4-4k'];
+    const im = imageNamed('ext4-4k');
     // what debugfs says is unwritten ("Uninit" extents)
     const dump = debugfs(im.img, ['dump_extents /prealloc']);
     let uninit = 0;
@@ -228,9 +231,9 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
       if (pre?.kind !== 'file') return;
       assert.equal(pre.unwritten_bytes, uninit * 4096);
       // one block of the unwritten part alone: no damaged bytes, harmless
-      const last = pre.ranges[pre.ranges.length - 1];
+      const last = must(pre.ranges.at(-1), 'range of /prealloc');
       const one = mapBadSectors(src, [[last[1] - 8, last[1]]]);
-      const it = one.items[0];
+      const it = nth(one.items, 0, 'item');
       assert.equal(it.kind, 'file');
       if (it.kind !== 'file') return;
       assert.deepEqual(it.byte_ranges, []);
@@ -243,7 +246,7 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
   });
 
   it('a fragmented file: its extent index block is named as its extent tree', () => {
-    const im = images['ext4-4k'];
+    const im = imageNamed('ext4-4k');
     const src = openImageSource(im.img);
     try {
       const all = mapBadSectors(src, [[0, im.blocks * (im.bs / 512)]], { maxRanges: 1e9 });
@@ -259,7 +262,7 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
   });
 
   it('checkFree agrees with testb', () => {
-    const im = images['ext4-1k-inline'];
+    const im = imageNamed('ext4-1k-inline');
     const spb = im.bs / 512;
     const blocks = Array.from({ length: 2000 }, (_, i) => 1 + i * 7);
     const used = testb(im.img, blocks);
@@ -271,5 +274,22 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
     } finally {
       (src as SectorSource & { close(): void }).close();
     }
+  });
+});
+
+describe('ext4 on-disk parsing of corrupt input (no tools needed)', () => {
+  it('a directory area said to run past its buffer: a problem naming it, not a read past the end', () => {
+    // struct ext4_dir_entry_2 '.' (inode 2, rec_len 12, name_len 1) fills the 12 bytes there are; the caller says 24
+    const b = Buffer.alloc(12);
+    b.writeUInt32LE(2, 0);
+    b.writeUInt16LE(12, 4);
+    b.writeUInt8(1, 6);
+    b.write('.', 8, 'latin1');
+    const names: string[] = [];
+    assert.equal(dirEntries(b, 0, 24, 1024, (_i, n) => names.push(n.toString('latin1'))), 'the directory area ends at byte 24, past the end of its buffer (12 bytes)');
+    assert.equal(names.length, 0);
+    // the same entry with the right end: read, no problem
+    assert.equal(dirEntries(b, 0, 12, 1024, (_i, n) => names.push(n.toString('latin1'))), null);
+    assert.deepEqual(names, ['.']);
   });
 });

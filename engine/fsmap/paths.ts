@@ -56,8 +56,9 @@ export function resolvePaths(w: DirWalker, targets: Set<number>, maxPaths: numbe
         seen.add(cur);
         const parent = w.parentOf(cur);
         const n = w.namesIn(parent, cur);
-        if (!n.length) throw new Error(`directory inode ${cur} is not named in its parent (inode ${parent})`);
-        chain.push(n[0]);
+        const [name] = n;
+        if (name === undefined) throw new Error(`directory inode ${cur} is not named in its parent (inode ${parent})`);
+        chain.push(name);
         cur = parent;
       }
     } catch (e) {

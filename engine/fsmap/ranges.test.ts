@@ -10,6 +10,7 @@ import { openVolume } from '../volume.js';
 import { pseudoRandom, tmpDir } from '../../testing/fsmap-tools.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { nth } from '../../testing/must.js';
 
 test('RangeSet merges, searches and subtracts', () => {
   const s = RangeSet.from([[10, 20], [15, 30], [40, 41], [0, 2], [30, 35]]);
@@ -38,7 +39,7 @@ test('a million bad blocks in one file make one item, its lists capped with thei
   c.file({ inode: 12, file_type: 'regular', size: 2_000_000 * 4096 }, 0, 2_000_000, 0, false, null);
   const items = c.finish(new Map([[12, { paths: ['/big'], paths_total: 1 }]]));
   assert.equal(items.length, 1);
-  const it = items[0];
+  const it = nth(items, 0, 'item');
   assert.ok(it.kind === 'file');
   assert.equal(it.ranges.length, 100);
   assert.equal(it.ranges_total, 1_000_000);
@@ -63,7 +64,7 @@ test('volumeSource reads unaligned sector ranges of a 4 KiB-block volume as the 
     try {
       const src = volumeSource(v);
       const mem = bufferSource(data);
-      for (const [s, n] of [[0, 8], [3, 1], [5, 17], [1000, 48], [2047, 1]]) {
+      for (const [s, n] of [[0, 8], [3, 1], [5, 17], [1000, 48], [2047, 1]] as [number, number][]) {
         const a = Buffer.alloc(n * 512);
         const b = Buffer.alloc(n * 512);
         assert.equal(src.read(s, n, a), null);

@@ -4,7 +4,8 @@ import { IntegrityStudioError } from '../errors.js';
 import type { SectorRange } from './types.js';
 
 export class RangeSet {
-  /** starts[i] < ends[i] <= starts[i+1] … */
+  /** starts[i] < ends[i] <= starts[i+1] …; the two arrays always have the same length (every index below that is
+   *  checked against starts.length is in range in ends too) */
   readonly starts: number[];
   readonly ends: number[];
   /** total length */
@@ -14,7 +15,7 @@ export class RangeSet {
     this.starts = starts;
     this.ends = ends;
     let t = 0;
-    for (let i = 0; i < starts.length; i++) t += ends[i] - starts[i];
+    for (let i = 0; i < starts.length; i++) t += ends[i]! - starts[i]!;
     this.total = t;
   }
 
@@ -35,14 +36,15 @@ export class RangeSet {
   /** From unchecked pairs (internal use). */
   static fromPairs(list: [number, number][]): RangeSet {
     let sorted = true;
-    for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1][0] <= list[i][0];
+    for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1]![0] <= list[i]![0];
     if (!sorted) list.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
     const starts: number[] = [];
     const ends: number[] = [];
     for (const [a, b] of list) {
       const n = starts.length;
-      if (n && a <= ends[n - 1]) {
-        if (b > ends[n - 1]) ends[n - 1] = b;
+      const last = ends[n - 1];
+      if (last !== undefined && a <= last) {
+        if (b > last) ends[n - 1] = b;
       } else {
         starts.push(a);
         ends.push(b);
@@ -53,15 +55,19 @@ export class RangeSet {
 
   /** From starts sorted ascending (ends any), merging overlaps. */
   static fromSorted(a: number[], b: number[]): RangeSet {
+    if (a.length !== b.length) throw new RangeError(`RangeSet.fromSorted: ${a.length} starts but ${b.length} ends`);
     const starts: number[] = [];
     const ends: number[] = [];
     for (let i = 0; i < a.length; i++) {
+      const x = a[i]!;
+      const y = b[i]!;
       const n = starts.length;
-      if (n && a[i] <= ends[n - 1]) {
-        if (b[i] > ends[n - 1]) ends[n - 1] = b[i];
+      const last = ends[n - 1];
+      if (last !== undefined && x <= last) {
+        if (y > last) ends[n - 1] = y;
       } else {
-        starts.push(a[i]);
-        ends.push(b[i]);
+        starts.push(x);
+        ends.push(y);
       }
     }
     return new RangeSet(starts, ends);
@@ -77,7 +83,7 @@ export class RangeSet {
     let hi = this.starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.ends[mid] > x) hi = mid;
+      if (this.ends[mid]! > x) hi = mid;
       else lo = mid + 1;
     }
     return lo;
@@ -85,19 +91,19 @@ export class RangeSet {
 
   has(x: number): boolean {
     const i = this.firstEndingAfter(x);
-    return i < this.starts.length && this.starts[i] <= x;
+    return i < this.starts.length && this.starts[i]! <= x;
   }
 
   /** whether [a, b) meets the set */
   intersects(a: number, b: number): boolean {
     const i = this.firstEndingAfter(a);
-    return i < this.starts.length && this.starts[i] < b;
+    return i < this.starts.length && this.starts[i]! < b;
   }
 
   /** calls f for each piece of the set inside [a, b), in order */
   forEachIn(a: number, b: number, f: (first: number, end: number) => void): void {
-    for (let i = this.firstEndingAfter(a); i < this.starts.length && this.starts[i] < b; i++) {
-      f(Math.max(a, this.starts[i]), Math.min(b, this.ends[i]));
+    for (let i = this.firstEndingAfter(a); i < this.starts.length && this.starts[i]! < b; i++) {
+      f(Math.max(a, this.starts[i]!), Math.min(b, this.ends[i]!));
     }
   }
 
@@ -119,8 +125,8 @@ export class RangeSet {
   minus(other: RangeSet): RangeSet {
     const out: [number, number][] = [];
     for (let i = 0; i < this.starts.length; i++) {
-      let a = this.starts[i];
-      const b = this.ends[i];
+      let a = this.starts[i]!;
+      const b = this.ends[i]!;
       other.forEachIn(a, b, (x, y) => {
         if (x > a) out.push([a, x]);
         a = y;
@@ -133,14 +139,14 @@ export class RangeSet {
   /** the set scaled down to units of `unit` (sectors → blocks): every unit the set touches */
   toUnits(unit: number): RangeSet {
     const out: [number, number][] = [];
-    for (let i = 0; i < this.starts.length; i++) out.push([Math.floor(this.starts[i] / unit), Math.ceil(this.ends[i] / unit)]);
+    for (let i = 0; i < this.starts.length; i++) out.push([Math.floor(this.starts[i]! / unit), Math.ceil(this.ends[i]! / unit)]);
     return RangeSet.fromPairs(out);
   }
 
   pairs(limit = Infinity): [number, number][] {
     const n = Math.min(limit, this.starts.length);
     const out: [number, number][] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = [this.starts[i], this.ends[i]];
+    for (let i = 0; i < n; i++) out[i] = [this.starts[i]!, this.ends[i]!];
     return out;
   }
 }
@@ -152,8 +158,10 @@ export class RangeList {
   add(a: number, b: number): void {
     if (b <= a) return;
     const n = this.a.length;
-    if (n && a >= this.a[n - 1] && a <= this.b[n - 1]) {
-      if (b > this.b[n - 1]) this.b[n - 1] = b;
+    const lastA = this.a[n - 1];
+    const lastB = this.b[n - 1];
+    if (lastA !== undefined && lastB !== undefined && a >= lastA && a <= lastB) {
+      if (b > lastB) this.b[n - 1] = b;
       return;
     }
     this.a.push(a);
@@ -164,8 +172,8 @@ export class RangeList {
   }
   finish(): RangeSet {
     let sorted = true;
-    for (let i = 1; i < this.a.length && sorted; i++) sorted = this.a[i - 1] <= this.a[i];
+    for (let i = 1; i < this.a.length && sorted; i++) sorted = this.a[i - 1]! <= this.a[i]!;
     if (sorted) return RangeSet.fromSorted(this.a, this.b);
-    return RangeSet.fromPairs(this.a.map((x, i) => [x, this.b[i]]));
+    return RangeSet.fromPairs(this.a.map((x, i) => [x, this.b[i]!]));
   }
 }

@@ -1,14 +1,16 @@
 // File-system block reads for the mappers: a small cache, and a note of every structure read that lies in a bad
 // range (its bytes may be wrong, so answers derived from it are labelled uncertain).
+import { IntegrityStudioError } from '../errors.js';
 import { SECTOR_SIZE } from '../layout/superblock.js';
 import type { RangeSet } from './ranges.js';
 import type { SectorSource } from './sector-source.js';
 import type { SectorRange } from './types.js';
 
-/** A structure could not be used: the message completes "could not map: …". */
-export class MapError extends Error {
+/** A structure could not be used: the message completes "could not map: …" (a corrupt or truncated file system:
+ *  EFORMAT when one ever leaves the mapper, which catches and reports them per item). */
+export class MapError extends IntegrityStudioError {
   constructor(message: string) {
-    super(message);
+    super(message, 'EFORMAT');
     this.name = 'MapError';
   }
 }
@@ -72,8 +74,9 @@ export class BlockReader {
       throw new MapError(`reading ${what} failed: ${(e as Error).message}`);
     }
     this.blocksRead += count;
-    if (unreadable?.length) {
-      throw new MapError(`the block holding ${what} is itself damaged (sector ${unreadable[0][0]} cannot be read)`);
+    const firstUnreadable = unreadable?.[0];
+    if (firstUnreadable) {
+      throw new MapError(`the block holding ${what} is itself damaged (sector ${firstUnreadable[0]} cannot be read)`);
     }
     if (cache) {
       if (this.cache.size >= CACHE_BLOCKS) this.cache.delete(this.cache.keys().next().value as number);
@@ -94,7 +97,8 @@ export class BlockReader {
     } catch (e) {
       throw new MapError(`reading ${what} failed: ${(e as Error).message}`);
     }
-    if (unreadable?.length) throw new MapError(`the block holding ${what} is itself damaged (sector ${unreadable[0][0]} cannot be read)`);
+    const firstUnreadable = unreadable?.[0];
+    if (firstUnreadable) throw new MapError(`the block holding ${what} is itself damaged (sector ${firstUnreadable[0]} cannot be read)`);
     if (this.bad.intersects(first, end)) {
       this.taint ??= what;
       if (this.damaged.length < MAX_NOTED && !this.damaged.includes(what)) this.damaged.push(what);

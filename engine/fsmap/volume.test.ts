@@ -15,6 +15,7 @@ import { openCryptVolume, segmentFromLuks } from '../crypt/volume.js';
 import { readLuks2Header, unlockLuks2 } from '../luks/index.js';
 import { cryptSource, mapBadSectors, openImageSource, volumeSource, type FsMapResult, type SectorRange } from './index.js';
 import { debugfs, dumpe2fsField, icheck, pseudoRandom, run, testb, tmpDir, toolMissing } from '../../testing/fsmap-tools.js';
+import { nth } from '../../testing/must.js';
 
 const skip = toolMissing('mkfs.ext4', 'debugfs', 'dumpe2fs');
 
@@ -66,7 +67,7 @@ describe('fsmap through a dm-integrity volume and a LUKS2 volume', { skip }, () 
     // blocks to corrupt: file data, a directory, the first inode-table block, a free block
     const fileBlk = firstBlockOf(fsimg, '/docs/report.bin');
     const dirBlk = firstBlockOf(fsimg, '/docs');
-    const itable = Number(/Inode table at (\d+)/.exec(run('dumpe2fs', [fsimg], { allowFail: true }))![1]);
+    const itable = Number(/Inode table at (\d+)/.exec(run('dumpe2fs', [fsimg], { allowFail: true }))![1]!);
     const blocks = Number(dumpe2fsField(fsimg, 'Block count'));
     const freeBlk = [...testb(fsimg, [blocks - 10, blocks - 20, blocks - 30])].find(([, used]) => !used)![0];
     const chosen = [fileBlk, dirBlk, itable, freeBlk];
@@ -98,17 +99,17 @@ describe('fsmap through a dm-integrity volume and a LUKS2 volume', { skip }, () 
       // and as debugfs says
       const owners = icheck(fsimg, chosen);
       const at = (b: number) => through.items.filter((i) => i.ranges.some(([x, y]) => b * 8 + 2 >= x && b * 8 + 2 < y));
-      const f = at(fileBlk)[0];
+      const f = nth(at(fileBlk), 0, `item at block ${fileBlk}`);
       assert.ok(f.kind === 'file' && f.inode === owners.get(fileBlk));
       assert.deepEqual([...f.paths].sort(), ['/docs/old/report-link.bin', '/docs/report.bin']);
       assert.deepEqual(f.byte_ranges, [[1024, 1536]]);
-      const d = at(dirBlk)[0];
+      const d = nth(at(dirBlk), 0, `item at block ${dirBlk}`);
       assert.ok(d.kind === 'metadata' && d.structure === 'ext4.directory' && d.owner?.inode === owners.get(dirBlk));
       assert.deepEqual(d.owner?.paths, ['/docs']);
       assert.ok(d.names?.includes('report.bin') && d.names.includes('note-7.txt'));
-      const it = at(itable)[0];
+      const it = nth(at(itable), 0, `item at block ${itable}`);
       assert.ok(it.kind === 'metadata' && it.structure === 'ext4.inode_table' && it.group === 0);
-      assert.equal(at(freeBlk)[0].kind, 'free');
+      assert.equal(nth(at(freeBlk), 0, `item at block ${freeBlk}`).kind, 'free');
       assert.equal(through.files_damaged, 1);
       bad = [];
     } finally {
@@ -138,7 +139,7 @@ describe('fsmap through a dm-integrity volume and a LUKS2 volume', { skip }, () 
     const fileBlk = firstBlockOf(fsimg, '/docs/report.bin');
     const ino = icheck(fsimg, [fileBlk]).get(fileBlk)!;
     // the inode-table block holding the file's inode (debugfs imap): spoil its ciphertext (every one of its sectors)
-    const itable = Number(/located at block (\d+)/.exec(debugfs(fsimg, [`imap <${ino}>`]))![1]);
+    const itable = Number(/located at block (\d+)/.exec(debugfs(fsimg, [`imap <${ino}>`]))![1]!);
     const v = openCryptVolume(vol, seg, volumeKey);
     const g = v.integrity.geometry;
     v.close();

@@ -8,6 +8,10 @@ import path from 'node:path';
 import { checkFree, mapBadSectors, openImageSource, type FsMapItem, type FsMapResult } from './index.js';
 import { pseudoRandom, run, tmpDir, toolMissing, xfsDb } from '../../testing/fsmap-tools.js';
 import { buildTree, mkfsXfs, xfsFillUnavailable } from '../../testing/fsmap-fixtures.js';
+import { must, nth } from '../../testing/must.js';
+import { decodeXfsDinode, decodeXfsSb, XFS_DIR2_DATA_MAGIC, xfsDirDataEntries, xfsShortformEntries } from './xfs/ondisk.js';
+import { MapError } from './reader.js';
+import { IntegrityStudioError } from '../errors.js';
 
 const skip = toolMissing('mkfs.xfs', 'xfs_db', 'xfs_io') || xfsFillUnavailable();
 
@@ -20,7 +24,7 @@ interface Geo {
 
 function geometry(img: string): Geo {
   const t = xfsDb(img, ['sb 0', 'p blocksize agblocks agcount dblocks']);
-  const v = (k: string) => Number(new RegExp(`^${k} = (\\d+)`, 'm').exec(t)![1]);
+  const v = (k: string) => Number(new RegExp(`^${k} = (\\d+)`, 'm').exec(t)![1]!);
   return { bs: v('blocksize'), agblocks: v('agblocks'), agcount: v('agcount'), dblocks: v('dblocks') };
 }
 
@@ -35,7 +39,7 @@ function blockuse(img: string, g: Geo): Map<number, { type: string; inode: numbe
   const out = new Map<number, { type: string; inode: number | null }>();
   for (const line of xfsDb(img, cmds).split('\n')) {
     const m = /^block \d+ \((\d+)\/(\d+)\) type (\S+)(?: inode (\d+))?/.exec(line);
-    if (m) out.set(Number(m[1]) * g.agblocks + Number(m[2]), { type: m[3], inode: m[4] ? Number(m[4]) : null });
+    if (m) out.set(Number(m[1]) * g.agblocks + Number(m[2]), { type: m[3]!, inode: m[4] ? Number(m[4]) : null });
   }
   return out;
 }
@@ -46,7 +50,7 @@ function xfsNcheck(img: string): Map<number, string[]> {
   for (const line of xfsDb(img, ['blockget -n', 'ncheck']).split('\n')) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
     if (!m) continue;
-    const p = '/' + m[2].replace(/\/\.$/, '');
+    const p = '/' + m[2]!.replace(/\/\.$/, ''); // (.*) always matches
     const l = out.get(Number(m[1])) ?? [];
     if (!l.includes(p)) l.push(p);
     out.set(Number(m[1]), l);
@@ -115,7 +119,7 @@ function compareEveryBlock(img: string, tree: string, method?: 'scan' | 'rmapbt'
       assert.ok(at.some((i) => i.kind === 'metadata' && i.structure === s), `block ${lin}: ${w.type} per xfs_db; we say ${what}`);
     }
   }
-  for (const t of full ? ['data', 'dir', 'inode', 'log', 'btbno', 'btcnt', 'btino', 'sb'] : ['data', 'inode', 'log', 'sb']) assert.ok(counts[t] > 0, `the image has ${t} blocks (${JSON.stringify(counts)})`);
+  for (const t of full ? ['data', 'dir', 'inode', 'log', 'btbno', 'btcnt', 'btino', 'sb'] : ['data', 'inode', 'log', 'sb']) assert.ok((counts[t] ?? 0) > 0, `the image has ${t} blocks (${JSON.stringify(counts)})`);
   // the blocks we call bmbt blocks carry the bmbt magic, as xfs_db reads them
   assert.ok(bmbtBlocks.length > 0 || !full);
   const agblklog = Math.ceil(Math.log2(g.agblocks));
@@ -134,14 +138,14 @@ function compareEveryBlock(img: string, tree: string, method?: 'scan' | 'rmapbt'
     const host = ref.paths.map((p) => path.join(tree, p)).filter((p) => fs.existsSync(p)).map((p) => fs.lstatSync(p));
     if (host.length !== ref.paths.length) continue;
     assert.equal(new Set(host.map((s) => s.ino)).size, 1, `${ref.paths} are one file`);
-    assert.equal(host[0].nlink, ref.paths_total, `${ref.paths}: every link`);
+    assert.equal(nth(host, 0, `lstat of ${ref.paths}`).nlink, ref.paths_total, `${ref.paths}: every link`);
   }
   assert.ok(named >= (full ? 20 : 2));
   // file bytes: the start of each byte range lies in one of the item's sectors
   const image = fs.readFileSync(img);
   for (const it of r.items) {
     if (it.kind !== 'file' || it.file_type !== 'regular' || !it.paths.length) continue;
-    const p = path.join(tree, it.paths[0]);
+    const p = path.join(tree, nth(it.paths, 0, 'path'));
     if (!fs.existsSync(p)) continue;
     const file = fs.readFileSync(p);
     for (const [s, e] of it.byte_ranges.slice(0, 20)) {
@@ -159,14 +163,16 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
   let dir: string;
   let tree: string;
   const imgs: Record<string, string> = {};
+  const imageNamed = (name: string): string => must(imgs[name], `image ${name}`);
   before(() => {
     dir = tmpDir('fsmap-xfs-');
     tree = path.join(dir, 'tree');
     fs.mkdirSync(tree);
     buildTree(tree);
     const mk = (name: string, args: string[]) => {
-      imgs[name] = path.join(dir, `${name}.img`);
-      mkfsXfs(imgs[name], tree, 160, args, path.join(dir, 'mnt'));
+      const img = path.join(dir, `${name}.img`);
+      imgs[name] = img;
+      mkfsXfs(img, tree, 160, args, path.join(dir, 'mnt'));
     };
     mk('xfs-default', []);
     mk('xfs-rmapbt-1k', ['-b', 'size=1024', '-m', 'rmapbt=1']);
@@ -174,7 +180,7 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('default mkfs.xfs (4 KiB, reflink, finobt, sparse inodes): every block answers as blockget/blockuse/ncheck do', () => {
-    const r = compareEveryBlock(imgs['xfs-default'], tree);
+    const r = compareEveryBlock(imageNamed('xfs-default'), tree);
     const frag = r.items.find((i) => i.kind === 'file' && i.paths.includes('/frag/interleaved-a'));
     assert.ok(frag && frag.ranges_total > 4, `the interleaved file has many extents (${frag?.ranges_total})`);
     assert.ok(r.items.some((i) => i.kind === 'metadata' && i.structure === 'xfs.bmbt' && i.owner?.inode === (frag as { inode: number }).inode), 'its block-map btree block is an item');
@@ -185,7 +191,7 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
   });
 
   it('rmapbt, 1 KiB blocks: every block answers as blockget/blockuse/ncheck do, and as xfs_db fsmap', () => {
-    const img = imgs['xfs-rmapbt-1k'];
+    const img = imageNamed('xfs-rmapbt-1k');
     const r = compareEveryBlock(img, tree);
     assert.equal(r.stats.method, 'rmapbt');
     // the reverse-mapping look-ups and the scan of every inode give the same answers
@@ -210,7 +216,7 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
   });
 
   it('a bad sector inside a file: the exact 512 bytes, every hard link', () => {
-    const img = imgs['xfs-default'];
+    const img = imageNamed('xfs-default');
     const data = fs.readFileSync(path.join(tree, 'dir/f1.bin'));
     const image = fs.readFileSync(img);
     const pos = image.indexOf(data.subarray(8192 + 1024, 8192 + 1536));
@@ -219,7 +225,7 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
     try {
       const r = mapBadSectors(src, [[pos / 512, pos / 512 + 1]]);
       assert.equal(r.items.length, 1);
-      const it = r.items[0];
+      const it = nth(r.items, 0, 'item');
       assert.ok(it.kind === 'file');
       assert.deepEqual([...it.paths].sort(), ['/dir/f1.bin', '/dir/sub/hard.bin', '/hl']);
       assert.deepEqual(it.byte_ranges, [[9216, 9728]]);
@@ -230,9 +236,9 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
   });
 
   it('a remote symlink: its block header makes the whole target unreadable; a sector after it, its part of the target', () => {
-    const img = imgs['xfs-default'];
+    const img = imageNamed('xfs-default');
     const g = geometry(img);
-    const ino = Number(/^\s*(\d+) remotesym$/m.exec(xfsDb(img, ['blockget -n', 'ncheck']))![1]);
+    const ino = Number(/^\s*(\d+) remotesym$/m.exec(xfsDb(img, ['blockget -n', 'ncheck']))![1]!);
     const m = /startblock \d+ \((\d+)\/(\d+)\)/.exec(xfsDb(img, [`inode ${ino}`, 'bmap']))!;
     const lin = Number(m[1]) * g.agblocks + Number(m[2]);
     const target = fs.readlinkSync(path.join(tree, 'remotesym'));
@@ -246,11 +252,11 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
     const src = openImageSource(img);
     try {
       const spb = g.bs / 512;
-      const head = mapBadSectors(src, [[lin * spb, lin * spb + 1]]).items[0];
+      const head = nth(mapBadSectors(src, [[lin * spb, lin * spb + 1]]).items, 0, 'item');
       assert.ok(head.kind === 'file' && head.file_type === 'symlink');
       assert.deepEqual(head.paths, ['/remotesym']);
       assert.deepEqual(head.byte_ranges, [[0, 700]]);
-      const second = mapBadSectors(src, [[lin * spb + 1, lin * spb + 2]]).items[0];
+      const second = nth(mapBadSectors(src, [[lin * spb + 1, lin * spb + 2]]).items, 0, 'item');
       assert.ok(second.kind === 'file');
       assert.deepEqual(second.byte_ranges, [[512 - 56, 700]]);
       assert.equal(second.beyond_eof_bytes, 1024 - 56 - 700);
@@ -260,7 +266,7 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
   });
 
   it('checkFree agrees with blockuse', () => {
-    const img = imgs['xfs-default'];
+    const img = imageNamed('xfs-default');
     const g = geometry(img);
     const spb = g.bs / 512;
     const want = blockuse(img, g);
@@ -278,7 +284,7 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
   it('a dirty log makes the mapping possibly stale', () => {
     const img = path.join(dir, 'dirty.img');
     const mnt = path.join(dir, 'mnt2');
-    fs.copyFileSync(imgs['xfs-default'], img);
+    fs.copyFileSync(imageNamed('xfs-default'), img);
     fs.mkdirSync(mnt, { recursive: true });
     run('mount', ['-o', 'loop', img, mnt]);
     const copy = path.join(dir, 'dirty-copy.img');
@@ -320,5 +326,38 @@ describe('fsmap xfs v4 (against xfs_db)', { skip: toolMissing('mkfs.xfs', 'xfs_d
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('xfs on-disk parsing of corrupt input (no tools needed)', () => {
+  const isMapError = (re: RegExp) => (e: unknown) => {
+    assert.ok(e instanceof MapError && e instanceof IntegrityStudioError, String(e));
+    assert.equal(e.code, 'EFORMAT');
+    assert.match(e.message, re);
+    return true;
+  };
+  it('an inode core cut short: a MapError naming it (was a RangeError from a read past the buffer)', () => {
+    assert.throws(() => decodeXfsDinode(Buffer.alloc(64), 0, 512), isMapError(/^xfs: the inode core at byte 0 runs past the end of its buffer \(64 bytes\)$/));
+    assert.throws(() => decodeXfsDinode(Buffer.alloc(512), 448, 512), isMapError(/^xfs: the inode core at byte 448 runs past the end of its buffer \(512 bytes\)$/));
+    // a whole one decodes
+    const b = Buffer.alloc(512);
+    b.writeUInt16BE(0x494e, 0);
+    b.writeUInt8(3, 4);
+    assert.equal(decodeXfsDinode(b, 0, 512).di_version, 3);
+  });
+  it('a shortform directory header cut short: a MapError naming it', () => {
+    assert.throws(() => xfsShortformEntries(Buffer.alloc(4), 0, 4, false, () => {}), isMapError(/^xfs: the shortform directory header at byte 0 runs past the end of its inode \(4 bytes\)$/));
+  });
+  it('a superblock buffer shorter than struct xfs_dsb: a MapError naming it', () => {
+    assert.throws(() => decodeXfsSb(Buffer.alloc(200)), isMapError(/^xfs: the superblock is 200 bytes, shorter than struct xfs_dsb/));
+  });
+  it('a directory data entry cut off before its name length: a corrupted entry, as before', () => {
+    // xfs_dir2_data_hdr (16 bytes), then an entry's 8-byte inumber and nothing more
+    const b = Buffer.alloc(24);
+    b.writeUInt32BE(XFS_DIR2_DATA_MAGIC, 0);
+    b.writeUInt32BE(128, 20);
+    let called = 0;
+    assert.equal(xfsDirDataEntries(b, true, () => called++), 'corrupted entry at byte 16');
+    assert.equal(called, 0);
   });
 });

@@ -26,7 +26,8 @@ function afHash(hash: string): string {
 }
 
 function xorInto(dst: Buffer, a: Buffer, b: Buffer): void {
-  for (let i = 0; i < dst.length; i++) dst[i] = a[i] ^ b[i];
+  if (a.length < dst.length || b.length < dst.length) throw new RangeError(`xorInto: ${a.length}- and ${b.length}-byte inputs for ${dst.length} bytes`);
+  for (let i = 0; i < dst.length; i++) dst[i] = a[i]! ^ b[i]!; // in range: both are at least dst.length long
 }
 
 /** AF_merge: the key of `blocksize` bytes from `stripes` split blocks. */

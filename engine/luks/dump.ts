@@ -5,9 +5,9 @@ import type { Luks2Info } from './types.js';
 function hex(b64: string): string {
   const b = Buffer.from(b64, 'base64');
   let out = '';
-  for (let i = 0; i < b.length; i++) {
+  for (const [i, byte] of b.entries()) {
     if (i && i % 16 === 0) out += '\n\t            ';
-    out += b[i].toString(16).padStart(2, '0') + ' ';
+    out += byte.toString(16).padStart(2, '0') + ' ';
   }
   return out;
 }

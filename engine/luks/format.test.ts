@@ -6,6 +6,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { formatLuks2Header, readLuks2Header, unlockLuks2, NoKeyError } from './index.js';
 import { skipOption } from '../../testing/unavailable.js';
+import { must } from '../../testing/must.js';
 
 const cryptsetup = spawnSync('sh', ['-c', 'command -v cryptsetup'], { encoding: 'utf8' }).stdout.trim();
 const skip = skipOption(cryptsetup ? false : 'cryptsetup is not installed (apt-get install cryptsetup-bin)');
@@ -43,7 +44,7 @@ for (const c of cases) {
     assert.notEqual(wrong.status, 0);
     const vk = spawnSync(cryptsetup, ['luksDump', '--dump-volume-key', '--batch-mode', '--key-file', pw, img], { encoding: 'utf8' });
     assert.equal(vk.status, 0, vk.stderr);
-    const hex = vk.stdout.split('MK dump:')[1].replace(/[^0-9a-f]/g, '');
+    const hex = must(vk.stdout.split('MK dump:')[1], 'MK dump in luksDump --dump-volume-key').replace(/[^0-9a-f]/g, '');
     assert.equal(hex, volumeKey.toString('hex'));
     const r = await unlockLuks2(img, { passphrase: Buffer.from('our secret') });
     assert.ok(r.volumeKey.equals(volumeKey));

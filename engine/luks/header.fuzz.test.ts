@@ -9,6 +9,7 @@ import { FormatError, IntegrityStudioError } from '../errors.js';
 import { readLuks2HeaderFrom, headerChecksum, OFF, LUKS2_HDR_BIN_LEN } from './header.js';
 import { unlockLuks2, NoKeyError } from './index.js';
 import { luksFixtures, unpackLuksFixture } from '../../testing/luks-fixtures.js';
+import { must, nth } from '../../testing/must.js';
 
 const HS = 16384;
 
@@ -36,7 +37,7 @@ function setJson(img: Buffer, off: number, text: string): void {
 }
 
 function mutateJson(rand: () => number, j: unknown, depth = 0): unknown {
-  const pick = <T>(a: T[]): T => a[Math.floor(rand() * a.length)];
+  const pick = <T>(a: T[]): T => nth(a, Math.floor(rand() * a.length));
   const weird = [null, -1, 1e300, '18446744073709551616', '99999999999999999999', '-5', '', 'dynamic', [], {}, true, '0', 0, 4096, 'x'.repeat(50)];
   if (j && typeof j === 'object' && rand() < 0.8 && depth < 6) {
     const o = j as Record<string, unknown>;
@@ -57,7 +58,7 @@ test('fuzz: 400 byte-level and 600 JSON-level mutations of cryptsetup headers', 
   const bases = names.map((n) => fs.readFileSync(unpackLuksFixture(n)));
   const rand = prng(20261202);
   for (let i = 0; i < 400; i++) {
-    const img = Buffer.from(bases[i % bases.length]);
+    const img = Buffer.from(nth(bases, i % bases.length, 'fixture'));
     const n = 1 + Math.floor(rand() * 8);
     for (let k = 0; k < n; k++) {
       const pos = rand() < 0.5 ? Math.floor(rand() * 512) : Math.floor(rand() * 2 * HS);
@@ -66,7 +67,7 @@ test('fuzz: 400 byte-level and 600 JSON-level mutations of cryptsetup headers', 
     check(img, `byte mutation ${i}`);
   }
   for (let i = 0; i < 600; i++) {
-    const img = Buffer.from(bases[i % bases.length]);
+    const img = Buffer.from(nth(bases, i % bases.length, 'fixture'));
     const area = img.subarray(LUKS2_HDR_BIN_LEN, HS);
     const json = JSON.parse(area.subarray(0, area.indexOf(0)).toString());
     const m = mutateJson(rand, json);
@@ -78,7 +79,7 @@ test('fuzz: 400 byte-level and 600 JSON-level mutations of cryptsetup headers', 
 });
 
 test('fuzz: unlock on JSON-mutated headers fails with a typed error, never a crash', async () => {
-  const fx = luksFixtures().a;
+  const fx = must(luksFixtures().a, 'fixture a');
   const base = fs.readFileSync(unpackLuksFixture('a'));
   const rand = prng(7);
   let opened = 0;
@@ -88,7 +89,7 @@ test('fuzz: unlock on JSON-mutated headers fails with a typed error, never a cra
     const json = JSON.parse(area.subarray(0, area.indexOf(0)).toString());
     const ks = json.keyslots['0'];
     const field = [() => (ks.key_size = Math.floor(rand() * 200)), () => (ks.area.key_size = Math.floor(rand() * 128)), () => (ks.kdf.iterations = 1 + Math.floor(rand() * 3)), () => (ks.af.hash = 'md4x'), () => (ks.area.encryption = 'serpent-xts-plain64'), () => (ks.area.offset = String(32768 + 4096 * Math.floor(rand() * 8)))];
-    field[Math.floor(rand() * field.length)]();
+    nth(field, Math.floor(rand() * field.length), 'mutation')();
     setJson(img, 0, JSON.stringify(json));
     setJson(img, HS, JSON.stringify(json));
     try {

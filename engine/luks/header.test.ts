@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readLuks2Header, LuksHeaderError } from './index.js';
 import { LUKS_FIXTURES, luksFixtures, unpackLuksFixture } from '../../testing/luks-fixtures.js';
+import { must, nth } from '../../testing/must.js';
+import { MemoryDevice } from '../io/device.js';
+import { headerChecksum, LUKS2_HDR_BIN_LEN, OFF, readLuks2HeaderFrom } from './header.js';
 
 const expect: Record<string, { enc: string; integ: string; sector: number; vk: number; ik: number }> = {
   a: { enc: 'aes-xts-random', integ: 'hmac(sha256)', sector: 512, vk: 96, ik: 32 },
@@ -23,7 +26,7 @@ test('cryptsetup-made headers parse: segment, integrity, keyslots, digests, toke
     assert.equal(info.config.keyslotsSize, 16744448);
     assert.equal(info.dataSegment.offset, 16777216);
     assert.equal(info.dataSegment.size, 'dynamic');
-    assert.equal(info.volumeKeySize * 2, luksFixtures()[name].volumeKey.length, name);
+    assert.equal(info.volumeKeySize * 2, must(luksFixtures()[name], `fixture ${name}`).volumeKey.length, name);
     const e = expect[name];
     if (e) {
       assert.equal(info.dataSegment.encryption, e.enc);
@@ -37,20 +40,22 @@ test('cryptsetup-made headers parse: segment, integrity, keyslots, digests, toke
   const a = readLuks2Header(unpackLuksFixture('a'));
   assert.equal(a.label, 'fx-a');
   assert.deepEqual(a.keyslots.map((k) => k.id), [0, 1]);
-  assert.deepEqual(a.digests[0].keyslots, [0, 1]);
+  assert.deepEqual(nth(a.digests, 0, 'digest').keyslots, [0, 1]);
   const b = readLuks2Header(unpackLuksFixture('b'));
-  assert.equal(b.tokens[0].id, 2);
-  assert.equal(b.tokens[0].type, 'studio-test');
-  assert.deepEqual(b.tokens[0].fields, { note: 'fixture' });
+  const token = nth(b.tokens, 0, 'token');
+  assert.equal(token.id, 2);
+  assert.equal(token.type, 'studio-test');
+  assert.deepEqual(token.fields, { note: 'fixture' });
   const f = readLuks2Header(unpackLuksFixture('f'));
-  assert.deepEqual(f.keyslots[0].kdf, { type: 'argon2id', time: 4, memory: 32768, cpus: 2, salt: f.keyslots[0].kdf.salt });
+  const ks = nth(f.keyslots, 0, 'keyslot');
+  assert.deepEqual(ks.kdf, { type: 'argon2id', time: 4, memory: 32768, cpus: 2, salt: ks.kdf.salt });
 });
 
 function corrupt(p: string, pos: number): void {
   const fd = fs.openSync(p, 'r+');
   const b = Buffer.alloc(1);
   fs.readSync(fd, b, 0, 1, pos);
-  b[0] ^= 0x55;
+  b.writeUInt8(b.readUInt8(0) ^ 0x55, 0);
   fs.writeSync(fd, b, 0, 1, pos);
   fs.closeSync(fd);
 }
@@ -94,10 +99,52 @@ test('truncated file and a file with no LUKS header get clear errors', () => {
   fs.truncateSync(q, 1 << 20);
   // what the header needs: both metadata copies and the keyslots area, as cryptsetup's luksDump of it gives them
   const dump = fs.readFileSync(path.join(LUKS_FIXTURES, luksFixtures().a!.luksDump), 'utf8');
-  const area = (name: string) => Number(new RegExp(`^${name} area: \\t(\\d+) \\[bytes\\]$`, 'm').exec(dump)![1]);
+  const area = (name: string) => Number(new RegExp(`^${name} area: \\t(\\d+) \\[bytes\\]$`, 'm').exec(dump)![1]!);
   const need = 2 * area('Metadata') + area('Keyslots');
   assert.throws(() => readLuks2Header(q), { message: `${q} is too small for its LUKS2 header: ${1 << 20} bytes, the metadata and keyslots areas need ${need} (truncated?)` });
   const z = q + '.zero';
   fs.writeFileSync(z, Buffer.alloc(1 << 20));
   assert.throws(() => readLuks2Header(z), /is not a valid LUKS device/);
+});
+
+test('header JSON: overlapping keyslot areas, overlapping segments, bytes after the JSON text: errors naming them', () => {
+  const HS = 16384;
+  const base = fs.readFileSync(unpackLuksFixture('a'));
+  const jsonOf = (img: Buffer) => {
+    const area = img.subarray(LUKS2_HDR_BIN_LEN, HS);
+    return JSON.parse(area.subarray(0, area.indexOf(0)).toString());
+  };
+  /** both copies get `area` (the JSON area's bytes) and a valid checksum */
+  const withArea = (make: (area: Buffer) => void): Buffer => {
+    const img = Buffer.from(base);
+    for (const off of [0, HS]) {
+      const area = img.subarray(off + LUKS2_HDR_BIN_LEN, off + HS);
+      area.fill(0);
+      make(area);
+      const bin = img.subarray(off, off + LUKS2_HDR_BIN_LEN);
+      headerChecksum('sha256', bin, area).copy(bin, OFF.csum);
+    }
+    return img;
+  };
+  const withJson = (edit: (j: { keyslots: Record<string, { area: { offset: string } }>; segments: Record<string, unknown> }) => void) => {
+    const j = jsonOf(base);
+    edit(j);
+    return withArea((area) => area.write(JSON.stringify(j)));
+  };
+  const read = (img: Buffer) => () => readLuks2HeaderFrom(new MemoryDevice(img, true, 'fx-a'));
+  // the untouched copy reads
+  assert.equal(readLuks2HeaderFrom(new MemoryDevice(withJson(() => {}), true, 'fx-a')).keyslots.length, 2);
+  const overlapSlots = withJson((j) => {
+    must(j.keyslots['1'], 'keyslot 1').area.offset = '49152';
+  });
+  assert.throws(read(overlapSlots), (e: Error) => e instanceof LuksHeaderError && /keyslot 0 and keyslot 1: areas overlap/.test(e.message));
+  const overlapSegments = withJson((j) => {
+    j.segments['1'] = { ...(j.segments['0'] as object), offset: '33554432' };
+  });
+  assert.throws(read(overlapSegments), (e: Error) => e instanceof LuksHeaderError && /segment 0 and segment 1: they overlap/.test(e.message));
+  const trailing = withArea((area) => {
+    const n = area.write(JSON.stringify(jsonOf(base)));
+    area[n + 10] = 0x01;
+  });
+  assert.throws(read(trailing), (e: Error) => e instanceof LuksHeaderError && /forbidden byte 0x01 after the JSON text at offset \d+/.test(e.message));
 });

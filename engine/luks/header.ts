@@ -24,7 +24,7 @@ export const LUKS2_MAGIC_2ND = Buffer.from([0x53, 0x4b, 0x55, 0x4c, 0xba, 0xbe])
 export const LUKS2_HDR_16K_LEN = 0x4000;
 export const LUKS2_HDR_OFFSET_MAX = 0x400000;
 /** where the secondary header is searched when the primary gives no size (LUKS2_HDR2_OFFSETS) */
-export const LUKS2_HDR2_OFFSETS = [0x4000, 0x8000, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000, 0x400000];
+export const LUKS2_HDR2_OFFSETS: [number, ...number[]] = [0x4000, 0x8000, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000, 0x400000];
 /** the header sizes cryptsetup accepts (16 KiB .. 4 MiB, powers of two) */
 export const LUKS2_HDR_SIZES = [0x4000, 0x8000, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000, 0x400000];
 
@@ -149,7 +149,8 @@ export function parseJsonArea(area: Buffer): unknown {
     throw new Error(`the JSON area is not valid JSON (${(e as Error).message})`);
   }
   for (let i = end; i < area.length; i++) {
-    if (area[i] !== 0) throw new Error(`forbidden byte 0x${area[i].toString(16).padStart(2, '0')} after the JSON text at offset ${i}`);
+    const byte = area.readUInt8(i);
+    if (byte !== 0) throw new Error(`forbidden byte 0x${byte.toString(16).padStart(2, '0')} after the JSON text at offset ${i}`);
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error('the JSON metadata is not an object');
   return obj;
@@ -405,18 +406,20 @@ export function validateJson(json: unknown, hdrSize: number): ParsedJson {
     }
     if (k.area.offset % 4096) fail(`keyslot ${k.id}: area offset ${k.area.offset} is not aligned to 4096`);
   }
-  for (let i = 1; i < sorted.length; i++) {
-    const p = sorted[i - 1];
-    if (p.area.offset + p.area.size > sorted[i].area.offset) fail(`keyslot ${p.id} and keyslot ${sorted[i].id}: areas overlap`);
+  let prevSlot: (typeof sorted)[number] | undefined;
+  for (const k of sorted) {
+    if (prevSlot && prevSlot.area.offset + prevSlot.area.size > k.area.offset) fail(`keyslot ${prevSlot.id} and keyslot ${k.id}: areas overlap`);
+    prevSlot = k;
   }
   // hdr_validate_segments: no segment inside the metadata and keyslots area, none overlapping
   for (const s of segments) {
     if (s.offset < areaEnd) fail(`segment ${s.id}: offset ${s.offset} is inside the metadata and keyslots area (ends at ${areaEnd})`);
   }
   const bySeg = [...segments].sort((a, b) => a.offset - b.offset);
-  for (let i = 1; i < bySeg.length; i++) {
-    const p = bySeg[i - 1];
-    if (p.size === 'dynamic' || p.offset + p.size > bySeg[i].offset) fail(`segment ${p.id} and segment ${bySeg[i].id}: they overlap`);
+  let prevSeg: (typeof bySeg)[number] | undefined;
+  for (const s of bySeg) {
+    if (prevSeg && (prevSeg.size === 'dynamic' || prevSeg.offset + prevSeg.size > s.offset)) fail(`segment ${prevSeg.id} and segment ${s.id}: they overlap`);
+    prevSeg = s;
   }
   // hdr_validate_digests / hdr_validate_tokens: references to things that exist
   const ksIds = new Set(keyslots.map((k) => k.id));

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readLuks2Header, unlockLuks2, NoKeyError } from './index.js';
 import { luksDumpText } from './dump.js';
 import { skipOption } from '../../testing/unavailable.js';
+import { must } from '../../testing/must.js';
 
 const cs = spawnSync('sh', ['-c', 'command -v cryptsetup'], { encoding: 'utf8' }).stdout.trim();
 const skip = skipOption(cs ? false : 'cryptsetup is not installed (apt-get install cryptsetup-bin)');
@@ -45,7 +46,7 @@ test('host cryptsetup headers with other layouts: parsed, dumped as luksDump, un
   assert.equal(info.subsystem, 'studio');
   assert.deepEqual(info.keyslots.map((k) => [k.id, k.priority ?? 1]), [[0, 1], [5, 2], [7, 0]]);
   assert.equal(luksDumpText(info), run(['luksDump', img]));
-  const vk = run(['luksDump', '--dump-volume-key', '--batch-mode', '--key-file', p1, img]).split('MK dump:')[1].replace(/[^0-9a-f]/g, '');
+  const vk = must(run(['luksDump', '--dump-volume-key', '--batch-mode', '--key-file', p1, img]).split('MK dump:')[1], 'MK dump in luksDump --dump-volume-key').replace(/[^0-9a-f]/g, '');
   const r1 = await unlockLuks2(img, { keyFile: p1 });
   assert.equal(r1.keyslot, 0);
   assert.equal(r1.volumeKey.toString('hex'), vk);

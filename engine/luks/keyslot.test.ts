@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { unlockLuks2, NoKeyError } from './index.js';
 import { LUKS_FIXTURES, luksFixtures, unpackLuksFixture } from '../../testing/luks-fixtures.js';
+import { must } from '../../testing/must.js';
 
 const pw = (s: string) => new TextEncoder().encode(s);
 
@@ -17,13 +18,13 @@ test('every fixture unlocks with its passphrase; the volume key is what cryptset
 
 test('key files: whole file (fixture a, keyslot 1) and offset+size (fixture c, keyslot 3)', async () => {
   const key = path.join(LUKS_FIXTURES, 'a.key');
-  const fa = luksFixtures().a;
+  const fa = must(luksFixtures().a, 'fixture a');
   const ra = await unlockLuks2(unpackLuksFixture('a'), { keyFile: key });
   assert.equal(ra.keyslot, 1);
   assert.equal(ra.volumeKey.toString('hex'), fa.volumeKey);
   const rc = await unlockLuks2(unpackLuksFixture('c'), { keyFile: key, keyFileOffset: 100, keyFileSize: 64 });
   assert.equal(rc.keyslot, 3);
-  assert.equal(rc.volumeKey.toString('hex'), luksFixtures().c.volumeKey);
+  assert.equal(rc.volumeKey.toString('hex'), must(luksFixtures().c, 'fixture c').volumeKey);
   // the same key file without the offset opens nothing
   await assert.rejects(unlockLuks2(unpackLuksFixture('c'), { keyFile: key }), (e: unknown) => e instanceof NoKeyError);
 });

@@ -45,6 +45,7 @@ async function benchOne(cs: string, extra: string[], what: string, log: (s: stri
     const f = spawnSync(cs, ['luksFormat', '--type', 'luks2', '--batch-mode', '--key-file', pw, ...extra, img], { encoding: 'utf8' });
     if (f.status !== 0) throw new Error(`cryptsetup luksFormat failed: ${f.stderr}`);
     const ks = readLuks2Header(img).keyslots[0];
+    if (!ks) throw new Error('cryptsetup luksFormat made a header with no keyslot');
     const kdf = ks.kdf.type === 'pbkdf2' ? `pbkdf2-${ks.kdf.hash} ${ks.kdf.iterations} iterations` : `${ks.kdf.type} time ${ks.kdf.time}, memory ${ks.kdf.memory} KiB, ${ks.kdf.cpus} threads`;
     let cryptsetupMs = Infinity;
     let oursMs = Infinity;

@@ -269,8 +269,9 @@ function htreeNodes(fs: Ext4Fs, ino: number, inode: Ext4Inode): Set<number> {
     if (p0 === null) return nodes;
     const root = fs.reader.read(p0, 1, `the htree root of directory inode ${ino}`);
     // struct dx_root: '.' (12 bytes), '..' header (12), dx_root_info (8): indirect_levels at 0x1e, then dx_countlimit
-    const levels = root[0x1e];
-    const infoLen = root[0x1d];
+    // (a block is at least 1 KiB: both bytes are in range)
+    const levels = root.readUInt8(0x1e);
+    const infoLen = root.readUInt8(0x1d);
     if (levels > 2) return nodes;
     let level: number[] = dxEntries(root, 0x18 + infoLen);
     for (let d = 0; d < levels; d++) {
@@ -415,7 +416,9 @@ function bitmapRuns(fs: Ext4Fs, g: number, from: number, to: number): [number, n
   const runs: [number, number, boolean][] = [];
   for (let blk = from; blk < to; blk++) {
     const bit = (blk - first) >> fs.clusterBits;
-    const used = !!((bm[bit >> 3] >> (bit & 7)) & 1 );
+    const byte = bm[bit >> 3];
+    if (byte === undefined) return `whether the block is in use is unknown: block ${blk} lies past the end of the block bitmap of group ${g} (bit ${bit}, ${bm.length * 8} bits)`;
+    const used = !!((byte >> (bit & 7)) & 1);
     const last = runs[runs.length - 1];
     if (last && last[2] === used && last[1] === blk) last[1] = blk + 1;
     else runs.push([blk, blk + 1, used]);

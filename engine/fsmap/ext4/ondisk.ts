@@ -265,11 +265,12 @@ export function recLenFromDisk(raw: number, blockSize: number): number {
 /** struct ext4_dir_entry_2 entries of a directory block (or inline area), validated as ext4_check_dir_entry does;
  *  stops at the first invalid entry and says so. */
 export function dirEntries(b: Buffer, start: number, end: number, blockSize: number, f: (inode: number, name: Buffer) => void): string | null {
+  if (end > b.length) return `the directory area ends at byte ${end}, past the end of its buffer (${b.length} bytes)`;
   let off = start;
   while (off + 8 <= end) {
     const inode = b.readUInt32LE(off);
     const recLen = recLenFromDisk(b.readUInt16LE(off + 4), blockSize);
-    const nameLen = b[off + 6];
+    const nameLen = b.readUInt8(off + 6);
     if (recLen < 8 || recLen % 4 || off + recLen > end || nameLen + 8 > recLen) {
       return `invalid directory entry at byte ${off - start} (rec_len ${recLen}, name_len ${nameLen})`;
     }
@@ -294,8 +295,8 @@ export function inlineDataXattr(b: Buffer, inodeOff: number, inodeSize: number, 
   let off = first;
   // struct ext4_xattr_entry: e_name_len u8, e_name_index u8, e_value_offs u16, e_value_inum u32, e_value_size u32, e_hash u32, name
   while (off + 16 <= end && b.readUInt32LE(off) !== 0) {
-    const nameLen = b[off];
-    const index = b[off + 1];
+    const nameLen = b.readUInt8(off); // in range: the u32 at off was just read
+    const index = b.readUInt8(off + 1);
     const valueOffs = b.readUInt16LE(off + 2);
     const valueSize = b.readUInt32LE(off + 8);
     const name = b.subarray(off + 16, off + 16 + nameLen).toString('latin1');

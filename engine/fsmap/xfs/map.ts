@@ -221,13 +221,14 @@ function xfsRole(fs: XfsFs, ino: number, d: XfsDinode): XfsRole {
 }
 
 function systemInit(role: XfsRole, ino: number, owner: { inode: number; file_type: string; system: boolean }) {
-  const what: Record<string, [string, string]> = {
+  const special: [string, string] = [`blocks of inode ${ino}`, 'xfs_repair checks it'];
+  const what: Partial<Record<XfsRole, [string, string]>> = {
     quota: [`a quota file (inode ${ino})`, 'disk-usage accounting: quotacheck at the next quota mount recomputes it; no data is affected'],
     rt_bitmap: [`the realtime bitmap (inode ${ino})`, 'free space of the realtime volume: xfs_repair rebuilds it'],
     rt_summary: [`the realtime summary (inode ${ino})`, 'free space of the realtime volume: xfs_repair rebuilds it'],
-    special: [`blocks of inode ${ino}`, 'xfs_repair checks it'],
+    special,
   };
-  const [description, meaning] = what[role] ?? what.special;
+  const [description, meaning] = what[role] ?? special;
   return { structure: `xfs.${role}`, description, meaning, owner };
 }
 
@@ -577,7 +578,7 @@ export function xfsLogState(fs: XfsFs): string | null {
     const hdrBlocks = hsize > 32768 ? Math.ceil(hsize / 32768) : 1;
     const data = Buffer.alloc(512);
     if (fs.reader.src.read(start + ((rec + hdrBlocks) % n), 1, data)?.length) return 'the XFS log cannot be read: whether it holds unreplayed changes is unknown';
-    if (numOps >= 1 && data[9] & XLOG_UNMOUNT_TRANS) return null;
+    if (numOps >= 1 && data.readUInt8(9) & XLOG_UNMOUNT_TRANS) return null;
     return 'the XFS log holds changes not yet replayed (it was not unmounted cleanly): the next mount replays them, which can change what these blocks hold';
   } catch (e) {
     if (!(e instanceof MapError)) throw e;

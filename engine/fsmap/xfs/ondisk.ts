@@ -1,6 +1,7 @@
 // XFS on-disk structures, decoded as fs/xfs/libxfs/xfs_format.h, xfs_da_format.h and xfs_log_format.h declare
 // them (names kept). Big-endian. v5 (crc) is what mkfs.xfs makes today; v4 header sizes are handled where they
 // differ. Only the fields the mapper reads.
+import { MapError } from '../reader.js';
 
 export const XFS_SB_MAGIC = 0x58465342; // 'XFSB'
 export const XFS_AGF_MAGIC = 0x58414746; // 'XAGF'
@@ -60,6 +61,8 @@ export function be64(b: Buffer, off: number): number {
 }
 
 export function decodeXfsSb(b: Buffer): XfsSb {
+  // struct xfs_dsb up to sb_pquotino (the last field read here)
+  if (b.length < 240) throw new MapError(`xfs: the superblock is ${b.length} bytes, shorter than struct xfs_dsb (240 bytes read)`);
   const fname = b.subarray(108, 120);
   const nul = fname.indexOf(0);
   const v5 = (b.readUInt16BE(100) & 0xf) === 5;
@@ -81,14 +84,14 @@ export function decodeXfsSb(b: Buffer): XfsSb {
     sb_inodesize: b.readUInt16BE(104),
     sb_inopblock: b.readUInt16BE(106),
     sb_fname: fname.subarray(0, nul < 0 ? 12 : nul).toString('utf8'),
-    sb_blocklog: b[120],
-    sb_inodelog: b[122],
-    sb_inopblog: b[123],
-    sb_agblklog: b[124],
+    sb_blocklog: b.readUInt8(120),
+    sb_inodelog: b.readUInt8(122),
+    sb_inopblog: b.readUInt8(123),
+    sb_agblklog: b.readUInt8(124),
     sb_uquotino: be64(b, 160),
     sb_gquotino: be64(b, 168),
     sb_pquotino: v5 ? be64(b, 232) : -1,
-    sb_dirblklog: b[192],
+    sb_dirblklog: b.readUInt8(192),
     sb_features2: b.readUInt32BE(200),
     sb_features_ro_compat: v5 ? b.readUInt32BE(212) : 0,
     sb_features_incompat: v5 ? b.readUInt32BE(216) : 0,
@@ -218,24 +221,28 @@ export interface XfsDinode {
 }
 
 export function decodeXfsDinode(b: Buffer, off: number, inodeSize: number): XfsDinode {
-  const version = b[off + 4];
+  // the v1/v2 core (100 bytes) holds every field read below but di_flags2 (v3, read only when the version says so)
+  if (!Number.isSafeInteger(off) || off < 0 || off + 100 > b.length) {
+    throw new MapError(`xfs: the inode core at byte ${off} runs past the end of its buffer (${b.length} bytes)`);
+  }
+  const version = b.readUInt8(off + 4);
   const core = version >= 3 ? 176 : 100;
   const flags2 = version >= 3 ? be64(b, off + 120) : 0;
   const nrext64 = flags2 !== -1 && (flags2 & XFS_DIFLAG2_NREXT64) !== 0;
-  const forkoff = b[off + 82];
+  const forkoff = b.readUInt8(off + 82);
   const lit = inodeSize - core;
   const dataSize = forkoff ? forkoff * 8 : lit;
   return {
     di_magic: b.readUInt16BE(off),
     di_mode: b.readUInt16BE(off + 2),
     di_version: version,
-    di_format: b[off + 5],
+    di_format: b.readUInt8(off + 5),
     di_nlink: version >= 2 ? b.readUInt32BE(off + 16) : b.readUInt16BE(off + 6),
     di_size: be64(b, off + 56),
     di_nextents: nrext64 ? be64(b, off + 24) : b.readUInt32BE(off + 76),
     di_anextents: nrext64 ? b.readUInt32BE(off + 76) : b.readUInt16BE(off + 80),
     di_forkoff: forkoff,
-    di_aformat: b[off + 83],
+    di_aformat: b.readUInt8(off + 83),
     dataOff: off + core,
     dataSize: Math.min(dataSize, lit),
     attrOff: off + core + dataSize,
@@ -279,7 +286,8 @@ export function xfsDirDataEntries(b: Buffer, ftype: boolean, f: (ino: number, na
       continue;
     }
     const ino = be64(b, off);
-    const namelen = b[off + 8];
+    // the name length byte can lie at `end` itself (an entry cut off after its inumber): a corrupted entry
+    const namelen = off + 8 < end ? b.readUInt8(off + 8) : 0;
     const size = (8 + 1 + namelen + (ftype ? 1 : 0) + 2 + 7) & ~7;
     if (!namelen || off + size > end) return `corrupted entry at byte ${off}`;
     f(ino, b.subarray(off + 9, off + 9 + namelen));
@@ -291,15 +299,19 @@ export function xfsDirDataEntries(b: Buffer, ftype: boolean, f: (ino: number, na
 /** A shortform directory in the inode's data fork (struct xfs_dir2_sf_hdr + xfs_dir2_sf_entry). */
 export function xfsShortformEntries(b: Buffer, off: number, size: number, ftype: boolean, f: (ino: number, name: Buffer) => void): { parent: number; problem: string | null } {
   const end = off + size;
-  const count = b[off];
-  const i8 = b[off + 1];
+  // struct xfs_dir2_sf_hdr: count u8, i8count u8, parent (4 bytes at least)
+  if (!Number.isSafeInteger(off) || off < 0 || off + 6 > b.length) {
+    throw new MapError(`xfs: the shortform directory header at byte ${off} runs past the end of its inode (${b.length} bytes)`);
+  }
+  const count = b.readUInt8(off);
+  const i8 = b.readUInt8(off + 1);
   const isz = i8 ? 8 : 4;
   const rd = (p: number) => (i8 ? be64(b, p) : b.readUInt32BE(p));
   const parent = rd(off + 2);
   let p = off + 2 + isz;
   for (let i = 0; i < count; i++) {
     if (p + 3 > end) return { parent, problem: 'shortform directory runs past its fork' };
-    const namelen = b[p];
+    const namelen = p < b.length ? b.readUInt8(p) : 0; // a missing length is a corrupted entry, as an empty one
     const next = p + 3 + namelen + (ftype ? 1 : 0) + isz;
     if (!namelen || next > end) return { parent, problem: `corrupted shortform entry ${i}` };
     f(rd(p + 3 + namelen + (ftype ? 1 : 0)), b.subarray(p + 3, p + 3 + namelen));
