@@ -10,6 +10,7 @@ import type { LiveSample } from './sample.js';
 import type { LiveSuperblock } from './superblock.js';
 import type { IntegrityMessage } from './kmsg.js';
 import type { ControlPlan, ControlResult } from './controls.js';
+import type { LiveDamageMap } from './map-damage.js';
 import type { LiveScrubProgress } from './scrub.js';
 import type { LiveBackend, PlanRequest, ScrubStartOptions } from './service.js';
 import { activateSpecToWire, helperCommand, type HelperCommand, type HelperMessage } from './privileged.js';
@@ -131,6 +132,9 @@ export class PrivilegedClient implements LiveBackend {
   }
   scrubProgress(name: string) {
     return this.call<LiveScrubProgress | null>('scrub-progress', { name });
+  }
+  mapDamage(name: string) {
+    return this.call<LiveDamageMap>('map-damage', { name });
   }
   onScrubProgress(listener: (p: LiveScrubProgress) => void): () => void {
     this.listeners.add(listener);

@@ -32,7 +32,9 @@ test('requests: a fixed set of commands, exactly the allowed fields, refused oth
     assert.throws(() => parseRequest(line), (e: IntegrityStudioError) => msg.test(e.message) && e.code === code, line);
   }
   assert.throws(() => parseRequest(`{"id":1,"cmd":"list","args":{"x":"${'a'.repeat(MAX_REQUEST_BYTES)}"}}`), /request too large/);
-  assert.equal(HELPER_COMMANDS.length, 14);
+  assert.equal(HELPER_COMMANDS.length, 15);
+  // map-damage takes exactly a name, like the other reads
+  assert.deepEqual(parseRequest('{"id":7,"cmd":"map-damage","args":{"name":"ex"}}'), { id: 7, cmd: 'map-damage', args: { name: 'ex' } });
 });
 
 test('activate arguments: block devices or the user\'s own image files, keys as hex bytes only, names checked', () => {
@@ -75,7 +77,7 @@ function recorder(): LiveBackend & { calls: unknown[][]; emit(p: unknown): void 
     emit: (p: unknown) => listener?.(p as never),
     availability: rec('availability') as never, list: rec('list') as never, status: rec('status') as never, readSuperblock: rec('readSuperblock') as never,
     kernelLog: rec('kernelLog') as never, plan: rec('plan') as never, control: rec('control') as never, scrubStart: rec('scrubStart') as never,
-    scrubPause: rec('scrubPause') as never, scrubProgress: rec('scrubProgress') as never,
+    scrubPause: rec('scrubPause') as never, scrubProgress: rec('scrubProgress') as never, mapDamage: rec('mapDamage') as never,
     onScrubProgress: (l) => { listener = l as never; return () => { listener = null; }; },
     close: async () => { calls.push(['close']); },
   };

@@ -21,7 +21,7 @@ export const MAX_REQUEST_BYTES = 65536;
 export const HELPER_COMMANDS = [
   'list', 'status', 'read-superblock', 'kernel-log', 'plan',
   'activate', 'deactivate', 'recalc-start', 'recalc-reset', 'suspend', 'resume',
-  'scrub-start', 'scrub-pause', 'scrub-progress',
+  'scrub-start', 'scrub-pause', 'scrub-progress', 'map-damage',
 ] as const;
 export type HelperCommand = (typeof HELPER_COMMANDS)[number];
 
@@ -227,6 +227,8 @@ export async function dispatch(backend: LiveBackend, req: HelperRequest, uid = r
       return backend.scrubPause(nameOnly());
     case 'scrub-progress':
       return backend.scrubProgress(nameOnly());
+    case 'map-damage':
+      return backend.mapDamage(nameOnly());
   }
 }
 

@@ -10,6 +10,7 @@ import { readSuperblockDirect, type LiveSuperblock } from './superblock.js';
 import { KmsgReader, messagesFor, type IntegrityMessage } from './kmsg.js';
 import { planActivate, planControl, runControl, type ActivateSpec, type ControlAction, type ControlPlan, type ControlResult } from './controls.js';
 import { savedLiveScrub, startLiveScrub, type LiveScrubHandle, type LiveScrubProgress } from './scrub.js';
+import { mapLiveDamage, type LiveDamageMap } from './map-damage.js';
 import { systemRunner, SYSTEM_FILES, type SystemFiles, type ToolRunner } from './system.js';
 
 export type PlanRequest = { action: 'activate'; spec: ActivateSpec } | { action: Exclude<ControlAction, 'activate'>; name: string };
@@ -37,6 +38,8 @@ export interface LiveBackend {
   /** the running scrub's latest event, else the saved one (paused/done), else null */
   scrubProgress(name: string): Promise<LiveScrubProgress | null>;
   onScrubProgress(listener: (p: LiveScrubProgress) => void): () => void;
+  /** what the bad blocks the last live scrub found hold, read through the device it read (engine/live/map-damage.ts) */
+  mapDamage(name: string): Promise<LiveDamageMap>;
   close(): Promise<void>;
 }
 
@@ -141,6 +144,12 @@ export class LiveService implements LiveBackend {
     const e = this.scrubs.get(name);
     if (!e?.handle) throw new IntegrityStudioError(`no live scrub of ${name} is running`, 'ENOENT');
     return e.handle.pause();
+  }
+
+  async mapDamage(name: string): Promise<LiveDamageMap> {
+    // a device that is still active is in use as far as we can tell (mounted or not, the kernel may be writing)
+    const v = await findLiveVolume(name, { runner: this.runner, files: this.files });
+    return mapLiveDamage(name, { mounted: v !== null });
   }
 
   async scrubProgress(name: string): Promise<LiveScrubProgress | null> {
