@@ -9,7 +9,8 @@ import { allRanges, type DamageKind, type DamageSource } from '../../engine/jobs
 import { openVolume, type VolumeOptions } from '../../engine/volume.js';
 import { openWritable } from '../../engine/integrity/writable.js';
 import { openCryptVolume, type CryptSegment } from '../../engine/crypt/volume.js';
-import { checkFree, cryptSource, mapBadSectors, volumeSource, type SectorRange, type SectorSource } from '../../engine/fsmap/index.js';
+import { checkFree, cryptSource, volumeSource, type SectorRange, type SectorSource } from '../../engine/fsmap/index.js';
+import { mapLimited } from './limit.js';
 import { DAMAGE_FIRST_RANGES, type FsType } from '../../engine/api.js';
 
 /** the volume: a plain one with its open options (keys as bytes), or a LUKS2 one with its segment and volume key */
@@ -42,6 +43,7 @@ const KINDS = new Set<DamageKind>(['bad', 'read-error']);
 function* pairs(sources: Array<{ src: DamageSource; from?: number }>): Generator<SectorRange> {
   for (const r of allRanges(sources, KINDS)) yield [r.first_sector, r.end_sector];
 }
+
 
 // keys arrive as Uint8Arrays (structured clone): the engine's key handling expects Buffers
 const buf = (k?: Uint8Array) => (k ? Buffer.from(k.buffer, k.byteOffset, k.byteLength) : undefined);
@@ -145,7 +147,7 @@ try {
   else {
     const o = openSource(d.target);
     try {
-      if (d.op === 'map') parentPort!.postMessage({ type: 'done', result: mapBadSectors(o.src, pairs(d.sources)) });
+      if (d.op === 'map') parentPort!.postMessage({ type: 'done', result: mapLimited(o.src, pairs(d.sources)) });
       else {
         const { all: _all, ...plan } = planOf(o.src, o.spb, d.sources);
         parentPort!.postMessage({ type: 'done', result: plan });
