@@ -87,6 +87,9 @@ export interface FsMapUnmappedItem extends ItemBase {
   kind: 'unmapped';
   /** "could not map: …" */
   reason: string;
+  /** set on the one item of ranges past the host's mapping limit: every known bad range from its first range on is in
+   *  it (the ranges before the limit were mapped), so a range there is known to be in it without its full list */
+  past_limit?: true;
 }
 
 export type FsMapItem = FsMapFileItem | FsMapMetadataItem | FsMapFreeItem | FsMapUnmappedItem;

@@ -22,8 +22,12 @@ export function holdsOf(r: FsMapResult): { at(first: number, end: number): Range
   const maxEnd: number[] = [];
   for (let i = 0; i < idx.length; i++) maxEnd.push(Math.max(idx[i]![1], i ? maxEnd[i - 1]! : 0));
   const capped = r.items.filter((i) => i.ranges_total > i.ranges.length);
+  // the ranges past the host's mapping limit: every known range from the first one on is in that item
+  const limit = r.items.find((i) => i.kind === 'unmapped' && i.past_limit);
+  const limitFrom = limit?.ranges[0]?.[0] ?? Number.POSITIVE_INFINITY;
   return {
     at(first, end) {
+      if (limit && first >= limitFrom) return { holds: [holdOne(limit, end - first, first, end)] };
       // the first listed range that may end after `first`
       let lo = 0, hi = idx.length;
       while (lo < hi) {
@@ -42,7 +46,17 @@ export function holdsOf(r: FsMapResult): { at(first: number, end: number): Range
       }
       const holds = [...per].map(([k, sectors]) => holdOne(r.items[k]!, sectors, first, end));
       const unlisted = end - first - covered(pieces);
-      return unlisted ? { holds, unlisted_sectors: unlisted, capped: capped.map(label) } : { holds };
+      if (!unlisted) return { holds };
+      // the items share out every bad sector between them: with one capped item (besides the limit's), an unlisted
+      // sector can only be in it
+      const candidates = capped.filter((i) => i !== limit);
+      const only = candidates.length === 1 ? candidates[0]! : null;
+      if (only) {
+        const k = r.items.indexOf(only);
+        per.set(k, (per.get(k) ?? 0) + unlisted);
+        return { holds: [...per].map(([j, sectors]) => holdOne(r.items[j]!, sectors, first, end)) };
+      }
+      return { holds, unlisted_sectors: unlisted, capped: candidates.map(label) };
     },
   };
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { bufferSource, mapBadSectors, type SectorRange } from '../../engine/fsmap/index.js';
 import { DAMAGE_FIRST_RANGES } from '../../engine/api.js';
 import { mapLimited } from './limit.js';
+import { holdsOf, holdsText } from './holds.js';
 
 const src = bufferSource(Buffer.alloc(4096 * 512), 'nothing.img');
 const ranges = (n: number): SectorRange[] => Array.from({ length: n }, (_, i) => [2 * i, 2 * i + 1] as const);
@@ -29,4 +30,18 @@ test('at or below the limit the mapping is the mapper\'s own', () => {
     { ...mapLimited(src, ranges(300), 300), stats: null },
     { ...mapBadSectors(src, ranges(300)), stats: null },
   );
+});
+
+test('the export says what each range holds: past the limit, the limit\'s item; before it, the one item the capped ranges can be in', () => {
+  const r = mapLimited(src, ranges(1000), 300);
+  const idx = holdsOf(r);
+  // range 900 is past the limit (the 301st range starts at sector 600)
+  const past = r.items.find((i) => i.kind === 'unmapped' && i.past_limit);
+  assert.ok(past && past.kind === 'unmapped');
+  assert.deepEqual(idx.at(1800, 1801), { holds: [{ kind: 'unmapped', sectors: 1, reason: past.reason }] });
+  // range 290 was mapped (no file system here) but lies past the 256 ranges its item lists: still named, not "one of"
+  const h = idx.at(580, 581);
+  assert.equal(h.unlisted_sectors, undefined);
+  assert.equal(h.holds.length, 1);
+  assert.match(holdsText(h), /^could not map: no known file system/);
 });

@@ -26,7 +26,7 @@ export function mapLimited(src: SectorSource, ranges: Iterable<SectorRange>, lim
   if (!restTotal) return result;
   // the generator ran to its end inside mapBadSectors (it reads every range before mapping), so the counts are whole
   result.items.push({
-    kind: 'unmapped', ranges: rest, ranges_total: restTotal, sectors: restSectors,
+    kind: 'unmapped', past_limit: true, ranges: rest, ranges_total: restTotal, sectors: restSectors,
     reason: `not mapped: only the first ${limit.toLocaleString('en-US')} of ${(limit + restTotal).toLocaleString('en-US')} ranges of known damage are mapped (a bound on the host's memory); these ${restTotal.toLocaleString('en-US')} come after them`,
   });
   result.bad_sectors += restSectors;
