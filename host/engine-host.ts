@@ -14,7 +14,9 @@ import type {
   AddVolumeRequest, CreateLuksVolumeRequest, CreateVolumeRequest, ErrorPage, ExportErrorsRequest, ExportResult, HostStatus, IntegrityCommands,
   IntegrityEvent, ListErrorsRequest, ResizeLimits, ResizeVolumeRequest, UnlockRequest, UpdateVolumeRequest, VolumeSnapshot,
   DamageMapPage, MapDamageRequest, RewriteFreeRequest, RewriteFreeResult,
+  ControlPlan, ControlResult, LiveControlRequest, LiveKernelLog, LiveOverview, LiveScrubRequest, LiveScrubView, LiveWatch,
 } from '../engine/api.js';
+import type { LiveBackend } from '../engine/live/service.js';
 import { signatureOf, Poller } from './changes.js';
 import type { HostContext, StartJob } from './context.js';
 import { exportErrors, listErrors } from './damage-list.js';
@@ -27,6 +29,7 @@ import { Resizer } from './resize.js';
 import { snapshotOf } from './snapshot.js';
 import { forgetKeys, VolumeStore, type Entry } from './volumes.js';
 import { currentMapping, DamageMaps, type KeptMapping } from './fsmap/index.js';
+import { LiveHost, type LiveHostOptions } from './live/index.js';
 
 export type { PausedJob } from './jobs.js';
 export type { StartJob } from './context.js';
@@ -45,6 +48,10 @@ export interface EngineHostOptions {
   pollMs?: number;
   /** map known damage in the background when a volume is idle (host/fsmap); default true */
   autoMapDamage?: boolean;
+  /** the kernel's devices through this backend (tests: a fake); default: chosen from liveAvailability() */
+  liveBackend?: LiveBackend;
+  /** lease, sampling period and availability probe of the live part (tests) */
+  live?: Omit<LiveHostOptions, 'backend'>;
 }
 
 export class EngineHost implements IntegrityCommands {
@@ -60,6 +67,7 @@ export class EngineHost implements IntegrityCommands {
   private readonly startJobFn: StartJob | null;
   private readonly fsmap: DamageMaps;
   private readonly autoMap: boolean;
+  private readonly live: LiveHost;
 
   private constructor(o: EngineHostOptions) {
     this.transport = o.transport ?? 'websocket';
@@ -78,6 +86,7 @@ export class EngineHost implements IntegrityCommands {
     this.poller = new Poller(o.pollMs ?? 2000, () => this.poll());
     this.fsmap = new DamageMaps(ctx, this.jobs);
     this.autoMap = o.autoMapDamage ?? true;
+    this.live = new LiveHost(this.events, (id) => this.store.get(id), { ...o.live, ...(o.liveBackend ? { backend: o.liveBackend } : {}) });
   }
 
   static async create(o: EngineHostOptions = {}): Promise<EngineHost> {
@@ -188,6 +197,18 @@ export class EngineHost implements IntegrityCommands {
     return this.fsmap.rewriteFree(this.store.get(id), req);
   }
 
+  // ---- the kernel's own devices (host/live) ----
+  liveVolumes(): Promise<LiveOverview> { return this.live.overview(); }
+  watchLive(name: string): Promise<LiveWatch> { return this.live.watch(name); }
+  planLive(req: LiveControlRequest): Promise<ControlPlan> { return this.live.plan(req); }
+  controlLive(req: LiveControlRequest): Promise<ControlResult> { return this.live.control(req); }
+  startLiveScrub(name: string, req: LiveScrubRequest): Promise<LiveScrubView> { return this.live.scrubStart(name, req); }
+  pauseLiveScrub(name: string): Promise<LiveScrubView> { return this.live.scrubPause(name); }
+  liveScrubProgress(name: string): Promise<LiveScrubView | null> { return this.live.scrubProgress(name); }
+  liveKernelLog(name: string): Promise<LiveKernelLog> { return this.live.kernelLog(name); }
+  /** the kernel devices sampled now (tests) */
+  liveWatched(): string[] { return this.live.watched(); }
+
   /** the kept mapping of a volume's known damage when it describes the damage known now (exports carry it) */
   mappingOf(e: Entry): KeptMapping | null {
     return currentMapping(e, snapshotOf(e, this.startedAt));
@@ -203,6 +224,7 @@ export class EngineHost implements IntegrityCommands {
     this.poller.stop();
     const paused = await this.jobs.pauseAll();
     await this.fsmap.close();
+    await this.live.close();
     this.events.close();
     for (const e of this.store.all()) forgetKeys(e);
     return paused;
