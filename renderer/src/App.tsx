@@ -17,6 +17,8 @@ import { LuksCreateVolumeForm } from './luks/LuksCreateForm.js';
 import { LuksUnlockForm } from './luks/LuksUnlockForm.js';
 import { ResizePage } from './volume/ResizePage.js';
 import type { Exporter } from './volume/DamageList.js';
+import { LiveList } from './live/LiveList.js';
+import { LiveDevicePage } from './live/LiveDevicePage.js';
 
 export function App({ store, api }: { store: DashboardStore; api: Transport & { reconnectNow?(): void; origin?: string; token?: string } }) {
   const d = useStore(store);
@@ -41,7 +43,7 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
     if (routeHash(parseHash(location.hash)) !== h) location.hash = h;
   }, [d.route]);
   // focus to the new view's heading (or the panel the address names)
-  const volumeLoaded = d.route.page !== 'list' && d.route.page !== 'create' && d.route.page !== 'create-luks' && d.route.page !== 'add' && !!d.volumes[d.route.id];
+  const volumeLoaded = 'id' in d.route && !!d.volumes[d.route.id];
   useEffect(() => {
     if (d.navigations === 0) return;
     const target = d.route.page === 'volume' && d.route.panel ? `${d.route.panel}-h` : 'view-h';
@@ -68,6 +70,8 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
   const done = (id: string) => nav({ page: 'volume', id });
   let view;
   if (route.page === 'list') view = <VolumeList volumes={volumeList(d)} onNavigate={nav} />;
+  else if (route.page === 'live') view = <LiveList store={store} onNavigate={nav} />;
+  else if (route.page === 'live-device') view = <LiveDevicePage key={route.name} store={store} name={route.name} onNavigate={nav} />;
   else if (route.page === 'create') {
     view = <CreateVolumeForm algorithms={algorithms} progress={wipe} pickPath={pick} onLuks={() => nav({ page: 'create-luks' })} onCancel={() => nav({ page: 'list' })} onSubmit={async (r) => { done((await d.call('createVolume', r)).id); }} />;
   } else if (route.page === 'create-luks') {
@@ -96,6 +100,10 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
     <div className="app">
       <header>
         <h1><a href={routeHash({ page: 'list' })} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Integrity Studio</a></h1>
+        <nav aria-label="Views" className="row small">
+          <a href={routeHash({ page: 'list' })} aria-current={route.page === 'live' || route.page === 'live-device' ? undefined : 'page'} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Volumes</a>
+          <a href={routeHash({ page: 'live' })} aria-current={route.page === 'live' || route.page === 'live-device' ? 'page' : undefined} onClick={(e) => { e.preventDefault(); nav({ page: 'live' }); }}>Kernel devices</a>
+        </nav>
         <ConnectionBanner c={d.connection} onRetry={api.reconnectNow ? () => api.reconnectNow!() : undefined} />
         {d.status && !d.status.jobs_available ? <span className="warn">recalc/scrub engine not in this build</span> : null}
       </header>
