@@ -18,6 +18,7 @@ async function main(): Promise<unknown> {
   sh(`dmsetup create slow --table "0 ${size} delay /dev/vda 0 250"`);
   sh('integritysetup format -q --no-wipe /dev/mapper/slow');
   sh('integritysetup open /dev/mapper/slow live --integrity-recalculate');
+  sh('ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null || true');
   const s = await startServer({ dataDir: '/tmp/d', port: 0, newToken: true, pollMs: 0 });
   const api = async (cmd: string, args: unknown[]): Promise<{ ok: boolean; body: any }> => {
     const r = await fetch(`http://127.0.0.1:${s.port}/api/${cmd}`, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: JSON.stringify(args) });
@@ -56,5 +57,5 @@ async function main(): Promise<unknown> {
 
 main().then(
   (data) => { process.stdout.write(`LIVE-HOST-RESULT ${JSON.stringify({ ok: true, data })}\n`); process.exit(0); },
-  (e: Error) => { process.stdout.write(`LIVE-HOST-RESULT ${JSON.stringify({ ok: false, error: `${e.stack ?? e.message}` })}\n`); process.exit(0); },
+  (e: Error) => { process.stdout.write(`LIVE-HOST-RESULT ${JSON.stringify({ ok: false, error: `${e.stack ?? e.message}${e.cause ? ` (cause: ${String((e.cause as Error).stack ?? e.cause)})` : ''}` })}\n`); process.exit(0); },
 );

@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../../testing/golden.js';
 const release = (process.env.ORACLE_RELEASE ?? 'bookworm') as OracleRelease;
 const kernel = ORACLE_RELEASES.find((r) => r.release === release)?.kernel ?? release;
 
-/** dist/engine, dist/host, dist/testing, package.json and the two packages serve loads (ws, @noble/hashes), with
+/** dist/engine, dist/host, dist/testing, package.json and the packages serve loads (ws, @noble/hashes, @node-rs/*, node-gyp-build), with
  *  their times kept so the oracle's cached image is reused while nothing changed */
 function stageProject(): string {
   const stage = path.join(PROJECT_ROOT, '.tmp', 'live-host-oracle', 'project');
@@ -20,7 +20,7 @@ function stageProject(): string {
   fs.mkdirSync(path.join(stage, 'dist'), { recursive: true });
   const copy = (from: string, to: string) => fs.cpSync(path.join(PROJECT_ROOT, from), path.join(stage, to), { recursive: true, preserveTimestamps: true, filter: (s) => !s.endsWith('.map') && !s.endsWith('.test.js') });
   for (const dir of ['engine', 'host', 'testing']) copy(path.join('dist', dir), path.join('dist', dir));
-  for (const pkg of ['ws', '@noble/hashes']) copy(path.join('node_modules', pkg), path.join('node_modules', pkg));
+  for (const pkg of ['ws', '@noble', '@node-rs', 'node-gyp-build']) copy(path.join('node_modules', pkg), path.join('node_modules', pkg));
   copy('package.json', 'package.json');
   return stage;
 }
