@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test as base, expect, type Page } from '@playwright/test';
-import { ROOT } from './fixtures.js';
+import { cli, command, ROOT } from './fixtures.js';
 
 async function startFake(dataDir: string): Promise<{ url: string; proc: ChildProcess }> {
   const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'testing', 'serve-fake-live.js'), '--data-dir', dataDir, '--rate', '20000', '--scrub-rate', '2000'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -125,4 +125,34 @@ test('a LUKS2 _dif: failures come from dm-crypt, its log is shown, and its contr
   await expect(controls.getByTestId('control-deactivate')).toContainText(/Refused: .*cryptsetup close vault/);
   await expect(controls.getByTestId('control-deactivate').getByRole('button')).toBeDisabled();
   await shots(page, 'live-luks-dif');
+});
+
+test('activate a volume of the list: the command shows key file placeholders, the held key never reaches the page', async ({ page, fake }) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'is-e2e-live-vol-'));
+  try {
+    const img = path.join(dir, 'keyed.img');
+    const keyFile = path.join(dir, 'key.bin');
+    const key = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
+    fs.writeFileSync(keyFile, key);
+    const f = cli(['format', img, '--batch-mode', '--size', String(8 << 20), '--integrity', 'hmac-sha256', '--integrity-key-file', keyFile]);
+    expect(f.status, f.stderr).toBe(0);
+    await command(fake.url, 'addVolume', { path: img, name: 'keyed', integrity: 'hmac-sha256', integrityKey: { file: keyFile } });
+    await page.goto(`${fake.url}#/live`);
+    await expect(page.getByText('connected', { exact: true })).toBeVisible();
+    const form = page.getByRole('region', { name: 'Activate a volume of the list in the kernel' });
+    await form.getByLabel('Volume').selectOption({ label: `keyed (${img})` });
+    await form.getByLabel('Recalculate tags in the kernel (--integrity-recalculate)').check();
+    await form.getByRole('button', { name: 'Show the command' }).click();
+    const cmd = form.getByLabel('Equivalent command');
+    await expect(cmd).toContainText(`integritysetup open ${img} keyed --integrity hmac-sha256 --integrity-key-file INTEGRITY_KEY_FILE --integrity-key-size 32`);
+    await expect(cmd).toContainText('--integrity-recalculate');
+    await shots(page, 'live-activate');
+    await form.getByRole('button', { name: 'Activate' }).click();
+    await expect(page).toHaveURL(/#\/live\/keyed$/);
+    await expect(page.getByTestId('live-status').getByTestId('live-recalc-state')).toHaveText('recalculating in the kernel');
+    const html = await page.content();
+    for (const form of [key.toString('hex'), key.toString('hex').toUpperCase(), key.toString('base64')]) expect(html.includes(form)).toBe(false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
