@@ -156,3 +156,18 @@ test('activate a volume of the list: the command shows key file placeholders, th
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('deactivate a device nothing uses: it runs without a question and the page then says the device is gone', async ({ page, fake }) => {
+  await page.goto(`${fake.url}#/live/quiet`);
+  await expect(page.getByText('connected', { exact: true })).toBeVisible();
+  await expect(page.getByTestId('live-status').getByTestId('live-recalc-state')).toHaveText('not recalculating');
+  const deactivate = page.getByTestId('control-deactivate');
+  await expect(deactivate).toContainText('integritysetup close quiet');
+  await expect(deactivate).toContainText('the next activation continues from there');
+  await deactivate.getByRole('button', { name: 'Deactivate (keeps the position)' }).click();
+  await expect(page.getByTestId('live-gone')).toContainText('The device is gone', { timeout: 10_000 });
+  // no controls or figures of a device that is not there
+  await expect(page.getByTestId('live-controls')).toHaveCount(0);
+  await expect(page.getByTestId('live-position')).toHaveCount(0);
+  await shots(page, 'live-gone');
+});

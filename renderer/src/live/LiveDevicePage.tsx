@@ -55,7 +55,7 @@ function StatusPanel({ store, name, watchError }: { store: DashboardStore; name:
       <h3 id="live-status-h">Status, sampled live</h3>
       {watchError ? <p className="warn" role="status">The last sample failed: {watchError}</p> : null}
       {!s ? <p>Sampling…</p> : s.state === 'gone' ? (
-        <p className="warn" role="status" data-testid="live-gone">The device is gone: no integrity device of this name is active now (it was deactivated or removed). Nothing below describes it any more; our history of its counter is kept while this page is open: {plural2(s.mismatches.total)} seen.</p>
+        <p className="warn" role="status" data-testid="live-gone">The device is gone: no integrity device of this name is active now (it was deactivated or removed), so no figures of it are shown. A recalculation's position stays persisted in its superblock: activating it again continues from there. Seen while this page watched it: {plural2(s.mismatches.total)}.</p>
       ) : (
         <>
           {s.recalc.percent !== null ? <Progress label="Kernel recalculation" value={Math.floor(s.recalc.percent)} /> : null}
