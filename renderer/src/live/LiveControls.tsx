@@ -9,6 +9,8 @@ import { CONTROL_LABELS, CONTROL_ORDER, NO_PAUSE } from './live-words.js';
 
 type Action = Exclude<ControlAction, 'activate'>;
 
+export const PLAN_MS = 15_000;
+
 export function LiveControls({ store, name, stateKey, onDone }: { store: DashboardStore; name: string; stateKey: string; onDone(): void }) {
   const [plans, setPlans] = useState<Partial<Record<Action, ControlPlan>>>({});
   const [error, setError] = useState<string | null>(null);
@@ -17,11 +19,14 @@ export function LiveControls({ store, name, stateKey, onDone }: { store: Dashboa
   useEffect(() => {
     let live = true;
     void stateKey; // asked again when the device's state changes
-    Promise.all(CONTROL_ORDER.map((a) => store.getState().call('planLive', { action: a, name }).then((p) => [a, p] as const))).then(
+    const ask = () => Promise.all(CONTROL_ORDER.map((a) => store.getState().call('planLive', { action: a, name }).then((p) => [a, p] as const))).then(
       (all) => { if (live) { setPlans(Object.fromEntries(all)); setError(null); } },
       (e: Error) => { if (live) setError(e.message); },
     );
-    return () => { live = false; };
+    void ask();
+    // the figures a plan quotes (a position, what holds the device) age: asked again now and then
+    const t = setInterval(() => void ask(), PLAN_MS);
+    return () => { live = false; clearInterval(t); };
   }, [store, name, stateKey]);
   const run = (a: Action, confirm: boolean) => {
     setBusy(a);
