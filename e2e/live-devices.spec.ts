@@ -150,6 +150,9 @@ test('activate a volume of the list: the command shows key file placeholders, th
     await form.getByRole('button', { name: 'Activate' }).click();
     await expect(page).toHaveURL(/#\/live\/keyed$/);
     await expect(page.getByTestId('live-status').getByTestId('live-recalc-state')).toHaveText('recalculating in the kernel');
+    // the list says which volume of the app's list it was opened from
+    await page.getByRole('link', { name: '← Kernel devices' }).click();
+    await expect(page.getByTestId('live-list').getByRole('row').filter({ hasText: 'in your list as keyed' })).toHaveCount(1);
     const html = await page.content();
     for (const form of [key.toString('hex'), key.toString('hex').toUpperCase(), key.toString('base64')]) expect(html.includes(form)).toBe(false);
   } finally {

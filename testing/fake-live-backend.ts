@@ -186,6 +186,8 @@ export class FakeLiveBackend implements LiveBackend {
         volume: volume({ name: s.name, minor, sectors: 65536, uuid: `CRYPT-INTEGRITY-${s.name}`, line: `0 65536 integrity 254:${minor * 16} 0 4 J 1 internal_hash:${s.integrity === 'sha256' ? 'sha256' : 'crc32c'}` }),
         recalc: s.recalculate || s.recalculateReset ? { base: 0, since: this.now(), rate: this.o.rate ?? 32768 } : null, mismatches: 0,
       };
+      // integritysetup open on an image file attaches it to a loop device first
+      d.volume = { ...d.volume, data_device: { ...d.volume.data_device, kernel_name: 'loop0', path: '/dev/loop0', loop_file: s.device }, superblock_device: '/dev/loop0' };
       this.devices.set(s.name, d);
       return { plan, before: null, after: this.statusOf(d), reloaded: false, message: `${s.name} is active` };
     }

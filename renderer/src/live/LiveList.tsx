@@ -10,11 +10,14 @@ import type { DashboardStore } from '../store.js';
 import { volumeList } from '../store.js';
 import { UnavailablePanel } from './UnavailablePanel.js';
 import { useOverview } from './useLive.js';
-import { deviceStateWords, MODE_WORDS, ownerWords, recalcFromStatus, SECTOR, usedByWords } from './live-words.js';
+import { deviceStateWords, listedAs, MODE_WORDS, ownerWords, recalcFromStatus, SECTOR, usedByWords } from './live-words.js';
 
 export function LiveList({ store, onNavigate }: { store: DashboardStore; onNavigate(r: Route): void }) {
   const connected = useStore(store, (s) => s.connection.state === 'connected');
   const { overview, error, refresh } = useOverview(store, connected);
+  const order = useStore(store, (s) => s.order);
+  const vols = useStore(store, (s) => s.volumes);
+  const listed = volumeList({ order, volumes: vols });
   const link = (r: Route, text: string) => <a href={routeHash(r)} onClick={(e) => { e.preventDefault(); onNavigate(r); }}>{text}</a>;
   return (
     <section aria-labelledby="view-h">
@@ -36,7 +39,7 @@ export function LiveList({ store, onNavigate }: { store: DashboardStore; onNavig
                 <tbody>
                   {overview.volumes.map((v) => (
                     <tr key={v.name}>
-                      <td>{link({ page: 'live-device', name: v.name }, v.name)}</td>
+                      <td>{link({ page: 'live-device', name: v.name }, v.name)}{(() => { const a = listedAs(v, listed); return a ? <div className="small muted">in your list as {link({ page: 'volume', id: a.id }, a.name)}</div> : null; })()}</td>
                       <td>{ownerWords(v)}</td>
                       <td>{MODE_WORDS[v.table.mode]}</td>
                       <td>{formatBytes(v.size_sectors * SECTOR)}</td>

@@ -1,6 +1,6 @@
 // Kernel devices in words, as the live pages print them. Truthful: the kernel has no pause for its recalculation
 // (nothing here says "pause" of it), suspend blocks all I/O, deactivate keeps the position. Pure: no DOM.
-import type { ControlAction, LiveScrubView, LiveSnapshot, LiveVolume, RecalcState } from '../../../engine/api.js';
+import type { ControlAction, LiveScrubView, LiveSnapshot, LiveVolume, RecalcState, VolumeSnapshot } from '../../../engine/api.js';
 import { formatBytes, formatCount, formatDuration, formatRate, plural } from '../lib/format.js';
 
 export const SECTOR = 512;
@@ -92,4 +92,10 @@ export function uncheckedWords(p: LiveScrubView): string {
     'not-verified': 'not verified by any layer (no internal hash)',
   };
   return p.unchecked.map((u) => `${plural(u.blocks, 'block')} ${why[u.reason] ?? u.reason}`).join('; ');
+}
+
+/** the volume of the app's list this kernel device was opened from: its image (a loop device's file) or device */
+export function listedAs(v: Pick<LiveVolume, 'data_device' | 'meta_device' | 'superblock_device'>, volumes: readonly VolumeSnapshot[]): VolumeSnapshot | null {
+  const paths = new Set([v.superblock_device, v.data_device.path, v.data_device.loop_file, v.meta_device?.path, v.meta_device?.loop_file].filter((p): p is string => !!p));
+  return volumes.find((x) => paths.has(x.path)) ?? null;
 }
