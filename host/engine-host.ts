@@ -92,6 +92,7 @@ export class EngineHost implements IntegrityCommands {
   static async create(o: EngineHostOptions = {}): Promise<EngineHost> {
     const host = new EngineHost(o);
     host.store.load();
+    host.live.prime();
     // known damage from before this host started is mapped in the background, one volume at a time
     if (host.autoMap) for (const e of host.store.all()) host.fsmap.consider(e, snapshotOf(e, host.startedAt));
     return host;
@@ -158,18 +159,26 @@ export class EngineHost implements IntegrityCommands {
   }
 
   async replayJournal(id: string): Promise<VolumeSnapshot> {
-    const e = this.store.get(id);
+    const e = this.free(id);
     if (e.replaying) throw new IntegrityStudioError(`${e.name}: its journal is already being replayed`, 'EBUSY');
     this.jobs.refuseWhileBusy(e, 'replaying its journal');
     return e.luks ? this.luks.replay(e) : this.plain.replay(e);
   }
 
-  startRecalc(id: string): void { this.jobs.start(this.store.get(id), 'recalc', false); }
-  resumeRecalc(id: string): void { this.jobs.start(this.store.get(id), 'recalc', false); }
-  resetRecalc(id: string): void { this.jobs.start(this.store.get(id), 'recalc', true); }
+  /** our engine never opens a volume the kernel holds (activated from this list, or by integritysetup elsewhere) */
+  private free(id: string): Entry {
+    const e = this.store.get(id);
+    const name = this.live.heldBy(e.path) ?? (e.options.data_device ? this.live.heldBy(e.options.data_device) : null);
+    if (name) throw new IntegrityStudioError(`${e.name} is active in the kernel as /dev/mapper/${name}: the app's engine does not open it while the kernel holds it. Watch, recalculate and scrub it under Kernel devices, or deactivate it there first.`, 'EBUSY');
+    return e;
+  }
+
+  startRecalc(id: string): void { this.jobs.start(this.free(id), 'recalc', false); }
+  resumeRecalc(id: string): void { this.jobs.start(this.free(id), 'recalc', false); }
+  resetRecalc(id: string): void { this.jobs.start(this.free(id), 'recalc', true); }
   pauseRecalc(id: string): Promise<void> { return this.jobs.pause(this.store.get(id), 'recalc'); }
-  startScrub(id: string): void { this.jobs.start(this.store.get(id), 'scrub', true); }
-  resumeScrub(id: string): void { this.jobs.start(this.store.get(id), 'scrub', false); }
+  startScrub(id: string): void { this.jobs.start(this.free(id), 'scrub', true); }
+  resumeScrub(id: string): void { this.jobs.start(this.free(id), 'scrub', false); }
   pauseScrub(id: string): Promise<void> { return this.jobs.pause(this.store.get(id), 'scrub'); }
 
   resizeLimits(id: string): ResizeLimits {
@@ -177,7 +186,7 @@ export class EngineHost implements IntegrityCommands {
   }
 
   resizeVolume(id: string, req: ResizeVolumeRequest): Promise<VolumeSnapshot> {
-    return this.resizer.resize(this.store.get(id), req);
+    return this.resizer.resize(this.free(id), req);
   }
 
   listErrors(id: string, req: ListErrorsRequest): ErrorPage {
@@ -194,7 +203,7 @@ export class EngineHost implements IntegrityCommands {
   }
 
   rewriteFreeBlocks(id: string, req: RewriteFreeRequest): Promise<RewriteFreeResult> {
-    return this.fsmap.rewriteFree(this.store.get(id), req);
+    return this.fsmap.rewriteFree(this.free(id), req);
   }
 
   // ---- the kernel's own devices (host/live) ----

@@ -7,6 +7,7 @@ import type {
   ControlPlan, ControlResult, IntegrityEvent, LiveControlRequest, LiveKernelLog, LiveOverview, LiveScrubRequest, LiveScrubView, LiveWatch,
 } from '../../engine/api.js';
 import type { PlanRequest } from '../../engine/live/service.js';
+import type { LiveVolume } from '../../engine/live/types.js';
 import { validDmName } from '../../engine/live/controls.js';
 import type { EventHub } from '../events.js';
 import type { Entry } from '../volumes.js';
@@ -30,6 +31,9 @@ export class LiveHost {
   private readonly choice: LiveBackendChoice;
   private readonly watches: LiveWatches;
   private unsubscribe: (() => void) | null = null;
+  /** paths of the kernel's integrity devices (images, loop files, data and metadata devices) → dm name, from the
+   *  last listing: our engine must never open what the kernel holds */
+  private held = new Map<string, string>();
 
   constructor(private readonly events: EventHub, private readonly entry: (id: string) => Entry, o: LiveHostOptions = {}) {
     this.choice = new LiveBackendChoice(o);
@@ -50,12 +54,34 @@ export class LiveHost {
     return b;
   }
 
+  private note(volumes: readonly LiveVolume[]): void {
+    const held = new Map<string, string>();
+    for (const v of volumes) {
+      for (const p of [v.superblock_device, v.data_device.path, v.data_device.loop_file, v.meta_device?.path, v.meta_device?.loop_file]) if (p) held.set(p, v.name);
+    }
+    this.held = held;
+  }
+
+  /** the dm name of the kernel device holding this image or device, as last listed (null: none seen) */
+  heldBy(p: string): string | null {
+    return this.held.get(p) ?? null;
+  }
+
+  /** lists in the background when that asks nothing of the user (root, or a backend already started) */
+  prime(): void {
+    void this.choice.availability().then(async (a) => {
+      if (a.available && (a.via === 'root' || this.choice.current())) this.note(await (await this.backend()).list());
+    }).catch(() => undefined);
+  }
+
   async overview(): Promise<LiveOverview> {
     const availability = await this.choice.availability();
     const listed_at = new Date().toISOString();
     if (!availability.available) return { availability, volumes: [], listed_at, error: null };
     try {
-      return { availability, volumes: await (await this.backend()).list(), listed_at, error: null };
+      const volumes = await (await this.backend()).list();
+      this.note(volumes);
+      return { availability, volumes, listed_at, error: null };
     } catch (e) {
       return { availability, volumes: [], listed_at, error: (e as Error).message };
     }
@@ -105,6 +131,9 @@ export class LiveHost {
       const name = r.action === 'activate' ? r.spec.name : r.name;
       if (result.reloaded) this.watches.markReload(name);
       await this.watches.refresh(name);
+      if (r.action === 'activate' || r.action === 'deactivate') {
+        try { this.note(await b.list()); } catch { /* the last listing stays */ }
+      }
       return result;
     } finally {
       this.done(r);

@@ -130,6 +130,8 @@ test('activation of a listed volume: the held keys reach the ActivateSpec, never
     assert.equal(spec.name, 'keyed');
     assert.equal(spec.device, img);
     assert.ok(spec.integrityKey && 'bytes' in spec.integrityKey && Buffer.from(spec.integrityKey.bytes).equals(key), 'the held key reached the spec');
+    // active in the kernel (the fake attaches the image to a loop device): the app's engine refuses to open it
+    assert.throws(() => h.startScrub(v.id), (e: Error & { code?: string }) => e.code === 'EBUSY' && /active in the kernel as \/dev\/mapper\/keyed/.test(e.message));
     await h.watchLive('keyed');
     const out = JSON.stringify({ plan, r, events, list: await h.liveVolumes(), vols: h.listVolumes() });
     assertNoSecret(out, key, 'integrity key', 'the plan, answers and events');
