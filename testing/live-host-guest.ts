@@ -6,7 +6,10 @@
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { startServer } from '../host/serve.js';
+import { fileURLToPath } from 'node:url';
 import { parseIntegrityStatus } from '../engine/live/parse.js';
+import { PrivilegedClient } from '../engine/live/privileged-client.js';
+import { EngineHost } from '../host/engine-host.js';
 
 const sh = (cmd: string): string => execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +52,24 @@ async function main(): Promise<unknown> {
     await sleep(2000);
     const after = (await api('watchLive', ['live'])).body.snapshot;
     const refused = (await api('controlLive', [{ action: 'resume', name: 'live' }])).body;
-    return { kernel: sh('uname -r').trim(), integritysetup: sh('integritysetup --version').trim(), overview, watched, asked, confirmed, suspended_info: suspendedInfo, resumed, after, after_dmsetup: dmStatus('live'), refused };
+    // our live scrub while the kernel recalculates: what is past its position is counted as not verified
+    const scrubStart = (await api('startLiveScrub', ['live', { maxMiBs: 64 }])).body;
+    await sleep(4000);
+    const scrubPaused = (await api('pauseLiveScrub', ['live'])).body;
+    const scrubLater = (await api('liveScrubProgress', ['live'])).body;
+    // the same host over the privileged helper (started directly as root: no polkit agent here), as the desktop
+    // app runs it through pkexec
+    const helperHost = await EngineHost.create({ dataDir: '/tmp/d2', pollMs: 0, autoMapDamage: false, liveBackend: new PrivilegedClient({ argv: [process.execPath, fileURLToPath(new URL('../engine/live/privileged-main.js', import.meta.url))] }) });
+    let viaHelper: unknown;
+    try {
+      const o = await helperHost.liveVolumes();
+      const w = await helperHost.watchLive('live');
+      viaHelper = { names: o.volumes.map((v) => v.name), snapshot: w.snapshot, plan: await helperHost.planLive({ action: 'suspend', name: 'live' }) };
+    } finally {
+      await helperHost.close();
+    }
+    return {
+      scrub: { start: scrubStart, paused: scrubPaused, later: scrubLater }, via_helper: viaHelper, kernel: sh('uname -r').trim(), integritysetup: sh('integritysetup --version').trim(), overview, watched, asked, confirmed, suspended_info: suspendedInfo, resumed, after, after_dmsetup: dmStatus('live'), refused };
   } finally {
     await s.close();
   }

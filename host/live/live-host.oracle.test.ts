@@ -25,7 +25,7 @@ function stageProject(): string {
   return stage;
 }
 
-test(`[Linux ${kernel}, ${release}] serve as root over a kernel-active device: discovery, the watched recalculation against dmsetup status, suspend asked first then confirmed`, (t) => {
+test(`[Linux ${kernel}, ${release}] serve as root over a kernel-active device: discovery, the watched recalculation against dmsetup status, suspend asked first then confirmed, a live scrub, the same host over the privileged helper`, (t) => {
   if (skipWithoutOracle(t, release)) return;
   fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
   const work = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'live-host-oracle-'));
@@ -69,6 +69,21 @@ test(`[Linux ${kernel}, ${release}] serve as root over a kernel-active device: d
   assert.equal(d.resumed.suspended_snapshot.state, 'suspended');
   assert.doesNotMatch(d.resumed.info, /s/);
   assert.ok(d.after.recalc.position >= d.resumed.suspended_snapshot.recalc.position, 'the recalculation continues after resume');
+  // the live scrub through the host (behind the kernel's recalculation, so every block it read was verified):
+  // it moved, paused with its position kept, counted each block read as checked, found nothing
+  assert.equal(d.scrub.start.state, 'running', JSON.stringify(d.scrub.start).slice(0, 500));
+  assert.equal(d.scrub.paused.state, 'paused');
+  assert.ok(d.scrub.paused.position_sector > 0, 'the scrub read something');
+  assert.ok(d.scrub.paused.position_sector < d.after.recalc.position, 'it stayed behind the recalculation');
+  assert.equal(d.scrub.later.position_sector, d.scrub.paused.position_sector);
+  assert.equal(d.scrub.paused.unchecked_blocks, 0, JSON.stringify(d.scrub.paused.unchecked));
+  assert.equal(d.scrub.paused.checked_blocks, d.scrub.paused.position_sector / d.scrub.paused.sectors_per_block);
+  assert.equal(d.scrub.paused.bad_blocks, 0);
+  assert.ok(d.scrub.paused.bad_ranges.length <= 64 && typeof d.scrub.paused.bad_range_count === 'number', 'the answer is the bounded view');
+  // the same host through the privileged helper: the same device, sampled, planned
+  assert.ok(d.via_helper.names.includes('live'));
+  assert.equal(d.via_helper.snapshot.name, 'live');
+  assert.equal(d.via_helper.plan.commands[0], 'dmsetup suspend live');
   // a refusal comes back in the plan's words
   assert.equal(d.refused.code, 'EREFUSED');
   assert.match(d.refused.error, /not suspended/);
