@@ -57,7 +57,10 @@ export function LiveControls({ store, name, stateKey, onDone }: { store: Dashboa
                   ) : <button type="button" disabled={busy !== null} aria-busy={busy === a} onClick={() => void run(a, false)}>{label}</button>}
               </div>
               {p.refused ? <p className="small warn" id={`refused-${a}`}>Refused: {p.refused}</p> : <p className="small muted">{p.cost}</p>}
-              <figure className="cmd-box" aria-label={`Equivalent command: ${label}`}><pre className="cmd">{p.commands.join('\n')}</pre></figure>
+              {p.refused ? (
+                // not offered as something to run by hand: the refusal says what to use instead
+                <details className="small"><summary>The command it would run</summary><figure className="cmd-box" aria-label={`Equivalent command: ${label}`}><pre className="cmd">{p.commands.join('\n')}</pre></figure></details>
+              ) : <figure className="cmd-box" aria-label={`Equivalent command: ${label}`}><pre className="cmd">{p.commands.join('\n')}</pre></figure>}
             </li>
           );
         })}
