@@ -23,13 +23,14 @@ async function main(): Promise<unknown> {
   sh('integritysetup open /dev/mapper/slow live --integrity-recalculate');
   sh('ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null || true');
   const s = await startServer({ dataDir: '/tmp/d', port: 0, newToken: true, pollMs: 0 });
+  // biome-ignore lint/suspicious/noExplicitAny: the answers go back to the host test as JSON, typed there (GuestData)
   const api = async (cmd: string, args: unknown[]): Promise<{ ok: boolean; body: any }> => {
     const r = await fetch(`http://127.0.0.1:${s.port}/api/${cmd}`, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: JSON.stringify(args) });
     return { ok: r.ok, body: await r.json() };
   };
   try {
     const overview = (await api('liveVolumes', [])).body;
-    const watched: Array<{ snapshot: any; dmsetup_after: number | null }> = [];
+    const watched: Array<{ snapshot: unknown; dmsetup_after: number | null }> = [];
     for (let i = 0; i < 8; i++) {
       const w = (await api('watchLive', ['live'])).body;
       watched.push({ snapshot: w.snapshot, dmsetup_after: dmStatus('live').recalc_sector });
