@@ -25,6 +25,7 @@ import { mapBadSectors, volumeSource } from '../engine/fsmap/index.js';
 import { DUMP_OPTIONS, dumpText, formatVersion, readSuperblockOf, statusFacts, statusText } from './dump.js';
 import { cmdResize, RESIZE_OPTIONS } from './resize.js';
 import { cmdErrors, ERRORS_OPTIONS } from './errors.js';
+import { cmdLive, LIVE_DESCRIPTIONS, LIVE_OPTIONS } from './live.js';
 import type { JobKind, JobSpec } from '../engine/jobs/types.js';
 import { CLI_ALGORITHM_REMEDY, everyBlockFailedHint } from '../engine/hints.js';
 
@@ -374,6 +375,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   scrub: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json] [--json] [--map-files]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS, ...MAP_OPTIONS }, descriptions: MAP_DESCRIPTION, run: (p, io) => cmdJob('scrub', p, io), luks: crypt('scrub', MAP_OPTIONS) },
   format: { synopsis: 'DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: FORMAT_OPTIONS, run: (p, io) => runFormat(p, io) },
   errors: { synopsis: 'DEVICE [--data-device F] [--csv | --json]', summary: 'every bad or unreadable range the last scrub found (with what it carried over), as CSV (default) or JSON, streamed; the dashboard\'s export', options: ERRORS_OPTIONS, run: cmdErrors },
+  live: { synopsis: '[list | status NAME [--watch] | scrub NAME [--max-rate MIB/S] [--reset]] [--json]', summary: 'the kernel\'s active dm-integrity devices: list them, watch one (recalculation position, rate, ETA, mismatches), scrub one while in use (Ctrl-C pauses; exit 4 on bad blocks); needs root or pkexec', options: LIVE_OPTIONS, descriptions: LIVE_DESCRIPTIONS, run: (p, io) => cmdLive(p, io) },
   'luks-dump': { synopsis: 'DEVICE [--json]', summary: 'show the LUKS2 header as cryptsetup luksDump does; never prints keys', options: LUKS_DUMP_OPTIONS, run: (p, io) => cmdLuksDump(p, io) },
   'luks-format': { synopsis: 'DEVICE --integrity ALG [cryptsetup luksFormat options]', summary: 'create a LUKS2 authenticated volume (dm-crypt over dm-integrity) with cryptsetup luksFormat\'s options', options: LUKS_FORMAT_OPTIONS as unknown as Options, descriptions: LUKS_FORMAT_DESCRIPTIONS, run: ({ values, positionals }, io) => cmdLuksFormat({ values: values as Parameters<typeof cmdLuksFormat>[0]['values'], positionals }, io) },
   serve: { synopsis: '[--port N] [--new-token] [--data-dir D] [IMAGE ...]', summary: 'the dashboard in a browser: prints its Dashboard URL (127.0.0.1 only; the URL carries the token). Ctrl-C pauses running jobs (their positions are saved) and says what it paused', options: SERVE_OPTIONS, run: async (p, io) => (await import('../host/serve.js')).cmdServe(p, io) },

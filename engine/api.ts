@@ -2,7 +2,15 @@
 // `integrity-studio serve`) and the dashboard (renderer/). Types only: plain data that crosses IPC and WebSockets.
 // Keys never cross it: the renderer only learns whether a key is set.
 import type { FsMapItem, FsMapResult, FsMapStats, FsType, SectorRange } from './fsmap/types.js';
+import type { LiveVolume } from './live/types.js';
+import type { ControlAction, ControlPlan, ControlResult, IntegrityMessage, LiveAvailability, LiveScrubProgress, LiveSnapshot } from './live/wire.js';
 
+export type {
+  BlockRef, Holder, IntegrityMode, IntegrityStatus, IntegrityTable, IntegrityTableOptions, LiveVolume, MountInfo, Owner, OwnerKind, TableAlgorithm, TargetVersion, Verifier,
+} from './live/types.js';
+export type {
+  ControlAction, ControlPlan, ControlResult, IntegrityMessage, LiveAvailability, LiveKernelMismatches, LiveScrubProgress, LiveSnapshot, LiveUncheckedReason, RecalcState,
+} from './live/wire.js';
 export type { ByteRange, FsMapFileItem, FsMapFreeItem, FsMapItem, FsMapMetadataItem, FsMapResult, FsMapStats, FsMapUnmappedItem, FsType, InodeRef, SectorRange } from './fsmap/types.js';
 
 // ---- jobs and the journal, as they cross IPC (engine/jobs/types.ts and integrity/journal-writer.ts re-export them)
@@ -445,6 +453,96 @@ export interface ResizeVolumeRequest {
   confirmShrink?: boolean;
 }
 
+
+// ---- the kernel's own dm-integrity devices (issue 18: engine/live; host/live wires it) ----
+
+/** The live view's list: whether the live features work here (and if not, why and what to do), and every active
+ *  integrity device of the kernel, keyless. */
+export interface LiveOverview {
+  availability: LiveAvailability;
+  volumes: LiveVolume[];
+  /** ISO time of the listing */
+  listed_at: string;
+  /** the listing failed although the live features are available (the tool's words), else null */
+  error: string | null;
+}
+
+/** A page watching a device: the host samples it about once a second while watches are renewed (a lease of
+ *  lease_ms after the last watchLive call), sending 'live' events; the latest snapshot at once. */
+export interface LiveWatch {
+  name: string;
+  lease_ms: number;
+  snapshot: LiveSnapshot | null;
+  /** the last sample failed (the tool's words), else null */
+  error: string | null;
+}
+
+/** A control of a kernel device. activate: `volumeId` names a volume of the app's list (its options and the keys
+ *  the host holds; keys never cross here) and `name` the dm name to create (default: the volume's name); every other
+ *  action: `name` is the active device. */
+export interface LiveControlRequest {
+  action: ControlAction;
+  name?: string;
+  volumeId?: string;
+  /** activate: --integrity-recalculate / --integrity-recalculate-reset */
+  recalculate?: boolean;
+  recalculateReset?: boolean;
+  /** the user saw the plan's question (the ECONFIRM answer) and said yes */
+  confirm?: boolean;
+}
+
+export interface LiveScrubRequest {
+  /** read at most this many MiB/s (the mounted file system stays usable); absent or 0: no limit */
+  maxMiBs?: number;
+  /** start from sector 0 even when a paused scrub of this device is saved */
+  reset?: boolean;
+}
+
+/** At most this many kernel log lines in a live scrub event or answer, and in liveKernelLog's answer. */
+export const LIVE_KERNEL_MESSAGES = 50;
+
+/** A live scrub's progress as it crosses the contract, bounded whatever it found: the first DAMAGE_FIRST_RANGES
+ *  ranges of each kind with their counts, and the last LIVE_KERNEL_MESSAGES kernel log lines with their count. */
+export interface LiveScrubView extends LiveScrubProgress {
+  bad_range_count: number;
+  read_error_range_count: number;
+  kernel_message_count: number;
+}
+
+/** What the kernel logged about integrity failures of a device (and the dm-crypt device above it): the last
+ *  LIVE_KERNEL_MESSAGES lines, with how many there were. */
+export interface LiveKernelLog {
+  name: string;
+  messages: IntegrityMessage[];
+  total: number;
+}
+
+/** What the bad blocks a live scrub found hold, a page of items at a time (as mapDamage for the app's volumes). */
+export interface MapLiveDamageRequest {
+  /** the items of one kind (default all, in sector order) */
+  kind?: 'all' | FsMapItem['kind'];
+  /** the first item of the page (default 0) */
+  offset?: number;
+  /** at most this many items (default 50, at most 200) */
+  limit?: number;
+  /** map again even when the kept mapping is of the scrub's latest findings */
+  refresh?: boolean;
+}
+
+export interface LiveDamageMapPage {
+  name: string;
+  /** the device read: the one the scrub read (/dev/mapper/NAME, or the dm-crypt device above a LUKS2 _dif) */
+  device: string;
+  /** when the mapping was made, and when the scrub's findings it maps were saved */
+  mapped_at: string;
+  scrub_updated: string | null;
+  /** the mapping's header: the whole result without its items */
+  result: Omit<FsMapResult, 'items'>;
+  items: FsMapItem[];
+  total_items: number;
+  next_offset: number | null;
+}
+
 export interface HostStatus {
   version: string;
   transport: 'electron' | 'websocket';
@@ -503,6 +601,27 @@ export interface IntegrityCommands {
    *  write path (a LUKS2 volume: through dm-crypt, a new IV and tag); asks first (ECONFIRM, naming what is written)
    *  unless `confirm`; refuses when any of them is not free when checked again just before writing */
   rewriteFreeBlocks(id: string, req: RewriteFreeRequest): Awaitable<RewriteFreeResult>;
+  /** the kernel's active integrity devices, and whether (or why not) the live features work here */
+  liveVolumes(): Awaitable<LiveOverview>;
+  /** starts or renews a watch of an active device (a lease: sampled about once a second, 'live' events) */
+  watchLive(name: string): Awaitable<LiveWatch>;
+  /** what a control would run (the equivalent commands), what it costs, the question it asks or why it is refused;
+   *  runs nothing */
+  planLive(req: LiveControlRequest): Awaitable<ControlPlan>;
+  /** runs a control; refused with code ECONFIRM (the plan's question) unless `confirm`, with EREFUSED (in the owner's
+   *  words) where another tool owns the device */
+  controlLive(req: LiveControlRequest): Awaitable<ControlResult>;
+  /** our resumable O_DIRECT scrub of an active (possibly mounted) device; progress as 'live-scrub' events */
+  startLiveScrub(name: string, req: LiveScrubRequest): Awaitable<LiveScrubView>;
+  /** pauses it at the next chunk (its position saved) */
+  pauseLiveScrub(name: string): Awaitable<LiveScrubView>;
+  /** the running scrub's latest progress, else the saved one, else null */
+  liveScrubProgress(name: string): Awaitable<LiveScrubView | null>;
+  /** integrity failures the kernel logged for the device (and a dm-crypt device above it) */
+  liveKernelLog(name: string): Awaitable<LiveKernelLog>;
+  /** what the bad blocks the last live scrub of this device found hold, read through the kernel's device (a block the
+   *  kernel refuses is named unreadable, never guessed); kept until the scrub's findings change or `refresh` */
+  mapLiveDamage(name: string, req: MapLiveDamageRequest): Awaitable<LiveDamageMapPage>;
 }
 
 export type CommandName = keyof IntegrityCommands;
@@ -711,6 +830,11 @@ const OPEN: Shape<OpenOptionsRequest> = {
   mode: MODE, allowDiscards: B, bitmapSectorsPerBit: I, bitmapFlushTimeMs: I,
 };
 
+const LIVE_CONTROL: Shape<LiveControlRequest> = {
+  action: { t: 'enum', values: ['activate', 'deactivate', 'recalc-start', 'recalc-reset', 'suspend', 'resume'], required: true },
+  name: S, volumeId: S, recalculate: B, recalculateReset: B, confirm: B,
+};
+
 /** Every command, with its arguments' schemas: the one table of the contract. */
 export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
   status: { args: [] },
@@ -736,6 +860,15 @@ export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
   exportErrors: { args: [ID, { kind: 'object', name: 'exportErrors', shape: { format: { t: 'enum', values: ['json', 'csv'], required: true }, path: RP } }] },
   mapDamage: { args: [ID, { kind: 'object', name: 'mapDamage', shape: { kind: { t: 'enum', values: ['all', 'file', 'metadata', 'free', 'unmapped'] }, offset: I, limit: I, refresh: B } }] },
   rewriteFreeBlocks: { args: [ID, { kind: 'object', name: 'rewriteFreeBlocks', shape: { confirm: B } }] },
+  liveVolumes: { args: [] },
+  watchLive: { args: [ID] },
+  planLive: { args: [{ kind: 'object', name: 'planLive', shape: LIVE_CONTROL }] },
+  controlLive: { args: [{ kind: 'object', name: 'controlLive', shape: LIVE_CONTROL }] },
+  startLiveScrub: { args: [ID, { kind: 'object', name: 'startLiveScrub', shape: { maxMiBs: I, reset: B } }] },
+  pauseLiveScrub: { args: [ID] },
+  liveScrubProgress: { args: [ID] },
+  liveKernelLog: { args: [ID] },
+  mapLiveDamage: { args: [ID, { kind: 'object', name: 'mapLiveDamage', shape: { kind: { t: 'enum', values: ['all', 'file', 'metadata', 'free', 'unmapped'] }, offset: I, limit: I, refresh: B } }] },
 };
 
 /** the command names, from the table (the transports build their calls from this) */
@@ -753,7 +886,11 @@ export type IntegrityEvent =
    *  reached of total; clean regions are skipped at once), with the time since it started */
   | { type: 'replay-progress'; id: string; done: number; total: number; elapsed_ms: number; finished: boolean }
   /** a LUKS2 keyslot KDF running for an unlock or a format (fraction of the estimated time: a guess until done) */
-  | { type: 'kdf-progress'; id: string; kdf: string; elapsed_ms: number; estimate_ms: number; fraction: number; done: boolean };
+  | { type: 'kdf-progress'; id: string; kdf: string; elapsed_ms: number; estimate_ms: number; fraction: number; done: boolean }
+  /** a watched kernel device, sampled about once a second while a page renews its watch (watchLive) */
+  | { type: 'live'; name: string; snapshot: LiveSnapshot }
+  /** a live scrub's progress (bounded: LiveScrubView) */
+  | { type: 'live-scrub'; name: string; progress: LiveScrubView };
 
 /** WebSocket / IPC frames */
 export interface RequestFrame { id: number; cmd: CommandName; args: unknown[] }

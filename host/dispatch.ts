@@ -30,6 +30,15 @@ const HANDLERS: Handlers = {
   exportErrors: (h, [id, req]) => h.exportErrors(id, req),
   mapDamage: (h, [id, req]) => h.mapDamage(id, req),
   rewriteFreeBlocks: (h, [id, req]) => h.rewriteFreeBlocks(id, req),
+  liveVolumes: (h) => h.liveVolumes(),
+  watchLive: (h, [name]) => h.watchLive(name),
+  planLive: (h, [req]) => h.planLive(req),
+  controlLive: (h, [req]) => h.controlLive(req),
+  startLiveScrub: (h, [name, req]) => h.startLiveScrub(name, req),
+  pauseLiveScrub: (h, [name]) => h.pauseLiveScrub(name),
+  liveScrubProgress: (h, [name]) => h.liveScrubProgress(name),
+  liveKernelLog: (h, [name]) => h.liveKernelLog(name),
+  mapLiveDamage: (h, [name, req]) => h.mapLiveDamage(name, req),
 };
 
 /** Runs an already validated call. */

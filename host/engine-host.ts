@@ -14,7 +14,9 @@ import type {
   AddVolumeRequest, CreateLuksVolumeRequest, CreateVolumeRequest, ErrorPage, ExportErrorsRequest, ExportResult, HostStatus, IntegrityCommands,
   IntegrityEvent, ListErrorsRequest, ResizeLimits, ResizeVolumeRequest, UnlockRequest, UpdateVolumeRequest, VolumeSnapshot,
   DamageMapPage, MapDamageRequest, RewriteFreeRequest, RewriteFreeResult,
+  ControlPlan, ControlResult, LiveControlRequest, LiveKernelLog, LiveDamageMapPage, MapLiveDamageRequest, LiveOverview, LiveScrubRequest, LiveScrubView, LiveWatch,
 } from '../engine/api.js';
+import type { LiveBackend } from '../engine/live/service.js';
 import { signatureOf, Poller } from './changes.js';
 import type { HostContext, StartJob } from './context.js';
 import { exportErrors, listErrors } from './damage-list.js';
@@ -27,6 +29,7 @@ import { Resizer } from './resize.js';
 import { snapshotOf } from './snapshot.js';
 import { forgetKeys, VolumeStore, type Entry } from './volumes.js';
 import { currentMapping, DamageMaps, type KeptMapping } from './fsmap/index.js';
+import { LiveHost, type LiveHostOptions } from './live/index.js';
 
 export type { PausedJob } from './jobs.js';
 export type { StartJob } from './context.js';
@@ -45,6 +48,10 @@ export interface EngineHostOptions {
   pollMs?: number;
   /** map known damage in the background when a volume is idle (host/fsmap); default true */
   autoMapDamage?: boolean;
+  /** the kernel's devices through this backend (tests: a fake); default: chosen from liveAvailability() */
+  liveBackend?: LiveBackend;
+  /** lease, sampling period and availability probe of the live part (tests) */
+  live?: Omit<LiveHostOptions, 'backend'>;
 }
 
 export class EngineHost implements IntegrityCommands {
@@ -60,6 +67,7 @@ export class EngineHost implements IntegrityCommands {
   private readonly startJobFn: StartJob | null;
   private readonly fsmap: DamageMaps;
   private readonly autoMap: boolean;
+  private readonly live: LiveHost;
 
   private constructor(o: EngineHostOptions) {
     this.transport = o.transport ?? 'websocket';
@@ -78,11 +86,13 @@ export class EngineHost implements IntegrityCommands {
     this.poller = new Poller(o.pollMs ?? 2000, () => this.poll());
     this.fsmap = new DamageMaps(ctx, this.jobs);
     this.autoMap = o.autoMapDamage ?? true;
+    this.live = new LiveHost(this.events, (id) => this.store.get(id), { ...o.live, ...(o.liveBackend ? { backend: o.liveBackend } : {}) });
   }
 
   static async create(o: EngineHostOptions = {}): Promise<EngineHost> {
     const host = new EngineHost(o);
     host.store.load();
+    host.live.prime();
     // known damage from before this host started is mapped in the background, one volume at a time
     if (host.autoMap) for (const e of host.store.all()) host.fsmap.consider(e, snapshotOf(e, host.startedAt));
     return host;
@@ -149,18 +159,26 @@ export class EngineHost implements IntegrityCommands {
   }
 
   async replayJournal(id: string): Promise<VolumeSnapshot> {
-    const e = this.store.get(id);
+    const e = this.free(id);
     if (e.replaying) throw new IntegrityStudioError(`${e.name}: its journal is already being replayed`, 'EBUSY');
     this.jobs.refuseWhileBusy(e, 'replaying its journal');
     return e.luks ? this.luks.replay(e) : this.plain.replay(e);
   }
 
-  startRecalc(id: string): void { this.jobs.start(this.store.get(id), 'recalc', false); }
-  resumeRecalc(id: string): void { this.jobs.start(this.store.get(id), 'recalc', false); }
-  resetRecalc(id: string): void { this.jobs.start(this.store.get(id), 'recalc', true); }
+  /** our engine never opens a volume the kernel holds (activated from this list, or by integritysetup elsewhere) */
+  private free(id: string): Entry {
+    const e = this.store.get(id);
+    const name = this.live.heldBy(e.path) ?? (e.options.data_device ? this.live.heldBy(e.options.data_device) : null);
+    if (name) throw new IntegrityStudioError(`${e.name} is active in the kernel as /dev/mapper/${name}: the app's engine does not open it while the kernel holds it. Watch, recalculate and scrub it under Kernel devices, or deactivate it there first.`, 'EBUSY');
+    return e;
+  }
+
+  startRecalc(id: string): void { this.jobs.start(this.free(id), 'recalc', false); }
+  resumeRecalc(id: string): void { this.jobs.start(this.free(id), 'recalc', false); }
+  resetRecalc(id: string): void { this.jobs.start(this.free(id), 'recalc', true); }
   pauseRecalc(id: string): Promise<void> { return this.jobs.pause(this.store.get(id), 'recalc'); }
-  startScrub(id: string): void { this.jobs.start(this.store.get(id), 'scrub', true); }
-  resumeScrub(id: string): void { this.jobs.start(this.store.get(id), 'scrub', false); }
+  startScrub(id: string): void { this.jobs.start(this.free(id), 'scrub', true); }
+  resumeScrub(id: string): void { this.jobs.start(this.free(id), 'scrub', false); }
   pauseScrub(id: string): Promise<void> { return this.jobs.pause(this.store.get(id), 'scrub'); }
 
   resizeLimits(id: string): ResizeLimits {
@@ -168,7 +186,7 @@ export class EngineHost implements IntegrityCommands {
   }
 
   resizeVolume(id: string, req: ResizeVolumeRequest): Promise<VolumeSnapshot> {
-    return this.resizer.resize(this.store.get(id), req);
+    return this.resizer.resize(this.free(id), req);
   }
 
   listErrors(id: string, req: ListErrorsRequest): ErrorPage {
@@ -185,8 +203,21 @@ export class EngineHost implements IntegrityCommands {
   }
 
   rewriteFreeBlocks(id: string, req: RewriteFreeRequest): Promise<RewriteFreeResult> {
-    return this.fsmap.rewriteFree(this.store.get(id), req);
+    return this.fsmap.rewriteFree(this.free(id), req);
   }
+
+  // ---- the kernel's own devices (host/live) ----
+  liveVolumes(): Promise<LiveOverview> { return this.live.overview(); }
+  watchLive(name: string): Promise<LiveWatch> { return this.live.watch(name); }
+  planLive(req: LiveControlRequest): Promise<ControlPlan> { return this.live.plan(req); }
+  controlLive(req: LiveControlRequest): Promise<ControlResult> { return this.live.control(req); }
+  startLiveScrub(name: string, req: LiveScrubRequest): Promise<LiveScrubView> { return this.live.scrubStart(name, req); }
+  pauseLiveScrub(name: string): Promise<LiveScrubView> { return this.live.scrubPause(name); }
+  liveScrubProgress(name: string): Promise<LiveScrubView | null> { return this.live.scrubProgress(name); }
+  liveKernelLog(name: string): Promise<LiveKernelLog> { return this.live.kernelLog(name); }
+  mapLiveDamage(name: string, req: MapLiveDamageRequest): Promise<LiveDamageMapPage> { return this.live.mapDamage(name, req); }
+  /** the kernel devices sampled now (tests) */
+  liveWatched(): string[] { return this.live.watched(); }
 
   /** the kept mapping of a volume's known damage when it describes the damage known now (exports carry it) */
   mappingOf(e: Entry): KeptMapping | null {
@@ -203,6 +234,7 @@ export class EngineHost implements IntegrityCommands {
     this.poller.stop();
     const paused = await this.jobs.pauseAll();
     await this.fsmap.close();
+    await this.live.close();
     this.events.close();
     for (const e of this.store.all()) forgetKeys(e);
     return paused;

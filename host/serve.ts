@@ -16,6 +16,7 @@ import { answer, errorMessage, installProcessGuards, LIMITS, logInternal, parseB
 import type { IntegrityEvent } from '../engine/api.js';
 import type { PausedJob } from './engine-host.js';
 import { IntegrityStudioError } from '../engine/errors.js';
+import type { LiveBackend } from '../engine/live/service.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RENDERER_DIR = path.join(ROOT, 'dist', 'renderer');
@@ -39,6 +40,8 @@ export interface ServeOptions {
   rendererDir?: string;
   throttleMs?: number;
   pollMs?: number;
+  /** the kernel's devices through this backend (tests: a fake); default: chosen from liveAvailability() */
+  liveBackend?: LiveBackend;
 }
 export interface Server { url: string; port: number; token: string; host: EngineHost; close(): Promise<PausedJob[]> }
 
@@ -81,7 +84,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
   const kept = readServeState(o.dataDir);
   const token = o.token ?? ((!o.newToken && kept.token) || crypto.randomBytes(24).toString('base64url'));
   const wantPort = o.port ?? kept.port ?? 0;
-  const host = await EngineHost.create({ dataDir: o.dataDir, transport: 'websocket', throttleMs: o.throttleMs, pollMs: o.pollMs });
+  const host = await EngineHost.create({ dataDir: o.dataDir, transport: 'websocket', throttleMs: o.throttleMs, pollMs: o.pollMs, ...(o.liveBackend ? { liveBackend: o.liveBackend } : {}) });
   for (const img of o.images ?? []) {
     const p = path.resolve(img);
     if (!host.listVolumes().some((v) => v.path === p)) await host.addVolume({ path: p }); // a LUKS2 image is added locked

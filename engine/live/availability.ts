@@ -3,17 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findTool } from './system.js';
+import type { LiveAvailability } from './wire.js';
 
-export interface LiveAvailability {
-  available: boolean;
-  /** how the privileged part runs: in this process (root), through pkexec (polkit), or not at all */
-  via: 'root' | 'pkexec' | null;
-  /** null when available; otherwise what is missing and what to do */
-  reason: string | null;
-  tools: { dmsetup: string | null; integritysetup: string | null; cryptsetup: string | null; pkexec: string | null };
-  /** the dm-integrity target: loaded (in /sys/module), available as a module or built in, or absent */
-  dm_integrity: 'loaded' | 'module' | 'builtin' | 'absent' | 'unknown';
-}
+export type { LiveAvailability } from './wire.js';
+
 
 export interface AvailabilityProbe {
   platform?: NodeJS.Platform;

@@ -16,8 +16,10 @@ import { findLiveVolume, listLiveVolumes } from './discover.js';
 import { systemRunner, SYSTEM_FILES, withSecretFifos, type SystemFiles, type ToolRunner } from './system.js';
 import { scrubSecrets, shellCommand, shellPipeline, toolSaid } from './shell.js';
 import { KmsgReader } from './kmsg.js';
+import type { ControlAction, ControlPlan, ControlResult } from './wire.js';
 
-export type ControlAction = 'activate' | 'deactivate' | 'recalc-start' | 'recalc-reset' | 'suspend' | 'resume';
+export type { ControlAction, ControlPlan, ControlResult } from './wire.js';
+
 
 /** A key for activation: a file the caller may read (shown as is), or bytes (handed to integritysetup through a
  *  FIFO in a private folder, never a file on disk; shown as a placeholder). */
@@ -51,30 +53,7 @@ export interface ActivateSpec {
 
 export type ControlRequest = { action: 'activate'; spec: ActivateSpec } | { action: Exclude<ControlAction, 'activate'>; name: string };
 
-export interface ControlPlan {
-  action: ControlAction;
-  name: string;
-  /** the equivalent shell commands, in order, to run as root */
-  commands: string[];
-  /** what it does to I/O, the recalculation and the counters */
-  cost: string;
-  /** set when the device is in use and this stops or pauses its I/O: the question to ask before confirm=true */
-  confirm: string | null;
-  /** set when it will not be done here: why, and what to use instead */
-  refused: string | null;
-}
 
-export interface ControlResult {
-  plan: ControlPlan;
-  /** status before and after (null where the device does not exist) */
-  before: IntegrityStatus | null;
-  after: IntegrityStatus | null;
-  /** the table was replaced (the kernel's mismatch counter restarted at 0) */
-  reloaded: boolean;
-  /** recalc-reset: the position right after the reset_recalculate table's resume */
-  after_reset?: IntegrityStatus | null;
-  message: string;
-}
 
 export interface ControlOptions {
   runner?: ToolRunner;

@@ -5,6 +5,9 @@
 // 6.1, 6.12 and 7.2 guests (the crypt line carries a stray "trusted_key: " prefix there; matched anywhere).
 // Reading /dev/kmsg needs CAP_SYSLOG or kernel.dmesg_restrict=0.
 import fs from 'node:fs';
+import type { IntegrityMessage } from './wire.js';
+
+export type { IntegrityMessage } from './wire.js';
 
 export interface KmsgRecord {
   priority: number;
@@ -14,17 +17,6 @@ export interface KmsgRecord {
   text: string;
 }
 
-export interface IntegrityMessage {
-  kind: 'checksum' | 'aead' | 'journal-checksum' | 'other';
-  /** the kernel name the message names (dm-N) */
-  device: string;
-  /** 512-byte sector in that device's numbering (checksum: logical sector of the integrity device; aead: the
-   *  crypt device's sector) */
-  sector: number | null;
-  seq: number;
-  usec: number;
-  text: string;
-}
 
 export function parseKmsgRecord(raw: string): KmsgRecord | null {
   const semi = raw.indexOf(';');

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ORACLE_RELEASES, runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { PROJECT_ROOT } from '../../testing/golden.js';
 import type { LiveVolume } from './types.js';
+import type { LiveSnapshot } from './wire.js';
 import type { LiveScrubProgress } from './scrub.js';
 import { KEY_HEX, JKEY_HEX } from '../../testing/live-guest.js';
 
@@ -35,6 +36,7 @@ function disks(dir: string): string[] {
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: what the guest printed, as JSON; each test checks the fields it reads
 type Result = { ok: boolean; kernel: string; integritysetup?: string; error?: string; data?: any };
 
 for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
@@ -60,6 +62,7 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
       fs.rmSync(work, { recursive: true, force: true });
     }
   };
+  // biome-ignore lint/suspicious/noExplicitAny: the guest's JSON (see Result)
   const scenario = (name: string): any => {
     const r = run().get(name);
     assert.ok(r, runError || `no result for ${name}`);
@@ -106,7 +109,7 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
   test(`${label} the kernel's recalculation watched at 1 Hz: moves, agrees with dmsetup status; restart, suspend, close`, (t) => {
     if (skipWithoutOracle(t, release)) return;
     const d = scenario('recalc');
-    const w = d.watched as Array<{ ours: any; dmsetup_after: number; persisted: number | null }>;
+    const w = d.watched as Array<{ ours: LiveSnapshot; dmsetup_after: number; persisted: number | null }>;
     const pos = w.map((x) => x.ours.recalc.position as number);
     for (let i = 0; i < w.length; i++) {
       assert.equal(w[i]!.ours.recalc.state, 'running', JSON.stringify(w[i]));
@@ -117,7 +120,7 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     }
     assert.ok(pos[pos.length - 1]! > pos[0]!, `the position moved: ${pos.join(', ')}`);
     const last = w[w.length - 1]!.ours.recalc;
-    assert.ok(last.bytes_per_second > 0 && last.eta_ms > 0, JSON.stringify(last));
+    assert.ok((last.bytes_per_second ?? 0) > 0 && (last.eta_ms ?? 0) > 0, JSON.stringify(last));
     // dm-integrity writes the superblock straight to the device: a buffered read keeps the page cached earlier
     assert.ok(d.direct > 0, 'the kernel persisted a position');
     assert.notEqual(d.buffered, d.direct, `a buffered read is stale (buffered ${d.buffered}, O_DIRECT ${d.direct})`);

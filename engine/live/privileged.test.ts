@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { activateSpecFromWire, activateSpecToWire, allowedDevicePath, helperCommand, HELPER_COMMANDS, parseRequest, serveHelper, MAX_REQUEST_BYTES } from './privileged.js';
 import { PrivilegedClient } from './privileged-client.js';
 import type { LiveBackend } from './service.js';
-import { IntegrityStudioError } from '../errors.js';
+import type { IntegrityStudioError } from '../errors.js';
 import { skipUnless } from '../../testing/unavailable.js';
 
 const HELPER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'privileged-main.js');
@@ -136,7 +136,7 @@ test('the real helper, run as a child: ready, refusals in its words, answers to 
   const lines: string[] = [];
   let buf = '';
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, i)); buf = buf.slice(i + 1); } });
+  child.stdout.on('data', (d: string) => { buf += d; let i: number; while ((i = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, i)); buf = buf.slice(i + 1); } });
   child.stdin.write('{"id":1,"cmd":"modprobe","args":{}}\n{"id":2,"cmd":"status","args":{"name":"x y"}}\n{"id":3,"cmd":"deactivate","args":{"name":"does-not-exist","confirm":true}}\n');
   child.stdin.end();
   const code = await new Promise<number | null>((r) => child.on('exit', r));

@@ -46,7 +46,7 @@ function fields(args: unknown, shape: Shape, required: string[], what: string): 
   if (typeof args !== 'object' || args === null || Array.isArray(args)) throw refuse(`${what}: args must be an object`);
   const o = args as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!Object.prototype.hasOwnProperty.call(shape, k)) throw refuse(`${what}: unknown argument "${k.slice(0, 40)}"`);
+    if (!Object.hasOwn(shape, k)) throw refuse(`${what}: unknown argument "${k.slice(0, 40)}"`);
     const want = shape[k];
     const v = o[k];
     if (v === undefined) continue;

@@ -7,44 +7,10 @@
 // exports changes): those failures are then missed. Pure: no I/O, time comes from the samples.
 import { SECTOR_SIZE } from '../layout/superblock.js';
 import type { LiveSample } from './sample.js';
+import type { LiveSnapshot, RecalcState } from './wire.js';
 
-export type RecalcState = 'never' | 'running' | 'done' | 'suspended' | 'unknown';
+export type { LiveSnapshot, RecalcState } from './wire.js';
 
-export interface LiveSnapshot {
-  name: string;
-  t: number;
-  /** gone: no such integrity device now; every kernel figure is then null, never the last one seen */
-  state: 'active' | 'suspended' | 'gone';
-  /** what this sample showed happened since the previous one */
-  event: 'appeared' | 'reloaded' | 'disappeared' | null;
-  table_line: string | null;
-  mismatches: {
-    /** the kernel's counter for the current table load (null while gone) */
-    kernel: number | null;
-    /** failed reads seen since watching began, across table loads (the first sample's count included) */
-    total: number;
-    /** the counter as first seen (failures from before we watched) */
-    at_first_sample: number;
-    /** when a sample first showed the counter higher than the one before it */
-    last_grew_at: number | null;
-    table_loads_seen: number;
-    since: number;
-  };
-  provided_data_sectors: number | null;
-  recalc: {
-    state: RecalcState;
-    /** status' recalc_sector (live position) */
-    position: number | null;
-    total: number | null;
-    percent: number | null;
-    bytes_per_second: number | null;
-    eta_ms: number | null;
-    /** the superblock's persisted recalc_sector (what a crash or close would keep) */
-    persisted_sector: number | null;
-    /** when a sample showed the position go back (reset_recalculate) */
-    restarted_at: number | null;
-  };
-}
 
 /** Positions over a sliding window; the rate is the slope from the oldest to the newest. */
 export class PositionRate {
@@ -185,7 +151,7 @@ export class LiveSampler {
         percent: position !== null && total ? Math.min(100, (position / total) * 100) : null,
         bytes_per_second: bps === null ? null : Math.round(bps),
         eta_ms: state === 'done' ? 0 : sps && sps > 0 && total !== null && position !== null ? Math.round(((total - position) / sps) * 1000) : null,
-        persisted_sector: sb && sb.recalculating ? sb.recalc_sector : null,
+        persisted_sector: sb?.recalculating ? sb.recalc_sector : null,
         restarted_at: this.restartedAt,
       },
     };

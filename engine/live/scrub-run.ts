@@ -14,7 +14,9 @@
 import { addBadBlock } from '../jobs/state.js';
 import type { IntegrityMode, IntegrityStatus, Verifier } from './types.js';
 
-export type LiveUncheckedReason = 'recalculating' | 'dirty-bitmap' | 'recovery-mode' | 'not-verified';
+import type { LiveKernelMismatches, LiveUncheckedReason } from './wire.js';
+
+export type { LiveUncheckedReason } from './wire.js';
 export type LiveUncheckedCounts = Record<LiveUncheckedReason, number>;
 
 export const SECTOR = 512;
@@ -33,7 +35,7 @@ export interface LiveScrubPosition {
   /** our read requests that failed (each one the kernel counts once as a mismatch when it was EILSEQ) */
   failed_reads: number;
   /** the kernel's counter over this run: increases seen, across table loads */
-  kernel_mismatches: { at_start: number | null; now: number | null; increase: number; table_loads_seen: number };
+  kernel_mismatches: LiveKernelMismatches;
 }
 
 export interface LiveScrubGeometry {

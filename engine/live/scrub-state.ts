@@ -53,7 +53,7 @@ export function readLiveScrubState(name: string, identity?: string): LiveScrubSt
   } catch {
     return null;
   }
-  if (!j || j.kind !== 'live-scrub' || typeof j.position_sector !== 'number' || !Array.isArray(j.bad_ranges)) return null;
+  if (j?.kind !== 'live-scrub' || typeof j.position_sector !== 'number' || !Array.isArray(j.bad_ranges)) return null;
   if (identity !== undefined && j.identity !== identity) return null;
   if (!Array.isArray(j.runs)) j.runs = [];
   j.unchecked = { ...emptyUnchecked(), ...j.unchecked };

@@ -10,46 +10,16 @@ import { readSuperblockDirect } from './superblock.js';
 import { KmsgReader, messagesFor, type IntegrityMessage } from './kmsg.js';
 import { PositionRate } from './sampler.js';
 import { liveScrubStatePath, readLiveScrubState, resumeLiveScrubState, type LiveScrubState } from './scrub-state.js';
-import { SECTOR, type LiveScrubGeometry, type LiveScrubPosition, type LiveUncheckedReason } from './scrub-run.js';
+import { SECTOR, type LiveScrubGeometry, type LiveUncheckedReason } from './scrub-run.js';
 import type { LiveScrubWorkerData, LiveScrubWorkerMessage } from './scrub-worker.js';
 import { blockRef, systemRunner, SYSTEM_FILES, type SystemFiles, type ToolRunner } from './system.js';
 import { runningElsewhere } from '../jobs/state.js';
+import type { LiveScrubProgress } from './wire.js';
+
+export type { LiveScrubProgress } from './wire.js';
 
 export const LIVE_SCRUB_EVENTS_PER_SECOND = 4;
 
-export interface LiveScrubProgress {
-  job: 'live-scrub';
-  name: string;
-  device: string;
-  state: 'running' | 'paused' | 'done' | 'failed';
-  position_sector: number;
-  total_sectors: number;
-  start_sector: number;
-  sectors_per_block: number;
-  bytes_per_second: number;
-  eta_ms: number | null;
-  checked_blocks: number;
-  /** blocks whose read failed integrity (EILSEQ): the kernel's mismatches, narrowed to single blocks */
-  bad_blocks: number;
-  bad_ranges: Array<[number, number]>;
-  /** blocks whose read failed with EIO (media), not a mismatch */
-  read_errors: number;
-  read_error_ranges: Array<[number, number]>;
-  unchecked_blocks: number;
-  unchecked: Array<{ reason: LiveUncheckedReason; blocks: number }>;
-  /** who verifies the reads: dm-integrity, or dm-crypt above a LUKS2 `_dif` (whose own counter then stays 0) */
-  verified_by: LiveVolume['verified_by'];
-  /** our failing read requests, and the kernel's counter over the scrub: each failing request counts once, so
-   *  narrowing a bad block down re-reads it and the counter rises by more than the number of bad blocks */
-  failed_reads: number;
-  kernel_mismatches: LiveScrubPosition['kernel_mismatches'];
-  /** what the kernel logged for this device during the scrub (rate-limited by the kernel; may be incomplete) */
-  kernel_messages: IntegrityMessage[];
-  kernel_messages_lost: boolean;
-  started_at: string;
-  state_file: string;
-  error?: string;
-}
 
 export interface LiveScrubOptions {
   maxBytesPerSecond?: number;

@@ -19,6 +19,8 @@ import { LuksCreateVolumeForm } from './luks/LuksCreateForm.js';
 import { LuksUnlockForm } from './luks/LuksUnlockForm.js';
 import { ResizePage } from './volume/ResizePage.js';
 import type { Exporter } from './volume/DamageList.js';
+import { LiveList } from './live/LiveList.js';
+import { LiveDevicePage } from './live/LiveDevicePage.js';
 
 /** what a view of one volume needs from the store: re-rendered when this volume, its rates, its replay or KDF
  *  progress or the commands in flight change, not on every event of another volume */
@@ -92,6 +94,8 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
   const done = (id: string) => nav({ page: 'volume', id });
   let view: ReactNode;
   if (route.page === 'list') view = <VolumeList volumes={volumes} onNavigate={nav} />;
+  else if (route.page === 'live') view = <LiveList store={store} onNavigate={nav} />;
+  else if (route.page === 'live-device') view = <LiveDevicePage key={route.name} store={store} name={route.name} onNavigate={nav} />;
   else if (route.page === 'create') {
     view = <CreateVolumeForm algorithms={algorithms} progress={wipe} pickPath={pick} onLuks={() => nav({ page: 'create-luks' })} onCancel={() => nav({ page: 'list' })} onSubmit={async (r) => { done((await d.call('createVolume', r)).id); }} />;
   } else if (route.page === 'create-luks') {
@@ -120,6 +124,10 @@ export function App({ store, api }: { store: DashboardStore; api: Transport & { 
     <div className="app">
       <header>
         <h1><a href={routeHash({ page: 'list' })} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Integrity Studio</a></h1>
+        <nav aria-label="Views" className="row small">
+          <a href={routeHash({ page: 'list' })} aria-current={route.page === 'live' || route.page === 'live-device' ? undefined : 'page'} onClick={(e) => { e.preventDefault(); nav({ page: 'list' }); }}>Volumes</a>
+          <a href={routeHash({ page: 'live' })} aria-current={route.page === 'live' || route.page === 'live-device' ? 'page' : undefined} onClick={(e) => { e.preventDefault(); nav({ page: 'live' }); }}>Kernel devices</a>
+        </nav>
         <ConnectionBanner c={connection} onRetry={api.reconnectNow ? () => api.reconnectNow!() : undefined} />
         {status && !status.jobs_available ? <span className="warn">recalc/scrub engine not in this build</span> : null}
       </header>

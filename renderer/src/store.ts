@@ -3,7 +3,7 @@
 // of their own), rate history of the current run for the charts, the route, and the commands sent to the host.
 // Events from the host are queued and applied in batches (one state update per flush).
 import { createStore } from 'zustand/vanilla';
-import type { CommandArgs, CommandName, CommandResult, HostStatus, IntegrityEvent, JobKind, Transport, VolumeSnapshot } from '../../engine/api.js';
+import type { CommandArgs, CommandName, CommandResult, HostStatus, IntegrityEvent, JobKind, LiveScrubView, LiveSnapshot, Transport, VolumeSnapshot } from '../../engine/api.js';
 import { routeHash, type Route } from './lib/routes.js';
 
 export const RATE_HISTORY = 120;
@@ -38,6 +38,11 @@ export interface DashboardState {
   message: string | null;
   /** commands in flight, as "cmd:id" */
   pending: Record<string, true>;
+  /** kernel devices watched by a page: the latest sample of each (by dm name) and its recalculation rate history */
+  liveSnapshots: Record<string, LiveSnapshot>;
+  liveRates: Record<string, Array<[number, number]>>;
+  /** live scrubs of kernel devices (bounded progress), by dm name */
+  liveScrubs: Record<string, LiveScrubView>;
 }
 
 type Args<K extends CommandName> = CommandArgs<K>;
@@ -66,6 +71,7 @@ export function createDashboardStore(api?: Transport) {
   return createStore<Dashboard>()((set, get) => ({
     connection: { state: 'connecting', problem: 'none', reason: null, retry_at: null },
     status: null, volumes: {}, order: [], rates: {}, formatProgress: {}, kdfProgress: {}, replayProgress: {}, route: { page: 'list' }, navigations: 0, message: null, pending: {},
+    liveSnapshots: {}, liveRates: {}, liveScrubs: {},
     setConnection: (c) => set({ connection: { problem: 'none', reason: null, retry_at: null, ...c } }),
     setMessage: (message) => set({ message }),
     navigate: (route) => set((st) => ({ route, message: null, navigations: st.navigations + 1 })),
@@ -80,6 +86,7 @@ export function createDashboardStore(api?: Transport) {
     }),
     applyEvents: (events, now = Date.now()) => set((st) => {
       let volumes = st.volumes, order = st.order, rates = st.rates, formatProgress = st.formatProgress, kdfProgress = st.kdfProgress, replayProgress = st.replayProgress;
+      let liveSnapshots = st.liveSnapshots, liveRates = st.liveRates, liveScrubs = st.liveScrubs;
       for (const e of events) {
         switch (e.type) {
           case 'volume':
@@ -141,9 +148,20 @@ export function createDashboardStore(api?: Transport) {
           case 'replay-progress':
             replayProgress = { ...replayProgress, [e.id]: { done: e.done, total: e.total, elapsed_ms: e.elapsed_ms, finished: e.finished } };
             break;
+          case 'live': {
+            liveSnapshots = { ...liveSnapshots, [e.name]: e.snapshot };
+            const bps = e.snapshot.recalc.bytes_per_second;
+            // a restart of the recalculation (or the device gone) starts a new series
+            const series = e.snapshot.event || e.snapshot.state === 'gone' ? [] : liveRates[e.name] ?? [];
+            liveRates = { ...liveRates, [e.name]: bps !== null && bps > 0 ? [...series, [e.snapshot.t, bps] as [number, number]].slice(-RATE_HISTORY) : series };
+            break;
+          }
+          case 'live-scrub':
+            liveScrubs = { ...liveScrubs, [e.name]: e.progress };
+            break;
         }
       }
-      return { volumes, order, rates, formatProgress, kdfProgress, replayProgress };
+      return { volumes, order, rates, formatProgress, kdfProgress, replayProgress, liveSnapshots, liveRates, liveScrubs };
     }),
     call: (cmd, ...args) => {
       if (!api) return Promise.reject(new Error('no connection to the engine host'));

@@ -12,7 +12,10 @@ export type Route =
   | { page: 'volume'; id: string; panel?: PanelId }
   | { page: 'edit'; id: string }
   | { page: 'unlock'; id: string }
-  | { page: 'resize'; id: string };
+  | { page: 'resize'; id: string }
+  /** the kernel's own active dm-integrity devices, and one of them by its dm name */
+  | { page: 'live' }
+  | { page: 'live-device'; name: string };
 
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
@@ -20,6 +23,8 @@ export function parseHash(hash: string): Route {
   if (a === 'create' && parts.length === 1) return { page: 'create' };
   if (a === 'create' && id === 'luks' && parts.length === 2) return { page: 'create-luks' };
   if (a === 'add' && parts.length === 1) return { page: 'add' };
+  if (a === 'live' && parts.length === 1) return { page: 'live' };
+  if (a === 'live' && id && parts.length === 2) return { page: 'live-device', name: id };
   if (a === 'volume' && id) {
     if (b === 'edit' && parts.length === 3) return { page: 'edit', id };
     if (b === 'unlock' && parts.length === 3) return { page: 'unlock', id };
@@ -40,6 +45,8 @@ export function routeHash(r: Route): string {
     case 'edit': return `#/volume/${encodeURIComponent(r.id)}/edit`;
     case 'unlock': return `#/volume/${encodeURIComponent(r.id)}/unlock`;
     case 'resize': return `#/volume/${encodeURIComponent(r.id)}/resize`;
+    case 'live': return '#/live';
+    case 'live-device': return `#/live/${encodeURIComponent(r.name)}`;
   }
 }
 

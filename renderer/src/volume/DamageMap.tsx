@@ -56,7 +56,7 @@ export function MetaItem({ i }: { i: Extract<FsMapItem, { kind: 'metadata' }> })
   );
 }
 
-function OtherItem({ i }: { i: Extract<FsMapItem, { kind: 'free' | 'unmapped' }> }) {
+export function OtherItem({ i }: { i: Extract<FsMapItem, { kind: 'free' | 'unmapped' }> }) {
   return (
     <li data-testid={i.kind === 'free' ? 'free-space' : 'unmapped'}>
       {i.kind === 'unmapped' ? <div>{i.reason}</div> : null}
