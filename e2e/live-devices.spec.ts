@@ -113,6 +113,14 @@ test('a live scrub of a mounted device: progress, the bad block it finds, what t
   await scrub.getByRole('button', { name: 'Pause scrub' }).click();
   await expect(scrub.getByTestId('live-scrub-state')).toHaveText('paused');
   await expect(scrub.getByRole('button', { name: 'Resume scrub' })).toBeVisible();
+  // what the bad block holds, read through the device (the scripted ext4 on /srv/data): the file and its bytes
+  const map = scrub.getByTestId('live-damage-map');
+  await map.getByRole('button', { name: 'Find the damaged files' }).click();
+  await expect(map.getByTestId('damaged-file')).toContainText('/photos/2026/img_0412.jpg');
+  await expect(map.getByTestId('file-bytes')).toContainText('of the file');
+  await expect(map.getByTestId('live-map-summary')).toContainText('1 damaged file');
+  await expect(map.getByTestId('live-map-stale')).toContainText('mounted');
+  await shots(page, 'live-damage-map');
 });
 
 test('a LUKS2 _dif: failures come from dm-crypt, its log is shown, and its controls are refused in cryptsetup\'s words', async ({ page, fake }) => {
