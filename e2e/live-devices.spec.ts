@@ -161,6 +161,16 @@ test('activate a volume of the list: the command shows key file placeholders, th
     // the list says which volume of the app's list it was opened from
     await page.getByRole('link', { name: '← Kernel devices' }).click();
     await expect(page.getByTestId('live-list').getByRole('row').filter({ hasText: 'in your list as keyed' })).toHaveCount(1);
+    // one list: the app's own list says the volume is active in the kernel, and its page says what that means
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Volumes' }).click();
+    const row = page.getByRole('row').filter({ hasText: 'keyed' });
+    await expect(row.getByTestId('kernel-badge')).toHaveText('active in the kernel: keyed');
+    await shots(page, 'live-in-volume-list');
+    await row.getByRole('link', { name: 'keyed', exact: true }).click();
+    await expect(page.getByTestId('kernel-note')).toContainText('Active in the kernel as /dev/mapper/keyed');
+    await expect(page.getByTestId('kernel-note')).toContainText("the app's engine does not open it while the kernel holds it");
+    await page.getByTestId('kernel-note').getByRole('link', { name: 'Watch, recalculate and scrub it under Kernel devices' }).click();
+    await expect(page).toHaveURL(/#\/live\/keyed$/);
     const html = await page.content();
     for (const form of [key.toString('hex'), key.toString('hex').toUpperCase(), key.toString('base64')]) expect(html.includes(form)).toBe(false);
   } finally {

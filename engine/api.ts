@@ -285,6 +285,9 @@ export interface VolumeSnapshot {
   open_command: string;
   dm_table: string;
   /** one line naming the last problem, when there is one */
+  /** active in the kernel as /dev/mapper/NAME, as the last listing of the kernel's devices showed (then the app's
+   *  engine does not open it: Kernel devices watches, recalculates and scrubs it); null when none listed it */
+  kernel: { name: string; listed_at: string } | null;
   error: string | null;
   /** recalculation and scrub of this volume read at most this many MiB/s (null: as fast as the hardware goes) */
   speed_limit_mib_s: number | null;

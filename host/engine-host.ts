@@ -76,7 +76,7 @@ export class EngineHost implements IntegrityCommands {
     this.events = new EventHub(o.throttleMs ?? 100);
     const ctx: HostContext = {
       store: this.store, events: this.events, startedAt: this.startedAt, startJob: this.startJobFn,
-      snapshot: (e) => snapshotOf(e, this.startedAt),
+      snapshot: (e) => this.snap(e),
       emitVolume: (e) => this.emitVolume(e),
     };
     this.jobs = new Jobs(ctx);
@@ -87,6 +87,8 @@ export class EngineHost implements IntegrityCommands {
     this.fsmap = new DamageMaps(ctx, this.jobs);
     this.autoMap = o.autoMapDamage ?? true;
     this.live = new LiveHost(this.events, (id) => this.store.get(id), { ...o.live, ...(o.liveBackend ? { backend: o.liveBackend } : {}) });
+    // a listing that shows a volume of ours active in the kernel (or no longer) changes what its snapshot says
+    this.live.onHeldChange = () => { for (const e of this.store.all()) this.emitVolume(e); };
   }
 
   static async create(o: EngineHostOptions = {}): Promise<EngineHost> {
@@ -94,7 +96,7 @@ export class EngineHost implements IntegrityCommands {
     host.store.load();
     host.live.prime();
     // known damage from before this host started is mapped in the background, one volume at a time
-    if (host.autoMap) for (const e of host.store.all()) host.fsmap.consider(e, snapshotOf(e, host.startedAt));
+    if (host.autoMap) for (const e of host.store.all()) host.fsmap.consider(e, host.snap(e));
     return host;
   }
 
@@ -103,8 +105,13 @@ export class EngineHost implements IntegrityCommands {
     return this.events.on(listener);
   }
 
+  /** a volume as the contract shows it, with the kernel device holding it (as last listed) */
+  private snap(e: Entry): VolumeSnapshot {
+    return snapshotOf(e, this.startedAt, this.live.kernelOf([e.path, e.options.data_device]));
+  }
+
   private emitVolume(e: Entry): VolumeSnapshot {
-    const s = snapshotOf(e, this.startedAt);
+    const s = this.snap(e);
     e.signature = signatureOf(e);
     this.events.emit({ type: 'volume', volume: s });
     if (this.autoMap) this.fsmap.consider(e, s);
@@ -125,7 +132,7 @@ export class EngineHost implements IntegrityCommands {
   }
 
   listVolumes(): VolumeSnapshot[] {
-    return this.store.all().map((e) => snapshotOf(e, this.startedAt));
+    return this.store.all().map((e) => this.snap(e));
   }
 
   /** an existing volume; a LUKS2 device (recognised by a header copy) is added locked, or unlocked with its secret */
@@ -168,7 +175,7 @@ export class EngineHost implements IntegrityCommands {
   /** our engine never opens a volume the kernel holds (activated from this list, or by integritysetup elsewhere) */
   private free(id: string): Entry {
     const e = this.store.get(id);
-    const name = this.live.heldBy(e.path) ?? (e.options.data_device ? this.live.heldBy(e.options.data_device) : null);
+    const name = this.live.kernelOf([e.path, e.options.data_device])?.name ?? null;
     if (name) throw new IntegrityStudioError(`${e.name} is active in the kernel as /dev/mapper/${name}: the app's engine does not open it while the kernel holds it. Watch, recalculate and scrub it under Kernel devices, or deactivate it there first.`, 'EBUSY');
     return e;
   }
@@ -221,7 +228,7 @@ export class EngineHost implements IntegrityCommands {
 
   /** the kept mapping of a volume's known damage when it describes the damage known now (exports carry it) */
   mappingOf(e: Entry): KeptMapping | null {
-    return currentMapping(e, snapshotOf(e, this.startedAt));
+    return currentMapping(e, this.snap(e));
   }
 
   /** the volume behind an id (serve streams its export over HTTP) */

@@ -37,7 +37,7 @@ export function emptyVerification(totalBlocks: number): Verification {
 
 /** The scrub state file of a volume (plain or LUKS2), named by its salt and size, with the file's path. */
 
-export function snapshotOf(e: Entry, hostStartedAt: string): VolumeSnapshot {
+export function snapshotOf(e: Entry, hostStartedAt: string, kernel: VolumeSnapshot['kernel'] = null): VolumeSnapshot {
   const o = e.options;
   const s: VolumeSnapshot = {
     id: e.id, name: e.name, path: e.path, data_device: o.data_device, size_bytes: 0, algorithm: o.integrity, mode: o.mode,
@@ -47,7 +47,7 @@ export function snapshotOf(e: Entry, hostStartedAt: string): VolumeSnapshot {
     options: { ...o },
     keys: { integrity: !!e.keys.integrity, journalIntegrity: !!e.keys.journalIntegrity, journalCrypt: !!e.keys.journalCrypt },
     keys_required: keysRequired(o, null),
-    open_command: '', dm_table: '', error: e.error ?? e.keyWarning, speed_limit_mib_s: e.speedLimit,
+    open_command: '', dm_table: '', error: e.error ?? e.keyWarning, speed_limit_mib_s: e.speedLimit, kernel,
   };
   const finish = (conds: VolumeState[]): VolumeSnapshot => {
     s.conditions = ORDER.filter((c) => conds.includes(c));

@@ -36,6 +36,7 @@ export class LiveHost {
   /** paths of the kernel's integrity devices (images, loop files, data and metadata devices) → dm name, from the
    *  last listing: our engine must never open what the kernel holds */
   private held = new Map<string, string>();
+  private listedAt: string | null = null;
   /** the last mapping of each device's live scrub findings (what its bad blocks hold), with what it mapped */
   private readonly maps = new Map<string, { key: string; map: LiveDamageMap; mapped_at: string }>();
 
@@ -63,13 +64,24 @@ export class LiveHost {
     for (const v of volumes) {
       for (const p of [v.superblock_device, v.data_device.path, v.data_device.loop_file, v.meta_device?.path, v.meta_device?.loop_file]) if (p) held.set(p, v.name);
     }
+    const changed = held.size !== this.held.size || [...held].some(([p, n]) => this.held.get(p) !== n);
     this.held = held;
+    this.listedAt = new Date().toISOString();
+    if (changed) this.onHeldChange?.();
   }
 
-  /** the dm name of the kernel device holding this image or device, as last listed (null: none seen) */
-  heldBy(p: string): string | null {
-    return this.held.get(p) ?? null;
+  /** called when a listing changes which images and devices the kernel holds (the host sends those volumes again) */
+  onHeldChange: (() => void) | null = null;
+
+  /** the kernel device holding an image or device, as last listed, with when that listing was made */
+  kernelOf(paths: ReadonlyArray<string | null | undefined>): { name: string; listed_at: string } | null {
+    for (const p of paths) {
+      const name = p ? this.held.get(p) : undefined;
+      if (name && this.listedAt) return { name, listed_at: this.listedAt };
+    }
+    return null;
   }
+
 
   /** lists in the background when that asks nothing of the user (root, or a backend already started) */
   prime(): void {

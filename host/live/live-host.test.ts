@@ -159,6 +159,12 @@ test('activation of a listed volume: the held keys reach the ActivateSpec, never
     assert.ok(spec.integrityKey && 'bytes' in spec.integrityKey && Buffer.from(spec.integrityKey.bytes).equals(key), 'the held key reached the spec');
     // active in the kernel (the fake attaches the image to a loop device): the app's engine refuses to open it
     assert.throws(() => h.startScrub(v.id), (e: Error & { code?: string }) => e.code === 'EBUSY' && /active in the kernel as \/dev\/mapper\/keyed/.test(e.message));
+    // one list: the volume's snapshot says so (as of the listing), and the dashboard was sent it
+    const snap = h.listVolumes().find((x) => x.id === v.id)!;
+    assert.equal(snap.kernel?.name, 'keyed');
+    assert.ok(snap.kernel && Date.parse(snap.kernel.listed_at) > 0);
+    assert.ok(events.some((e) => e.type === 'volume' && e.volume.id === v.id && e.volume.kernel?.name === 'keyed'), 'a volume event says it is active in the kernel');
+    assert.equal(v.kernel, null, 'before the activation it was not');
     await h.watchLive('keyed');
     const out = JSON.stringify({ plan, r, events, list: await h.liveVolumes(), vols: h.listVolumes() });
     assertNoSecret(out, key, 'integrity key', 'the plan, answers and events');

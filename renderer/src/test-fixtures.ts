@@ -26,7 +26,7 @@ export function vol(id: string, over: Partial<VolumeSnapshot> = {}): VolumeSnaps
     keys: { integrity: false, journalIntegrity: false, journalCrypt: false }, keys_required: { integrity: false, journalIntegrity: false, journalCrypt: false },
     superblock: { version: 5, flags: ['fix_padding', 'fix_hmac'], integrity_tag_size: 4, journal_sections: 1, provided_data_sectors: 32768, log2_interleave_sectors: 15, log2_sectors_per_block: 0, log2_blocks_per_bitmap_bit: 15, recalc_sector: null },
     geometry: { block_size: 512, tag_size: 4, initial_sectors: 184, metadata_run: 256, journal_section_sectors: 176, journal_entries: 16, meta_dev: false },
-    open_command: 'integritysetup open x', dm_table: '0 32768 integrity x 0 4 J 1 internal_hash:crc32c', error: null, speed_limit_mib_s: null, ...over,
+    open_command: 'integritysetup open x', dm_table: '0 32768 integrity x 0 4 J 1 internal_hash:crc32c', error: null, speed_limit_mib_s: null, kernel: null, ...over,
   };
 }
 

@@ -34,7 +34,10 @@ export function VolumeList({ volumes, onNavigate }: { volumes: VolumeSnapshot[];
                 <tr key={v.id}>
                   <td>{link({ page: 'volume', id: v.id }, v.name)}</td>
                   <td>{formatBytes(v.size_bytes)}</td><td>{v.algorithm}</td><td>{v.mode}</td>
-                  <td><StateBadges state={v.state} conditions={v.conditions} /></td>
+                  <td>
+                    {v.kernel ? <a className="badge badge-kernel" data-testid="kernel-badge" href={routeHash({ page: 'live-device', name: v.kernel.name })} title={`As the kernel's devices were listed ${v.kernel.listed_at}: the app's engine does not open it while the kernel holds it`} onClick={(e) => { e.preventDefault(); onNavigate({ page: 'live-device', name: v.kernel!.name }); }}>active in the kernel: {v.kernel.name}</a> : null}
+                    <StateBadges state={v.state} conditions={v.conditions} />
+                  </td>
                   <td className="small">{lastCheck(v)}</td>
                   <td>{v.verification.scrub === 'none' ? '—' : formatCount(v.error_count)}</td>
                   <td title={damagedFilesCell(v.damage_map).title} data-testid="damaged-files">{damagedFilesCell(v.damage_map).text}</td>

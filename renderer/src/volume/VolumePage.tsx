@@ -1,7 +1,7 @@
 // One volume: header (name, state badges, Edit / Unlock / Remove from list), then its panels.
 import type { VolumeSnapshot } from '../../../engine/api.js';
 import { ConfirmButton } from '../lib/ConfirmButton.js';
-import { formatBytes } from '../lib/format.js';
+import { formatBytes, formatTime } from '../lib/format.js';
 import { routeHash, type Route } from '../lib/routes.js';
 import type { Dashboard } from '../store.js';
 import { StateBadges } from '../volume-list/StateBadges.js';
@@ -42,6 +42,12 @@ export function VolumePage({ v, d, onNavigate, exporter }: { v: VolumeSnapshot; 
       </div>
       <p className="muted">{v.path}{v.data_device ? ` (data on ${v.data_device})` : ''} · {formatBytes(v.size_bytes)} · {v.algorithm} · {v.luks ? 'LUKS2 (dm-crypt over dm-integrity)' : `${v.mode} mode`}
         {held.length ? ` · held by the host: ${held.join(', ')}` : ''}</p>
+      {v.kernel ? (
+        <p className="warn" role="status" data-testid="kernel-note">
+          Active in the kernel as /dev/mapper/{v.kernel.name} (the kernel's devices as listed {formatTime(v.kernel.listed_at)}): the app's engine does not open it while the kernel holds it, so the figures below are from before.{' '}
+          {link({ page: 'live-device', name: v.kernel.name }, 'Watch, recalculate and scrub it under Kernel devices', '')}, or deactivate it there to check it here.
+        </p>
+      ) : null}
       {v.luks ? (
         <>
           {v.luks.locked ? <p className="warn" role="status" data-testid="locked-note">Locked: the host does not hold this LUKS2 volume's key (it forgets keys when it restarts). {link({ page: 'unlock', id: v.id }, 'Unlock it with its passphrase', '')} to scrub it; the header below is read without a key.</p> : null}
