@@ -7,7 +7,7 @@ import type { LiveBackend } from '../engine/live/service.js';
 import { LiveSampler, type LiveSnapshot } from '../engine/live/sampler.js';
 import { formatBytes, formatRate } from '../engine/units.js';
 import { LiveBackendChoice, type LiveBackendOptions } from '../host/live/backend.js';
-import { boundScrub } from '../host/live/bounded.js';
+import { boundScrub } from '../engine/live/bound.js';
 import type { Io, Values } from './args.js';
 
 export const LIVE_OPTIONS = {

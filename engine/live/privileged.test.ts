@@ -12,6 +12,7 @@ import { activateSpecFromWire, activateSpecToWire, allowedDevicePath, helperComm
 import { PrivilegedClient } from './privileged-client.js';
 import type { LiveBackend } from './service.js';
 import type { IntegrityStudioError } from '../errors.js';
+import { DAMAGE_FIRST_RANGES } from '../api.js';
 import { skipUnless } from '../../testing/unavailable.js';
 
 const HELPER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'privileged-main.js');
@@ -67,16 +68,23 @@ test('activate arguments: block devices or the user\'s own image files, keys as 
   }
 });
 
+/** a live scrub's progress with n bad ranges (the fields boundScrub reads) */
+function progress(n: number) {
+  return { job: 'live-scrub', name: 'ja', bad_ranges: Array.from({ length: n }, (_, i) => [2 * i, 2 * i + 1]), read_error_ranges: [], kernel_messages: [] };
+}
+
 /** A backend that records what reaches it. */
 function recorder(): LiveBackend & { calls: unknown[][]; emit(p: unknown): void } {
   const calls: unknown[][] = [];
   let listener: ((p: never) => void) | null = null;
   const rec = (name: string) => async (...a: unknown[]) => { calls.push([name, ...a]); if (a[0] === 'fail') throw new Error(`boom with key ${KEY}`); return { name, args: a }; };
+  // a scrub's answers are progress: 1000 bad ranges, so what goes up the pipe shows it is bounded
+  const scrub = (name: string) => async (...a: unknown[]) => { calls.push([name, ...a]); return { ...progress(1000), args: a }; };
   return {
     calls,
     emit: (p: unknown) => listener?.(p as never),
     availability: rec('availability') as never, list: rec('list') as never, status: rec('status') as never, readSuperblock: rec('readSuperblock') as never,
-    kernelLog: rec('kernelLog') as never, plan: rec('plan') as never, control: rec('control') as never, scrubStart: rec('scrubStart') as never,
+    kernelLog: rec('kernelLog') as never, plan: rec('plan') as never, control: rec('control') as never, scrubStart: scrub('scrubStart') as never,
     scrubPause: rec('scrubPause') as never, scrubProgress: rec('scrubProgress') as never, mapDamage: rec('mapDamage') as never,
     onScrubProgress: (l) => { listener = l as never; return () => { listener = null; }; },
     close: async () => { calls.push(['close']); },
@@ -95,7 +103,7 @@ test('serveHelper: one answer per request with its id, events for scrub progress
   input.write(`${'x'.repeat(MAX_REQUEST_BYTES + 10)}`);
   input.write('\n{"id":8,"cmd":"list"}\n');
   await new Promise((r) => setTimeout(r, 20));
-  backend.emit({ job: 'live-scrub', name: 'ja' });
+  backend.emit(progress(1000));
   input.end();
   await done;
   const msgs = out.map((l) => JSON.parse(l));
@@ -107,11 +115,18 @@ test('serveHelper: one answer per request with its id, events for scrub progress
   assert.deepEqual(byId.get(4).error, { code: 'EINTERNAL', message: 'internal error: boom with key <hex>' });
   assert.match(byId.get(5).error.message, /suspend: unknown argument "extra"/);
   assert.match(byId.get(6).error.message, /plan: unknown action "format"/);
-  assert.deepEqual(byId.get(7).result, { name: 'scrubStart', args: ['ja', { maxBytesPerSecond: 1048576 }] });
+  assert.deepEqual(byId.get(7).result.args, ['ja', { maxBytesPerSecond: 1048576 }]);
+  // scrub answers and events go up the pipe bounded, with their counts
+  assert.equal(byId.get(7).result.bad_ranges.length, DAMAGE_FIRST_RANGES);
+  assert.equal(byId.get(7).result.bad_range_count, 1000);
   assert.equal(byId.get(8).ok, true, 'the line after an oversized one is answered');
   const anonymous = msgs.filter((m) => m.id === null);
   assert.deepEqual(anonymous.map((m) => m.error.code), ['EPROTO', 'E2BIG']);
-  assert.deepEqual(msgs.filter((m) => m.event === 'scrub-progress').map((m) => m.data), [{ job: 'live-scrub', name: 'ja' }]);
+  const events = msgs.filter((m) => m.event === 'scrub-progress').map((m) => m.data);
+  assert.equal(events.length, 1);
+  assert.equal(events[0].bad_ranges.length, DAMAGE_FIRST_RANGES);
+  assert.equal(events[0].bad_range_count, 1000);
+  assert.deepEqual(events[0].bad_ranges[1], [2, 3]);
   assert.ok(backend.calls.some((c) => c[0] === 'close'), 'the backend is closed (scrubs paused) when the app goes');
   assert.ok(!backend.calls.some((c) => c[0] === 'control' && (c[1] as { name: string }).name === 'ja' && c[2] === false && (c[1] as { action: string }).action === 'suspend'), 'the invalid suspend did not run');
 });

@@ -7,6 +7,7 @@
 // Events:  {"event": "ready", "data": {…}} once at start; {"event": "scrub-progress", "data": LiveScrubProgress}.
 import fs from 'node:fs';
 import path from 'node:path';
+import { boundScrub } from './bound.js';
 import { fileURLToPath } from 'node:url';
 import { IntegrityStudioError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
@@ -221,12 +222,14 @@ export async function dispatch(backend: LiveBackend, req: HelperRequest, uid = r
     case 'scrub-start': {
       const o = fields(a, { name: 'string', maxBytesPerSecond: 'number', reset: 'boolean' }, ['name'], req.cmd);
       const max = bounded(o.maxBytesPerSecond, 1, 2 ** 50, 'scrub-start: maxBytesPerSecond');
-      return backend.scrubStart(name(o.name, req.cmd), { ...(max ? { maxBytesPerSecond: max } : {}), ...(o.reset === true ? { reset: true } : {}) });
+      return boundScrub(await backend.scrubStart(name(o.name, req.cmd), { ...(max ? { maxBytesPerSecond: max } : {}), ...(o.reset === true ? { reset: true } : {}) }));
     }
     case 'scrub-pause':
-      return backend.scrubPause(nameOnly());
-    case 'scrub-progress':
-      return backend.scrubProgress(nameOnly());
+      return boundScrub(await backend.scrubPause(nameOnly()));
+    case 'scrub-progress': {
+      const p = await backend.scrubProgress(nameOnly());
+      return p ? boundScrub(p) : null;
+    }
     case 'map-damage':
       return backend.mapDamage(nameOnly());
   }
@@ -246,7 +249,8 @@ export function errorAnswer(e: unknown): { code: string; message: string } {
 export async function serveHelper(backend: LiveBackend, input: NodeJS.ReadableStream, write: (line: string) => void, opts: { uid?: number } = {}): Promise<void> {
   const uid = opts.uid ?? requesterUid();
   const send = (m: HelperMessage) => write(JSON.stringify(m) + '\n');
-  const unsubscribe = backend.onScrubProgress((p) => send({ event: 'scrub-progress', data: p }));
+  // progress goes up the pipe bounded (its counts kept): a failing disk's million ranges are not sent 4 times a second
+  const unsubscribe = backend.onScrubProgress((p) => send({ event: 'scrub-progress', data: boundScrub(p) }));
   send({ event: 'ready', data: { protocol: PROTOCOL_VERSION, pid: process.pid, root: process.getuid?.() === 0, commands: HELPER_COMMANDS } });
   const inflight = new Set<Promise<void>>();
   let pending = '';

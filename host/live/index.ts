@@ -15,7 +15,7 @@ import type { EventHub } from '../events.js';
 import type { Entry } from '../volumes.js';
 import { activateSpecOf, wipeSpec } from './activate.js';
 import { LiveBackendChoice, type LiveBackendOptions } from './backend.js';
-import { boundLog, boundScrub } from './bounded.js';
+import { boundLog, boundScrub } from '../../engine/live/bound.js';
 import { LiveWatches, type LiveWatchOptions } from './watch.js';
 
 export { LIVE_LEASE_MS, LIVE_PERIOD_MS } from './watch.js';
