@@ -43,12 +43,23 @@ test('scrub --progress-json | head -1: exit 0, no stack trace, the position save
   assert.equal(code, 0, err);
   assert.doesNotMatch(err, /EPIPE|Error|\n\s+at /);
   assert.match(err, /paused at sector \d+ .*the position is saved/);
-  const st = JSON.parse(fs.readFileSync(jobStatePath(img, 'scrub'), 'utf8')) as { state: string; position_sector: number; runs: Array<{ by: string; result: string }> };
+  const st = JSON.parse(fs.readFileSync(jobStatePath(img, 'scrub'), 'utf8')) as {
+    state: string;
+    position_sector: number;
+    runs: Array<{ by: string; result: string }>;
+  };
   assert.equal(st.state, 'paused');
   assert.ok(st.position_sector > 0 && st.position_sector < 96 * 2048);
-  assert.deepEqual(st.runs.map((r) => `${r.by}:${r.result}`), ['cli:paused']);
+  assert.deepEqual(
+    st.runs.map((r) => `${r.by}:${r.result}`),
+    ['cli:paused'],
+  );
   // through a real shell pipe too
-  const sh = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" scrub "${img}" --integrity sha256 --progress-json | head -1 >/dev/null; echo "status=$?"`], { encoding: 'utf8' });
+  const sh = spawnSync(
+    'sh',
+    ['-c', `"${process.execPath}" "${BIN}" scrub "${img}" --integrity sha256 --progress-json | head -1 >/dev/null; echo "status=$?"`],
+    { encoding: 'utf8' },
+  );
   assert.match(sh.stdout, /status=0/);
   assert.doesNotMatch(sh.stderr, /EPIPE|\n\s+at /);
 });
@@ -61,7 +72,18 @@ test('--version prints the package version; every command has --help listing its
   const f = cli(['format', '--help']);
   assert.equal(f.code, 0, f.stderr);
   assert.equal(f.stderr, '');
-  for (const o of ['--size', '--force', '--journal-crypt', '--journal-integrity', '--sector-size', '--tag-size', '--no-wipe', '--integrity-recalculate', '--batch-mode', '--help']) {
+  for (const o of [
+    '--size',
+    '--force',
+    '--journal-crypt',
+    '--journal-integrity',
+    '--sector-size',
+    '--tag-size',
+    '--no-wipe',
+    '--integrity-recalculate',
+    '--batch-mode',
+    '--help',
+  ]) {
     assert.match(f.stdout, new RegExp(`${o}\\b`), `format --help lists ${o}`);
   }
   assert.match(f.stdout, /^usage: integrity-studio format DEVICE/);
@@ -121,7 +143,9 @@ test('every command answers --help with its usage and exit 0 (resize --help was 
 
 test('a LUKS2 device whose primary header is damaged is LUKS2 to the CLI too (the secondary copy), as to the dashboard', () => {
   const testdata = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
-  const m = (JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as { images: Array<{ name: string; file: string }> }).images.find((x) => x.name === 'gcm-512')!;
+  const m = (JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as { images: Array<{ name: string; file: string }> }).images.find(
+    (x) => x.name === 'gcm-512',
+  )!;
   const raw = zlib.gunzipSync(fs.readFileSync(path.join(testdata, m.file)));
   raw.fill(0, 0, 6); // the primary magic gone
   const p = path.join(dir, 'primary-damaged.img');

@@ -7,7 +7,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { main, type Io } from './main.js';
 import { goldenManifest, goldenPath, sha256File, tmpDir, PROJECT_ROOT, GOLDEN_SETS, type GoldenImage } from '../testing/golden.js';
 
-interface Run { code: number; out: string; err: string }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 export async function run(argv: string[]): Promise<Run> {
   let out = '';
   let err = '';
@@ -46,65 +50,80 @@ const dir = tmpDir('cli-');
 const images = goldenManifest();
 
 // every golden set (6.1, 6.12, 7.2: each made by its kernel), each case named with the kernel that made it
-for (const set of GOLDEN_SETS) for (const im of goldenManifest(set.id)) {
-  const k = `golden ${set.id} ${im.name} (${String(im.kernel ?? 'Linux ' + set.id).split(' ')[0]})`;
-  test(`${k}: read gives the kernel's provided data, verify agrees, nothing in the image changes`, async (_t) => {
-    const before = im.files.map((f) => sha256File(goldenPath(f)));
-    const args = openArgs(im, dir);
-    const out = path.join(dir, `${im.name}.data`);
-    const r = await run(['read', device(im), ...args, '--output', out, ...(im.name === 'i-corrupted' ? ['--continue-on-error'] : [])]);
-    if (im.name === 'j-journal-unreplayed') {
-      // presented as the kernel shows it after replay
-      assert.equal(r.code, 0, r.err);
-      assert.equal(sha256File(out), im.after_replay!.provided_data_sha256);
-    } else if (im.name === 'i-corrupted') {
-      assert.equal(r.code, 4, 'read with bad blocks reports them');
-      assert.match(r.err, /7 bad block/);
-    } else {
-      assert.equal(r.code, 0, r.err);
-      assert.equal(fs.statSync(out).size, im.provided_data_sectors * 512);
-      assert.equal(sha256File(out), im.provided_data_sha256);
-    }
-    const v = await run(['verify', device(im), ...args, '--json']);
-    const res = JSON.parse(v.out);
-    assert.equal(res.provided_data_sectors, im.provided_data_sectors);
-    if (im.name === 'i-corrupted') {
-      assert.equal(v.code, 4);
-      assert.deepEqual(res.bad_sectors, im.read_scan!.eio_sectors);
-      assert.equal(res.mismatches, 7);
-    } else {
-      assert.equal(v.code, 0, v.err + v.out);
-      assert.equal(res.mismatches, 0);
-      assert.deepEqual(res.bad_sectors, []);
-      if (im.name === 'k-recalc-midway') assert.equal(res.checked_sectors, im.superblock.recalc_sector);
-      else assert.equal(res.checked_sectors, im.provided_data_sectors);
-    }
-    fs.rmSync(out);
-    assert.deepEqual(im.files.map((f) => sha256File(goldenPath(f))), before, 'read-only commands changed the image');
-  });
+for (const set of GOLDEN_SETS)
+  for (const im of goldenManifest(set.id)) {
+    const k = `golden ${set.id} ${im.name} (${String(im.kernel ?? 'Linux ' + set.id).split(' ')[0]})`;
+    test(`${k}: read gives the kernel's provided data, verify agrees, nothing in the image changes`, async (_t) => {
+      const before = im.files.map((f) => sha256File(goldenPath(f)));
+      const args = openArgs(im, dir);
+      const out = path.join(dir, `${im.name}.data`);
+      const r = await run(['read', device(im), ...args, '--output', out, ...(im.name === 'i-corrupted' ? ['--continue-on-error'] : [])]);
+      if (im.name === 'j-journal-unreplayed') {
+        // presented as the kernel shows it after replay
+        assert.equal(r.code, 0, r.err);
+        assert.equal(sha256File(out), im.after_replay!.provided_data_sha256);
+      } else if (im.name === 'i-corrupted') {
+        assert.equal(r.code, 4, 'read with bad blocks reports them');
+        assert.match(r.err, /7 bad block/);
+      } else {
+        assert.equal(r.code, 0, r.err);
+        assert.equal(fs.statSync(out).size, im.provided_data_sectors * 512);
+        assert.equal(sha256File(out), im.provided_data_sha256);
+      }
+      const v = await run(['verify', device(im), ...args, '--json']);
+      const res = JSON.parse(v.out);
+      assert.equal(res.provided_data_sectors, im.provided_data_sectors);
+      if (im.name === 'i-corrupted') {
+        assert.equal(v.code, 4);
+        assert.deepEqual(res.bad_sectors, im.read_scan!.eio_sectors);
+        assert.equal(res.mismatches, 7);
+      } else {
+        assert.equal(v.code, 0, v.err + v.out);
+        assert.equal(res.mismatches, 0);
+        assert.deepEqual(res.bad_sectors, []);
+        if (im.name === 'k-recalc-midway') assert.equal(res.checked_sectors, im.superblock.recalc_sector);
+        else assert.equal(res.checked_sectors, im.provided_data_sectors);
+      }
+      fs.rmSync(out);
+      assert.deepEqual(
+        im.files.map((f) => sha256File(goldenPath(f))),
+        before,
+        'read-only commands changed the image',
+      );
+    });
 
-  test(`${k}: dump matches the kernel's superblock and integritysetup ${set.integritysetup} dump`, async () => {
-    const extra = im.files.length > 1 ? ['--data-device', goldenPath(im.files[1]!)] : [];
-    const j = await run(['dump', device(im), ...extra, '--json']);
-    assert.equal(j.code, 0, j.err);
-    const d = JSON.parse(j.out);
-    for (const k of ['version', 'log2_interleave_sectors', 'integrity_tag_size', 'journal_sections', 'provided_data_sectors', 'flags', 'log2_sectors_per_block', 'log2_blocks_per_bitmap_bit', 'recalc_sector']) {
-      assert.equal(d[k], im.superblock[k], k);
-    }
-    for (const [k, v] of Object.entries(im.geometry)) assert.equal(d.geometry[k], v, k);
-    // the host's integritysetup 2.6.1 dump (every set) and the guest's own where it is another (6.12's and 7.2's
-    // guests; 6.1's guest ran the host's 2.6.1)
-    const dumps: Array<[string, string | undefined]> = [['2.6', im.integritysetup_dump]];
-    if (set.id !== '6.1') dumps.push([set.integritysetup, im.integritysetup_dump_guest]);
-    for (const [ver, expected] of dumps) {
-      assert.ok(expected, `the manifest holds integritysetup ${ver}'s dump of ${im.name}`);
-      const txt = await run(['dump', device(im), ...extra, '--format-version', ver]);
-      assert.equal(txt.code, 0, txt.err);
-      // the first line names the device path; compare the rest
-      assert.deepEqual(txt.out.trim().split('\n').slice(1), expected!.trim().split('\n').slice(1), `integritysetup ${ver} dump`);
-    }
-  });
-}
+    test(`${k}: dump matches the kernel's superblock and integritysetup ${set.integritysetup} dump`, async () => {
+      const extra = im.files.length > 1 ? ['--data-device', goldenPath(im.files[1]!)] : [];
+      const j = await run(['dump', device(im), ...extra, '--json']);
+      assert.equal(j.code, 0, j.err);
+      const d = JSON.parse(j.out);
+      for (const k of [
+        'version',
+        'log2_interleave_sectors',
+        'integrity_tag_size',
+        'journal_sections',
+        'provided_data_sectors',
+        'flags',
+        'log2_sectors_per_block',
+        'log2_blocks_per_bitmap_bit',
+        'recalc_sector',
+      ]) {
+        assert.equal(d[k], im.superblock[k], k);
+      }
+      for (const [k, v] of Object.entries(im.geometry)) assert.equal(d.geometry[k], v, k);
+      // the host's integritysetup 2.6.1 dump (every set) and the guest's own where it is another (6.12's and 7.2's
+      // guests; 6.1's guest ran the host's 2.6.1)
+      const dumps: Array<[string, string | undefined]> = [['2.6', im.integritysetup_dump]];
+      if (set.id !== '6.1') dumps.push([set.integritysetup, im.integritysetup_dump_guest]);
+      for (const [ver, expected] of dumps) {
+        assert.ok(expected, `the manifest holds integritysetup ${ver}'s dump of ${im.name}`);
+        const txt = await run(['dump', device(im), ...extra, '--format-version', ver]);
+        assert.equal(txt.code, 0, txt.err);
+        // the first line names the device path; compare the rest
+        assert.deepEqual(txt.out.trim().split('\n').slice(1), expected!.trim().split('\n').slice(1), `integritysetup ${ver} dump`);
+      }
+    });
+  }
 
 test('verify of a sha256 volume without --integrity: every block fails and the hint names the algorithm', async () => {
   const im = images.find((i) => i.name === 'c-sha256')!;

@@ -12,7 +12,9 @@ import { PROJECT_ROOT } from '../testing/golden.js';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
 const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
-const manifest: Array<{ name: string; file: string; flip_bytes?: Array<[number, number]>; kernel_aead_error_sectors?: number[] }> = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
+const manifest: Array<{ name: string; file: string; flip_bytes?: Array<[number, number]>; kernel_aead_error_sectors?: number[] }> = JSON.parse(
+  fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8'),
+).images;
 fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
 const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'crypt-cli-'));
 const env = { ...process.env, INTEGRITY_STUDIO_STATE_DIR: path.join(dir, 'state') };
@@ -29,7 +31,7 @@ function image(name: string): string {
   return p;
 }
 
-test('cli: LUKS2 detected by its magic; no key file and no terminal is refused; a wrong passphrase gets cryptsetup\'s words', () => {
+test("cli: LUKS2 detected by its magic; no key file and no terminal is refused; a wrong passphrase gets cryptsetup's words", () => {
   const p = image('gcm-512');
   let r = run(['verify', p]);
   assert.equal(r.status, 1);
@@ -43,7 +45,11 @@ test('cli: LUKS2 detected by its magic; no key file and no terminal is refused; 
   assert.equal(r.status, 0, String(r.stderr));
   // every field, against what cryptsetup and the kernel made (manifest) and the on-disk headers: LUKS2's binary
   // header holds the uuid at byte 168; dm-integrity's superblock (at the segment) tag_size at 10, journal_sections at 12
-  const g = manifest.find((m) => m.name === 'gcm-512')! as (typeof manifest)[number] & { segment: { offset: number; encryption: string; sector_size: number; integrity: string }; mapped_sectors: number; dm_table: string[] };
+  const g = manifest.find((m) => m.name === 'gcm-512')! as (typeof manifest)[number] & {
+    segment: { offset: number; encryption: string; sector_size: number; integrity: string };
+    mapped_sectors: number;
+    dm_table: string[];
+  };
   const raw = fs.readFileSync(p);
   const sb = raw.subarray(g.segment.offset);
   assert.equal(sb.subarray(0, 8).toString('latin1'), 'integrt\0');
@@ -51,7 +57,10 @@ test('cli: LUKS2 detected by its magic; no key file and no terminal is refused; 
     device: p,
     type: 'LUKS2',
     state: 'locked (no key needed for status)',
-    uuid: raw.subarray(168, 168 + 40).toString('latin1').replace(/\0+$/, ''),
+    uuid: raw
+      .subarray(168, 168 + 40)
+      .toString('latin1')
+      .replace(/\0+$/, ''),
     cipher: g.segment.encryption,
     integrity: g.segment.integrity,
     sector_size: g.segment.sector_size,
@@ -62,10 +71,10 @@ test('cli: LUKS2 detected by its magic; no key file and no terminal is refused; 
     journal_entries_to_replay: 0,
     scrub: null,
   });
-  assert.equal(sb.readUInt16LE(10), 28, 'the superblock\'s tag size is the dm table\'s');
+  assert.equal(sb.readUInt16LE(10), 28, "the superblock's tag size is the dm table's");
 });
 
-test('cli: verify and scrub list exactly the kernel\'s failing sectors (exit 4); scrub writes nothing to the volume', () => {
+test("cli: verify and scrub list exactly the kernel's failing sectors (exit 4); scrub writes nothing to the volume", () => {
   const g = manifest.find((m) => m.name === 'corrupt-xts-hmac256-512')!;
   const p = image(g.name);
   const before = fs.readFileSync(p);
@@ -89,10 +98,46 @@ test('cli: luks-format (wiped), write through the journal, read back, replay, st
   const p = path.join(dir, 'new.img');
   fs.writeFileSync(p, '');
   fs.truncateSync(p, 18 << 20);
-  let r = run(['luks-format', p, '--integrity', 'aead', '--cipher', 'aes-gcm-random', '--key-size', '256', '--sector-size', '4096', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', '--key-file', pw]);
+  let r = run([
+    'luks-format',
+    p,
+    '--integrity',
+    'aead',
+    '--cipher',
+    'aes-gcm-random',
+    '--key-size',
+    '256',
+    '--sector-size',
+    '4096',
+    '--pbkdf',
+    'pbkdf2',
+    '--pbkdf-force-iterations',
+    '1000',
+    '--key-file',
+    pw,
+  ]);
   assert.equal(r.status, 1, 'without --batch-mode and no terminal: refused');
   assert.ok(fs.readFileSync(p).equals(Buffer.alloc(18 << 20)), 'nothing written when refused');
-  r = run(['luks-format', p, '--integrity', 'aead', '--cipher', 'aes-gcm-random', '--key-size', '256', '--sector-size', '4096', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', '--key-file', pw, '--batch-mode', '--json']);
+  r = run([
+    'luks-format',
+    p,
+    '--integrity',
+    'aead',
+    '--cipher',
+    'aes-gcm-random',
+    '--key-size',
+    '256',
+    '--sector-size',
+    '4096',
+    '--pbkdf',
+    'pbkdf2',
+    '--pbkdf-force-iterations',
+    '1000',
+    '--key-file',
+    pw,
+    '--batch-mode',
+    '--json',
+  ]);
   assert.equal(r.status, 0, String(r.stderr));
   assert.equal(JSON.parse(String(r.stdout)).tag_size, 28);
   const data = crypto.randomBytes(3 * 4096);

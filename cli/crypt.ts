@@ -28,7 +28,6 @@ export interface CryptIo {
   outBinary?: (b: Buffer) => void;
 }
 
-
 /** Whether `path` starts with the LUKS2 magic (read-only peek; false when it cannot be read). */
 export { isLuks2 } from '../engine/luks/header.js';
 
@@ -63,7 +62,9 @@ function int(v: string | undefined, name: string): number | undefined {
 export async function promptPassphrase(prompt: string): Promise<Buffer> {
   const stdin = process.stdin;
   if (!stdin.isTTY) {
-    throw new IntegrityStudioError('no --key-file given and stdin is not a terminal: give --key-file F (a passphrase is only read from a terminal, without echo)');
+    throw new IntegrityStudioError(
+      'no --key-file given and stdin is not a terminal: give --key-file F (a passphrase is only read from a terminal, without echo)',
+    );
   }
   process.stderr.write(prompt);
   stdin.setRawMode(true);
@@ -99,7 +100,12 @@ export async function promptPassphrase(prompt: string): Promise<Buffer> {
 
 async function secretOf(values: Record<string, unknown>, device: string): Promise<Luks2Secret> {
   const kf = values['key-file'] as string | undefined;
-  if (kf !== undefined) return { keyFile: kf, keyFileOffset: int(values['keyfile-offset'] as string | undefined, 'keyfile-offset'), keyFileSize: int(values['keyfile-size'] as string | undefined, 'keyfile-size') };
+  if (kf !== undefined)
+    return {
+      keyFile: kf,
+      keyFileOffset: int(values['keyfile-offset'] as string | undefined, 'keyfile-offset'),
+      keyFileSize: int(values['keyfile-size'] as string | undefined, 'keyfile-size'),
+    };
   return { passphrase: await promptPassphrase(`Enter passphrase for ${device}: `) };
 }
 
@@ -125,7 +131,9 @@ async function unlock(values: Record<string, unknown>, device: string, readOnly:
 }
 
 function failedLines(device: string, bad: number[], spb: number): string {
-  const shown = bad.slice(0, 1000).map((s) => `${device}: INTEGRITY AEAD ERROR, sector ${s}${spb > 1 ? ` (${spb * SECTOR_SIZE}-byte sector ${s}..${s + spb - 1})` : ''}\n`);
+  const shown = bad
+    .slice(0, 1000)
+    .map((s) => `${device}: INTEGRITY AEAD ERROR, sector ${s}${spb > 1 ? ` (${spb * SECTOR_SIZE}-byte sector ${s}..${s + spb - 1})` : ''}\n`);
   return shown.join('') + (bad.length > 1000 ? `… and ${bad.length - 1000} more (--json lists them all)\n` : '');
 }
 
@@ -146,7 +154,8 @@ export async function cmdCrypt(cmd: string, values: CryptValues, positionals: st
       const offset = int(values.offset, 'offset') ?? 0;
       const length = int(values.length, 'length') ?? v.size - offset;
       const bs = v.segment.sector_size;
-      if (offset % bs || length % bs) throw new IntegrityStudioError(`--offset and --length must be multiples of the ${bs}-byte encryption sector size`, 'EUSAGE');
+      if (offset % bs || length % bs)
+        throw new IntegrityStudioError(`--offset and --length must be multiples of the ${bs}-byte encryption sector size`, 'EUSAGE');
       if (offset + length > v.size) throw new IntegrityStudioError(`the range ends at byte ${offset + length}, past the end of the volume (${v.size} bytes)`);
       const bad: number[] = [];
       const fd = values.output ? fs.openSync(values.output, 'w', 0o600) : null;
@@ -173,20 +182,43 @@ export async function cmdCrypt(cmd: string, values: CryptValues, positionals: st
     if (cmd === 'verify') {
       const bad: number[] = [];
       v.read(0, v.sectors, null, 0, (s) => bad.push(s));
-      const r = { device, checked_sectors: v.stats.checked_sectors, sector_size: v.segment.sector_size, failed_sectors: bad.length, bad_sectors: bad, cipher: v.cipher.kernelName };
+      const r = {
+        device,
+        checked_sectors: v.stats.checked_sectors,
+        sector_size: v.segment.sector_size,
+        failed_sectors: bad.length,
+        bad_sectors: bad,
+        cipher: v.cipher.kernelName,
+      };
       // the plaintext around the failing sectors (they have none: reported unreadable to the mapper)
       const mapped = values['map-files'] && bad.length ? mappingFields(() => mapBadSectors(cryptSource(v), rangesOf(bad, v.spb))) : {};
       if (values.json) {
         const report: CheckReport = {
-          device, type: 'luks2', command: 'verify', state: 'done', block_size: v.segment.sector_size, provided_data_sectors: v.sectors, position_sector: v.sectors,
-          checked_blocks: v.stats.checked_sectors, checked_sectors: v.stats.checked_sectors * v.spb, unchecked_blocks: 0, unchecked: [],
-          mismatches: bad.length, bad_sectors: bad, bad_ranges: rangesOf(bad, v.spb), read_errors: 0, read_error_ranges: [], cipher: v.cipher.kernelName,
+          device,
+          type: 'luks2',
+          command: 'verify',
+          state: 'done',
+          block_size: v.segment.sector_size,
+          provided_data_sectors: v.sectors,
+          position_sector: v.sectors,
+          checked_blocks: v.stats.checked_sectors,
+          checked_sectors: v.stats.checked_sectors * v.spb,
+          unchecked_blocks: 0,
+          unchecked: [],
+          mismatches: bad.length,
+          bad_sectors: bad,
+          bad_ranges: rangesOf(bad, v.spb),
+          read_errors: 0,
+          read_error_ranges: [],
+          cipher: v.cipher.kernelName,
           ...mapped,
         };
         io.out(JSON.stringify(report) + '\n');
       } else {
         io.out(failedLines(device, bad, v.spb));
-        io.out(`checked: ${r.checked_sectors} ${r.sector_size}-byte sectors (${v.size} bytes, every sector), ${v.cipher.kernelName}\nfailed authentication: ${bad.length}\n`);
+        io.out(
+          `checked: ${r.checked_sectors} ${r.sector_size}-byte sectors (${v.size} bytes, every sector), ${v.cipher.kernelName}\nfailed authentication: ${bad.length}\n`,
+        );
         if (mapped.mapping) io.out(mappingText(mapped.mapping));
         if (bad.length) io.out('action: the listed sectors read as I/O errors through dm-crypt; restore them from a backup or rewrite them\n');
       }
@@ -199,11 +231,15 @@ export async function cmdCrypt(cmd: string, values: CryptValues, positionals: st
       const data = values.input ? fs.readFileSync(values.input) : fs.readFileSync(0);
       v.write(offset, data);
       v.flush();
-      io.err(`wrote ${data.length} bytes at ${offset} (${data.length / v.segment.sector_size} sectors, ${v.cipher.ivMode === 'random' ? 'fresh random IV each' : `IV ${v.cipher.ivMode} of each sector`}, through the ${v.writable && values['integrity-no-journal'] ? 'no journal (direct mode)' : 'journal'}), flushed\n`);
+      io.err(
+        `wrote ${data.length} bytes at ${offset} (${data.length / v.segment.sector_size} sectors, ${v.cipher.ivMode === 'random' ? 'fresh random IV each' : `IV ${v.cipher.ivMode} of each sector`}, through the ${v.writable && values['integrity-no-journal'] ? 'no journal (direct mode)' : 'journal'}), flushed\n`,
+      );
       return 0;
     }
     if (cmd === 'replay') {
-      io.out(`${device}: journal replayed as the kernel does on activation: ${pending} committed entr${pending === 1 ? 'y' : 'ies'} copied to their places (tags as stored; dm-crypt authenticates them on read)\n`);
+      io.out(
+        `${device}: journal replayed as the kernel does on activation: ${pending} committed entr${pending === 1 ? 'y' : 'ies'} copied to their places (tags as stored; dm-crypt authenticates them on read)\n`,
+      );
       return 0;
     }
     throw new IntegrityStudioError(`unknown command ${cmd}`, 'EUSAGE');
@@ -216,7 +252,10 @@ export async function cmdCrypt(cmd: string, values: CryptValues, positionals: st
 function pendingEntries(device: string): number {
   const seg = segmentFromLuks(readLuks2Header(device));
   const dev = FileDevice.open(device, { readOnly: true });
-  const vol = openVolumeOn(new SliceDevice(dev, seg.offset, seg.size === 'dynamic' ? dev.size - seg.offset : seg.size), null, device, { externalTags: true, readOnly: true });
+  const vol = openVolumeOn(new SliceDevice(dev, seg.offset, seg.size === 'dynamic' ? dev.size - seg.offset : seg.size), null, device, {
+    externalTags: true,
+    readOnly: true,
+  });
   try {
     return vol.replay?.writes.length ?? 0;
   } finally {
@@ -229,7 +268,7 @@ function cryptStatus(device: string, json: boolean, io: CryptIo): number {
   const info = readLuks2Header(device);
   const seg = segmentFromLuks(info);
   const dev = FileDevice.open(device, { readOnly: true });
-  const slice = new SliceDevice(dev, seg.offset, (seg.size === 'dynamic' ? dev.size - seg.offset : seg.size));
+  const slice = new SliceDevice(dev, seg.offset, seg.size === 'dynamic' ? dev.size - seg.offset : seg.size);
   const vol = openVolumeOn(slice, null, device, { externalTags: true, readOnly: true });
   try {
     const pending = vol.replay?.writes.length ?? 0;
@@ -247,7 +286,15 @@ function cryptStatus(device: string, json: boolean, io: CryptIo): number {
       provided_data_sectors: vol.geometry.provided_data_sectors,
       journal_sections: vol.geometry.journal_sections,
       journal_entries_to_replay: pending,
-      scrub: scrub ? { state: scrub.state, position_sector: scrub.position_sector, total_sectors: scrub.total_sectors, failed_sectors: scrub.mismatches, file: jobStatePath(device, 'scrub') } : null,
+      scrub: scrub
+        ? {
+            state: scrub.state,
+            position_sector: scrub.position_sector,
+            total_sectors: scrub.total_sectors,
+            failed_sectors: scrub.mismatches,
+            file: jobStatePath(device, 'scrub'),
+          }
+        : null,
     };
     if (json) io.out(JSON.stringify(r) + '\n');
     else {
@@ -283,10 +330,15 @@ async function cryptScrub(device: string, values: Record<string, unknown>, io: C
         lastShown = now;
         const rate = ((p.position_sector - p.start_sector) * SECTOR_SIZE * 1000) / Math.max(1, now - t0);
         const eta = rate > 0 ? ((p.total_sectors - p.position_sector) * SECTOR_SIZE * 1000) / rate : null;
-        if (values['progress-json']) io.out(JSON.stringify({ job: 'scrub', state: 'running', ...p, bytes_per_second: Math.round(rate), eta_ms: eta === null ? null : Math.round(eta) }) + '\n');
+        if (values['progress-json'])
+          io.out(
+            JSON.stringify({ job: 'scrub', state: 'running', ...p, bytes_per_second: Math.round(rate), eta_ms: eta === null ? null : Math.round(eta) }) + '\n',
+          );
         else if (process.stderr.isTTY) {
           const frac = p.total_sectors ? p.position_sector / p.total_sectors : 1;
-          io.err(`\rscrub [${'#'.repeat(Math.round(frac * 30)).padEnd(30, '.')}] ${(frac * 100).toFixed(1)}% ${humanRate(rate)} ETA ${humanEta(eta)} failed ${p.failed_sectors}`);
+          io.err(
+            `\rscrub [${'#'.repeat(Math.round(frac * 30)).padEnd(30, '.')}] ${(frac * 100).toFixed(1)}% ${humanRate(rate)} ETA ${humanEta(eta)} failed ${p.failed_sectors}`,
+          );
         }
       },
     });
@@ -296,10 +348,23 @@ async function cryptScrub(device: string, values: Record<string, unknown>, io: C
     if (values.json) {
       const notReached = Math.ceil((r.total_sectors - r.position_sector) / r.sectors_per_block);
       const report: CheckReport = {
-        device, type: 'luks2', command: 'scrub', state: r.state, block_size: r.sectors_per_block * SECTOR_SIZE, provided_data_sectors: r.total_sectors,
-        position_sector: r.position_sector, start_sector: r.start_sector, checked_blocks: r.checked_sectors, checked_sectors: r.checked_sectors * r.sectors_per_block,
-        unchecked_blocks: notReached, unchecked: uncheckedList({ 'not-reached': notReached }),
-        mismatches: r.failed_sectors, bad_sectors: r.bad_sectors, bad_ranges: r.bad_ranges, read_errors: 0, read_error_ranges: [],
+        device,
+        type: 'luks2',
+        command: 'scrub',
+        state: r.state,
+        block_size: r.sectors_per_block * SECTOR_SIZE,
+        provided_data_sectors: r.total_sectors,
+        position_sector: r.position_sector,
+        start_sector: r.start_sector,
+        checked_blocks: r.checked_sectors,
+        checked_sectors: r.checked_sectors * r.sectors_per_block,
+        unchecked_blocks: notReached,
+        unchecked: uncheckedList({ 'not-reached': notReached }),
+        mismatches: r.failed_sectors,
+        bad_sectors: r.bad_sectors,
+        bad_ranges: r.bad_ranges,
+        read_errors: 0,
+        read_error_ranges: [],
         ...mapped,
       };
       io.out(JSON.stringify(report) + '\n');
@@ -345,7 +410,8 @@ export async function cmdLuksFormat({ values, positionals }: { values: LuksForma
   if (values.type && values.type !== 'luks2') throw new IntegrityStudioError(`--type ${values.type}: only luks2 is made here`, 'EUSAGE');
   const device = positionals[0]!;
   const pbkdf = values.pbkdf as string | undefined;
-  if (pbkdf && !['argon2id', 'argon2i', 'pbkdf2'].includes(pbkdf)) throw new IntegrityStudioError(`--pbkdf ${pbkdf}: use argon2id, argon2i or pbkdf2`, 'EUSAGE');
+  if (pbkdf && !['argon2id', 'argon2i', 'pbkdf2'].includes(pbkdf))
+    throw new IntegrityStudioError(`--pbkdf ${pbkdf}: use argon2id, argon2i or pbkdf2`, 'EUSAGE');
   if (!values['batch-mode']) {
     if (!process.stdin.isTTY) throw new IntegrityStudioError('without --batch-mode luks-format asks for confirmation, and stdin is not a terminal');
     process.stderr.write(`WARNING!\n========\nThis will overwrite data on ${device} irrevocably.\n\nAre you sure? (Type 'yes' in capital letters): `);
@@ -354,7 +420,12 @@ export async function cmdLuksFormat({ values, positionals }: { values: LuksForma
     if (answer !== 'YES') throw new IntegrityStudioError('Operation aborted.');
   }
   let secret: Luks2Secret;
-  if (values['key-file'] !== undefined) secret = { keyFile: values['key-file'], keyFileOffset: int(values['keyfile-offset'], 'keyfile-offset'), keyFileSize: int(values['keyfile-size'], 'keyfile-size') };
+  if (values['key-file'] !== undefined)
+    secret = {
+      keyFile: values['key-file'],
+      keyFileOffset: int(values['keyfile-offset'], 'keyfile-offset'),
+      keyFileSize: int(values['keyfile-size'], 'keyfile-size'),
+    };
   else {
     const a = await promptPassphrase(`Enter passphrase for ${device}: `);
     const b = await promptPassphrase('Verify passphrase: ');
@@ -388,13 +459,27 @@ export async function cmdLuksFormat({ values, positionals }: { values: LuksForma
         if (!process.stderr.isTTY || (now - last < 100 && done < total)) return;
         last = now;
         const rate = (done * 1000) / Math.max(1, now - t0);
-        io.err(`\rWiping device to initialize integrity checksum: ${(done / 2 ** 20).toFixed(1)} MiB of ${(total / 2 ** 20).toFixed(1)} MiB (${((done / total) * 100).toFixed(0)}%) ${humanRate(rate)} ETA ${humanEta(((total - done) * 1000) / Math.max(rate, 1))}`);
+        io.err(
+          `\rWiping device to initialize integrity checksum: ${(done / 2 ** 20).toFixed(1)} MiB of ${(total / 2 ** 20).toFixed(1)} MiB (${((done / total) * 100).toFixed(0)}%) ${humanRate(rate)} ETA ${humanEta(((total - done) * 1000) / Math.max(rate, 1))}`,
+        );
       },
     });
     if (process.stderr.isTTY && r.wiped_bytes) io.err('\n');
-    const out = { device, uuid: r.info.uuid, cipher: r.info.dataSegment.encryption, integrity: r.info.dataSegment.integrity?.type, sector_size: r.info.dataSegment.sectorSize, tag_size: r.tag_size, provided_data_sectors: r.provided_data_sectors, wiped_bytes: r.wiped_bytes };
+    const out = {
+      device,
+      uuid: r.info.uuid,
+      cipher: r.info.dataSegment.encryption,
+      integrity: r.info.dataSegment.integrity?.type,
+      sector_size: r.info.dataSegment.sectorSize,
+      tag_size: r.tag_size,
+      provided_data_sectors: r.provided_data_sectors,
+      wiped_bytes: r.wiped_bytes,
+    };
     if (values.json) io.out(JSON.stringify(out) + '\n');
-    else io.out(`${device}: LUKS2 ${out.cipher} + ${out.integrity}, ${out.sector_size}-byte sectors, ${out.provided_data_sectors} data sectors${r.wiped_bytes ? `, ${r.wiped_bytes} bytes wiped` : ', not wiped (--integrity-no-wipe: unwritten sectors fail authentication until written)'}\n`);
+    else
+      io.out(
+        `${device}: LUKS2 ${out.cipher} + ${out.integrity}, ${out.sector_size}-byte sectors, ${out.provided_data_sectors} data sectors${r.wiped_bytes ? `, ${r.wiped_bytes} bytes wiped` : ', not wiped (--integrity-no-wipe: unwritten sectors fail authentication until written)'}\n`,
+      );
     return 0;
   } finally {
     secret.passphrase?.fill(0);

@@ -80,14 +80,21 @@ test('--format-version takes 2.6 or 2.8; --integrity-inline at format is refused
   assert.equal((await run(['verify', a, '--integrity-inline'])).code, 0);
 });
 
-test('status in integritysetup 2.8 wording matches the fields sid\'s integritysetup printed for the golden volumes', async () => {
+test("status in integritysetup 2.8 wording matches the fields sid's integritysetup printed for the golden volumes", async () => {
   for (const name of ['a-default', 'e-bitmap', 'f-separate-metadata']) {
     const im = golden(name, '7.2');
     const args = name === 'e-bitmap' ? ['--integrity-bitmap-mode'] : name.startsWith('f-') ? ['--data-device', goldenPath(im.files[1]!)] : [];
     const r = await run(['status', goldenPath(im.files[0]!), ...args, '--format-version', '2.8']);
     assert.equal(r.code, 0, r.err);
-    const theirs = String(im.integritysetup_status_guest).split('\n').slice(1).filter((l) => !/^\s+(mode|failures|device|metadata device):/.test(l));
-    const ours = r.out.trim().split('\n').slice(1).filter((l) => !/^\s+(device|metadata device):/.test(l));
+    const theirs = String(im.integritysetup_status_guest)
+      .split('\n')
+      .slice(1)
+      .filter((l) => !/^\s+(mode|failures|device|metadata device):/.test(l));
+    const ours = r.out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .filter((l) => !/^\s+(device|metadata device):/.test(l));
     assert.deepEqual(ours, theirs, name);
   }
 });

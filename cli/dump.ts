@@ -22,7 +22,9 @@ export function formatVersion(v: Values): FormatVersion {
 export function dumpText(device: string, sb: Superblock, ver: FormatVersion = '2.6'): string {
   const sectorSize = SECTOR_SIZE << sb.log2_sectors_per_block;
   const recalc = sb.version >= 2 && (sb.flags & SB_FLAG_RECALCULATING) !== 0;
-  const flags = flagNames(sb.flags).map((f) => `${f} `).join('');
+  const flags = flagNames(sb.flags)
+    .map((f) => `${f} `)
+    .join('');
   if (ver === '2.6') {
     const lines = [
       `Info for integrity device ${device}.`,

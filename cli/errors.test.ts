@@ -55,7 +55,10 @@ test('errors: every range as CSV and JSON, in order; 0 bytes written', () => {
 });
 
 test('errors | head: the first lines, then a quiet stop (no EPIPE error), exit 0', () => {
-  const r = spawnSync('sh', ['-c', `'${process.execPath}' '${BIN}' errors '${img}' 2>"${dir}/err" | head -3; echo "\${PIPESTATUS:-}"`], { env, encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', `'${process.execPath}' '${BIN}' errors '${img}' 2>"${dir}/err" | head -3; echo "\${PIPESTATUS:-}"`], {
+    env,
+    encoding: 'utf8',
+  });
   const out = r.stdout.trim().split('\n');
   assert.equal(out.length, 3);
   assert.match(out[2]!, /^bad,2,2,1,/);

@@ -27,7 +27,10 @@ export async function cmdErrors({ values, positionals }: Parsed, io: Io): Promis
   const device = path.resolve(positionals[0]!);
   if (!fs.existsSync(device)) throw new IntegrityStudioError(`${positionals[0]}: no such file or device`, 'ENOENT');
   if (!readJobStateAt(jobStatePath(device, 'scrub'))) {
-    throw new IntegrityStudioError(`${positionals[0]}: no scrub has run on it, so no damage is known; run \`integrity-studio scrub ${positionals[0]}\` first`, 'ENOENT');
+    throw new IntegrityStudioError(
+      `${positionals[0]}: no scrub has run on it, so no damage is known; run \`integrity-studio scrub ${positionals[0]}\` first`,
+      'ENOENT',
+    );
   }
   const dataDevice = typeof values['data-device'] === 'string' ? path.resolve(values['data-device']) : null;
   const e = newEntry('cli', device, path.basename(device), { ...DEFAULT_OPTIONS, data_device: dataDevice }, {});

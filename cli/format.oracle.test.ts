@@ -38,7 +38,11 @@ interface Case {
 
 async function ourDump(img: string, dataDevice?: string): Promise<string[]> {
   let out = '';
-  const code = await main(['dump', img, ...(dataDevice ? ['--data-device', dataDevice] : [])], { out: (s) => (out += s), err: () => {}, stdout: process.stdout });
+  const code = await main(['dump', img, ...(dataDevice ? ['--data-device', dataDevice] : [])], {
+    out: (s) => (out += s),
+    err: () => {},
+    stdout: process.stdout,
+  });
   assert.equal(code, 0);
   return out.trim().split('\n').slice(1); // the first line names the device
 }
@@ -84,7 +88,14 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
     const img = path.join(dir, `${name}.img`);
     const r = formatVolume(img, { ...o, size });
     const sb = r.plan.superblock;
-    cases.push({ name, disks: extraDisk ? [img, extraDisk] : [img], opts: o, openArgs, expectSha: zeroSha(o, sb.provided_data_sectors), tableWords: [...tableWords, `journal_sectors:${r.plan.geometry.initial_sectors - 8}`] });
+    cases.push({
+      name,
+      disks: extraDisk ? [img, extraDisk] : [img],
+      opts: o,
+      openArgs,
+      expectSha: zeroSha(o, sb.provided_data_sectors),
+      tableWords: [...tableWords, `journal_sectors:${r.plan.geometry.initial_sectors - 8}`],
+    });
     return r;
   };
   // every algorithm we support (the keys branch adds more: they are covered here automatically)
@@ -97,7 +108,12 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
       o.integrityKey = fs.readFileSync(kf);
       args += ` --integrity-key-file /oracle/int-${alg}.key --integrity-key-size 32`;
     }
-    add(`alg-${alg}`, info.digestSize > 32 ? 4 << 20 : 2 << 20, o, args, ['fix_padding', 'fix_hmac', `internal_hash:${info.kernelName}`, 'interleave_sectors:32768']);
+    add(`alg-${alg}`, info.digestSize > 32 ? 4 << 20 : 2 << 20, o, args, [
+      'fix_padding',
+      'fix_hmac',
+      `internal_hash:${info.kernelName}`,
+      'interleave_sectors:32768',
+    ]);
   }
   add('s4096', 4 << 20, { sectorSize: 4096 }, '', ['block_size:4096', 'fix_padding', 'fix_hmac']);
   add('tag8-il1024', 2 << 20, { tagSize: 8, interleaveSectors: 1024, journalSize: 128 << 10 }, '', ['interleave_sectors:1024']);
@@ -121,8 +137,19 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
   {
     const jm = keyFile('jmac', 32);
     const jc = keyFile('jcrypt', 32);
-    const o: FormatOptions = { journalIntegrity: 'hmac-sha256', journalIntegrityKey: fs.readFileSync(jm), journalCrypt: 'ctr-aes', journalCryptKey: fs.readFileSync(jc) };
-    add('jmac-crypt', 2 << 20, o, '--journal-integrity hmac-sha256 --journal-integrity-key-file /oracle/jmac.key --journal-integrity-key-size 32 --journal-crypt ctr-aes --journal-crypt-key-file /oracle/jcrypt.key --journal-crypt-key-size 32', ['journal_mac:hmac(sha256)', 'journal_crypt:ctr(aes)']);
+    const o: FormatOptions = {
+      journalIntegrity: 'hmac-sha256',
+      journalIntegrityKey: fs.readFileSync(jm),
+      journalCrypt: 'ctr-aes',
+      journalCryptKey: fs.readFileSync(jc),
+    };
+    add(
+      'jmac-crypt',
+      2 << 20,
+      o,
+      '--journal-integrity hmac-sha256 --journal-integrity-key-file /oracle/jmac.key --journal-integrity-key-size 32 --journal-crypt ctr-aes --journal-crypt-key-file /oracle/jcrypt.key --journal-crypt-key-size 32',
+      ['journal_mac:hmac(sha256)', 'journal_crypt:ctr(aes)'],
+    );
   }
 
   // images the kernel formats: blank files of odd sizes, mostly --no-wipe to keep the VM fast; the wiped ones and
@@ -139,13 +166,37 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
   // (at most 29 disks fit the VM's PCI bus)
   const kernelFormats: { name: string; size: number; opts: FormatOptions; args: string; dataSize?: number; wipe?: boolean }[] = [
     { name: 'kf-wipe-s4096-sha256', wipe: true, size: 2 << 20, opts: { sectorSize: 4096, integrity: 'sha256' }, args: '--sector-size 4096 --integrity sha256' },
-    { name: 'kf-wipe-keys', wipe: true, size: 2 << 20, opts: { integrity: 'hmac-sha256', integrityKey: kintKey, journalIntegrity: 'hmac-sha256', journalIntegrityKey: kjmKey, journalCrypt: 'ctr-aes', journalCryptKey: kjcKey }, args: kfKeys },
+    {
+      name: 'kf-wipe-keys',
+      wipe: true,
+      size: 2 << 20,
+      opts: {
+        integrity: 'hmac-sha256',
+        integrityKey: kintKey,
+        journalIntegrity: 'hmac-sha256',
+        journalIntegrityKey: kjmKey,
+        journalCrypt: 'ctr-aes',
+        journalCryptKey: kjcKey,
+      },
+      args: kfKeys,
+    },
     { name: 'kf-wipe-datadev', wipe: true, size: 256 << 10, opts: { integrity: 'xxhash64' }, args: '--integrity xxhash64', dataSize: 1 << 20 },
-    { name: 'kf-wipe-legacy-padding', wipe: true, size: 1 << 20, opts: { legacyPadding: true, interleaveSectors: 128 }, args: '--integrity-legacy-padding --interleave-sectors 128' },
+    {
+      name: 'kf-wipe-legacy-padding',
+      wipe: true,
+      size: 1 << 20,
+      opts: { legacyPadding: true, interleaveSectors: 128 },
+      args: '--integrity-legacy-padding --interleave-sectors 128',
+    },
     { name: 'kf-odd', wipe: true, size: (3 << 20) + 7 * 512, opts: {}, args: '' },
     { name: 'kf-s2048-tag7', size: 3 << 20, opts: { sectorSize: 2048, tagSize: 7 }, args: '--sector-size 2048 --tag-size 7' },
     { name: 'kf-tag255', size: 2 << 20, opts: { tagSize: 255, interleaveSectors: 256 }, args: '--tag-size 255 --interleave-sectors 256' },
-    { name: 'kf-sha1-legacy', size: 1 << 20, opts: { integrity: 'sha1', legacyPadding: true, interleaveSectors: 512, journalSize: 40960 }, args: '--integrity sha1 --integrity-legacy-padding --interleave-sectors 512 --journal-size 40960' },
+    {
+      name: 'kf-sha1-legacy',
+      size: 1 << 20,
+      opts: { integrity: 'sha1', legacyPadding: true, interleaveSectors: 512, journalSize: 40960 },
+      args: '--integrity sha1 --integrity-legacy-padding --interleave-sectors 512 --journal-size 40960',
+    },
     { name: 'kf-meta-small', size: 100 << 10, opts: { journalSize: 1 << 20 }, args: '--journal-size 1048576', dataSize: 1 << 20 },
     // the mode is an open-time choice: format with it writes the same superblock
     { name: 'kf-bitmap', size: 1 << 20, opts: { mode: 'bitmap' }, args: '--integrity-bitmap-mode' },
@@ -202,7 +253,8 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
     const dumpLine = `integritysetup dump ${d0} | tail -n +2 | tr '\\n' ' '`;
     // (a format expected to fail says why on its KF line: its output is kept, not sent to /dev/null)
     const kf = (name: string, cmd: string) => `out=$(${cmd} 2>&1) && echo "KF ${name} ok" || echo "KF ${name} failed: $(printf '%s' "$out" | tr '\\n' ' ')"\n`;
-    if (k.name === 'kf-bitmap') script += `integritysetup format --batch-mode --no-wipe --integrity-no-journal ${d0} >/dev/null && echo "KFNJ $(${dumpLine})"\n`;
+    if (k.name === 'kf-bitmap')
+      script += `integritysetup format --batch-mode --no-wipe --integrity-no-journal ${d0} >/dev/null && echo "KFNJ $(${dumpLine})"\n`;
     if (k.name === 'kf-bitmap') script += kf('recalc-at-format', `integritysetup format --batch-mode --no-wipe --integrity-recalculate ${d0}`);
     if (k.name === 'kf-odd') script += kf('tag256', `integritysetup format --batch-mode --no-wipe --tag-size 256 --interleave-sectors 256 ${d0}`);
     if (k.name === 'kf-wipe-legacy-padding') {
@@ -220,11 +272,17 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
   // init_journal in the emulated guest costs about a minute)
   const big: { name: string; sectors: number; opts: FormatOptions; args: string }[] = [
     { name: 'big-8t', sectors: 2 ** 34, opts: { journalSize: 256 << 10 }, args: '--journal-size 262144' },
-    { name: 'big-2t-s4096-il30', sectors: 2 ** 32, opts: { journalSize: 256 << 10, interleaveSectors: 2 ** 30, sectorSize: 4096, integrity: 'sha256' }, args: '--journal-size 262144 --interleave-sectors 1073741824 --sector-size 4096 --integrity sha256' },
+    {
+      name: 'big-2t-s4096-il30',
+      sectors: 2 ** 32,
+      opts: { journalSize: 256 << 10, interleaveSectors: 2 ** 30, sectorSize: 4096, integrity: 'sha256' },
+      args: '--journal-size 262144 --interleave-sectors 1073741824 --sector-size 4096 --integrity sha256',
+    },
   ];
   script += 'modprobe loop 2>/dev/null\n';
   for (const b of big) {
-    script += `dd if=/dev/zero of=/tmp/big bs=512 count=0 seek=${b.sectors} status=none && losetup /dev/loop0 /tmp/big && ` +
+    script +=
+      `dd if=/dev/zero of=/tmp/big bs=512 count=0 seek=${b.sectors} status=none && losetup /dev/loop0 /tmp/big && ` +
       `integritysetup format --batch-mode --no-wipe ${b.args} /dev/loop0 >/dev/null && echo "BIG ${b.name} $(integritysetup dump /dev/loop0 | tail -n +2 | tr '\\n' ' ')"; ` +
       'losetup -d /dev/loop0; rm -f /tmp/big\n';
   }
@@ -252,11 +310,19 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
     assert.deepEqual([tw[2], tw[5], tw[6]], ['integrity', String(plan.sb.integrity_tag_size), 'J'], `${c.name}: table target, tag size, mode: ${table}`);
     assert.equal(tw.includes('fix_padding'), !c.opts.legacyPadding && !c.opts.dataDevice, `${c.name}: fix_padding in the table`);
     assert.equal(tw.includes('fix_hmac'), !c.opts.legacyHmac, `${c.name}: fix_hmac in the table`);
-    for (const w of c.tableWords) assert.ok(table.split(/\s+/).some((x) => x === w || x.startsWith(w)), `${c.name}: dmsetup table has ${w}: ${table}`);
+    for (const w of c.tableWords)
+      assert.ok(
+        table.split(/\s+/).some((x) => x === w || x.startsWith(w)),
+        `${c.name}: dmsetup table has ${w}: ${table}`,
+      );
     // the kernel's integritysetup dump shows what ours shows (before the kernel wrote: nothing in the sb changed but recalc state)
     const kdump = pick('DUMP', c.name).slice(1);
     const ours = await ourDump(c.disks[0]!, c.opts.dataDevice);
-    assert.deepEqual(kdump.map((l) => l.trim()), ours.map((l) => l.trim()), `${c.name}: integritysetup dump`);
+    assert.deepEqual(
+      kdump.map((l) => l.trim()),
+      ours.map((l) => l.trim()),
+      `${c.name}: integritysetup dump`,
+    );
     if (!c.recalc) assert.deepEqual(ours, dumps.get(c.name), `${c.name}: superblock unchanged by the kernel`);
     // what the kernel wrote, we read, with every tag verifying
     const after = readAll(c.disks[0]!, c.opts);
@@ -266,12 +332,20 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
     assert.ok(after.data.subarray(4096, 4096 + 8192).equals(want), `${c.name}: the kernel's pattern`);
   }
   // host integritysetup dump agrees too (a subtest: skipped, with the reason, where the host has no integritysetup)
-  await t.test('the host\'s integritysetup dump of each volume is ours', async (st) => {
+  await t.test("the host's integritysetup dump of each volume is ours", async (st) => {
     if (skipUnless(st, spawnSync('sh', ['-c', 'command -v integritysetup']).status === 0 ? null : 'integritysetup is not installed on the host')) return;
     for (const c of cases) {
       const h = spawnSync('integritysetup', ['dump', c.disks[0]!], { encoding: 'utf8' });
       assert.equal(h.status, 0, `${c.name}: host integritysetup dump: ${h.stderr}`);
-      assert.deepEqual(h.stdout.trim().split('\n').slice(1).map((l) => l.trim()), (await ourDump(c.disks[0]!, c.opts.dataDevice)).map((l) => l.trim()), `${c.name}: host dump`);
+      assert.deepEqual(
+        h.stdout
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.trim()),
+        (await ourDump(c.disks[0]!, c.opts.dataDevice)).map((l) => l.trim()),
+        `${c.name}: host dump`,
+      );
     }
   });
   // the kernel's own formats: our plan predicts every superblock field (the salt is random)
@@ -317,15 +391,27 @@ test('kernel round trip: volumes we format open in the kernel, read as zeroes wi
     assert.equal(got.replace(/\s+/g, ' ').trim(), want, `${b.name}: the kernel's superblock on a ${b.sectors}-sector device`);
   }
   const nj = lines.find((l) => l.startsWith('KFNJ ')) ?? 'KFNJ none';
-  assert.equal(nj.slice(5), (lines.find((l) => l.startsWith('KFB ')) ?? 'KFB ?').slice(4), 'format --integrity-no-journal writes the superblock --integrity-bitmap-mode does');
+  assert.equal(
+    nj.slice(5),
+    (lines.find((l) => l.startsWith('KFB ')) ?? 'KFB ?').slice(4),
+    'format --integrity-no-journal writes the superblock --integrity-bitmap-mode does',
+  );
   const legacy = lines.find((l) => l.startsWith('KFLEGACY ')) ?? '';
   assert.match(legacy, /superblock_version 4 flags fix_padding\s*$/, `integritysetup with both legacy options: ${legacy}`);
   assert.deepEqual(flagNames(planFormat({ legacyPadding: true, legacyHmac: true, salt: Buffer.alloc(16) }, 2048).superblock.flags), [], 'we honour both');
   // the kernel refuses the table (dm_integrity_ctr: tag size past its limit), not integritysetup's own checks
   assert.equal(pick('KF', 'tag256').length, 1);
-  assert.match(pick('KF', 'tag256')[0]!, /^failed: device-mapper: reload ioctl on \S+ \(\d+:\d+\) failed: Invalid argument Cannot format integrity for device \/dev\/vd\w+\./, 'the kernel (6.1) refuses tag size 256 as we do');
+  assert.match(
+    pick('KF', 'tag256')[0]!,
+    /^failed: device-mapper: reload ioctl on \S+ \(\d+:\d+\) failed: Invalid argument Cannot format integrity for device \/dev\/vd\w+\./,
+    'the kernel (6.1) refuses tag size 256 as we do',
+  );
   assert.equal(pick('KF', 'recalc-at-format').length, 1);
-  assert.match(pick('KF', 'recalc-at-format')[0]!, /^failed: .*integritysetup: Option --integrity-recalculate is not allowed with format action\.$/, 'integritysetup format refuses --integrity-recalculate');
+  assert.match(
+    pick('KF', 'recalc-at-format')[0]!,
+    /^failed: .*integritysetup: Option --integrity-recalculate is not allowed with format action\.$/,
+    'integritysetup format refuses --integrity-recalculate',
+  );
   assert.throws(() => planFormat({ tagSize: 256 }, 4096), /invalid --tag-size 256/);
   fs.rmSync(dir, { recursive: true, force: true });
 });

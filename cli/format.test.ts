@@ -133,8 +133,15 @@ test('the wipe leaves every block verifying and reading as zeroes (512- and 4096
     assert.equal(r.wiped_sectors, r.plan.superblock.provided_data_sectors);
     const vol = openVolume(img, { integrity: o.integrity, readOnly: true });
     const buf = Buffer.alloc(vol.geometry.provided_data_sectors * SECTOR_SIZE, 0xaa);
-    assert.equal(vol.target.read(0, vol.geometry.provided_data_sectors, buf, 0, () => {}), 0, `${name}: no mismatch`);
-    assert.ok(buf.every((b) => b === 0), `${name}: zeroes`);
+    assert.equal(
+      vol.target.read(0, vol.geometry.provided_data_sectors, buf, 0, () => {}),
+      0,
+      `${name}: no mismatch`,
+    );
+    assert.ok(
+      buf.every((b) => b === 0),
+      `${name}: zeroes`,
+    );
     vol.close();
   }
   const meta = path.join(dir, 'dd-meta.img');
@@ -197,7 +204,11 @@ test('refusals and invalid options write nothing (hash before/after) and say wha
     [{ force: true, dataDevice: img }, /is the device itself/],
   ];
   for (const [o, re] of cases) {
-    assert.throws(() => formatVolume(img, o), (e: Error) => re.test(e.message) && !e.message.includes('\n'), `${JSON.stringify(o)}`);
+    assert.throws(
+      () => formatVolume(img, o),
+      (e: Error) => re.test(e.message) && !e.message.includes('\n'),
+      `${JSON.stringify(o)}`,
+    );
     assert.equal(sha256File(img), sha, `nothing written for ${JSON.stringify(o)}`);
   }
   // a device too small, and --size for a path that does not exist leaves no file behind on failure
@@ -212,7 +223,10 @@ test('refusals and invalid options write nothing (hash before/after) and say wha
   assert.throws(() => formatVolume('/dev/integrity-studio-no-such-disk', { size: 1 << 20 }), /no such device \(--size creates image files, not device nodes\)/);
   // with --force the magic is erased
   const r = formatVolume(img, { force: true, confirm: () => true });
-  assert.deepEqual(r.signatures_overwritten.map((s) => s.type), ['ext4']);
+  assert.deepEqual(
+    r.signatures_overwritten.map((s) => s.type),
+    ['ext4'],
+  );
   assert.equal(fs.readFileSync(img).readUInt16LE(1080) === 0xef53, false);
 });
 
@@ -242,7 +256,10 @@ test('journal MAC + encryption: the formatted journal opens with the keys (sb MA
   const vol = openVolume(img, { ...keys, readOnly: true });
   assert.equal(vol.replay?.writes.length, 0, 'an empty journal');
   assert.equal(vol.replay?.clear_reason, null, 'consistent commit ids after decryption');
-  assert.equal(vol.target.verify(0, vol.geometry.provided_data_sectors, () => {}), 0);
+  assert.equal(
+    vol.target.verify(0, vol.geometry.provided_data_sectors, () => {}),
+    0,
+  );
   vol.close();
   assert.throws(() => openVolume(img, { ...keys, journalIntegrityKey: Buffer.alloc(32, 8), readOnly: true }), /superblock MAC mismatch/);
   assert.throws(() => openVolume(img, { readOnly: true }), /journal MAC/);
@@ -310,7 +327,11 @@ test('CLI format: confirmation, non-terminal refusal, --json, progress bar on a 
 test('progress bar shows rate and ETA', () => {
   let s = '';
   let t = 0;
-  const bar = progressBar((x) => (s += x), 'Wiping', () => t);
+  const bar = progressBar(
+    (x) => (s += x),
+    'Wiping',
+    () => t,
+  );
   t = 1000;
   bar.update(2048, 8192);
   bar.end();
@@ -318,7 +339,15 @@ test('progress bar shows rate and ETA', () => {
 });
 
 test("the host's integritysetup dump reads our formats as ours does (skipped without integritysetup)", async (t) => {
-  if (skipUnless(t, spawnSync('sh', ['-c', 'command -v integritysetup || test -x /usr/sbin/integritysetup || test -x /sbin/integritysetup']).status !== 0 ? 'integritysetup is not installed on this host (apt-get install cryptsetup-bin)' : null)) return;
+  if (
+    skipUnless(
+      t,
+      spawnSync('sh', ['-c', 'command -v integritysetup || test -x /usr/sbin/integritysetup || test -x /sbin/integritysetup']).status !== 0
+        ? 'integritysetup is not installed on this host (apt-get install cryptsetup-bin)'
+        : null,
+    )
+  )
+    return;
   const data = path.join(dir, 'hostdump-data.img');
   fs.rmSync(data, { force: true });
   fs.writeFileSync(data, Buffer.alloc(1 << 20));
@@ -341,7 +370,12 @@ test("the host's integritysetup dump reads our formats as ours does (skipped wit
     let err = '';
     const args = ['dump', img, ...(o.dataDevice ? ['--data-device', o.dataDevice] : [])];
     assert.equal(await main(args, { out: (s) => (ours += s), err: (s) => (err += s), stdout: process.stdout }), 0, `${name}: our dump: ${err}`);
-    const body = (s: string) => s.trim().split('\n').slice(1).map((l) => l.trim());
+    const body = (s: string) =>
+      s
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim());
     assert.deepEqual(body(h.stdout), body(ours), `${name}: integritysetup dump vs ours`);
     assert.ok(body(ours).length >= 8, `${name}: a full dump`);
   }

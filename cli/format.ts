@@ -47,7 +47,6 @@ export const FORMAT_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   verbose: { type: 'boolean', short: 'v' },
 };
 
-
 /** FormatOptions from parsed command-line values (reads key files). */
 export function formatOptions(v: Values): FormatOptions {
   if (v['integrity-bitmap-mode'] && v['integrity-no-journal']) {
@@ -56,7 +55,9 @@ export function formatOptions(v: Values): FormatOptions {
   // integritysetup 2.8 --integrity-inline: the kernel keeps the tags in the device's per-sector metadata
   // (superblock version 6); an image file or a block device without a metadata profile has none.
   if (v['integrity-inline']) {
-    throw new IntegrityStudioError('--integrity-inline (inline mode, superblock version 6) needs a device with per-sector integrity metadata (NVMe/SCSI formatted with metadata); a file has none, so the kernel would refuse it too: format it with integritysetup on that device');
+    throw new IntegrityStudioError(
+      '--integrity-inline (inline mode, superblock version 6) needs a device with per-sector integrity metadata (NVMe/SCSI formatted with metadata); a file has none, so the kernel would refuse it too: format it with integritysetup on that device',
+    );
   }
   const o: FormatOptions = {
     integrity: str(v, 'integrity'),
@@ -95,7 +96,11 @@ function fmtTime(s: number): string {
 }
 
 /** A progress bar on stderr: "Wiping [#####.....]  45.0%  12.3 MiB/s  ETA 0:03", redrawn at most 10 times a second. */
-export function progressBar(write: (s: string) => void, label = 'Wiping', now: () => number = Date.now): { update(done: number, total: number): void; end(): void } {
+export function progressBar(
+  write: (s: string) => void,
+  label = 'Wiping',
+  now: () => number = Date.now,
+): { update(done: number, total: number): void; end(): void } {
   const start = now();
   let last = 0;
   let drawn = false;
@@ -173,7 +178,11 @@ export async function cmdFormat(args: string[], io: FormatIo, env?: FormatComman
 }
 
 /** format with its arguments parsed (FORMAT_OPTIONS) */
-export async function runFormat({ values, positionals }: { values: Record<string, string | boolean | undefined | Array<string | boolean>>; positionals: string[] }, io: FormatIo, env?: FormatCommandEnv): Promise<number> {
+export async function runFormat(
+  { values, positionals }: { values: Record<string, string | boolean | undefined | Array<string | boolean>>; positionals: string[] },
+  io: FormatIo,
+  env?: FormatCommandEnv,
+): Promise<number> {
   if (positionals.length !== 1) {
     io.err(`integrity-studio: format: ${positionals.length ? `unexpected argument "${positionals[1]}"` : 'missing DEVICE'}\n`);
     return 2;
@@ -201,7 +210,10 @@ export async function runFormat({ values, positionals }: { values: Record<string
     o.onFormatted = (plan) => {
       // integritysetup's messages, in its order
       io.out(`Formatted with tag size ${plan.superblock.integrity_tag_size}, internal integrity ${o.integrity ?? 'crc32c'}.\n`);
-      if (!o.noWipe) io.out('Wiping device to initialize integrity checksum.\nYou can interrupt this by pressing CTRL+c (rest of not wiped device will contain invalid checksum).\n');
+      if (!o.noWipe)
+        io.out(
+          'Wiping device to initialize integrity checksum.\nYou can interrupt this by pressing CTRL+c (rest of not wiped device will contain invalid checksum).\n',
+        );
     };
   }
   const bar = e.stderrIsTTY && !values.json ? progressBar(io.err) : null;

@@ -58,7 +58,11 @@ function checkExt4(m: FsMapResult, v: FsVolume, luks = false): void {
   assert.deepEqual(d.owner?.paths, s.dir.paths);
   const it = at(m, s.itable.sector)[0]!;
   assert.ok(it.kind === 'metadata' && it.structure === 'ext4.inode_table', JSON.stringify(it));
-  if (!luks) assert.ok(it.inodes?.some((i) => i.inode === s.itable.inode && i.paths.includes('/docs/report.bin')), JSON.stringify(it.inodes));
+  if (!luks)
+    assert.ok(
+      it.inodes?.some((i) => i.inode === s.itable.inode && i.paths.includes('/docs/report.bin')),
+      JSON.stringify(it.inodes),
+    );
   assert.equal(at(m, s.free.sector)[0]?.kind, 'free');
 }
 
@@ -73,7 +77,10 @@ describe('verify and scrub --map-files on a dm-integrity volume holding ext4', {
 
   it('verify --json --map-files: every bad block named as debugfs names it', () => {
     const r = report('verify', v.vol, '--json', '--map-files');
-    assert.deepEqual(r.bad_sectors, [v.spoiled.file.sector, v.spoiled.dir.sector, v.spoiled.itable.sector, v.spoiled.free.sector].sort((a, b) => a - b));
+    assert.deepEqual(
+      r.bad_sectors,
+      [v.spoiled.file.sector, v.spoiled.dir.sector, v.spoiled.itable.sector, v.spoiled.free.sector].sort((a, b) => a - b),
+    );
     assert.ok(r.mapping, r.mapping_error);
     checkExt4(r.mapping, v);
     assert.equal(r.mapping.files_damaged, 1);
@@ -131,7 +138,9 @@ describe('verify and scrub --map-files on a dm-integrity volume holding ext4', {
 
 describe('verify --map-files on a dm-integrity volume holding XFS (mkfs.xfs -p)', { skip: toolMissing(...XFS_TOOLS) }, () => {
   let dir: string;
-  before(() => { dir = tmpDir('cli-fsmap-xfs-'); });
+  before(() => {
+    dir = tmpDir('cli-fsmap-xfs-');
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('the file block and the free block named as xfs_db ncheck/bmap/blockuse name them', () => {

@@ -20,7 +20,11 @@ export function mapPlain(device: string, o: VolumeOptions, ranges: SectorRange[]
 
 /** the mapping of `ranges` on a LUKS2 volume: its plaintext, so the volume key is needed */
 export function mapCrypt(device: string, segment: CryptSegment, volumeKey: Uint8Array | null, ranges: SectorRange[]): FsMapResult {
-  if (!volumeKey) throw new IntegrityStudioError(`${device}: the file system is inside the encryption: --map-files needs the volume's key (--key-file F or its passphrase)`, 'EKEY');
+  if (!volumeKey)
+    throw new IntegrityStudioError(
+      `${device}: the file system is inside the encryption: --map-files needs the volume's key (--key-file F or its passphrase)`,
+      'EKEY',
+    );
   const cv = openCryptVolume(device, segment, volumeKey);
   try {
     return mapBadSectors(cryptSource(cv), ranges);
@@ -38,7 +42,8 @@ const SHOWN = 16;
 
 function fileLines(i: Extract<FsMapItem, { kind: 'file' }>): string {
   const name = i.paths[0] ?? `<inode ${i.inode}>${i.path_error ? ` (${i.path_error})` : ''}`;
-  const also = i.paths_total > 1 ? `; also ${i.paths.slice(1).join(', ')}${i.paths_total > i.paths.length ? ` and ${i.paths_total - i.paths.length} more` : ''}` : '';
+  const also =
+    i.paths_total > 1 ? `; also ${i.paths.slice(1).join(', ')}${i.paths_total > i.paths.length ? ` and ${i.paths_total - i.paths.length} more` : ''}` : '';
   let out = `  ${name}  (inode ${i.inode}, ${i.file_type}, ${pl(i.size, 'byte')}${also})\n`;
   if (i.extents?.length) {
     const ex = i.extents.slice(0, SHOWN);
@@ -49,7 +54,12 @@ function fileLines(i: Extract<FsMapItem, { kind: 'file' }>): string {
     const total = i.extents_total ?? i.extents.length;
     if (total > ex.length) out += `      … and ${pl(total - ex.length, 'range')} more (--json lists up to 256)\n`;
   } else if (i.byte_ranges.length) {
-    out += `      bytes ${i.byte_ranges.slice(0, SHOWN).map(([a, b]) => `${n(a)}–${n(b - 1)}`).join(', ')}${i.byte_ranges_total > SHOWN ? ` … (${n(i.byte_ranges_total)} ranges)` : ''}  (${i.ranges.slice(0, 4).map(sectors).join(', ')}${i.ranges_total > 4 ? ', …' : ''})\n`;
+    out += `      bytes ${i.byte_ranges
+      .slice(0, SHOWN)
+      .map(([a, b]) => `${n(a)}–${n(b - 1)}`)
+      .join(
+        ', ',
+      )}${i.byte_ranges_total > SHOWN ? ` … (${n(i.byte_ranges_total)} ranges)` : ''}  (${i.ranges.slice(0, 4).map(sectors).join(', ')}${i.ranges_total > 4 ? ', …' : ''})\n`;
   }
   if (!i.byte_ranges_total) out += `      ${i.meaning}\n`;
   if (i.uncertain) out += `      uncertain: ${i.uncertain}\n`;
@@ -59,8 +69,13 @@ function fileLines(i: Extract<FsMapItem, { kind: 'file' }>): string {
 function metaLines(i: Extract<FsMapItem, { kind: 'metadata' }>): string {
   let out = `  ${i.structure}: ${i.description}  (${i.ranges.slice(0, 4).map(sectors).join(', ')}${i.ranges_total > 4 ? `, … ${n(i.ranges_total)} ranges` : ''})\n      ${i.meaning}\n`;
   if (i.owner?.paths.length) out += `      of ${i.owner.paths[0]} (inode ${i.owner.inode})\n`;
-  if (i.names?.length) out += `      names it holds: ${i.names.slice(0, SHOWN).join(', ')}${(i.names_total ?? 0) > SHOWN ? `, … (${n(i.names_total!)} in all)` : ''}\n`;
-  if (i.inodes?.length) out += `      inodes it holds: ${i.inodes.slice(0, SHOWN).map((x) => `${x.inode}${x.paths[0] ? ` ${x.paths[0]}` : ''}`).join(', ')}${(i.inodes_total ?? 0) > SHOWN ? `, … (${n(i.inodes_total!)} in all)` : ''}\n`;
+  if (i.names?.length)
+    out += `      names it holds: ${i.names.slice(0, SHOWN).join(', ')}${(i.names_total ?? 0) > SHOWN ? `, … (${n(i.names_total!)} in all)` : ''}\n`;
+  if (i.inodes?.length)
+    out += `      inodes it holds: ${i.inodes
+      .slice(0, SHOWN)
+      .map((x) => `${x.inode}${x.paths[0] ? ` ${x.paths[0]}` : ''}`)
+      .join(', ')}${(i.inodes_total ?? 0) > SHOWN ? `, … (${n(i.inodes_total!)} in all)` : ''}\n`;
   if (i.uncertain) out += `      uncertain: ${i.uncertain}\n`;
   return out;
 }
@@ -87,6 +102,7 @@ export function mappingText(m: FsMapResult): string {
     const ranges = frees.flatMap((f) => f.ranges);
     out += `free space (${pl(m.free_sectors, 'sector')}: ${ranges.slice(0, SHOWN).map(sectors).join(', ')}${ranges.length > SHOWN ? ', …' : ''}):\n      not in use by the file system: harmless; rewriting those blocks with zeros (a valid tag) clears them (the dashboard's Errors panel does it, asking first)\n`;
   }
-  if (unmapped.length) out += `could not map:\n${unmapped.map((u) => `  ${u.reason}  (${pl(u.sectors, 'sector')}: ${u.ranges.slice(0, 4).map(sectors).join(', ')}${u.ranges_total > 4 ? ', …' : ''})\n`).join('')}`;
+  if (unmapped.length)
+    out += `could not map:\n${unmapped.map((u) => `  ${u.reason}  (${pl(u.sectors, 'sector')}: ${u.ranges.slice(0, 4).map(sectors).join(', ')}${u.ranges_total > 4 ? ', …' : ''})\n`).join('')}`;
   return out;
 }

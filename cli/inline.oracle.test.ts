@@ -51,7 +51,9 @@ test('inline mode (v6) on a dm-integrity device without internal hash: Linux 7.2
 
   // the lower image on its own: a v6 superblock inside, refused by a plain open with the reason
   const got = Buffer.alloc(data.length);
-  const res = verifyInlineStack(img, { integrity: 'crc32c' }, (s, d) => { if (s * 512 < got.length) d.copy(got, s * 512, 0, Math.min(d.length, got.length - s * 512)); });
+  const res = verifyInlineStack(img, { integrity: 'crc32c' }, (s, d) => {
+    if (s * 512 < got.length) d.copy(got, s * 512, 0, Math.min(d.length, got.length - s * 512));
+  });
   assert.equal(res.superblock.version, 6);
   assert.equal(res.provided_data_sectors, kernelSectors, 'the size the kernel gave the inline volume');
   assert.equal(res.bad_blocks, 0);
@@ -70,7 +72,12 @@ test('inline mode (v6) on a dm-integrity device without internal hash: Linux 7.2
   assert.deepEqual(bad.bad_ranges, [[0, 1]]);
   // the CLI says the same
   let out = '';
-  const code = await main(['verify-inline', img, '--json'], { out: (x: string) => { out += x; }, err: () => {} } as never);
+  const code = await main(['verify-inline', img, '--json'], {
+    out: (x: string) => {
+      out += x;
+    },
+    err: () => {},
+  } as never);
   assert.equal(code, 4);
   assert.equal(JSON.parse(out).mismatches, 1);
   assert.equal(JSON.parse(out).inline_version, 6);

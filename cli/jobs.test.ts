@@ -36,7 +36,9 @@ test('recalc CLI: SIGINT pauses at a chunk boundary, exits 0 with a resume hint;
   fs.writeFileSync(img, fill);
   // --max-rate keeps a 128 MiB recalculation long enough to be interrupted after its first report
   formatVolume(img, { noWipe: true, integrityRecalculate: true, force: true, integrity: 'sha256' });
-  const child = spawn(process.execPath, [BIN, 'recalc', img, '--integrity', 'sha256', '--progress-json', '--max-rate', '64'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'recalc', img, '--integrity', 'sha256', '--progress-json', '--max-rate', '64'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let signalled = false;
@@ -52,8 +54,13 @@ test('recalc CLI: SIGINT pauses at a chunk boundary, exits 0 with a resume hint;
   assert.ok(signalled, 'saw a running progress line');
   assert.equal(code, 0, err);
   assert.match(err, /paused at sector \d+ of \d+.*Run the same command again to resume/s);
-  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  for (const l of lines) for (const k of ['job', 'state', 'position_sector', 'total_sectors', 'bytes_per_second', 'eta_ms', 'mismatches']) assert.ok(k in l, `${k} in ${JSON.stringify(l)}`);
+  const lines = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  for (const l of lines)
+    for (const k of ['job', 'state', 'position_sector', 'total_sectors', 'bytes_per_second', 'eta_ms', 'mismatches'])
+      assert.ok(k in l, `${k} in ${JSON.stringify(l)}`);
   const last = lines[lines.length - 1]!;
   assert.equal(last.state, 'paused');
   // it did work before the pause: its last line has the run's (positive) rate and no ETA
@@ -104,7 +111,10 @@ test('scrub CLI: a paused scrub shows in status --json; the rerun resumes, exits
   assert.equal(res.state, 'done');
   assert.equal(res.mismatches, victims.length);
   assert.deepEqual(res.bad_sectors, victims);
-  assert.deepEqual(res.bad_ranges, victims.map((s) => [s, s + 1]));
+  assert.deepEqual(
+    res.bad_ranges,
+    victims.map((s) => [s, s + 1]),
+  );
   assert.equal(status(img, '--integrity', 'sha256').scrub?.state, 'done');
 });
 

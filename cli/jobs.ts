@@ -105,7 +105,10 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo): 
       io.err(`integrity-studio: ${p.error}\n`);
       return 1;
     }
-    if (p.state === 'paused') io.err(`${spec.kind} paused at sector ${p.position_sector} of ${p.total_sectors} (its output was closed); the position is saved. Run the same command again to resume.\n`);
+    if (p.state === 'paused')
+      io.err(
+        `${spec.kind} paused at sector ${p.position_sector} of ${p.total_sectors} (its output was closed); the position is saved. Run the same command again to resume.\n`,
+      );
     return spec.kind === 'scrub' && p.mismatches && p.state === 'done' ? 4 : 0;
   }
   if (drawn) io.err('\n');
@@ -118,32 +121,55 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo): 
   const log = spec.kind === 'scrub' ? scrubDamage(spec.device) : null;
   // --json: every range; a person: the first ones and how many in all (a failing disk has hundreds of thousands)
   const rangesOfKind = (kind: DamageKind): { first: Array<[number, number]>; total: number } => {
-    if (!log) { const all = (kind === 'bad' ? p.bad_ranges : p.read_error_ranges) ?? []; return { first: all, total: all.length }; }
-    if (flags.json) { const all = allOf(log, kind); return { first: all, total: all.length }; }
+    if (!log) {
+      const all = (kind === 'bad' ? p.bad_ranges : p.read_error_ranges) ?? [];
+      return { first: all, total: all.length };
+    }
+    if (flags.json) {
+      const all = allOf(log, kind);
+      return { first: all, total: all.length };
+    }
     const sum = summaryFrom(log, 0, 1);
     const rows = pageOf([{ src: log }], 0, SHOWN_RANGES, new Set([kind])).rows;
-    return { first: rows.map((r): [number, number] => [r.first_sector, r.end_sector]), total: kind === 'bad' ? sum.bad_range_count : sum.read_error_range_count };
+    return {
+      first: rows.map((r): [number, number] => [r.first_sector, r.end_sector]),
+      total: kind === 'bad' ? sum.bad_range_count : sum.read_error_range_count,
+    };
   };
   const bad = rangesOfKind('bad');
   const read = rangesOfKind('read-error');
   const badRanges = bad.first;
   const readRanges = read.first;
   // --map-files: every range goes to the file-system mapping
-  const everyRange = (kind: DamageKind) => (log ? allOf(log, kind) : (kind === 'bad' ? p.bad_ranges : p.read_error_ranges) ?? []);
-  const mapped = spec.kind === 'scrub' && flags.mapFiles && (bad.total || read.total) ? mappingFields(() => mapPlain(spec.device, spec.volume ?? {}, [...everyRange('bad'), ...everyRange('read-error')])) : {};
+  const everyRange = (kind: DamageKind) => (log ? allOf(log, kind) : ((kind === 'bad' ? p.bad_ranges : p.read_error_ranges) ?? []));
+  const mapped =
+    spec.kind === 'scrub' && flags.mapFiles && (bad.total || read.total)
+      ? mappingFields(() => mapPlain(spec.device, spec.volume ?? {}, [...everyRange('bad'), ...everyRange('read-error')]))
+      : {};
   if (spec.kind === 'scrub' && flags.json) {
     const spb = p.sectors_per_block ?? 1;
     const by: Partial<Record<UncheckedReason, number>> = {};
     for (const u of p.unchecked ?? []) by[u.reason] = u.blocks;
     if (p.state !== 'done') by['not-reached'] = Math.ceil((p.total_sectors - p.position_sector) / spb);
     const report: CheckReport = {
-      device: spec.device, type: 'dm-integrity', command: 'scrub', state: p.state === 'done' ? 'done' : 'paused', block_size: spb * SECTOR_SIZE,
-      provided_data_sectors: p.total_sectors, position_sector: p.position_sector, start_sector: p.start_sector,
-      checked_blocks: p.checked_blocks ?? 0, checked_sectors: (p.checked_blocks ?? 0) * spb,
-      unchecked_blocks: (p.unchecked_blocks ?? 0) + (by['not-reached'] ?? 0), unchecked: uncheckedList(by),
-      mismatches: p.mismatches, bad_sectors: sectorsOf(badRanges, spb), bad_ranges: badRanges,
+      device: spec.device,
+      type: 'dm-integrity',
+      command: 'scrub',
+      state: p.state === 'done' ? 'done' : 'paused',
+      block_size: spb * SECTOR_SIZE,
+      provided_data_sectors: p.total_sectors,
+      position_sector: p.position_sector,
+      start_sector: p.start_sector,
+      checked_blocks: p.checked_blocks ?? 0,
+      checked_sectors: (p.checked_blocks ?? 0) * spb,
+      unchecked_blocks: (p.unchecked_blocks ?? 0) + (by['not-reached'] ?? 0),
+      unchecked: uncheckedList(by),
+      mismatches: p.mismatches,
+      bad_sectors: sectorsOf(badRanges, spb),
+      bad_ranges: badRanges,
       // blocks whose read failed (EIO): not tag mismatches, and not checked
-      read_errors: p.read_errors ?? 0, read_error_ranges: readRanges,
+      read_errors: p.read_errors ?? 0,
+      read_error_ranges: readRanges,
       ...mapped,
     };
     out(JSON.stringify(report) + '\n');
@@ -152,20 +178,31 @@ export async function runJobCommand(spec: JobSpec, flags: JobFlags, io: JobIo): 
     io.err(`${spec.kind} paused at ${where}; the position is saved. Run the same command again to resume.\n`);
     return 0;
   }
-  if (spec.kind === 'recalc') io.err(`recalculated every tag of ${spec.device} (${p.total_sectors} sectors, ${(p.total_sectors * SECTOR_SIZE) / 1048576} MiB).\n`);
+  if (spec.kind === 'recalc')
+    io.err(`recalculated every tag of ${spec.device} (${p.total_sectors} sectors, ${(p.total_sectors * SECTOR_SIZE) / 1048576} MiB).\n`);
   if (spec.kind === 'scrub') {
     if (!flags.json) {
       const unchecked = p.unchecked_blocks ?? 0;
-      const why = (p.unchecked ?? []).map((u) => `${u.reason === 'recalculating' ? 'being recalculated' : u.reason === 'dirty-bitmap' ? 'in a dirty bitmap region' : 'read errors'}: ${u.blocks}`).join(', ');
+      const why = (p.unchecked ?? [])
+        .map(
+          (u) =>
+            `${u.reason === 'recalculating' ? 'being recalculated' : u.reason === 'dirty-bitmap' ? 'in a dirty bitmap region' : 'read errors'}: ${u.blocks}`,
+        )
+        .join(', ');
       const notChecked = unchecked ? `; ${unchecked} block(s) not checked (${why})` : '';
       const all = `\`integrity-studio errors ${spec.device}\` lists every one`;
       const ranges = (r: { first: Array<[number, number]>; total: number }) => someRanges(r.first, all, r.total);
       const readErrors = p.read_errors
         ? `${p.read_errors} block(s) could not be read (read errors, EIO: the device failed to return them; not checked) in sectors ${ranges(read)}\n`
         : '';
-      out(readErrors + (p.mismatches
-        ? `${p.mismatches} bad block(s) in sectors ${ranges(bad)}${notChecked}\n`
-        : unchecked || p.read_errors ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}${p.read_errors ? `; ${p.read_errors} block(s) not checked (read errors)` : ''}\n` : `scrub of ${spec.device}: every block verified, no mismatches\n`));
+      out(
+        readErrors +
+          (p.mismatches
+            ? `${p.mismatches} bad block(s) in sectors ${ranges(bad)}${notChecked}\n`
+            : unchecked || p.read_errors
+              ? `scrub of ${spec.device}: ${p.checked_blocks ?? 0} blocks checked, no mismatches${notChecked}${p.read_errors ? `; ${p.read_errors} block(s) not checked (read errors)` : ''}\n`
+              : `scrub of ${spec.device}: every block verified, no mismatches\n`),
+      );
       if (mapped.mapping) out(mappingText(mapped.mapping));
     }
     if (mapped.mapping_error) io.err(`integrity-studio: could not map the bad blocks: ${mapped.mapping_error}\n`);

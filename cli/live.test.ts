@@ -9,7 +9,18 @@ import type { LiveAvailability } from '../engine/api.js';
 
 function io() {
   const o = { out: '', err: '' };
-  return { o, io: { out: (s: string) => { o.out += s; }, err: (s: string) => { o.err += s; }, stdout: process.stdout } };
+  return {
+    o,
+    io: {
+      out: (s: string) => {
+        o.out += s;
+      },
+      err: (s: string) => {
+        o.err += s;
+      },
+      stdout: process.stdout,
+    },
+  };
 }
 
 test('live list: every device with owner, mode, where used and the recalculation; --json the overview', async () => {
@@ -21,12 +32,18 @@ test('live list: every device with owner, mode, where used and the recalculation
   const b = io();
   await cmdLive({ values: { json: true }, positionals: [] }, b.io, { backend: new FakeLiveBackend() });
   const j = JSON.parse(b.o.out);
-  assert.deepEqual(j.volumes.map((v: { name: string }) => v.name), ['data', 'quiet', 'vault_dif']);
+  assert.deepEqual(
+    j.volumes.map((v: { name: string }) => v.name),
+    ['data', 'quiet', 'vault_dif'],
+  );
 });
 
 test('live status NAME --watch --count 2: two samples, the second with a rate', async () => {
   const a = io();
-  assert.equal(await cmdLive({ values: { watch: true, count: '2' }, positionals: ['status', 'data'] }, a.io, { backend: new FakeLiveBackend({ rate: 100_000 }) }), 0);
+  assert.equal(
+    await cmdLive({ values: { watch: true, count: '2' }, positionals: ['status', 'data'] }, a.io, { backend: new FakeLiveBackend({ rate: 100_000 }) }),
+    0,
+  );
   const lines = a.o.out.trim().split('\n');
   assert.equal(lines.length, 2);
   assert.match(lines[0]!, /^data: active, recalculation running at sector \d+ of 4194304 .*rate: measuring/);
@@ -42,8 +59,17 @@ test('live scrub NAME: runs to the end and exits 4 when it found a bad block', a
 
 test('live on a machine without device-mapper says why (exit 1)', async () => {
   const reason = 'This kernel has no device-mapper (dm_mod is neither loaded nor installed as a module).';
-  const probe = (): LiveAvailability => ({ available: false, via: null, reason, tools: { dmsetup: null, integritysetup: null, cryptsetup: null, pkexec: null }, dm_integrity: 'unknown' });
-  await assert.rejects(cmdLive({ values: {}, positionals: ['list'] }, io().io, { probe }), (e: Error & { code?: string }) => e.code === 'EUNSUPPORTED' && e.message.includes(reason));
+  const probe = (): LiveAvailability => ({
+    available: false,
+    via: null,
+    reason,
+    tools: { dmsetup: null, integritysetup: null, cryptsetup: null, pkexec: null },
+    dm_integrity: 'unknown',
+  });
+  await assert.rejects(
+    cmdLive({ values: {}, positionals: ['list'] }, io().io, { probe }),
+    (e: Error & { code?: string }) => e.code === 'EUNSUPPORTED' && e.message.includes(reason),
+  );
   const a = io();
   assert.equal(await main(['live', 'bogus', 'x'], a.io), 2);
   assert.match(a.o.err, /unknown subcommand "bogus"/);

@@ -52,8 +52,14 @@ function used(v: LiveVolume): string {
 export function snapshotLine(s: LiveSnapshot): string {
   if (s.state === 'gone') return `${s.name}: gone (no integrity device of this name is active)`;
   const r = s.recalc;
-  const pos = r.position === null ? 'never recalculated' : `recalculation ${r.state} at sector ${r.position} of ${r.total}${r.percent !== null ? ` (${r.percent.toFixed(1)}%)` : ''}`;
-  const rate = r.state === 'running' ? `, ${r.bytes_per_second === null ? 'rate: measuring' : formatRate(r.bytes_per_second)}${r.eta_ms !== null ? `, ETA ${Math.round(r.eta_ms / 1000)} s` : ''}` : '';
+  const pos =
+    r.position === null
+      ? 'never recalculated'
+      : `recalculation ${r.state} at sector ${r.position} of ${r.total}${r.percent !== null ? ` (${r.percent.toFixed(1)}%)` : ''}`;
+  const rate =
+    r.state === 'running'
+      ? `, ${r.bytes_per_second === null ? 'rate: measuring' : formatRate(r.bytes_per_second)}${r.eta_ms !== null ? `, ETA ${Math.round(r.eta_ms / 1000)} s` : ''}`
+      : '';
   const persisted = r.persisted_sector !== null ? `, persisted ${r.persisted_sector}` : '';
   return `${s.name}: ${s.state}, ${pos}${rate}${persisted}; mismatches ${s.mismatches.kernel ?? '-'} (ours: ${s.mismatches.total})`;
 }
@@ -73,9 +79,26 @@ export async function cmdLive({ values, positionals }: { values: Values; positio
     const b = await choice.backend();
     try {
       const volumes = await b.list();
-      if (json) { io.out(`${JSON.stringify({ availability, volumes, listed_at: new Date().toISOString() })}\n`); return 0; }
-      if (!volumes.length) { io.out('no dm-integrity device is active in the kernel\n'); return 0; }
-      const rows = [['NAME', 'OWNER', 'MODE', 'SIZE', 'USED BY', 'STATE', 'RECALCULATION'], ...volumes.map((v) => [v.name, owner(v), v.table.mode, formatBytes(v.size_sectors * 512), used(v), v.suspended ? 'suspended' : 'active', recalcCell(v)])];
+      if (json) {
+        io.out(`${JSON.stringify({ availability, volumes, listed_at: new Date().toISOString() })}\n`);
+        return 0;
+      }
+      if (!volumes.length) {
+        io.out('no dm-integrity device is active in the kernel\n');
+        return 0;
+      }
+      const rows = [
+        ['NAME', 'OWNER', 'MODE', 'SIZE', 'USED BY', 'STATE', 'RECALCULATION'],
+        ...volumes.map((v) => [
+          v.name,
+          owner(v),
+          v.table.mode,
+          formatBytes(v.size_sectors * 512),
+          used(v),
+          v.suspended ? 'suspended' : 'active',
+          recalcCell(v),
+        ]),
+      ];
       const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       io.out(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ')).join('\n') + '\n');
       return 0;
@@ -85,14 +108,18 @@ export async function cmdLive({ values, positionals }: { values: Values; positio
   }
   if (sub !== 'status' && sub !== 'scrub') throw new IntegrityStudioError(`live: unknown subcommand "${sub}" (list, status NAME, scrub NAME)`, 'EUSAGE');
   if (!name) throw new IntegrityStudioError(`live ${sub}: missing NAME (the device-mapper name, as in /dev/mapper/NAME)`, 'EUSAGE');
-  const b: LiveBackend = await choice.backend().catch((e: Error) => { throw new IntegrityStudioError(e.message.replace(/^Kernel/, 'kernel'), 'EUNSUPPORTED'); });
+  const b: LiveBackend = await choice.backend().catch((e: Error) => {
+    throw new IntegrityStudioError(e.message.replace(/^Kernel/, 'kernel'), 'EUNSUPPORTED');
+  });
   try {
     if (sub === 'status') {
       const sampler = new LiveSampler(name);
       const count = values.count !== undefined ? Number(values.count) : values.watch ? Infinity : 1;
       if (!Number.isInteger(count) && count !== Infinity) throw new IntegrityStudioError('live status: --count must be a whole number', 'EUSAGE');
       let stop = false;
-      const onInt = () => { stop = true; };
+      const onInt = () => {
+        stop = true;
+      };
       process.once('SIGINT', onInt);
       try {
         for (let i = 0; i < count && !stop; i++) {
@@ -115,9 +142,15 @@ export async function cmdLive({ values, positionals }: { values: Values; positio
         if (p.state === 'running' && now - last < 1000) return;
         last = now;
         const v = boundScrub(p);
-        io.out(json ? `${JSON.stringify(v)}\n` : `${name}: ${v.state} ${((100 * v.position_sector) / Math.max(1, v.total_sectors)).toFixed(1)}%, ${formatRate(v.bytes_per_second)}, ${v.bad_blocks} bad block(s), ${v.read_errors} read error(s), ${v.unchecked_blocks} not verified\n`);
+        io.out(
+          json
+            ? `${JSON.stringify(v)}\n`
+            : `${name}: ${v.state} ${((100 * v.position_sector) / Math.max(1, v.total_sectors)).toFixed(1)}%, ${formatRate(v.bytes_per_second)}, ${v.bad_blocks} bad block(s), ${v.read_errors} read error(s), ${v.unchecked_blocks} not verified\n`,
+        );
       });
-      const onInt = () => { void b.scrubPause(name).catch(() => undefined); };
+      const onInt = () => {
+        void b.scrubPause(name).catch(() => undefined);
+      };
       process.once('SIGINT', onInt);
       try {
         await b.scrubStart(name, { ...(rate ? { maxBytesPerSecond: rate * 1024 * 1024 } : {}), ...(values.reset ? { reset: true } : {}) });

@@ -43,7 +43,10 @@ test('luks-dump (text and --json) of every fixture: neither its volume key nor i
       assert.equal(r.code, 0, r.err);
       if (args.length) assert.ok(JSON.parse(r.out).keyslots.length > 0, `${name}: a JSON dump with its keyslots`);
       else assert.match(r.out, /^Keyslots:$/m, `${name}: a dump was printed`);
-      for (const [what, secret] of [['volume key', vk], ['passphrase', Buffer.from(fx.passphrase)]] as const) {
+      for (const [what, secret] of [
+        ['volume key', vk],
+        ['passphrase', Buffer.from(fx.passphrase)],
+      ] as const) {
         assertNoSecret(r.out + r.err, secret, `${name} ${what}`, `luks-dump ${args.join(' ')}`);
       }
     }

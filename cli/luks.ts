@@ -23,7 +23,10 @@ export async function cmdLuksDump({ values, positionals }: { values: { json?: un
   }
   io.out(luksDumpText(info));
   for (const c of [info.primary, info.secondary]) {
-    if (!c.valid) io.err(`integrity-studio: warning: the ${c.copy} LUKS2 header (offset ${c.offset}) is damaged: ${c.problem}; the ${info.used} copy was used (cryptsetup repair would rewrite it)\n`);
+    if (!c.valid)
+      io.err(
+        `integrity-studio: warning: the ${c.copy} LUKS2 header (offset ${c.offset}) is damaged: ${c.problem}; the ${info.used} copy was used (cryptsetup repair would rewrite it)\n`,
+      );
   }
   return 0;
 }
@@ -32,7 +35,11 @@ export async function cmdLuksDump({ values, positionals }: { values: { json?: un
  * The passphrase for DEVICE, as cryptsetup asks for it: on a terminal "Enter passphrase for DEVICE: " with no
  * echo; otherwise the first line of stdin (the newline is not part of it). The caller zeroes the Buffer.
  */
-export async function readPassphrase(device: string, input: NodeJS.ReadStream = process.stdin, prompt: NodeJS.WritableStream = process.stderr): Promise<Buffer> {
+export async function readPassphrase(
+  device: string,
+  input: NodeJS.ReadStream = process.stdin,
+  prompt: NodeJS.WritableStream = process.stderr,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const done = (): Buffer => {
     const all = Buffer.concat(chunks);

@@ -34,11 +34,11 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_MISMATCH = 4;
 
-
-
 /** `serve`'s options (the server itself is host/serve.ts) */
 const SERVE_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
-  port: { type: 'string' }, 'new-token': { type: 'boolean' }, 'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  'new-token': { type: 'boolean' },
+  'data-dir': { type: 'string' },
 };
 
 const JOB_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
@@ -62,16 +62,16 @@ const EXTRA_OPTIONS: Record<string, NonNullable<ParseArgsConfig['options']>> = {
 
 /** verify and scrub: what the bad blocks hold in the file system on the volume (engine/fsmap) */
 export const MAP_OPTIONS: NonNullable<ParseArgsConfig['options']> = { 'map-files': { type: 'boolean' } };
-const MAP_DESCRIPTION = { 'map-files': 'also say what each bad block holds in the ext4 or XFS file system on the volume: the file and byte range, the structure, or free space (--json: "mapping")' };
-
-
+const MAP_DESCRIPTION = {
+  'map-files':
+    'also say what each bad block holds in the ext4 or XFS file system on the volume: the file and byte range, the structure, or free space (--json: "mapping")',
+};
 
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   stdout: process.stdout,
 };
-
 
 function needDevice(pos: string[], cmd: string): string {
   if (pos.length < 1) throw new UsageError(`${cmd}: missing DEVICE`);
@@ -167,7 +167,13 @@ async function cmdVerify({ values, positionals }: Parsed, io: Io): Promise<numbe
     // run by run, so a block whose read fails (EIO) is a read error and the rest are still verified
     for (let s = 0; s < pds; ) {
       const n = vol.target.contiguousRun(s, CHUNK_SECTORS);
-      verifyTolerant(vol, s, n, (b) => bad.push(b), (b) => readErrors.push(b));
+      verifyTolerant(
+        vol,
+        s,
+        n,
+        (b) => bad.push(b),
+        (b) => readErrors.push(b),
+      );
       s += n;
     }
     const st = vol.target.stats;
@@ -175,8 +181,13 @@ async function cmdVerify({ values, positionals }: Parsed, io: Io): Promise<numbe
     const spb = vol.geometry.sectors_per_block;
     const hint = wrongKeyHint(vol);
     const result: CheckReport = {
-      device, type: 'dm-integrity', command: 'verify', state: 'done', block_size: vol.geometry.block_size,
-      provided_data_sectors: pds, position_sector: pds,
+      device,
+      type: 'dm-integrity',
+      command: 'verify',
+      state: 'done',
+      block_size: vol.geometry.block_size,
+      provided_data_sectors: pds,
+      position_sector: pds,
       checked_blocks: st.checked_blocks,
       checked_sectors: st.checked_blocks * spb,
       unchecked_blocks: st.unchecked_blocks + readErrors.length,
@@ -191,18 +202,32 @@ async function cmdVerify({ values, positionals }: Parsed, io: Io): Promise<numbe
       ...(hint ? { hint } : {}),
     };
     // read without verification, so the very blocks that failed can be mapped
-    if (values['map-files']) Object.assign(result, mappingFields(() => mapBadSectors(volumeSource(vol), [...result.bad_ranges, ...result.read_error_ranges])));
+    if (values['map-files'])
+      Object.assign(
+        result,
+        mappingFields(() => mapBadSectors(volumeSource(vol), [...result.bad_ranges, ...result.read_error_ranges])),
+      );
     if (values.json) io.out(JSON.stringify(result) + '\n');
     else {
-      io.out(`${device}: checked ${result.checked_blocks} blocks (${result.checked_sectors} sectors), ${result.mismatches} mismatch${result.mismatches === 1 ? '' : 'es'}\n`);
+      io.out(
+        `${device}: checked ${result.checked_blocks} blocks (${result.checked_sectors} sectors), ${result.mismatches} mismatch${result.mismatches === 1 ? '' : 'es'}\n`,
+      );
       if (st.unchecked_blocks) {
-        const why = [uncheckedWhy.recalculating ? `being recalculated: ${uncheckedWhy.recalculating}` : '', uncheckedWhy['dirty-bitmap'] ? `in dirty bitmap regions, recalculated on the next writable open: ${uncheckedWhy['dirty-bitmap']}` : ''].filter(Boolean).join('; ');
+        const why = [
+          uncheckedWhy.recalculating ? `being recalculated: ${uncheckedWhy.recalculating}` : '',
+          uncheckedWhy['dirty-bitmap'] ? `in dirty bitmap regions, recalculated on the next writable open: ${uncheckedWhy['dirty-bitmap']}` : '',
+        ]
+          .filter(Boolean)
+          .join('; ');
         io.out(`${st.unchecked_blocks} blocks not checked (${why})\n`);
       }
       if (result.discarded_blocks) io.out(`${result.discarded_blocks} discarded blocks\n`);
       const spb = vol.geometry.sectors_per_block;
       if (bad.length) io.out(`bad sectors: ${someRanges(rangesOf(bad, spb), '--json lists every one')}\n`);
-      if (readErrors.length) io.out(`${readErrors.length} blocks could not be read (read errors, EIO; not checked): sectors ${someRanges(rangesOf(readErrors, spb), '--json lists every one')}\n`);
+      if (readErrors.length)
+        io.out(
+          `${readErrors.length} blocks could not be read (read errors, EIO; not checked): sectors ${someRanges(rangesOf(readErrors, spb), '--json lists every one')}\n`,
+        );
       if (result.mapping && (bad.length || readErrors.length)) io.out(mappingText(result.mapping));
       if (result.mapping_error) io.err(`integrity-studio: could not map the bad blocks: ${result.mapping_error}\n`);
       if (result.hint) io.err(`integrity-studio: ${result.hint}\n`);
@@ -228,10 +253,19 @@ function scrubStatus(vol: Volume) {
   if (!st) return null;
   const u = st.unchecked ?? { recalculating: 0, 'dirty-bitmap': 0 };
   return {
-    state: st.state, position_sector: st.position_sector, total_sectors: st.total_sectors, mismatches: st.mismatches, bad_ranges: st.damage ? allOf({ file: damagePath(jobStatePath(vol.path, 'scrub')), state: st.damage }, 'bad') : st.bad_ranges ?? [],
-    checked_blocks: st.checked_blocks, unchecked_blocks: u.recalculating + u['dirty-bitmap'], unchecked: u,
-    started_at: st.started_at ?? null, finished_at: st.finished_at ?? null, duration_ms: st.duration_ms ?? null,
-    runs: st.runs ?? [], updated: st.updated ?? null,
+    state: st.state,
+    position_sector: st.position_sector,
+    total_sectors: st.total_sectors,
+    mismatches: st.mismatches,
+    bad_ranges: st.damage ? allOf({ file: damagePath(jobStatePath(vol.path, 'scrub')), state: st.damage }, 'bad') : (st.bad_ranges ?? []),
+    checked_blocks: st.checked_blocks,
+    unchecked_blocks: u.recalculating + u['dirty-bitmap'],
+    unchecked: u,
+    started_at: st.started_at ?? null,
+    finished_at: st.finished_at ?? null,
+    duration_ms: st.duration_ms ?? null,
+    runs: st.runs ?? [],
+    updated: st.updated ?? null,
   };
 }
 
@@ -265,12 +299,18 @@ async function cmdStatus({ values, positionals }: Parsed, io: Io): Promise<numbe
     else {
       io.out(`${device} is a dm-integrity volume.\n`);
       io.out(`  integrity: ${status.integrity}\n  tag size: ${status.tag_size}\n  sector size: ${status.sector_size} bytes\n`);
-      io.out(`  size: ${status.provided_data_sectors} sectors\n  interleave sectors: ${status.interleave_sectors}\n  journal sections: ${status.journal_sections}\n`);
+      io.out(
+        `  size: ${status.provided_data_sectors} sectors\n  interleave sectors: ${status.interleave_sectors}\n  journal sections: ${status.journal_sections}\n`,
+      );
       io.out(`  recalculating: ${recalculating ? `yes, at sector ${sb.recalc_sector} of ${sb.provided_data_sectors}` : 'no'}\n`);
       const sc = status.scrub;
       if (sc) {
-        const notChecked = sc.unchecked_blocks ? `, ${sc.unchecked_blocks} block(s) not checked (being recalculated: ${sc.unchecked.recalculating}, dirty bitmap: ${sc.unchecked['dirty-bitmap']})` : '';
-        io.out(`  scrub: ${sc.state} at sector ${sc.position_sector} of ${sc.total_sectors}, ${sc.checked_blocks} blocks checked, ${sc.mismatches} bad block(s)${notChecked}${sc.finished_at ? `, finished ${sc.finished_at}` : ''}\n`);
+        const notChecked = sc.unchecked_blocks
+          ? `, ${sc.unchecked_blocks} block(s) not checked (being recalculated: ${sc.unchecked.recalculating}, dirty bitmap: ${sc.unchecked['dirty-bitmap']})`
+          : '';
+        io.out(
+          `  scrub: ${sc.state} at sector ${sc.position_sector} of ${sc.total_sectors}, ${sc.checked_blocks} blocks checked, ${sc.mismatches} bad block(s)${notChecked}${sc.finished_at ? `, finished ${sc.finished_at}` : ''}\n`,
+        );
       }
     }
   } finally {
@@ -326,9 +366,21 @@ async function cmdVerifyInline({ values, positionals }: Parsed, io: Io): Promise
   const { verifyInlineStack } = await import('../engine/integrity/inline.js');
   const r = verifyInlineStack(device, { integrity: o.integrity, integrityKey: o.integrityKey });
   const spb = r.block_size / 512;
-  if (values.json) io.out(JSON.stringify({ device, inline_version: r.superblock.version, provided_data_sectors: r.provided_data_sectors, checked_blocks: r.checked_blocks, mismatches: r.bad_blocks, bad_ranges: r.bad_ranges }) + '\n');
+  if (values.json)
+    io.out(
+      JSON.stringify({
+        device,
+        inline_version: r.superblock.version,
+        provided_data_sectors: r.provided_data_sectors,
+        checked_blocks: r.checked_blocks,
+        mismatches: r.bad_blocks,
+        bad_ranges: r.bad_ranges,
+      }) + '\n',
+    );
   else {
-    io.out(`${device}: inline volume (superblock version ${r.superblock.version}, ${r.provided_data_sectors} sectors) on it: checked ${r.checked_blocks} blocks, ${r.bad_blocks} mismatch${r.bad_blocks === 1 ? '' : 'es'}\n`);
+    io.out(
+      `${device}: inline volume (superblock version ${r.superblock.version}, ${r.provided_data_sectors} sectors) on it: checked ${r.checked_blocks} blocks, ${r.bad_blocks} mismatch${r.bad_blocks === 1 ? '' : 'es'}\n`,
+    );
     if (r.bad_ranges.length) io.out(`bad sectors: ${r.bad_ranges.map(([a, b]) => (b - a === spb ? `${a}` : `${a}-${b - 1}`)).join(', ')}\n`);
   }
   return r.bad_blocks ? EXIT_MISMATCH : EXIT_OK;
@@ -356,29 +408,123 @@ export interface CliCommand {
   luks?: { synopsis: string; options: Options; run: Handler };
 }
 
-const OPEN_SUMMARY = 'open options are integritysetup open\'s: the algorithm and keys are not stored on disk; give the ones used at format';
+const OPEN_SUMMARY = "open options are integritysetup open's: the algorithm and keys are not stored on disk; give the ones used at format";
 const crypt = (cmd: string, extra: Options = {}): CliCommand['luks'] => ({
-  synopsis: 'DEVICE [--key-file F | passphrase prompt] [options]', options: { ...(CRYPT_OPTIONS as unknown as Options), ...extra },
+  synopsis: 'DEVICE [--key-file F | passphrase prompt] [options]',
+  options: { ...(CRYPT_OPTIONS as unknown as Options), ...extra },
   run: ({ values, positionals }, io) => cmdCrypt(cmd, values as CryptValues, positionals, io),
 });
 
 export const COMMANDS: Record<string, CliCommand> = {
-  dump: { synopsis: 'DEVICE [--data-device F] [--json] [--format-version 2.6|2.8]', summary: 'show the superblock (like integritysetup dump); needs no keys', options: { ...OPEN_OPTIONS, ...DUMP_OPTIONS }, run: cmdDump },
-  resize: { synopsis: 'DEVICE [open options] [--size SECTORS | --device-size BYTES] [--wipe] [--json]', summary: `grow or shrink, as integritysetup resize\n${OPEN_SUMMARY}`, options: RESIZE_OPTIONS, run: (p, io) => cmdResize(p, io) },
-  read: { synopsis: 'DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]', summary: `read the provided data, verifying every block (exit 4 on a bad block)\n${OPEN_SUMMARY}`, options: { ...OPEN_OPTIONS, ...EXTRA_OPTIONS.read }, run: cmdRead, luks: crypt('read') },
-  verify: { synopsis: 'DEVICE [open options] [--json] [--map-files]', summary: `check every block; exit 4 when mismatches are found\n${OPEN_SUMMARY}`, options: { ...OPEN_OPTIONS, ...MAP_OPTIONS }, descriptions: MAP_DESCRIPTION, run: cmdVerify, luks: crypt('verify', MAP_OPTIONS) },
-  'verify-inline': { synopsis: 'LOWER [--integrity ALG] [--integrity-key-file F] [--json]', summary: 'check every block of an inline-mode volume (superblock v6) stacked on LOWER, a dm-integrity image without internal hash whose per-sector metadata holds its tags; exit 4 on mismatches', options: OPEN_OPTIONS, run: cmdVerifyInline },
-  status: { synopsis: 'DEVICE [open options] [--json] [--format-version 2.6|2.8]', summary: 'the volume, its recalculation and its last scrub', options: { ...OPEN_OPTIONS, ...DUMP_OPTIONS }, run: cmdStatus, luks: crypt('status') },
-  write: { synopsis: 'DEVICE [open options] --offset B [--input F]', summary: 'write whole blocks (default: from standard input); exit 0 only once flushed', options: { ...OPEN_OPTIONS, ...EXTRA_OPTIONS.write }, run: cmdWrite, luks: crypt('write') },
-  replay: { synopsis: 'DEVICE [open options]', summary: 'replay the journal on disk, as the kernel does on activation', options: OPEN_OPTIONS, run: cmdReplay, luks: crypt('replay') },
-  recalc: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json]', summary: 'recalculate tags from recalc_sector; Ctrl-C pauses (the position is saved in the superblock)', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS }, run: (p, io) => cmdJob('recalc', p, io) },
-  scrub: { synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json] [--json] [--map-files]', summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches', options: { ...OPEN_OPTIONS, ...JOB_OPTIONS, ...MAP_OPTIONS }, descriptions: MAP_DESCRIPTION, run: (p, io) => cmdJob('scrub', p, io), luks: crypt('scrub', MAP_OPTIONS) },
-  format: { synopsis: 'DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]', summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)', options: FORMAT_OPTIONS, run: (p, io) => runFormat(p, io) },
-  errors: { synopsis: 'DEVICE [--data-device F] [--csv | --json]', summary: 'every bad or unreadable range the last scrub found (with what it carried over), as CSV (default) or JSON, streamed; the dashboard\'s export', options: ERRORS_OPTIONS, run: cmdErrors },
-  live: { synopsis: '[list | status NAME [--watch] | scrub NAME [--max-rate MIB/S] [--reset]] [--json]', summary: 'the kernel\'s active dm-integrity devices: list them, watch one (recalculation position, rate, ETA, mismatches), scrub one while in use (Ctrl-C pauses; exit 4 on bad blocks); needs root or pkexec', options: LIVE_OPTIONS, descriptions: LIVE_DESCRIPTIONS, run: (p, io) => cmdLive(p, io) },
-  'luks-dump': { synopsis: 'DEVICE [--json]', summary: 'show the LUKS2 header as cryptsetup luksDump does; never prints keys', options: LUKS_DUMP_OPTIONS, run: (p, io) => cmdLuksDump(p, io) },
-  'luks-format': { synopsis: 'DEVICE --integrity ALG [cryptsetup luksFormat options]', summary: 'create a LUKS2 authenticated volume (dm-crypt over dm-integrity) with cryptsetup luksFormat\'s options', options: LUKS_FORMAT_OPTIONS as unknown as Options, descriptions: LUKS_FORMAT_DESCRIPTIONS, run: ({ values, positionals }, io) => cmdLuksFormat({ values: values as Parameters<typeof cmdLuksFormat>[0]['values'], positionals }, io) },
-  serve: { synopsis: '[--port N] [--new-token] [--data-dir D] [IMAGE ...]', summary: 'the dashboard in a browser: prints its Dashboard URL (127.0.0.1 only; the URL carries the token). Ctrl-C pauses running jobs (their positions are saved) and says what it paused', options: SERVE_OPTIONS, run: async (p, io) => (await import('../host/serve.js')).cmdServe(p, io) },
+  dump: {
+    synopsis: 'DEVICE [--data-device F] [--json] [--format-version 2.6|2.8]',
+    summary: 'show the superblock (like integritysetup dump); needs no keys',
+    options: { ...OPEN_OPTIONS, ...DUMP_OPTIONS },
+    run: cmdDump,
+  },
+  resize: {
+    synopsis: 'DEVICE [open options] [--size SECTORS | --device-size BYTES] [--wipe] [--json]',
+    summary: `grow or shrink, as integritysetup resize\n${OPEN_SUMMARY}`,
+    options: RESIZE_OPTIONS,
+    run: (p, io) => cmdResize(p, io),
+  },
+  read: {
+    synopsis: 'DEVICE [open options] [--offset B] [--length B] [--output F] [--continue-on-error]',
+    summary: `read the provided data, verifying every block (exit 4 on a bad block)\n${OPEN_SUMMARY}`,
+    options: { ...OPEN_OPTIONS, ...EXTRA_OPTIONS.read },
+    run: cmdRead,
+    luks: crypt('read'),
+  },
+  verify: {
+    synopsis: 'DEVICE [open options] [--json] [--map-files]',
+    summary: `check every block; exit 4 when mismatches are found\n${OPEN_SUMMARY}`,
+    options: { ...OPEN_OPTIONS, ...MAP_OPTIONS },
+    descriptions: MAP_DESCRIPTION,
+    run: cmdVerify,
+    luks: crypt('verify', MAP_OPTIONS),
+  },
+  'verify-inline': {
+    synopsis: 'LOWER [--integrity ALG] [--integrity-key-file F] [--json]',
+    summary:
+      'check every block of an inline-mode volume (superblock v6) stacked on LOWER, a dm-integrity image without internal hash whose per-sector metadata holds its tags; exit 4 on mismatches',
+    options: OPEN_OPTIONS,
+    run: cmdVerifyInline,
+  },
+  status: {
+    synopsis: 'DEVICE [open options] [--json] [--format-version 2.6|2.8]',
+    summary: 'the volume, its recalculation and its last scrub',
+    options: { ...OPEN_OPTIONS, ...DUMP_OPTIONS },
+    run: cmdStatus,
+    luks: crypt('status'),
+  },
+  write: {
+    synopsis: 'DEVICE [open options] --offset B [--input F]',
+    summary: 'write whole blocks (default: from standard input); exit 0 only once flushed',
+    options: { ...OPEN_OPTIONS, ...EXTRA_OPTIONS.write },
+    run: cmdWrite,
+    luks: crypt('write'),
+  },
+  replay: {
+    synopsis: 'DEVICE [open options]',
+    summary: 'replay the journal on disk, as the kernel does on activation',
+    options: OPEN_OPTIONS,
+    run: cmdReplay,
+    luks: crypt('replay'),
+  },
+  recalc: {
+    synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json]',
+    summary: 'recalculate tags from recalc_sector; Ctrl-C pauses (the position is saved in the superblock)',
+    options: { ...OPEN_OPTIONS, ...JOB_OPTIONS },
+    run: (p, io) => cmdJob('recalc', p, io),
+  },
+  scrub: {
+    synopsis: 'DEVICE [open options] [--reset] [--max-rate MIB/S] [--progress-json] [--json] [--map-files]',
+    summary: 'verify every block, resumable (Ctrl-C pauses; the position is saved beside the image); exit 4 on mismatches',
+    options: { ...OPEN_OPTIONS, ...JOB_OPTIONS, ...MAP_OPTIONS },
+    descriptions: MAP_DESCRIPTION,
+    run: (p, io) => cmdJob('scrub', p, io),
+    luks: crypt('scrub', MAP_OPTIONS),
+  },
+  format: {
+    synopsis: 'DEVICE [format options] [--force] [--batch-mode] [--size BYTES] [--json]',
+    summary: 'format as integritysetup format does (asks first unless --batch-mode; refuses a device holding data unless --force)',
+    options: FORMAT_OPTIONS,
+    run: (p, io) => runFormat(p, io),
+  },
+  errors: {
+    synopsis: 'DEVICE [--data-device F] [--csv | --json]',
+    summary: "every bad or unreadable range the last scrub found (with what it carried over), as CSV (default) or JSON, streamed; the dashboard's export",
+    options: ERRORS_OPTIONS,
+    run: cmdErrors,
+  },
+  live: {
+    synopsis: '[list | status NAME [--watch] | scrub NAME [--max-rate MIB/S] [--reset]] [--json]',
+    summary:
+      "the kernel's active dm-integrity devices: list them, watch one (recalculation position, rate, ETA, mismatches), scrub one while in use (Ctrl-C pauses; exit 4 on bad blocks); needs root or pkexec",
+    options: LIVE_OPTIONS,
+    descriptions: LIVE_DESCRIPTIONS,
+    run: (p, io) => cmdLive(p, io),
+  },
+  'luks-dump': {
+    synopsis: 'DEVICE [--json]',
+    summary: 'show the LUKS2 header as cryptsetup luksDump does; never prints keys',
+    options: LUKS_DUMP_OPTIONS,
+    run: (p, io) => cmdLuksDump(p, io),
+  },
+  'luks-format': {
+    synopsis: 'DEVICE --integrity ALG [cryptsetup luksFormat options]',
+    summary: "create a LUKS2 authenticated volume (dm-crypt over dm-integrity) with cryptsetup luksFormat's options",
+    options: LUKS_FORMAT_OPTIONS as unknown as Options,
+    descriptions: LUKS_FORMAT_DESCRIPTIONS,
+    run: ({ values, positionals }, io) => cmdLuksFormat({ values: values as Parameters<typeof cmdLuksFormat>[0]['values'], positionals }, io),
+  },
+  serve: {
+    synopsis: '[--port N] [--new-token] [--data-dir D] [IMAGE ...]',
+    summary:
+      'the dashboard in a browser: prints its Dashboard URL (127.0.0.1 only; the URL carries the token). Ctrl-C pauses running jobs (their positions are saved) and says what it paused',
+    options: SERVE_OPTIONS,
+    run: async (p, io) => (await import('../host/serve.js')).cmdServe(p, io),
+  },
 };
 
 /** `integrity-studio --help`: every command's synopsis, from the table */

@@ -52,8 +52,14 @@ test('read, verify --json, scrub --json, status --json, dump, luks-dump and a LU
   assert.equal(piped.out.length, whole.length, 'read: every byte came through the pipe');
   assert.equal(sha(piped.out), sha(whole));
 
-  for (const args of [['verify', img, '--json'], ['status', img, '--json'], ['dump', img], ['dump', img, '--json']]) {
-    const a = direct(args), b = throughSlowPipe(args);
+  for (const args of [
+    ['verify', img, '--json'],
+    ['status', img, '--json'],
+    ['dump', img],
+    ['dump', img, '--json'],
+  ]) {
+    const a = direct(args),
+      b = throughSlowPipe(args);
     assert.equal(b.status, a.status, args.join(' '));
     assert.ok(a.out.length > 0);
     assert.equal(sha(b.out), sha(a.out), `${args.join(' ')}: ${b.out.length} of ${a.out.length} bytes`);
@@ -66,7 +72,9 @@ test('read, verify --json, scrub --json, status --json, dump, luks-dump and a LU
 
   // LUKS2: the decrypted volume (1.5 MB) through the pipe, as a file gets it
   const testdata = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
-  const m = (JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as { images: Array<{ name: string; file: string }> }).images.find((x) => x.name === 'gcm-512')!;
+  const m = (JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as { images: Array<{ name: string; file: string }> }).images.find(
+    (x) => x.name === 'gcm-512',
+  )!;
   const luks = path.join(dir, 'l.img');
   fs.writeFileSync(luks, zlib.gunzipSync(fs.readFileSync(path.join(testdata, m.file))));
   const pw = path.join(dir, 'pw');
@@ -79,8 +87,13 @@ test('read, verify --json, scrub --json, status --json, dump, luks-dump and a LU
   assert.equal(lp.status, 0);
   assert.equal(lp.out.length, lwhole.length, 'LUKS2 read: every byte came through the pipe');
   assert.equal(sha(lp.out), sha(lwhole));
-  for (const args of [['luks-dump', luks], ['luks-dump', luks, '--json'], ['verify', luks, '--key-file', pw, '--json']]) {
-    const a = direct(args), b = throughSlowPipe(args);
+  for (const args of [
+    ['luks-dump', luks],
+    ['luks-dump', luks, '--json'],
+    ['verify', luks, '--key-file', pw, '--json'],
+  ]) {
+    const a = direct(args),
+      b = throughSlowPipe(args);
     assert.equal(b.status, a.status, args.join(' '));
     assert.equal(sha(b.out), sha(a.out), args.join(' '));
   }

@@ -17,14 +17,34 @@ const json = (args: string[]) => {
   assert.ok(r.status === 0 || r.status === 4, `${args.join(' ')}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 };
-const REQUIRED = ['device', 'type', 'command', 'state', 'block_size', 'provided_data_sectors', 'position_sector', 'checked_blocks', 'checked_sectors',
-  'unchecked_blocks', 'unchecked', 'mismatches', 'bad_sectors', 'bad_ranges', 'read_errors', 'read_error_ranges'];
+const REQUIRED = [
+  'device',
+  'type',
+  'command',
+  'state',
+  'block_size',
+  'provided_data_sectors',
+  'position_sector',
+  'checked_blocks',
+  'checked_sectors',
+  'unchecked_blocks',
+  'unchecked',
+  'mismatches',
+  'bad_sectors',
+  'bad_ranges',
+  'read_errors',
+  'read_error_ranges',
+];
 
 test('verify and scrub --json: the same fields for a plain and a LUKS2 volume, bad blocks named the same way', () => {
   const plain = path.join(dir, 'p.img');
   formatVolume(plain, { size: 8 << 20, force: true });
   const testdata = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
-  const m = (JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as { images: Array<{ name: string; file: string; flip_bytes?: Array<[number, number]>; kernel_aead_error_sectors?: number[] }> }).images.find((x) => x.name === 'corrupt-xts-hmac256-512')!;
+  const m = (
+    JSON.parse(fs.readFileSync(path.join(testdata, 'manifest.json'), 'utf8')) as {
+      images: Array<{ name: string; file: string; flip_bytes?: Array<[number, number]>; kernel_aead_error_sectors?: number[] }>;
+    }
+  ).images.find((x) => x.name === 'corrupt-xts-hmac256-512')!;
   const raw = zlib.gunzipSync(fs.readFileSync(path.join(testdata, m.file)));
   for (const [pos, x] of m.flip_bytes ?? []) raw[pos]! ^= x;
   const luks = path.join(dir, 'l.img');
@@ -37,7 +57,10 @@ test('verify and scrub --json: the same fields for a plain and a LUKS2 volume, b
     assert.ok(!('failed_sectors' in r), `${r.type} ${r.command} names its bad blocks "mismatches"`);
     assert.equal(r.state, 'done');
   }
-  assert.deepEqual(reports.map((r) => `${r.type}:${r.command}`), ['dm-integrity:verify', 'dm-integrity:scrub', 'luks2:verify', 'luks2:scrub']);
+  assert.deepEqual(
+    reports.map((r) => `${r.type}:${r.command}`),
+    ['dm-integrity:verify', 'dm-integrity:scrub', 'luks2:verify', 'luks2:scrub'],
+  );
   for (const r of reports.slice(2)) {
     assert.equal(r.mismatches, m.kernel_aead_error_sectors!.length);
     assert.deepEqual(r.bad_sectors, m.kernel_aead_error_sectors);

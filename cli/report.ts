@@ -74,13 +74,18 @@ export function sectorsOf(ranges: Array<[number, number]>, spb: number): number[
 
 /** the reasons with blocks, in the one order every report uses */
 export function uncheckedList(by: Partial<Record<UncheckedReason, number>>): Array<{ reason: UncheckedReason; blocks: number }> {
-  return (['recalculating', 'dirty-bitmap', 'read-error', 'not-reached'] as const).map((reason) => ({ reason, blocks: by[reason] ?? 0 })).filter((u) => u.blocks > 0);
+  return (['recalculating', 'dirty-bitmap', 'read-error', 'not-reached'] as const)
+    .map((reason) => ({ reason, blocks: by[reason] ?? 0 }))
+    .filter((u) => u.blocks > 0);
 }
 
 /** Ranges on a line a person reads: at most SHOWN_RANGES of them, the rest counted, with where to find every one
  *  (a failing disk has hundreds of thousands; a script takes --json, or `errors`, which streams them). */
 export const SHOWN_RANGES = 20;
 export function someRanges(ranges: Array<[number, number]>, rest: string, total = ranges.length): string {
-  const shown = ranges.slice(0, SHOWN_RANGES).map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`)).join(', ');
+  const shown = ranges
+    .slice(0, SHOWN_RANGES)
+    .map(([a, b]) => (b - a > 1 ? `${a}-${b - 1}` : `${a}`))
+    .join(', ');
   return total > SHOWN_RANGES ? `${shown} … and ${total - SHOWN_RANGES} more range(s) (${rest})` : shown;
 }

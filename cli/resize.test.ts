@@ -78,7 +78,8 @@ test('grow after the image grew: provided_data_sectors as the kernel computes it
   assert.equal(v.checked_blocks, 24136);
   // the new sectors keep what the device held (random bytes: no all-zero sector), their tags computed over it
   const grown = await readSectors(img, 15944, 24136);
-  for (let s = 0; s < grown.length; s += 512) assert.ok(!grown.subarray(s, s + 512).equals(Buffer.alloc(512)), `new sector ${15944 + s / 512} kept its contents`);
+  for (let s = 0; s < grown.length; s += 512)
+    assert.ok(!grown.subarray(s, s + 512).equals(Buffer.alloc(512)), `new sector ${15944 + s / 512} kept its contents`);
   const back = await run(['read', img, '--length', String(1 << 20), '--output', path.join(dir, 'g.out')]);
   assert.equal(back.code, 0);
   assert.ok(fs.readFileSync(path.join(dir, 'g.out')).equals(data));
@@ -96,7 +97,10 @@ test('grow with --wipe to a --device-size: new area zeros with valid tags, no re
   const v = await verifyAll(img, ['--integrity', 'sha256']);
   assert.equal(v.mismatches, 0);
   assert.equal(v.checked_blocks, 20480);
-  assert.ok((await readSectors(img, old, 20480, ['--integrity', 'sha256'])).equals(Buffer.alloc((20480 - old) * 512)), `sectors ${old}–20479 (new) read as zeros`);
+  assert.ok(
+    (await readSectors(img, old, 20480, ['--integrity', 'sha256'])).equals(Buffer.alloc((20480 - old) * 512)),
+    `sectors ${old}–20479 (new) read as zeros`,
+  );
   assert.ok((await readSectors(img, 0, 2048, ['--integrity', 'sha256'])).equals(data), 'the old data kept');
   const s = await run(['resize', img, '--integrity', 'sha256', '--size', '8192']);
   assert.equal(s.code, 0, s.err);
@@ -129,7 +133,10 @@ test('detached metadata: the data device sets the size; a keyed hash without jou
   assert.equal(v.mismatches, 0);
   assert.equal(v.checked_blocks, 12288);
   assert.equal(old, 8192);
-  assert.ok((await readSectors(meta, old, 12288, ['--data-device', data, ...kargs])).equals(Buffer.alloc((12288 - old) * 512)), 'the new sectors read as zeros');
+  assert.ok(
+    (await readSectors(meta, old, 12288, ['--data-device', data, ...kargs])).equals(Buffer.alloc((12288 - old) * 512)),
+    'the new sectors read as zeros',
+  );
 });
 
 test('grow to a --device-size smaller than the file: the image ends where the volume ends (the kernel would otherwise take the rest unrecalculated)', async () => {

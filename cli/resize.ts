@@ -10,11 +10,17 @@ import { runJobCommand } from './jobs.js';
 import { SECTOR_SIZE } from '../engine/layout/superblock.js';
 
 export const RESIZE_OPTIONS = {
-  ...OPEN_OPTIONS, size: { type: 'string', short: 'b' }, 'device-size': { type: 'string' }, wipe: { type: 'boolean' }, 'progress-json': { type: 'boolean' }, json: { type: 'boolean' },
+  ...OPEN_OPTIONS,
+  size: { type: 'string', short: 'b' },
+  'device-size': { type: 'string' },
+  wipe: { type: 'boolean' },
+  'progress-json': { type: 'boolean' },
+  json: { type: 'boolean' },
 } as const;
 
 export async function cmdResize({ values, positionals }: { values: Values; positionals: string[] }, io: Io): Promise<number> {
-  if (positionals.length !== 1) throw new IntegrityStudioError(positionals.length ? `resize: unexpected argument "${positionals[1]}"` : 'resize: missing DEVICE');
+  if (positionals.length !== 1)
+    throw new IntegrityStudioError(positionals.length ? `resize: unexpected argument "${positionals[1]}"` : 'resize: missing DEVICE');
   const device = positionals[0]!;
   if (values.size !== undefined && values['device-size'] !== undefined) throw new IntegrityStudioError('--size and --device-size exclude each other');
   let sizeSectors = intOpt(values, 'size');
@@ -39,8 +45,11 @@ export async function cmdResize({ values, positionals }: { values: Values; posit
   if (values.json) io.out(JSON.stringify({ device, ...r }) + '\n');
   else if (r.action === 'none') io.out(`${device}: already ${r.new_provided_data_sectors} sectors; nothing to do\n`);
   else {
-    io.out(`${device}: ${r.action === 'grow' ? 'grown' : 'shrunk'} from ${r.old_provided_data_sectors} to ${r.new_provided_data_sectors} sectors (${r.new_provided_data_sectors * SECTOR_SIZE} bytes)\n`);
-    if (r.new_area) io.out(`  new sectors ${r.new_area.from}-${r.new_area.to - 1}: ${r.new_area.how === 'wiped' ? 'zeroed with valid tags' : 'recalculated'}\n`);
+    io.out(
+      `${device}: ${r.action === 'grow' ? 'grown' : 'shrunk'} from ${r.old_provided_data_sectors} to ${r.new_provided_data_sectors} sectors (${r.new_provided_data_sectors * SECTOR_SIZE} bytes)\n`,
+    );
+    if (r.new_area)
+      io.out(`  new sectors ${r.new_area.from}-${r.new_area.to - 1}: ${r.new_area.how === 'wiped' ? 'zeroed with valid tags' : 'recalculated'}\n`);
   }
   return code;
 }

@@ -19,7 +19,8 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bi
 function smallTmpfs(t: TestContext, size: string): string | null {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'is-enospc-'));
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', d], { encoding: 'utf8' });
-  if (skipUnless(t, r.status !== 0 ? `cannot mount a small tmpfs here (${(r.stderr ?? '').trim() || `exit ${r.status}`}): the ENOSPC case needs root` : null)) return null;
+  if (skipUnless(t, r.status !== 0 ? `cannot mount a small tmpfs here (${(r.stderr ?? '').trim() || `exit ${r.status}`}): the ENOSPC case needs root` : null))
+    return null;
   return d;
 }
 const cli = (args: string[], input?: Buffer) => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8' });
@@ -28,9 +29,24 @@ const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)
 const fill = (d: string) => assert.throws(() => fs.writeFileSync(path.join(d, 'fill'), Buffer.alloc(64 << 20)), { code: 'ENOSPC' });
 
 for (const c of [
-  { name: 'an input file (reserved up front)', stdin: false, mode: [] as string[], msg: /v\.img: no space left on device \(the file system holding it is full\): nothing of the 1048576 bytes at offset 4194304 was written; the volume is as it was/ },
-  { name: 'stdin, journal mode (reserved before each journal commit)', stdin: true, mode: [] as string[], msg: /v\.img: no space left on device \(the file system holding it is full\): the \d+ block\(s\) waiting in the journal were not written, nothing of them reached the volume, and the volume is as it was; free some space and write again/ },
-  { name: 'stdin, direct mode (reserved before each in-place write)', stdin: true, mode: ['--integrity-no-journal'], msg: /v\.img: no space left on device \(the file system holding it is full\): the \d+ block\(s\) at sector 8192 were not written; the volume is as it was/ },
+  {
+    name: 'an input file (reserved up front)',
+    stdin: false,
+    mode: [] as string[],
+    msg: /v\.img: no space left on device \(the file system holding it is full\): nothing of the 1048576 bytes at offset 4194304 was written; the volume is as it was/,
+  },
+  {
+    name: 'stdin, journal mode (reserved before each journal commit)',
+    stdin: true,
+    mode: [] as string[],
+    msg: /v\.img: no space left on device \(the file system holding it is full\): the \d+ block\(s\) waiting in the journal were not written, nothing of them reached the volume, and the volume is as it was; free some space and write again/,
+  },
+  {
+    name: 'stdin, direct mode (reserved before each in-place write)',
+    stdin: true,
+    mode: ['--integrity-no-journal'],
+    msg: /v\.img: no space left on device \(the file system holding it is full\): the \d+ block\(s\) at sector 8192 were not written; the volume is as it was/,
+  },
 ]) {
   test(`ENOSPC during write, ${c.name} (a real full 8 MiB tmpfs): the volume is as it was and the message says the file system is full`, (t) => {
     const d = smallTmpfs(t, '8m');
@@ -48,7 +64,9 @@ for (const c of [
       const data = crypto.randomBytes(1 << 20);
       const inFile = path.join(os.tmpdir(), `is-enospc-in-${process.pid}.bin`);
       fs.writeFileSync(inFile, data);
-      const w = c.stdin ? cli(['write', img, '--offset', String(4 << 20), ...c.mode], data) : cli(['write', img, '--offset', String(4 << 20), '--input', inFile, ...c.mode]);
+      const w = c.stdin
+        ? cli(['write', img, '--offset', String(4 << 20), ...c.mode], data)
+        : cli(['write', img, '--offset', String(4 << 20), '--input', inFile, ...c.mode]);
       fs.rmSync(inFile, { force: true });
       assert.equal(w.status, 1, w.stderr);
       assert.match(w.stderr, c.msg);

@@ -30,7 +30,10 @@ export function writeCommand(device: string, o: Parameters<typeof openWritable>[
           reserveInPlace(vol.target, offset / SECTOR_SIZE, len / SECTOR_SIZE);
         } catch (e) {
           if (!isNoSpace(e)) throw e;
-          throw new IntegrityStudioError(`${device}: no space left on device (the file system holding it is full): nothing of the ${len} bytes at offset ${offset} was written; the volume is as it was`, 'ENOSPC');
+          throw new IntegrityStudioError(
+            `${device}: no space left on device (the file system holding it is full): nothing of the ${len} bytes at offset ${offset} was written; the volume is as it was`,
+            'ENOSPC',
+          );
         }
       }
     }
@@ -49,7 +52,10 @@ export function writeCommand(device: string, o: Parameters<typeof openWritable>[
       }
       fill += n;
       if (fill === chunk.length || (n === 0 && fill > 0)) {
-        if (fill % bs) throw new IntegrityStudioError(`input length ${total + fill} is not a multiple of the ${bs}-byte sector size; nothing past byte ${offset + total} was written`);
+        if (fill % bs)
+          throw new IntegrityStudioError(
+            `input length ${total + fill} is not a multiple of the ${bs}-byte sector size; nothing past byte ${offset + total} was written`,
+          );
         vol.write(pos, chunk.subarray(0, fill));
         pos += fill;
         total += fill;
@@ -82,8 +88,11 @@ export function replayCommand(device: string, o: Parameters<typeof openWritable>
   const vol = openVolume(device, { ...o, readOnly: false });
   try {
     const r = replayOnDisk(vol);
-    io.out(`${device}: replayed ${r.plan.writes.length} journal entr${r.plan.writes.length === 1 ? 'y' : 'ies'} from ${r.plan.write_sections} section(s)` +
-      (r.plan.clear_reason ? `; journal cleared (${r.plan.clear_reason})` : '') + '\n');
+    io.out(
+      `${device}: replayed ${r.plan.writes.length} journal entr${r.plan.writes.length === 1 ? 'y' : 'ies'} from ${r.plan.write_sections} section(s)` +
+        (r.plan.clear_reason ? `; journal cleared (${r.plan.clear_reason})` : '') +
+        '\n',
+    );
     void plan;
   } finally {
     vol.close();

@@ -53,7 +53,9 @@ test('create: empty size formats an existing file; messages name the controls; m
   await crypt.selectOption('ctr-aes');
   await page.getByLabel('Journal encryption key (hex)').fill('cd'.repeat(32));
   const cmd = page.getByLabel('Equivalent format command');
-  await expect(cmd).toHaveText(`integritysetup format '${existing}' --integrity hmac-sha256 --integrity-key-file KEYFILE --integrity-key-size 32 --journal-crypt ctr-aes --journal-crypt-key-file JCRYPT_KEYFILE --journal-crypt-key-size 32`);
+  await expect(cmd).toHaveText(
+    `integritysetup format '${existing}' --integrity hmac-sha256 --integrity-key-file KEYFILE --integrity-key-size 32 --journal-crypt ctr-aes --journal-crypt-key-file JCRYPT_KEYFILE --journal-crypt-key-size 32`,
+  );
   await expect(cmd).not.toContainText('abab');
   await shots(page, 'create-form-filled');
   // an existing file, size left empty: formatted as it is, once the question naming it is answered
@@ -68,7 +70,10 @@ test('create: empty size formats an existing file; messages name the controls; m
   await expect(page.getByLabel('Equivalent open command')).toContainText(`'${existing}'`);
 });
 
-test('create over a file of data without a signature: asked first, naming it, its size and what is lost; Cancel keeps every byte', async ({ dashboard: page, dir }) => {
+test('create over a file of data without a signature: asked first, naming it, its size and what is lost; Cancel keeps every byte', async ({
+  dashboard: page,
+  dir,
+}) => {
   const img = path.join(dir, 'random.img');
   const data = crypto.randomBytes(10 << 20); // someone's data: no signature any probe knows
   fs.writeFileSync(img, data);
@@ -92,7 +97,7 @@ test('create over a file of data without a signature: asked first, naming it, it
   expect(fs.readFileSync(img).equals(data)).toBe(true);
 });
 
-test('create: a relative path and a size past 8 PiB are refused in the form\'s words, before anything is sent', async ({ dashboard: page }) => {
+test("create: a relative path and a size past 8 PiB are refused in the form's words, before anything is sent", async ({ dashboard: page }) => {
   await page.getByRole('button', { name: 'Create volume' }).click();
   await page.getByLabel('Image path').fill('relative.img');
   await page.getByLabel('Size (MiB, only for a new image)').fill('1048575999998951400');

@@ -27,15 +27,22 @@ async function panelShots(page: Page, panel: Locator, name: string): Promise<voi
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
-const missing = ['mkfs.ext4', 'debugfs', 'dumpe2fs'].find((t) => spawnSync('sh', ['-c', `command -v ${t} || test -x /usr/sbin/${t} || test -x /sbin/${t}`]).status !== 0);
+const missing = ['mkfs.ext4', 'debugfs', 'dumpe2fs'].find(
+  (t) => spawnSync('sh', ['-c', `command -v ${t} || test -x /usr/sbin/${t} || test -x /sbin/${t}`]).status !== 0,
+);
 
-test('Errors panel: damaged file with its paths and bytes, directory and inode table with their meaning, free space rewritten after asking', async ({ dashboard: page, dir }) => {
+test('Errors panel: damaged file with its paths and bytes, directory and inode table with their meaning, free space rewritten after asking', async ({
+  dashboard: page,
+  dir,
+}) => {
   test.skip(!!missing, `${missing} is not installed (apt-get install e2fsprogs)`);
-  const made = JSON.parse(engine(`
+  const made = JSON.parse(
+    engine(`
     import { ext4Volume } from './dist/testing/fs-volume.js';
     const v = ext4Volume(${JSON.stringify(dir)}, 'photos-and-docs.img');
     console.log(JSON.stringify({ vol: v.vol, spoiled: v.spoiled }));
-  `)) as { vol: string; spoiled: Spoiled };
+  `),
+  ) as { vol: string; spoiled: Spoiled };
   const s = made.spoiled;
   const n = (x: number) => x.toLocaleString('en-US');
   await addImage(page, made.vol);
@@ -43,7 +50,9 @@ test('Errors panel: damaged file with its paths and bytes, directory and inode t
   const panel = page.getByRole('region', { name: 'Integrity errors', exact: true });
   await expect(panel.getByTestId('error-count')).toHaveText('4');
   const map = panel.getByRole('region', { name: 'What the bad blocks hold' });
-  await expect(map.getByTestId('map-summary')).toContainText('data errors in 1 file; 2 file-system structures damaged; 1 bad sector in free space (harmless)', { timeout: 30_000 });
+  await expect(map.getByTestId('map-summary')).toContainText('data errors in 1 file; 2 file-system structures damaged; 1 bad sector in free space (harmless)', {
+    timeout: 30_000,
+  });
   await expect(map.getByTestId('map-summary')).toContainText('ext4 (');
 
   // the file: both paths (a hard link), its inode, the damaged bytes inside it and the sector holding them
@@ -81,7 +90,10 @@ test('Errors panel: damaged file with its paths and bytes, directory and inode t
 
   // the export says what each range holds
   const [json] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export JSON' }).click()]);
-  const j = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as { mapping: { files_damaged: number }; ranges: Array<{ first_sector: number; holds: Array<{ kind: string; inode?: number; bytes?: number[][] }> }> };
+  const j = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as {
+    mapping: { files_damaged: number };
+    ranges: Array<{ first_sector: number; holds: Array<{ kind: string; inode?: number; bytes?: number[][] }> }>;
+  };
   expect(j.mapping.files_damaged).toBe(1);
   expect(j.ranges.find((r) => r.first_sector === s.file.sector)!.holds).toMatchObject([{ kind: 'file', inode: s.file.inode, bytes: [s.file.bytes] }]);
 
@@ -92,7 +104,9 @@ test('Errors panel: damaged file with its paths and bytes, directory and inode t
   await expect(rewrite).toBeFocused();
   await page.keyboard.press('Enter');
   const ask = free.getByRole('alertdialog');
-  await expect(ask).toContainText(`Rewrite 1 bad block(s) of photos-and-docs.img (512 bytes: sector ${n(s.free.sector)}) with zeros and a valid tag? ext4 says they are free`);
+  await expect(ask).toContainText(
+    `Rewrite 1 bad block(s) of photos-and-docs.img (512 bytes: sector ${n(s.free.sector)}) with zeros and a valid tag? ext4 says they are free`,
+  );
   await expect(ask).toContainText('The other 3 known bad sector(s) are not free and are not touched');
   await expect(ask.getByRole('button', { name: 'Rewrite with zeros' })).toBeFocused();
   await shots(page, 'errors-rewrite-free-question');

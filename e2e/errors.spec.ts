@@ -5,7 +5,12 @@ import fs from 'node:fs';
 import { test, expect, golden, shots } from './fixtures.js';
 import { addImage, scrubToEnd } from './helpers.js';
 
-interface Corruption { kind: string; sector: number; byte_in_sector: number; image_byte_offset: number }
+interface Corruption {
+  kind: string;
+  sector: number;
+  byte_in_sector: number;
+  image_byte_offset: number;
+}
 
 test('golden i: every bad range with its unit and byte offsets in the image, the scrub time, what now, export', async ({ dashboard: page, dir }) => {
   const { path: img, manifest } = golden('i-corrupted', dir);
@@ -26,17 +31,27 @@ test('golden i: every bad range with its unit and byte offsets in the image, the
   await shots(page, 'volume-errors');
   const [json] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export JSON' }).click()]);
   expect(json.suggestedFilename()).toBe('i-corrupted.img-integrity-errors.json');
-  const j = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as { bad_blocks: number; scrub: { finished_at: string }; ranges: Array<{ first_sector: number; extents: Array<{ first_byte: number }> }> };
+  const j = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as {
+    bad_blocks: number;
+    scrub: { finished_at: string };
+    ranges: Array<{ first_sector: number; extents: Array<{ first_byte: number }> }>;
+  };
   expect(j.bad_blocks).toBe(7);
   expect(j.scrub.finished_at).toMatch(/^\d{4}-/);
   expect(j.ranges[0]).toMatchObject({ first_sector: 10, extents: [{ first_byte: 230400 }] });
   // every byte the corruption changed on the host lies in an exported extent of the image
   const extents = j.ranges.flatMap((r) => (r as unknown as { extents: Array<{ first_byte: number; last_byte: number }> }).extents);
   for (const c of (manifest.corruption as Corruption[]).filter((x) => x.kind === 'data')) {
-    expect(extents.some((x) => x.first_byte <= c.image_byte_offset && c.image_byte_offset <= x.last_byte), `byte ${c.image_byte_offset} (sector ${c.sector})`).toBe(true);
+    expect(
+      extents.some((x) => x.first_byte <= c.image_byte_offset && c.image_byte_offset <= x.last_byte),
+      `byte ${c.image_byte_offset} (sector ${c.sector})`,
+    ).toBe(true);
   }
   const [csv] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export CSV' }).click()]);
-  const lines = fs.readFileSync((await csv.path())!, 'utf8').trim().split('\n');
+  const lines = fs
+    .readFileSync((await csv.path())!, 'utf8')
+    .trim()
+    .split('\n');
   // holds (issue 20): what the range holds in the file system, once the host has mapped it (this image has none)
   expect(lines[0]).toBe('kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte,holds');
   expect(lines[1]).toMatch(/^bad,10,10,1,10,10,1,512,image,230400,230911,(|"could not map: no known file system[^"]*")$/);

@@ -56,7 +56,10 @@ test('100,000 bad blocks: page, jump, filter, export, and the controls answer du
 
   // the export: every range, streamed by the host
   const [csv] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export CSV' }).click()]);
-  const lines = fs.readFileSync((await csv.path())!, 'utf8').trimEnd().split('\n');
+  const lines = fs
+    .readFileSync((await csv.path())!, 'utf8')
+    .trimEnd()
+    .split('\n');
   expect(lines).toHaveLength(N + 1);
   expect(lines[1]).toMatch(/^bad,0,0,1,0,0,1,512,image,\d+,\d+,/);
   expect(lines[N]).toMatch(/^bad,199998,199998,1,199998,199998,1,512,image,\d+,\d+,/);

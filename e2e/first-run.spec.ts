@@ -30,7 +30,13 @@ test('npm ci && npm start on a fresh copy: the demo volume in the dashboard, the
   const copy = freshCopy();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'is-first-run-home-'));
   // a user's environment: no data folder yet, no Electron binary (installs never download it), the port any free one
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, '.local', 'share'), XDG_STATE_HOME: path.join(home, '.local', 'state'), PORT: '0' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    XDG_DATA_HOME: path.join(home, '.local', 'share'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    PORT: '0',
+  };
   delete env.INTEGRITY_STUDIO_STATE_DIR;
   try {
     const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: copy, env, encoding: 'utf8', timeout: 300_000 });
@@ -38,15 +44,25 @@ test('npm ci && npm start on a fresh copy: the demo volume in the dashboard, the
 
     const start = spawn('npm', ['start'], { cwd: copy, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
-    start.stdout!.on('data', (d) => { out += d; });
-    start.stderr!.on('data', (d) => { out += d; });
+    start.stdout!.on('data', (d) => {
+      out += d;
+    });
+    start.stderr!.on('data', (d) => {
+      out += d;
+    });
     const exited = new Promise<string>((r) => start.on('exit', (c, sig) => r(sig ?? String(c))));
     const url = await new Promise<string>((resolve, reject) => {
       const t = setInterval(() => {
         const m = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m.exec(out);
-        if (m) { clearInterval(t); resolve(m[1]!); }
+        if (m) {
+          clearInterval(t);
+          resolve(m[1]!);
+        }
       }, 100);
-      void exited.then((c) => { clearInterval(t); reject(new Error(`npm start exited ${c} before printing the Dashboard URL:\n${out}`)); });
+      void exited.then((c) => {
+        clearInterval(t);
+        reject(new Error(`npm start exited ${c} before printing the Dashboard URL:\n${out}`));
+      });
     });
     expect(out).toContain('First run: creating a 32 MiB demo volume');
     const demo = path.join(home, '.local', 'share', 'integrity-studio', 'demo.img');
@@ -67,7 +83,19 @@ test('npm ci && npm start on a fresh copy: the demo volume in the dashboard, the
     expect(out).toContain('no job was running.');
     expect(out).not.toMatch(/internal error|Error:/);
     // nothing of the group is left running, and the dashboard's port is closed
-    await expect.poll(() => { try { process.kill(-start.pid!, 0); return 'alive'; } catch { return 'gone'; } }, { timeout: 15_000 }).toBe('gone');
+    await expect
+      .poll(
+        () => {
+          try {
+            process.kill(-start.pid!, 0);
+            return 'alive';
+          } catch {
+            return 'gone';
+          }
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('gone');
     await expect(page.request.get(url, { timeout: 2000 })).rejects.toThrow();
   } finally {
     fs.rmSync(copy, { recursive: true, force: true });

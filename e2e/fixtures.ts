@@ -10,12 +10,19 @@ import { createRequire } from 'node:module';
 export const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
 const CLI = path.join(ROOT, 'bin', 'integrity-studio.js');
 
-export interface Server { url: string; proc: ChildProcess; stop(): Promise<void> }
+export interface Server {
+  url: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
 
 export async function startServe(dataDir: string, images: string[] = [], flags: string[] = []): Promise<Server> {
   const proc = spawn(process.execPath, [CLI, 'serve', ...(flags.length ? flags : []), '--data-dir', dataDir, ...images], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  proc.stderr!.on('data', (d) => { err += d; });
+  let out = '',
+    err = '';
+  proc.stderr!.on('data', (d) => {
+    err += d;
+  });
   const url = await new Promise<string>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {
       out += d;
@@ -25,8 +32,14 @@ export async function startServe(dataDir: string, images: string[] = [], flags: 
     proc.on('exit', (c) => reject(new Error(`serve exited ${c}: ${err}`)));
   });
   return {
-    url, proc,
-    stop: () => new Promise<void>((r) => { if (proc.exitCode !== null) return r(); proc.once('exit', () => r()); proc.kill('SIGTERM'); }),
+    url,
+    proc,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null) return r();
+        proc.once('exit', () => r());
+        proc.kill('SIGTERM');
+      }),
   };
 }
 
@@ -46,7 +59,12 @@ function electronPath(): string | null {
   }
 }
 
-interface Fixtures { dir: string; server: Server & { restart(): Promise<void> }; dashboard: Page; open(): Promise<Page> }
+interface Fixtures {
+  dir: string;
+  server: Server & { restart(): Promise<void> };
+  dashboard: Page;
+  open(): Promise<Page>;
+}
 
 export const test = base.extend<Fixtures>({
   // biome-ignore lint/correctness/noEmptyPattern: Playwright reads the fixtures a fixture needs from this pattern
@@ -79,7 +97,10 @@ export const test = base.extend<Fixtures>({
       const launched: { app: Awaited<ReturnType<typeof _electron.launch>> | null } = { app: null };
       await use(async () => {
         await launched.app?.close();
-        launched.app = await _electron.launch({ args: [path.join(ROOT, 'dist', 'electron', 'main.js')], env: { ...process.env, INTEGRITY_STUDIO_DATA_DIR: path.join(dir, 'data') } });
+        launched.app = await _electron.launch({
+          args: [path.join(ROOT, 'dist', 'electron', 'main.js')],
+          env: { ...process.env, INTEGRITY_STUDIO_DATA_DIR: path.join(dir, 'data') },
+        });
         return launched.app.firstWindow();
       });
       await launched.app?.close();
@@ -112,7 +133,13 @@ export async function shots(page: Page, name: string): Promise<void> {
 }
 
 export const GOLDEN = process.env.GOLDEN_DIR ?? '/work/shared/golden';
-export interface GoldenImage { name: string; keys_hex?: Record<string, string>; superblock: { provided_data_sectors: number; recalc_sector: number; log2_interleave_sectors: number }; geometry: { initial_sectors: number; metadata_run: number }; [k: string]: unknown }
+export interface GoldenImage {
+  name: string;
+  keys_hex?: Record<string, string>;
+  superblock: { provided_data_sectors: number; recalc_sector: number; log2_interleave_sectors: number };
+  geometry: { initial_sectors: number; metadata_run: number };
+  [k: string]: unknown;
+}
 
 /** a kernel-made golden image, gunzipped into `dir` (a fresh copy per test: the specs scrub, replay and edit it) */
 export function golden(name: string, dir: string): { path: string; manifest: GoldenImage } {

@@ -9,7 +9,10 @@ import { addImage, openVolume, scrubToEnd } from './helpers.js';
 
 const SECTOR_MAP_CELLS = 128;
 
-test('sector map: not yet scrubbed → scrubbed, legend, a tooltip per cell; the rate chart keeps its place; last runs listed', async ({ dashboard: page, dir }) => {
+test('sector map: not yet scrubbed → scrubbed, legend, a tooltip per cell; the rate chart keeps its place; last runs listed', async ({
+  dashboard: page,
+  dir,
+}) => {
   const { path: img } = golden('c-sha256', dir);
   await addImage(page, img, { integrity: 'sha256' });
   const map = page.locator('.sectormap');
@@ -25,7 +28,12 @@ test('sector map: not yet scrubbed → scrubbed, legend, a tooltip per cell; the
   await expect(chart.getByRole('img')).toHaveAttribute('aria-label', 'Scrub rate: not running');
   await expect(chart).toContainText('time since this run started');
   // where the chart is in its panel: the same place and size whether a run is going on or not
-  const box = () => chart.evaluate((el) => { const r = el.getBoundingClientRect(), p = el.closest('section')!.getBoundingClientRect(); return { top: r.top - p.top, width: r.width, height: r.height }; });
+  const box = () =>
+    chart.evaluate((el) => {
+      const r = el.getBoundingClientRect(),
+        p = el.closest('section')!.getBoundingClientRect();
+      return { top: r.top - p.top, width: r.width, height: r.height };
+    });
   const before = await box();
   await scrubToEnd(page);
   await expect(map.locator('.cell')).toHaveCount(SECTOR_MAP_CELLS);
@@ -40,12 +48,18 @@ test('sector map: not yet scrubbed → scrubbed, legend, a tooltip per cell; the
   await shots(page, 'volume-scrubbed');
 });
 
-test('recalculation: live recalc sector and rate chart with units; Restart from start asks; finished stays finished after a restart', async ({ server, open, dir }) => {
+test('recalculation: live recalc sector and rate chart with units; Restart from start asks; finished stays finished after a restart', async ({
+  server,
+  open,
+  dir,
+}) => {
   const img = path.join(dir, 'recalc.img');
   // data first, then a --no-wipe --integrity-recalculate format over it; 512 MiB (sparse past 16 MiB) leaves time to pause
   fs.writeFileSync(img, Buffer.alloc(16 << 20, 0x5a));
   fs.truncateSync(img, 512 << 20);
-  engine(`import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, integrityRecalculate: true, force: true, confirm: () => true });`);
+  engine(
+    `import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, integrityRecalculate: true, force: true, confirm: () => true });`,
+  );
   await command(server.url, 'addVolume', { path: img });
   let page = await open();
   await openVolume(page, 'recalc.img');

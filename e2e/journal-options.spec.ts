@@ -9,12 +9,19 @@ test('golden h (journal MAC hmac-sha256 + journal crypt ctr-aes) is added with t
   const { path: img, manifest } = golden('h-journal-mac-crypt', dir);
   const k = manifest.keys_hex!;
   await page.getByRole('button', { name: 'Add existing image' }).click();
-  for (const c of ['ctr-aes', 'cbc-aes', 'xts-aes', 'ecb-aes', 'chacha20']) await expect(page.getByLabel('Journal encryption', { exact: true }).locator(`option[value="${c}"]`)).toHaveCount(1);
+  for (const c of ['ctr-aes', 'cbc-aes', 'xts-aes', 'ecb-aes', 'chacha20'])
+    await expect(page.getByLabel('Journal encryption', { exact: true }).locator(`option[value="${c}"]`)).toHaveCount(1);
   await page.getByLabel('Journal integrity (MAC)').selectOption('hmac-sha256');
   await page.getByLabel('Journal encryption', { exact: true }).selectOption('ctr-aes');
   await shots(page, 'add-form-journal-options');
   await page.getByRole('link', { name: 'Integrity Studio' }).click();
-  await addImage(page, img, { integrity: 'crc32c', journalIntegrity: 'hmac-sha256', journalIntegrityKeyHex: k.journal_integrity_key!, journalCrypt: 'ctr-aes', journalCryptKeyHex: k.journal_crypt_key! });
+  await addImage(page, img, {
+    integrity: 'crc32c',
+    journalIntegrity: 'hmac-sha256',
+    journalIntegrityKeyHex: k.journal_integrity_key!,
+    journalCrypt: 'ctr-aes',
+    journalCryptKeyHex: k.journal_crypt_key!,
+  });
   await expect(page.getByText('held by the host: journal MAC key, journal encryption key')).toBeVisible();
   const open = page.getByLabel('Equivalent open command');
   await expect(open).toContainText('--journal-integrity hmac-sha256');
@@ -39,7 +46,9 @@ test('created with journal MAC and encryption: the format command is shell-quote
   await page.getByLabel('Journal encryption', { exact: true }).selectOption('chacha20');
   await page.getByLabel('Journal encryption key (hex)').fill('80'.repeat(32));
   const cmd = page.getByLabel('Equivalent format command');
-  await expect(cmd).toContainText(`integritysetup format '${img}' --integrity crc32c --journal-integrity hmac-sha256 --journal-integrity-key-file JMAC_KEYFILE --journal-integrity-key-size 32 --journal-crypt chacha20`);
+  await expect(cmd).toContainText(
+    `integritysetup format '${img}' --integrity crc32c --journal-integrity hmac-sha256 --journal-integrity-key-file JMAC_KEYFILE --journal-integrity-key-size 32 --journal-crypt chacha20`,
+  );
   await expect(cmd).not.toContainText('4040');
   await page.getByRole('button', { name: 'Create', exact: true }).click();
   await expect(page.getByRole('heading', { level: 2, name: 'jmc vol.img' })).toBeVisible({ timeout: 30_000 });

@@ -9,7 +9,13 @@ test('golden j: 320 committed entries awaiting replay; Replay asks first, then r
   const { path: img, manifest } = golden('j-journal-unreplayed', dir);
   // logical sector 0 lives at initial_sectors + metadata_run in the image; before replay it holds zeros there
   // (its committed data is only in the journal), after replay the pattern-v1 record of image j
-  const at0 = () => { const fd = fs.openSync(img, 'r'); const b = Buffer.alloc(16); fs.readSync(fd, b, 0, 16, (manifest.geometry.initial_sectors + manifest.geometry.metadata_run) * 512); fs.closeSync(fd); return b.toString('latin1'); };
+  const at0 = () => {
+    const fd = fs.openSync(img, 'r');
+    const b = Buffer.alloc(16);
+    fs.readSync(fd, b, 0, 16, (manifest.geometry.initial_sectors + manifest.geometry.metadata_run) * 512);
+    fs.closeSync(fd);
+    return b.toString('latin1');
+  };
   expect(at0()).toBe('\0'.repeat(16));
   await addImage(page, img);
   await expect(page.getByTestId('state-badges').first()).toContainText('journal to replay');
@@ -29,10 +35,16 @@ test('golden j: 320 committed entries awaiting replay; Replay asks first, then r
 
 // Bitmap mode left dirty by a crash: the dashboard said the dirty blocks were "recalculated on the next writable
 // open" and offered no way to do it; the Status action said only "scrub again once the cause is gone".
-test('bitmap mode after a crash: dirty regions named, the action points to them; Recalculate dirty regions asks, runs, then a scrub is clean', async ({ dashboard: page, server, dir }) => {
+test('bitmap mode after a crash: dirty regions named, the action points to them; Recalculate dirty regions asks, runs, then a scrub is clean', async ({
+  dashboard: page,
+  server,
+  dir,
+}) => {
   const img = path.join(dir, 'dirty.img');
   // written in three 1 MiB regions, flushed, then the process "crashes": the bitmap and superblock stay dirty
-  engine(`import { mkDirtyBitmapVolume } from './dist/testing/mkvolume.js'; mkDirtyBitmapVolume(${JSON.stringify(img)}, 24 << 20, 2048, [0, 5 << 20, 17 << 20]);`);
+  engine(
+    `import { mkDirtyBitmapVolume } from './dist/testing/mkvolume.js'; mkDirtyBitmapVolume(${JSON.stringify(img)}, 24 << 20, 2048, [0, 5 << 20, 17 << 20]);`,
+  );
   await command(server.url, 'addVolume', { path: img, mode: 'bitmap', bitmapSectorsPerBit: 2048 });
   await page.reload();
   await openVolume(page, 'dirty.img');
@@ -53,7 +65,14 @@ test('bitmap mode after a crash: dirty regions named, the action points to them;
   await expect(dirtyCells.first()).toHaveAttribute('title', /^sectors 0–[\d,]+: dirty bitmap region \(not verified\)$/);
   await journal.scrollIntoViewIfNeeded();
   await shots(page, 'volume-dirty-bitmap');
-  await confirmIn(page, journal, 'Recalculate dirty regions', 'Recalculate now', ['Recalculate the tags of 6,144 blocks in 3 dirty regions', 'This writes to the image'], 'dirty-bitmap-confirm');
+  await confirmIn(
+    page,
+    journal,
+    'Recalculate dirty regions',
+    'Recalculate now',
+    ['Recalculate the tags of 6,144 blocks in 3 dirty regions', 'This writes to the image'],
+    'dirty-bitmap-confirm',
+  );
   await expect(journal.getByTestId('dirty-regions')).toHaveText('0');
   await expect(journal).toContainText('No dirty region');
   await expect(recalc).not.toContainText('stale tags');

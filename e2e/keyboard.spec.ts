@@ -5,7 +5,11 @@ import { addImage } from './helpers.js';
 
 test.use({ viewport: { width: 800, height: 600 } });
 
-test('Enter on a volume link focuses the volume heading; Space on Start scrub keeps focus (Start → Pause → Resume)', async ({ dashboard: page, dir, server }) => {
+test('Enter on a volume link focuses the volume heading; Space on Start scrub keeps focus (Start → Pause → Resume)', async ({
+  dashboard: page,
+  dir,
+  server,
+}) => {
   const { path: img } = golden('a-default', dir);
   await addImage(page, img);
   // 1 MiB/s (the volume's speed limit) keeps the scrub running while the keys are pressed
@@ -38,7 +42,10 @@ test('every control is reachable by Tab; no horizontal scrolling at 800×600, li
   const seen = new Set<string>();
   for (let i = 0; i < 80; i++) {
     await page.keyboard.press('Tab');
-    const label = await page.evaluate(() => { const a = document.activeElement as HTMLElement | null; return a ? `${a.tagName}:${a.textContent?.trim() || a.getAttribute('aria-label') || a.id}` : ''; });
+    const label = await page.evaluate(() => {
+      const a = document.activeElement as HTMLElement | null;
+      return a ? `${a.tagName}:${a.textContent?.trim() || a.getAttribute('aria-label') || a.id}` : '';
+    });
     seen.add(label);
   }
   for (const want of ['BUTTON:Start scrub', 'A:Edit…', 'BUTTON:Remove from list', 'A:← Volumes']) expect([...seen]).toContain(want);

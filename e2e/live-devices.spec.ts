@@ -9,9 +9,16 @@ import { test as base, expect, type Page } from '@playwright/test';
 import { cli, command, ROOT } from './fixtures.js';
 
 async function startFake(dataDir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'testing', 'serve-fake-live.js'), '--data-dir', dataDir, '--rate', '20000', '--scrub-rate', '2000'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  proc.stderr!.on('data', (d) => { err += d; });
+  const proc = spawn(
+    process.execPath,
+    [path.join(ROOT, 'dist', 'testing', 'serve-fake-live.js'), '--data-dir', dataDir, '--rate', '20000', '--scrub-rate', '2000'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '',
+    err = '';
+  proc.stderr!.on('data', (d) => {
+    err += d;
+  });
   const url = await new Promise<string>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {
       out += d;
@@ -30,7 +37,11 @@ const test = base.extend<{ fake: { url: string } }>({
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'is-e2e-live-'));
     const s = await startFake(path.join(dir, 'data'));
     await use(s);
-    await new Promise<void>((r) => { if (s.proc.exitCode !== null) return r(); s.proc.once('exit', () => r()); s.proc.kill('SIGTERM'); });
+    await new Promise<void>((r) => {
+      if (s.proc.exitCode !== null) return r();
+      s.proc.once('exit', () => r());
+      s.proc.kill('SIGTERM');
+    });
     fs.rmSync(dir, { recursive: true, force: true });
   },
 });
@@ -123,7 +134,7 @@ test('a live scrub of a mounted device: progress, the bad block it finds, what t
   await shots(page, 'live-damage-map');
 });
 
-test('a LUKS2 _dif: failures come from dm-crypt, its log is shown, and its controls are refused in cryptsetup\'s words', async ({ page, fake }) => {
+test("a LUKS2 _dif: failures come from dm-crypt, its log is shown, and its controls are refused in cryptsetup's words", async ({ page, fake }) => {
   await page.goto(`${fake.url}#/live/vault_dif`);
   await expect(page.getByText('connected', { exact: true })).toBeVisible();
   const log = page.getByTestId('crypt-log');

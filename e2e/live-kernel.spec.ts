@@ -23,8 +23,25 @@ function stage(): string {
   const dir = path.join(ROOT, '.tmp', 'live-e2e-oracle', 'project');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const copy = (p: string) => fs.cpSync(path.join(ROOT, p), path.join(dir, p), { recursive: true, preserveTimestamps: true, filter: (s) => !s.endsWith('.map') && !s.endsWith('.test.js') });
-  for (const p of ['dist/engine', 'dist/host', 'dist/cli', 'dist/renderer', 'bin', 'package.json', 'node_modules/ws', 'node_modules/@noble', 'node_modules/@node-rs', 'node_modules/node-gyp-build']) copy(p);
+  const copy = (p: string) =>
+    fs.cpSync(path.join(ROOT, p), path.join(dir, p), {
+      recursive: true,
+      preserveTimestamps: true,
+      filter: (s) => !s.endsWith('.map') && !s.endsWith('.test.js'),
+    });
+  for (const p of [
+    'dist/engine',
+    'dist/host',
+    'dist/cli',
+    'dist/renderer',
+    'bin',
+    'package.json',
+    'node_modules/ws',
+    'node_modules/@noble',
+    'node_modules/@node-rs',
+    'node_modules/node-gyp-build',
+  ])
+    copy(p);
   return dir;
 }
 
@@ -40,7 +57,7 @@ node /project/bin/integrity-studio.js serve --port ${port} --data-dir /tmp/d &
 sleep 900
 `;
 
-test('the kernel\'s recalculation watched from chromium through the forward, stopped from the page (suspend) and resumed', async ({ page }, info) => {
+test("the kernel's recalculation watched from chromium through the forward, stopped from the page (suspend) and resumed", async ({ page }, info) => {
   test.skip(info.project.name === 'electron', 'the guest serves the browser dashboard');
   const why = await unavailable();
   test.skip(!!why, `kernel oracle unavailable: ${why}`);
@@ -58,7 +75,11 @@ test('the kernel\'s recalculation watched from chromium through the forward, sto
     const url = await (async () => {
       for (let boot = 1; ; boot++) {
         out = '';
-        proc = spawn(path.join(SHARED, 'oracle', 'run'), ['--node', project, '--disk', disk, '--forward', `${port}:${port}`, '--timeout', '900', path.join(work, 'guest.sh')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORACLE_RELEASE: release } });
+        proc = spawn(
+          path.join(SHARED, 'oracle', 'run'),
+          ['--node', project, '--disk', disk, '--forward', `${port}:${port}`, '--timeout', '900', path.join(work, 'guest.sh')],
+          { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORACLE_RELEASE: release } },
+        );
         const p = proc;
         const r = await new Promise<string | null>((resolve, reject) => {
           const seen = (d: Buffer) => {
@@ -68,7 +89,11 @@ test('the kernel\'s recalculation watched from chromium through the forward, sto
           };
           p.stdout!.on('data', seen);
           p.stderr!.on('data', seen);
-          p.on('exit', (c) => (boot < 3 && /cannot build the --node disk images/.test(out) ? resolve(null) : reject(new Error(`the guest stopped (${c}) before serve printed its address:\n${out.slice(-3000)}`))));
+          p.on('exit', (c) =>
+            boot < 3 && /cannot build the --node disk images/.test(out)
+              ? resolve(null)
+              : reject(new Error(`the guest stopped (${c}) before serve printed its address:\n${out.slice(-3000)}`)),
+          );
         });
         if (r) return r;
       }
@@ -76,7 +101,8 @@ test('the kernel\'s recalculation watched from chromium through the forward, sto
     await page.goto(`${url}#/live/live`);
     await expect(page.getByText('connected', { exact: true })).toBeVisible({ timeout: 60_000 });
     const status = page.getByTestId('live-status');
-    const position = async () => Number(((await status.getByTestId('live-position').textContent()) ?? '').replace(/^sector ([\d,]+).*$/s, '$1').replace(/,/g, ''));
+    const position = async () =>
+      Number(((await status.getByTestId('live-position').textContent()) ?? '').replace(/^sector ([\d,]+).*$/s, '$1').replace(/,/g, ''));
     await expect(status.getByTestId('live-recalc-state')).toHaveText('recalculating in the kernel', { timeout: 60_000 });
     const p0 = await position();
     await expect.poll(position, { timeout: 60_000 }).toBeGreaterThan(p0);

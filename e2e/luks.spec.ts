@@ -11,7 +11,15 @@ import { test, expect, shots, ROOT, command } from './fixtures.js';
 import { openVolume, scrubToEnd } from './helpers.js';
 
 const TESTDATA = path.join(ROOT, 'testing', 'data', 'crypt');
-interface Golden { name: string; file: string; passphrase: string; volume_key_hex: string; mapped_sectors: number; kernel_aead_error_sectors?: number[]; flip_bytes?: Array<[number, number]> }
+interface Golden {
+  name: string;
+  file: string;
+  passphrase: string;
+  volume_key_hex: string;
+  mapped_sectors: number;
+  kernel_aead_error_sectors?: number[];
+  flip_bytes?: Array<[number, number]>;
+}
 const manifest: Golden[] = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
 
 function luksImage(name: string, dir: string): { path: string; g: Golden } {
@@ -42,7 +50,11 @@ function assertNoSecret(texts: string[], g: Golden, what: string): void {
   }
 }
 
-test('LUKS2: added locked with its header, wrong then right passphrase, scrub lists the kernel\'s failing sectors, export, locked again after a restart', async ({ server, open, dir }) => {
+test("LUKS2: added locked with its header, wrong then right passphrase, scrub lists the kernel's failing sectors, export, locked again after a restart", async ({
+  server,
+  open,
+  dir,
+}) => {
   const { path: img, g } = luksImage('corrupt-xts-hmac256-512', dir);
   let page = await open();
   const frames = captureFrames(page);
@@ -108,14 +120,24 @@ test('LUKS2: added locked with its header, wrong then right passphrase, scrub li
   await expect(page.getByTestId('error-count')).toHaveText('3');
   await expect(page.getByTestId('range')).toHaveText(['sector 100', 'sectors 300–301']);
   expect(g.kernel_aead_error_sectors).toEqual([100, 300, 301]);
-  await expect(page.getByTestId('aead-lines')).toHaveText(['INTEGRITY AEAD ERROR, sector 100', 'INTEGRITY AEAD ERROR, sector 300\nINTEGRITY AEAD ERROR, sector 301']);
+  await expect(page.getByTestId('aead-lines')).toHaveText([
+    'INTEGRITY AEAD ERROR, sector 100',
+    'INTEGRITY AEAD ERROR, sector 300\nINTEGRITY AEAD ERROR, sector 301',
+  ]);
   await expect(page.getByTestId('scrub-state')).toHaveText('finished');
   await shots(page, 'luks-volume-errors');
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON' }).click()]);
   const exported = JSON.parse(fs.readFileSync((await dl.path())!, 'utf8'));
   // one export schema for every volume (host/damage-list.ts), streamed by the host; a LUKS2 range carries its kernel lines
-  expect(exported.ranges.map((r: { first_sector: number; last_sector: number }) => [r.first_sector, r.last_sector + 1])).toEqual([[100, 101], [300, 302]]);
-  expect(exported.ranges.flatMap((r: { kernel_log: string[] }) => r.kernel_log)).toEqual(['INTEGRITY AEAD ERROR, sector 100', 'INTEGRITY AEAD ERROR, sector 300', 'INTEGRITY AEAD ERROR, sector 301']);
+  expect(exported.ranges.map((r: { first_sector: number; last_sector: number }) => [r.first_sector, r.last_sector + 1])).toEqual([
+    [100, 101],
+    [300, 302],
+  ]);
+  expect(exported.ranges.flatMap((r: { kernel_log: string[] }) => r.kernel_log)).toEqual([
+    'INTEGRITY AEAD ERROR, sector 100',
+    'INTEGRITY AEAD ERROR, sector 300',
+    'INTEGRITY AEAD ERROR, sector 301',
+  ]);
   expect(exported.bad_blocks).toBe(3);
   expect(exported.scrub.checked_blocks).toBe(g.mapped_sectors);
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
@@ -131,10 +153,17 @@ test('LUKS2: added locked with its header, wrong then right passphrase, scrub li
   const written = filesUnder(dir).filter((f) => !f.endsWith('.img'));
   expect(written.some((f) => f.endsWith('volumes.json'))).toBe(true);
   expect(written.some((f) => f.endsWith('.scrub.json'))).toBe(true);
-  assertNoSecret(written.map((f) => fs.readFileSync(f, 'latin1')), g, 'files the host wrote');
+  assertNoSecret(
+    written.map((f) => fs.readFileSync(f, 'latin1')),
+    g,
+    'files the host wrote',
+  );
 });
 
-test('LUKS2: create from the form — refusal over data, the equivalent commands without the passphrase, KDF and wipe, then a clean scrub', async ({ dashboard: page, dir }) => {
+test('LUKS2: create from the form — refusal over data, the equivalent commands without the passphrase, KDF and wipe, then a clean scrub', async ({
+  dashboard: page,
+  dir,
+}) => {
   const frames = captureFrames(page);
   await page.reload();
   await expect(page.getByText('connected', { exact: true })).toBeVisible();
@@ -176,8 +205,12 @@ test('LUKS2: create from the form — refusal over data, the equivalent commands
   await page.getByLabel('Size (MiB, only for a new image)').fill('24');
   await page.getByLabel('Name', { exact: true }).fill('encrypted disk');
   const cmd = page.getByLabel('Equivalent cryptsetup command');
-  await expect(cmd).toHaveText(`truncate -s 24M ${img}\ncryptsetup luksFormat --type luks2 --cipher aes-gcm-random --integrity aead --key-size 256 --sector-size 4096 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 ${img}`);
-  await expect(page.getByLabel('Equivalent integrity-studio command')).toContainText(`integrity-studio luks-format --cipher aes-gcm-random --integrity aead --key-size 256 --sector-size 4096 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 ${img}`);
+  await expect(cmd).toHaveText(
+    `truncate -s 24M ${img}\ncryptsetup luksFormat --type luks2 --cipher aes-gcm-random --integrity aead --key-size 256 --sector-size 4096 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 ${img}`,
+  );
+  await expect(page.getByLabel('Equivalent integrity-studio command')).toContainText(
+    `integrity-studio luks-format --cipher aes-gcm-random --integrity aead --key-size 256 --sector-size 4096 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 ${img}`,
+  );
   await expect(page.locator('pre.cmd')).not.toContainText([passphrase]);
   await shots(page, 'luks-create-form');
   await page.getByRole('button', { name: 'Create' }).click();
@@ -200,7 +233,18 @@ test('LUKS2: create from the form — refusal over data, the equivalent commands
 test('LUKS2: a long KDF shows its progress while unlocking (an estimate until done); focus lands on the volume', async ({ server, open, dir }) => {
   const img = path.join(dir, 'slow-kdf.img');
   // made through the API with a slow pbkdf2 (what the form does), then the host restarts: locked
-  await command(server.url, 'createLuksVolume', { path: img, size: 20 << 20, integrity: 'poly1305', cipher: 'chacha20-random', keySize: 256, sectorSize: 512, pbkdf: 'pbkdf2', pbkdfIterations: 2_000_000, secret: { passphrase: 'slow one' }, noWipe: true });
+  await command(server.url, 'createLuksVolume', {
+    path: img,
+    size: 20 << 20,
+    integrity: 'poly1305',
+    cipher: 'chacha20-random',
+    keySize: 256,
+    sectorSize: 512,
+    pbkdf: 'pbkdf2',
+    pbkdfIterations: 2_000_000,
+    secret: { passphrase: 'slow one' },
+    noWipe: true,
+  });
   await server.restart();
   const page = await open();
   await openVolume(page, 'slow-kdf.img');

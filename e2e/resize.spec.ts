@@ -13,7 +13,9 @@ function makeVolume(dir: string, name: string, mib: number, extra = ''): string 
   const img = path.join(dir, name);
   fs.writeFileSync(img, Buffer.alloc(0));
   fs.truncateSync(img, mib * MiB);
-  engine(`import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { force: true, confirm: () => true ${extra} });`);
+  engine(
+    `import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { force: true, confirm: () => true ${extra} });`,
+  );
   return img;
 }
 
@@ -23,7 +25,11 @@ async function openResize(page: import('@playwright/test').Page, name: string) {
   await expect(page.getByRole('heading', { level: 2, name: `Resize ${name}` })).toBeFocused();
 }
 
-test('grow with a wipe: sizes shown, errors in the form\'s words, the equivalent commands, progress, then the true size and state', async ({ server, open, dir }) => {
+test("grow with a wipe: sizes shown, errors in the form's words, the equivalent commands, progress, then the true size and state", async ({
+  server,
+  open,
+  dir,
+}) => {
   test.setTimeout(240_000);
   const img = makeVolume(dir, 'grow.img', 16);
   await command(server.url, 'addVolume', { path: img });
@@ -132,17 +138,26 @@ test('refused while another process writes the volume (naming it) and while a jo
   const img = path.join(dir, 'busy.img');
   fs.writeFileSync(img, Buffer.alloc(0));
   fs.truncateSync(img, 64 * MiB);
-  engine(`import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, integrityRecalculate: true, force: true, confirm: () => true });`);
+  engine(
+    `import { formatVolume } from './dist/engine/commands/format.js'; formatVolume(${JSON.stringify(img)}, { noWipe: true, integrityRecalculate: true, force: true, confirm: () => true });`,
+  );
   const added = (await command(server.url, 'addVolume', { path: img })) as { id: string };
   const child = spawn(process.execPath, [CLI, 'recalc', img, '--max-rate', '1'], { stdio: 'ignore' });
   try {
-    await expect.poll(() => fs.readdirSync(dir).some((f) => f.includes('busy.img') && f.endsWith('.lock')) || fs.existsSync(`${img}.lock`), { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(() => fs.readdirSync(dir).some((f) => f.includes('busy.img') && f.endsWith('.lock')) || fs.existsSync(`${img}.lock`), { timeout: 20_000 })
+      .toBe(true);
     const page = await open();
     await openResize(page, 'busy.img');
     const refused = page.getByTestId('resize-refused');
     await expect(refused).toContainText(`open for writing by another process (pid ${child.pid}`);
     await expect(refused).toContainText('recalc');
-    await expect(page.getByRole('button', { name: 'Grow' }).or(page.getByRole('button', { name: 'Resize' })).or(page.getByRole('button', { name: 'Already this size' }))).toBeDisabled();
+    await expect(
+      page
+        .getByRole('button', { name: 'Grow' })
+        .or(page.getByRole('button', { name: 'Resize' }))
+        .or(page.getByRole('button', { name: 'Already this size' })),
+    ).toBeDisabled();
     await shots(page, 'resize-refused');
   } finally {
     child.kill('SIGINT');

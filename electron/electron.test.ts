@@ -16,7 +16,7 @@ import { formatVolume } from '../engine/commands/format.js';
 
 type Handler = (e: { senderFrame: { url: string } | null }, ...args: unknown[]) => unknown;
 
-test('main.ts and the preload through a stand-in electron: a command, an event and a dialog, on the contract\'s channels', async () => {
+test("main.ts and the preload through a stand-in electron: a command, an event and a dialog, on the contract's channels", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'is-electron-'));
   const handlers = new Map<string, Handler>();
   const sent: Array<[string, unknown]> = [];
@@ -30,32 +30,52 @@ test('main.ts and the preload through a stand-in electron: a command, an event a
       requestSingleInstanceLock: () => true,
       whenReady: async () => undefined,
       getPath: () => path.join(dir, 'userData'),
-      on: (ev: string, f: () => void) => { if (ev === 'window-all-closed') closers.push(f); },
-      quit: () => { seen.quit = true; },
+      on: (ev: string, f: () => void) => {
+        if (ev === 'window-all-closed') closers.push(f);
+      },
+      quit: () => {
+        seen.quit = true;
+      },
     },
     BrowserWindow: class {
       webContents = {
         isDestroyed: () => false,
-        send: (channel: string, ev: unknown) => { sent.push([channel, ev]); for (const l of rendererListeners.get(channel) ?? []) l({}, ev); },
+        send: (channel: string, ev: unknown) => {
+          sent.push([channel, ev]);
+          for (const l of rendererListeners.get(channel) ?? []) l({}, ev);
+        },
       };
-      on() { return this; }
-      async loadFile(f: string) { seen.loaded = f; }
+      on() {
+        return this;
+      }
+      async loadFile(f: string) {
+        seen.loaded = f;
+      }
     },
-    ipcMain: { handle: (channel: string, f: Handler) => { handlers.set(channel, f); } },
+    ipcMain: {
+      handle: (channel: string, f: Handler) => {
+        handlers.set(channel, f);
+      },
+    },
     dialog: {
       showOpenDialog: async () => ({ canceled: false, filePaths: [path.join(dir, 'picked.img')] }),
-      showSaveDialog: async (_w: unknown, o: { filters?: Array<{ extensions: string[] }> }) => ({ canceled: false, filePath: path.join(dir, `export.${o.filters?.[0]?.extensions[0]}`) }),
+      showSaveDialog: async (_w: unknown, o: { filters?: Array<{ extensions: string[] }> }) => ({
+        canceled: false,
+        filePath: path.join(dir, `export.${o.filters?.[0]?.extensions[0]}`),
+      }),
     },
     session: { defaultSession: { setPermissionRequestHandler: () => undefined, webRequest: { onHeadersReceived: () => undefined } } },
   };
   (globalThis as unknown as { __electronStandIn: typeof standIn }).__electronStandIn = standIn;
   const standInUrl = `data:text/javascript,${encodeURIComponent('const e = globalThis.__electronStandIn; export const { app, BrowserWindow, ipcMain, dialog, session } = e; export default e;')}`;
-  register(`data:text/javascript,${encodeURIComponent(`export async function resolve(s, c, n) { return s === 'electron' ? { url: ${JSON.stringify(standInUrl)}, shortCircuit: true } : n(s, c); }`)}`);
+  register(
+    `data:text/javascript,${encodeURIComponent(`export async function resolve(s, c, n) { return s === 'electron' ? { url: ${JSON.stringify(standInUrl)}, shortCircuit: true } : n(s, c); }`)}`,
+  );
   process.env.INTEGRITY_STUDIO_DATA_DIR = path.join(dir, 'data');
   await import('./main.js');
   for (let i = 0; i < 100 && !seen.loaded; i++) await new Promise((r) => setTimeout(r, 20));
   assert.ok(seen.loaded?.endsWith(path.join('renderer', 'index.html')), 'the window loads the built dashboard');
-  assert.deepEqual([...handlers.keys()].sort(), [IPC.dialog, IPC.invoke].sort(), 'main handles the contract\'s channels');
+  assert.deepEqual([...handlers.keys()].sort(), [IPC.dialog, IPC.invoke].sort(), "main handles the contract's channels");
 
   // the preload, as Electron runs it (sandboxed CommonJS), wired to main's handlers the way ipcRenderer.invoke is
   const src = fs.readFileSync(new URL('./preload.cjs', import.meta.url), 'utf8');
@@ -65,13 +85,31 @@ test('main.ts and the preload through a stand-in electron: a command, an event a
       if (!h) throw new Error(`No handler registered for '${channel}'`);
       return h({ senderFrame: { url: page } }, ...args);
     },
-    on: (channel: string, l: (e: unknown, ev: unknown) => void) => { rendererListeners.set(channel, [...(rendererListeners.get(channel) ?? []), l]); },
-    removeListener: (channel: string, l: (e: unknown, ev: unknown) => void) => { rendererListeners.set(channel, (rendererListeners.get(channel) ?? []).filter((x) => x !== l)); },
+    on: (channel: string, l: (e: unknown, ev: unknown) => void) => {
+      rendererListeners.set(channel, [...(rendererListeners.get(channel) ?? []), l]);
+    },
+    removeListener: (channel: string, l: (e: unknown, ev: unknown) => void) => {
+      rendererListeners.set(
+        channel,
+        (rendererListeners.get(channel) ?? []).filter((x) => x !== l),
+      );
+    },
   };
   const module = { exports: {} };
   vm.runInNewContext(src, {
-    require: (m: string) => { if (m !== 'electron') throw new Error(`the preload requires ${m}`); return { contextBridge: { exposeInMainWorld: (key: string, api: Transport) => { seen.exposed = { key, api }; } }, ipcRenderer }; },
-    module, exports: module.exports,
+    require: (m: string) => {
+      if (m !== 'electron') throw new Error(`the preload requires ${m}`);
+      return {
+        contextBridge: {
+          exposeInMainWorld: (key: string, api: Transport) => {
+            seen.exposed = { key, api };
+          },
+        },
+        ipcRenderer,
+      };
+    },
+    module,
+    exports: module.exports,
   });
   assert.equal(seen.exposed?.key, 'integrity');
   const t = seen.exposed!.api;
@@ -86,13 +124,19 @@ test('main.ts and the preload through a stand-in electron: a command, an event a
   formatVolume(img, { size: 8 << 20 });
   const v: VolumeSnapshot = await t.invoke('addVolume', [{ path: img }]);
   assert.equal(v.path, img);
-  assert.ok(events.some((e) => e.type === 'volume' && e.volume.id === v.id), 'the event reached the renderer');
+  assert.ok(
+    events.some((e) => e.type === 'volume' && e.volume.id === v.id),
+    'the event reached the renderer',
+  );
   assert.ok(sent.every(([c]) => c === IPC.event));
   off();
   // a refusal keeps its words and code across IPC
   await assert.rejects(t.invoke('removeVolume', ['nope']), (e: Error & { code?: string }) => /no volume with id nope/.test(e.message) && e.code === 'ENOENT');
   // a call from another page is refused by main
-  await assert.rejects(Promise.resolve(handlers.get(IPC.invoke)!({ senderFrame: { url: 'https://example.com/' } }, 'status', [])), /refused: IPC from an unexpected page/);
+  await assert.rejects(
+    Promise.resolve(handlers.get(IPC.invoke)!({ senderFrame: { url: 'https://example.com/' } }, 'status', [])),
+    /refused: IPC from an unexpected page/,
+  );
   // one dialog: where to save an export, then the host writes it there
   const where = await t.pickPath!('export-csv');
   assert.equal(where, path.join(dir, 'export.csv'));
@@ -105,7 +149,12 @@ test('main.ts and the preload through a stand-in electron: a command, an event a
   const { assertNoSecret } = await import('../testing/secrets.js');
   const ikey = crypto.randomBytes(32);
   const jkey = crypto.randomBytes(32);
-  const keyed = { integrity: 'hmac-sha256', integrityKey: { hex: ikey.toString('hex') }, journalCrypt: 'ctr-aes', journalCryptKey: { hex: jkey.toString('hex') } };
+  const keyed = {
+    integrity: 'hmac-sha256',
+    integrityKey: { hex: ikey.toString('hex') },
+    journalCrypt: 'ctr-aes',
+    journalCryptKey: { hex: jkey.toString('hex') },
+  };
   const back: string[] = [];
   const kv: VolumeSnapshot = await t.invoke('createVolume', [{ path: path.join(dir, 'keyed.img'), size: 4 << 20, ...keyed }]);
   back.push(JSON.stringify(kv));
@@ -118,11 +167,21 @@ test('main.ts and the preload through a stand-in electron: a command, an event a
     back.push(e.message);
     return /hex/.test(e.message);
   });
-  assert.ok(sent.some(([, ev]) => (ev as IntegrityEvent).type === 'volume' && (ev as { volume: VolumeSnapshot }).volume.id === kv.id), 'the keyed volume\'s events were sent');
-  const files = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : [path.join(d, e.name)]));
+  assert.ok(
+    sent.some(([, ev]) => (ev as IntegrityEvent).type === 'volume' && (ev as { volume: VolumeSnapshot }).volume.id === kv.id),
+    "the keyed volume's events were sent",
+  );
+  const files = (d: string): string[] =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : [path.join(d, e.name)]));
   const dataFiles = files(path.join(dir, 'data'));
-  assert.ok(dataFiles.some((f) => f.endsWith('volumes.json')), 'the volume list is in the data folder');
-  for (const [what, k] of [['integrity key', ikey], ['journal crypt key', jkey]] as const) {
+  assert.ok(
+    dataFiles.some((f) => f.endsWith('volumes.json')),
+    'the volume list is in the data folder',
+  );
+  for (const [what, k] of [
+    ['integrity key', ikey],
+    ['journal crypt key', jkey],
+  ] as const) {
     assertNoSecret(back.join('\n'), k, what, 'the answers and refusals');
     assertNoSecret(JSON.stringify(sent), k, what, 'the events sent to the renderer');
     for (const f of dataFiles) assertNoSecret(fs.readFileSync(f), k, what, f);

@@ -10,12 +10,16 @@ import { IPC, type PickKind } from '../engine/api.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RENDERER = path.resolve(here, '..', 'renderer', 'index.html');
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 async function run(): Promise<void> {
   installProcessGuards('electron');
   const { app, BrowserWindow, ipcMain, dialog, session } = await import('electron');
-  if (!app.requestSingleInstanceLock()) { app.quit(); return; }
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
   await app.whenReady();
   const host = await EngineHost.create({ dataDir: process.env.INTEGRITY_STUDIO_DATA_DIR || app.getPath('userData'), transport: 'electron' });
   session.defaultSession.setPermissionRequestHandler((_wc, _p, cb) => cb(false));
@@ -25,7 +29,9 @@ async function run(): Promise<void> {
     wc.setWindowOpenHandler(() => ({ action: 'deny' }));
   });
   const win = new BrowserWindow({
-    width: 1200, height: 850, title: 'Integrity Studio',
+    width: 1200,
+    height: 850,
+    title: 'Integrity Studio',
     webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, preload: path.join(here, 'preload.cjs') },
   });
   const expected = new URL(`file://${RENDERER}`).href;
@@ -39,27 +45,44 @@ async function run(): Promise<void> {
     if (!fromOurPage(e)) throw new Error('refused: IPC from an unexpected page');
     const kinds: readonly PickKind[] = ['open', 'save', 'key', 'export-json', 'export-csv'];
     if (!kinds.includes(kind as PickKind)) return null;
-    const images = [{ name: 'Disk images', extensions: ['img', 'raw', 'bin'] }, { name: 'All files', extensions: ['*'] }];
+    const images = [
+      { name: 'Disk images', extensions: ['img', 'raw', 'bin'] },
+      { name: 'All files', extensions: ['*'] },
+    ];
     if (kind === 'key') {
       // the key file is read by the host (unlockVolume { file }); only its path goes back to the page
-      const r = await dialog.showOpenDialog(win, { title: 'Choose a key file', properties: ['openFile', 'showHiddenFiles'], filters: [{ name: 'Key files', extensions: ['key', 'bin'] }, { name: 'All files', extensions: ['*'] }] });
-      return r.canceled ? null : r.filePaths[0] ?? null;
+      const r = await dialog.showOpenDialog(win, {
+        title: 'Choose a key file',
+        properties: ['openFile', 'showHiddenFiles'],
+        filters: [
+          { name: 'Key files', extensions: ['key', 'bin'] },
+          { name: 'All files', extensions: ['*'] },
+        ],
+      });
+      return r.canceled ? null : (r.filePaths[0] ?? null);
     }
     if (kind === 'open') {
       const r = await dialog.showOpenDialog(win, { title: 'Choose an image or device', properties: ['openFile', 'showHiddenFiles'], filters: images });
-      return r.canceled ? null : r.filePaths[0] ?? null;
+      return r.canceled ? null : (r.filePaths[0] ?? null);
     }
     if (kind === 'export-json' || kind === 'export-csv') {
       const ext = kind === 'export-json' ? 'json' : 'csv';
       const r = await dialog.showSaveDialog(win, { title: 'Export the known damage', filters: [{ name: ext.toUpperCase(), extensions: [ext] }] });
-      return r.canceled ? null : r.filePath ?? null;
+      return r.canceled ? null : (r.filePath ?? null);
     }
     const r = await dialog.showSaveDialog(win, { title: 'New image file', filters: images });
-    return r.canceled ? null : r.filePath ?? null;
+    return r.canceled ? null : (r.filePath ?? null);
   });
-  const off = host.onEvent((ev) => { if (!win.webContents.isDestroyed()) win.webContents.send(IPC.event, ev); });
+  const off = host.onEvent((ev) => {
+    if (!win.webContents.isDestroyed()) win.webContents.send(IPC.event, ev);
+  });
   win.on('closed', off);
-  app.on('window-all-closed', () => { void host.close().then(() => app.quit(), () => app.quit()); });
+  app.on('window-all-closed', () => {
+    void host.close().then(
+      () => app.quit(),
+      () => app.quit(),
+    );
+  });
   await win.loadFile(RENDERER);
 }
 

@@ -13,19 +13,32 @@ function filesPatterns(): string[] {
   const yml = fs.readFileSync(path.join(PROJECT_ROOT, 'electron-builder.yml'), 'utf8');
   const block = /^files:\n((?: {2}- .*\n)+)/m.exec(yml);
   assert.ok(block, 'electron-builder.yml has a files: list');
-  return block[1]!.split('\n').filter(Boolean).map((l) => l.replace(/^ {2}- /, '').replace(/^"(.*)"$/, '$1'));
+  return block[1]!
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/^ {2}- /, '').replace(/^"(.*)"$/, '$1'));
 }
 
 /** a glob of electron-builder's (**, *) as a regular expression over paths relative to the project */
 function globRe(glob: string): RegExp {
-  const re = glob.split('**').map((part) => part.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')).join('.*');
+  const re = glob
+    .split('**')
+    .map((part) =>
+      part
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
+    .join('.*');
   return new RegExp(`^${re.replace(/\.\*\//g, '(?:.*/)?')}$`);
 }
 
 function packaged(rel: string, patterns: string[]): boolean {
   let inside = false;
   for (const p of patterns) {
-    if (p.startsWith('!')) { if (globRe(p.slice(1)).test(rel)) inside = false; } else if (globRe(p).test(rel)) inside = true;
+    if (p.startsWith('!')) {
+      if (globRe(p.slice(1)).test(rel)) inside = false;
+    } else if (globRe(p).test(rel)) inside = true;
   }
   return inside;
 }
@@ -61,7 +74,15 @@ test('the installers package every module the app loads and none of the test too
   const tooling = rel.filter((r) => /^dist\/(testing|tools)\/|\.test\.js$/.test(r));
   assert.deepEqual(tooling, [], 'the app loads no test tooling');
   // and the patterns keep the tooling out whatever is built
-  for (const t of ['dist/testing/golden.js', 'dist/tools/bench/bench.js', 'dist/tools/torture/crash.js', 'dist/engine/jobs/jobs.test.js', 'dist/host/host.test.js', 'dist/renderer-tests/renderer/src/store.test.js', 'dist/engine/volume.js.map']) {
+  for (const t of [
+    'dist/testing/golden.js',
+    'dist/tools/bench/bench.js',
+    'dist/tools/torture/crash.js',
+    'dist/engine/jobs/jobs.test.js',
+    'dist/host/host.test.js',
+    'dist/renderer-tests/renderer/src/store.test.js',
+    'dist/engine/volume.js.map',
+  ]) {
     assert.equal(packaged(t, patterns), false, `${t} stays out of the installers`);
   }
   for (const p of ['dist/renderer/index.html', 'bin/integrity-studio.js', 'package.json']) assert.equal(packaged(p, patterns), true, `${p} is packaged`);

@@ -14,7 +14,9 @@ contextBridge.exposeInMainWorld('integrity', {
   onEvent(listener: (e: unknown) => void) {
     const h = (_e: unknown, ev: unknown) => listener(ev);
     ipcRenderer.on(IPC.event, h);
-    return () => { ipcRenderer.removeListener(IPC.event, h); };
+    return () => {
+      ipcRenderer.removeListener(IPC.event, h);
+    };
   },
   pickPath(kind: string) {
     return ipcRenderer.invoke(IPC.dialog, kind);

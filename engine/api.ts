@@ -6,12 +6,45 @@ import type { LiveVolume } from './live/types.js';
 import type { ControlAction, ControlPlan, ControlResult, IntegrityMessage, LiveAvailability, LiveScrubProgress, LiveSnapshot } from './live/wire.js';
 
 export type {
-  BlockRef, Holder, IntegrityMode, IntegrityStatus, IntegrityTable, IntegrityTableOptions, LiveVolume, MountInfo, Owner, OwnerKind, TableAlgorithm, TargetVersion, Verifier,
+  BlockRef,
+  Holder,
+  IntegrityMode,
+  IntegrityStatus,
+  IntegrityTable,
+  IntegrityTableOptions,
+  LiveVolume,
+  MountInfo,
+  Owner,
+  OwnerKind,
+  TableAlgorithm,
+  TargetVersion,
+  Verifier,
 } from './live/types.js';
 export type {
-  ControlAction, ControlPlan, ControlResult, IntegrityMessage, LiveAvailability, LiveKernelMismatches, LiveScrubProgress, LiveSnapshot, LiveUncheckedReason, RecalcState,
+  ControlAction,
+  ControlPlan,
+  ControlResult,
+  IntegrityMessage,
+  LiveAvailability,
+  LiveKernelMismatches,
+  LiveScrubProgress,
+  LiveSnapshot,
+  LiveUncheckedReason,
+  RecalcState,
 } from './live/wire.js';
-export type { ByteRange, FsMapFileItem, FsMapFreeItem, FsMapItem, FsMapMetadataItem, FsMapResult, FsMapStats, FsMapUnmappedItem, FsType, InodeRef, SectorRange } from './fsmap/types.js';
+export type {
+  ByteRange,
+  FsMapFileItem,
+  FsMapFreeItem,
+  FsMapItem,
+  FsMapMetadataItem,
+  FsMapResult,
+  FsMapStats,
+  FsMapUnmappedItem,
+  FsType,
+  InodeRef,
+  SectorRange,
+} from './fsmap/types.js';
 
 // ---- jobs and the journal, as they cross IPC (engine/jobs/types.ts and integrity/journal-writer.ts re-export them)
 
@@ -87,7 +120,6 @@ export interface JobProgress {
   error?: string;
 }
 
-
 export interface JournalState {
   journal_sections: number;
   journal_section_entries: number;
@@ -98,7 +130,6 @@ export interface JournalState {
   commit_seq: number;
   commits: number;
 }
-
 
 /** How writes are made safe (integritysetup's J/B/D): the one mode union, used by the engine (JournalMode) too. */
 export type VolumeMode = 'journal' | 'bitmap' | 'direct';
@@ -126,9 +157,24 @@ export type VolumeMode = 'journal' | 'bitmap' | 'direct';
  * - locked: a LUKS2 volume whose volume key the host does not hold (Unlock with its passphrase or key file)
  */
 export type VolumeState =
-  | 'not-checked' | 'checking' | 'check-paused' | 'check-interrupted' | 'clean' | 'partial' | 'changed' | 'errors'
-  | 'recalculating' | 'recalc-paused' | 'recalc-interrupted' | 'recalc-pending' | 'needs-key' | 'journal-replay' | 'missing'
-  | 'formatting' | 'unreadable' | 'locked';
+  | 'not-checked'
+  | 'checking'
+  | 'check-paused'
+  | 'check-interrupted'
+  | 'clean'
+  | 'partial'
+  | 'changed'
+  | 'errors'
+  | 'recalculating'
+  | 'recalc-paused'
+  | 'recalc-interrupted'
+  | 'recalc-pending'
+  | 'needs-key'
+  | 'journal-replay'
+  | 'missing'
+  | 'formatting'
+  | 'unreadable'
+  | 'locked';
 
 /** Why blocks were not checked by a scrub (counts in blocks). */
 export type UncheckedReason = BlockUncheckedReason | 'read-error' | 'not-reached';
@@ -455,7 +501,6 @@ export interface ResizeVolumeRequest {
   /** a shrink loses the data past the new end: the form asks first and says so here */
   confirmShrink?: boolean;
 }
-
 
 // ---- the kernel's own dm-integrity devices (issue 18: engine/live; host/live wires it) ----
 
@@ -803,13 +848,19 @@ export type Field = (
 ) & { required?: boolean };
 
 /** the field kind a request property's type calls for (a differing one does not compile) */
-type FieldFor<V> =
-  [V] extends [KeyInput] ? { t: 'key' } :
-  [V] extends [LuksSecretInput] ? { t: 'secret' } :
-  [V] extends [boolean] ? { t: 'bool' } :
-  [V] extends [number] ? { t: 'int' } :
-  [V] extends [string] ? (string extends V ? { t: 'string' } | { t: 'path' } : { t: 'enum'; values: readonly V[] }) :
-  never;
+type FieldFor<V> = [V] extends [KeyInput]
+  ? { t: 'key' }
+  : [V] extends [LuksSecretInput]
+    ? { t: 'secret' }
+    : [V] extends [boolean]
+      ? { t: 'bool' }
+      : [V] extends [number]
+        ? { t: 'int' }
+        : [V] extends [string]
+          ? string extends V
+            ? { t: 'string' } | { t: 'path' }
+            : { t: 'enum'; values: readonly V[] }
+          : never;
 
 /** a field the request interface does not mark optional must be given (the validator refuses it missing) */
 type Required<T, K extends keyof T> = object extends Pick<T, K> ? { required?: false } : { required: true };
@@ -817,7 +868,9 @@ type Required<T, K extends keyof T> = object extends Pick<T, K> ? { required?: f
 export type Shape<T> = { readonly [K in keyof T]-?: FieldFor<Exclude<T[K], undefined>> & Required<T, K> };
 export type ArgSchema<A> = [A] extends [string] ? { kind: 'id' } : { kind: 'object'; name: string; shape: Shape<A> };
 export type ArgsSchema<P extends readonly unknown[]> = { readonly [I in keyof P]: ArgSchema<P[I]> };
-export interface CommandSpec<C extends CommandName> { readonly args: ArgsSchema<CommandArgs<C>> }
+export interface CommandSpec<C extends CommandName> {
+  readonly args: ArgsSchema<CommandArgs<C>>;
+}
 
 const S = { t: 'string' } as const;
 const P = { t: 'path' } as const;
@@ -829,13 +882,26 @@ const K = { t: 'key' } as const;
 const ID = { kind: 'id' } as const;
 const MODE = { t: 'enum', values: ['journal', 'bitmap', 'direct'] } as const;
 const OPEN: Shape<OpenOptionsRequest> = {
-  dataDevice: P, integrity: S, integrityKey: K, journalIntegrity: S, journalIntegrityKey: K, journalCrypt: S, journalCryptKey: K,
-  mode: MODE, allowDiscards: B, bitmapSectorsPerBit: I, bitmapFlushTimeMs: I,
+  dataDevice: P,
+  integrity: S,
+  integrityKey: K,
+  journalIntegrity: S,
+  journalIntegrityKey: K,
+  journalCrypt: S,
+  journalCryptKey: K,
+  mode: MODE,
+  allowDiscards: B,
+  bitmapSectorsPerBit: I,
+  bitmapFlushTimeMs: I,
 };
 
 const LIVE_CONTROL: Shape<LiveControlRequest> = {
   action: { t: 'enum', values: ['activate', 'deactivate', 'recalc-start', 'recalc-reset', 'suspend', 'resume'], required: true },
-  name: S, volumeId: S, recalculate: B, recalculateReset: B, confirm: B,
+  name: S,
+  volumeId: S,
+  recalculate: B,
+  recalculateReset: B,
+  confirm: B,
 };
 
 /** Every command, with its arguments' schemas: the one table of the contract. */
@@ -843,25 +909,82 @@ export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
   status: { args: [] },
   listVolumes: { args: [] },
   addVolume: { args: [{ kind: 'object', name: 'addVolume', shape: { ...OPEN, path: RP, name: S, luksSecret: { t: 'secret' } } }] },
-  createVolume: { args: [{ kind: 'object', name: 'createVolume', shape: {
-    ...OPEN, path: RP, size: I, name: S, tagSize: I, sectorSize: I, journalSize: I, interleaveSectors: I, bufferSectors: I,
-    noWipe: B, integrityRecalculate: B, legacyPadding: B, legacyHmac: B, force: B,
-  } }] },
+  createVolume: {
+    args: [
+      {
+        kind: 'object',
+        name: 'createVolume',
+        shape: {
+          ...OPEN,
+          path: RP,
+          size: I,
+          name: S,
+          tagSize: I,
+          sectorSize: I,
+          journalSize: I,
+          interleaveSectors: I,
+          bufferSectors: I,
+          noWipe: B,
+          integrityRecalculate: B,
+          legacyPadding: B,
+          legacyHmac: B,
+          force: B,
+        },
+      },
+    ],
+  },
   removeVolume: { args: [ID] },
   updateVolume: { args: [ID, { kind: 'object', name: 'updateVolume', shape: { ...OPEN, name: S, speedLimitMiBs: I } }] },
-  unlockVolume: { args: [ID, { kind: 'object', name: 'unlockVolume', shape: { integrityKey: K, journalIntegrityKey: K, journalCryptKey: K, luksSecret: { t: 'secret' } } }] },
+  unlockVolume: {
+    args: [ID, { kind: 'object', name: 'unlockVolume', shape: { integrityKey: K, journalIntegrityKey: K, journalCryptKey: K, luksSecret: { t: 'secret' } } }],
+  },
   replayJournal: { args: [ID] },
-  startRecalc: { args: [ID] }, pauseRecalc: { args: [ID] }, resumeRecalc: { args: [ID] }, resetRecalc: { args: [ID] },
-  startScrub: { args: [ID] }, pauseScrub: { args: [ID] }, resumeScrub: { args: [ID] },
-  createLuksVolume: { args: [{ kind: 'object', name: 'createLuksVolume', shape: {
-    path: RP, size: I, name: S, integrity: { t: 'string', required: true }, cipher: S, keySize: I, sectorSize: I,
-    pbkdf: { t: 'enum', values: ['argon2id', 'argon2i', 'pbkdf2'] }, pbkdfIterations: I, pbkdfMemory: I, secret: { t: 'secret', required: true }, noWipe: B, force: B,
-  } }] },
+  startRecalc: { args: [ID] },
+  pauseRecalc: { args: [ID] },
+  resumeRecalc: { args: [ID] },
+  resetRecalc: { args: [ID] },
+  startScrub: { args: [ID] },
+  pauseScrub: { args: [ID] },
+  resumeScrub: { args: [ID] },
+  createLuksVolume: {
+    args: [
+      {
+        kind: 'object',
+        name: 'createLuksVolume',
+        shape: {
+          path: RP,
+          size: I,
+          name: S,
+          integrity: { t: 'string', required: true },
+          cipher: S,
+          keySize: I,
+          sectorSize: I,
+          pbkdf: { t: 'enum', values: ['argon2id', 'argon2i', 'pbkdf2'] },
+          pbkdfIterations: I,
+          pbkdfMemory: I,
+          secret: { t: 'secret', required: true },
+          noWipe: B,
+          force: B,
+        },
+      },
+    ],
+  },
   resizeLimits: { args: [ID] },
   resizeVolume: { args: [ID, { kind: 'object', name: 'resizeVolume', shape: { size: I, wipe: B, confirmShrink: B } }] },
-  listErrors: { args: [ID, { kind: 'object', name: 'listErrors', shape: { fromSector: I, limit: I, kind: { t: 'enum', values: ['all', 'bad', 'read-error'] } } }] },
+  listErrors: {
+    args: [ID, { kind: 'object', name: 'listErrors', shape: { fromSector: I, limit: I, kind: { t: 'enum', values: ['all', 'bad', 'read-error'] } } }],
+  },
   exportErrors: { args: [ID, { kind: 'object', name: 'exportErrors', shape: { format: { t: 'enum', values: ['json', 'csv'], required: true }, path: RP } }] },
-  mapDamage: { args: [ID, { kind: 'object', name: 'mapDamage', shape: { kind: { t: 'enum', values: ['all', 'file', 'metadata', 'free', 'unmapped'] }, offset: I, limit: I, refresh: B } }] },
+  mapDamage: {
+    args: [
+      ID,
+      {
+        kind: 'object',
+        name: 'mapDamage',
+        shape: { kind: { t: 'enum', values: ['all', 'file', 'metadata', 'free', 'unmapped'] }, offset: I, limit: I, refresh: B },
+      },
+    ],
+  },
   rewriteFreeBlocks: { args: [ID, { kind: 'object', name: 'rewriteFreeBlocks', shape: { confirm: B } }] },
   liveVolumes: { args: [] },
   watchLive: { args: [ID] },
@@ -871,7 +994,16 @@ export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
   pauseLiveScrub: { args: [ID] },
   liveScrubProgress: { args: [ID] },
   liveKernelLog: { args: [ID] },
-  mapLiveDamage: { args: [ID, { kind: 'object', name: 'mapLiveDamage', shape: { kind: { t: 'enum', values: ['all', 'file', 'metadata', 'free', 'unmapped'] }, offset: I, limit: I, refresh: B } }] },
+  mapLiveDamage: {
+    args: [
+      ID,
+      {
+        kind: 'object',
+        name: 'mapLiveDamage',
+        shape: { kind: { t: 'enum', values: ['all', 'file', 'metadata', 'free', 'unmapped'] }, offset: I, limit: I, refresh: B },
+      },
+    ],
+  },
 };
 
 /** the command names, from the table (the transports build their calls from this) */
@@ -896,8 +1028,14 @@ export type IntegrityEvent =
   | { type: 'live-scrub'; name: string; progress: LiveScrubView };
 
 /** WebSocket / IPC frames */
-export interface RequestFrame { id: number; cmd: CommandName; args: unknown[] }
+export interface RequestFrame {
+  id: number;
+  cmd: CommandName;
+  args: unknown[];
+}
 /** `code` names the kind of failure for a program (engine/errors.ts codes: ENOENT, EBUSY, EKEY, …); ECONFIRM: the
  *  command would destroy something that exists and asks for confirmation (the error says what would be lost) */
 export type ResponseFrame = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; code?: ErrorCode };
-export interface EventFrame { event: IntegrityEvent }
+export interface EventFrame {
+  event: IntegrityEvent;
+}

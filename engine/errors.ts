@@ -5,24 +5,90 @@ export type ErrorCode =
   /** the command would destroy something that exists: the message names it; send it again confirmed */
   | 'ECONFIRM'
   /** bad input, in the words of the interface it came from */
-  | 'EINVAL' | 'EUSAGE'
+  | 'EINVAL'
+  | 'EUSAGE'
   /** not a dm-integrity / LUKS2 structure that can be read */
-  | 'EFORMAT' | 'EJOURNAL' | 'ETRUNC' | 'EUNSUPPORTED'
+  | 'EFORMAT'
+  | 'EJOURNAL'
+  | 'ETRUNC'
+  | 'EUNSUPPORTED'
   /** a key is wrong (a MAC does not match, a journal does not decrypt, no keyslot opens) */
   | 'EKEY'
   /** busy: another writer, a job running, a device held by the kernel */
-  | 'EBUSY' | 'ECANCELED' | 'EREFUSED'
+  | 'EBUSY'
+  | 'ECANCELED'
+  | 'EREFUSED'
   /** the kernel's devices (engine/live): device-mapper tools and tables, the privileged helper */
-  | 'EDMSETUP' | 'EDMSTATUS' | 'EDMINFO' | 'EDMTARGETS' | 'EDMTABLE' | 'EDMCONTROL' | 'ENOTOOL' | 'ENOHELPER' | 'EAUTH' | 'EPROTO' | 'EUNKNOWN'
+  | 'EDMSETUP'
+  | 'EDMSTATUS'
+  | 'EDMINFO'
+  | 'EDMTARGETS'
+  | 'EDMTABLE'
+  | 'EDMCONTROL'
+  | 'ENOTOOL'
+  | 'ENOHELPER'
+  | 'EAUTH'
+  | 'EPROTO'
+  | 'EUNKNOWN'
   /** no keyslot opens with the passphrase; an inline-mode volume's data from an image */
-  | 'ENOKEY' | 'EINLINE'
+  | 'ENOKEY'
+  | 'EINLINE'
   /** the system's own (errno) */
-  | 'ENOENT' | 'EEXIST' | 'EISDIR' | 'ENODEV' | 'ENXIO' | 'EIO' | 'EILSEQ' | 'ENOSPC' | 'EDQUOT' | 'EROFS' | 'EACCES' | 'EPERM'
-  | 'EINTR' | 'EADDRINUSE' | 'E2BIG';
+  | 'ENOENT'
+  | 'EEXIST'
+  | 'EISDIR'
+  | 'ENODEV'
+  | 'ENXIO'
+  | 'EIO'
+  | 'EILSEQ'
+  | 'ENOSPC'
+  | 'EDQUOT'
+  | 'EROFS'
+  | 'EACCES'
+  | 'EPERM'
+  | 'EINTR'
+  | 'EADDRINUSE'
+  | 'E2BIG';
 export const ERROR_CODES: readonly ErrorCode[] = [
-  'ECONFIRM', 'EINVAL', 'EUSAGE', 'EFORMAT', 'EJOURNAL', 'ETRUNC', 'EUNSUPPORTED', 'EKEY', 'EBUSY', 'ECANCELED', 'EREFUSED', 'ENOENT', 'EEXIST',
-  'EISDIR', 'ENODEV', 'ENXIO', 'EIO', 'EILSEQ', 'ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EINTR', 'EADDRINUSE', 'E2BIG',
-  'EDMSETUP', 'EDMSTATUS', 'EDMINFO', 'EDMTARGETS', 'EDMTABLE', 'EDMCONTROL', 'ENOTOOL', 'ENOHELPER', 'EAUTH', 'EPROTO', 'EUNKNOWN', 'ENOKEY', 'EINLINE',
+  'ECONFIRM',
+  'EINVAL',
+  'EUSAGE',
+  'EFORMAT',
+  'EJOURNAL',
+  'ETRUNC',
+  'EUNSUPPORTED',
+  'EKEY',
+  'EBUSY',
+  'ECANCELED',
+  'EREFUSED',
+  'ENOENT',
+  'EEXIST',
+  'EISDIR',
+  'ENODEV',
+  'ENXIO',
+  'EIO',
+  'EILSEQ',
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EACCES',
+  'EPERM',
+  'EINTR',
+  'EADDRINUSE',
+  'E2BIG',
+  'EDMSETUP',
+  'EDMSTATUS',
+  'EDMINFO',
+  'EDMTARGETS',
+  'EDMTABLE',
+  'EDMCONTROL',
+  'ENOTOOL',
+  'ENOHELPER',
+  'EAUTH',
+  'EPROTO',
+  'EUNKNOWN',
+  'ENOKEY',
+  'EINLINE',
 ];
 
 /** A system error's code as an ErrorCode (an errno we pass on), or `fallback`. */

@@ -4,7 +4,15 @@ import { FormatError, IntegrityStudioError } from './errors.js';
 import { checkSuperblockMac } from './integrity/superblock-io.js';
 export { checkSuperblockMac, superblockBytes, writeSuperblock } from './integrity/superblock-io.js';
 import { probeSignatures } from './io/probe.js';
-import { decodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_HAVE_JOURNAL_MAC, SB_FLAG_RECALCULATING, SB_SECTORS, SECTOR_SIZE, type Superblock } from './layout/superblock.js';
+import {
+  decodeSuperblock,
+  SB_FLAG_FIXED_HMAC,
+  SB_FLAG_HAVE_JOURNAL_MAC,
+  SB_FLAG_RECALCULATING,
+  SB_SECTORS,
+  SECTOR_SIZE,
+  type Superblock,
+} from './layout/superblock.js';
 import { checkDeviceLimits, geometryOf, type Geometry } from './layout/geometry.js';
 import { FileDevice, type BlockDevice } from './io/device.js';
 import { alignedBuffer } from './io/aligned.js';
@@ -77,7 +85,11 @@ export function readKeyFile(file: string, size?: number, what = 'key'): Buffer {
     const buf = Buffer.alloc(limit + 1);
     let n = 0;
     for (let r = 1; r > 0 && n < buf.length; n += r) r = fs.readSync(fd, buf, n, buf.length - n, null);
-    if (size === undefined && n > MAX_KEY_FILE) throw new IntegrityStudioError(`${what} file ${file} holds more than ${MAX_KEY_FILE} bytes: not a key file (give the key size to read only its start)`, 'EINVAL');
+    if (size === undefined && n > MAX_KEY_FILE)
+      throw new IntegrityStudioError(
+        `${what} file ${file} holds more than ${MAX_KEY_FILE} bytes: not a key file (give the key size to read only its start)`,
+        'EINVAL',
+      );
     key = buf.subarray(0, n);
   } catch (e) {
     if (e instanceof IntegrityStudioError) throw e;
@@ -105,9 +117,16 @@ export function readSuperblock(dev: BlockDevice): Superblock {
     // not ours: say what is there instead (a file system, LUKS, a partition table), as blkid would name it
     if (e instanceof FormatError && /wrong magic/.test(e.message)) {
       let found: ReturnType<typeof probeSignatures> = [];
-      try { found = probeSignatures(dev); } catch { /* the magic's own message stands */ }
+      try {
+        found = probeSignatures(dev);
+      } catch {
+        /* the magic's own message stands */
+      }
       const other = found.filter((s) => s.type !== 'dm-integrity');
-      if (other.length) throw new FormatError(`no dm-integrity superblock: ${dev.name} holds ${[...new Set(other.map((s) => s.description))].join(' and ')}, not a dm-integrity volume`);
+      if (other.length)
+        throw new FormatError(
+          `no dm-integrity superblock: ${dev.name} holds ${[...new Set(other.map((s) => s.description))].join(' and ')}, not a dm-integrity volume`,
+        );
     }
     throw e;
   }
@@ -150,10 +169,14 @@ export function externalTags(tagSize: number): TagHasher {
 
 /** dm_integrity_ctr's refusals without internal_hash, in its words. */
 function checkExternalTags(sb: Superblock, o: VolumeOptions): void {
-  if (o.mode === 'bitmap') throw new IntegrityStudioError('Bitmap mode can be only used with internal hash (dm-integrity refuses bitmap mode without internal_hash)');
-  if (o.allowDiscards) throw new IntegrityStudioError('Discard can be only used with internal hash (dm-integrity refuses allow_discards without internal_hash)');
-  if (sb.flags & SB_FLAG_RECALCULATING) throw new IntegrityStudioError('Recalculate can only be specified with internal_hash (the superblock is recalculating)', 'EFORMAT');
-  if (sb.flags & SB_FLAG_DIRTY_BITMAP) throw new IntegrityStudioError('the superblock has a dirty bitmap, which dm-integrity without internal_hash never writes', 'EFORMAT');
+  if (o.mode === 'bitmap')
+    throw new IntegrityStudioError('Bitmap mode can be only used with internal hash (dm-integrity refuses bitmap mode without internal_hash)');
+  if (o.allowDiscards)
+    throw new IntegrityStudioError('Discard can be only used with internal hash (dm-integrity refuses allow_discards without internal_hash)');
+  if (sb.flags & SB_FLAG_RECALCULATING)
+    throw new IntegrityStudioError('Recalculate can only be specified with internal_hash (the superblock is recalculating)', 'EFORMAT');
+  if (sb.flags & SB_FLAG_DIRTY_BITMAP)
+    throw new IntegrityStudioError('the superblock has a dirty bitmap, which dm-integrity without internal_hash never writes', 'EFORMAT');
 }
 
 export function openVolume(path: string, o: VolumeOptions & { superblockOnly?: boolean } = {}): Volume {
@@ -175,12 +198,7 @@ export function openVolume(path: string, o: VolumeOptions & { superblockOnly?: b
  * Opens a volume over devices the caller has opened (memory or fault-injecting devices in tests); `data` is
  * the separate data device or null. Takes ownership: the devices are closed on failure and by close().
  */
-export function openVolumeOn(
-  meta: BlockDevice,
-  dataDev: BlockDevice | null,
-  path: string,
-  o: VolumeOptions & { superblockOnly?: boolean } = {},
-): Volume {
+export function openVolumeOn(meta: BlockDevice, dataDev: BlockDevice | null, path: string, o: VolumeOptions & { superblockOnly?: boolean } = {}): Volume {
   const readOnly = o.readOnly ?? true;
   const data: BlockDevice = dataDev ?? meta;
   if (dataDev && !o.dataDevice) o = { ...o, dataDevice: dataDev.name };
@@ -202,7 +220,9 @@ export function openVolumeOn(
     } catch (e) {
       // a metadata device opened on its own: interleave 1 and no room for the data
       if (!o.dataDevice && sb.log2_interleave_sectors === 0) {
-        throw new IntegrityStudioError(`${(e as Error).message}; this looks like the metadata device of a volume with a separate data device: give --data-device`);
+        throw new IntegrityStudioError(
+          `${(e as Error).message}; this looks like the metadata device of a volume with a separate data device: give --data-device`,
+        );
       }
       throw e;
     }

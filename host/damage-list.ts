@@ -20,9 +20,10 @@ import type { KeptMapping } from './fsmap/index.js';
 const DEFAULT_PAGE = 200;
 const MAX_PAGE = 2000;
 
-
 const KINDS: Record<NonNullable<ListErrorsRequest['kind']>, ReadonlySet<DamageKind>> = {
-  all: new Set<DamageKind>(['bad', 'read-error']), bad: new Set<DamageKind>(['bad']), 'read-error': new Set<DamageKind>(['read-error']),
+  all: new Set<DamageKind>(['bad', 'read-error']),
+  bad: new Set<DamageKind>(['bad']),
+  'read-error': new Set<DamageKind>(['read-error']),
 };
 
 export function listErrors(e: Entry, req: ListErrorsRequest): ErrorPage {
@@ -62,10 +63,18 @@ function geometryOf(e: Entry): { g: Geometry; offset: number; spb: number; luks:
   if (e.luks) {
     const seg = segmentFromLuks(readLuks2Header(e.path));
     const v = openLuksIntegrity(e.path, seg);
-    try { return { g: v.geometry, offset: seg.offset, spb: seg.sector_size / 512, luks: true }; } finally { v.close(); }
+    try {
+      return { g: v.geometry, offset: seg.offset, spb: seg.sector_size / 512, luks: true };
+    } finally {
+      v.close();
+    }
   }
   const v = openVolume(e.path, { dataDevice: e.options.data_device ?? undefined, superblockOnly: true });
-  try { return { g: v.geometry, offset: 0, spb: v.geometry.sectors_per_block, luks: false }; } finally { v.close(); }
+  try {
+    return { g: v.geometry, offset: 0, spb: v.geometry.sectors_per_block, luks: false };
+  } finally {
+    v.close();
+  }
 }
 
 /** kernel log lines of a LUKS2 range kept in one JSON row (the CSV has one row per sector, every one) */
@@ -99,10 +108,24 @@ export function* exportLines(e: Entry, format: 'json' | 'csv', mapping: KeptMapp
     yield 'kind,first_sector,last_sector,sectors,first_block,last_block,blocks,block_size,on,first_byte,last_byte,holds\n';
     for (const r of allRanges(sources, KINDS.all)) {
       n++;
-      const fb = Math.floor(r.first_sector / spb), blocks = Math.ceil((r.end_sector - r.first_sector) / spb);
+      const fb = Math.floor(r.first_sector / spb),
+        blocks = Math.ceil((r.end_sector - r.first_sector) / spb);
       const holds = holdsCell(r.first_sector, r.end_sector);
       for (const [a, b] of extents(g, r.first_sector, r.end_sector)) {
-        yield [r.kind, r.first_sector, r.end_sector - 1, r.end_sector - r.first_sector, fb, fb + blocks - 1, blocks, spb * 512, on, a + offset, b + offset, holds].join(',') + '\n';
+        yield [
+          r.kind,
+          r.first_sector,
+          r.end_sector - 1,
+          r.end_sector - r.first_sector,
+          fb,
+          fb + blocks - 1,
+          blocks,
+          spb * 512,
+          on,
+          a + offset,
+          b + offset,
+          holds,
+        ].join(',') + '\n';
       }
     }
     return n;
@@ -115,12 +138,21 @@ export function* exportLines(e: Entry, format: 'json' | 'csv', mapping: KeptMapp
   }
   yield ` "note": "sectors are 512 bytes${luks ? ' (of the dm-crypt device)' : ''}; every range (first_sector–last_sector, first_block–last_block, first_byte–last_byte) includes both ends${mapping ? '; holds: what the range holds in the file system (file byte ranges are [start, end))' : ''}",\n "ranges": [`;
   for (const r of allRanges(sources, KINDS.all)) {
-    const fb = Math.floor(r.first_sector / spb), blocks = Math.ceil((r.end_sector - r.first_sector) / spb);
+    const fb = Math.floor(r.first_sector / spb),
+      blocks = Math.ceil((r.end_sector - r.first_sector) / spb);
     const lines: string[] = [];
     if (luks) for (let s = r.first_sector; s < r.end_sector && lines.length < ROW_LINES; s += spb) lines.push(aead(s));
     yield `${n ? ',' : ''}\n  ${JSON.stringify({
-      kind: r.kind, first_sector: r.first_sector, last_sector: r.end_sector - 1, sectors: r.end_sector - r.first_sector, first_block: fb, last_block: fb + blocks - 1, blocks,
-      block_size: spb * 512, on, extents: extents(g, r.first_sector, r.end_sector).map(([a, b]) => ({ first_byte: a + offset, last_byte: b + offset })),
+      kind: r.kind,
+      first_sector: r.first_sector,
+      last_sector: r.end_sector - 1,
+      sectors: r.end_sector - r.first_sector,
+      first_block: fb,
+      last_block: fb + blocks - 1,
+      blocks,
+      block_size: spb * 512,
+      on,
+      extents: extents(g, r.first_sector, r.end_sector).map(([a, b]) => ({ first_byte: a + offset, last_byte: b + offset })),
       ...(luks ? { kernel_log: lines, kernel_log_lines: blocks } : {}),
       ...(index ? index.at(r.first_sector, r.end_sector) : {}),
     })}`;
@@ -142,7 +174,10 @@ export function* exportChunks(e: Entry, format: 'json' | 'csv', mapping: KeptMap
       return step.value;
     }
     piece += step.value;
-    if (piece.length >= size) { yield piece; piece = ''; }
+    if (piece.length >= size) {
+      yield piece;
+      piece = '';
+    }
   }
 }
 
@@ -155,7 +190,10 @@ export async function exportErrors(e: Entry, req: ExportErrorsRequest, mapping: 
     const it = exportChunks(e, req.format, mapping);
     for (;;) {
       const step = it.next();
-      if (step.done) { ranges = step.value; break; }
+      if (step.done) {
+        ranges = step.value;
+        break;
+      }
       bytes += Buffer.byteLength(step.value);
       if (!out.write(step.value)) await once(out, 'drain');
     }
@@ -164,7 +202,10 @@ export async function exportErrors(e: Entry, req: ExportErrorsRequest, mapping: 
   } catch (err) {
     out.destroy();
     fs.rmSync(req.path, { force: true });
-    throw new IntegrityStudioError(`could not write ${req.path}: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'ENOSPC' : 'EIO');
+    throw new IntegrityStudioError(
+      `could not write ${req.path}: ${(err as Error).message}`,
+      (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'ENOSPC' : 'EIO',
+    );
   }
   return { path: req.path, bytes, ranges };
 }

@@ -24,7 +24,10 @@ export function scrubStateOf(e: Entry): { st: JobStateFile | null; file: string 
 }
 
 /** The logs behind a volume's known damage, with where the current scrub is (the finished one counts past it). */
-export function sourcesOf(e: Entry, spb = 1): {
+export function sourcesOf(
+  e: Entry,
+  spb = 1,
+): {
   sources: Array<{ src: DamageSource; from?: number }>;
   scrub: { state: string; started_at: string | null; finished_at: string | null; checked_blocks: number; total_sectors: number };
   counts: { bad: number; read: number };
@@ -32,7 +35,7 @@ export function sourcesOf(e: Entry, spb = 1): {
   const { st, file } = scrubStateOf(e);
   const logs = knownDamageLogs(st, file);
   const running = e.jobs.scrub && e.handles.scrub ? e.jobs.scrub.position_sector : null;
-  const position = running ?? (st?.state === 'done' ? Number.MAX_SAFE_INTEGER : st?.position_sector ?? 0);
+  const position = running ?? (st?.state === 'done' ? Number.MAX_SAFE_INTEGER : (st?.position_sector ?? 0));
   const sources: Array<{ src: DamageSource; from?: number }> = [];
   if (logs.current) sources.push({ src: logs.current });
   if (logs.previous && st?.state !== 'done') sources.push({ src: logs.previous, from: position });
@@ -43,7 +46,14 @@ export function sourcesOf(e: Entry, spb = 1): {
     counts.read += sum.read_errors;
   }
   return {
-    sources, counts,
-    scrub: { state: st?.state ?? 'none', started_at: st?.started_at ?? null, finished_at: st?.state === 'done' ? st.finished_at ?? null : null, checked_blocks: st?.checked_blocks ?? 0, total_sectors: st?.total_sectors ?? 0 },
+    sources,
+    counts,
+    scrub: {
+      state: st?.state ?? 'none',
+      started_at: st?.started_at ?? null,
+      finished_at: st?.state === 'done' ? (st.finished_at ?? null) : null,
+      checked_blocks: st?.checked_blocks ?? 0,
+      total_sectors: st?.total_sectors ?? 0,
+    },
   };
 }

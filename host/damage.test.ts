@@ -73,14 +73,26 @@ test('50,000 scattered bad blocks: bounded events and snapshots, every range pag
     assert.equal(d.bad_range_count, n, 'scattered: one range per bad block, none merged');
     assert.equal(d.read_errors, 0);
     assert.equal(d.bad_ranges.length, DAMAGE_FIRST_RANGES);
-    assert.deepEqual(d.bad_ranges.slice(0, 3), [[0, 1], [2, 3], [4, 5]]);
+    assert.deepEqual(d.bad_ranges.slice(0, 3), [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
     assert.ok(s.verification.bad_ranges.length <= DAMAGE_FIRST_RANGES);
     // the coarse map: its cells hold every bad block, and only the cells over the first 2n sectors hold any
     assert.equal(d.map.cells, DAMAGE_MAP_CELLS);
-    assert.equal(d.map.bad.reduce((a, b) => a + b, 0), n);
-    d.map.bad.forEach((c, i) => { if (i * d.map.sectors_per_cell >= 2 * n) assert.equal(c, 0, `cell ${i} is past the damage`); });
+    assert.equal(
+      d.map.bad.reduce((a, b) => a + b, 0),
+      n,
+    );
+    d.map.bad.forEach((c, i) => {
+      if (i * d.map.sectors_per_cell >= 2 * n) assert.equal(c, 0, `cell ${i} is past the damage`);
+    });
     checkBounded(events, host);
-    assert.ok(events.some((e) => e.type === 'errors'), 'the errors event went out while the scrub found them');
+    assert.ok(
+      events.some((e) => e.type === 'errors'),
+      'the errors event went out while the scrub found them',
+    );
 
     // every range, in pages, is what was made: the even sectors below 2n
     const all = everyRange(host, v.id);
@@ -109,7 +121,10 @@ test('50,000 scattered bad blocks: bounded events and snapshots, every range pag
     const chunks = [...exportChunks(host.entry(v.id), 'csv', null, 65536)];
     assert.equal(chunks.join(''), fs.readFileSync(csv, 'utf8'), 'the chunks are the export');
     assert.ok(chunks.length < n / 100, `${chunks.length} chunks for ${n} rows`);
-    assert.ok(chunks.slice(0, -1).every((c) => c.length >= 65536 && c.length < 65536 + 256), 'each chunk about 64 KiB');
+    assert.ok(
+      chunks.slice(0, -1).every((c) => c.length >= 65536 && c.length < 65536 + 256),
+      'each chunk about 64 KiB',
+    );
 
     // on disk: the state file is small whatever the count, the damage log a couple of bytes per range
     const st = jobStatePath(img, 'scrub');
@@ -130,7 +145,19 @@ test('LUKS2: 10,000 scattered failing sectors, bounded the same way and listed w
   const host = await EngineHost.create({ dataDir: path.join(dir, 'data'), pollMs: 0, throttleMs: 0 });
   const events: IntegrityEvent[] = [];
   try {
-    const made = (await dispatch(host, 'createLuksVolume', [{ path: img, size: 28 << 20, integrity: 'aead', cipher: 'aes-gcm-random', keySize: 256, sectorSize: 512, secret: { passphrase: pass }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 }])) as VolumeSnapshot;
+    const made = (await dispatch(host, 'createLuksVolume', [
+      {
+        path: img,
+        size: 28 << 20,
+        integrity: 'aead',
+        cipher: 'aes-gcm-random',
+        keySize: 256,
+        sectorSize: 512,
+        secret: { passphrase: pass },
+        pbkdf: 'pbkdf2',
+        pbkdfIterations: 1000,
+      },
+    ])) as VolumeSnapshot;
     // one byte of every other sector of the first 2n flipped: each fails authentication
     const seg = segmentFromLuks(readLuks2Header(img));
     const { volumeKey } = await unlockLuks2(img, { passphrase: Buffer.from(pass) });

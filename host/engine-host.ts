@@ -11,10 +11,35 @@ import { isLuks2 } from '../engine/luks/header.js';
 import { startJob as engineStartJob } from '../engine/jobs/index.js';
 import { version } from '../engine/version.js';
 import type {
-  AddVolumeRequest, CreateLuksVolumeRequest, CreateVolumeRequest, ErrorPage, ExportErrorsRequest, ExportResult, HostStatus, IntegrityCommands,
-  IntegrityEvent, ListErrorsRequest, ResizeLimits, ResizeVolumeRequest, UnlockRequest, UpdateVolumeRequest, VolumeSnapshot,
-  DamageMapPage, MapDamageRequest, RewriteFreeRequest, RewriteFreeResult,
-  ControlPlan, ControlResult, LiveControlRequest, LiveKernelLog, LiveDamageMapPage, MapLiveDamageRequest, LiveOverview, LiveScrubRequest, LiveScrubView, LiveWatch,
+  AddVolumeRequest,
+  CreateLuksVolumeRequest,
+  CreateVolumeRequest,
+  ErrorPage,
+  ExportErrorsRequest,
+  ExportResult,
+  HostStatus,
+  IntegrityCommands,
+  IntegrityEvent,
+  ListErrorsRequest,
+  ResizeLimits,
+  ResizeVolumeRequest,
+  UnlockRequest,
+  UpdateVolumeRequest,
+  VolumeSnapshot,
+  DamageMapPage,
+  MapDamageRequest,
+  RewriteFreeRequest,
+  RewriteFreeResult,
+  ControlPlan,
+  ControlResult,
+  LiveControlRequest,
+  LiveKernelLog,
+  LiveDamageMapPage,
+  MapLiveDamageRequest,
+  LiveOverview,
+  LiveScrubRequest,
+  LiveScrubView,
+  LiveWatch,
 } from '../engine/api.js';
 import type { LiveBackend } from '../engine/live/service.js';
 import { signatureOf, Poller } from './changes.js';
@@ -75,7 +100,10 @@ export class EngineHost implements IntegrityCommands {
     this.store = new VolumeStore(o.dataDir ?? null);
     this.events = new EventHub(o.throttleMs ?? 100);
     const ctx: HostContext = {
-      store: this.store, events: this.events, startedAt: this.startedAt, startJob: this.startJobFn,
+      store: this.store,
+      events: this.events,
+      startedAt: this.startedAt,
+      startJob: this.startJobFn,
       snapshot: (e) => this.snap(e),
       emitVolume: (e) => this.emitVolume(e),
     };
@@ -88,7 +116,9 @@ export class EngineHost implements IntegrityCommands {
     this.autoMap = o.autoMapDamage ?? true;
     this.live = new LiveHost(this.events, (id) => this.store.get(id), { ...o.live, ...(o.liveBackend ? { backend: o.liveBackend } : {}) });
     // a listing that shows a volume of ours active in the kernel (or no longer) changes what its snapshot says
-    this.live.onHeldChange = () => { for (const e of this.store.all()) this.emitVolume(e); };
+    this.live.onHeldChange = () => {
+      for (const e of this.store.all()) this.emitVolume(e);
+    };
   }
 
   static async create(o: EngineHostOptions = {}): Promise<EngineHost> {
@@ -128,7 +158,14 @@ export class EngineHost implements IntegrityCommands {
 
   // ---- the contract (engine/api.ts IntegrityCommands) ----
   status(): HostStatus {
-    return { version: HOST_VERSION, transport: this.transport, algorithms: supportedAlgorithms(), jobs_available: !!this.startJobFn, started_at: this.startedAt, volumes: this.listVolumes() };
+    return {
+      version: HOST_VERSION,
+      transport: this.transport,
+      algorithms: supportedAlgorithms(),
+      jobs_available: !!this.startJobFn,
+      started_at: this.startedAt,
+      volumes: this.listVolumes(),
+    };
   }
 
   listVolumes(): VolumeSnapshot[] {
@@ -176,17 +213,35 @@ export class EngineHost implements IntegrityCommands {
   private free(id: string): Entry {
     const e = this.store.get(id);
     const name = this.live.kernelOf([e.path, e.options.data_device])?.name ?? null;
-    if (name) throw new IntegrityStudioError(`${e.name} is active in the kernel as /dev/mapper/${name}: the app's engine does not open it while the kernel holds it. Watch, recalculate and scrub it under Kernel devices, or deactivate it there first.`, 'EBUSY');
+    if (name)
+      throw new IntegrityStudioError(
+        `${e.name} is active in the kernel as /dev/mapper/${name}: the app's engine does not open it while the kernel holds it. Watch, recalculate and scrub it under Kernel devices, or deactivate it there first.`,
+        'EBUSY',
+      );
     return e;
   }
 
-  startRecalc(id: string): void { this.jobs.start(this.free(id), 'recalc', false); }
-  resumeRecalc(id: string): void { this.jobs.start(this.free(id), 'recalc', false); }
-  resetRecalc(id: string): void { this.jobs.start(this.free(id), 'recalc', true); }
-  pauseRecalc(id: string): Promise<void> { return this.jobs.pause(this.store.get(id), 'recalc'); }
-  startScrub(id: string): void { this.jobs.start(this.free(id), 'scrub', true); }
-  resumeScrub(id: string): void { this.jobs.start(this.free(id), 'scrub', false); }
-  pauseScrub(id: string): Promise<void> { return this.jobs.pause(this.store.get(id), 'scrub'); }
+  startRecalc(id: string): void {
+    this.jobs.start(this.free(id), 'recalc', false);
+  }
+  resumeRecalc(id: string): void {
+    this.jobs.start(this.free(id), 'recalc', false);
+  }
+  resetRecalc(id: string): void {
+    this.jobs.start(this.free(id), 'recalc', true);
+  }
+  pauseRecalc(id: string): Promise<void> {
+    return this.jobs.pause(this.store.get(id), 'recalc');
+  }
+  startScrub(id: string): void {
+    this.jobs.start(this.free(id), 'scrub', true);
+  }
+  resumeScrub(id: string): void {
+    this.jobs.start(this.free(id), 'scrub', false);
+  }
+  pauseScrub(id: string): Promise<void> {
+    return this.jobs.pause(this.store.get(id), 'scrub');
+  }
 
   resizeLimits(id: string): ResizeLimits {
     return this.resizer.limits(this.store.get(id));
@@ -214,17 +269,37 @@ export class EngineHost implements IntegrityCommands {
   }
 
   // ---- the kernel's own devices (host/live) ----
-  liveVolumes(): Promise<LiveOverview> { return this.live.overview(); }
-  watchLive(name: string): Promise<LiveWatch> { return this.live.watch(name); }
-  planLive(req: LiveControlRequest): Promise<ControlPlan> { return this.live.plan(req); }
-  controlLive(req: LiveControlRequest): Promise<ControlResult> { return this.live.control(req); }
-  startLiveScrub(name: string, req: LiveScrubRequest): Promise<LiveScrubView> { return this.live.scrubStart(name, req); }
-  pauseLiveScrub(name: string): Promise<LiveScrubView> { return this.live.scrubPause(name); }
-  liveScrubProgress(name: string): Promise<LiveScrubView | null> { return this.live.scrubProgress(name); }
-  liveKernelLog(name: string): Promise<LiveKernelLog> { return this.live.kernelLog(name); }
-  mapLiveDamage(name: string, req: MapLiveDamageRequest): Promise<LiveDamageMapPage> { return this.live.mapDamage(name, req); }
+  liveVolumes(): Promise<LiveOverview> {
+    return this.live.overview();
+  }
+  watchLive(name: string): Promise<LiveWatch> {
+    return this.live.watch(name);
+  }
+  planLive(req: LiveControlRequest): Promise<ControlPlan> {
+    return this.live.plan(req);
+  }
+  controlLive(req: LiveControlRequest): Promise<ControlResult> {
+    return this.live.control(req);
+  }
+  startLiveScrub(name: string, req: LiveScrubRequest): Promise<LiveScrubView> {
+    return this.live.scrubStart(name, req);
+  }
+  pauseLiveScrub(name: string): Promise<LiveScrubView> {
+    return this.live.scrubPause(name);
+  }
+  liveScrubProgress(name: string): Promise<LiveScrubView | null> {
+    return this.live.scrubProgress(name);
+  }
+  liveKernelLog(name: string): Promise<LiveKernelLog> {
+    return this.live.kernelLog(name);
+  }
+  mapLiveDamage(name: string, req: MapLiveDamageRequest): Promise<LiveDamageMapPage> {
+    return this.live.mapDamage(name, req);
+  }
   /** the kernel devices sampled now (tests) */
-  liveWatched(): string[] { return this.live.watched(); }
+  liveWatched(): string[] {
+    return this.live.watched();
+  }
 
   /** the kept mapping of a volume's known damage when it describes the damage known now (exports carry it) */
   mappingOf(e: Entry): KeptMapping | null {

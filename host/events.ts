@@ -12,12 +12,18 @@ export class EventHub {
 
   on(listener: (e: IntegrityEvent) => void): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   emit(e: IntegrityEvent): void {
     for (const l of this.listeners) {
-      try { l(e); } catch { /* a broken subscriber must not stop the others */ }
+      try {
+        l(e);
+      } catch {
+        /* a broken subscriber must not stop the others */
+      }
     }
   }
 
@@ -27,17 +33,26 @@ export class EventHub {
     const last = this.lastSent.get(key) ?? 0;
     const t = this.pending.get(key);
     if (final || now - last >= this.throttleMs) {
-      if (t) { clearTimeout(t); this.pending.delete(key); }
+      if (t) {
+        clearTimeout(t);
+        this.pending.delete(key);
+      }
       this.lastSent.set(key, now);
       this.emit(make());
       return;
     }
     if (t) clearTimeout(t);
-    this.pending.set(key, setTimeout(() => {
-      this.pending.delete(key);
-      this.lastSent.set(key, Date.now());
-      this.emit(make());
-    }, this.throttleMs - (now - last)));
+    this.pending.set(
+      key,
+      setTimeout(
+        () => {
+          this.pending.delete(key);
+          this.lastSent.set(key, Date.now());
+          this.emit(make());
+        },
+        this.throttleMs - (now - last),
+      ),
+    );
   }
 
   /** drops what is pending and every listener */

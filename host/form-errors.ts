@@ -10,32 +10,34 @@ interface EngineErrorLike {
 }
 
 /** integritysetup flag → the form control that sets it (longest first, so --integrity-key-file wins over --integrity) */
-const CONTROLS: Array<[string, string]> = ([
-  ['--size', 'Size'],
-  ['--force', '"Format even though it holds data"'],
-  ['--tag-size', 'Tag size'],
-  ['--sector-size', 'Sector size'],
-  ['--journal-size', 'Journal size'],
-  ['--interleave-sectors', 'Interleave sectors'],
-  ['--buffer-sectors', 'Buffer sectors'],
-  ['--integrity-key-file', 'Integrity key'],
-  ['--integrity-key-size', 'Integrity key'],
-  ['--journal-integrity-key-file', 'Journal integrity key'],
-  ['--journal-crypt-key-file', 'Journal encryption key'],
-  ['--journal-integrity', 'Journal integrity'],
-  ['--journal-crypt', 'Journal encryption'],
-  ['--integrity-recalculate', 'Recalculate'],
-  ['--integrity-legacy-padding', 'Legacy padding'],
-  ['--integrity-legacy-hmac', 'Legacy HMAC'],
-  ['--integrity-bitmap-mode', 'Mode: bitmap'],
-  ['--integrity-no-journal', 'Mode: direct'],
-  ['--integrity', 'Integrity algorithm'],
-  ['--data-device', 'Data device'],
-  ['--no-wipe', 'Skip wipe'],
-  ['--allow-discards', 'Allow discards'],
-  ['--bitmap-sectors-per-bit', 'Bitmap sectors per bit'],
-  ['--bitmap-flush-time', 'Bitmap flush time'],
-] as Array<[string, string]>).sort((a, b) => b[0].length - a[0].length);
+const CONTROLS: Array<[string, string]> = (
+  [
+    ['--size', 'Size'],
+    ['--force', '"Format even though it holds data"'],
+    ['--tag-size', 'Tag size'],
+    ['--sector-size', 'Sector size'],
+    ['--journal-size', 'Journal size'],
+    ['--interleave-sectors', 'Interleave sectors'],
+    ['--buffer-sectors', 'Buffer sectors'],
+    ['--integrity-key-file', 'Integrity key'],
+    ['--integrity-key-size', 'Integrity key'],
+    ['--journal-integrity-key-file', 'Journal integrity key'],
+    ['--journal-crypt-key-file', 'Journal encryption key'],
+    ['--journal-integrity', 'Journal integrity'],
+    ['--journal-crypt', 'Journal encryption'],
+    ['--integrity-recalculate', 'Recalculate'],
+    ['--integrity-legacy-padding', 'Legacy padding'],
+    ['--integrity-legacy-hmac', 'Legacy HMAC'],
+    ['--integrity-bitmap-mode', 'Mode: bitmap'],
+    ['--integrity-no-journal', 'Mode: direct'],
+    ['--integrity', 'Integrity algorithm'],
+    ['--data-device', 'Data device'],
+    ['--no-wipe', 'Skip wipe'],
+    ['--allow-discards', 'Allow discards'],
+    ['--bitmap-sectors-per-bit', 'Bitmap sectors per bit'],
+    ['--bitmap-flush-time', 'Bitmap flush time'],
+  ] as Array<[string, string]>
+).sort((a, b) => b[0].length - a[0].length);
 
 export function formMessage(e: EngineErrorLike): string {
   const d = e.detail ?? {};
@@ -54,7 +56,9 @@ export function formMessage(e: EngineErrorLike): string {
       if (e.code === 'ENOENT') return `Data device ${d.path}: no such file or device`;
       return `Data device ${d.path} is the image itself: give a separate data device, or none`;
   }
-  let m = e.message.replace(/\s*\(and --[\w-]+-key-size\)/g, '').replace(/--([\w-]+)-key-file given without --([\w-]+)/, '--$1-key-file given without choosing --$2');
+  let m = e.message
+    .replace(/\s*\(and --[\w-]+-key-size\)/g, '')
+    .replace(/--([\w-]+)-key-file given without --([\w-]+)/, '--$1-key-file given without choosing --$2');
   for (const [flag, control] of CONTROLS) m = m.split(flag).join(control);
   return m;
 }

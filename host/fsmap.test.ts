@@ -114,7 +114,10 @@ describe('host: known damage mapped to files, structures and free space (dm-inte
   it('exports carry what each range holds (JSON holds, CSV holds column)', async () => {
     const json = path.join(dir, 'e.json');
     await host.exportErrors(id, { format: 'json', path: json });
-    const j = JSON.parse(fs.readFileSync(json, 'utf8')) as { mapping: { fs: string; files_damaged: number }; ranges: Array<{ first_sector: number; holds: Array<Record<string, unknown>> }> };
+    const j = JSON.parse(fs.readFileSync(json, 'utf8')) as {
+      mapping: { fs: string; files_damaged: number };
+      ranges: Array<{ first_sector: number; holds: Array<Record<string, unknown>> }>;
+    };
     assert.equal(j.mapping.fs, 'ext4');
     assert.equal(j.mapping.files_damaged, 1);
     const row = j.ranges.find((r) => r.first_sector === v.spoiled.file.sector)!;
@@ -138,10 +141,20 @@ describe('host: known damage mapped to files, structures and free space (dm-inte
     // confirm without having been asked: asked first all the same
     const q = await refusal(host.rewriteFreeBlocks(id, { confirm: true }));
     assert.equal(q.code, 'ECONFIRM');
-    assert.match(q.message, new RegExp(`^Rewrite 1 bad block\\(s\\) of fs-volume\\.img \\(512 bytes: sector ${s.free.sector.toLocaleString('en-US')}\\) with zeros and a valid tag\\? ext4 says they are free`));
+    assert.match(
+      q.message,
+      new RegExp(
+        `^Rewrite 1 bad block\\(s\\) of fs-volume\\.img \\(512 bytes: sector ${s.free.sector.toLocaleString('en-US')}\\) with zeros and a valid tag\\? ext4 says they are free`,
+      ),
+    );
     assert.match(q.message, /through the journal/);
     assert.match(q.message, /The other 3 known bad sector\(s\) are not free and are not touched/);
-    assert.deepEqual(badIn(v.vol, [s.free.sector, s.file.sector, s.dir.sector, s.itable.sector]), [s.free.sector, s.file.sector, s.dir.sector, s.itable.sector]);
+    assert.deepEqual(badIn(v.vol, [s.free.sector, s.file.sector, s.dir.sector, s.itable.sector]), [
+      s.free.sector,
+      s.file.sector,
+      s.dir.sector,
+      s.itable.sector,
+    ]);
     const r = await host.rewriteFreeBlocks(id, { confirm: true });
     assert.equal(r.blocks, 1);
     assert.deepEqual(r.ranges, [[s.free.sector, s.free.sector + 1]]);
@@ -169,7 +182,10 @@ describe('host: known damage mapped to files, structures and free space (dm-inte
     const t = new Date(Date.now() + 10_000);
     fs.utimesSync(v.vol, t, t);
     const s = host.listVolumes()[0]!;
-    assert.ok(s.damage_map?.stale.some((x) => /^the volume changed since it was mapped .*was modified/.test(x)), JSON.stringify(s.damage_map?.stale));
+    assert.ok(
+      s.damage_map?.stale.some((x) => /^the volume changed since it was mapped .*was modified/.test(x)),
+      JSON.stringify(s.damage_map?.stale),
+    );
   });
 });
 
@@ -206,7 +222,10 @@ describe('host: a LUKS2 volume is mapped through dm-crypt with its key; locked, 
     try {
       const bad: number[] = [];
       cv.read(0, cv.sectors, null, 0, (x) => bad.push(x));
-      assert.deepEqual(bad, [v.spoiled.itable.sector, v.spoiled.dir.sector, v.spoiled.file.sector].sort((a, b) => a - b));
+      assert.deepEqual(
+        bad,
+        [v.spoiled.itable.sector, v.spoiled.dir.sector, v.spoiled.file.sector].sort((a, b) => a - b),
+      );
     } finally {
       cv.close();
       volumeKey.fill(0);

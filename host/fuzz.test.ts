@@ -17,7 +17,11 @@ const SEED = Number(process.env.TORTURE_SEED ?? 12);
 test(`fuzz: 400 frames (seed ${SEED}) at a serve with a recalculation running; the job survives`, { timeout: 180_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'is-fuzz-'));
   const img = path.join(dir, 'r.img');
-  const f = spawnSync(process.execPath, [BIN, 'format', img, '--size', '768M', '--integrity', 'sha256', '--integrity-recalculate', '--no-wipe', '--batch-mode'], { encoding: 'utf8' });
+  const f = spawnSync(
+    process.execPath,
+    [BIN, 'format', img, '--size', '768M', '--integrity', 'sha256', '--integrity-recalculate', '--no-wipe', '--batch-mode'],
+    { encoding: 'utf8' },
+  );
   assert.equal(f.status, 0, f.stderr);
   const s = await startServe(path.join(dir, 'data'), [img], dir);
   try {
@@ -33,7 +37,9 @@ test(`fuzz: 400 frames (seed ${SEED}) at a serve with a recalculation running; t
     assert.equal(s.exited(), null, `serve is still running: ${s.stderr()}`);
     const after = await call(s.url, 'status');
     assert.equal(after.ok, true);
-    const v = (after.result as { volumes: Array<{ id: string; jobs: { recalc?: { state: string; position_sector: number } } }> }).volumes.find((x) => x.id === id)!;
+    const v = (after.result as { volumes: Array<{ id: string; jobs: { recalc?: { state: string; position_sector: number } } }> }).volumes.find(
+      (x) => x.id === id,
+    )!;
     assert.ok(v.jobs.recalc && ['running', 'done'].includes(v.jobs.recalc.state), `recalculation running or done, not ${v.jobs.recalc?.state}`);
     assert.doesNotMatch(s.stderr(), /internal error/, 'no handler threw');
     const out = await s.stop();

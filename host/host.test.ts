@@ -55,10 +55,15 @@ test('dm table and open command of every golden image: every option `dmsetup tab
       const opt = (f: string) => (words.includes(f) ? words[words.indexOf(f) + 1] : undefined);
       const k = KEYS(im);
       const v = await host.addVolume({
-        path: img, name: 'golden', dataDevice: data,
-        integrity: opt('--integrity'), integrityKey: k.integrity_key ? { hex: k.integrity_key } : undefined,
-        journalIntegrity: opt('--journal-integrity'), journalIntegrityKey: k.journal_integrity_key ? { hex: k.journal_integrity_key } : undefined,
-        journalCrypt: opt('--journal-crypt'), journalCryptKey: k.journal_crypt_key ? { hex: k.journal_crypt_key } : undefined,
+        path: img,
+        name: 'golden',
+        dataDevice: data,
+        integrity: opt('--integrity'),
+        integrityKey: k.integrity_key ? { hex: k.integrity_key } : undefined,
+        journalIntegrity: opt('--journal-integrity'),
+        journalIntegrityKey: k.journal_integrity_key ? { hex: k.journal_integrity_key } : undefined,
+        journalCrypt: opt('--journal-crypt'),
+        journalCryptKey: k.journal_crypt_key ? { hex: k.journal_crypt_key } : undefined,
         mode: words.includes('--integrity-bitmap-mode') ? 'bitmap' : words.includes('--integrity-no-journal') ? 'direct' : 'journal',
       });
       // the kernel prints devices as major:minor and keys as zeros; the commit time of j was an open option
@@ -69,7 +74,9 @@ test('dm table and open command of every golden image: every option `dmsetup tab
         .replace('commit_time:60000', 'commit_time:10000');
       assert.equal(v.dm_table, want, im.name);
       // the open command names every option of the manifest's (integritysetup's names, device and name aside)
-      const ours = execFileSync('sh', ['-c', `set -- ${v.open_command}; printf '%s\\n' "$@"`], { encoding: 'utf8' }).trim().split('\n');
+      const ours = execFileSync('sh', ['-c', `set -- ${v.open_command}; printf '%s\\n' "$@"`], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
       for (const w of words.slice(2)) {
         if (w.startsWith('/') || w === 'golden' || /^\d+$/.test(w) || w === '--journal-commit-time' || w === '60000') continue;
         assert.ok(ours.includes(w), `${im.name}: ${w} in ${v.open_command}`);
@@ -92,10 +99,18 @@ test('open command is quoted for a POSIX shell: names with spaces and quotes, ct
   const host = await EngineHost.create({ pollMs: 0, startJob: null });
   try {
     const v = await host.createVolume({
-      path: img, size: 4 << 20, name: 'a name (1)', journalIntegrity: 'hmac-sha256', journalIntegrityKey: { hex: '11'.repeat(32) },
-      journalCrypt: 'ctr(aes)', journalCryptKey: { hex: '22'.repeat(32) }, noWipe: true,
+      path: img,
+      size: 4 << 20,
+      name: 'a name (1)',
+      journalIntegrity: 'hmac-sha256',
+      journalIntegrityKey: { hex: '11'.repeat(32) },
+      journalCrypt: 'ctr(aes)',
+      journalCryptKey: { hex: '22'.repeat(32) },
+      noWipe: true,
     });
-    const words = execFileSync('sh', ['-c', `set -- ${v.open_command}; printf '%s\\n' "$@"`], { encoding: 'utf8' }).trim().split('\n');
+    const words = execFileSync('sh', ['-c', `set -- ${v.open_command}; printf '%s\\n' "$@"`], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     assert.deepEqual(words.slice(0, 4), ['integritysetup', 'open', img, 'a name (1)']);
     assert.deepEqual(words.slice(words.indexOf('--journal-crypt'), words.indexOf('--journal-crypt') + 2), ['--journal-crypt', 'ctr(aes)']);
     assert.ok(words.includes('--journal-integrity-key-size') && words.includes('32'));
@@ -137,7 +152,10 @@ test('golden k (recalculated midway): recalc-paused; a finished scrub is "partia
     host.startScrub(v.id);
     v = await until(host, v.id, (x) => x.verification.scrub === 'finished' && x.verification.unchecked_blocks === 0, 'second scrub');
     assert.equal(v.state, 'clean');
-    assert.deepEqual(v.runs.map((r) => `${r.job}:${r.result}`), ['scrub:done', 'recalc:done', 'scrub:done']);
+    assert.deepEqual(
+      v.runs.map((r) => `${r.job}:${r.result}`),
+      ['scrub:done', 'recalc:done', 'scrub:done'],
+    );
     // a restarted host reads the same from the files
     await host.close();
     const h2 = await EngineHost.create({ pollMs: 0, startJob: null });
@@ -207,8 +225,15 @@ test('golden d (hmac-sha256): needs-key after a host restart; Unlock with a wron
     v = await host.unlockVolume(v.id, { integrityKey: { hex: wrong } });
     assert.equal(v.keys.integrity, true);
     assert.match(v.error!, /probably wrong \(a guess\)/);
-    for (const [what, k] of [['wrong key', wrong], ['key', key]] as [string, string][]) assertNoSecret(JSON.stringify(v), Buffer.from(k, 'hex'), what, 'the snapshot');
-    assert.throws(() => host.unlockVolume(v.id, { integrityKey: { hex: 'abc' } }), (e: Error) => /hex digits/.test(e.message) && !e.message.includes('abc'));
+    for (const [what, k] of [
+      ['wrong key', wrong],
+      ['key', key],
+    ] as [string, string][])
+      assertNoSecret(JSON.stringify(v), Buffer.from(k, 'hex'), what, 'the snapshot');
+    assert.throws(
+      () => host.unlockVolume(v.id, { integrityKey: { hex: 'abc' } }),
+      (e: Error) => /hex digits/.test(e.message) && !e.message.includes('abc'),
+    );
     const kf = path.join(dir, 'hmac.key');
     fs.writeFileSync(kf, Buffer.from(key, 'hex'));
     v = await host.unlockVolume(v.id, { integrityKey: { file: kf } });
@@ -230,8 +255,14 @@ test('golden h (journal MAC + crypt): a wrong journal MAC key is refused (superb
   try {
     assert.throws(() => host.addVolume({ path: img }), /journal MAC.*Journal integrity algorithm/);
     const base = { path: img, journalIntegrity: 'hmac-sha256', journalCrypt: 'ctr-aes' };
-    assert.throws(() => host.addVolume({ ...base, journalIntegrityKey: { hex: '00'.repeat(32) }, journalCryptKey: { hex: k.journal_crypt_key! } }), /superblock's MAC/);
-    assert.throws(() => host.addVolume({ ...base, journalIntegrityKey: { hex: k.journal_integrity_key! }, journalCryptKey: { hex: '00'.repeat(32) } }), /does not decrypt the journal/);
+    assert.throws(
+      () => host.addVolume({ ...base, journalIntegrityKey: { hex: '00'.repeat(32) }, journalCryptKey: { hex: k.journal_crypt_key! } }),
+      /superblock's MAC/,
+    );
+    assert.throws(
+      () => host.addVolume({ ...base, journalIntegrityKey: { hex: k.journal_integrity_key! }, journalCryptKey: { hex: '00'.repeat(32) } }),
+      /does not decrypt the journal/,
+    );
     // without keys it is added, and says which keys it needs
     let v = await host.addVolume(base);
     assert.equal(v.state, 'needs-key');
@@ -291,13 +322,18 @@ test('a scrub paused here and finished by the CLI is seen finished (poll); Resum
     assert.ok(paused.position_sector > 0 && paused.position_sector < paused.total_sectors);
     const t0 = Date.now();
     while (!events.some((e) => e.type === 'volume' && e.volume.state === 'check-paused') && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(events.some((e) => e.type === 'volume' && e.volume.state === 'check-paused'), 'the poll sent a volume event for the change');
+    assert.ok(
+      events.some((e) => e.type === 'volume' && e.volume.state === 'check-paused'),
+      'the poll sent a volume event for the change',
+    );
     v = host.listVolumes()[0]!;
     assert.equal(v.runs.at(-1)!.by, 'cli');
     assert.ok(v.verification.unchecked.some((u) => u.reason === 'not-reached'));
     // Resume here: the job starts at the persisted position, not 0
     let started = -1;
-    host.onEvent((e) => { if (e.type === 'progress' && started < 0) started = e.progress.start_sector; });
+    host.onEvent((e) => {
+      if (e.type === 'progress' && started < 0) started = e.progress.start_sector;
+    });
     host.resumeScrub(v.id);
     await host.pauseScrub(v.id).catch(() => undefined);
     v = await until(host, v.id, (x) => x.verification.scrub !== 'running', 'pause');
@@ -308,7 +344,11 @@ test('a scrub paused here and finished by the CLI is seen finished (poll); Resum
     v = await until(host, v.id, (x) => x.state === 'clean', 'the poll to see the finished scrub', 5000);
     assert.equal(v.verification.scrub, 'finished');
     assert.equal(v.verification.checked_blocks, v.verification.total_blocks);
-    assert.deepEqual(v.runs.map((x) => x.by), ['cli', 'dashboard', 'cli'], 'paused by the CLI, resumed here, finished by the CLI');
+    assert.deepEqual(
+      v.runs.map((x) => x.by),
+      ['cli', 'dashboard', 'cli'],
+      'paused by the CLI, resumed here, finished by the CLI',
+    );
     assert.throws(() => host.resumeScrub(v.id), /finished; use Start scrub/);
   } finally {
     await host.close();
@@ -352,18 +392,31 @@ test('create: errors in the words of the form (Size, missing folder), and a ques
   const dir = tmpDir('host-create-');
   const host = await EngineHost.create({ pollMs: 0, startJob: null });
   try {
-    await assert.rejects(host.createVolume({ path: path.join(dir, 'nope', 'v.img'), size: 4 << 20 }), (e: Error) => e.message === `folder ${path.join(dir, 'nope')} does not exist`);
+    await assert.rejects(
+      host.createVolume({ path: path.join(dir, 'nope', 'v.img'), size: 4 << 20 }),
+      (e: Error) => e.message === `folder ${path.join(dir, 'nope')} does not exist`,
+    );
     const existing = path.join(dir, 'e.img');
     fs.writeFileSync(existing, Buffer.alloc(4 << 20));
     await assert.rejects(host.createVolume({ path: existing, size: 4 << 20 }), /already exists: leave Size empty/);
     await assert.rejects(host.createVolume({ path: path.join(dir, 'new.img') }), /does not exist: give a Size/);
     await assert.rejects(host.createVolume({ path: path.join(dir, 'odd.img'), size: 5000 }), (e: Error) => /^Size must be a multiple of 512/.test(e.message));
     // an existing file of 4 MiB: asked first (even of zeros: integritysetup asks before every format)
-    await assert.rejects(host.createVolume({ path: existing }), (e: Error & { code?: string }) => e.code === 'ECONFIRM' && /^Format file .*e\.img \(4\.0 MiB\)\? It holds no known signature/.test(e.message));
+    await assert.rejects(
+      host.createVolume({ path: existing }),
+      (e: Error & { code?: string }) => e.code === 'ECONFIRM' && /^Format file .*e\.img \(4\.0 MiB\)\? It holds no known signature/.test(e.message),
+    );
     const fmt = await host.createVolume({ path: existing, force: true });
     host.removeVolume(fmt.id);
-    await assert.rejects(host.createVolume({ path: existing }), (e: Error & { code?: string }) => e.code === 'ECONFIRM' && /It holds a dm-integrity volume: everything on it is lost/.test(e.message) && !/--force/.test(e.message));
-    await assert.rejects(host.createVolume({ path: path.join(dir, 'k.img'), size: 4 << 20, integrity: 'hmac-sha256' }), (e: Error) => /needs a key: give Integrity key$/.test(e.message) && !/--/.test(e.message));
+    await assert.rejects(
+      host.createVolume({ path: existing }),
+      (e: Error & { code?: string }) =>
+        e.code === 'ECONFIRM' && /It holds a dm-integrity volume: everything on it is lost/.test(e.message) && !/--force/.test(e.message),
+    );
+    await assert.rejects(
+      host.createVolume({ path: path.join(dir, 'k.img'), size: 4 << 20, integrity: 'hmac-sha256' }),
+      (e: Error) => /needs a key: give Integrity key$/.test(e.message) && !/--/.test(e.message),
+    );
     const again = await host.createVolume({ path: existing, force: true });
     assert.equal(again.state, 'not-checked');
     assert.equal(fs.existsSync(jobStatePath(existing, 'scrub')), false);
@@ -401,9 +454,28 @@ test('replayJournal is refused while a job runs here, and while another process 
   const before = sha256File(img);
   let finish!: () => void;
   const startJobFake = (spec: { kind: 'recalc' | 'scrub' | 'wipe'; device: string }) => {
-    const base = { job: spec.kind, position_sector: 0, total_sectors: 24408, start_sector: 0, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null };
-    const finished = new Promise<never>((r) => { finish = () => r({ ...base, state: 'paused' } as never); });
-    return { spec, finished, pause: async () => { finish(); return finished; } };
+    const base = {
+      job: spec.kind,
+      position_sector: 0,
+      total_sectors: 24408,
+      start_sector: 0,
+      bytes_per_second: 0,
+      eta_ms: null,
+      mismatches: 0,
+      bad_ranges: [],
+      journal: null,
+    };
+    const finished = new Promise<never>((r) => {
+      finish = () => r({ ...base, state: 'paused' } as never);
+    });
+    return {
+      spec,
+      finished,
+      pause: async () => {
+        finish();
+        return finished;
+      },
+    };
   };
   const host = await EngineHost.create({ pollMs: 0, startJob: startJobFake as never });
   try {
@@ -414,12 +486,25 @@ test('replayJournal is refused while a job runs here, and while another process 
     // another process writing the volume (the CLI's write/recalc hold this lock)
     const { spawn } = await import('node:child_process');
     const lockJs = new URL('../engine/io/lock.js', import.meta.url).href;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `const { acquireWriteLock } = await import(${JSON.stringify(lockJs)}); acquireWriteLock(${JSON.stringify(img)}); console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { acquireWriteLock } = await import(${JSON.stringify(lockJs)}); acquireWriteLock(${JSON.stringify(img)}); console.log('locked'); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((r) => child.stdout!.once('data', () => r()));
     try {
       // engine/io/lock.ts busy(): EBUSY, naming the holder's pid and that it writes (the child's pid, not ours)
-      await assert.rejects(host.replayJournal(v.id), (e: Error & { code?: string }) => e.code === 'EBUSY' &&
-        e.message.startsWith(`${img} is in use by another process (pid ${child.pid}`) && / that has it open for writing; only one writer at a time — wait for it to finish \(lock file .+\)$/.test(e.message));
+      await assert.rejects(
+        host.replayJournal(v.id),
+        (e: Error & { code?: string }) =>
+          e.code === 'EBUSY' &&
+          e.message.startsWith(`${img} is in use by another process (pid ${child.pid}`) &&
+          / that has it open for writing; only one writer at a time — wait for it to finish \(lock file .+\)$/.test(e.message),
+      );
     } finally {
       child.kill();
       await new Promise((r) => child.once('exit', r));
@@ -440,7 +525,9 @@ test('a scrub the CLI is running shows as checking (by cli); starting one here i
     const v = await host.addVolume({ path: img, integrity: 'sha256' });
     const { spawn } = await import('node:child_process');
     const { PROJECT_ROOT } = await import('../testing/golden.js');
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'scrub', img, '--integrity', 'sha256', '--progress-json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'scrub', img, '--integrity', 'sha256', '--progress-json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.resume();
     const exited = new Promise((r) => child.once('exit', r));
     let s = await until(host, v.id, (x) => x.state === 'checking', 'the CLI scrub to show', 20_000);
@@ -475,7 +562,9 @@ test('bitmap mode after an unclean close: the dirty regions are shown, a scrub i
     assert.equal(v.state, 'partial');
     assert.deepEqual(v.verification.unchecked, [{ reason: 'dirty-bitmap', blocks: 2048 }]);
     const progress: Array<{ done: number; total: number; finished: boolean }> = [];
-    host.onEvent((e) => { if (e.type === 'replay-progress' && e.id === v.id) progress.push(e); });
+    host.onEvent((e) => {
+      if (e.type === 'replay-progress' && e.id === v.id) progress.push(e);
+    });
     // the recalculation runs in a worker thread: the host answers meanwhile, and refuses what would race it
     const replay = host.replayJournal(v.id);
     assert.throws(() => host.startScrub(v.id), /its journal is being replayed; wait for it to finish/);

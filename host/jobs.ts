@@ -16,7 +16,14 @@ import { luksScrubSpec } from './luks/lifecycle.js';
 import type { Entry } from './volumes.js';
 
 /** A job this host paused on close: what `serve` prints on Ctrl-C. */
-export interface PausedJob { id: string; name: string; path: string; job: JobKind; position_sector: number; total_sectors: number }
+export interface PausedJob {
+  id: string;
+  name: string;
+  path: string;
+  job: JobKind;
+  position_sector: number;
+  total_sectors: number;
+}
 
 const JOB_WORDS: Record<JobKind, string> = { recalc: 'recalculation', scrub: 'scrub', wipe: 'wipe' };
 
@@ -62,7 +69,8 @@ export class Jobs {
     if (e.speedLimit) spec.maxBytesPerSecond = e.speedLimit * 1048576;
     if (kind === 'scrub') {
       const { st, file } = scrubStateOf(e);
-      if (runningElsewhere(st)) throw new IntegrityStudioError(`${e.name}: a scrub is running in another process (the CLI?); wait for it or pause it there`, 'EBUSY');
+      if (runningElsewhere(st))
+        throw new IntegrityStudioError(`${e.name}: a scrub is running in another process (the CLI?); wait for it or pause it there`, 'EBUSY');
       if (!reset && st?.state === 'done') throw new IntegrityStudioError(`${e.name}: the last scrub finished; use Start scrub to run a new one`);
       // a new scrub moves the finished one's log aside (DAMAGE.prev): its findings stay known until checked again
       const logs = knownDamageLogs(st, file);
@@ -93,12 +101,16 @@ export class Jobs {
     ev.throttled(`${e.id}:${p.job}`, () => ({ type: 'progress', id: e.id, progress: p }), fin);
     if (p.job === 'scrub' && p.damage) {
       const damage = p.damage;
-      ev.throttled(`${e.id}:errors`, () => {
-        // known damage: what this scrub found, and what the last finished one found where this one has not been yet
-        const prev = this.carried.get(e);
-        const known = prev ? addSummaries(damage, summaryFrom(prev, p.position_sector, p.sectors_per_block ?? 1)) : damage;
-        return { type: 'errors', id: e.id, count: known.bad_blocks, ranges: known.bad_ranges, damage: known };
-      }, fin);
+      ev.throttled(
+        `${e.id}:errors`,
+        () => {
+          // known damage: what this scrub found, and what the last finished one found where this one has not been yet
+          const prev = this.carried.get(e);
+          const known = prev ? addSummaries(damage, summaryFrom(prev, p.position_sector, p.sectors_per_block ?? 1)) : damage;
+          return { type: 'errors', id: e.id, count: known.bad_blocks, ranges: known.bad_ranges, damage: known };
+        },
+        fin,
+      );
     }
     if (p.journal) ev.throttled(`${e.id}:journal`, () => ({ type: 'journal', id: e.id, journal: p.journal }), fin);
   }
@@ -115,10 +127,15 @@ export class Jobs {
     const all: Array<Promise<PausedJob | null>> = [];
     for (const e of this.ctx.store.all()) {
       for (const [kind, h] of Object.entries(e.handles) as Array<[JobKind, JobHandle]>) {
-        all.push(h.pause().then(
-          (p) => (p.state === 'paused' ? { id: e.id, name: e.name, path: e.path, job: kind, position_sector: p.position_sector, total_sectors: p.total_sectors } : null),
-          () => null,
-        ));
+        all.push(
+          h.pause().then(
+            (p) =>
+              p.state === 'paused'
+                ? { id: e.id, name: e.name, path: e.path, job: kind, position_sector: p.position_sector, total_sectors: p.total_sectors }
+                : null,
+            () => null,
+          ),
+        );
       }
     }
     return (await Promise.all(all)).filter((p): p is PausedJob => !!p);

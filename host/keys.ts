@@ -58,7 +58,10 @@ export function checkKeys(p: string, o: OpenOptionsInfo, keys: Keys): string | n
       try {
         checkSuperblockMac(sbVol.meta, sbVol.sb, vo);
       } catch {
-        throw new IntegrityStudioError(`the journal integrity key does not match the superblock's MAC: the key or the journal integrity algorithm (${o.journal_integrity}) is wrong`, 'EKEY');
+        throw new IntegrityStudioError(
+          `the journal integrity key does not match the superblock's MAC: the key or the journal integrity algorithm (${o.journal_integrity}) is wrong`,
+          'EKEY',
+        );
       }
     }
   } finally {
@@ -74,7 +77,10 @@ export function checkKeys(p: string, o: OpenOptionsInfo, keys: Keys): string | n
     if (o.journal_crypt) {
       const j = journalOnDisk(vol, o.mode);
       if (j.unreadable && /commit id/.test(j.unreadable)) {
-        throw new IntegrityStudioError(`the journal encryption key or algorithm (${o.journal_crypt}) does not decrypt the journal (its commit ids are not valid)`, 'EKEY');
+        throw new IntegrityStudioError(
+          `the journal encryption key or algorithm (${o.journal_crypt}) does not decrypt the journal (its commit ids are not valid)`,
+          'EKEY',
+        );
       }
     }
     return sampleCheck(vol);

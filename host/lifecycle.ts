@@ -20,7 +20,10 @@ import type { ReplayMessage, ReplayWorkerData } from './workers/replay-worker.js
 import { forgetKeys, newEntry, type Entry } from './volumes.js';
 
 export class PlainVolumes {
-  constructor(private readonly ctx: HostContext, private readonly jobs: Jobs) {}
+  constructor(
+    private readonly ctx: HostContext,
+    private readonly jobs: Jobs,
+  ) {}
 
   add(p: string, req: AddVolumeRequest): VolumeSnapshot {
     const { store } = this.ctx;
@@ -28,7 +31,10 @@ export class PlainVolumes {
     // a folder, /dev/null, an ext4 image: say what it is rather than what the superblock decoder saw
     const x = existingContent(p);
     if (!x.signatures.some((s) => s.type === 'dm-integrity')) {
-      throw new IntegrityStudioError(`${x.words}: not a dm-integrity volume (no dm-integrity superblock at its start). To make it one, use Create volume (which erases it)`, 'EFORMAT');
+      throw new IntegrityStudioError(
+        `${x.words}: not a dm-integrity volume (no dm-integrity superblock at its start). To make it one, use Create volume (which erases it)`,
+        'EFORMAT',
+      );
     }
     const options = optionsFrom(req);
     requireExisting(p, options.data_device);
@@ -53,13 +59,24 @@ export class PlainVolumes {
     const options = optionsFrom(req);
     const keys = keysFrom(req);
     const o: FormatOptions = {
-      integrity: options.integrity, integrityKey: keys.integrity,
-      tagSize: positive(req.tagSize, 'Tag size'), sectorSize: positive(req.sectorSize, 'Sector size'),
-      journalSize: positive(req.journalSize, 'Journal size'), interleaveSectors: positive(req.interleaveSectors, 'Interleave sectors'),
-      bufferSectors: positive(req.bufferSectors, 'Buffer sectors'), dataDevice: options.data_device ?? undefined,
-      noWipe: !!req.noWipe, integrityRecalculate: !!req.integrityRecalculate, legacyPadding: !!req.legacyPadding,
-      legacyHmac: !!req.legacyHmac, journalIntegrity: options.journal_integrity ?? undefined, journalIntegrityKey: keys.journalIntegrity,
-      journalCrypt: options.journal_crypt ?? undefined, journalCryptKey: keys.journalCrypt, mode: options.mode, force: !!req.force,
+      integrity: options.integrity,
+      integrityKey: keys.integrity,
+      tagSize: positive(req.tagSize, 'Tag size'),
+      sectorSize: positive(req.sectorSize, 'Sector size'),
+      journalSize: positive(req.journalSize, 'Journal size'),
+      interleaveSectors: positive(req.interleaveSectors, 'Interleave sectors'),
+      bufferSectors: positive(req.bufferSectors, 'Buffer sectors'),
+      dataDevice: options.data_device ?? undefined,
+      noWipe: !!req.noWipe,
+      integrityRecalculate: !!req.integrityRecalculate,
+      legacyPadding: !!req.legacyPadding,
+      legacyHmac: !!req.legacyHmac,
+      journalIntegrity: options.journal_integrity ?? undefined,
+      journalIntegrityKey: keys.journalIntegrity,
+      journalCrypt: options.journal_crypt ?? undefined,
+      journalCryptKey: keys.journalCrypt,
+      mode: options.mode,
+      force: !!req.force,
       size: positive(req.size, 'Size'),
     };
     const e = newEntry(crypto.randomUUID(), p, req.name || path.basename(p), options, keys);
@@ -68,7 +85,9 @@ export class PlainVolumes {
     store.set(e);
     events.emit({ type: 'volume', volume: this.ctx.snapshot(e) });
     try {
-      await formatInWorker(p, o, (done, total) => events.throttled(`${e.id}:format`, () => ({ type: 'format-progress', id: e.id, done, total }), done === total));
+      await formatInWorker(p, o, (done, total) =>
+        events.throttled(`${e.id}:format`, () => ({ type: 'format-progress', id: e.id, done, total }), done === total),
+      );
     } catch (err) {
       store.delete(e);
       events.emit({ type: 'volume-removed', id: e.id });
@@ -95,14 +114,19 @@ export class PlainVolumes {
     this.jobs.refuseWhileBusy(e, 'editing it');
     if (req.name !== undefined && (!req.name.trim() || req.name.length > 200)) throw new IntegrityStudioError('name must be 1 to 200 characters');
     const limit = req.speedLimitMiBs;
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_SPEED_LIMIT)) throw new IntegrityStudioError(`Speed limit must be a whole number of MiB/s from 1 to ${MAX_SPEED_LIMIT}, or empty for no limit`);
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_SPEED_LIMIT))
+      throw new IntegrityStudioError(`Speed limit must be a whole number of MiB/s from 1 to ${MAX_SPEED_LIMIT}, or empty for no limit`);
     if (e.luks) {
       // a LUKS2 volume has no open options of ours (its header holds them): only its name and speed limit change here
       const other = (Object.keys(req) as Array<keyof UpdateVolumeRequest>).filter((k) => k !== 'name' && k !== 'speedLimitMiBs' && req[k] !== undefined);
-      if (other.length) throw new IntegrityStudioError(`${e.name} is a LUKS2 volume: its header holds its cipher and integrity; only the name and speed limit can be changed (not ${other.join(', ')})`);
+      if (other.length)
+        throw new IntegrityStudioError(
+          `${e.name} is a LUKS2 volume: its header holds its cipher and integrity; only the name and speed limit can be changed (not ${other.join(', ')})`,
+        );
     } else {
       const options = optionsFrom(req, e.options);
-      if (options.data_device && !fs.existsSync(options.data_device)) throw new IntegrityStudioError(`data device ${options.data_device}: no such file or device`, 'ENOENT');
+      if (options.data_device && !fs.existsSync(options.data_device))
+        throw new IntegrityStudioError(`data device ${options.data_device}: no such file or device`, 'ENOENT');
       const keys: Keys = { ...e.keys, ...keysFrom(req) };
       e.keyWarning = fs.existsSync(e.path) ? checkKeys(e.path, options, keys) : null;
       e.options = options;
@@ -137,7 +161,12 @@ export class PlainVolumes {
     const started = Date.now();
     try {
       await replayInWorker(e.path, engineOptions(e.options, e.keys), (done, total) =>
-        this.ctx.events.throttled(`${e.id}:replay`, () => ({ type: 'replay-progress', id: e.id, done, total, elapsed_ms: Date.now() - started, finished: done === total }), done === total));
+        this.ctx.events.throttled(
+          `${e.id}:replay`,
+          () => ({ type: 'replay-progress', id: e.id, done, total, elapsed_ms: Date.now() - started, finished: done === total }),
+          done === total,
+        ),
+      );
     } finally {
       e.replaying = false;
     }
@@ -150,14 +179,24 @@ export class PlainVolumes {
 async function formatInWorker(p: string, o: FormatOptions, onProgress: (done: number, total: number) => void): Promise<void> {
   type Progress = { type: 'progress'; done: number; total: number };
   type FormatError = WorkerError & { field?: string; detail?: Record<string, string | number> };
-  await runWorker<{ type: 'done' }, Progress, FormatError>(new URL('./workers/format-worker.js', import.meta.url), { path: p, options: o }, 'format',
-    (m) => { if (m.type === 'progress') onProgress(m.done, m.total); },
+  await runWorker<{ type: 'done' }, Progress, FormatError>(
+    new URL('./workers/format-worker.js', import.meta.url),
+    { path: p, options: o },
+    'format',
+    (m) => {
+      if (m.type === 'progress') onProgress(m.done, m.total);
+    },
     // the engine words its errors for the CLI (--size, --force): the form has controls instead
-    (m) => new IntegrityStudioError(formMessage({ message: m.message, code: m.code, field: m.field, detail: m.detail }), errnoCode(m, 'EINVAL')));
+    (m) => new IntegrityStudioError(formMessage({ message: m.message, code: m.code, field: m.field, detail: m.detail }), errnoCode(m, 'EINVAL')),
+  );
 }
 
 async function replayInWorker(p: string, options: VolumeOptions, onProgress: (done: number, total: number) => void): Promise<void> {
   const data: ReplayWorkerData = { path: p, options };
-  await runWorker<Extract<ReplayMessage, { type: 'done' }>, Extract<ReplayMessage, { type: 'progress' }>>(new URL('./workers/replay-worker.js', import.meta.url), data, 'replay',
-    (m) => onProgress(m.done, m.total));
+  await runWorker<Extract<ReplayMessage, { type: 'done' }>, Extract<ReplayMessage, { type: 'progress' }>>(
+    new URL('./workers/replay-worker.js', import.meta.url),
+    data,
+    'replay',
+    (m) => onProgress(m.done, m.total),
+  );
 }

@@ -13,19 +13,35 @@ import { startServe } from '../tools/torture/host-fuzz.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/integrity-studio.js');
 
-type Snap = { id: string; path: string; state: string; error: string | null; jobs: Record<string, { state: string; position_sector: number; total_sectors: number; error?: string; read_errors?: number } | undefined> };
+type Snap = {
+  id: string;
+  path: string;
+  state: string;
+  error: string | null;
+  jobs: Record<string, { state: string; position_sector: number; total_sectors: number; error?: string; read_errors?: number } | undefined>;
+};
 
 function dashboard(url: string): Promise<{ call(cmd: string, ...a: unknown[]): Promise<unknown>; close(): void }> {
   const ws = new WebSocket(url);
   let n = 0;
   const waiting = new Map<number, (f: { ok: boolean; result?: unknown; error?: string }) => void>();
-  ws.on('message', (d) => { const f = JSON.parse(String(d)); if (!f.event) waiting.get(f.id)?.(f); });
+  ws.on('message', (d) => {
+    const f = JSON.parse(String(d));
+    if (!f.event) waiting.get(f.id)?.(f);
+  });
   return new Promise((res, rej) => {
     ws.once('error', rej);
-    ws.once('open', () => res({
-      close: () => ws.close(),
-      call: (cmd, ...args) => new Promise((r, j) => { const id = ++n; waiting.set(id, (f) => (f.ok ? r(f.result) : j(new Error(f.error)))); ws.send(JSON.stringify({ id, cmd, args })); }),
-    }));
+    ws.once('open', () =>
+      res({
+        close: () => ws.close(),
+        call: (cmd, ...args) =>
+          new Promise((r, j) => {
+            const id = ++n;
+            waiting.set(id, (f) => (f.ok ? r(f.result) : j(new Error(f.error))));
+            ws.send(JSON.stringify({ id, cmd, args }));
+          }),
+      }),
+    );
   });
 }
 
@@ -49,11 +65,16 @@ test('two dashboards and a CLI scrub at once; a second writer refused with the h
     // the CLI scrub of c, and each dashboard scrubbing its own volume, at the same time
     const cli = spawn(process.execPath, [BIN, 'scrub', c!, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let cliOut = '';
-    cli.stdout!.on('data', (x) => { cliOut += x; });
+    cli.stdout!.on('data', (x) => {
+      cliOut += x;
+    });
     const cliDone = new Promise<number | null>((r) => cli.on('exit', r));
     await Promise.all([one.call('startScrub', va!.id), two.call('startScrub', vb!.id)]);
     const until = async (ok: () => Promise<boolean>, what: string) => {
-      for (let i = 0; i < 1200; i++) { if (await ok()) return; await new Promise((r) => setTimeout(r, 100)); }
+      for (let i = 0; i < 1200; i++) {
+        if (await ok()) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       assert.fail(`timed out waiting for ${what}`);
     };
     await until(async () => (await byPath(a!)).jobs.scrub?.state === 'done' && (await byPath(b!)).jobs.scrub?.state === 'done', 'both dashboard scrubs');
@@ -71,9 +92,17 @@ test('two dashboards and a CLI scrub at once; a second writer refused with the h
     await new Promise<void>((r) => rec.stdout!.once('data', () => r()));
     await two.call('startRecalc', vd!.id).catch(() => undefined);
     let snap: Snap | undefined;
-    await until(async () => { snap = await byPath(d!); return snap.jobs.recalc?.state === 'failed'; }, 'the refused recalc');
+    await until(async () => {
+      snap = await byPath(d!);
+      return snap.jobs.recalc?.state === 'failed';
+    }, 'the refused recalc');
     const err = snap!.jobs.recalc!.error!;
-    assert.match(err, new RegExp(`in use by another process \\(pid ${rec.pid}: integrity-studio recalc .*d\\.img --integrity sha256 --reset --progress-json\\) that has it open for writing; only one writer at a time`));
+    assert.match(
+      err,
+      new RegExp(
+        `in use by another process \\(pid ${rec.pid}: integrity-studio recalc .*d\\.img --integrity sha256 --reset --progress-json\\) that has it open for writing; only one writer at a time`,
+      ),
+    );
     assert.match(snap!.error ?? '', /pid \d+: integrity-studio recalc/, 'the snapshot names the holder too');
     rec.kill('SIGINT');
     await recDone;

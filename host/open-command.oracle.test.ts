@@ -16,7 +16,7 @@ import type { VolumeSnapshot } from '../engine/api.js';
 
 const K = { i: '01'.repeat(32), jm: '02'.repeat(32), jc: '03'.repeat(32) };
 
-test("the kernel accepts our dm table and open command, and prints our table back", async (t) => {
+test('the kernel accepts our dm table and open command, and prints our table back', async (t) => {
   if (skipWithoutOracle(t)) return;
   const dir = tmpDir('oracle-open-');
   const a = path.join(dir, 'a.img');
@@ -26,10 +26,25 @@ test("the kernel accepts our dm table and open command, and prints our table bac
   let vb: VolumeSnapshot | undefined;
   try {
     va = await host.createVolume({
-      path: a, size: 8 << 20, name: 'ta', integrity: 'hmac-sha256', integrityKey: { hex: K.i },
-      journalIntegrity: 'hmac-sha256', journalIntegrityKey: { hex: K.jm }, journalCrypt: 'ctr-aes', journalCryptKey: { hex: K.jc },
+      path: a,
+      size: 8 << 20,
+      name: 'ta',
+      integrity: 'hmac-sha256',
+      integrityKey: { hex: K.i },
+      journalIntegrity: 'hmac-sha256',
+      journalIntegrityKey: { hex: K.jm },
+      journalCrypt: 'ctr-aes',
+      journalCryptKey: { hex: K.jc },
     });
-    vb = await host.createVolume({ path: b, size: 8 << 20, name: 'tb', mode: 'bitmap', bitmapSectorsPerBit: 8192, bitmapFlushTimeMs: 5000, allowDiscards: true });
+    vb = await host.createVolume({
+      path: b,
+      size: 8 << 20,
+      name: 'tb',
+      mode: 'bitmap',
+      bitmapSectorsPerBit: 8192,
+      bitmapFlushTimeMs: 5000,
+      allowDiscards: true,
+    });
   } finally {
     await host.close();
   }
@@ -37,22 +52,35 @@ test("the kernel accepts our dm table and open command, and prints our table bac
   const data = (tag: string) => Buffer.concat(Array.from({ length: 512 }, (_, i) => patternSector(tag, i)));
   const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
   const wa = openWritable(a, {
-    integrity: 'hmac-sha256', integrityKey: Buffer.from(K.i, 'hex'), journalIntegrity: 'hmac-sha256', journalIntegrityKey: Buffer.from(K.jm, 'hex'),
-    journalCrypt: 'ctr-aes', journalCryptKey: Buffer.from(K.jc, 'hex'), mode: 'journal',
+    integrity: 'hmac-sha256',
+    integrityKey: Buffer.from(K.i, 'hex'),
+    journalIntegrity: 'hmac-sha256',
+    journalIntegrityKey: Buffer.from(K.jm, 'hex'),
+    journalCrypt: 'ctr-aes',
+    journalCryptKey: Buffer.from(K.jc, 'hex'),
+    mode: 'journal',
   });
   wa.write(0, data('A'));
   wa.close();
   const wb = openWritable(b, { mode: 'bitmap', bitmapSectorsPerBit: 8192, bitmapFlushTime: 5000, allowDiscards: true });
   wb.write(0, data('B'));
   wb.close();
-  for (const [f, hex] of [['ikey', K.i], ['jmkey', K.jm], ['jckey', K.jc]] as const) fs.writeFileSync(path.join(dir, f), Buffer.from(hex, 'hex'));
+  for (const [f, hex] of [
+    ['ikey', K.i],
+    ['jmkey', K.jm],
+    ['jckey', K.jc],
+  ] as const)
+    fs.writeFileSync(path.join(dir, f), Buffer.from(hex, 'hex'));
   // the table with its device and keys filled in, as an admin would paste it
   let keyN = 0;
   const keys = [K.i, K.jc, K.jm]; // internal_hash, journal_crypt, journal_mac: the kernel's order
   const tableA = va.dm_table.replace(` integrity ${a} `, ' integrity /dev/vda ').replace(/<key>/g, () => keys[keyN++]!);
   const openB = vb.open_command.replace(b, '/dev/vdb');
-  const openA = va.open_command.replace(a, '/dev/vda').replace('INTEGRITY_KEY_FILE', '/oracle/ikey')
-    .replace('JOURNAL_INTEGRITY_KEY_FILE', '/oracle/jmkey').replace('JOURNAL_CRYPT_KEY_FILE', '/oracle/jckey');
+  const openA = va.open_command
+    .replace(a, '/dev/vda')
+    .replace('INTEGRITY_KEY_FILE', '/oracle/ikey')
+    .replace('JOURNAL_INTEGRITY_KEY_FILE', '/oracle/jmkey')
+    .replace('JOURNAL_CRYPT_KEY_FILE', '/oracle/jckey');
   const script = `set -e
 dmsetup create ta --table "${tableA}"
 echo "TABLE_A $(dmsetup table ta)"

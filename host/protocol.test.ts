@@ -24,7 +24,10 @@ test('validateCall: a schema for every command; wrong types, unknown and prototy
   assert.throws(() => validateCall('addVolume', [{ path: 'a', constructor: 1 }]), /field "constructor" is not allowed/);
   assert.throws(() => validateCall('addVolume', [{ path: 'x'.repeat(5000) }]), /addVolume: path is too long \(5000 characters; at most 4096\)/);
   assert.throws(() => validateCall('addVolume', [{ path: 'a\0b' }]), /NUL/);
-  assert.throws(() => validateCall('createVolume', [{ path: 'a', size: 1e30 }]), /createVolume: size must be a whole number of at most 9007199254740991 \(got 1e\+30\)/);
+  assert.throws(
+    () => validateCall('createVolume', [{ path: 'a', size: 1e30 }]),
+    /createVolume: size must be a whole number of at most 9007199254740991 \(got 1e\+30\)/,
+  );
   assert.throws(() => validateCall('createVolume', [{ path: 'a', size: '1M' }]), /size must be a whole number, not a string/);
   assert.throws(() => validateCall('createVolume', [{ path: 'a', mode: 'fast' }]), /mode must be journal, bitmap or direct/);
   assert.throws(() => validateCall('unlockVolume', ['id', { integrityKey: 'abcd' }]), /integrityKey must be \{ hex \} or \{ file \}, not a string/);
@@ -79,7 +82,10 @@ test('an unexpected exception in a handler is answered and logged with the key s
 
 function open(url: string): Promise<WebSocket> {
   const ws = new WebSocket(url);
-  return new Promise((res, rej) => { ws.once('open', () => res(ws)); ws.once('error', rej); });
+  return new Promise((res, rej) => {
+    ws.once('open', () => res(ws));
+    ws.once('error', rej);
+  });
 }
 
 test('serve: the frame null, invalid UTF-8, a 2 MiB frame and a flood past the pending cap are answered or closed; the server keeps serving', async () => {
@@ -89,13 +95,21 @@ test('serve: the frame null, invalid UTF-8, a 2 MiB frame and a flood past the p
   try {
     const ws = await open(url);
     const replies: Array<{ id: number; ok: boolean; error?: string }> = [];
-    ws.on('message', (d) => { const f = JSON.parse(String(d)); if (!f.event) replies.push(f); });
-    const until = async (n: number) => { for (let i = 0; i < 500 && replies.length < n; i++) await new Promise((r) => setTimeout(r, 10)); };
+    ws.on('message', (d) => {
+      const f = JSON.parse(String(d));
+      if (!f.event) replies.push(f);
+    });
+    const until = async (n: number) => {
+      for (let i = 0; i < 500 && replies.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    };
     ws.send('null');
     ws.send(Buffer.from([1, 2, 3]), { binary: true });
     ws.send('{"id":3,"cmd":"status","args":[');
     await until(3);
-    assert.deepEqual(replies.map((r) => r.ok), [false, false, false]);
+    assert.deepEqual(
+      replies.map((r) => r.ok),
+      [false, false, false],
+    );
     assert.match(replies[0]!.error!, /not null/);
     // a flood: every frame answered, those past the cap with "busy"
     const N = 200;

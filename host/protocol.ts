@@ -35,7 +35,17 @@ function fail(msg: string): never {
 }
 
 function typeName(v: unknown): string {
-  return v === undefined ? 'nothing' : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'string' ? 'a string' : `a ${typeof v}`;
+  return v === undefined
+    ? 'nothing'
+    : v === null
+      ? 'null'
+      : Array.isArray(v)
+        ? 'an array'
+        : typeof v === 'object'
+          ? 'an object'
+          : typeof v === 'string'
+            ? 'a string'
+            : `a ${typeof v}`;
 }
 
 function checkString(v: unknown, what: string, isPath = false): string {
@@ -94,9 +104,16 @@ function checkObject(v: unknown, shape: Readonly<Record<string, Field>>, name: s
     if (val === null || val === undefined) continue;
     const what = `${name}: ${k}`;
     switch (f.t) {
-      case 'string': out[k] = checkString(val, what); break;
-      case 'path': out[k] = checkString(val, what, true); break;
-      case 'bool': if (typeof val !== 'boolean') fail(`${what} must be true or false, not ${typeName(val)}`); out[k] = val; break;
+      case 'string':
+        out[k] = checkString(val, what);
+        break;
+      case 'path':
+        out[k] = checkString(val, what, true);
+        break;
+      case 'bool':
+        if (typeof val !== 'boolean') fail(`${what} must be true or false, not ${typeName(val)}`);
+        out[k] = val;
+        break;
       case 'int':
         if (typeof val !== 'number' || !Number.isFinite(val)) fail(`${what} must be a whole number, not ${typeName(val)}`);
         if (!Number.isSafeInteger(val)) fail(`${what} must be a whole number of at most ${Number.MAX_SAFE_INTEGER} (got ${val})`);
@@ -106,8 +123,12 @@ function checkObject(v: unknown, shape: Readonly<Record<string, Field>>, name: s
         if (typeof val !== 'string' || !f.values.includes(val)) fail(`${what} must be ${f.values.slice(0, -1).join(', ')} or ${f.values.at(-1)}`);
         out[k] = val;
         break;
-      case 'key': out[k] = checkKey(val, what); break;
-      case 'secret': out[k] = checkSecret(val, what); break;
+      case 'key':
+        out[k] = checkKey(val, what);
+        break;
+      case 'secret':
+        out[k] = checkSecret(val, what);
+        break;
     }
   }
   return out;
@@ -121,7 +142,8 @@ export function validateCall(cmd: unknown, args: unknown): Call {
   const schema: ReadonlyArray<{ kind: 'id' } | { kind: 'object'; name: string; shape: Readonly<Record<string, Field>> }> = COMMANDS[c].args;
   const a = args === undefined || args === null ? [] : args;
   if (!Array.isArray(a)) fail(`${c}: arguments must be an array, not ${typeName(a)}`);
-  if (a.length > schema.length) fail(`${c}: expected ${schema.length === 0 ? 'no arguments' : `${schema.length} argument${schema.length > 1 ? 's' : ''}`}, got ${a.length}`);
+  if (a.length > schema.length)
+    fail(`${c}: expected ${schema.length === 0 ? 'no arguments' : `${schema.length} argument${schema.length > 1 ? 's' : ''}`}, got ${a.length}`);
   const out = schema.map((s, i) => {
     const v = a[i];
     if (s.kind === 'id') {
@@ -136,7 +158,10 @@ export function validateCall(cmd: unknown, args: unknown): Call {
 
 /** A WebSocket frame's envelope { id, cmd, args } (the call itself is validated by answer()), or the error to answer
  *  at once (with the frame's id when one was readable, else -1). */
-export function parseFrame(data: Buffer | ArrayBuffer | Buffer[] | string, isBinary: boolean): { id: number; cmd: unknown; args: unknown } | { id: number; error: string } {
+export function parseFrame(
+  data: Buffer | ArrayBuffer | Buffer[] | string,
+  isBinary: boolean,
+): { id: number; cmd: unknown; args: unknown } | { id: number; error: string } {
   const bytes = typeof data === 'string' ? Buffer.byteLength(data) : Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
   if (isBinary) return { id: -1, error: `binary frames are not accepted (${bytes} bytes): send a JSON text frame { id, cmd, args }` };
   if (bytes > LIMITS.frameBytes) return { id: -1, error: `frame too large (${bytes} bytes; at most ${LIMITS.frameBytes})` };
@@ -150,8 +175,11 @@ export function parseFrame(data: Buffer | ArrayBuffer | Buffer[] | string, isBin
   }
   if (!isPlainObject(frame)) return { id: -1, error: `frame must be an object { id, cmd, args }, not ${typeName(frame)}` };
   const id = frame.id;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return { id: -1, error: `frame id must be a whole number ≥ 0, not ${typeName(id)}${typeof id === 'number' ? ` ${id}` : ''}` };
-  for (const k of Object.keys(frame)) if (k !== 'id' && k !== 'cmd' && k !== 'args') return { id, error: `frame: unknown field "${k.length > 64 ? `${k.slice(0, 64)}…` : k}" (a frame is { id, cmd, args })` };
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0)
+    return { id: -1, error: `frame id must be a whole number ≥ 0, not ${typeName(id)}${typeof id === 'number' ? ` ${id}` : ''}` };
+  for (const k of Object.keys(frame))
+    if (k !== 'id' && k !== 'cmd' && k !== 'args')
+      return { id, error: `frame: unknown field "${k.length > 64 ? `${k.slice(0, 64)}…` : k}" (a frame is { id, cmd, args })` };
   return { id, cmd: frame.cmd, args: frame.args };
 }
 
@@ -199,7 +227,10 @@ export function scrub(v: unknown, depth = 0): unknown {
 /** Every string under a key-like field of `v` (to strike from messages before they are logged). */
 function secretsIn(v: unknown, out: string[] = [], depth = 0, secret = false): string[] {
   if (depth > 6) return out;
-  if (typeof v === 'string') { if (secret && v.length >= 4) out.push(v); return out; }
+  if (typeof v === 'string') {
+    if (secret && v.length >= 4) out.push(v);
+    return out;
+  }
   if (Array.isArray(v)) for (const x of v) secretsIn(x, out, depth + 1, secret);
   else if (isPlainObject(v)) for (const k of Object.keys(v)) secretsIn(v[k], out, depth + 1, secret || SECRET_FIELD.test(k));
   return out;

@@ -11,13 +11,21 @@ import { existingContent } from '../engine/io/probe.js';
 import type { KeyInput, OpenOptionsInfo, OpenOptionsRequest } from '../engine/api.js';
 
 /** Keys the host holds for a volume, as bytes (never saved, never sent; zeroed when dropped). */
-export interface Keys { integrity?: Buffer; journalIntegrity?: Buffer; journalCrypt?: Buffer }
+export interface Keys {
+  integrity?: Buffer;
+  journalIntegrity?: Buffer;
+  journalCrypt?: Buffer;
+}
 export type KeyName = keyof Keys;
 
 /** the largest speed limit the dashboard takes (MiB/s): 1 TiB/s, beyond any device */
 export const MAX_SPEED_LIMIT = 1 << 20;
 
-export const KEY_WORDS: Record<keyof Keys, string> = { integrity: 'integrity key', journalIntegrity: 'journal integrity key', journalCrypt: 'journal crypt key' };
+export const KEY_WORDS: Record<keyof Keys, string> = {
+  integrity: 'integrity key',
+  journalIntegrity: 'journal integrity key',
+  journalCrypt: 'journal crypt key',
+};
 
 const HEX = /^[0-9a-fA-F]*$/;
 
@@ -42,8 +50,14 @@ export function positive(v: unknown, what: string): number | undefined {
 }
 
 export const DEFAULT_OPTIONS: OpenOptionsInfo = {
-  integrity: 'crc32c', journal_integrity: null, journal_crypt: null, mode: 'journal', data_device: null,
-  allow_discards: false, bitmap_sectors_per_bit: null, bitmap_flush_time_ms: null,
+  integrity: 'crc32c',
+  journal_integrity: null,
+  journal_crypt: null,
+  mode: 'journal',
+  data_device: null,
+  allow_discards: false,
+  bitmap_sectors_per_bit: null,
+  bitmap_flush_time_ms: null,
 };
 
 /** Open options from a request, over `base` (fields absent from the request keep base's values). */
@@ -67,7 +81,8 @@ export function optionsFrom(req: OpenOptionsRequest, base: OpenOptionsInfo = DEF
   if (has('dataDevice')) o.data_device = req.dataDevice ? path.resolve(req.dataDevice) : null;
   if (has('allowDiscards')) o.allow_discards = !!req.allowDiscards;
   if (has('bitmapSectorsPerBit')) o.bitmap_sectors_per_bit = positive(req.bitmapSectorsPerBit, 'bitmap sectors per bit') ?? null;
-  if (o.bitmap_sectors_per_bit !== null && (o.bitmap_sectors_per_bit & (o.bitmap_sectors_per_bit - 1))) throw new IntegrityStudioError('bitmap sectors per bit must be a power of two');
+  if (o.bitmap_sectors_per_bit !== null && o.bitmap_sectors_per_bit & (o.bitmap_sectors_per_bit - 1))
+    throw new IntegrityStudioError('bitmap sectors per bit must be a power of two');
   if (has('bitmapFlushTimeMs')) o.bitmap_flush_time_ms = positive(req.bitmapFlushTimeMs, 'bitmap flush time') ?? null;
   return o;
 }
@@ -87,17 +102,27 @@ export function keysFrom(req: { integrityKey?: KeyInput; journalIntegrityKey?: K
 export function engineOptions(o: OpenOptionsInfo, keys: Keys): VolumeOptions {
   return {
     dataDevice: o.data_device ?? undefined,
-    integrity: o.integrity, integrityKey: keys.integrity,
-    journalIntegrity: o.journal_integrity ?? undefined, journalIntegrityKey: keys.journalIntegrity,
-    journalCrypt: o.journal_crypt ?? undefined, journalCryptKey: keys.journalCrypt,
-    mode: o.mode, allowDiscards: o.allow_discards,
-    bitmapSectorsPerBit: o.bitmap_sectors_per_bit ?? undefined, bitmapFlushTime: o.bitmap_flush_time_ms ?? undefined,
+    integrity: o.integrity,
+    integrityKey: keys.integrity,
+    journalIntegrity: o.journal_integrity ?? undefined,
+    journalIntegrityKey: keys.journalIntegrity,
+    journalCrypt: o.journal_crypt ?? undefined,
+    journalCryptKey: keys.journalCrypt,
+    mode: o.mode,
+    allowDiscards: o.allow_discards,
+    bitmapSectorsPerBit: o.bitmap_sectors_per_bit ?? undefined,
+    bitmapFlushTime: o.bitmap_flush_time_ms ?? undefined,
   };
 }
 
 /** A path from a form: absolute only (a relative one would name a file in whatever folder the host runs in). */
 export function absolutePath(p: string, what: string): string {
-  if (!path.isAbsolute(p)) throw new IntegrityStudioError(`${what} must be an absolute path (starting with /): "${p}" would be taken relative to the folder the host runs in (${process.cwd()})`, 'EINVAL', { field: 'path', detail: { path: p } });
+  if (!path.isAbsolute(p))
+    throw new IntegrityStudioError(
+      `${what} must be an absolute path (starting with /): "${p}" would be taken relative to the folder the host runs in (${process.cwd()})`,
+      'EINVAL',
+      { field: 'path', detail: { path: p } },
+    );
   return path.normalize(p);
 }
 
@@ -109,7 +134,10 @@ export function absolutePath(p: string, what: string): string {
 export function confirmOverwrite(p: string, force: boolean | undefined): void {
   const x = existingContent(p);
   if (force || x.size === 0) return;
-  throw new IntegrityStudioError(`Format ${x.label}? It holds ${x.what}: everything on it is lost.`, 'ECONFIRM', { field: 'force', detail: { path: p, words: x.words } });
+  throw new IntegrityStudioError(`Format ${x.label}? It holds ${x.what}: everything on it is lost.`, 'ECONFIRM', {
+    field: 'force',
+    detail: { path: p, words: x.words },
+  });
 }
 
 /** `p` and, when given, the data device exist (a missing one named) */

@@ -46,8 +46,12 @@ test('resize: limits, a wiped grow with wipe progress events, a shrink only when
     try {
       const from = lim.current_bytes / 512;
       const fresh = Buffer.alloc(32 * MiB - lim.current_bytes);
-      assert.equal(vol.target.read(from, fresh.length / 512, fresh, 0, () => {}), 0, 'the new sectors verify');
-      assert.ok(fresh.equals(Buffer.alloc(fresh.length)), `sectors ${from}–${32 * MiB / 512 - 1} (new) read as zeros`);
+      assert.equal(
+        vol.target.read(from, fresh.length / 512, fresh, 0, () => {}),
+        0,
+        'the new sectors verify',
+      );
+      assert.ok(fresh.equals(Buffer.alloc(fresh.length)), `sectors ${from}–${(32 * MiB) / 512 - 1} (new) read as zeros`);
     } finally {
       vol.close();
     }
@@ -57,7 +61,7 @@ test('resize: limits, a wiped grow with wipe progress events, a shrink only when
     const last = wipes.at(-1)!.progress;
     assert.equal(last.state, 'done');
     assert.equal(last.start_sector, lim.current_bytes / 512);
-    assert.equal(last.position_sector, 32 * MiB / 512);
+    assert.equal(last.position_sector, (32 * MiB) / 512);
     assert.ok(last.bytes_per_second > 0);
     // a shrink is refused unless confirmed, with what it loses
     await assert.rejects(host.resizeVolume(v.id, { size: 4 * MiB }), /Shrinking to 4.0 MiB loses the last 28.0 MiB of data: confirm the shrink/);
@@ -70,7 +74,7 @@ test('resize: limits, a wiped grow with wipe progress events, a shrink only when
   }
 });
 
-test('resize: a keyed hash without journal MAC grows only with a wipe (the kernel\'s recalculation rule); missing keys refuse', async () => {
+test("resize: a keyed hash without journal MAC grows only with a wipe (the kernel's recalculation rule); missing keys refuse", async () => {
   const dir = tmpDir();
   const key = Buffer.alloc(32, 7);
   const img = image(dir, 'k.img', 8, { integrity: 'hmac-sha256', integrityKey: key });

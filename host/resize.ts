@@ -20,7 +20,10 @@ import { runWorker } from './workers/run.js';
 import type { Entry } from './volumes.js';
 
 export class Resizer {
-  constructor(private readonly ctx: HostContext, private readonly jobs: Jobs) {}
+  constructor(
+    private readonly ctx: HostContext,
+    private readonly jobs: Jobs,
+  ) {}
 
   /** why a resize is refused now (named for the form), or null */
   refusal(e: Entry): string | null {
@@ -37,7 +40,8 @@ export class Resizer {
       if (h) return `${p} is open for writing by another process (pid ${h.info.pid}${h.info.cmd ? `: ${h.info.cmd}` : ''}): wait for it to finish`;
     }
     const { st } = scrubStateOf(e);
-    if (runningElsewhere(st)) return `a scrub of ${e.name} is running in another process${st?.running ? ` (pid ${st.running.pid}, ${st.running.by})` : ''}: wait for it or pause it there`;
+    if (runningElsewhere(st))
+      return `a scrub of ${e.name} is running in another process${st?.running ? ` (pid ${st.running.pid}, ${st.running.by})` : ''}: wait for it or pause it there`;
     const missing = missingKeys(e, null);
     if (missing.length) return `${missingWords(missing)}: Unlock ${e.name} first`;
     return null;
@@ -54,17 +58,30 @@ export class Resizer {
       // another process writes it (our opens refuse to read it then): the superblock's size, and who holds it
       const fd = fs.openSync(e.path, 'r');
       const b = Buffer.alloc(4096);
-      try { fs.readSync(fd, b, 0, b.length, 0); } finally { fs.closeSync(fd); }
+      try {
+        fs.readSync(fd, b, 0, b.length, 0);
+      } finally {
+        fs.closeSync(fd);
+      }
       const sb = decodeSuperblock(b);
       const bs = 512 << sb.log2_sectors_per_block;
       const cur = sb.provided_data_sectors * 512;
       return {
-        current_bytes: cur, whole_device_bytes: cur, max_bytes: cur, min_bytes: bs, block_size: bs, device: o.data_device ?? e.path,
-        device_kind: fs.statSync(o.data_device ?? e.path).isFile() ? 'file' : 'block', free_bytes: null, recalc_allowed: false, refused,
+        current_bytes: cur,
+        whole_device_bytes: cur,
+        max_bytes: cur,
+        min_bytes: bs,
+        block_size: bs,
+        device: o.data_device ?? e.path,
+        device_kind: fs.statSync(o.data_device ?? e.path).isFile() ? 'file' : 'block',
+        free_bytes: null,
+        recalc_allowed: false,
+        refused,
       };
     }
     try {
-      const sb = vol.sb, g = vol.geometry;
+      const sb = vol.sb,
+        g = vol.geometry;
       const device = o.data_device ?? e.path;
       const isFile = fs.statSync(device).isFile();
       const devBytes = vol.data.size;
@@ -106,20 +123,28 @@ export class Resizer {
         throw new IntegrityStudioError(`New size must be a whole number of ${lim.block_size}-byte blocks, at least one (${size} bytes given)`);
       }
       if (size > lim.max_bytes) {
-        throw new IntegrityStudioError(lim.device_kind === 'block'
-          ? `New size ${formatBytes(size)} is larger than the device allows (${formatBytes(lim.max_bytes)}): grow the device itself (lvextend, …), then resize to the whole device`
-          : `New size ${formatBytes(size)} is larger than the largest possible, ${formatBytes(lim.max_bytes)} (the file system holding ${lim.device} has ${formatBytes(lim.free_bytes ?? 0)} free)`);
+        throw new IntegrityStudioError(
+          lim.device_kind === 'block'
+            ? `New size ${formatBytes(size)} is larger than the device allows (${formatBytes(lim.max_bytes)}): grow the device itself (lvextend, …), then resize to the whole device`
+            : `New size ${formatBytes(size)} is larger than the largest possible, ${formatBytes(lim.max_bytes)} (the file system holding ${lim.device} has ${formatBytes(lim.free_bytes ?? 0)} free)`,
+        );
       }
       if (lim.device_kind === 'block' && size !== lim.whole_device_bytes) {
-        throw new IntegrityStudioError(`${lim.device} is a block device: its size is fixed here; choose "Whole device", or resize the device itself (lvresize, …) first`);
+        throw new IntegrityStudioError(
+          `${lim.device} is a block device: its size is fixed here; choose "Whole device", or resize the device itself (lvresize, …) first`,
+        );
       }
     }
     const target = size ?? lim.whole_device_bytes;
     if (target < lim.current_bytes && !req.confirmShrink) {
-      throw new IntegrityStudioError(`Shrinking to ${formatBytes(target)} loses the last ${formatBytes(lim.current_bytes - target)} of data: confirm the shrink`);
+      throw new IntegrityStudioError(
+        `Shrinking to ${formatBytes(target)} loses the last ${formatBytes(lim.current_bytes - target)} of data: confirm the shrink`,
+      );
     }
     if (target > lim.current_bytes && !req.wipe && !lim.recalc_allowed) {
-      throw new IntegrityStudioError('The new area cannot be marked for recalculation: the kernel refuses to recalculate a keyed hash without a journal MAC; choose "Wipe the new area"');
+      throw new IntegrityStudioError(
+        'The new area cannot be marked for recalculation: the kernel refuses to recalculate a keyed hash without a journal MAC; choose "Wipe the new area"',
+      );
     }
     const o = e.options;
     const ro: ResizeOptions = { ...engineOptions(o, e.keys), sizeSectors: size === undefined ? undefined : size / 512, wipe: !!req.wipe };
@@ -133,9 +158,19 @@ export class Resizer {
       const secs = (Date.now() - started) / 1000;
       const rate = secs > 0 ? (done * 512) / secs : 0;
       return {
-        job: 'wipe', state, position_sector: from + done, total_sectors: from + total, start_sector: from, sectors_per_block: spb,
-        bytes_per_second: rate, eta_ms: state === 'done' ? 0 : rate > 0 ? ((total - done) * 512 * 1000) / rate : null,
-        mismatches: 0, bad_ranges: [], journal: null, started_at: startedAt, ...(err ? { error: err } : {}),
+        job: 'wipe',
+        state,
+        position_sector: from + done,
+        total_sectors: from + total,
+        start_sector: from,
+        sectors_per_block: spb,
+        bytes_per_second: rate,
+        eta_ms: state === 'done' ? 0 : rate > 0 ? ((total - done) * 512 * 1000) / rate : null,
+        mismatches: 0,
+        bad_ranges: [],
+        journal: null,
+        started_at: startedAt,
+        ...(err ? { error: err } : {}),
       };
     };
     let result: ResizeResult;
@@ -160,7 +195,13 @@ export class Resizer {
 
   private async inWorker(p: string, o: ResizeOptions, onProgress: (done: number, total: number) => void): Promise<ResizeResult> {
     const m = await runWorker<{ type: 'done'; result: ResizeResult }, { type: 'progress'; done: number; total: number }>(
-      new URL('./workers/resize-worker.js', import.meta.url), { path: p, options: o }, 'resize', (x) => { if (x.type === 'progress') onProgress(x.done, x.total); });
+      new URL('./workers/resize-worker.js', import.meta.url),
+      { path: p, options: o },
+      'resize',
+      (x) => {
+        if (x.type === 'progress') onProgress(x.done, x.total);
+      },
+    );
     return m.result;
   }
 }

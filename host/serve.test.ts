@@ -28,15 +28,18 @@ function client(url: string): Promise<{ call(cmd: string, ...args: unknown[]): P
   });
   return new Promise((resolve, reject) => {
     ws.on('error', reject);
-    ws.on('open', () => resolve({
-      events,
-      close: () => ws.close(),
-      call: (cmd, ...args) => new Promise((res, rej) => {
-        const id = ++n;
-        waiting.set(id, (f) => (f.ok ? res(f.result) : rej(new Error(f.error))));
-        ws.send(JSON.stringify({ id, cmd, args }));
+    ws.on('open', () =>
+      resolve({
+        events,
+        close: () => ws.close(),
+        call: (cmd, ...args) =>
+          new Promise((res, rej) => {
+            const id = ++n;
+            waiting.set(id, (f) => (f.ok ? res(f.result) : rej(new Error(f.error))));
+            ws.send(JSON.stringify({ id, cmd, args }));
+          }),
       }),
-    }));
+    );
   });
 }
 
@@ -70,13 +73,24 @@ test('create a volume over the WebSocket: real format on disk, events, bad argum
   let s = await startServer({ dataDir: path.join(dir, 'data'), rendererDir: dir });
   try {
     const c = await client(`ws://127.0.0.1:${s.port}/ws?token=${s.token}`);
-    const v = (await c.call('createVolume', { path: img, size: 4 << 20, integrity: 'sha256' })) as { id: string; superblock: { integrity_tag_size: number; provided_data_sectors: number }; state: string; open_command: string; dm_table: string };
+    const v = (await c.call('createVolume', { path: img, size: 4 << 20, integrity: 'sha256' })) as {
+      id: string;
+      superblock: { integrity_tag_size: number; provided_data_sectors: number };
+      state: string;
+      open_command: string;
+      dm_table: string;
+    };
     assert.equal(fs.statSync(img).size, 4 << 20);
     assert.equal(fs.readFileSync(img).subarray(0, 8).toString('latin1'), 'integrt\0');
     assert.equal(v.superblock.integrity_tag_size, 32);
     assert.equal(v.state, 'not-checked', 'never scrubbed: not "clean"');
     assert.match(v.open_command, /^integritysetup open .*v\.img v\.img --integrity sha256$/);
-    assert.match(v.dm_table, new RegExp(`^0 ${v.superblock.provided_data_sectors} integrity .*v\\.img 0 32 J 8 journal_sectors:\\d+ interleave_sectors:32768 buffer_sectors:\\d+ journal_watermark:50 commit_time:10000 fix_padding fix_hmac internal_hash:sha256$`));
+    assert.match(
+      v.dm_table,
+      new RegExp(
+        `^0 ${v.superblock.provided_data_sectors} integrity .*v\\.img 0 32 J 8 journal_sectors:\\d+ interleave_sectors:32768 buffer_sectors:\\d+ journal_watermark:50 commit_time:10000 fix_padding fix_hmac internal_hash:sha256$`,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(c.events.some((e) => e.type === 'volume' && e.volume.id === v.id && e.volume.state === 'formatting'));
     assert.ok(c.events.some((e) => e.type === 'format-progress' && e.id === v.id && e.done === e.total));
@@ -88,7 +102,12 @@ test('create a volume over the WebSocket: real format on disk, events, bad argum
     await assert.rejects(c.call('startRecalc', 'no-such-id'), { message: 'no volume with id no-such-id' });
     const plain = path.join(dir, 'plain.img');
     fs.writeFileSync(plain, Buffer.alloc(1 << 20));
-    await assert.rejects(c.call('addVolume', { path: plain }), (e: Error) => e.message.startsWith(`file ${plain} (1.0 MiB) holds no known signature`) && /not a dm-integrity volume \(no dm-integrity superblock at its start\)/.test(e.message));
+    await assert.rejects(
+      c.call('addVolume', { path: plain }),
+      (e: Error) =>
+        e.message.startsWith(`file ${plain} (1.0 MiB) holds no known signature`) &&
+        /not a dm-integrity volume \(no dm-integrity superblock at its start\)/.test(e.message),
+    );
     assert.equal(fs.existsSync(path.join(dir, 'x.img')), false);
     c.close();
     await s.close();
@@ -121,7 +140,8 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
   const jmacFile = path.join(keyDir, 'jmac.key'); // a key file: its content must not come out either
   fs.writeFileSync(jmacFile, jmac);
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'serve', '--port', '0', '--data-dir', data], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, INTEGRITY_STUDIO_WS_TRACE: path.join(dir, 'ws-trace.log') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, INTEGRITY_STUDIO_WS_TRACE: path.join(dir, 'ws-trace.log') },
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
@@ -138,7 +158,10 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
     const base = `http://127.0.0.1:${u.port}`;
     const token = u.searchParams.get('token')!;
     const ws = new WebSocket(`ws://127.0.0.1:${u.port}/ws?token=${token}`);
-    await new Promise((r, j) => { ws.on('open', r); ws.on('error', j); });
+    await new Promise((r, j) => {
+      ws.on('open', r);
+      ws.on('error', j);
+    });
     const waiting = new Map<number, (f: { ok: boolean; result: VolumeSnapshot; error?: string }) => void>();
     const events: IntegrityEvent[] = [];
     ws.on('message', (d) => {
@@ -149,13 +172,18 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
     });
     let n = 0;
     // the answers read here are volume snapshots (create, unlock) or refusals
-    const call = (cmd: string, ...args: unknown[]) => new Promise<{ ok: boolean; result: VolumeSnapshot; error?: string }>((res) => {
-      const id = ++n;
-      waiting.set(id, res);
-      ws.send(JSON.stringify({ id, cmd, args }));
-    });
+    const call = (cmd: string, ...args: unknown[]) =>
+      new Promise<{ ok: boolean; result: VolumeSnapshot; error?: string }>((res) => {
+        const id = ++n;
+        waiting.set(id, res);
+        ws.send(JSON.stringify({ id, cmd, args }));
+      });
     const http = async (cmd: string, body: unknown) => {
-      const r = await fetch(`${base}/api/${cmd}?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const r = await fetch(`${base}/api/${cmd}?token=${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const text = await r.text();
       seen.push(text);
       return { status: r.status, text };
@@ -169,7 +197,14 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
     };
     // a keyed volume: internal hash key (hex), journal MAC key (key file), journal encryption key (hex)
     const img = path.join(dir, 'keyed.img');
-    const keyed = { integrity: 'hmac-sha256', integrityKey: { hex: ikey.toString('hex') }, journalIntegrity: 'hmac-sha256', journalIntegrityKey: { file: jmacFile }, journalCrypt: 'ctr-aes', journalCryptKey: { hex: jcrypt.toString('hex') } };
+    const keyed = {
+      integrity: 'hmac-sha256',
+      integrityKey: { hex: ikey.toString('hex') },
+      journalIntegrity: 'hmac-sha256',
+      journalIntegrityKey: { file: jmacFile },
+      journalCrypt: 'ctr-aes',
+      journalCryptKey: { hex: jcrypt.toString('hex') },
+    };
     const v = await call('createVolume', { path: img, size: 4 << 20, ...keyed });
     assert.equal(v.ok, true, v.error);
     assert.match(v.result.dm_table, /internal_hash:hmac\(sha256\):<key> journal_crypt:ctr\(aes\):<key> journal_mac:hmac\(sha256\):<key>/);
@@ -183,7 +218,14 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
     await until('the scrub', () => events.some((e) => e.type === 'volume' && e.volume.id === v.result.id && e.volume.verification.scrub === 'finished'));
     // a LUKS2 volume made with a passphrase; its volume key must not come out either
     const limg = path.join(dir, 'luks.img');
-    const l = await call('createLuksVolume', { path: limg, size: 18 << 20, integrity: 'hmac-sha256', secret: { passphrase }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
+    const l = await call('createLuksVolume', {
+      path: limg,
+      size: 18 << 20,
+      integrity: 'hmac-sha256',
+      secret: { passphrase },
+      pbkdf: 'pbkdf2',
+      pbkdfIterations: 1000,
+    });
     assert.equal(l.ok, true, l.error);
     assert.equal(l.result.luks?.locked, false);
     const wrong = await call('unlockVolume', l.result.id, { luksSecret: { passphrase: `${passphrase}x` } });
@@ -205,14 +247,26 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
     assert.equal(await exited, 0, out);
     // what serve was given, in every form, is in none of its outputs (the key file itself aside)
     const { volumeKey } = await unlockLuks2(limg, { passphrase: Buffer.from(passphrase) });
-    const secrets: Array<[string, Buffer]> = [['integrity key', ikey], ['journal MAC key', jmac], ['journal crypt key', jcrypt], ['passphrase', Buffer.from(passphrase)], ['LUKS2 volume key', Buffer.from(volumeKey)]];
+    const secrets: Array<[string, Buffer]> = [
+      ['integrity key', ikey],
+      ['journal MAC key', jmac],
+      ['journal crypt key', jcrypt],
+      ['passphrase', Buffer.from(passphrase)],
+      ['LUKS2 volume key', Buffer.from(volumeKey)],
+    ];
     const outputs: Array<[string, Buffer]> = [
       ['WebSocket frames and HTTP answers', Buffer.from(seen.join('\n'))],
-      ['serve\'s stdout and stderr', Buffer.from(out)],
+      ["serve's stdout and stderr", Buffer.from(out)],
       ...filesUnder(dir).map((f): [string, Buffer] => [f, fs.readFileSync(f)]),
     ];
-    assert.ok(seen.length > 10 && out.length > 0 && outputs.some(([f]) => f.endsWith('volumes.json')) && outputs.some(([f]) => f.endsWith('ws-trace.log')), 'the outputs searched are there');
-    assert.ok(outputs.some(([f]) => f === `${img}.scrub.json`), 'the scrub state beside the image is searched');
+    assert.ok(
+      seen.length > 10 && out.length > 0 && outputs.some(([f]) => f.endsWith('volumes.json')) && outputs.some(([f]) => f.endsWith('ws-trace.log')),
+      'the outputs searched are there',
+    );
+    assert.ok(
+      outputs.some(([f]) => f === `${img}.scrub.json`),
+      'the scrub state beside the image is searched',
+    );
     for (const [name, secret] of secrets) for (const [where, bytes] of outputs) assertNoSecret(bytes, secret, name, where);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -225,13 +279,35 @@ test('progress events are throttled, the final one always arrives, pause goes to
   const img = path.join(dir, 'v.img');
   let spec: JobSpec | null = null;
   let resolveFinished!: (p: JobProgress) => void;
-  const base = (pos: number, state: JobProgress['state']): JobProgress => ({ job: 'recalc', state, position_sector: pos, total_sectors: 1000, start_sector: 0, sectors_per_block: 1, bytes_per_second: 1e6, eta_ms: 10, mismatches: 0, bad_ranges: [], journal: null });
+  const base = (pos: number, state: JobProgress['state']): JobProgress => ({
+    job: 'recalc',
+    state,
+    position_sector: pos,
+    total_sectors: 1000,
+    start_sector: 0,
+    sectors_per_block: 1,
+    bytes_per_second: 1e6,
+    eta_ms: 10,
+    mismatches: 0,
+    bad_ranges: [],
+    journal: null,
+  });
   let report!: (p: JobProgress) => void;
   const startJob = (s: JobSpec, on: (p: JobProgress) => void): JobHandle => {
     spec = s;
     report = on;
-    const finished = new Promise<JobProgress>((r) => { resolveFinished = r; });
-    return { spec: s, finished, pause: async () => { const p = base(500, 'paused'); resolveFinished(p); return p; } };
+    const finished = new Promise<JobProgress>((r) => {
+      resolveFinished = r;
+    });
+    return {
+      spec: s,
+      finished,
+      pause: async () => {
+        const p = base(500, 'paused');
+        resolveFinished(p);
+        return p;
+      },
+    };
   };
   const host = await EngineHost.create({ startJob, throttleMs: 200 });
   try {
@@ -303,7 +379,9 @@ test('serve: Ctrl-C (SIGINT) pauses a running scrub and says what it paused (vol
   formatVolume(img, { size: 96 << 20, integrity: 'sha256', noWipe: true });
   const { spawn } = await import('node:child_process');
   const { PROJECT_ROOT } = await import('../testing/golden.js');
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'serve', '--port', '0', '--data-dir', path.join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js'), 'serve', '--port', '0', '--data-dir', path.join(dir, 'data')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d));

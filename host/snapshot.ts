@@ -22,16 +22,49 @@ import { damageMapSummary } from './fsmap/index.js';
 
 /** Conditions in order of importance (the first is the badge). */
 export const ORDER: VolumeState[] = [
-  'missing', 'unreadable', 'formatting', 'locked', 'needs-key', 'checking', 'recalculating', 'errors', 'check-interrupted', 'recalc-interrupted',
-  'journal-replay', 'recalc-pending', 'recalc-paused', 'check-paused', 'changed', 'partial', 'not-checked', 'clean',
+  'missing',
+  'unreadable',
+  'formatting',
+  'locked',
+  'needs-key',
+  'checking',
+  'recalculating',
+  'errors',
+  'check-interrupted',
+  'recalc-interrupted',
+  'journal-replay',
+  'recalc-pending',
+  'recalc-paused',
+  'check-paused',
+  'changed',
+  'partial',
+  'not-checked',
+  'clean',
 ];
 
 export function emptyVerification(totalBlocks: number): Verification {
   return {
-    scrub: 'none', started_at: null, finished_at: null, duration_ms: null, position_sector: 0, running_elsewhere: null, interrupted: null,
-    total_blocks: totalBlocks, checked_blocks: 0, bad_blocks: 0, bad_ranges: [], damage: emptySummary(1), carried_over: null, changed_since: [], changed_during: [],
-    change_detection: 'image', read_errors: 0, read_error_ranges: [], unchecked_blocks: totalBlocks,
-    unchecked: totalBlocks ? [{ reason: 'not-reached', blocks: totalBlocks }] : [], suspect_algorithm_or_key: false,
+    scrub: 'none',
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    position_sector: 0,
+    running_elsewhere: null,
+    interrupted: null,
+    total_blocks: totalBlocks,
+    checked_blocks: 0,
+    bad_blocks: 0,
+    bad_ranges: [],
+    damage: emptySummary(1),
+    carried_over: null,
+    changed_since: [],
+    changed_during: [],
+    change_detection: 'image',
+    read_errors: 0,
+    read_error_ranges: [],
+    unchecked_blocks: totalBlocks,
+    unchecked: totalBlocks ? [{ reason: 'not-reached', blocks: totalBlocks }] : [],
+    suspect_algorithm_or_key: false,
   };
 }
 
@@ -40,14 +73,32 @@ export function emptyVerification(totalBlocks: number): Verification {
 export function snapshotOf(e: Entry, hostStartedAt: string, kernel: VolumeSnapshot['kernel'] = null): VolumeSnapshot {
   const o = e.options;
   const s: VolumeSnapshot = {
-    id: e.id, name: e.name, path: e.path, data_device: o.data_device, size_bytes: 0, algorithm: o.integrity, mode: o.mode,
-    state: 'not-checked', conditions: [], error_count: 0, bad_ranges: [],
-    verification: emptyVerification(0), superblock: null, geometry: null,
-    journal: e.jobs.recalc?.journal ?? e.jobs.scrub?.journal ?? null, journal_disk: null, jobs: { ...e.jobs }, runs: [],
+    id: e.id,
+    name: e.name,
+    path: e.path,
+    data_device: o.data_device,
+    size_bytes: 0,
+    algorithm: o.integrity,
+    mode: o.mode,
+    state: 'not-checked',
+    conditions: [],
+    error_count: 0,
+    bad_ranges: [],
+    verification: emptyVerification(0),
+    superblock: null,
+    geometry: null,
+    journal: e.jobs.recalc?.journal ?? e.jobs.scrub?.journal ?? null,
+    journal_disk: null,
+    jobs: { ...e.jobs },
+    runs: [],
     options: { ...o },
     keys: { integrity: !!e.keys.integrity, journalIntegrity: !!e.keys.journalIntegrity, journalCrypt: !!e.keys.journalCrypt },
     keys_required: keysRequired(o, null),
-    open_command: '', dm_table: '', error: e.error ?? e.keyWarning, speed_limit_mib_s: e.speedLimit, kernel,
+    open_command: '',
+    dm_table: '',
+    error: e.error ?? e.keyWarning,
+    speed_limit_mib_s: e.speedLimit,
+    kernel,
   };
   const finish = (conds: VolumeState[]): VolumeSnapshot => {
     s.conditions = ORDER.filter((c) => conds.includes(c));
@@ -63,7 +114,9 @@ export function snapshotOf(e: Entry, hostStartedAt: string, kernel: VolumeSnapsh
   }
   if (e.luks) {
     s.keys_required = { integrity: false, journalIntegrity: false, journalCrypt: false };
-    return finish(fillLuksSnapshot(s, { path: e.path, name: e.name, handles: e.handles, jobs: e.jobs, error: e.error, locked: !e.luks.volumeKey }, hostStartedAt));
+    return finish(
+      fillLuksSnapshot(s, { path: e.path, name: e.name, handles: e.handles, jobs: e.jobs, error: e.error, locked: !e.luks.volumeKey }, hostStartedAt),
+    );
   }
   let sbVol: Volume;
   try {
@@ -74,19 +127,30 @@ export function snapshotOf(e: Entry, hostStartedAt: string, kernel: VolumeSnapsh
   }
   const conds: VolumeState[] = [];
   try {
-    const sb = sbVol.sb, g = sbVol.geometry;
+    const sb = sbVol.sb,
+      g = sbVol.geometry;
     const spb = g.sectors_per_block;
     s.size_bytes = sb.provided_data_sectors * 512;
     const recalculating = !!(sb.flags & SB_FLAG_RECALCULATING);
     s.superblock = {
-      version: sb.version, flags: flagNames(sb.flags), integrity_tag_size: sb.integrity_tag_size, journal_sections: sb.journal_sections,
-      provided_data_sectors: sb.provided_data_sectors, log2_interleave_sectors: sb.log2_interleave_sectors,
-      log2_sectors_per_block: sb.log2_sectors_per_block, log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
+      version: sb.version,
+      flags: flagNames(sb.flags),
+      integrity_tag_size: sb.integrity_tag_size,
+      journal_sections: sb.journal_sections,
+      provided_data_sectors: sb.provided_data_sectors,
+      log2_interleave_sectors: sb.log2_interleave_sectors,
+      log2_sectors_per_block: sb.log2_sectors_per_block,
+      log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
       recalc_sector: recalculating ? sb.recalc_sector : null,
     };
     s.geometry = {
-      block_size: g.block_size, tag_size: g.tag_size, initial_sectors: g.initial_sectors, metadata_run: g.metadata_run,
-      journal_section_sectors: g.journal_section_sectors, journal_entries: g.journal_entries, meta_dev: g.meta_dev,
+      block_size: g.block_size,
+      tag_size: g.tag_size,
+      initial_sectors: g.initial_sectors,
+      metadata_run: g.metadata_run,
+      journal_section_sectors: g.journal_section_sectors,
+      journal_entries: g.journal_entries,
+      meta_dev: g.meta_dev,
     };
     s.keys_required = keysRequired(o, sb.flags);
     const missing = missingKeys(e, sb.flags);
@@ -99,8 +163,15 @@ export function snapshotOf(e: Entry, hostStartedAt: string, kernel: VolumeSnapsh
     // recalculation: the position is the superblock's (the kernel's); runs and a run going on elsewhere from the
     // recalc history file; a recalculation another process runs also holds the volume's write lock
     const rv = recalcView({
-      recalculating, recalcSector: sb.recalc_sector, providedSectors: sb.provided_data_sectors, spb, hist: readRecalcHistory(e.path, idHex),
-      live: e.jobs.recalc ?? null, liveRunning: !!e.handles.recalc, lockedElsewhere: !e.handles.recalc && lockHolder(e.path) !== null, last: e.jobs.recalc ?? null,
+      recalculating,
+      recalcSector: sb.recalc_sector,
+      providedSectors: sb.provided_data_sectors,
+      spb,
+      hist: readRecalcHistory(e.path, idHex),
+      live: e.jobs.recalc ?? null,
+      liveRunning: !!e.handles.recalc,
+      lockedElsewhere: !e.handles.recalc && lockHolder(e.path) !== null,
+      last: e.jobs.recalc ?? null,
     });
     if (rv.job) s.jobs.recalc = rv.job;
     else delete s.jobs.recalc;
@@ -109,8 +180,14 @@ export function snapshotOf(e: Entry, hostStartedAt: string, kernel: VolumeSnapsh
     // scrub: the state file engine/jobs writes (the CLI's and ours), or this session's running job
     const stateFile = jobStatePath(e.path, 'scrub');
     const sv = scanView({
-      st: readJobStateAt(stateFile, idHex), live: e.jobs.scrub ?? null, liveRunning: !!e.handles.scrub,
-      totalSectors: sb.provided_data_sectors, spb, now: fingerprintOf(sbVol), hostStartedAt, stateFile,
+      st: readJobStateAt(stateFile, idHex),
+      live: e.jobs.scrub ?? null,
+      liveRunning: !!e.handles.scrub,
+      totalSectors: sb.provided_data_sectors,
+      spb,
+      now: fingerprintOf(sbVol),
+      hostStartedAt,
+      stateFile,
     });
     const v = sv.verification;
     s.verification = v;
@@ -130,7 +207,13 @@ export function snapshotOf(e: Entry, hostStartedAt: string, kernel: VolumeSnapsh
     s.journal_disk = journalDisk(e, sbVol, missing);
     if (s.journal_disk.committed_entries > 0) conds.push('journal-replay');
 
-    const input = { path: e.path, name: e.name, options: o, bufferSectors: e.bufferSectors, keySizes: { integrity: e.keys.integrity?.length, journalIntegrity: e.keys.journalIntegrity?.length, journalCrypt: e.keys.journalCrypt?.length } };
+    const input = {
+      path: e.path,
+      name: e.name,
+      options: o,
+      bufferSectors: e.bufferSectors,
+      keySizes: { integrity: e.keys.integrity?.length, journalIntegrity: e.keys.journalIntegrity?.length, journalCrypt: e.keys.journalCrypt?.length },
+    };
     s.open_command = openCommand(input, sb);
     s.dm_table = dmTable(input, sb, g);
   } catch (err) {
@@ -146,8 +229,15 @@ export function snapshotOf(e: Entry, hostStartedAt: string, kernel: VolumeSnapsh
 function journalDisk(e: Entry, sbVol: Volume, missing: KeyName[]): JournalOnDisk {
   const g = sbVol.geometry;
   const none = (unreadable: string): JournalOnDisk => ({
-    kind: e.options.mode === 'bitmap' ? 'bitmap' : 'journal', sections: g.journal_sections, section_entries: g.journal_section_entries,
-    committed_entries: 0, committed_sections: 0, commit_seq: null, fill: 0, torn_entries: 0, unreadable,
+    kind: e.options.mode === 'bitmap' ? 'bitmap' : 'journal',
+    sections: g.journal_sections,
+    section_entries: g.journal_section_entries,
+    committed_entries: 0,
+    committed_sections: 0,
+    commit_seq: null,
+    fill: 0,
+    torn_entries: 0,
+    unreadable,
   });
   const journalKeysMissing = missing.filter((k) => k !== 'integrity');
   if (journalKeysMissing.length) return none(`${missingWords(journalKeysMissing)}: Unlock to read the journal`);

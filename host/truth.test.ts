@@ -23,7 +23,10 @@ async function until(host: EngineHost, id: string, ok: (v: VolumeSnapshot) => bo
   for (;;) {
     const v = host.listVolumes().find((x) => x.id === id)!;
     if (ok(v)) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}: state ${v.state} ${v.conditions.join()} ${v.error} recalc ${JSON.stringify(v.jobs.recalc)} sb ${JSON.stringify(v.superblock)}`);
+    if (Date.now() - t0 > ms)
+      throw new Error(
+        `timed out waiting for ${what}: state ${v.state} ${v.conditions.join()} ${v.error} recalc ${JSON.stringify(v.jobs.recalc)} sb ${JSON.stringify(v.superblock)}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -54,7 +57,7 @@ function cliJob(args: string[]): { child: ChildProcess; exited: Promise<number |
   return { child, exited: new Promise((r) => child.once('exit', (c) => r(c))) };
 }
 
-test('known damage stays visible while the CLI scrubs again, with the CLI scrub\'s live position and rate; killed, it is interrupted, not paused', async () => {
+test("known damage stays visible while the CLI scrubs again, with the CLI scrub's live position and rate; killed, it is interrupted, not paused", async () => {
   const dir = tmpDir('truth-rescan-');
   const img = path.join(dir, 'v.img');
   formatVolume(img, { size: 64 << 20, force: true });
@@ -75,7 +78,10 @@ test('known damage stays visible while the CLI scrubs again, with the CLI scrub\
     assert.ok(s.verification.position_sector < victims[0]!, 'seen before it reached the first bad block');
     // the three known bad blocks are still known (found by the finished scrub, not checked again yet)
     assert.equal(s.verification.bad_blocks, 3, JSON.stringify(s.verification.bad_ranges));
-    assert.deepEqual(s.bad_ranges, victims.map((x) => [x, x + 1]));
+    assert.deepEqual(
+      s.bad_ranges,
+      victims.map((x) => [x, x + 1]),
+    );
     assert.equal(s.verification.carried_over?.bad_blocks, 3);
     assert.ok(s.conditions.includes('errors'), s.conditions.join());
     s = await until(host, v.id, (x) => (x.jobs.scrub?.bytes_per_second ?? 0) > 0, 'a rate for the CLI scrub', 10_000);
@@ -103,9 +109,15 @@ test('known damage stays visible while the CLI scrubs again, with the CLI scrub\
     host.resumeScrub(v.id);
     s = await until(host, v.id, (x) => x.verification.scrub === 'finished', 'the resumed scrub');
     assert.equal(s.verification.bad_blocks, 3);
-    assert.deepEqual(s.bad_ranges, victims.map((x) => [x, x + 1]));
+    assert.deepEqual(
+      s.bad_ranges,
+      victims.map((x) => [x, x + 1]),
+    );
     const runs = s.runs.filter((r) => r.job === 'scrub');
-    assert.deepEqual(runs.map((r) => r.result), ['done', 'interrupted', 'done']);
+    assert.deepEqual(
+      runs.map((r) => r.result),
+      ['done', 'interrupted', 'done'],
+    );
     assert.equal(runs[2]!.from_sector, saved, 'the resumed run starts where the interrupted one was saved');
     assert.ok(Date.parse(runs[2]!.started_at) > Date.parse(runs[1]!.started_at), 'the resumed run has its own start time');
   } finally {
@@ -123,7 +135,13 @@ test('a recalculation killed part way is interrupted: it continues from the supe
     const v = await host.addVolume({ path: img });
     assert.equal(v.state, 'recalc-pending', 'the superblock asks for recalculation and none ran: not started, not "paused"');
     const { child, exited } = cliJob(['recalc', img, '--max-rate', '24', '--progress-json']);
-    let s = await until(host, v.id, (x) => x.state === 'recalculating' && (x.jobs.recalc?.position_sector ?? 0) > 2048, 'the CLI recalculation to show', 30_000);
+    let s = await until(
+      host,
+      v.id,
+      (x) => x.state === 'recalculating' && (x.jobs.recalc?.position_sector ?? 0) > 2048,
+      'the CLI recalculation to show',
+      30_000,
+    );
     assert.equal(s.jobs.recalc?.state, 'running');
     s = await until(host, v.id, (x) => (x.jobs.recalc?.position_sector ?? 0) > 12 * 2048, 'the recalculation past 12 MiB', 30_000);
     child.kill('SIGKILL');
@@ -138,7 +156,10 @@ test('a recalculation killed part way is interrupted: it continues from the supe
     assert.ok(run.reached_sector! >= run.to_sector);
     host.resumeRecalc(v.id);
     s = await until(host, v.id, (x) => x.jobs.recalc?.state === 'done', 'the resumed recalculation');
-    assert.deepEqual(s.runs.filter((r) => r.job === 'recalc').map((r) => r.result), ['interrupted', 'done']);
+    assert.deepEqual(
+      s.runs.filter((r) => r.job === 'recalc').map((r) => r.result),
+      ['interrupted', 'done'],
+    );
   } finally {
     await host.close();
   }
@@ -177,7 +198,26 @@ test('a scrub started here is "checking" from the first snapshot after Start, be
     pollMs: 0,
     startJob: (spec) => {
       const finished = new Promise<never>(() => undefined);
-      return { spec, pause: () => new Promise((r) => { release = () => r({ job: 'scrub', state: 'paused', position_sector: 0, total_sectors: 1, start_sector: 0, bytes_per_second: 0, eta_ms: null, mismatches: 0, bad_ranges: [], journal: null }); }), finished };
+      return {
+        spec,
+        pause: () =>
+          new Promise((r) => {
+            release = () =>
+              r({
+                job: 'scrub',
+                state: 'paused',
+                position_sector: 0,
+                total_sectors: 1,
+                start_sector: 0,
+                bytes_per_second: 0,
+                eta_ms: null,
+                mismatches: 0,
+                bad_ranges: [],
+                journal: null,
+              });
+          }),
+        finished,
+      };
     },
   });
   const v = await host.addVolume({ path: img });
@@ -207,7 +247,10 @@ test('Create over an existing file asks first (ECONFIRM naming it, its size and 
     // the LUKS2 create asks the same way
     const other = path.join(dir, 'other.img');
     fs.writeFileSync(other, Buffer.alloc(20 << 20, 1));
-    await assert.rejects(host.createLuksVolume({ path: other, integrity: 'aead', cipher: 'aes-gcm-random', secret: { passphrase: 'x' }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 }), (e: Error & { code?: string }) => e.code === 'ECONFIRM' && /20\.0 MiB/.test(e.message));
+    await assert.rejects(
+      host.createLuksVolume({ path: other, integrity: 'aead', cipher: 'aes-gcm-random', secret: { passphrase: 'x' }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 }),
+      (e: Error & { code?: string }) => e.code === 'ECONFIRM' && /20\.0 MiB/.test(e.message),
+    );
     assert.ok(fs.readFileSync(other).equals(Buffer.alloc(20 << 20, 1)));
   } finally {
     await host.close();
@@ -220,7 +263,10 @@ test('Create with "Recalculate tags in the background" starts the recalculation;
   const host = await EngineHost.create({ pollMs: 0 });
   try {
     const v = await host.createVolume({ path: img, size: 32 << 20, noWipe: true, integrityRecalculate: true });
-    assert.ok(['recalculating'].includes(v.state) || v.jobs.recalc?.state === 'running' || v.jobs.recalc?.state === 'done', `${v.state} ${JSON.stringify(v.jobs.recalc)}`);
+    assert.ok(
+      ['recalculating'].includes(v.state) || v.jobs.recalc?.state === 'running' || v.jobs.recalc?.state === 'done',
+      `${v.state} ${JSON.stringify(v.jobs.recalc)}`,
+    );
     const s = await until(host, v.id, (x) => x.jobs.recalc?.state === 'done', 'the recalculation Create started');
     assert.ok(!s.conditions.includes('recalc-paused') && !s.conditions.includes('recalc-pending'), s.conditions.join());
     assert.equal(s.runs.filter((r) => r.job === 'recalc').at(-1)?.result, 'done');
@@ -233,11 +279,14 @@ test('Add and Create name what a path is: a folder, a character device, an ext4 
   const dir = tmpDir('truth-add-');
   const host = await EngineHost.create({ pollMs: 0 });
   try {
-    assert.throws(() => host.addVolume({ path: dir }), (e: Error) => e.message === `${dir} is a folder: give an image file or a block device` && !/internal/.test(e.message));
+    assert.throws(
+      () => host.addVolume({ path: dir }),
+      (e: Error) => e.message === `${dir} is a folder: give an image file or a block device` && !/internal/.test(e.message),
+    );
     assert.throws(() => host.addVolume({ path: '/dev/null' }), { message: '/dev/null is a character device, not an image file or a block device' });
     assert.throws(() => host.addVolume({ path: 'relative.img' }), /Image or device must be an absolute path/);
     await assert.rejects(host.createVolume({ path: 'relative.img', size: 8 << 20 }), /Image path must be an absolute path/);
-    assert.ok(!fs.existsSync(path.join(process.cwd(), 'relative.img')), 'nothing made in the host\'s working folder');
+    assert.ok(!fs.existsSync(path.join(process.cwd(), 'relative.img')), "nothing made in the host's working folder");
     // an ext4 image made by mkfs.ext4: a subtest that skips with its reason where mkfs.ext4 is missing (fails under CI=true)
     await t.test('an ext4 image is named, untouched', async (st) => {
       const ext4 = path.join(dir, 'fs.img');
@@ -247,7 +296,9 @@ test('Add and Create name what a path is: a folder, a character device, an ext4 
       if (skipUnless(st, mk.error ? `mkfs.ext4 could not run (${mk.error.message}): apt-get install e2fsprogs` : null)) return;
       assert.equal(mk.status, 0, `mkfs.ext4: ${mk.stderr}`);
       const before = fs.readFileSync(ext4);
-      assert.throws(() => host.addVolume({ path: ext4 }), { message: new RegExp(`^file ${ext4} \\(16\\.0 MiB\\) holds an ext4 filesystem: not a dm-integrity volume`) });
+      assert.throws(() => host.addVolume({ path: ext4 }), {
+        message: new RegExp(`^file ${ext4} \\(16\\.0 MiB\\) holds an ext4 filesystem: not a dm-integrity volume`),
+      });
       assert.ok(fs.readFileSync(ext4).equals(before));
     });
     assert.equal(host.listVolumes().length, 0);

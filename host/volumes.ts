@@ -41,7 +41,22 @@ export interface Entry {
 }
 
 export function newEntry(id: string, p: string, name: string, options: OpenOptionsInfo, keys: Keys): Entry {
-  return { id, name, path: p, options, bufferSectors: null, keys, jobs: {}, handles: {}, formatting: false, error: null, keyWarning: null, signature: '', speedLimit: null, luks: null };
+  return {
+    id,
+    name,
+    path: p,
+    options,
+    bufferSectors: null,
+    keys,
+    jobs: {},
+    handles: {},
+    formatting: false,
+    error: null,
+    keyWarning: null,
+    signature: '',
+    speedLimit: null,
+    luks: null,
+  };
 }
 
 /** drops the keys an entry holds (zeroed first) */
@@ -95,10 +110,17 @@ export class VolumeStore {
     const f = this.file;
     if (!f) return;
     fs.mkdirSync(path.dirname(f), { recursive: true });
-    const list = [...this.entries.values()].filter((e) => !e.formatting).map((e) => ({
-      id: e.id, name: e.name, path: e.path, options: e.options, bufferSectors: e.bufferSectors,
-      ...(e.speedLimit ? { speedLimitMiBs: e.speedLimit } : {}), ...(e.luks ? { luks: true } : {}),
-    }));
+    const list = [...this.entries.values()]
+      .filter((e) => !e.formatting)
+      .map((e) => ({
+        id: e.id,
+        name: e.name,
+        path: e.path,
+        options: e.options,
+        bufferSectors: e.bufferSectors,
+        ...(e.speedLimit ? { speedLimitMiBs: e.speedLimit } : {}),
+        ...(e.luks ? { luks: true } : {}),
+      }));
     const tmp = `${f}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(list, null, 2), { mode: 0o600 });
     fs.renameSync(tmp, f);
@@ -130,7 +152,11 @@ export class VolumeStore {
   /** a path already in the list is refused, naming what to do instead */
   refuseDuplicate(p: string): void {
     for (const e of this.entries.values()) {
-      if (e.path === p) throw new IntegrityStudioError(`${p} is already in the list as "${e.name}": use Unlock to give its keys, or Edit to change its name and open options`, 'EEXIST');
+      if (e.path === p)
+        throw new IntegrityStudioError(
+          `${p} is already in the list as "${e.name}": use Unlock to give its keys, or Edit to change its name and open options`,
+          'EEXIST',
+        );
     }
   }
 }

@@ -43,7 +43,11 @@ const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', env: {
 const log = join(dir, 'build.log');
 writeFileSync(log, `${r.stdout ?? ''}\n${r.stderr ?? ''}${r.error ? String(r.error) : ''}`);
 if (r.status !== 0 || !existsSync(out)) {
-  const why = (r.stderr ?? '').split('\n').find((l) => /error|not found|No such/i.test(l))?.trim() ?? `node-gyp exited ${r.status}`;
+  const why =
+    (r.stderr ?? '')
+      .split('\n')
+      .find((l) => /error|not found|No such/i.test(l))
+      ?.trim() ?? `node-gyp exited ${r.status}`;
   say(`native tag hashing could not be built (${why}; see native/build.log): the JavaScript hashes will be used (same tags, slower)`);
   process.exit(0);
 }

@@ -25,7 +25,9 @@ let electron = null;
 try {
   const p = createRequire(import.meta.url)('electron');
   if (typeof p === 'string' && existsSync(p)) electron = p;
-} catch { /* optional dependency not installed */ }
+} catch {
+  /* optional dependency not installed */
+}
 
 if (electron) {
   const child = spawn(electron, ['dist/electron/main.js'], { stdio: 'inherit' });

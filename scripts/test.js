@@ -20,7 +20,11 @@ function walk(dir) {
   }
 }
 for (const d of ['dist/engine', 'dist/host', 'dist/cli', 'dist/electron', 'dist/testing', 'dist/tools', 'dist/renderer-tests']) {
-  try { walk(d); } catch { /* folder not built */ }
+  try {
+    walk(d);
+  } catch {
+    /* folder not built */
+  }
 }
 files.sort();
 const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files], { stdio: 'inherit' });

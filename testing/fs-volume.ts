@@ -43,7 +43,14 @@ export interface Spoiled {
 
 function ext4Facts(fsimg: string): Spoiled {
   // debugfs -f echoes each command ("debugfs: blocks …") before its answer
-  const blocksOf = (p: string) => debugfs(fsimg, [`blocks ${p}`]).trim().split('\n').pop()!.trim().split(/\s+/).map(Number);
+  const blocksOf = (p: string) =>
+    debugfs(fsimg, [`blocks ${p}`])
+      .trim()
+      .split('\n')
+      .pop()!
+      .trim()
+      .split(/\s+/)
+      .map(Number);
   const fileBlk = blocksOf('/docs/report.bin')[1]!;
   const dirBlk = blocksOf('/docs')[0]!;
   const owners = icheck(fsimg, [fileBlk, dirBlk]);
@@ -68,7 +75,12 @@ function mkfsExt4(fsimg: string, tree: string, bytes: number): void {
   run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-L', 'studio-test', '-d', tree, fsimg, `${Math.floor(bytes / 4096) * 4}k`]);
 }
 
-export interface FsVolume { vol: string; fsimg: string; spoiled: Spoiled; sectors: number }
+export interface FsVolume {
+  vol: string;
+  fsimg: string;
+  spoiled: Spoiled;
+  sectors: number;
+}
 
 /**
  * A dm-integrity volume (512-byte blocks, crc32c, journal) holding an ext4 file system, with the tag of the third
@@ -176,7 +188,20 @@ export function xfsVolume(dir: string, name = 'xfs-volume.img', sizeMiB = 80): {
   v0.close();
   const fsimg = path.join(dir, `${name}.xfs`);
   const proto = path.join(dir, `${name}.proto`);
-  fs.writeFileSync(proto, ['/dev/null', '0 0', 'd--755 0 0', `small.txt ---644 0 0 ${tree}/small.txt`, 'data d--755 0 0', `big.bin ---644 0 0 ${tree}/data/big.bin`, '$', '$', ''].join('\n'));
+  fs.writeFileSync(
+    proto,
+    [
+      '/dev/null',
+      '0 0',
+      'd--755 0 0',
+      `small.txt ---644 0 0 ${tree}/small.txt`,
+      'data d--755 0 0',
+      `big.bin ---644 0 0 ${tree}/data/big.bin`,
+      '$',
+      '$',
+      '',
+    ].join('\n'),
+  );
   fs.writeFileSync(fsimg, '');
   fs.truncateSync(fsimg, Math.floor((g.provided_data_sectors * 512) / 4096) * 4096);
   run('sh', ['-c', `${XFS_SMALL_ENV} mkfs.xfs -q -f -b size=4096 -p ${proto} ${fsimg} 2>/dev/null`]);

@@ -96,7 +96,10 @@ export function interleave(a: string, b: string, blocks: number): void {
   const fb = fs.openSync(b, 'w');
   try {
     for (let i = 0; i < blocks; i++) {
-      for (const [fd, seed] of [[fa, 1000], [fb, 2000]] as [number, number][]) {
+      for (const [fd, seed] of [
+        [fa, 1000],
+        [fb, 2000],
+      ] as [number, number][]) {
         fs.writeSync(fd, pseudoRandom(4096, seed + i), 0, 4096, i * 4096);
         fs.fsyncSync(fd);
       }

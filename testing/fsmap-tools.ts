@@ -57,7 +57,10 @@ export function icheck(img: string, blocks: number[]): Map<number, number | null
 /** debugfs testb: block → in use per the block bitmap */
 export function testb(img: string, blocks: number[]): Map<number, boolean> {
   const out = new Map<number, boolean>();
-  const text = debugfs(img, blocks.map((b) => `testb ${b}`));
+  const text = debugfs(
+    img,
+    blocks.map((b) => `testb ${b}`),
+  );
   for (const m of text.matchAll(/Block (\d+) (marked in use|not in use)/g)) out.set(Number(m[1]), m[2] === 'marked in use');
   return out;
 }

@@ -29,7 +29,8 @@ interface Case {
 }
 
 const HMAC32 = '--integrity hmac-sha256 --integrity-key-file KEY32 --integrity-key-size 32';
-const KEYED_ALL = '--integrity hmac-sha256 --integrity-key-size 128 --integrity-key-file KEY4096 --journal-integrity hmac-sha256 --journal-integrity-key-file KEY4096 --journal-integrity-key-size 128 --journal-crypt ctr-aes --journal-crypt-key-size 16 --journal-crypt-key-file KEY4096';
+const KEYED_ALL =
+  '--integrity hmac-sha256 --integrity-key-size 128 --integrity-key-file KEY4096 --journal-integrity hmac-sha256 --journal-integrity-key-file KEY4096 --journal-integrity-key-size 128 --journal-crypt ctr-aes --journal-crypt-key-size 16 --journal-crypt-key-file KEY4096';
 
 /** tests/integrity-compat-test's cases, at 4 MiB (resized to 6 MiB); both directions use the same list */
 const MATRIX: Case[] = [
@@ -41,11 +42,36 @@ const MATRIX: Case[] = [
   { id: 'sha256-4096', fmt: '--integrity sha256 --sector-size 4096', open: '--integrity sha256', mib: 4 },
   { id: 'blake2b-256-512', fmt: '--integrity blake2b-256 --tag-size 32', open: '--integrity blake2b-256', mib: 4 },
   { id: 'hmac-sha256-key32-512', fmt: HMAC32, open: HMAC32, mib: 4 },
-  { id: 'hmac-sha256-key4096-4096', fmt: '--integrity hmac-sha256 --integrity-key-file KEY4096 --integrity-key-size 4096 --sector-size 4096', open: '--integrity hmac-sha256 --integrity-key-file KEY4096 --integrity-key-size 4096', mib: 4 },
-  { id: 'journal-crc32-wm66-ct1000-mac-sha256', fmt: '--integrity crc32 --journal-watermark 66 --journal-commit-time 1000 --journal-integrity hmac-sha256 --journal-integrity-key-file KEY32 --journal-integrity-key-size 32', open: '--integrity crc32 --journal-watermark 66 --journal-commit-time 1000 --journal-integrity hmac-sha256 --journal-integrity-key-file KEY32 --journal-integrity-key-size 32', mib: 4 },
-  { id: 'journal-sha256-4096-mac-sha1-key16', fmt: '--integrity sha256 --tag-size 32 --sector-size 4096 --journal-integrity hmac-sha1 --journal-integrity-key-file KEY16 --journal-integrity-key-size 16', open: '--integrity sha256 --journal-integrity hmac-sha1 --journal-integrity-key-file KEY16 --journal-integrity-key-size 16', mib: 4 },
-  { id: 'journal-crypt-cbc-aes-32', fmt: '--journal-crypt cbc-aes --journal-crypt-key-file KEY32 --journal-crypt-key-size 32', open: '--journal-crypt cbc-aes --journal-crypt-key-file KEY32 --journal-crypt-key-size 32', mib: 4 },
-  { id: 'journal-crypt-ctr-aes-16', fmt: '--journal-crypt ctr-aes --journal-crypt-key-file KEY16 --journal-crypt-key-size 16', open: '--journal-crypt ctr-aes --journal-crypt-key-file KEY16 --journal-crypt-key-size 16', mib: 4 },
+  {
+    id: 'hmac-sha256-key4096-4096',
+    fmt: '--integrity hmac-sha256 --integrity-key-file KEY4096 --integrity-key-size 4096 --sector-size 4096',
+    open: '--integrity hmac-sha256 --integrity-key-file KEY4096 --integrity-key-size 4096',
+    mib: 4,
+  },
+  {
+    id: 'journal-crc32-wm66-ct1000-mac-sha256',
+    fmt: '--integrity crc32 --journal-watermark 66 --journal-commit-time 1000 --journal-integrity hmac-sha256 --journal-integrity-key-file KEY32 --journal-integrity-key-size 32',
+    open: '--integrity crc32 --journal-watermark 66 --journal-commit-time 1000 --journal-integrity hmac-sha256 --journal-integrity-key-file KEY32 --journal-integrity-key-size 32',
+    mib: 4,
+  },
+  {
+    id: 'journal-sha256-4096-mac-sha1-key16',
+    fmt: '--integrity sha256 --tag-size 32 --sector-size 4096 --journal-integrity hmac-sha1 --journal-integrity-key-file KEY16 --journal-integrity-key-size 16',
+    open: '--integrity sha256 --journal-integrity hmac-sha1 --journal-integrity-key-file KEY16 --journal-integrity-key-size 16',
+    mib: 4,
+  },
+  {
+    id: 'journal-crypt-cbc-aes-32',
+    fmt: '--journal-crypt cbc-aes --journal-crypt-key-file KEY32 --journal-crypt-key-size 32',
+    open: '--journal-crypt cbc-aes --journal-crypt-key-file KEY32 --journal-crypt-key-size 32',
+    mib: 4,
+  },
+  {
+    id: 'journal-crypt-ctr-aes-16',
+    fmt: '--journal-crypt ctr-aes --journal-crypt-key-file KEY16 --journal-crypt-key-size 16',
+    open: '--journal-crypt ctr-aes --journal-crypt-key-file KEY16 --journal-crypt-key-size 16',
+    mib: 4,
+  },
   { id: 'bitmap-65536-5000', fmt: '', open: '--integrity-bitmap-mode --bitmap-sectors-per-bit 65536 --bitmap-flush-time 5000', mib: 4 },
   { id: 'bitmap-hmac-4096', fmt: `${HMAC32} --sector-size 4096`, open: `${HMAC32} --integrity-bitmap-mode`, mib: 4 },
   { id: 'direct-sha256', fmt: '--integrity sha256', open: '--integrity sha256 --integrity-no-journal', mib: 4 },
@@ -128,11 +154,18 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 function words(s: string, keys: Record<string, string>): string[] {
-  return s.split(/\s+/).filter(Boolean).map((w) => keys[w] ?? w);
+  return s
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => keys[w] ?? w);
 }
 
 /** our verify (every block) and the sha256 of our read of the whole volume */
-async function ourView(img: string, args: string[], dir: string): Promise<{ sha: string; mismatches: number; unchecked: number; sectors: number; err: string }> {
+async function ourView(
+  img: string,
+  args: string[],
+  dir: string,
+): Promise<{ sha: string; mismatches: number; unchecked: number; sectors: number; err: string }> {
   const v = await cli(['verify', img, ...args, '--json']);
   if (!v.out) return { sha: '', mismatches: -1, unchecked: -1, sectors: 0, err: v.err };
   const r = JSON.parse(v.out);
@@ -166,7 +199,11 @@ for (const rel of ORACLE_RELEASES) {
     const keys: Record<string, string> = {};
     const guestKeys: Record<string, string> = {};
     const files: string[] = [];
-    for (const [name, len] of [['KEY32', 32], ['KEY4096', 4096], ['KEY16', 16]] as const) {
+    for (const [name, len] of [
+      ['KEY32', 32],
+      ['KEY4096', 4096],
+      ['KEY16', 16],
+    ] as const) {
       const f = path.join(dir, name.toLowerCase());
       fs.writeFileSync(f, crypto.randomBytes(len));
       keys[name] = f;
@@ -175,7 +212,19 @@ for (const rel of ORACLE_RELEASES) {
     }
     // segments on one disk: K cases get room for their grown size; O cases hold our images
     const lines: string[] = [];
-    const plan: Array<{ c: Case; kind: 'K' | 'O'; i: number; st: number; n: number; dst: number; dn: number; img?: string; data?: string; ourSha?: string; ourSectors?: number }> = [];
+    const plan: Array<{
+      c: Case;
+      kind: 'K' | 'O';
+      i: number;
+      st: number;
+      n: number;
+      dst: number;
+      dn: number;
+      img?: string;
+      data?: string;
+      ourSha?: string;
+      ourSectors?: number;
+    }> = [];
     let next = 0;
     const seg = (mib: number) => {
       const s = next;
@@ -197,7 +246,9 @@ for (const rel of ORACLE_RELEASES) {
         const dn = c.dataMib ? c.dataMib * 2048 : 0;
         const rs = c.resize && c.resize.how !== 'shrink' ? c.resize.how : 'none';
         plan.push({ c, kind: 'K', i, st, n, dst, dn });
-        lines.push(['K', i, st, n, c.dataMib ? dst : '-', dn, rs, grow * 2048, words(c.fmt, guestKeys).join(' '), words(c.open, guestKeys).join(' ')].join('|'));
+        lines.push(
+          ['K', i, st, n, c.dataMib ? dst : '-', dn, rs, grow * 2048, words(c.fmt, guestKeys).join(' '), words(c.open, guestKeys).join(' ')].join('|'),
+        );
         i++;
       }
       // O: we make it (format, write 1 MiB, resize), the kernel reads it
@@ -304,7 +355,11 @@ for (const rel of ORACLE_RELEASES) {
     assert.deepEqual(failures, [], `Linux ${done![1]}`);
     // the kept set: every case but those NO_MODULE names (both ways), and not empty
     const expectNa = plan.filter((p) => NO_MODULE[rel.release].includes(algOf(p.c))).map((p) => `${p.kind === 'K' ? 'kernel-made' : 'ours'} ${p.c.id}`);
-    assert.deepEqual(na.map((n) => n.replace(/ \(.*$/, '')), expectNa, 'the N/A cases are exactly those NO_MODULE names');
+    assert.deepEqual(
+      na.map((n) => n.replace(/ \(.*$/, '')),
+      expectNa,
+      'the N/A cases are exactly those NO_MODULE names',
+    );
     assert.ok(plan.length - na.length > 0 && plan.length - na.length === plan.length - expectNa.length, `${plan.length - na.length} cases kept`);
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -46,7 +46,12 @@ export function fakeSystem(c: Map<string, string[]>): SystemFiles & { cleanup():
   fs.mkdirSync(path.join(sys, 'dev', 'block'), { recursive: true });
   fs.mkdirSync(path.join(proc, 'self'), { recursive: true });
   fs.mkdirSync(dev);
-  const uuids = new Map(section(c, 'info').map((l) => { const f = l.split('|'); return [f[0]!, f[7] ?? '']; }));
+  const uuids = new Map(
+    section(c, 'info').map((l) => {
+      const f = l.split('|');
+      return [f[0]!, f[7] ?? ''];
+    }),
+  );
   const block = (name: string, devno: string, size: number) => {
     const d = path.join(sys, 'class', 'block', name);
     fs.mkdirSync(path.join(d, 'holders'), { recursive: true });
@@ -61,7 +66,12 @@ export function fakeSystem(c: Map<string, string[]>): SystemFiles & { cleanup():
   for (const minor of disks) block(`vd${String.fromCharCode(97 + Number(minor) / 16)}`, `254:${minor}`, 65536);
   for (const l of section(c, 'sysfs')) {
     const kn = l.split(' ')[0]!;
-    const f = Object.fromEntries(l.split(' ').slice(1).map((kv) => kv.split('=') as [string, string]));
+    const f = Object.fromEntries(
+      l
+        .split(' ')
+        .slice(1)
+        .map((kv) => kv.split('=') as [string, string]),
+    );
     const d = block(kn, f.dev!, Number(f.size));
     fs.mkdirSync(path.join(d, 'dm'));
     fs.writeFileSync(path.join(d, 'dm', 'name'), `${f.name}\n`);

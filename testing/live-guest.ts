@@ -90,16 +90,35 @@ async function volumes(): Promise<unknown> {
   fs.writeFileSync('/tmp/k2', Buffer.from(JKEY_HEX, 'hex'));
   sh('integritysetup format -q --no-wipe /dev/vdb');
   sh('integritysetup format -q --no-wipe /dev/vdc');
-  sh('integritysetup format -q --no-wipe --integrity hmac-sha256 --integrity-key-file /tmp/k1 --integrity-key-size 32 --journal-integrity hmac-sha256 --journal-integrity-key-file /tmp/k2 --journal-integrity-key-size 32 /dev/vdd');
+  sh(
+    'integritysetup format -q --no-wipe --integrity hmac-sha256 --integrity-key-file /tmp/k1 --integrity-key-size 32 --journal-integrity hmac-sha256 --journal-integrity-key-file /tmp/k2 --journal-integrity-key-size 32 /dev/vdd',
+  );
   fs.rmSync('/tmp/k1');
   fs.rmSync('/tmp/k2');
-  sh('echo -n pass | cryptsetup luksFormat -q --type luks2 --integrity hmac-sha256 --integrity-no-wipe --pbkdf pbkdf2 --pbkdf-force-iterations 1000 /dev/vde -');
+  sh(
+    'echo -n pass | cryptsetup luksFormat -q --type luks2 --integrity hmac-sha256 --integrity-no-wipe --pbkdf pbkdf2 --pbkdf-force-iterations 1000 /dev/vde -',
+  );
   sh('echo -n pass | cryptsetup open /dev/vde lk -');
   const activations: ControlResult[] = [];
   activations.push(await runControl({ action: 'activate', spec: { device: '/dev/vdb', name: 'ja' } }));
-  activations.push(await runControl({ action: 'activate', spec: { device: '/dev/vdc', name: 'bb', mode: 'bitmap', bitmapSectorsPerBit: 8192, bitmapFlushTimeMs: 5000 } }));
+  activations.push(
+    await runControl({ action: 'activate', spec: { device: '/dev/vdc', name: 'bb', mode: 'bitmap', bitmapSectorsPerBit: 8192, bitmapFlushTimeMs: 5000 } }),
+  );
   // keys as bytes: through FIFOs to the real integritysetup
-  activations.push(await runControl({ action: 'activate', spec: { device: '/dev/vdd', name: 'hm', integrity: 'hmac-sha256', integrityKey: { bytes: Buffer.from(KEY_HEX, 'hex') }, journalIntegrity: 'hmac-sha256', journalIntegrityKey: { bytes: Buffer.from(JKEY_HEX, 'hex') }, allowDiscards: true } }));
+  activations.push(
+    await runControl({
+      action: 'activate',
+      spec: {
+        device: '/dev/vdd',
+        name: 'hm',
+        integrity: 'hmac-sha256',
+        integrityKey: { bytes: Buffer.from(KEY_HEX, 'hex') },
+        journalIntegrity: 'hmac-sha256',
+        journalIntegrityKey: { bytes: Buffer.from(JKEY_HEX, 'hex') },
+        allowDiscards: true,
+      },
+    }),
+  );
   // an image file through a loop device: discovery names the file
   sh('truncate -s 16M /tmp/loop.img');
   const loop = sh('losetup -f --show /tmp/loop.img').trim();
@@ -117,7 +136,9 @@ async function volumes(): Promise<unknown> {
   } finally {
     await client.close();
   }
-  const superblocks = Object.fromEntries(list.filter((v) => v.superblock_device).map((v) => [v.name, readSuperblockDirect(v.superblock_device!, v.table.offset)]));
+  const superblocks = Object.fromEntries(
+    list.filter((v) => v.superblock_device).map((v) => [v.name, readSuperblockDirect(v.superblock_device!, v.table.offset)]),
+  );
   // start a recalculation of a volume that never had one (bb: status "-")
   const before = dmStatus('bb');
   const start = await runControl({ action: 'recalc-start', name: 'bb' });
@@ -127,11 +148,17 @@ async function volumes(): Promise<unknown> {
     after = dmStatus('bb');
   }
   const bbTable = sh('dmsetup table bb').trim();
-  const closeRefusal = await runControl({ action: 'deactivate', name: 'lk_dif' }).then(() => '', (e: Error) => e.message);
+  const closeRefusal = await runControl({ action: 'deactivate', name: 'lk_dif' }).then(
+    () => '',
+    (e: Error) => e.message,
+  );
   return {
     activations: activations.map((a) => ({ plan: a.plan, after: a.after })),
     keys_delivered: showkeys.includes(`internal_hash:hmac(sha256):${KEY_HEX}`) && showkeys.includes(`journal_mac:hmac(sha256):${JKEY_HEX}`),
-    list, via_helper: viaHelper, helper_refusal: helperRefusal, superblocks,
+    list,
+    via_helper: viaHelper,
+    helper_refusal: helperRefusal,
+    superblocks,
     recalc_start: { before, result: { plan: start.plan, after: start.after, reloaded: start.reloaded }, finished: after, table: bbTable },
     close_refusal: closeRefusal,
     dmsetup_table: sh('dmsetup table'),
@@ -187,28 +214,45 @@ async function recalc(): Promise<unknown> {
   await sleep(1500);
   const reopened2 = clean(sampler.add(await readLiveSample('rc')));
   const out = {
-    activate: activate.plan, watched, direct, buffered, buffered0, beforeReset,
-    reset: { plan: reset.plan, after_reset: reset.after_reset, after: reset.after, message: reset.message }, tableAfterReset, afterReset,
-    suspend: { plan: suspend.plan, s1, s2, persisted: persistedSuspended }, resumed,
-    deactivate: { plan: deactivate.plan, gone, persisted: persistedClosed }, reopened, reopened2,
+    activate: activate.plan,
+    watched,
+    direct,
+    buffered,
+    buffered0,
+    beforeReset,
+    reset: { plan: reset.plan, after_reset: reset.after_reset, after: reset.after, message: reset.message },
+    tableAfterReset,
+    afterReset,
+    suspend: { plan: suspend.plan, s1, s2, persisted: persistedSuspended },
+    resumed,
+    deactivate: { plan: deactivate.plan, gone, persisted: persistedClosed },
+    reopened,
+    reopened2,
   };
   sh('integritysetup close rc; dmsetup remove slow');
   return out;
 }
 
-async function scrubRun(name: string, opts: { maxBytesPerSecond?: number; pauseAt?: number } = {}): Promise<{ final: LiveScrubProgress; events: number; pausedAt: number | null }> {
+async function scrubRun(
+  name: string,
+  opts: { maxBytesPerSecond?: number; pauseAt?: number } = {},
+): Promise<{ final: LiveScrubProgress; events: number; pausedAt: number | null }> {
   let events = 0;
   let pausedAt: number | null = null;
   let handle: Awaited<ReturnType<typeof startLiveScrub>> | null = null;
   let pausing = false;
-  handle = await startLiveScrub(name, (p) => {
-    events++;
-    if (opts.pauseAt !== undefined && !pausing && p.state === 'running' && p.position_sector >= opts.pauseAt) {
-      pausing = true;
-      pausedAt = p.position_sector;
-      void handle?.pause();
-    }
-  }, opts.maxBytesPerSecond ? { maxBytesPerSecond: opts.maxBytesPerSecond } : {});
+  handle = await startLiveScrub(
+    name,
+    (p) => {
+      events++;
+      if (opts.pauseAt !== undefined && !pausing && p.state === 'running' && p.position_sector >= opts.pauseAt) {
+        pausing = true;
+        pausedAt = p.position_sector;
+        void handle?.pause();
+      }
+    },
+    opts.maxBytesPerSecond ? { maxBytesPerSecond: opts.maxBytesPerSecond } : {},
+  );
   const final = await handle.finished;
   return { final, events, pausedAt };
 }
@@ -222,7 +266,10 @@ async function scrub(): Promise<unknown> {
   fs.writeFileSync('/mnt/ex/file1', marker);
   sh('yes data | head -c 3000000 > /mnt/ex/file2; sync');
   // the journal holds the new blocks until it is written back: a suspend/resume does that (confirmed: mounted)
-  const unconfirmed = await runControl({ action: 'suspend', name: 'ex' }).then(() => '', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
+  const unconfirmed = await runControl({ action: 'suspend', name: 'ex' }).then(
+    () => '',
+    (e: Error & { code?: string }) => `${e.code}: ${e.message}`,
+  );
   await runControl({ action: 'suspend', name: 'ex' }, { confirm: true });
   await runControl({ action: 'resume', name: 'ex' });
   const mapped = findOnDevice('/dev/mapper/ex', marker.subarray(0, 32));
@@ -235,7 +282,11 @@ async function scrub(): Promise<unknown> {
   const saved = readLiveScrubState('ex');
   // the file system stays usable while its device is scrubbed
   const during = spawn('sh', ['-c', 'sleep 1; echo written-during-scrub > /mnt/ex/during && sync && cat /mnt/ex/during']);
-  const duringOut = new Promise<string>((r) => { let o = ''; during.stdout.on('data', (d) => (o += d)); during.on('close', () => r(o.trim())); });
+  const duringOut = new Promise<string>((r) => {
+    let o = '';
+    during.stdout.on('data', (d) => (o += d));
+    during.on('close', () => r(o.trim()));
+  });
   const second = await scrubRun('ex', { maxBytesPerSecond: 16 << 20 });
   const counter1 = dmStatus('ex').mismatches;
   // what the bad block holds, read through the kernel's device while mounted; debugfs (read-only) on the same device
@@ -244,7 +295,10 @@ async function scrub(): Promise<unknown> {
   const dbg = (cmd: string) => sh(`debugfs -R ${JSON.stringify(cmd)} /dev/mapper/ex 2>/dev/null`);
   const icheck = dbg(`icheck ${fsBlock}`).trim().split(/\s+/).at(-1) ?? '';
   const mapping = {
-    fs: m.result.fs, block_size: m.result.block_size, may_be_stale: m.result.may_be_stale, device: m.device,
+    fs: m.result.fs,
+    block_size: m.result.block_size,
+    may_be_stale: m.result.may_be_stale,
+    device: m.device,
     files: m.result.items.flatMap((i) => (i.kind === 'file' ? [{ inode: i.inode, paths: i.paths, byte_ranges: i.byte_ranges }] : [])),
     kinds: m.result.items.map((i) => i.kind),
     debugfs: { block: fsBlock, icheck, ncheck: /^\d+$/.test(icheck) ? dbg(`ncheck ${icheck}`) : '' },
@@ -265,7 +319,22 @@ async function scrub(): Promise<unknown> {
   const luks = await scrubRun('lk_dif');
   const difCounter = dmStatus('lk_dif').mismatches;
   sh('cryptsetup close lk');
-  return { unconfirmed, mapped, physical, bad_sector: bad, counter0, counter1, mapping, first, saved_position: saved?.position_sector ?? null, saved_state: saved?.state ?? null, second, during: await duringOut, luks, dif_counter: difCounter };
+  return {
+    unconfirmed,
+    mapped,
+    physical,
+    bad_sector: bad,
+    counter0,
+    counter1,
+    mapping,
+    first,
+    saved_position: saved?.position_sector ?? null,
+    saved_state: saved?.state ?? null,
+    second,
+    during: await duringOut,
+    luks,
+    dif_counter: difCounter,
+  };
 }
 
 const scenarios: Record<string, () => Promise<unknown>> = { volumes, recalc, scrub };

@@ -25,7 +25,11 @@ async function main(): Promise<unknown> {
   const s = await startServer({ dataDir: '/tmp/d', port: 0, newToken: true, pollMs: 0 });
   // biome-ignore lint/suspicious/noExplicitAny: the answers go back to the host test as JSON, typed there (GuestData)
   const api = async (cmd: string, args: unknown[]): Promise<{ ok: boolean; body: any }> => {
-    const r = await fetch(`http://127.0.0.1:${s.port}/api/${cmd}`, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: JSON.stringify(args) });
+    const r = await fetch(`http://127.0.0.1:${s.port}/api/${cmd}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(args),
+    });
     return { ok: r.ok, body: await r.json() };
   };
   try {
@@ -38,15 +42,26 @@ async function main(): Promise<unknown> {
     }
     // a process holds the device: suspend asks first
     const fd = fs.openSync('/dev/mapper/live', 'r');
-    let asked: unknown, confirmed: unknown, suspendedInfo = '', resumed: unknown;
+    let asked: unknown,
+      confirmed: unknown,
+      suspendedInfo = '',
+      resumed: unknown;
     try {
       const plan = (await api('planLive', [{ action: 'suspend', name: 'live' }])).body;
-      asked = { plan, answer: (await api('controlLive', [{ action: 'suspend', name: 'live' }])).body, info: sh('dmsetup info -c --noheadings -o attr live').trim() };
+      asked = {
+        plan,
+        answer: (await api('controlLive', [{ action: 'suspend', name: 'live' }])).body,
+        info: sh('dmsetup info -c --noheadings -o attr live').trim(),
+      };
       confirmed = (await api('controlLive', [{ action: 'suspend', name: 'live', confirm: true }])).body;
       suspendedInfo = sh('dmsetup info -c --noheadings -o attr live').trim();
       await sleep(1500);
       const afterSuspend = (await api('watchLive', ['live'])).body.snapshot;
-      resumed = { suspended_snapshot: afterSuspend, answer: (await api('controlLive', [{ action: 'resume', name: 'live' }])).body, info: sh('dmsetup info -c --noheadings -o attr live').trim() };
+      resumed = {
+        suspended_snapshot: afterSuspend,
+        answer: (await api('controlLive', [{ action: 'resume', name: 'live' }])).body,
+        info: sh('dmsetup info -c --noheadings -o attr live').trim(),
+      };
     } finally {
       fs.closeSync(fd);
     }
@@ -60,7 +75,12 @@ async function main(): Promise<unknown> {
     const scrubLater = (await api('liveScrubProgress', ['live'])).body;
     // the same host over the privileged helper (started directly as root: no polkit agent here), as the desktop
     // app runs it through pkexec
-    const helperHost = await EngineHost.create({ dataDir: '/tmp/d2', pollMs: 0, autoMapDamage: false, liveBackend: new PrivilegedClient({ argv: [process.execPath, fileURLToPath(new URL('../engine/live/privileged-main.js', import.meta.url))] }) });
+    const helperHost = await EngineHost.create({
+      dataDir: '/tmp/d2',
+      pollMs: 0,
+      autoMapDamage: false,
+      liveBackend: new PrivilegedClient({ argv: [process.execPath, fileURLToPath(new URL('../engine/live/privileged-main.js', import.meta.url))] }),
+    });
     let viaHelper: unknown;
     try {
       const o = await helperHost.liveVolumes();
@@ -70,13 +90,34 @@ async function main(): Promise<unknown> {
       await helperHost.close();
     }
     return {
-      scrub: { start: scrubStart, paused: scrubPaused, later: scrubLater }, via_helper: viaHelper, kernel: sh('uname -r').trim(), integritysetup: sh('integritysetup --version').trim(), overview, watched, asked, confirmed, suspended_info: suspendedInfo, resumed, after, after_dmsetup: dmStatus('live'), refused };
+      scrub: { start: scrubStart, paused: scrubPaused, later: scrubLater },
+      via_helper: viaHelper,
+      kernel: sh('uname -r').trim(),
+      integritysetup: sh('integritysetup --version').trim(),
+      overview,
+      watched,
+      asked,
+      confirmed,
+      suspended_info: suspendedInfo,
+      resumed,
+      after,
+      after_dmsetup: dmStatus('live'),
+      refused,
+    };
   } finally {
     await s.close();
   }
 }
 
 main().then(
-  (data) => { process.stdout.write(`LIVE-HOST-RESULT ${JSON.stringify({ ok: true, data })}\n`); process.exit(0); },
-  (e: Error) => { process.stdout.write(`LIVE-HOST-RESULT ${JSON.stringify({ ok: false, error: `${e.stack ?? e.message}${e.cause ? ` (cause: ${String((e.cause as Error).stack ?? e.cause)})` : ''}` })}\n`); process.exit(0); },
+  (data) => {
+    process.stdout.write(`LIVE-HOST-RESULT ${JSON.stringify({ ok: true, data })}\n`);
+    process.exit(0);
+  },
+  (e: Error) => {
+    process.stdout.write(
+      `LIVE-HOST-RESULT ${JSON.stringify({ ok: false, error: `${e.stack ?? e.message}${e.cause ? ` (cause: ${String((e.cause as Error).stack ?? e.cause)})` : ''}` })}\n`,
+    );
+    process.exit(0);
+  },
 );

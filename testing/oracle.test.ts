@@ -12,7 +12,7 @@ const bootFault = `[    0.912000] Freeing initrd memory: 10240K
 [    1.204963] Kernel panic - not syncing: Fatal exception in interrupt
 `;
 
-test('oracle: a panic while booting, before init, is a boot to retry; a panic after init or a sysrq crash is the script\'s result', () => {
+test("oracle: a panic while booting, before init, is a boot to retry; a panic after init or a sysrq crash is the script's result", () => {
   assert.equal(panickedBeforeInit(bootFault), true);
   const afterInit = `[    1.5] Run /init as init process\n[    9.1] oracle: starting script\n[   12.0] Kernel panic - not syncing: Fatal exception\n`;
   assert.equal(panickedBeforeInit(afterInit), false);

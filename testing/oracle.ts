@@ -35,7 +35,11 @@ export interface OracleResult {
 
 /** Runs `script` (sh source) in the guest with `disks` as /dev/vda, /dev/vdb, …; files copied to /oracle/NAME;
  *  `node`: a folder the guest sees read-only at /project, with the host's node (oracle `run --node`). */
-export function runOracle(script: string, disks: string[], opts: { files?: string[]; timeoutSec?: number; env?: Record<string, string>; release?: OracleRelease; node?: string } = {}): OracleResult {
+export function runOracle(
+  script: string,
+  disks: string[],
+  opts: { files?: string[]; timeoutSec?: number; env?: Record<string, string>; release?: OracleRelease; node?: string } = {},
+): OracleResult {
   const dir = fs.mkdtempSync(path.join(path.dirname(disks[0] ?? '/tmp/x'), 'oracle-'));
   const sh = path.join(dir, 'script.sh');
   fs.writeFileSync(sh, script);

@@ -5,7 +5,10 @@ import { parseArgs } from 'node:util';
 import { startServer } from '../host/serve.js';
 import { FakeLiveBackend } from './fake-live-backend.js';
 
-const { values, positionals } = parseArgs({ options: { 'data-dir': { type: 'string' }, rate: { type: 'string' }, 'scrub-rate': { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { 'data-dir': { type: 'string' }, rate: { type: 'string' }, 'scrub-rate': { type: 'string' } },
+  allowPositionals: true,
+});
 const backend = new FakeLiveBackend({
   ...(values.rate ? { rate: Number(values.rate) } : {}),
   ...(values['scrub-rate'] ? { scrubRate: Number(values['scrub-rate']) } : {}),
@@ -13,5 +16,8 @@ const backend = new FakeLiveBackend({
 const s = await startServer({ dataDir: values['data-dir'], images: positionals, newToken: true, liveBackend: backend, pollMs: 0 });
 process.stdout.write(`Dashboard: ${s.url}\n`);
 process.once('SIGTERM', () => {
-  void s.close().then(() => process.exit(0), () => process.exit(1));
+  void s.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 });

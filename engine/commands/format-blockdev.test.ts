@@ -40,7 +40,10 @@ test('block device: held (O_EXCL) → refused, nothing written; free → formatt
     const vol = openVolume(dev, { readOnly: true });
     assert.equal(vol.sb.provided_data_sectors, r.plan.superblock.provided_data_sectors);
     assert.equal(vol.meta.size, 2 << 20);
-    assert.equal(vol.target.verify(0, vol.sb.provided_data_sectors, () => {}), 0);
+    assert.equal(
+      vol.target.verify(0, vol.sb.provided_data_sectors, () => {}),
+      0,
+    );
     vol.close();
     assert.ok(r.plan.superblock.provided_data_sectors * SECTOR_SIZE < 2 << 20);
   } finally {

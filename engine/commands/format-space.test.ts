@@ -20,14 +20,23 @@ function smallFs(): { dir: string; done(): void } | string {
 
 test('a wipe that cannot fit is refused before the first byte, naming the space needed and free; --no-wipe still formats', (t) => {
   const f = smallFs();
-  if (typeof f === 'string') { skipUnless(t, f); return; }
+  if (typeof f === 'string') {
+    skipUnless(t, f);
+    return;
+  }
   try {
     const img = path.join(f.dir, 'big.img');
-    assert.throws(() => formatVolume(img, { size: 64 << 20 }), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'ENOSPC');
-      assert.match(e.message, /^not enough free space to wipe .*big\.img: the wipe writes every block, 64\.0 MiB of which the file does not hold yet, and its file system has 1[0-9]\.\d MiB free/);
-      return true;
-    });
+    assert.throws(
+      () => formatVolume(img, { size: 64 << 20 }),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ENOSPC');
+        assert.match(
+          e.message,
+          /^not enough free space to wipe .*big\.img: the wipe writes every block, 64\.0 MiB of which the file does not hold yet, and its file system has 1[0-9]\.\d MiB free/,
+        );
+        return true;
+      },
+    );
     assert.equal(fs.existsSync(img), false, 'the new image is not left behind');
     // an existing sparse file: the same refusal, and not one byte written into it
     const sparse = path.join(f.dir, 'sparse.img');

@@ -121,7 +121,8 @@ function isPow2(v: number): boolean {
 export function checkFormatOptions(o: FormatOptions): { algorithm: string; tagSize: number; log2SectorsPerBlock: number; tagSizeWarning: string | null } {
   const algorithm = o.integrity ?? 'crc32c';
   const info = algorithmInfo(algorithm);
-  if (info.keyed && !o.integrityKey) throw new IntegrityStudioError(`--integrity ${algorithm} needs a key: give --integrity-key-file (and --integrity-key-size)`);
+  if (info.keyed && !o.integrityKey)
+    throw new IntegrityStudioError(`--integrity ${algorithm} needs a key: give --integrity-key-file (and --integrity-key-size)`);
   if (!info.keyed && o.integrityKey) throw new IntegrityStudioError(`--integrity ${algorithm} takes no key, but --integrity-key-file was given`);
   let tagSizeWarning: string | null = null;
   let tagSize = info.digestSize;
@@ -194,7 +195,10 @@ export function planFormat(o: FormatOptions, deviceSectors: number, dataDeviceSe
   let flags = 0;
   if (o.journalIntegrity) flags |= SB_FLAG_HAVE_JOURNAL_MAC;
   const j = journalGeometry(c.tagSize, c.log2SectorsPerBlock, !!o.journalIntegrity);
-  if (j.journal_entries_per_sector === 0) throw new IntegrityStudioError(`tag size ${c.tagSize} is too large for ${SECTOR_SIZE << c.log2SectorsPerBlock}-byte sectors: a journal entry does not fit in a journal sector`);
+  if (j.journal_entries_per_sector === 0)
+    throw new IntegrityStudioError(
+      `tag size ${c.tagSize} is too large for ${SECTOR_SIZE << c.log2SectorsPerBlock}-byte sectors: a journal entry does not fit in a journal sector`,
+    );
   let journalSections = Math.floor(journalSectors / j.journal_section_sectors) || 1;
   const salt = Buffer.alloc(SALT_SIZE);
   if (!o.legacyHmac) {
@@ -204,7 +208,9 @@ export function planFormat(o: FormatOptions, deviceSectors: number, dataDeviceSe
   let log2Interleave = 0;
   let provided: number;
   const tooSmall = (what: string) =>
-    new IntegrityStudioError(`${what} is too small for dm-integrity with these options (${deviceSectors * SECTOR_SIZE} bytes${metaDev ? `, data device ${dataSectors * SECTOR_SIZE} bytes` : ''}): superblock and journal need ${(SB_SECTORS + journalSections * j.journal_section_sectors + 8) * SECTOR_SIZE} bytes${o.journalSize ? ' (try a smaller --journal-size)' : ''}`);
+    new IntegrityStudioError(
+      `${what} is too small for dm-integrity with these options (${deviceSectors * SECTOR_SIZE} bytes${metaDev ? `, data device ${dataSectors * SECTOR_SIZE} bytes` : ''}): superblock and journal need ${(SB_SECTORS + journalSections * j.journal_section_sectors + 8) * SECTOR_SIZE} bytes${o.journalSize ? ' (try a smaller --journal-size)' : ''}`,
+    );
   const base = (): Omit<LayoutParams, 'provided_data_sectors'> => ({
     tag_size: c.tagSize,
     log2_sectors_per_block: c.log2SectorsPerBlock,
@@ -231,7 +237,8 @@ export function planFormat(o: FormatOptions, deviceSectors: number, dataDeviceSe
   } else {
     const spb = 1 << c.log2SectorsPerBlock;
     provided = dataSectors - (dataSectors % spb);
-    if (!provided) throw new IntegrityStudioError(`the data device is too small (${dataSectors * SECTOR_SIZE} bytes; at least one ${spb * SECTOR_SIZE}-byte block)`);
+    if (!provided)
+      throw new IntegrityStudioError(`the data device is too small (${dataSectors * SECTOR_SIZE} bytes; at least one ${spb * SECTOR_SIZE}-byte block)`);
     const wanted = journalSections;
     for (;;) {
       // the largest journal_sections <= wanted that fits, bit by bit from the top (try_smaller_buffer loop)
@@ -321,7 +328,8 @@ export function checkFreeSpace(files: string[]): void {
       const mib = formatBytes;
       throw new IntegrityStudioError(
         `not enough free space to wipe ${f}: the wipe writes every block, ${mib(need)} of which the file does not hold yet, and its file system has ${mib(free)} free; free some space, choose a smaller size, or format without the wipe (--no-wipe)`,
-        'ENOSPC', { field: 'size', detail: { path: f, need, free } },
+        'ENOSPC',
+        { field: 'size', detail: { path: f, need, free } },
       );
     }
   }
@@ -334,15 +342,25 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
   if (!fs.existsSync(path)) {
     const dir = pathDir(path);
     if (!fs.existsSync(dir)) throw new IntegrityStudioError(`folder ${dir} does not exist`, 'ENOENT', { field: 'path', detail: { path, folder: dir } });
-    if (o.size === undefined) throw new IntegrityStudioError(`${path}: no such file or device (give --size to create a new image file)`, 'ENOENT', { field: 'size', detail: { path } });
-    if (/^\/dev\//.test(fs.realpathSync(dir) + '/')) throw new IntegrityStudioError(`${path}: no such device (--size creates image files, not device nodes)`, 'ENODEV', { field: 'size', detail: { path } });
-    if (o.size < 8 * SECTOR_SIZE || o.size % SECTOR_SIZE) throw new IntegrityStudioError(`--size ${o.size} must be a multiple of 512 bytes and at least 4096`, 'EINVAL', { field: 'size', detail: { size: o.size } });
+    if (o.size === undefined)
+      throw new IntegrityStudioError(`${path}: no such file or device (give --size to create a new image file)`, 'ENOENT', { field: 'size', detail: { path } });
+    if (/^\/dev\//.test(fs.realpathSync(dir) + '/'))
+      throw new IntegrityStudioError(`${path}: no such device (--size creates image files, not device nodes)`, 'ENODEV', { field: 'size', detail: { path } });
+    if (o.size < 8 * SECTOR_SIZE || o.size % SECTOR_SIZE)
+      throw new IntegrityStudioError(`--size ${o.size} must be a multiple of 512 bytes and at least 4096`, 'EINVAL', {
+        field: 'size',
+        detail: { size: o.size },
+      });
   } else if (o.size !== undefined) {
     throw new IntegrityStudioError(`${path} already exists: --size only creates new image files`, 'EEXIST', { field: 'size', detail: { path } });
   }
-  if (o.dataDevice && !fs.existsSync(o.dataDevice)) throw new IntegrityStudioError(`${o.dataDevice}: no such file or device`, 'ENOENT', { field: 'dataDevice', detail: { path: o.dataDevice } });
+  if (o.dataDevice && !fs.existsSync(o.dataDevice))
+    throw new IntegrityStudioError(`${o.dataDevice}: no such file or device`, 'ENOENT', { field: 'dataDevice', detail: { path: o.dataDevice } });
   if (o.dataDevice && fs.existsSync(path) && fs.realpathSync(path) === fs.realpathSync(o.dataDevice)) {
-    throw new IntegrityStudioError(`--data-device ${o.dataDevice} is the device itself: give a separate data device, or none`, 'EINVAL', { field: 'dataDevice', detail: { path: o.dataDevice } });
+    throw new IntegrityStudioError(`--data-device ${o.dataDevice} is the device itself: give a separate data device, or none`, 'EINVAL', {
+      field: 'dataDevice',
+      detail: { path: o.dataDevice },
+    });
   }
   let meta: BlockDevice | null = null;
   let data: BlockDevice | null = null;
@@ -369,7 +387,10 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
     const found: Signature[] = created ? [] : probeSignatures(meta).map((s) => ({ ...s, device: path }));
     if (data !== meta && !o.noWipe) found.push(...probeSignatures(data).map((s) => ({ ...s, device: o.dataDevice! })));
     if (found.length && !o.force) {
-      throw new IntegrityStudioError(`${describeSignatures(found)}; use --force to overwrite it`, 'EEXIST', { field: 'force', detail: { found: describeSignatures(found) } });
+      throw new IntegrityStudioError(`${describeSignatures(found)}; use --force to overwrite it`, 'EEXIST', {
+        field: 'force',
+        detail: { found: describeSignatures(found) },
+      });
     }
     // a wipe writes every block: a sparse image needs the space of every block it has not allocated yet, and a full
     // file system would stop the wipe part way (a half-formatted volume); refuse before the first byte instead
@@ -385,7 +406,12 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
       readOnly: false,
     };
     const sb = plan.superblock;
-    const hasher = createTagHasher({ algorithm: volOpts.integrity!, key: o.integrityKey, salt: sb.flags & SB_FLAG_FIXED_HMAC ? sb.salt : null, tagSize: sb.integrity_tag_size });
+    const hasher = createTagHasher({
+      algorithm: volOpts.integrity!,
+      key: o.integrityKey,
+      salt: sb.flags & SB_FLAG_FIXED_HMAC ? sb.salt : null,
+      tagSize: sb.integrity_tag_size,
+    });
     const target = new IntegrityTarget(sb, plan.geometry, meta, data, hasher);
     const m = meta;
     const d = data;
@@ -405,9 +431,7 @@ export function formatVolume(path: string, o: FormatOptions, onProgress?: (done:
     // journal MAC / encryption: fail here, before the first write, if the keys cannot seal a section
     if (o.journalIntegrity || o.journalCrypt) sectionSealer(vol)(Buffer.alloc(plan.geometry.journal_section_sectors * SECTOR_SIZE), 0);
     const message =
-      o.dataDevice && !o.noWipe
-        ? `This will overwrite data on ${path} and ${o.dataDevice} irrevocably.`
-        : `This will overwrite data on ${path} irrevocably.`;
+      o.dataDevice && !o.noWipe ? `This will overwrite data on ${path} and ${o.dataDevice} irrevocably.` : `This will overwrite data on ${path} irrevocably.`;
     if (o.confirm && !o.confirm(message, found)) throw new IntegrityStudioError('Operation aborted.', 'ECANCELED');
 
     started = true;

@@ -71,7 +71,8 @@ export function resizeVolume(path: string, o: ResizeOptions): ResizeResult {
   };
   const curBytes = fs.statSync(dataFile).size;
   if (o.sizeSectors !== undefined) {
-    if (o.sizeSectors <= 0 || o.sizeSectors % spb) throw new IntegrityStudioError(`--size ${o.sizeSectors} must be a positive multiple of the ${spb * SECTOR_SIZE}-byte sector size (in 512-byte sectors)`);
+    if (o.sizeSectors <= 0 || o.sizeSectors % spb)
+      throw new IntegrityStudioError(`--size ${o.sizeSectors} must be a positive multiple of the ${spb * SECTOR_SIZE}-byte sector size (in 512-byte sectors)`);
   }
   // the device size that provides exactly the wanted sectors (calculate_device_limits), or the device as it is
   let newBytes = curBytes;
@@ -79,7 +80,9 @@ export function resizeVolume(path: string, o: ResizeOptions): ResizeResult {
     const g = computeGeometry({ ...params, provided_data_sectors: o.sizeSectors });
     newBytes = (metaDev ? o.sizeSectors : g.data_device_sectors_needed) * SECTOR_SIZE;
     if (!isRegular(dataFile) && newBytes !== curBytes) {
-      throw new IntegrityStudioError(`${dataFile} is a block device: its size is fixed here; resize the device itself (lvresize, …) and run resize without --size`);
+      throw new IntegrityStudioError(
+        `${dataFile} is a block device: its size is fixed here; resize the device itself (lvresize, …) and run resize without --size`,
+      );
     }
   }
   const newP = providedDataSectors(params, newBytes / SECTOR_SIZE, newBytes / SECTOR_SIZE);
@@ -90,10 +93,19 @@ export function resizeVolume(path: string, o: ResizeOptions): ResizeResult {
   const grow = newP > oldP;
   if (grow && !o.wipe && !recalcAllowed(sb, o)) {
     // integritysetup: "Setting recalculate flag is not supported, you may consider using --wipe instead."
-    throw new IntegrityStudioError('the kernel refuses to recalculate a keyed hash without a journal MAC (an attacker could forge tags while it runs): grow it with --wipe instead');
+    throw new IntegrityStudioError(
+      'the kernel refuses to recalculate a keyed hash without a journal MAC (an attacker could forge tags while it runs): grow it with --wipe instead',
+    );
   }
   if (newP === oldP) {
-    return { old_provided_data_sectors: oldP, new_provided_data_sectors: oldP, device_bytes: curBytes, action: 'none', new_area: null, recalc_sector: sb.flags & SB_FLAG_RECALCULATING ? sb.recalc_sector : null };
+    return {
+      old_provided_data_sectors: oldP,
+      new_provided_data_sectors: oldP,
+      device_bytes: curBytes,
+      action: 'none',
+      new_area: null,
+      recalc_sector: sb.flags & SB_FLAG_RECALCULATING ? sb.recalc_sector : null,
+    };
   }
 
   // 1. the device: grown first (sparse), shrunk last
@@ -140,10 +152,18 @@ export function resizeVolume(path: string, o: ResizeOptions): ResizeResult {
 /** The provided sectors a device of `deviceBytes` gives this layout (get_provided_data_sectors). */
 export function resizeFit(sb: Superblock, metaDev: boolean, deviceBytes: number): number {
   const n = Math.floor(deviceBytes / SECTOR_SIZE);
-  return providedDataSectors({
-    tag_size: sb.integrity_tag_size, log2_sectors_per_block: sb.log2_sectors_per_block, log2_interleave_sectors: sb.log2_interleave_sectors,
-    journal_sections: sb.journal_sections, flags: sb.flags, meta_dev: metaDev,
-  }, n, n);
+  return providedDataSectors(
+    {
+      tag_size: sb.integrity_tag_size,
+      log2_sectors_per_block: sb.log2_sectors_per_block,
+      log2_interleave_sectors: sb.log2_interleave_sectors,
+      journal_sections: sb.journal_sections,
+      flags: sb.flags,
+      meta_dev: metaDev,
+    },
+    n,
+    n,
+  );
 }
 
 /** Whether growing without --wipe is allowed (the kernel's recalculation rule for keyed hashes). */
@@ -161,5 +181,3 @@ function writeSb(path: string, sb: Superblock, o: ResizeOptions): void {
     fs.closeSync(fd);
   }
 }
-
-

@@ -5,7 +5,7 @@ import { CHUNK_SECTORS, type IntegrityTarget } from '../integrity/target.js';
 import { computeTags, writeInPlace } from '../integrity/write.js';
 import { alignedBuffer } from '../io/aligned.js';
 
-export type RangeProgress = (doneSectors: number, totalSectors: number) => void
+export type RangeProgress = (doneSectors: number, totalSectors: number) => void;
 
 export interface WipeOptions {
   /** first logical sector (default 0) */

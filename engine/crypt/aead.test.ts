@@ -67,7 +67,9 @@ for (const [enc, integ, keyLen, tuple] of MODES) {
       if (c.authenticate) assert.ok(c.authenticate(8, ct, t, 2));
       assert.ok(!c.decrypt(16, ct, t, 2, out, 0), 'another sector number (in the AAD, and in a computed IV) fails');
       assert.ok(out.equals(Buffer.alloc(ss)), 'failed sector reads as zeros');
-      for (const [buf, pos] of [[ct, 100], [ct, ss - 1], [t, 2], [t, 2 + c.authSize - 1], ...(random ? [[t, 2 + c.authSize + 1]] : [])] as Array<[Buffer, number]>) {
+      for (const [buf, pos] of [[ct, 100], [ct, ss - 1], [t, 2], [t, 2 + c.authSize - 1], ...(random ? [[t, 2 + c.authSize + 1]] : [])] as Array<
+        [Buffer, number]
+      >) {
         buf[pos]! ^= 1;
         assert.ok(!c.decrypt(8, ct, t, 2, out, 0));
         if (c.authenticate) assert.ok(!c.authenticate(8, ct, t, 2));
@@ -138,7 +140,10 @@ test('ESSIV under authenc: IV = AES_{sha256(encryption key ‖ MAC key)}(le64 se
 });
 
 test('unsupported combinations and wrong key sizes are refused with one clear error', () => {
-  assert.throws(() => sectorCipher('serpent-xts-plain64', 'hmac(sha256)', Buffer.alloc(96), 32, 512), /unsupported authenticated encryption: cipher serpent-xts-plain64 .*supported: aes-xts/);
+  assert.throws(
+    () => sectorCipher('serpent-xts-plain64', 'hmac(sha256)', Buffer.alloc(96), 32, 512),
+    /unsupported authenticated encryption: cipher serpent-xts-plain64 .*supported: aes-xts/,
+  );
   assert.throws(() => sectorCipher('aes-gcm-random', 'aead', Buffer.alloc(20), 28, 512), /20-byte volume key is not valid/);
   assert.throws(() => sectorCipher('aes-gcm-random', 'aead', Buffer.alloc(32), 8, 512), /does not hold/);
   assert.throws(() => sectorCipher('aes-xts-lmk', 'hmac(sha256)', Buffer.alloc(96), 32, 512), /IV mode lmk cannot be used with authenticated encryption .*LMK/);
@@ -147,13 +152,23 @@ test('unsupported combinations and wrong key sizes are refused with one clear er
   assert.throws(() => sectorCipher('aes-gcm-essiv:sha256', 'aead', Buffer.alloc(32), 16, 512), /essiv:sha256 works only with hmac/);
   assert.throws(() => sectorCipher('aes-xts-essiv:sha1', 'hmac(sha256)', Buffer.alloc(96), 32, 512), /digest is an AES key/);
   assert.throws(() => sectorCipher('aes-xts-tcw', 'hmac(sha256)', Buffer.alloc(96), 32, 4096), /needs 512-byte sectors/);
-  assert.throws(() => sectorCipher('aes-xts-random', 'none', Buffer.alloc(64), 16, 512), /integrity none stores its IVs in dm-integrity but authenticates nothing/);
+  assert.throws(
+    () => sectorCipher('aes-xts-random', 'none', Buffer.alloc(64), 16, 512),
+    /integrity none stores its IVs in dm-integrity but authenticates nothing/,
+  );
   assert.throws(() => sectorCipher('aes-xts-fancy', 'hmac(sha256)', Buffer.alloc(96), 32, 512), /IV mode fancy is not an IV mode dm-crypt knows/);
 });
 
 test('luks-format refuses IVs that repeat, with the reason, and allows the rest', async () => {
   const { aeadSpec, formatRefusal } = await import('./aead.js');
-  for (const [enc, integ] of [['aes-xts-random', 'hmac(sha256)'], ['aes-xts-plain64', 'hmac(sha256)'], ['aes-xts-essiv:sha256', 'hmac(sha512)'], ['aes-cbc-essiv:sha256', 'hmac(sha256)'], ['aes-gcm-random', 'aead'], ['chacha20-random', 'poly1305']]) {
+  for (const [enc, integ] of [
+    ['aes-xts-random', 'hmac(sha256)'],
+    ['aes-xts-plain64', 'hmac(sha256)'],
+    ['aes-xts-essiv:sha256', 'hmac(sha512)'],
+    ['aes-cbc-essiv:sha256', 'hmac(sha256)'],
+    ['aes-gcm-random', 'aead'],
+    ['chacha20-random', 'poly1305'],
+  ]) {
     assert.equal(formatRefusal(aeadSpec(enc!, integ!)), null, enc);
   }
   assert.match(formatRefusal(aeadSpec('aes-gcm-plain64', 'aead'))!, /nonce and keystream repeat.*GCM's authentication key/);
@@ -167,7 +182,12 @@ test('luks-format refuses IVs that repeat, with the reason, and allows the rest'
 
 test('xtsMany (two ECB calls per chunk) equals node:crypto aes-xts per sector, both directions, 512 and 4096-byte units, 256/512-bit keys', async () => {
   const { xtsMany } = await import('./aead.js');
-  for (const [keyLen, unit] of [[32, 512], [64, 512], [64, 4096], [32, 4096]] as const) {
+  for (const [keyLen, unit] of [
+    [32, 512],
+    [64, 512],
+    [64, 4096],
+    [32, 4096],
+  ] as const) {
     const key = crypto.randomBytes(keyLen);
     const n = 7;
     const ivs = crypto.randomBytes(16 * n);

@@ -56,7 +56,9 @@ export interface SectorCipher {
 function xorInto(dst: Buffer, a: Buffer, b: Buffer): void {
   const n = dst.length;
   if (!((dst.byteOffset | a.byteOffset | b.byteOffset) & 3)) {
-    const d = new Uint32Array(dst.buffer, dst.byteOffset, n >>> 2), x = new Uint32Array(a.buffer, a.byteOffset, n >>> 2), y = new Uint32Array(b.buffer, b.byteOffset, n >>> 2);
+    const d = new Uint32Array(dst.buffer, dst.byteOffset, n >>> 2),
+      x = new Uint32Array(a.buffer, a.byteOffset, n >>> 2),
+      y = new Uint32Array(b.buffer, b.byteOffset, n >>> 2);
     for (let i = 0; i < d.length; i++) d[i] = x[i]! ^ y[i]!;
     return;
   }
@@ -73,15 +75,24 @@ export function xtsMany(encrypt: boolean, key: Uint8Array, ivs: Buffer, data: Bu
   const half = key.length / 2;
   const ecb = `aes-${half * 8}-ecb`;
   const n = data.length / unit;
-  const t0 = crypto.createCipheriv(ecb, key.subarray(half), null).setAutoPadding(false).update(ivs.subarray(0, n * 16));
+  const t0 = crypto
+    .createCipheriv(ecb, key.subarray(half), null)
+    .setAutoPadding(false)
+    .update(ivs.subarray(0, n * 16));
   const tw = Buffer.allocUnsafe(data.length);
   const w = new Uint32Array(tw.buffer, tw.byteOffset, tw.length >>> 2);
   const blocks = unit / 16;
   for (let u = 0; u < n; u++) {
-    let w0 = t0.readUInt32LE(u * 16), w1 = t0.readUInt32LE(u * 16 + 4), w2 = t0.readUInt32LE(u * 16 + 8), w3 = t0.readUInt32LE(u * 16 + 12);
+    let w0 = t0.readUInt32LE(u * 16),
+      w1 = t0.readUInt32LE(u * 16 + 4),
+      w2 = t0.readUInt32LE(u * 16 + 8),
+      w3 = t0.readUInt32LE(u * 16 + 12);
     let o = u * blocks * 4;
     for (let j = 0; j < blocks; j++, o += 4) {
-      w[o] = w0; w[o + 1] = w1; w[o + 2] = w2; w[o + 3] = w3;
+      w[o] = w0;
+      w[o + 1] = w1;
+      w[o + 2] = w2;
+      w[o + 3] = w3;
       const carry = w3 >>> 31;
       w3 = ((w3 << 1) | (w2 >>> 31)) >>> 0;
       w2 = ((w2 << 1) | (w1 >>> 31)) >>> 0;
@@ -104,7 +115,10 @@ export function xtsMany(encrypt: boolean, key: Uint8Array, ivs: Buffer, data: Bu
  */
 export function cbcDecryptMany(key: Uint8Array, ivs: Buffer, data: Buffer, unit: number): Buffer {
   const n = data.length / unit;
-  const d = crypto.createDecipheriv(`aes-${key.length * 8}-ecb`, key, null).setAutoPadding(false).update(data);
+  const d = crypto
+    .createDecipheriv(`aes-${key.length * 8}-ecb`, key, null)
+    .setAutoPadding(false)
+    .update(data);
   const prev = Buffer.allocUnsafe(data.length);
   data.copy(prev, 16, 0, data.length - 16);
   for (let u = 0; u < n; u++) ivs.copy(prev, u * unit, u * 16, u * 16 + 16);
@@ -172,10 +186,14 @@ function modeOf(encryption: string, integrity: string): { mode: Mode; iv: string
       },
     };
   }
-  if (integrity === 'aead' && cipher === 'aes' && chain === 'gcm') return { iv, mode: { kind: 'gcm', kernelName: 'gcm(aes)', aeadIv: 12, blockSize: 1, authSize: 16, cipherKeys: [16, 24, 32] } };
-  if (integrity === 'aead' && cipher === 'aes' && chain === 'ccm') return { iv, mode: { kind: 'ccm', kernelName: 'rfc4309(ccm(aes))', aeadIv: 8, blockSize: 1, authSize: 16, cipherKeys: [19, 27, 35] } };
-  if (integrity === 'aead' && cipher === 'aegis128' && chain === null) return { iv, mode: { kind: 'aegis', kernelName: 'aegis128', aeadIv: 16, blockSize: 1, authSize: 16, cipherKeys: [16] } };
-  if (integrity === 'poly1305' && cipher === 'chacha20' && chain === null) return { iv, mode: { kind: 'chacha', kernelName: 'rfc7539(chacha20,poly1305)', aeadIv: 12, blockSize: 1, authSize: 16, cipherKeys: [32] } };
+  if (integrity === 'aead' && cipher === 'aes' && chain === 'gcm')
+    return { iv, mode: { kind: 'gcm', kernelName: 'gcm(aes)', aeadIv: 12, blockSize: 1, authSize: 16, cipherKeys: [16, 24, 32] } };
+  if (integrity === 'aead' && cipher === 'aes' && chain === 'ccm')
+    return { iv, mode: { kind: 'ccm', kernelName: 'rfc4309(ccm(aes))', aeadIv: 8, blockSize: 1, authSize: 16, cipherKeys: [19, 27, 35] } };
+  if (integrity === 'aead' && cipher === 'aegis128' && chain === null)
+    return { iv, mode: { kind: 'aegis', kernelName: 'aegis128', aeadIv: 16, blockSize: 1, authSize: 16, cipherKeys: [16] } };
+  if (integrity === 'poly1305' && cipher === 'chacha20' && chain === null)
+    return { iv, mode: { kind: 'chacha', kernelName: 'rfc7539(chacha20,poly1305)', aeadIv: 12, blockSize: 1, authSize: 16, cipherKeys: [32] } };
   return null;
 }
 
@@ -183,7 +201,10 @@ function specOf(encryption: string, integrity: string, keySize?: number, sectorS
   const found = modeOf(encryption, integrity);
   if (!found && integrity === 'none') {
     // crypt_ctr_optional "integrity:N:none": random IVs kept in dm-integrity, nothing authenticated
-    throw new IntegrityStudioError(`cipher ${encryption} with integrity none stores its IVs in dm-integrity but authenticates nothing: there is no tag to verify or scrub (${SUPPORTED})`, 'EUNSUPPORTED');
+    throw new IntegrityStudioError(
+      `cipher ${encryption} with integrity none stores its IVs in dm-integrity but authenticates nothing: there is no tag to verify or scrub (${SUPPORTED})`,
+      'EUNSUPPORTED',
+    );
   }
   if (!found) {
     throw new IntegrityStudioError(
@@ -227,7 +248,10 @@ function hmacOf(digest: string, macKey: Uint8Array, aad: Buffer, sectorSize: num
   const dlen = HMAC_DIGEST[digest]!;
   const inner = Buffer.alloc(block + aad.length + sectorSize, 0x36);
   const outer = Buffer.alloc(block + dlen, 0x5c);
-  for (let i = 0; i < macKey.length; i++) { inner[i]! ^= macKey[i]!; outer[i]! ^= macKey[i]!; }
+  for (let i = 0; i < macKey.length; i++) {
+    inner[i]! ^= macKey[i]!;
+    outer[i]! ^= macKey[i]!;
+  }
   return (c) => {
     aad.copy(inner, block);
     inner.set(c.subarray(0, sectorSize), block + aad.length);
@@ -245,16 +269,29 @@ export interface SectorCipherOptions {
 }
 
 /** The per-sector AEAD of a segment, keyed with the volume key; `tupleSize` is the dm-integrity tag size. */
-export function sectorCipher(encryption: string, integrity: string, volumeKey: Uint8Array, tupleSize: number, sectorSize: number, o: SectorCipherOptions = {}): SectorCipher {
+export function sectorCipher(
+  encryption: string,
+  integrity: string,
+  volumeKey: Uint8Array,
+  tupleSize: number,
+  sectorSize: number,
+  o: SectorCipherOptions = {},
+): SectorCipher {
   const { spec, mode, iv: ivm, mac: macSize } = specOf(encryption, integrity, volumeKey.length, sectorSize);
   if (!spec.keySizes.includes(volumeKey.length)) {
-    throw new IntegrityStudioError(`${spec.kernelName}-${spec.ivMode}: a ${volumeKey.length}-byte volume key is not valid (valid: ${spec.keySizes.join(', ')} bytes)`, 'EKEY');
+    throw new IntegrityStudioError(
+      `${spec.kernelName}-${spec.ivMode}: a ${volumeKey.length}-byte volume key is not valid (valid: ${spec.keySizes.join(', ')} bytes)`,
+      'EKEY',
+    );
   }
   const stored = spec.storedIvSize;
   // crypt_ctr_auth_cipher/crypt_integrity_ctr: integrity_tag_size = on_disk_tag_size - integrity_iv_size
   const authSize = tupleSize - stored;
   if (authSize <= 0 || authSize > spec.authSize) {
-    throw new IntegrityStudioError(`the dm-integrity tag size ${tupleSize} does not hold a ${spec.kernelName} tag${stored ? ` and its ${stored}-byte IV` : ''}`, 'EFORMAT');
+    throw new IntegrityStudioError(
+      `the dm-integrity tag size ${tupleSize} does not hold a ${spec.kernelName} tag${stored ? ` and its ${stored}-byte IV` : ''}`,
+      'EFORMAT',
+    );
   }
   if (mode.kind !== 'aegis' && mode.kind !== 'authenc' && authSize !== 16) {
     throw new IntegrityStudioError(`${spec.kernelName} with a ${authSize}-byte tag is not supported (16)`, 'EUNSUPPORTED');
@@ -317,7 +354,12 @@ export function sectorCipher(encryption: string, integrity: string, volumeKey: U
     };
     const mac = hmacOf(digest, macKey, aad, sectorSize);
     const ivs = Buffer.alloc(16 * 8192);
-    const decMany = inner === 'xts' ? (d: Buffer) => xtsMany(false, encKey, ivs, d, sectorSize) : inner === 'cbc' ? (d: Buffer) => cbcDecryptMany(encKey, ivs, d, sectorSize) : null;
+    const decMany =
+      inner === 'xts'
+        ? (d: Buffer) => xtsMany(false, encKey, ivs, d, sectorSize)
+        : inner === 'cbc'
+          ? (d: Buffer) => cbcDecryptMany(encKey, ivs, d, sectorSize)
+          : null;
     const cipher: SectorCipher = {
       ...base,
       encrypt(sector, plain, out, outOff, tuple, tupleOff, ivIn) {
@@ -363,7 +405,8 @@ export function sectorCipher(encryption: string, integrity: string, volumeKey: U
             ivs.set(iv, b * 16);
           } else iv = ivs.subarray(b * 16, b * 16 + 16);
           fill(firstSector + b * spb, iv);
-          if (!crypto.timingSafeEqual(mac(src.subarray(b * sectorSize, (b + 1) * sectorSize)).subarray(0, authSize), tuples.subarray(off, off + authSize))) bad.push(b);
+          if (!crypto.timingSafeEqual(mac(src.subarray(b * sectorSize, (b + 1) * sectorSize)).subarray(0, authSize), tuples.subarray(off, off + authSize)))
+            bad.push(b);
         }
         decMany(src).copy(out, outOff);
         // a sector failing authentication reads as zeros, never its plaintext
@@ -402,7 +445,14 @@ export function sectorCipher(encryption: string, integrity: string, volumeKey: U
       decrypt(sector, cipher, tuple, tupleOff, out, outOff) {
         const iv = readIv(sector, tuple, tupleOff);
         fill(sector, iv);
-        return aegis128Decrypt(aeadKey, iv, aad, plainCipher(sector, cipher), tuple.subarray(tupleOff, tupleOff + authSize), out.subarray(outOff, outOff + sectorSize));
+        return aegis128Decrypt(
+          aeadKey,
+          iv,
+          aad,
+          plainCipher(sector, cipher),
+          tuple.subarray(tupleOff, tupleOff + authSize),
+          out.subarray(outOff, outOff + sectorSize),
+        );
       },
     };
   }
@@ -473,6 +523,7 @@ export function formatRefusal(spec: AeadSpec): string | null {
   if (iv === 'plain') return `${name}: plain is a 32-bit sector number and repeats past 2 TiB (use plain64)`;
   if (iv === 'tcw') return `${name}: tcw is TrueCrypt's compatibility IV (its whitening is open to watermarking attacks)`;
   if (/,xts\(aes\)\)$/.test(spec.kernelName)) return null; // plain64, plain64be, essiv:*, benbi: a unique tweak per sector
-  if (/,cbc\(aes\)\)$/.test(spec.kernelName)) return iv.startsWith('essiv:') ? null : `${name}: CBC with a predictable IV leaks which sectors begin alike (watermarking); use essiv:sha256`;
-  return `${name}: a computed IV is the same each time a sector is rewritten, so the nonce and keystream repeat${spec.kernelName === 'gcm(aes)' ? ' (and GCM\'s authentication key can be recovered)' : ''}; use the random IV`;
+  if (/,cbc\(aes\)\)$/.test(spec.kernelName))
+    return iv.startsWith('essiv:') ? null : `${name}: CBC with a predictable IV leaks which sectors begin alike (watermarking); use essiv:sha256`;
+  return `${name}: a computed IV is the same each time a sector is rewritten, so the nonce and keystream repeat${spec.kernelName === 'gcm(aes)' ? " (and GCM's authentication key can be recovered)" : ''}; use the random IV`;
 }

@@ -51,8 +51,15 @@ test('golden manifest: every image is read-compared (kernel-made) or error-compa
   const read = manifest.filter((g) => g.kernel_read_sha256);
   const failing = manifest.filter((g) => g.kernel_aead_error_sectors);
   assert.ok(read.length > 0 && failing.length > 0, `${read.length} read, ${failing.length} corrupted`);
-  assert.deepEqual(manifest.filter((g) => !g.kernel_read_sha256 && !g.kernel_aead_error_sectors).map((g) => g.name), []);
-  assert.deepEqual(failing.map((g) => g.name), manifest.filter((g) => g.corrupted_from).map((g) => g.name), 'the corrupted images are those with the kernel\'s AEAD errors');
+  assert.deepEqual(
+    manifest.filter((g) => !g.kernel_read_sha256 && !g.kernel_aead_error_sectors).map((g) => g.name),
+    [],
+  );
+  assert.deepEqual(
+    failing.map((g) => g.name),
+    manifest.filter((g) => g.corrupted_from).map((g) => g.name),
+    "the corrupted images are those with the kernel's AEAD errors",
+  );
 });
 
 for (const g of manifest.filter((g) => g.kernel_read_sha256)) {
@@ -99,7 +106,10 @@ for (const g of manifest.filter((g) => g.kernel_aead_error_sectors)) {
     const v = openCryptVolume(p, segmentOf(p), key);
     try {
       const first = g.kernel_aead_error_sectors![0]!;
-      assert.throws(() => v.read(first, v.spb, Buffer.alloc(v.spb * SECTOR_SIZE)), (e: unknown) => e instanceof AeadError && e.sector === first && /INTEGRITY AEAD ERROR, sector \d+$/.test(e.message));
+      assert.throws(
+        () => v.read(first, v.spb, Buffer.alloc(v.spb * SECTOR_SIZE)),
+        (e: unknown) => e instanceof AeadError && e.sector === first && /INTEGRITY AEAD ERROR, sector \d+$/.test(e.message),
+      );
     } finally {
       v.close();
     }
@@ -159,7 +169,10 @@ test('golden: the dm-integrity superblock luks-format plans (engine/crypt/format
     // luks-format's tag size (engine/crypt/format.ts: the AEAD's auth tag + its stored IV) is the kernel's
     const spec = aeadSpec(cipher, /^hmac-/.test(integrity) ? `hmac(${integrity.slice(5)})` : integrity, undefined, g.segment.sector_size);
     assert.equal(spec.authSize + spec.storedIvSize, tag, `${g.name}: tag size (auth tag + IV)`);
-    const plan = planFormat({ integrity: 'crc32c', tagSize: tag, sectorSize: g.segment.sector_size, legacyHmac: true }, (raw.length - g.segment.offset) / SECTOR_SIZE);
+    const plan = planFormat(
+      { integrity: 'crc32c', tagSize: tag, sectorSize: g.segment.sector_size, legacyHmac: true },
+      (raw.length - g.segment.offset) / SECTOR_SIZE,
+    );
     assert.equal(plan.superblock.provided_data_sectors, g.mapped_sectors, `${g.name}: the sectors the kernel mapped`);
     // the whole superblock area, byte for byte (later kernel writes touch only the journal, tags and data)
     const ours = encodeSuperblock(plan.superblock);

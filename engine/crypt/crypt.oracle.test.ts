@@ -14,7 +14,9 @@ import { formatCryptVolume } from './format.js';
 import { segmentOf } from '../../testing/luks-segment.js';
 
 const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
-const manifest: Array<{ name: string; file: string; volume_key_hex: string }> = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
+const manifest: Array<{ name: string; file: string; volume_key_hex: string }> = JSON.parse(
+  fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8'),
+).images;
 const PW = 'golden-pass'; // the goldens' passphrase; the volumes formatted here use it too
 
 interface Case {
@@ -64,7 +66,11 @@ test('volumes written and luks-formatted here open in the kernel and read back w
     const v = openCryptVolume(img, segmentOf(img), Buffer.from(g.volume_key_hex, 'hex'), { readOnly: false });
     let sha: string;
     try {
-      sha = writeAndHash(img, v, [[0, 8192], [40960, 65536], [v.size - 4096, 4096]]);
+      sha = writeAndHash(img, v, [
+        [0, 8192],
+        [40960, 65536],
+        [v.size - 4096, 4096],
+      ]);
     } finally {
       v.close();
     }
@@ -84,17 +90,32 @@ test('volumes written and luks-formatted here open in the kernel and read back w
     const img = path.join(dir, `${name}.img`);
     fs.writeFileSync(img, '');
     fs.truncateSync(img, 19 << 20);
-    await formatCryptVolume(img, { secret: { keyFile: pwFile }, integrity, cipher, sectorSize, keySize: cipher === 'aes-xts-random' ? 512 : 256, pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
+    await formatCryptVolume(img, {
+      secret: { keyFile: pwFile },
+      integrity,
+      cipher,
+      sectorSize,
+      keySize: cipher === 'aes-xts-random' ? 512 : 256,
+      pbkdf: 'pbkdf2',
+      pbkdfIterations: 1000,
+    });
     const { volume: v } = await unlockCryptVolume(img, { keyFile: pwFile }, { readOnly: false });
     let sha: string;
     try {
-      sha = writeAndHash(img, v, [[0, 65536], [1 << 20, 8192]]);
+      sha = writeAndHash(img, v, [
+        [0, 65536],
+        [1 << 20, 8192],
+      ]);
     } finally {
       v.close();
     }
     cases.push({ name, img, sha });
   }
-  const r = runOracle(GUEST, cases.map((c) => c.img), { env: { PW: PW, NAMES: cases.map((c) => c.name).join(' ') } });
+  const r = runOracle(
+    GUEST,
+    cases.map((c) => c.img),
+    { env: { PW: PW, NAMES: cases.map((c) => c.name).join(' ') } },
+  );
   assert.equal(r.status, 0, r.stdout + r.stderr);
   for (const c of cases) {
     const sec = r.stdout.split('@@case ').find((s) => s.startsWith(`${c.name}\n`));

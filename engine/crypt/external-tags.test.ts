@@ -17,7 +17,9 @@ import { JournalWriter } from '../integrity/journal-writer.js';
 import { sectionSealer } from '../integrity/replay.js';
 
 const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
-const g = (JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images as Array<{ name: string; file: string; volume_key_hex: string }>).find((i) => i.name === 'xts-hmac256-512')!;
+const g = (
+  JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images as Array<{ name: string; file: string; volume_key_hex: string }>
+).find((i) => i.name === 'xts-hmac256-512')!;
 fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
 
 function copy(): string {
@@ -53,7 +55,9 @@ test('journal entries carry the supplied tags; a crash after commit and before w
   for (let b = 0; b < 16; b++) v.cipher.encrypt(64 + b, plain.subarray(b * 512, (b + 1) * 512), c, b * 512, tuples, b * v.cipher.tupleSize);
   v.close();
   // commit to the journal only, as a crash right after the commit would leave it
-  const w = openWritableOn(new SliceDevice(FileDevice.open(p, { readOnly: false }), seg.offset, fs.statSync(p).size - seg.offset), null, p, { externalTags: true });
+  const w = openWritableOn(new SliceDevice(FileDevice.open(p, { readOnly: false }), seg.offset, fs.statSync(p).size - seg.offset), null, p, {
+    externalTags: true,
+  });
   const pos = w.journalState()!;
   const writer = new JournalWriter(w.target, { free_section: pos.free_section, commit_seq: pos.commit_seq }, sectionSealer(w));
   writer.write(64, c, tuples);
@@ -62,7 +66,10 @@ test('journal entries carry the supplied tags; a crash after commit and before w
   // read-only: the entries are in the journal only, presented as the kernel would after replay
   const r = openCryptVolume(p, seg, key);
   try {
-    assert.ok(r.integrity.replay!.writes.some((x) => x.sector === 64 && x.tag.equals(tuples.subarray(0, r.cipher.tupleSize))), 'the journal entry holds our tuple');
+    assert.ok(
+      r.integrity.replay!.writes.some((x) => x.sector === 64 && x.tag.equals(tuples.subarray(0, r.cipher.tupleSize))),
+      'the journal entry holds our tuple',
+    );
     const out = Buffer.alloc(plain.length);
     r.read(64, 16, out);
     assert.ok(out.equals(plain));

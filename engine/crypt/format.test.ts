@@ -24,7 +24,10 @@ function image(): { dir: string; img: string; pw: string } {
 const FAST = { pbkdf: 'pbkdf2' as const, pbkdfIterations: 1000 };
 
 test('luks-format aes-xts-plain64 and aes-cbc-essiv:sha256: a tag of the MAC alone, wiped sectors read as zeros, writes read back', async () => {
-  for (const [cipher, keySize, tag] of [['aes-xts-plain64', 512, 32], ['aes-cbc-essiv:sha256', 256, 32]] as const) {
+  for (const [cipher, keySize, tag] of [
+    ['aes-xts-plain64', 512, 32],
+    ['aes-cbc-essiv:sha256', 256, 32],
+  ] as const) {
     const { dir, img, pw } = image();
     const r = await formatCryptVolume(img, { secret: { keyFile: pw }, integrity: 'hmac-sha256', cipher, keySize, ...FAST });
     assert.equal(r.tag_size, tag, `${cipher}: no IV stored in the tuple`);
@@ -50,7 +53,10 @@ test('luks-format aes-xts-plain64 and aes-cbc-essiv:sha256: a tag of the MAC alo
 test('luks-format refuses a repeating IV and a wrong key size with the reason, before writing anything', async () => {
   const { dir, img, pw } = image();
   const cases: Array<[Parameters<typeof formatCryptVolume>[1], RegExp]> = [
-    [{ secret: { keyFile: pw }, integrity: 'aead', cipher: 'aes-gcm-plain64', keySize: 256, ...FAST }, /makes no new aes-gcm-plain64 \+ aead volume: .*nonce and keystream repeat.*Volumes cryptsetup made this way are read/],
+    [
+      { secret: { keyFile: pw }, integrity: 'aead', cipher: 'aes-gcm-plain64', keySize: 256, ...FAST },
+      /makes no new aes-gcm-plain64 \+ aead volume: .*nonce and keystream repeat.*Volumes cryptsetup made this way are read/,
+    ],
     [{ secret: { keyFile: pw }, integrity: 'poly1305', cipher: 'chacha20-plain64', ...FAST }, /nonce and keystream repeat/],
     [{ secret: { keyFile: pw }, integrity: 'hmac-sha256', cipher: 'aes-cbc-plain64', keySize: 256, ...FAST }, /watermarking\); use essiv:sha256/],
     [{ secret: { keyFile: pw }, integrity: 'hmac-sha256', cipher: 'aes-xts-null', ...FAST }, /same IV/],
@@ -63,6 +69,9 @@ test('luks-format refuses a repeating IV and a wrong key size with the reason, b
   const head = Buffer.alloc(18 << 20);
   fs.readSync(fd, head, 0, head.length, 0);
   fs.closeSync(fd);
-  assert.ok(head.every((b) => b === 0), 'nothing written');
+  assert.ok(
+    head.every((b) => b === 0),
+    'nothing written',
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });

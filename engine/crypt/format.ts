@@ -39,10 +39,17 @@ export async function formatCryptVolume(path: string, o: CryptFormatOptions): Pr
   const sectorSize = o.sectorSize ?? 512;
   const spec = aeadSpec(cipher, integ, undefined, sectorSize);
   const why = formatRefusal(spec);
-  if (why) throw new IntegrityStudioError(`luks-format makes no new ${cipher} + ${o.integrity} volume: ${why}. Volumes cryptsetup made this way are read, verified and written.`, 'EUNSUPPORTED');
+  if (why)
+    throw new IntegrityStudioError(
+      `luks-format makes no new ${cipher} + ${o.integrity} volume: ${why}. Volumes cryptsetup made this way are read, verified and written.`,
+      'EUNSUPPORTED',
+    );
   const vkLen = (o.keySize ?? defaultKeyBits(cipher)) / 8 + integrityKeySize(integ);
   if (!spec.keySizes.includes(vkLen)) {
-    throw new IntegrityStudioError(`${cipher} + ${o.integrity}: a ${(o.keySize ?? defaultKeyBits(cipher))}-bit key is not valid (--key-size: ${spec.keySizes.map((k) => (k - integrityKeySize(integ)) * 8).join(', ')})`, 'EKEY');
+    throw new IntegrityStudioError(
+      `${cipher} + ${o.integrity}: a ${o.keySize ?? defaultKeyBits(cipher)}-bit key is not valid (--key-size: ${spec.keySizes.map((k) => (k - integrityKeySize(integ)) * 8).join(', ')})`,
+      'EKEY',
+    );
   }
   const tagSize = spec.authSize + spec.storedIvSize;
   // plan the dm-integrity part first (the device must hold it), then write the header

@@ -45,7 +45,10 @@ export interface IvMode {
 const TCW_WHITENING_SIZE = 16;
 
 function unsupported(mode: string, why: string): never {
-  throw new IntegrityStudioError(`IV mode ${mode} ${why} (IV modes with authenticated encryption: random, plain64, plain64be, plain, essiv:HASH with hmac-*, benbi, null, tcw)`, 'EUNSUPPORTED');
+  throw new IntegrityStudioError(
+    `IV mode ${mode} ${why} (IV modes with authenticated encryption: random, plain64, plain64be, plain, essiv:HASH with hmac-*, benbi, null, tcw)`,
+    'EUNSUPPORTED',
+  );
 }
 
 /** le64(s) into b[off..off+8], s < 2^53 */
@@ -105,22 +108,34 @@ export function ivMode(spec: string, ctx: IvContext, sectorSize?: number): IvMod
       };
     case 'plain':
       // crypt_iv_plain_gen: le32 of the low 32 bits, zero padded
-      return simple(name, (s, out, off) => {
-        out.fill(0, off, off + ivSize);
-        out.writeUInt32LE(s % 0x100000000, off);
-      }, ivSize);
+      return simple(
+        name,
+        (s, out, off) => {
+          out.fill(0, off, off + ivSize);
+          out.writeUInt32LE(s % 0x100000000, off);
+        },
+        ivSize,
+      );
     case 'plain64':
       // crypt_iv_plain64_gen
-      return simple(name, (s, out, off) => {
-        out.fill(0, off + 8, off + ivSize);
-        le64(out, off, s);
-      }, ivSize);
+      return simple(
+        name,
+        (s, out, off) => {
+          out.fill(0, off + 8, off + ivSize);
+          le64(out, off, s);
+        },
+        ivSize,
+      );
     case 'plain64be':
       // crypt_iv_plain64be_gen: be64 in the last 8 bytes
-      return simple(name, (s, out, off) => {
-        out.fill(0, off, off + ivSize - 8);
-        out.writeBigUInt64BE(BigInt(s), off + ivSize - 8);
-      }, ivSize);
+      return simple(
+        name,
+        (s, out, off) => {
+          out.fill(0, off, off + ivSize - 8);
+          out.writeBigUInt64BE(BigInt(s), off + ivSize - 8);
+        },
+        ivSize,
+      );
     case 'null':
       // crypt_iv_null_gen
       return simple(name, (_s, out, off) => void out.fill(0, off, off + ivSize), ivSize);
@@ -129,10 +144,14 @@ export function ivMode(spec: string, ctx: IvContext, sectorSize?: number): IvMod
       const log = Math.log2(ctx.blockSize);
       if (!Number.isInteger(log) || log > 9) unsupported(spec, `needs a cipher block size that is a power of two up to 512 (${ctx.blockSize})`);
       const shift = BigInt(9 - log);
-      return simple(name, (s, out, off) => {
-        out.fill(0, off, off + ivSize - 8);
-        out.writeBigUInt64BE(((BigInt(s) << shift) + 1n) & 0xffffffffffffffffn, off + ivSize - 8);
-      }, ivSize);
+      return simple(
+        name,
+        (s, out, off) => {
+          out.fill(0, off, off + ivSize - 8);
+          out.writeBigUInt64BE(((BigInt(s) << shift) + 1n) & 0xffffffffffffffffn, off + ivSize - 8);
+        },
+        ivSize,
+      );
     }
     case 'essiv': {
       // crypt_iv_essiv_gen passes plain64; crypto/essiv.c (essiv_aead_setkey, essiv_aead_crypt) encrypts it with
@@ -142,7 +161,8 @@ export function ivMode(spec: string, ctx: IvContext, sectorSize?: number): IvMod
       if (ctx.essivCipher !== 'aes' || ivSize !== 16) unsupported(spec, `is not supported with ${ctx.essivCipher}`);
       const hash = essivHash(opts);
       const dlen = hash ? crypto.createHash(hash).digest().length : 0;
-      if (!hash || ![16, 24, 32].includes(dlen)) unsupported(spec, `needs a hash whose digest is an AES key (16, 24 or 32 bytes), e.g. essiv:sha256 (essiv_supported_algorithms)`);
+      if (!hash || ![16, 24, 32].includes(dlen))
+        unsupported(spec, `needs a hash whose digest is an AES key (16, 24 or 32 bytes), e.g. essiv:sha256 (essiv_supported_algorithms)`);
       return {
         name: spec,
         stored: false,

@@ -50,11 +50,14 @@ test('cli: an aes-xts-plain64 + hmac-sha256 volume cryptsetup made verifies, rea
     assert.equal(crypto.createHash('sha256').update(fs.readFileSync(out)).digest('hex'), g.kernel_read_sha256, name);
     r = run(['luks-dump', p]);
     assert.equal(r.status, 0);
-    assert.match(String(r.stdout), new RegExp(`cipher: ${name.startsWith('gcm') ? 'aes-gcm-plain64' : name.startsWith('xts-essiv') ? 'aes-xts-essiv:sha256' : 'aes-xts-plain64'}\\n`));
+    assert.match(
+      String(r.stdout),
+      new RegExp(`cipher: ${name.startsWith('gcm') ? 'aes-gcm-plain64' : name.startsWith('xts-essiv') ? 'aes-xts-essiv:sha256' : 'aes-xts-plain64'}\\n`),
+    );
   }
 });
 
-test('cli: a corrupted aes-xts-plain64 volume fails exactly the kernel\'s sectors (exit 4)', () => {
+test("cli: a corrupted aes-xts-plain64 volume fails exactly the kernel's sectors (exit 4)", () => {
   const g = manifest.find((m) => m.name === 'corrupt-xts-plain64-hmac256-512')!;
   const p = image(g.name);
   const r = run(['verify', p, '--key-file', pw, '--json']);
@@ -66,8 +69,25 @@ test('cli: luks-format refuses aes-gcm-plain64 with the reason and writes nothin
   const p = path.join(dir, 'new.img');
   fs.writeFileSync(p, '');
   fs.truncateSync(p, 18 << 20);
-  const r = run(['luks-format', p, '--batch-mode', '--key-file', pw, '--integrity', 'aead', '--cipher', 'aes-gcm-plain64', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000']);
+  const r = run([
+    'luks-format',
+    p,
+    '--batch-mode',
+    '--key-file',
+    pw,
+    '--integrity',
+    'aead',
+    '--cipher',
+    'aes-gcm-plain64',
+    '--pbkdf',
+    'pbkdf2',
+    '--pbkdf-force-iterations',
+    '1000',
+  ]);
   assert.equal(r.status, 1, String(r.stderr));
   assert.match(String(r.stderr), /luks-format makes no new aes-gcm-plain64 \+ aead volume: .*nonce and keystream repeat/);
-  assert.ok(fs.readFileSync(p).every((b) => b === 0), 'nothing written');
+  assert.ok(
+    fs.readFileSync(p).every((b) => b === 0),
+    'nothing written',
+  );
 });

@@ -139,7 +139,9 @@ function readAll(v: CryptVolume, bad: number[] = []): Buffer {
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-test('every IV mode the kernel allows with integrity: kernel-made volumes read, written and scrubbed here; ours open in the kernel', { timeout: 1_800_000 }, async (t) => {
+test('every IV mode the kernel allows with integrity: kernel-made volumes read, written and scrubbed here; ours open in the kernel', {
+  timeout: 1_800_000,
+}, async (t) => {
   if (skipWithoutOracle(t)) return;
   const release = process.env.ORACLE_RELEASE ?? 'bookworm';
   fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });

@@ -23,7 +23,14 @@ test('crypt scrub pauses, resumes where it stopped and keeps what it found', asy
   fs.writeFileSync(pw, 'scrub-pass');
   fs.writeFileSync(img, '');
   fs.truncateSync(img, 26 << 20);
-  await formatCryptVolume(img, { secret: { keyFile: pw }, integrity: 'poly1305', cipher: 'chacha20-random', keySize: 256, pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
+  await formatCryptVolume(img, {
+    secret: { keyFile: pw },
+    integrity: 'poly1305',
+    cipher: 'chacha20-random',
+    keySize: 256,
+    pbkdf: 'pbkdf2',
+    pbkdfIterations: 1000,
+  });
   const info = readLuks2Header(img);
   const seg = segmentFromLuks(info);
   const { volumeKey } = await unlockLuks2(img, { keyFile: pw });
@@ -59,7 +66,10 @@ test('crypt scrub pauses, resumes where it stopped and keeps what it found', asy
   assert.equal(second.checked_sectors, second.total_sectors);
   // the same run history and running marker as the dashboard's job (one implementation, cryptScrubRun)
   const st = JSON.parse(fs.readFileSync(jobStatePath(img, 'scrub'), 'utf8'));
-  assert.deepEqual(st.runs.map((r: { result: string; by: string }) => `${r.result}/${r.by}`), ['paused/cli', 'done/cli']);
+  assert.deepEqual(
+    st.runs.map((r: { result: string; by: string }) => `${r.result}/${r.by}`),
+    ['paused/cli', 'done/cli'],
+  );
   assert.equal(st.running, null);
   assert.ok(st.finished_at);
   assert.ok(fs.readFileSync(img).equals(before), '0 bytes written');

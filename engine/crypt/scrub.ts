@@ -41,10 +41,14 @@ export interface CryptScrubOptions {
  */
 export async function scrubCrypt(path: string, segment: CryptSegment, volumeKey: Uint8Array, o: CryptScrubOptions = {}): Promise<CryptScrubResult> {
   const spec: JobSpec = { kind: 'scrub', device: path, reset: o.reset, by: 'cli', crypt: { segment, volumeKey: new Uint8Array(volumeKey) } };
-  const run = cryptScrubRun(spec, {
-    shouldStop: () => o.shouldStop?.() ?? false,
-    progress: (p) => o.onProgress?.({ position_sector: p.position, total_sectors: p.total, start_sector: p.start, failed_sectors: p.mismatches }),
-  }, CHUNK_SECTORS);
+  const run = cryptScrubRun(
+    spec,
+    {
+      shouldStop: () => o.shouldStop?.() ?? false,
+      progress: (p) => o.onProgress?.({ position_sector: p.position, total_sectors: p.total, start_sector: p.start, failed_sectors: p.mismatches }),
+    },
+    CHUNK_SECTORS,
+  );
   for (;;) {
     const step = run.next();
     if (step.done) {
@@ -56,8 +60,15 @@ export async function scrubCrypt(path: string, segment: CryptSegment, volumeKey:
       const bad_sectors: number[] = [];
       for (const [a, b] of bad_ranges) for (let x = a; x < b; x += spb) bad_sectors.push(x);
       return {
-        state: r.done ? 'done' : 'paused', position_sector: r.position, total_sectors: r.total, start_sector: r.start, failed_sectors: r.mismatches,
-        sectors_per_block: spb, checked_sectors: r.checked_blocks ?? 0, bad_sectors, bad_ranges,
+        state: r.done ? 'done' : 'paused',
+        position_sector: r.position,
+        total_sectors: r.total,
+        start_sector: r.start,
+        failed_sectors: r.mismatches,
+        sectors_per_block: spb,
+        checked_sectors: r.checked_blocks ?? 0,
+        bad_sectors,
+        bad_ranges,
       };
     }
     await new Promise((res) => setImmediate(res));
@@ -96,13 +107,23 @@ function* cryptScrubRun(spec: JobSpec, ctl: JobControl, chunk: number): Generato
     const total = v.sectors;
     const st0 = resumeJobState(v.integrity, 'scrub', spec.reset);
     st0.total_sectors = total;
-    if (st0.position_sector % spb || st0.position_sector > total) Object.assign(st0, { position_sector: 0, mismatches: 0, read_errors: 0, damage: undefined, checked_blocks: 0 });
+    if (st0.position_sector % spb || st0.position_sector > total)
+      Object.assign(st0, { position_sector: 0, mismatches: 0, read_errors: 0, damage: undefined, checked_blocks: 0 });
     const rec = new ScanRecorder(v.integrity, spec, PERSIST_SECTORS, st0, spb);
     const st = rec.st;
     const start = rec.start;
     const raw = (): RawProgress => ({
-      position: st.position_sector, total, start, sectors_per_block: spb, mismatches: st.mismatches, journal: null,
-      checked_blocks: st.checked_blocks, unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: st.read_errors, damage: rec.summary(), started_at: st.started_at,
+      position: st.position_sector,
+      total,
+      start,
+      sectors_per_block: spb,
+      mismatches: st.mismatches,
+      journal: null,
+      checked_blocks: st.checked_blocks,
+      unchecked: { recalculating: 0, 'dirty-bitmap': 0 },
+      read_errors: st.read_errors,
+      damage: rec.summary(),
+      started_at: st.started_at,
       run_started_at: rec.runStartedAt,
     });
     const finish = (result: JobRun['result'], error?: string) => rec.finish(result, error);
@@ -123,7 +144,11 @@ function* cryptScrubRun(spec: JobSpec, ctl: JobControl, chunk: number): Generato
         rec.step(n);
       }
     } catch (e) {
-      try { finish('failed', (e as Error).message); } catch { /* the error below is what matters */ }
+      try {
+        finish('failed', (e as Error).message);
+      } catch {
+        /* the error below is what matters */
+      }
       throw e;
     }
     const done = st.position_sector >= total;

@@ -85,11 +85,15 @@ export class CryptVolume {
   }
 
   private checkRange(sector: number, sectors: number, what: string): void {
-    if (!Number.isInteger(sector) || !Number.isInteger(sectors) || sector < 0 || sectors < 0) throw new IntegrityStudioError(`invalid ${what} range: sector ${sector}, ${sectors} sectors`);
+    if (!Number.isInteger(sector) || !Number.isInteger(sectors) || sector < 0 || sectors < 0)
+      throw new IntegrityStudioError(`invalid ${what} range: sector ${sector}, ${sectors} sectors`);
     if (sector % this.spb || sectors % this.spb) {
-      throw new IntegrityStudioError(`${what} must be aligned to the ${this.segment.sector_size}-byte encryption sector size (sector ${sector}, ${sectors} sectors)`);
+      throw new IntegrityStudioError(
+        `${what} must be aligned to the ${this.segment.sector_size}-byte encryption sector size (sector ${sector}, ${sectors} sectors)`,
+      );
     }
-    if (sector + sectors > this.sectors) throw new IntegrityStudioError(`${what} ends at sector ${sector + sectors}, past the end of the volume (${this.sectors} sectors)`);
+    if (sector + sectors > this.sectors)
+      throw new IntegrityStudioError(`${what} ends at sector ${sector + sectors}, past the end of the volume (${this.sectors} sectors)`);
   }
 
   /**
@@ -128,7 +132,10 @@ export class CryptVolume {
         const bsector = s + b * this.spb;
         const src = this.chunkBuf.subarray(b * bs, (b + 1) * bs);
         // verify only (a scrub): the tag check alone where the mode allows it (authenc's MAC is over the ciphertext)
-        const ok = !out && this.cipher.authenticate ? this.cipher.authenticate(bsector, src, this.tupleBuf, b * ts) : this.cipher.decrypt(bsector, src, this.tupleBuf, b * ts, dst, dstOff + b * bs);
+        const ok =
+          !out && this.cipher.authenticate
+            ? this.cipher.authenticate(bsector, src, this.tupleBuf, b * ts)
+            : this.cipher.decrypt(bsector, src, this.tupleBuf, b * ts, dst, dstOff + b * bs);
         this.stats.checked_sectors++;
         if (ok) continue;
         this.stats.failed_sectors++;
@@ -190,7 +197,11 @@ export function openCryptVolume(path: string, segment: CryptSegment, volumeKey: 
 export function openCryptVolumeOn(dev: BlockDevice, segment: CryptSegment, volumeKey: Uint8Array, o: CryptOpenOptions = {}, path = dev.name): CryptVolume {
   const readOnly = o.readOnly ?? true;
   try {
-    if (!segment.integrity) throw new IntegrityStudioError(`${dev.name}: the LUKS2 segment has no integrity (not an authenticated volume); nothing here to read below dm-crypt`, 'EUNSUPPORTED');
+    if (!segment.integrity)
+      throw new IntegrityStudioError(
+        `${dev.name}: the LUKS2 segment has no integrity (not an authenticated volume); nothing here to read below dm-crypt`,
+        'EUNSUPPORTED',
+      );
     if (segment.sector_size !== 512 && segment.sector_size !== 4096 && ![1024, 2048].includes(segment.sector_size)) {
       throw new IntegrityStudioError(`LUKS2 segment sector size ${segment.sector_size} is not valid (512..4096, a power of two)`, 'EFORMAT');
     }
@@ -208,7 +219,9 @@ export function openCryptVolumeOn(dev: BlockDevice, segment: CryptSegment, volum
           'EFORMAT',
         );
       }
-      const cipher = sectorCipher(segment.encryption, segment.integrity, volumeKey, integrity.geometry.tag_size, segment.sector_size, { ivOffset: segment.iv_tweak });
+      const cipher = sectorCipher(segment.encryption, segment.integrity, volumeKey, integrity.geometry.tag_size, segment.sector_size, {
+        ivOffset: segment.iv_tweak,
+      });
       return new CryptVolume(path, segment, integrity, cipher);
     } catch (e) {
       integrity.close();

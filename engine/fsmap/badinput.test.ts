@@ -63,7 +63,11 @@ describe('fsmap bad input', () => {
 
   it('no file system, random bytes, a btrfs signature: every sector says why', () => {
     const zero = Buffer.alloc(1 << 20);
-    const bad: SectorRange[] = [[0, 8], [100, 101], [2000, 2048]];
+    const bad: SectorRange[] = [
+      [0, 8],
+      [100, 101],
+      [2000, 2048],
+    ];
     let r = mapBadSectors(bufferSource(zero), bad);
     assert.equal(r.fs, null);
     assert.ok(r.items.every((i) => i.kind === 'unmapped' && /^could not map: no known file system \(found: nothing recognisable\)/.test(i.reason)));
@@ -84,7 +88,7 @@ describe('fsmap bad input', () => {
     assert.deepEqual(checkFree(bufferSource(btrfs), bad).free, []);
   });
 
-  it('invalid ranges are refused (the caller\'s mistake), not mapped', () => {
+  it("invalid ranges are refused (the caller's mistake), not mapped", () => {
     const src = bufferSource(Buffer.alloc(1 << 16));
     assert.throws(() => mapBadSectors(src, [[5, 5]]), /invalid bad sector range/);
     assert.throws(() => mapBadSectors(src, [[0, 1000]]), /past the end of the volume/);
@@ -93,10 +97,17 @@ describe('fsmap bad input', () => {
   it('ext4: a corrupted superblock', { skip: noExt4 }, () => {
     const img = ext4('sb');
     patch(img, 1024 + 0x28, u32(0)); // s_inodes_per_group = 0
-    const bad: SectorRange[] = [[2, 4], [400, 402], [9000, 9010]];
+    const bad: SectorRange[] = [
+      [2, 4],
+      [400, 402],
+      [9000, 9010],
+    ];
     const r = mapImage(img, bad);
     assert.equal(r.fs, 'ext4');
-    assert.ok(r.items.every((i) => i.kind === 'unmapped' && /^could not map: the ext4 superblock is corrupted: inodes per group 0/.test(i.reason)), JSON.stringify(r.items));
+    assert.ok(
+      r.items.every((i) => i.kind === 'unmapped' && /^could not map: the ext4 superblock is corrupted: inodes per group 0/.test(i.reason)),
+      JSON.stringify(r.items),
+    );
     assertCovers(r, bad);
   });
 
@@ -126,12 +137,21 @@ describe('fsmap bad input', () => {
     const off = parseInt(/offset (0x[0-9a-f]+)/.exec(imap)![1]!, 16);
     // i_block at 0x28: the extent header (12 bytes), then the first struct ext4_extent: ee_start_lo at +8
     patch(img, blk * 1024 + off + 0x28 + 12 + 8, u32(0x7ffffff0));
-    const r = mapImage(img, [[fb * 2, fb * 2 + 2], [(fb + 3) * 2, (fb + 3) * 2 + 1]]);
+    const r = mapImage(img, [
+      [fb * 2, fb * 2 + 2],
+      [(fb + 3) * 2, (fb + 3) * 2 + 1],
+    ]);
     assert.equal(r.items.length, 1, JSON.stringify(r.items));
     const it = nth(r.items, 0, 'item');
     assert.ok(it.kind === 'unmapped');
-    assert.match(it.reason, /^could not map: in use per the block bitmap, but no inode's block map names it; 1 part\(s\) .*an extent of inode \d+ .* points past the end of the file system \(block 2147483632/);
-    assertCovers(r, [[fb * 2, fb * 2 + 2], [(fb + 3) * 2, (fb + 3) * 2 + 1]]);
+    assert.match(
+      it.reason,
+      /^could not map: in use per the block bitmap, but no inode's block map names it; 1 part\(s\) .*an extent of inode \d+ .* points past the end of the file system \(block 2147483632/,
+    );
+    assertCovers(r, [
+      [fb * 2, fb * 2 + 2],
+      [(fb + 3) * 2, (fb + 3) * 2 + 1],
+    ]);
   });
 
   it('ext4: random damage to the metadata never throws or hangs, and every sector gets an answer', { skip: noExt4, timeout: 120_000 }, () => {
@@ -143,7 +163,11 @@ describe('fsmap bad input', () => {
       // 300 random bytes in the first 600 KiB (superblock, descriptors, bitmaps, inode tables, directories)
       for (let k = 0; k < 300; k++) b[rnd.readUInt32LE(k * 4) % (600 << 10)] = rnd.readUInt8(k + 2048);
       const src = bufferSource(b, `fuzz-${round}`);
-      const bad: SectorRange[] = [[0, 4], [rnd.readUInt16LE(3000) % 16000, (rnd.readUInt16LE(3000) % 16000) + 9], [src.sectors - 64, src.sectors]];
+      const bad: SectorRange[] = [
+        [0, 4],
+        [rnd.readUInt16LE(3000) % 16000, (rnd.readUInt16LE(3000) % 16000) + 9],
+        [src.sectors - 64, src.sectors],
+      ];
       const r = mapBadSectors(src, bad);
       assertCovers(r, bad);
       checkFree(src, bad);
@@ -154,7 +178,23 @@ describe('fsmap bad input', () => {
     const img = path.join(dir, `${name}.img`);
     const proto = path.join(dir, `${name}.proto`);
     const t = path.join(dir, 'tree');
-    fs.writeFileSync(proto, ['/dev/null', '0 0', 'd--755 0 0', `big ---644 0 0 ${t}/big`, 'x d--755 0 0', 'y d--755 0 0', `file ---644 0 0 ${t}/x/y/file`, `back ---644 0 0 ${t}/x/y/back`, '$', '$', '$', ''].join('\n'));
+    fs.writeFileSync(
+      proto,
+      [
+        '/dev/null',
+        '0 0',
+        'd--755 0 0',
+        `big ---644 0 0 ${t}/big`,
+        'x d--755 0 0',
+        'y d--755 0 0',
+        `file ---644 0 0 ${t}/x/y/file`,
+        `back ---644 0 0 ${t}/x/y/back`,
+        '$',
+        '$',
+        '$',
+        '',
+      ].join('\n'),
+    );
     fs.writeFileSync(img, '');
     fs.truncateSync(img, 64 << 20);
     const r = run('sh', ['-c', `TEST_DIR=/tmp TEST_DEV=/dev/null QA_CHECK_FS=xfs mkfs.xfs -q -f ${mkfsArgs} -p ${proto} ${img}`]);
@@ -174,10 +214,16 @@ describe('fsmap bad input', () => {
     const b = Buffer.alloc(4);
     b.writeUInt32BE(0);
     patch(img, 88, b); // sb_agcount = 0
-    const bad: SectorRange[] = [[0, 1], [5000, 5008]];
+    const bad: SectorRange[] = [
+      [0, 1],
+      [5000, 5008],
+    ];
     const r = mapImage(img, bad);
     assert.equal(r.fs, 'xfs');
-    assert.ok(r.items.every((i) => i.kind === 'unmapped' && /^could not map: the XFS superblock is corrupted: AG geometry/.test(i.reason)), JSON.stringify(r.items));
+    assert.ok(
+      r.items.every((i) => i.kind === 'unmapped' && /^could not map: the XFS superblock is corrupted: AG geometry/.test(i.reason)),
+      JSON.stringify(r.items),
+    );
     assertCovers(r, bad);
   });
 
@@ -191,14 +237,31 @@ describe('fsmap bad input', () => {
     const bigLin = xfsFirstLin(img, big);
     // y's second entry ('back' … in name order: back, file) names x, and x's parent is made y; big's extent moved away
     const entry = Number(/list\[(\d+)\]\.name = "back"/.exec(xfsDb(img, [`inode ${y}`, 'p u3']))![1]!);
-    xfsDb(img, [`inode ${y}`, `write u3.sfdir3.list[${entry}].inumber.i4 ${x}`, `inode ${x}`, `write u3.sfdir3.hdr.parent.i4 ${y}`, `inode ${big}`, 'write u3.bmx[0].startblock 4000000000'], true);
-    const r = mapImage(img, [[fileLin * 8, fileLin * 8 + 1], [bigLin * 8, bigLin * 8 + 8]]);
+    xfsDb(
+      img,
+      [
+        `inode ${y}`,
+        `write u3.sfdir3.list[${entry}].inumber.i4 ${x}`,
+        `inode ${x}`,
+        `write u3.sfdir3.hdr.parent.i4 ${y}`,
+        `inode ${big}`,
+        'write u3.bmx[0].startblock 4000000000',
+      ],
+      true,
+    );
+    const r = mapImage(img, [
+      [fileLin * 8, fileLin * 8 + 1],
+      [bigLin * 8, bigLin * 8 + 8],
+    ]);
     const f = r.items.find((i) => i.kind === 'file');
     assert.ok(f?.kind === 'file', JSON.stringify(r.items));
     assert.match(f.path_error ?? '', /a loop in the directory tree/);
     const u = r.items.find((i) => i.kind === 'unmapped');
     assert.ok(u?.kind === 'unmapped', JSON.stringify(r.items));
-    assert.match(u.reason, /^could not map: in use per the free-space btree, but no inode's block map or AG structure names it; .*points outside the file system/);
+    assert.match(
+      u.reason,
+      /^could not map: in use per the free-space btree, but no inode's block map or AG structure names it; .*points outside the file system/,
+    );
   });
 
   it('xfs: random damage to the metadata never throws or hangs (scan and rmapbt look-ups)', { skip: noXfs, timeout: 120_000 }, () => {
@@ -213,7 +276,11 @@ describe('fsmap bad input', () => {
         if (pos >= 512) b[pos] = rnd.readUInt8(k + 2048); // keep the magic and geometry: get past the superblock checks
       }
       const src = bufferSource(b, `xfuzz-${round}`);
-      const bad: SectorRange[] = [[1, 8], [rnd.readUInt16LE(3000) % 100000, (rnd.readUInt16LE(3000) % 100000) + 9], [src.sectors - 64, src.sectors]];
+      const bad: SectorRange[] = [
+        [1, 8],
+        [rnd.readUInt16LE(3000) % 100000, (rnd.readUInt16LE(3000) % 100000) + 9],
+        [src.sectors - 64, src.sectors],
+      ];
       const r = mapBadSectors(src, bad);
       assertCovers(r, bad);
       checkFree(src, bad);

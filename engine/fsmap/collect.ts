@@ -2,17 +2,7 @@
 // as they are found, ranges coalesced, lists capped (a million bad blocks of one file make one item).
 import { SECTOR_SIZE } from '../layout/superblock.js';
 import { RangeList, type RangeSet } from './ranges.js';
-import type {
-  ByteRange,
-  FsMapFileItem,
-  FsMapFreeItem,
-  FsMapItem,
-  FsMapMetadataItem,
-  FsMapOptions,
-  FsMapUnmappedItem,
-  InodeRef,
-  SectorRange,
-} from './types.js';
+import type { ByteRange, FsMapFileItem, FsMapFreeItem, FsMapItem, FsMapMetadataItem, FsMapOptions, FsMapUnmappedItem, InodeRef, SectorRange } from './types.js';
 
 export interface PathInfo {
   paths: string[];
@@ -87,13 +77,30 @@ export class Collector {
    * at the start of each block that are not file contents (an XFS v5 remote symlink block's xfs_dsymlink_hdr; a bad
    * sector there makes the whole target unreadable). Returns whether any of it is bad.
    */
-  file(ino: { inode: number; file_type: string; size: number }, pblk: number, count: number, lblk: number, unwritten: boolean, taint: string | null, header = 0): boolean {
+  file(
+    ino: { inode: number; file_type: string; size: number },
+    pblk: number,
+    count: number,
+    lblk: number,
+    unwritten: boolean,
+    taint: string | null,
+    header = 0,
+  ): boolean {
     const spb = this.spb;
     const s0 = pblk * spb;
     if (!this.bad.intersects(s0, s0 + count * spb)) return false;
     let f = this.files.get(ino.inode);
     if (!f) {
-      f = { inode: ino.inode, file_type: ino.file_type, size: ino.size, sectors: new RangeList(), bytes: new RangeList(), extents: [], unwritten: 0, beyond: 0 };
+      f = {
+        inode: ino.inode,
+        file_type: ino.file_type,
+        size: ino.size,
+        sectors: new RangeList(),
+        bytes: new RangeList(),
+        extents: [],
+        unwritten: 0,
+        beyond: 0,
+      };
       this.files.set(ino.inode, f);
     }
     if (taint) f.uncertain ??= taint;
@@ -250,7 +257,10 @@ export class Collector {
     for (const m of this.metas.values()) {
       const item: FsMapMetadataItem = { kind: 'metadata', ...this.ranges(m.sectors), structure: m.structure, description: m.description, meaning: m.meaning };
       if (m.group !== undefined) item.group = m.group;
-      if (m.owner) item.owner = m.owner.system ? { inode: m.owner.inode, file_type: m.owner.file_type, paths: [], paths_total: 0 } : this.ref(m.owner.inode, m.owner.file_type, names);
+      if (m.owner)
+        item.owner = m.owner.system
+          ? { inode: m.owner.inode, file_type: m.owner.file_type, paths: [], paths_total: 0 }
+          : this.ref(m.owner.inode, m.owner.file_type, names);
       if (m.inodes.size) {
         const all = [...m.inodes].sort((a, b) => a[0] - b[0]);
         item.inodes = all.slice(0, this.maxNames).map(([i, t]) => this.ref(i, t, names));
@@ -264,7 +274,8 @@ export class Collector {
       items.push(item);
     }
     for (const p of this.frees.values()) items.push({ kind: 'free', ...this.ranges(p.sectors), meaning: p.text } satisfies FsMapFreeItem);
-    for (const p of this.unmappeds.values()) items.push({ kind: 'unmapped', ...this.ranges(p.sectors), reason: `could not map: ${p.text}` } satisfies FsMapUnmappedItem);
+    for (const p of this.unmappeds.values())
+      items.push({ kind: 'unmapped', ...this.ranges(p.sectors), reason: `could not map: ${p.text}` } satisfies FsMapUnmappedItem);
     items.sort((a, b) => (a.ranges[0]?.[0] ?? 0) - (b.ranges[0]?.[0] ?? 0));
     return items;
   }
@@ -281,8 +292,9 @@ function addExtent(list: number[], first: number, end: number, byte: number): vo
 }
 
 function fileMeaning(f: FileAcc, damaged: number): string {
-  const what = f.file_type === 'symlink' ? 'the symbolic link\'s target text' : 'the file';
-  if (damaged > 0) return `${damaged} bytes of ${what} read back wrong (an I/O error through the kernel): restore ${f.file_type === 'symlink' ? 'the link' : 'the file'} from a backup, or rewrite ${f.file_type === 'symlink' ? 'it' : 'those bytes'}`;
+  const what = f.file_type === 'symlink' ? "the symbolic link's target text" : 'the file';
+  if (damaged > 0)
+    return `${damaged} bytes of ${what} read back wrong (an I/O error through the kernel): restore ${f.file_type === 'symlink' ? 'the link' : 'the file'} from a backup, or rewrite ${f.file_type === 'symlink' ? 'it' : 'those bytes'}`;
   if (f.unwritten) return 'allocated, not yet written: the file reads zeros there whatever the block holds; harmless';
   return 'blocks allocated past the end of the file (preallocation): none of its contents; harmless';
 }

@@ -45,8 +45,14 @@ function compareEveryBlock(im: Image, tree: string): FsMapResult {
   assert.equal(r.fs, 'ext4');
   assert.equal(r.block_size, im.bs);
   assert.equal(r.unmapped_sectors, 0, JSON.stringify(r.items.filter((i) => i.kind === 'unmapped')));
-  assert.deepEqual(itemsAt(r, 2).map((i) => i.kind === 'metadata' && i.structure), ['ext4.superblock']);
-  assert.deepEqual(itemsAt(r, 0).map((i) => i.kind === 'metadata' && i.structure), ['ext4.boot_area']);
+  assert.deepEqual(
+    itemsAt(r, 2).map((i) => i.kind === 'metadata' && i.structure),
+    ['ext4.superblock'],
+  );
+  assert.deepEqual(
+    itemsAt(r, 0).map((i) => i.kind === 'metadata' && i.structure),
+    ['ext4.boot_area'],
+  );
   const owners = icheck(im.img, blocks);
   const used = testb(im.img, blocks);
   assert.equal(owners.size, blocks.length, 'icheck answered for every block');
@@ -60,15 +66,25 @@ function compareEveryBlock(im: Image, tree: string): FsMapResult {
     assert.ok(at.length > 0, `block ${b}: no item`);
     const owner = owners.get(b)!;
     if (owner !== null) {
-      assert.ok(at.some((i) => ownerInodes(i).includes(owner)), `block ${b}: debugfs icheck says inode ${owner}, we say ${JSON.stringify(at.map((i) => [i.kind, ownerInodes(i)]))}`);
+      assert.ok(
+        at.some((i) => ownerInodes(i).includes(owner)),
+        `block ${b}: debugfs icheck says inode ${owner}, we say ${JSON.stringify(at.map((i) => [i.kind, ownerInodes(i)]))}`,
+      );
       inodes.add(owner);
       if (at.some((i) => i.kind === 'file')) fileBlocks++;
       else metaBlocks++;
     } else if (used.get(b)) {
-      assert.ok(at.every((i) => i.kind === 'metadata' && !i.owner), `block ${b}: in use, no owner per debugfs; we say ${JSON.stringify(at.map((i) => i.kind))}`);
+      assert.ok(
+        at.every((i) => i.kind === 'metadata' && !i.owner),
+        `block ${b}: in use, no owner per debugfs; we say ${JSON.stringify(at.map((i) => i.kind))}`,
+      );
       metaBlocks++;
     } else {
-      assert.deepEqual(at.map((i) => i.kind), ['free'], `block ${b}: free per debugfs testb`);
+      assert.deepEqual(
+        at.map((i) => i.kind),
+        ['free'],
+        `block ${b}: free per debugfs testb`,
+      );
       freeBlocks++;
     }
   }
@@ -172,7 +188,20 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
   const structures = (r: FsMapResult) => new Set(r.items.map((i) => (i.kind === 'metadata' ? i.structure : i.kind)));
   it('ext4-4k: every block answers as icheck/testb/ncheck do', () => {
     const s = structures(compareEveryBlock(imageNamed('ext4-4k'), tree));
-    for (const k of ['ext4.superblock_backup', 'ext4.group_descriptors', 'ext4.resize_inode', 'ext4.journal', 'ext4.extent_tree', 'ext4.directory', 'ext4.inode_table', 'ext4.block_bitmap', 'ext4.inode_bitmap', 'free', 'file']) assert.ok(s.has(k), k);
+    for (const k of [
+      'ext4.superblock_backup',
+      'ext4.group_descriptors',
+      'ext4.resize_inode',
+      'ext4.journal',
+      'ext4.extent_tree',
+      'ext4.directory',
+      'ext4.inode_table',
+      'ext4.block_bitmap',
+      'ext4.inode_bitmap',
+      'free',
+      'file',
+    ])
+      assert.ok(s.has(k), k);
   });
   it('ext4-1k-inline (inline data, orphan file, quota): every block answers as icheck/testb/ncheck do', () => {
     const r = compareEveryBlock(imageNamed('ext4-1k-inline'), tree);
@@ -268,7 +297,10 @@ describe('fsmap ext4 (against debugfs)', { skip }, () => {
     const used = testb(im.img, blocks);
     const src = openImageSource(im.img);
     try {
-      const fc = checkFree(src, blocks.map((b) => [b * spb, (b + 1) * spb] as const));
+      const fc = checkFree(
+        src,
+        blocks.map((b) => [b * spb, (b + 1) * spb] as const),
+      );
       const isFree = (b: number) => fc.free.some(([x, y]) => b * spb >= x && b * spb < y);
       for (const b of blocks) assert.equal(isFree(b), !used.get(b), `block ${b}`);
     } finally {
@@ -286,10 +318,16 @@ describe('ext4 on-disk parsing of corrupt input (no tools needed)', () => {
     b.writeUInt8(1, 6);
     b.write('.', 8, 'latin1');
     const names: string[] = [];
-    assert.equal(dirEntries(b, 0, 24, 1024, (_i, n) => names.push(n.toString('latin1'))), 'the directory area ends at byte 24, past the end of its buffer (12 bytes)');
+    assert.equal(
+      dirEntries(b, 0, 24, 1024, (_i, n) => names.push(n.toString('latin1'))),
+      'the directory area ends at byte 24, past the end of its buffer (12 bytes)',
+    );
     assert.equal(names.length, 0);
     // the same entry with the right end: read, no problem
-    assert.equal(dirEntries(b, 0, 12, 1024, (_i, n) => names.push(n.toString('latin1'))), null);
+    assert.equal(
+      dirEntries(b, 0, 12, 1024, (_i, n) => names.push(n.toString('latin1'))),
+      null,
+    );
     assert.deepEqual(names, ['.']);
   });
 });

@@ -39,8 +39,17 @@ export function detectFs(src: SectorSource): Detected {
   if (ext) return { fs: 'ext4', found, description: ext.type };
   if (pick(['xfs'])) return { fs: 'xfs', found, description: 'xfs' };
   if (pick(['btrfs'])) return { fs: 'btrfs', found, description: 'btrfs' };
-  const damaged = unreadable?.length ? `; sectors ${unreadable.map(([a, b]) => `${a}..${b - 1}`).slice(0, 3).join(', ')} of its start cannot be read` : '';
-  return { fs: null, found, description: `no known file system (found: ${sigs.length ? [...new Set(sigs.map((s) => s.description))].join(', ') : 'nothing recognisable'}${damaged})` };
+  const damaged = unreadable?.length
+    ? `; sectors ${unreadable
+        .map(([a, b]) => `${a}..${b - 1}`)
+        .slice(0, 3)
+        .join(', ')} of its start cannot be read`
+    : '';
+  return {
+    fs: null,
+    found,
+    description: `no known file system (found: ${sigs.length ? [...new Set(sigs.map((s) => s.description))].join(', ') : 'nothing recognisable'}${damaged})`,
+  };
 }
 
 /**
@@ -150,7 +159,10 @@ function openExt4(src: SectorSource, bad: RangeSet): { fs: Ext4Fs } {
   const sb = decodeExt4SuperBlock(raw);
   if (sb.s_magic !== EXT4_SUPER_MAGIC) throw new MapError('no ext4 superblock');
   const problem = ext4SuperblockProblem(sb);
-  if (problem) throw new MapError(`the ext4 superblock is corrupted: ${problem}${bad.intersects(2, 4) ? ' (it lies in a bad range itself)' : ''}; e2fsck -b <backup superblock> can repair it`);
+  if (problem)
+    throw new MapError(
+      `the ext4 superblock is corrupted: ${problem}${bad.intersects(2, 4) ? ' (it lies in a bad range itself)' : ''}; e2fsck -b <backup superblock> can repair it`,
+    );
   const reader = new BlockReader(src, bad, 1024 << sb.s_log_block_size, sb.s_blocks_count);
   reader.noteIfBad(0, 0, 'the superblock');
   if (bad.intersects(2, 4)) reader.damaged.push('the ext4 superblock');

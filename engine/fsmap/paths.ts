@@ -82,7 +82,11 @@ export function resolvePaths(w: DirWalker, targets: Set<number>, maxPaths: numbe
     }
     const info: PathInfo = { paths, paths_total: totals.get(t) ?? 0 };
     if (!paths.length) {
-      info.path_error = error ?? (failed.length ? `no directory entry names it among those that could be read (${failed.slice(0, 3).join('; ')})` : 'no directory entry names it (an orphan inode, or an unlinked file still open)');
+      info.path_error =
+        error ??
+        (failed.length
+          ? `no directory entry names it among those that could be read (${failed.slice(0, 3).join('; ')})`
+          : 'no directory entry names it (an orphan inode, or an unlinked file still open)');
     } else if (error) info.path_error = error;
     names.set(t, info);
   }

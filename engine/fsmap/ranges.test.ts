@@ -13,15 +13,53 @@ import path from 'node:path';
 import { nth } from '../../testing/must.js';
 
 test('RangeSet merges, searches and subtracts', () => {
-  const s = RangeSet.from([[10, 20], [15, 30], [40, 41], [0, 2], [30, 35]]);
-  assert.deepEqual(s.pairs(), [[0, 2], [10, 35], [40, 41]]);
+  const s = RangeSet.from([
+    [10, 20],
+    [15, 30],
+    [40, 41],
+    [0, 2],
+    [30, 35],
+  ]);
+  assert.deepEqual(s.pairs(), [
+    [0, 2],
+    [10, 35],
+    [40, 41],
+  ]);
   assert.equal(s.total, 28);
   assert.ok(s.has(10) && s.has(34) && !s.has(35) && !s.has(2) && s.has(40));
   assert.ok(s.intersects(34, 36) && !s.intersects(35, 40) && !s.intersects(2, 10));
-  assert.deepEqual(s.within(12, 41), [[12, 35], [40, 41]]);
-  assert.deepEqual(s.minus(RangeSet.from([[11, 12], [30, 100]])).pairs(), [[0, 2], [10, 11], [12, 30]]);
+  assert.deepEqual(s.within(12, 41), [
+    [12, 35],
+    [40, 41],
+  ]);
+  assert.deepEqual(
+    s
+      .minus(
+        RangeSet.from([
+          [11, 12],
+          [30, 100],
+        ]),
+      )
+      .pairs(),
+    [
+      [0, 2],
+      [10, 11],
+      [12, 30],
+    ],
+  );
   assert.deepEqual(s.toUnits(8).pairs(), [[0, 6]]);
-  assert.deepEqual(RangeSet.from([[0, 8], [24, 25]]).toUnits(8).pairs(), [[0, 1], [3, 4]]);
+  assert.deepEqual(
+    RangeSet.from([
+      [0, 8],
+      [24, 25],
+    ])
+      .toUnits(8)
+      .pairs(),
+    [
+      [0, 1],
+      [3, 4],
+    ],
+  );
   assert.throws(() => RangeSet.from([[3, 3]]), /invalid sector range/);
   assert.throws(() => RangeSet.from([[0, 9]], 8), /past the end/);
   const l = new RangeList();
@@ -29,7 +67,10 @@ test('RangeSet merges, searches and subtracts', () => {
   l.add(4, 8);
   l.add(20, 24);
   l.add(8, 9);
-  assert.deepEqual(l.finish().pairs(), [[0, 9], [20, 24]]);
+  assert.deepEqual(l.finish().pairs(), [
+    [0, 9],
+    [20, 24],
+  ]);
 });
 
 test('a million bad blocks in one file make one item, its lists capped with their totals', () => {
@@ -64,7 +105,13 @@ test('volumeSource reads unaligned sector ranges of a 4 KiB-block volume as the 
     try {
       const src = volumeSource(v);
       const mem = bufferSource(data);
-      for (const [s, n] of [[0, 8], [3, 1], [5, 17], [1000, 48], [2047, 1]] as [number, number][]) {
+      for (const [s, n] of [
+        [0, 8],
+        [3, 1],
+        [5, 17],
+        [1000, 48],
+        [2047, 1],
+      ] as [number, number][]) {
         const a = Buffer.alloc(n * 512);
         const b = Buffer.alloc(n * 512);
         assert.equal(src.read(s, n, a), null);

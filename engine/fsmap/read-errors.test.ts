@@ -12,7 +12,9 @@ import { debugfs, icheck, pseudoRandom, run, tmpDir, toolMissing } from '../../t
 
 describe('fsmap over a device with read errors', { skip: toolMissing('mkfs.ext4', 'debugfs') }, () => {
   let dir: string;
-  before(() => { dir = tmpDir('fsmap-eio-'); });
+  before(() => {
+    dir = tmpDir('fsmap-eio-');
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('unreadable blocks are mapped: the file as icheck says, the directory block as a directory', () => {
@@ -25,7 +27,10 @@ describe('fsmap over a device with read errors', { skip: toolMissing('mkfs.ext4'
     const fileBlk = last('blocks /d/file.bin')[2]!;
     const dirBlk = last('blocks /d')[0]!;
     const dev = new FaultDevice(fs.readFileSync(img), 'fs.img').failReads(fileBlk * 8, fileBlk * 8 + 8).failReads(dirBlk * 8, dirBlk * 8 + 8);
-    const bad: SectorRange[] = [[fileBlk * 8, fileBlk * 8 + 8], [dirBlk * 8, dirBlk * 8 + 8]];
+    const bad: SectorRange[] = [
+      [fileBlk * 8, fileBlk * 8 + 8],
+      [dirBlk * 8, dirBlk * 8 + 8],
+    ];
     const r = mapBadSectors(deviceSource(dev), bad);
     const f = r.items.find((i) => i.ranges.some(([a]) => a === fileBlk * 8))!;
     assert.ok(f.kind === 'file', JSON.stringify(f));

@@ -90,7 +90,10 @@ describe('fsmap through a dm-integrity volume and a LUKS2 volume', { skip }, () 
     let bad: SectorRange[] = [];
     try {
       ro.target.verify(0, ro.geometry.provided_data_sectors, (s) => bad.push([s, s + ro.geometry.sectors_per_block]));
-      assert.deepEqual(bad.map(([s]) => s).sort((a, b) => a - b), chosen.map((b) => b * 8 + 2).sort((a, b) => a - b));
+      assert.deepEqual(
+        bad.map(([s]) => s).sort((a, b) => a - b),
+        chosen.map((b) => b * 8 + 2).sort((a, b) => a - b),
+      );
       const through = mapBadSectors(volumeSource(ro), bad);
       const img = openImageSource(fsimg);
       const plain = mapBadSectors(img, bad);
@@ -123,7 +126,14 @@ describe('fsmap through a dm-integrity volume and a LUKS2 volume', { skip }, () 
     fs.writeFileSync(pw, 'fsmap-pass');
     fs.writeFileSync(vol, '');
     fs.truncateSync(vol, 40 << 20);
-    await formatCryptVolume(vol, { secret: { keyFile: pw }, integrity: 'poly1305', cipher: 'chacha20-random', keySize: 256, pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
+    await formatCryptVolume(vol, {
+      secret: { keyFile: pw },
+      integrity: 'poly1305',
+      cipher: 'chacha20-random',
+      keySize: 256,
+      pbkdf: 'pbkdf2',
+      pbkdfIterations: 1000,
+    });
     const seg = segmentFromLuks(readLuks2Header(vol));
     const { volumeKey } = await unlockLuks2(vol, { keyFile: pw });
     const cw = openCryptVolume(vol, seg, volumeKey, { readOnly: false });

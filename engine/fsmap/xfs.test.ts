@@ -98,32 +98,58 @@ function compareEveryBlock(img: string, tree: string, method?: 'scan' | 'rmapbt'
   const bmbtBlocks: number[] = [];
   for (const [lin, w] of want) {
     const at = itemsAt(r, lin * spb);
-    const what = JSON.stringify(at.map((i) => [i.kind, i.kind === 'metadata' ? i.structure : '', i.kind === 'file' ? i.inode : i.kind === 'metadata' ? i.owner?.inode : null]));
+    const what = JSON.stringify(
+      at.map((i) => [i.kind, i.kind === 'metadata' ? i.structure : '', i.kind === 'file' ? i.inode : i.kind === 'metadata' ? i.owner?.inode : null]),
+    );
     counts[w.type] = (counts[w.type] ?? 0) + 1;
     if (w.inode !== null) {
-      assert.ok(at.some((i) => (i.kind === 'file' && i.inode === w.inode) || (i.kind === 'metadata' && i.owner?.inode === w.inode)), `block ${lin}: xfs_db says ${w.type} of inode ${w.inode}; we say ${what}`);
+      assert.ok(
+        at.some((i) => (i.kind === 'file' && i.inode === w.inode) || (i.kind === 'metadata' && i.owner?.inode === w.inode)),
+        `block ${lin}: xfs_db says ${w.type} of inode ${w.inode}; we say ${what}`,
+      );
       // xfs_db's check marks a fork's bmbt blocks with the fork's type (scanfunc_bmap: set_dbmap(…, type, …)); we
       // name them, and their magic is checked below
       const bmbt = at.some((i) => i.kind === 'metadata' && i.structure === 'xfs.bmbt');
       if (bmbt) bmbtBlocks.push(lin);
-      if (w.type === 'data') assert.ok(bmbt || at.some((i) => i.kind === 'file' || (i.kind === 'metadata' && /quota|rt_/.test(i.structure))), `block ${lin}: data; we say ${what}`);
+      if (w.type === 'data')
+        assert.ok(bmbt || at.some((i) => i.kind === 'file' || (i.kind === 'metadata' && /quota|rt_/.test(i.structure))), `block ${lin}: data; we say ${what}`);
       if (w.type === 'dir') assert.ok(bmbt || at.some((i) => i.kind === 'metadata' && /^xfs\.dir/.test(i.structure)), `block ${lin}: dir; we say ${what}`);
-      if (w.type === 'btbmapd' || w.type === 'btbmapa') assert.ok(at.some((i) => i.kind === 'metadata' && i.structure === 'xfs.bmbt'), `block ${lin}: bmbt; we say ${what}`);
+      if (w.type === 'btbmapd' || w.type === 'btbmapa')
+        assert.ok(
+          at.some((i) => i.kind === 'metadata' && i.structure === 'xfs.bmbt'),
+          `block ${lin}: bmbt; we say ${what}`,
+        );
     } else if (/^free\d/.test(w.type)) {
-      assert.deepEqual(at.map((i) => i.kind), ['free'], `block ${lin}: free per xfs_db; we say ${what}`);
+      assert.deepEqual(
+        at.map((i) => i.kind),
+        ['free'],
+        `block ${lin}: free per xfs_db; we say ${what}`,
+      );
     } else if (w.type === 'sb') {
-      assert.ok(at.some((i) => i.kind === 'metadata' && /^xfs\.superblock/.test(i.structure)), `block ${lin}: sb; we say ${what}`);
+      assert.ok(
+        at.some((i) => i.kind === 'metadata' && /^xfs\.superblock/.test(i.structure)),
+        `block ${lin}: sb; we say ${what}`,
+      );
     } else {
       const s = TYPE_TO_STRUCTURE[w.type];
       assert.ok(s, `block ${lin}: xfs_db type ${w.type} is not one this test knows`);
-      assert.ok(at.some((i) => i.kind === 'metadata' && i.structure === s), `block ${lin}: ${w.type} per xfs_db; we say ${what}`);
+      assert.ok(
+        at.some((i) => i.kind === 'metadata' && i.structure === s),
+        `block ${lin}: ${w.type} per xfs_db; we say ${what}`,
+      );
     }
   }
-  for (const t of full ? ['data', 'dir', 'inode', 'log', 'btbno', 'btcnt', 'btino', 'sb'] : ['data', 'inode', 'log', 'sb']) assert.ok((counts[t] ?? 0) > 0, `the image has ${t} blocks (${JSON.stringify(counts)})`);
+  for (const t of full ? ['data', 'dir', 'inode', 'log', 'btbno', 'btcnt', 'btino', 'sb'] : ['data', 'inode', 'log', 'sb'])
+    assert.ok((counts[t] ?? 0) > 0, `the image has ${t} blocks (${JSON.stringify(counts)})`);
   // the blocks we call bmbt blocks carry the bmbt magic, as xfs_db reads them
   assert.ok(bmbtBlocks.length > 0 || !full);
   const agblklog = Math.ceil(Math.log2(g.agblocks));
-  const magics = !bmbtBlocks.length ? '' : xfsDb(img, bmbtBlocks.flatMap((lin) => [`fsblock ${Math.floor(lin / g.agblocks) * 2 ** agblklog + (lin % g.agblocks)}`, 'type bmapbtd', 'p magic']));
+  const magics = !bmbtBlocks.length
+    ? ''
+    : xfsDb(
+        img,
+        bmbtBlocks.flatMap((lin) => [`fsblock ${Math.floor(lin / g.agblocks) * 2 ** agblklog + (lin % g.agblocks)}`, 'type bmapbtd', 'p magic']),
+      );
   if (bmbtBlocks.length) assert.equal((magics.match(/magic = 0x424d4133/g) ?? []).length, bmbtBlocks.length, magics);
   // paths: xfs_db ncheck names one path per inode, which must be among ours; every path we give of a file from
   // the tree is a hard link of one host file, and there are as many as it has links
@@ -135,7 +161,10 @@ function compareEveryBlock(img: string, tree: string, method?: 'scan' | 'rmapbt'
     for (const p of names.get(ref.inode)!) assert.ok(ref.paths.includes(p), `inode ${ref.inode}: xfs_db ncheck names ${p}; we say ${ref.paths}`);
     named++;
     if (i.kind !== 'file') continue;
-    const host = ref.paths.map((p) => path.join(tree, p)).filter((p) => fs.existsSync(p)).map((p) => fs.lstatSync(p));
+    const host = ref.paths
+      .map((p) => path.join(tree, p))
+      .filter((p) => fs.existsSync(p))
+      .map((p) => fs.lstatSync(p));
     if (host.length !== ref.paths.length) continue;
     assert.equal(new Set(host.map((s) => s.ino)).size, 1, `${ref.paths} are one file`);
     assert.equal(nth(host, 0, `lstat of ${ref.paths}`).nlink, ref.paths_total, `${ref.paths}: every link`);
@@ -150,10 +179,13 @@ function compareEveryBlock(img: string, tree: string, method?: 'scan' | 'rmapbt'
     const file = fs.readFileSync(p);
     for (const [s, e] of it.byte_ranges.slice(0, 20)) {
       const wantBytes = file.subarray(s, Math.min(e, s + 512));
-      assert.ok(it.ranges.some(([a, b]) => {
-        for (let x = a; x < b; x++) if (image.compare(wantBytes, 0, wantBytes.length, x * 512, x * 512 + wantBytes.length) === 0) return true;
-        return false;
-      }), `${it.paths[0]} bytes ${s}.. lie in its sectors`);
+      assert.ok(
+        it.ranges.some(([a, b]) => {
+          for (let x = a; x < b; x++) if (image.compare(wantBytes, 0, wantBytes.length, x * 512, x * 512 + wantBytes.length) === 0) return true;
+          return false;
+        }),
+        `${it.paths[0]} bytes ${s}.. lie in its sectors`,
+      );
     }
   }
   return r;
@@ -183,7 +215,10 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
     const r = compareEveryBlock(imageNamed('xfs-default'), tree);
     const frag = r.items.find((i) => i.kind === 'file' && i.paths.includes('/frag/interleaved-a'));
     assert.ok(frag && frag.ranges_total > 4, `the interleaved file has many extents (${frag?.ranges_total})`);
-    assert.ok(r.items.some((i) => i.kind === 'metadata' && i.structure === 'xfs.bmbt' && i.owner?.inode === (frag as { inode: number }).inode), 'its block-map btree block is an item');
+    assert.ok(
+      r.items.some((i) => i.kind === 'metadata' && i.structure === 'xfs.bmbt' && i.owner?.inode === (frag as { inode: number }).inode),
+      'its block-map btree block is an item',
+    );
     const shared = r.items.filter((i) => i.kind === 'file' && (i.paths.includes('/reflinked.bin') || i.paths.includes('/dir/sub/mid.bin')));
     assert.equal(shared.length, 2, 'a reflinked block names both files');
     const pre = r.items.find((i) => i.kind === 'file' && i.paths.includes('/prealloc'));
@@ -209,7 +244,10 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
       const first = Number(m[1]) * g.agblocks + Number(m[2]);
       for (const lin of [first, first + Number(m[3]) - 1]) {
         const at = itemsAt(r, lin * (g.bs / 512));
-        assert.ok(at.some((i) => (i.kind === 'file' && i.inode === owner) || (i.kind === 'metadata' && i.owner?.inode === owner)), `fsmap: block ${lin} owner ${owner}`);
+        assert.ok(
+          at.some((i) => (i.kind === 'file' && i.inode === owner) || (i.kind === 'metadata' && i.owner?.inode === owner)),
+          `fsmap: block ${lin} owner ${owner}`,
+        );
       }
     }
     assert.ok(rows > 10, text.slice(0, 500));
@@ -273,7 +311,10 @@ describe('fsmap xfs (against xfs_db)', { skip }, () => {
     const blocks = [...want.keys()].filter((_, i) => i % 5 === 0);
     const src = openImageSource(img);
     try {
-      const fc = checkFree(src, blocks.map((b) => [b * spb, (b + 1) * spb] as const));
+      const fc = checkFree(
+        src,
+        blocks.map((b) => [b * spb, (b + 1) * spb] as const),
+      );
       const isFree = (b: number) => fc.free.some(([x, y]) => b * spb >= x && b * spb < y);
       for (const b of blocks) assert.equal(isFree(b), /^free\d/.test(want.get(b)!.type), `block ${b}: ${want.get(b)!.type}`);
     } finally {
@@ -315,7 +356,10 @@ describe('fsmap xfs v4 (against xfs_db)', { skip: toolMissing('mkfs.xfs', 'xfs_d
       fs.writeFileSync(path.join(tree, 'a.bin'), pseudoRandom(200 * 1024, 41));
       fs.writeFileSync(path.join(tree, 'sub/b.bin'), pseudoRandom(30 * 1024, 42));
       const proto = path.join(dir, 'proto');
-      fs.writeFileSync(proto, ['/dev/null', '0 0', 'd--755 0 0', `a.bin ---644 0 0 ${tree}/a.bin`, 'sub d--755 0 0', `b.bin ---644 0 0 ${tree}/sub/b.bin`, '$', '$', ''].join('\n'));
+      fs.writeFileSync(
+        proto,
+        ['/dev/null', '0 0', 'd--755 0 0', `a.bin ---644 0 0 ${tree}/a.bin`, 'sub d--755 0 0', `b.bin ---644 0 0 ${tree}/sub/b.bin`, '$', '$', ''].join('\n'),
+      );
       const img = path.join(dir, 'v4.img');
       fs.writeFileSync(img, '');
       fs.truncateSync(img, 64 << 20);
@@ -338,7 +382,10 @@ describe('xfs on-disk parsing of corrupt input (no tools needed)', () => {
   };
   it('an inode core cut short: a MapError naming it (was a RangeError from a read past the buffer)', () => {
     assert.throws(() => decodeXfsDinode(Buffer.alloc(64), 0, 512), isMapError(/^xfs: the inode core at byte 0 runs past the end of its buffer \(64 bytes\)$/));
-    assert.throws(() => decodeXfsDinode(Buffer.alloc(512), 448, 512), isMapError(/^xfs: the inode core at byte 448 runs past the end of its buffer \(512 bytes\)$/));
+    assert.throws(
+      () => decodeXfsDinode(Buffer.alloc(512), 448, 512),
+      isMapError(/^xfs: the inode core at byte 448 runs past the end of its buffer \(512 bytes\)$/),
+    );
     // a whole one decodes
     const b = Buffer.alloc(512);
     b.writeUInt16BE(0x494e, 0);
@@ -346,7 +393,10 @@ describe('xfs on-disk parsing of corrupt input (no tools needed)', () => {
     assert.equal(decodeXfsDinode(b, 0, 512).di_version, 3);
   });
   it('a shortform directory header cut short: a MapError naming it', () => {
-    assert.throws(() => xfsShortformEntries(Buffer.alloc(4), 0, 4, false, () => {}), isMapError(/^xfs: the shortform directory header at byte 0 runs past the end of its inode \(4 bytes\)$/));
+    assert.throws(
+      () => xfsShortformEntries(Buffer.alloc(4), 0, 4, false, () => {}),
+      isMapError(/^xfs: the shortform directory header at byte 0 runs past the end of its inode \(4 bytes\)$/),
+    );
   });
   it('a superblock buffer shorter than struct xfs_dsb: a MapError naming it', () => {
     assert.throws(() => decodeXfsSb(Buffer.alloc(200)), isMapError(/^xfs: the superblock is 200 bytes, shorter than struct xfs_dsb/));
@@ -357,7 +407,10 @@ describe('xfs on-disk parsing of corrupt input (no tools needed)', () => {
     b.writeUInt32BE(XFS_DIR2_DATA_MAGIC, 0);
     b.writeUInt32BE(128, 20);
     let called = 0;
-    assert.equal(xfsDirDataEntries(b, true, () => called++), 'corrupted entry at byte 16');
+    assert.equal(
+      xfsDirDataEntries(b, true, () => called++),
+      'corrupted entry at byte 16',
+    );
     assert.equal(called, 0);
   });
 });

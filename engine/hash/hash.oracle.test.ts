@@ -58,7 +58,8 @@ test('every tag algorithm matches the kernel both ways: kernel-formatted volumes
     fs.truncateSync(k, SIZE);
     disks.push(k);
     kernels.set(alg, k);
-    script += `integritysetup format --batch-mode --interleave-sectors ${INTERLEAVE} --integrity ${alg} --tag-size ${info.digestSize} ${keyArgs} ${dev()} >/dev/null && ` +
+    script +=
+      `integritysetup format --batch-mode --interleave-sectors ${INTERLEAVE} --integrity ${alg} --tag-size ${info.digestSize} ${keyArgs} ${dev()} >/dev/null && ` +
       `integritysetup open --integrity ${alg} ${keyArgs} ${dev()} k && echo "TABLE ${alg} $(dmsetup table k | grep -o 'internal_hash:[^ ]*' | cut -d: -f1-2)" && ` +
       `yes K-${alg} | head -c 65536 | dd of=/dev/mapper/k bs=4096 seek=16 oflag=direct conv=fsync status=none && ` +
       // the mismatch counter after the kernel read every block back (after writes alone it is 0 whatever the tags)
@@ -73,13 +74,19 @@ test('every tag algorithm matches the kernel both ways: kernel-formatted volumes
     assert.equal(v.bad, 0, `${alg}: our own volume verifies`);
     ours.set(alg, { img: u, expect: v.sha, opts });
     disks.push(u);
-    script += `integritysetup open --integrity ${alg} ${keyArgs} ${dev()} u && ` +
+    script +=
+      `integritysetup open --integrity ${alg} ${keyArgs} ${dev()} u && ` +
       `echo "USUM ${alg} $(dd if=/dev/mapper/u bs=64k iflag=direct status=none | sha256sum | cut -d' ' -f1) $(dmsetup status u | cut -d' ' -f4)" && ` +
       `yes W-${alg} | head -c 32768 | dd of=/dev/mapper/u bs=4096 seek=40 oflag=direct conv=fsync status=none; integritysetup close u\n`;
   }
   const r = runOracle(script, disks, { files: [`${keyFile}:/oracle/k.key`], timeoutSec: 300 });
   const lines = r.stdout.split('\n');
-  const get = (tag: string, alg: string) => lines.find((l) => l.startsWith(`${tag} ${alg} `))?.trim().split(/\s+/).slice(2);
+  const get = (tag: string, alg: string) =>
+    lines
+      .find((l) => l.startsWith(`${tag} ${alg} `))
+      ?.trim()
+      .split(/\s+/)
+      .slice(2);
   t.diagnostic(lines.filter((l) => /^(TABLE|KSTATUS|USUM) /.test(l)).join(' | '));
   assert.equal(r.status, 0, `oracle failed: ${r.stderr.slice(-1500)}\n${r.stdout.slice(-1500)}`);
   for (const alg of algs) {
@@ -110,7 +117,10 @@ test('every tag algorithm matches the kernel both ways: kernel-formatted volumes
     wv.target.read(40 * 8, 64, w);
     wv.close();
     const line = Buffer.from(`W-${alg}\n`);
-    assert.ok(w.equals(Buffer.from(Array.from({ length: w.length }, (_, i) => line[i % line.length]!))), `${alg}: the kernel's write into our volume reads back here`);
+    assert.ok(
+      w.equals(Buffer.from(Array.from({ length: w.length }, (_, i) => line[i % line.length]!))),
+      `${alg}: the kernel's write into our volume reads back here`,
+    );
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -38,7 +38,10 @@ test('published vectors: sha*, hmac-* (RFC 2202/4231), blake2b-256, xxhash64, cr
   const abc = Buffer.from('abc');
   assert.equal(digest('sha1', abc), 'a9993e364706816aba3e25717850c26c9cd0d89d');
   assert.equal(digest('sha256', abc), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-  assert.equal(digest('sha512', abc), 'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f');
+  assert.equal(
+    digest('sha512', abc),
+    'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f',
+  );
   assert.equal(digest('blake2b-256', abc), 'bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319');
   assert.equal(digest('blake2b-256', Buffer.alloc(0)), '0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8');
   // xxh64("abc", seed 0) = 0x44bc2cf5ad770999, stored little-endian like the kernel's xxhash64 final()
@@ -50,10 +53,16 @@ test('published vectors: sha*, hmac-* (RFC 2202/4231), blake2b-256, xxhash64, cr
   const msg = Buffer.from('what do ya want for nothing?');
   assert.equal(digest('hmac-sha1', msg, jefe), 'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79');
   assert.equal(digest('hmac-sha256', msg, jefe), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
-  assert.equal(digest('hmac-sha512', msg, jefe), '164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737');
+  assert.equal(
+    digest('hmac-sha512', msg, jefe),
+    '164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737',
+  );
   // RFC 4231 case 6: a key longer than the block is hashed first
   const big = Buffer.alloc(131, 0xaa);
-  assert.equal(digest('hmac-sha256', Buffer.from('Test Using Larger Than Block-Size Key - Hash Key First'), big), '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54');
+  assert.equal(
+    digest('hmac-sha256', Buffer.from('Test Using Larger Than Block-Size Key - Hash Key First'), big),
+    '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+  );
 });
 
 test('kernel crc32 is crc32_le(0, data) with no final inversion, stored little-endian (not zlib crc32)', () => {
@@ -105,9 +114,23 @@ test('tag = H([salt] ‖ le64(sector) ‖ block), truncated or zero-padded to ta
 test('keys: keyed algorithms need one, plain ones refuse one; unknown names list the supported ones', () => {
   assert.throws(() => createTagHasher({ algorithm: 'hmac-sha256', tagSize: 32 }), /needs a key/);
   assert.throws(() => createTagHasher({ algorithm: 'sha256', key: Buffer.alloc(4), tagSize: 32 }), /takes no key/);
-  assert.throws(() => algorithmInfo('md5'), /unsupported integrity algorithm "md5" \(supported: crc32c, crc32, xxhash64, sha1, sha256, sha512, blake2b-256, hmac-sha1, hmac-sha256, hmac-sha512\)/);
+  assert.throws(
+    () => algorithmInfo('md5'),
+    /unsupported integrity algorithm "md5" \(supported: crc32c, crc32, xxhash64, sha1, sha256, sha512, blake2b-256, hmac-sha1, hmac-sha256, hmac-sha512\)/,
+  );
   assert.throws(() => algorithmInfo('toString'), /unsupported/);
-  assert.deepEqual(supportedAlgorithms().sort(), ['blake2b-256', 'crc32', 'crc32c', 'hmac-sha1', 'hmac-sha256', 'hmac-sha512', 'sha1', 'sha256', 'sha512', 'xxhash64']);
+  assert.deepEqual(supportedAlgorithms().sort(), [
+    'blake2b-256',
+    'crc32',
+    'crc32c',
+    'hmac-sha1',
+    'hmac-sha256',
+    'hmac-sha512',
+    'sha1',
+    'sha256',
+    'sha512',
+    'xxhash64',
+  ]);
   assert.equal(algorithmInfo('hmac-sha512').kernelName, 'hmac(sha512)');
 });
 

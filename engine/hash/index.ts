@@ -84,9 +84,7 @@ const HMAC_BLOCK: Record<string, number> = { sha1: 64, sha256: 64, sha512: 128 }
 export function algorithmInfo(algorithm: string): AlgorithmInfo {
   const info = Object.hasOwn(ALGORITHMS, algorithm) ? ALGORITHMS[algorithm] : undefined;
   if (!info) {
-    throw new IntegrityStudioError(
-      `unsupported integrity algorithm "${algorithm}" (supported: ${Object.keys(ALGORITHMS).join(', ')})`,
-    );
+    throw new IntegrityStudioError(`unsupported integrity algorithm "${algorithm}" (supported: ${Object.keys(ALGORITHMS).join(', ')})`);
   }
   return info;
 }

@@ -29,7 +29,12 @@ function jsRun(alg: string, o: { key?: Buffer; salt: Buffer | null; tagSize: num
 test('native tags equal the JavaScript tags: every algorithm, block size, tag size, salt and key', { skip }, () => {
   for (const alg of supportedAlgorithms()) {
     for (const bs of [512, 1024, 2048, 4096]) {
-      for (const [salt, keyLen, tagSize] of [[true, 16, 4], [false, 64, 32], [true, 200, 1], [true, 32, 255]] as const) {
+      for (const [salt, keyLen, tagSize] of [
+        [true, 16, 4],
+        [false, 64, 32],
+        [true, 200, 1],
+        [true, 32, 255],
+      ] as const) {
         const keyed = alg.startsWith('hmac-');
         const o = { key: keyed ? crypto.randomBytes(keyLen) : undefined, salt: salt ? crypto.randomBytes(16) : null, tagSize };
         const sector = (2 ** 40 + 7 * bs) / 512; // past 2^32 sectors: the high word of le64(sector) matters
@@ -66,7 +71,9 @@ test('native runs on every core (large runs, begin/finish) equal the JavaScript 
   }
 });
 
-test('native read runs: every thread preads its batches from the file and hashes them (the tags and data as read), and a failed read is reported, not hashed', { skip }, () => {
+test('native read runs: every thread preads its batches from the file and hashes them (the tags and data as read), and a failed read is reported, not hashed', {
+  skip,
+}, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'is-native-read-'));
   try {
     const file = path.join(dir, 'img');
@@ -111,10 +118,23 @@ test('native sha256 and crc32c tags are H(salt ‖ le64(sector) ‖ block) by no
   le.writeBigUInt64LE(123456789n);
   const out = Buffer.alloc(32);
   createTagHasher({ algorithm: 'sha256', salt, tagSize: 32 }).tag(123456789, block, out, 0);
-  assert.equal(out.toString('hex'), crypto.createHash('sha256').update(Buffer.concat([salt, le, block])).digest('hex'));
+  assert.equal(
+    out.toString('hex'),
+    crypto
+      .createHash('sha256')
+      .update(Buffer.concat([salt, le, block]))
+      .digest('hex'),
+  );
   const key = crypto.randomBytes(40);
   createTagHasher({ algorithm: 'hmac-sha512', key, salt, tagSize: 32 }).tag(123456789, block, out, 0);
-  assert.equal(out.toString('hex'), crypto.createHmac('sha512', key).update(Buffer.concat([salt, le, block])).digest('hex').slice(0, 64));
+  assert.equal(
+    out.toString('hex'),
+    crypto
+      .createHmac('sha512', key)
+      .update(Buffer.concat([salt, le, block]))
+      .digest('hex')
+      .slice(0, 64),
+  );
   // crc32c("123456789") = 0xe3069283 (the check value of CRC-32C): a 512-byte block cannot hold it, so check the
   // three-stream instruction probe through a block of zeroes against the bit-by-bit definition instead
   const z = Buffer.alloc(512);
@@ -151,11 +171,15 @@ test('TagPool: both buffers, begin/finish overlapping, native and JavaScript, eq
 
 test('INTEGRITY_STUDIO_NO_NATIVE=1 forces the JavaScript hashes and says why', () => {
   const url = new URL('./native.js', import.meta.url).href;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { nativeStatus } from ${JSON.stringify(url)}; console.log(JSON.stringify(nativeStatus()));`], {
-    env: { ...process.env, INTEGRITY_STUDIO_NO_NATIVE: '1' },
-    encoding: 'utf8',
-    cwd: fileURLToPath(new URL('.', import.meta.url)),
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { nativeStatus } from ${JSON.stringify(url)}; console.log(JSON.stringify(nativeStatus()));`],
+    {
+      env: { ...process.env, INTEGRITY_STUDIO_NO_NATIVE: '1' },
+      encoding: 'utf8',
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { loaded: false, reason: 'disabled by INTEGRITY_STUDIO_NO_NATIVE' });
 });

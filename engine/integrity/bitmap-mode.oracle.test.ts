@@ -38,7 +38,7 @@ function view(img: string, checkDirty = false): { sha: string; bad: number[]; un
   }
 }
 
-test('bitmap mode with the kernel: our unclean bitmap session recovered by the kernel (B and J mode); the kernel\'s crashed bitmap session recovered here', async (t) => {
+test("bitmap mode with the kernel: our unclean bitmap session recovered by the kernel (B and J mode); the kernel's crashed bitmap session recovered here", async (t) => {
   if (skipWithoutOracle(t)) return;
   const dir = tmpDir('oracle-bitmap-');
   const e = golden('e-bitmap');
@@ -73,9 +73,16 @@ echo CRASH; sleep 1; echo b > /proc/sysrq-trigger; sleep 10
   const r = runOracle(script, [ob, oj, kc], { timeoutSec: 300 });
   const lines = r.stdout.split('\n');
   t.diagnostic(lines.filter((l) => /^(RESULT|WROTE|CRASH)/.test(l)).join(' | '));
-  assert.ok(lines.some((l) => l.startsWith('CRASH')), `oracle ran to the crash: ${r.stderr.slice(-1500)}\n${r.stdout.slice(-1500)}`);
+  assert.ok(
+    lines.some((l) => l.startsWith('CRASH')),
+    `oracle ran to the crash: ${r.stderr.slice(-1500)}\n${r.stdout.slice(-1500)}`,
+  );
   for (const name of ['ob', 'oj']) {
-    const res = lines.find((l) => l.startsWith(`RESULT ${name} `))?.trim().split(/\s+/).slice(2);
+    const res = lines
+      .find((l) => l.startsWith(`RESULT ${name} `))
+      ?.trim()
+      .split(/\s+/)
+      .slice(2);
     assert.deepEqual(res, [before.sha, '0', String(g.provided_data_sectors)], `${name}: the kernel recalculated and reads our data with 0 mismatches`);
     const after = view(name === 'ob' ? ob : oj);
     assert.deepEqual(after.bad, [], `${name}: every block verifies after the kernel's recovery, the torn one too`);
@@ -98,7 +105,7 @@ echo CRASH; sleep 1; echo b > /proc/sysrq-trigger; sleep 10
   const expected = Buffer.alloc(32768);
   const line = Buffer.from('KC-bitmap\n');
   for (let i = 0; i < expected.length; i++) expected[i] = line[i % line.length]!;
-  assert.ok(crashed.data.subarray(12288 * 512, 12288 * 512 + 32768).equals(expected), 'the kernel\'s data reached the disk');
+  assert.ok(crashed.data.subarray(12288 * 512, 12288 * 512 + 32768).equals(expected), "the kernel's data reached the disk");
   t.diagnostic(`kernel crash left ${view(kc, true).bad.length} blocks whose tags were not yet written`);
   const rec = openWritable(kc, { mode: 'bitmap', bitmapSectorsPerBit: 1024 });
   rec.close();

@@ -65,7 +65,10 @@ test('bitmap layout: bit = sector >> (log2 sectors per block + log2 blocks per b
   assert.ok(bm.allSet(4096, 1024) && !bm.allSet(4096, 2048) && !bm.allClear(0, 32328) && bm.allClear(0, 4096));
   bm.set(20 * 1024, 3 * 1024);
   assert.equal(bm.bytes[2], 0b01110000); // bits 20, 21, 22
-  assert.deepEqual(bm.dirtyRuns(), [[4096, 1024], [20480, 3072]]);
+  assert.deepEqual(bm.dirtyRuns(), [
+    [4096, 1024],
+    [20480, 3072],
+  ]);
   bm.clear(0, 32328);
   assert.ok(bm.allClear(0, 32328));
 });
@@ -174,11 +177,14 @@ test('bitmap mode refuses journal options with one clear error (integritysetup: 
   const h = golden('h-journal-mac-crypt');
   const img = goldenCopy(h.files[0]!, dir);
   assert.throws(
-    () => openWritable(img, {
-      mode: 'bitmap',
-      journalIntegrity: 'hmac-sha256', journalIntegrityKey: Buffer.from(h.keys_hex!.journal_integrity_key!, 'hex'),
-      journalCrypt: 'ctr-aes', journalCryptKey: Buffer.from(h.keys_hex!.journal_crypt_key!, 'hex'),
-    }),
+    () =>
+      openWritable(img, {
+        mode: 'bitmap',
+        journalIntegrity: 'hmac-sha256',
+        journalIntegrityKey: Buffer.from(h.keys_hex!.journal_integrity_key!, 'hex'),
+        journalCrypt: 'ctr-aes',
+        journalCryptKey: Buffer.from(h.keys_hex!.journal_crypt_key!, 'hex'),
+      }),
     /journal options \(--journal-integrity, --journal-crypt\) cannot be used in bitmap mode/,
   );
 });

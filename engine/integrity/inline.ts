@@ -27,7 +27,11 @@ export interface InlineVerifyResult {
  * Verifies every block of the inline volume stacked on the dm-integrity image `lowerPath` (opened read-only with
  * external tags: its tags are the inline volume's). `out`, when given, receives the inline volume's data.
  */
-export function verifyInlineStack(lowerPath: string, o: Pick<VolumeOptions, 'integrity' | 'integrityKey'> = {}, out?: (sector: number, data: Buffer) => void): InlineVerifyResult {
+export function verifyInlineStack(
+  lowerPath: string,
+  o: Pick<VolumeOptions, 'integrity' | 'integrityKey'> = {},
+  out?: (sector: number, data: Buffer) => void,
+): InlineVerifyResult {
   const lower = openVolume(lowerPath, { externalTags: true, readOnly: true, mode: 'direct' });
   try {
     const lt = lower.target;
@@ -40,16 +44,28 @@ export function verifyInlineStack(lowerPath: string, o: Pick<VolumeOptions, 'int
     } catch (e) {
       throw new IntegrityStudioError(`${lowerPath}: the volume on it holds no dm-integrity superblock (${(e as Error).message})`, 'EFORMAT');
     }
-    if (!(sb.flags & SB_FLAG_INLINE)) throw new IntegrityStudioError(`${lowerPath}: the volume on it is not in inline mode (superblock version ${sb.version})`, 'EFORMAT');
+    if (!(sb.flags & SB_FLAG_INLINE))
+      throw new IntegrityStudioError(`${lowerPath}: the volume on it is not in inline mode (superblock version ${sb.version})`, 'EFORMAT');
     const spb = 1 << sb.log2_sectors_per_block;
-    if (spb !== lspb) throw new IntegrityStudioError(`the inline volume's ${spb * SECTOR_SIZE}-byte blocks differ from the ${lspb * SECTOR_SIZE}-byte blocks of the device under it`);
-    if (sb.integrity_tag_size > lower.geometry.tag_size) throw new IntegrityStudioError(`the inline volume's ${sb.integrity_tag_size}-byte tags do not fit the ${lower.geometry.tag_size} bytes of metadata per block under it`);
+    if (spb !== lspb)
+      throw new IntegrityStudioError(
+        `the inline volume's ${spb * SECTOR_SIZE}-byte blocks differ from the ${lspb * SECTOR_SIZE}-byte blocks of the device under it`,
+      );
+    if (sb.integrity_tag_size > lower.geometry.tag_size)
+      throw new IntegrityStudioError(
+        `the inline volume's ${sb.integrity_tag_size}-byte tags do not fit the ${lower.geometry.tag_size} bytes of metadata per block under it`,
+      );
     const P = sb.provided_data_sectors;
-    if (SB_SECTORS + P > lower.geometry.provided_data_sectors) throw new IntegrityStudioError(`the inline volume (${P} sectors) is larger than the device under it`);
+    if (SB_SECTORS + P > lower.geometry.provided_data_sectors)
+      throw new IntegrityStudioError(`the inline volume (${P} sectors) is larger than the device under it`);
     const hasher = hasherFor(sb, o);
-    const bs = spb * SECTOR_SIZE, lts = lower.geometry.tag_size, ts = sb.integrity_tag_size;
+    const bs = spb * SECTOR_SIZE,
+      lts = lower.geometry.tag_size,
+      ts = sb.integrity_tag_size;
     const r: InlineVerifyResult = { superblock: sb, provided_data_sectors: P, block_size: bs, checked_blocks: 0, bad_blocks: 0, bad_ranges: [] };
-    const data = Buffer.alloc(RUN_BLOCKS * bs), tags = Buffer.alloc(RUN_BLOCKS * lts), want = Buffer.alloc(ts);
+    const data = Buffer.alloc(RUN_BLOCKS * bs),
+      tags = Buffer.alloc(RUN_BLOCKS * lts),
+      want = Buffer.alloc(ts);
     for (let s = 0; s < P; ) {
       const n = Math.min(RUN_BLOCKS * spb, P - s);
       lt.readRaw(SB_SECTORS + s, n, data, 0, tags, 0);

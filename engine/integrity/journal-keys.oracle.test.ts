@@ -45,8 +45,10 @@ interface Case {
 function args(c: Case): string {
   const o = c.opts;
   let a = '';
-  if (o.journalIntegrity) a += ` --journal-integrity ${o.journalIntegrity} --journal-integrity-key-file /oracle/${c.name}.jmac --journal-integrity-key-size ${o.journalIntegrityKey!.length}`;
-  if (o.journalCrypt) a += ` --journal-crypt ${o.journalCrypt} --journal-crypt-key-file /oracle/${c.name}.jcrypt --journal-crypt-key-size ${o.journalCryptKey!.length}`;
+  if (o.journalIntegrity)
+    a += ` --journal-integrity ${o.journalIntegrity} --journal-integrity-key-file /oracle/${c.name}.jmac --journal-integrity-key-size ${o.journalIntegrityKey!.length}`;
+  if (o.journalCrypt)
+    a += ` --journal-crypt ${o.journalCrypt} --journal-crypt-key-file /oracle/${c.name}.jcrypt --journal-crypt-key-size ${o.journalCryptKey!.length}`;
   return a;
 }
 
@@ -60,7 +62,7 @@ function keyed(name: string, crypt: string | null, cryptLen: number, mac: string
   };
 }
 
-test('journal MAC + encryption: our sealed journals replay in the kernel, the kernel\'s unreplayed journals replay here', async (t) => {
+test("journal MAC + encryption: our sealed journals replay in the kernel, the kernel's unreplayed journals replay here", async (t) => {
   if (skipWithoutOracle(t)) return;
   const dir = tmpDir('oracle-jkeys-');
   const ours: Array<Case & { expect: string }> = [];
@@ -105,7 +107,10 @@ test('journal MAC + encryption: our sealed journals replay in the kernel, the ke
   }
   // (b) the kernel commits and crashes
   const kernel: Case[] = [];
-  for (const [name, crypt, len, mac] of [['kctr', 'ctr-aes', 32, 'hmac-sha256'], ['kcbc', 'cbc-aes', 32, 'hmac-sha512']] as const) {
+  for (const [name, crypt, len, mac] of [
+    ['kctr', 'ctr-aes', 32, 'hmac-sha256'],
+    ['kcbc', 'cbc-aes', 32, 'hmac-sha512'],
+  ] as const) {
     const img = path.join(dir, `${name}.img`);
     const opts = keyed(name, crypt, len, mac);
     mkVolume(img, { sizeBytes: 4 << 20, tagSize: 4, journalBytes: 1 << 20, ...opts });
@@ -135,20 +140,35 @@ test('journal MAC + encryption: our sealed journals replay in the kernel, the ke
     }
   });
   script += 'echo CRASH; sleep 1; echo b > /proc/sysrq-trigger; sleep 10\n';
-  const r = runOracle(script, all.map((c) => c.img), { files, timeoutSec: 300 });
+  const r = runOracle(
+    script,
+    all.map((c) => c.img),
+    { files, timeoutSec: 300 },
+  );
   const lines = r.stdout.split('\n');
   t.diagnostic(lines.filter((l) => /^(RESULT|WROTE|CRASH)/.test(l)).join(' | '));
-  assert.ok(lines.some((l) => l.startsWith('CRASH')), `oracle ran to the crash: ${r.stderr.slice(-1500)}\n${r.stdout.slice(-1500)}`);
+  assert.ok(
+    lines.some((l) => l.startsWith('CRASH')),
+    `oracle ran to the crash: ${r.stderr.slice(-1500)}\n${r.stdout.slice(-1500)}`,
+  );
   assert.equal(lines.filter((l) => l.startsWith('RESULT ')).length, ours.length, 'a result for each of our journals');
   for (const c of ours) {
-    const res = lines.find((l) => l.startsWith(`RESULT ${c.name} `))?.trim().split(/\s+/).slice(2);
+    const res = lines
+      .find((l) => l.startsWith(`RESULT ${c.name} `))
+      ?.trim()
+      .split(/\s+/)
+      .slice(2);
     assert.deepEqual(res, [c.expect, '0'], `${c.name}: the kernel replays our sealed journal to our data with 0 mismatches`);
     const after = view(c.img, c.opts);
     assert.equal(after.bad, 0);
     assert.equal(after.sha, c.expect);
   }
   for (const c of kernel) {
-    const wrote = lines.find((l) => l.startsWith(`WROTE ${c.name} `))?.trim().split(/\s+/).slice(2);
+    const wrote = lines
+      .find((l) => l.startsWith(`WROTE ${c.name} `))
+      ?.trim()
+      .split(/\s+/)
+      .slice(2);
     assert.equal(wrote?.[1], '0', `${c.name}: the kernel wrote, then read every block with 0 mismatches`);
     const expected = Buffer.alloc(16384);
     const line = Buffer.from(`KJ-${c.name}\n`);

@@ -40,7 +40,10 @@ test('golden h: the decrypted journal carries valid (encrypted) commit ids and v
     for (let i = 0; i < g.journal_sections; i++) {
       for (let j = 0; j < g.journal_section_sectors; j++) {
         const id = plain.readBigUInt64LE((i * g.journal_section_sectors + j) * SECTOR_SIZE + JOURNAL_SECTOR_DATA);
-        assert.ok([0, 1, 2, 3].some((s) => commitId(i, j, s, codec.commitIds) === id), `commit id of section ${i} sector ${j}`);
+        assert.ok(
+          [0, 1, 2, 3].some((s) => commitId(i, j, s, codec.commitIds) === id),
+          `commit id of section ${i} sector ${j}`,
+        );
       }
       codec.checkMac(plain, i); // the kernel's init_journal wrote these MACs
     }
@@ -51,7 +54,10 @@ test('golden h: the decrypted journal carries valid (encrypted) commit ids and v
     // and sealing the plaintext again gives the kernel's bytes exactly
     const sb = g.journal_section_sectors * SECTOR_SIZE;
     for (let i = 0; i < g.journal_sections; i++) {
-      assert.ok(codec.seal(Buffer.from(plain.subarray(i * sb, (i + 1) * sb)), i).equals(raw.subarray(i * sb, (i + 1) * sb)), `section ${i} re-sealed byte-exact`);
+      assert.ok(
+        codec.seal(Buffer.from(plain.subarray(i * sb, (i + 1) * sb)), i).equals(raw.subarray(i * sb, (i + 1) * sb)),
+        `section ${i} re-sealed byte-exact`,
+      );
     }
   } finally {
     vol.close();
@@ -60,11 +66,17 @@ test('golden h: the decrypted journal carries valid (encrypted) commit ids and v
 
 test('golden h: a wrong journal key is one clear error; a missing journal MAC option too', () => {
   const img = goldenPath(h.files[0]!);
-  assert.throws(() => openVolume(img, { ...hKeys, journalCryptKey: crypto.randomBytes(32) }), /cannot replay the journal: journal commit id not valid.*journal encryption key or algorithm is wrong/);
+  assert.throws(
+    () => openVolume(img, { ...hKeys, journalCryptKey: crypto.randomBytes(32) }),
+    /cannot replay the journal: journal commit id not valid.*journal encryption key or algorithm is wrong/,
+  );
   assert.throws(() => openVolume(img, { ...hKeys, journalCrypt: 'cbc-aes' }), /journal encryption key or algorithm is wrong/);
   assert.throws(() => openVolume(img, { ...hKeys, journalIntegrityKey: crypto.randomBytes(32) }), /superblock MAC mismatch/);
   assert.throws(() => openVolume(img, { journalCrypt: 'ctr-aes', journalCryptKey: hKeys.journalCryptKey }), /has a journal MAC/);
-  assert.throws(() => openVolume(img, { ...hKeys, journalCrypt: 'ofb-aes' }), /unsupported journal encryption "ofb-aes".*supported: ctr-aes, cbc-aes, xts-aes, ecb-aes, chacha20/);
+  assert.throws(
+    () => openVolume(img, { ...hKeys, journalCrypt: 'ofb-aes' }),
+    /unsupported journal encryption "ofb-aes".*supported: ctr-aes, cbc-aes, xts-aes, ecb-aes, chacha20/,
+  );
   assert.throws(() => openVolume(img, { ...hKeys, journalCryptKey: undefined }), /needs --journal-crypt-key-file/);
 });
 
@@ -77,7 +89,14 @@ test('journalCipher maps integritysetup names to the kernel ciphers', () => {
   assert.throws(() => journalCipher('xts-aes', 16), /unsupported/);
 });
 
-for (const [crypt, keyLen, mac] of [['ctr-aes', 32, 'hmac-sha256'], ['cbc-aes', 16, 'hmac-sha512'], ['xts-aes', 64, 'hmac-sha1'], ['ecb-aes', 32, null], ['chacha20', 32, 'hmac-sha256'], [null, 0, 'hmac-sha256']] as const) {
+for (const [crypt, keyLen, mac] of [
+  ['ctr-aes', 32, 'hmac-sha256'],
+  ['cbc-aes', 16, 'hmac-sha512'],
+  ['xts-aes', 64, 'hmac-sha1'],
+  ['ecb-aes', 32, null],
+  ['chacha20', 32, 'hmac-sha256'],
+  [null, 0, 'hmac-sha256'],
+] as const) {
   test(`a committed journal we seal with ${crypt ?? 'no encryption'}${mac ? ` and ${mac}` : ''} is replayed with its MACs checked; a flipped entry fails the MAC`, async (t) => {
     const o: VolumeOptions = {
       journalCrypt: crypt ?? undefined,
@@ -129,8 +148,13 @@ test('the MAC covers salt and section number under fix_hmac (section_mac)', () =
   const a = createJournalCodec(geometry, Buffer.alloc(16, 1), { journalIntegrity: 'hmac-sha256', journalIntegrityKey: key });
   const b = createJournalCodec(geometry, Buffer.alloc(16, 2), { journalIntegrity: 'hmac-sha256', journalIntegrityKey: key });
   const c = createJournalCodec(geometry, null, { journalIntegrity: 'hmac-sha256', journalIntegrityKey: key });
-  const macs = [a.seal(Buffer.from(plain), 0), a.seal(Buffer.from(plain), 1), b.seal(Buffer.from(plain), 0), c.seal(Buffer.from(plain), 0), c.seal(Buffer.from(plain), 1)]
-    .map((s) => s.subarray(496, 504).toString('hex'));
+  const macs = [
+    a.seal(Buffer.from(plain), 0),
+    a.seal(Buffer.from(plain), 1),
+    b.seal(Buffer.from(plain), 0),
+    c.seal(Buffer.from(plain), 0),
+    c.seal(Buffer.from(plain), 1),
+  ].map((s) => s.subarray(496, 504).toString('hex'));
   assert.equal(new Set(macs.slice(0, 4)).size, 4, 'salt and section change the MAC');
   assert.equal(macs[3], macs[4], 'without fix_hmac the section number is not hashed');
   // the MAC is hmac over the entries' 8-byte sector fields only
@@ -156,5 +180,8 @@ test('golden h: writing with our journal keeps it readable with MAC + encryption
 test('an xts key with two equal halves is one clear error (no OpenSSL stack)', () => {
   const img = path.join(dir, 'xts-dup.img');
   const half = crypto.randomBytes(32);
-  assert.throws(() => mkVolume(img, { sizeBytes: 2 << 20, tagSize: 4, journalCrypt: 'xts-aes', journalCryptKey: Buffer.concat([half, half]) }), (e: Error) => e.name === 'IntegrityStudioError' && /journal encryption xts\(aes\)/.test(e.message));
+  assert.throws(
+    () => mkVolume(img, { sizeBytes: 2 << 20, tagSize: 4, journalCrypt: 'xts-aes', journalCryptKey: Buffer.concat([half, half]) }),
+    (e: Error) => e.name === 'IntegrityStudioError' && /journal encryption xts\(aes\)/.test(e.message),
+  );
 });

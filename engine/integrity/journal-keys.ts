@@ -40,7 +40,9 @@ export function journalCipher(name: string, keyLength: number): CipherSpec {
   const mode = m?.[1];
   const cipher = m?.[2] ?? m?.[3];
   const unsupported = () =>
-    new IntegrityStudioError(`unsupported journal encryption "${name}" with a ${keyLength}-byte key (supported: ${SUPPORTED_JOURNAL_CRYPT.join(', ')}; AES keys of 16, 24 or 32 bytes, 32 or 64 for xts, 32 for chacha20)`);
+    new IntegrityStudioError(
+      `unsupported journal encryption "${name}" with a ${keyLength}-byte key (supported: ${SUPPORTED_JOURNAL_CRYPT.join(', ')}; AES keys of 16, 24 or 32 bytes, 32 or 64 for xts, 32 for chacha20)`,
+    );
   if (mode === 'chacha20' && !cipher) {
     if (keyLength !== 32) throw unsupported();
     return { node: 'chacha20', ivSize: 16, blockSize: 1, kernelName: 'chacha20' };
@@ -113,14 +115,17 @@ export function createJournalCodec(
     try {
       digest = makeDigest(o.journalIntegrity, o.journalIntegrityKey, scratch);
     } catch (e) {
-      throw new IntegrityStudioError(`journal integrity: ${(e as Error).message.replace(/--integrity-key-file/, '--journal-integrity-key-file').replace(/integrity algorithm/, 'journal integrity algorithm')}`);
+      throw new IntegrityStudioError(
+        `journal integrity: ${(e as Error).message.replace(/--integrity-key-file/, '--journal-integrity-key-file').replace(/integrity algorithm/, 'journal integrity algorithm')}`,
+      );
     }
     if (salt) salt.copy(scratch, pre);
     const result = Buffer.alloc(JOURNAL_MAC_SIZE);
     macOf = (plain, base, section) => {
       if (salt) scratch.writeBigUInt64LE(BigInt(section), pre + salt.length);
       let p = pre + head;
-      for (let e = 0; e < g.journal_section_entries; e++, p += 8) plain.copy(scratch, p, base + entryOffset(g.journal_entry_size, e), base + entryOffset(g.journal_entry_size, e) + 8);
+      for (let e = 0; e < g.journal_section_entries; e++, p += 8)
+        plain.copy(scratch, p, base + entryOffset(g.journal_entry_size, e), base + entryOffset(g.journal_entry_size, e) + 8);
       result.fill(0);
       digest.into(scratch.length, result, 0, Math.min(digest.size, JOURNAL_MAC_SIZE));
       return result;

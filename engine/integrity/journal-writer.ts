@@ -185,13 +185,18 @@ export class JournalWriter {
     // a sparse image on a file system that is full: fail before the commit point with nothing changed, not during
     // the write-back (a committed journal the next open would replay into the same full file system)
     try {
-      if (this.t.meta.hasHoles?.()) for (let k = 0; k < this.sections.length; k++) rewriteSame(this.t.meta, journalBase + ((i + k) % g.journal_sections) * this.sectionBytes, this.sectionBytes);
+      if (this.t.meta.hasHoles?.())
+        for (let k = 0; k < this.sections.length; k++)
+          rewriteSame(this.t.meta, journalBase + ((i + k) % g.journal_sections) * this.sectionBytes, this.sectionBytes);
       if (opts.writeback !== false) reserveRuns(this.t, this.pending);
     } catch (e) {
       if (!isNoSpace(e)) throw e;
       const blocks = new Set(this.pending.map((p) => p.sector)).size;
       this.abandon();
-      throw new IntegrityStudioError(`${this.t.data.name}: no space left on device (the file system holding it is full): the ${blocks} block(s) waiting in the journal were not written, nothing of them reached the volume${this.blocksWritten ? ` (the ${this.blocksWritten} block(s) committed before them are on it)` : ', and the volume is as it was'}; free some space and write again`, 'ENOSPC');
+      throw new IntegrityStudioError(
+        `${this.t.data.name}: no space left on device (the file system holding it is full): the ${blocks} block(s) waiting in the journal were not written, nothing of them reached the volume${this.blocksWritten ? ` (the ${this.blocksWritten} block(s) committed before them are on it)` : ', and the volume is as it was'}; free some space and write again`,
+        'ENOSPC',
+      );
     }
     for (const plain of this.sections) {
       // dm_integrity_commit_id() as two le32 halves: (id ^ (section << 32 ^ sector)), without a BigInt per sector
@@ -239,7 +244,7 @@ function reserveRuns(t: IntegrityTarget, pending: ReadonlyArray<{ sector: number
   if (!t.data.hasHoles?.() && !(t.meta !== t.data && t.meta.hasHoles?.())) return;
   const spb = t.geometry.sectors_per_block;
   const sectors = [...new Set(pending.map((p) => p.sector))].sort((a, b) => a - b);
-  for (let i = 0; i < sectors.length;) {
+  for (let i = 0; i < sectors.length; ) {
     let j = i + 1;
     while (j < sectors.length && sectors[j] === sectors[j - 1]! + spb) j++;
     reserveInPlace(t, sectors[i]!, (j - i) * spb);

@@ -146,7 +146,16 @@ export function planReplay(g: Geometry, plain: Buffer, ids: readonly bigint[] = 
     }
   }
   if (write_sections === N && (mode === 'journal' || journal_empty)) {
-    return { clear_reason: null, journal_empty, write_start, write_sections, writes, position: { free_section: write_start, commit_seq: want }, erase_seq: null, skipped_entries: skipped };
+    return {
+      clear_reason: null,
+      journal_empty,
+      write_start,
+      write_sections,
+      writes,
+      position: { free_section: write_start, commit_seq: want },
+      erase_seq: null,
+      skipped_entries: skipped,
+    };
   }
   const erase_seq = prevCommitSeq(prevCommitSeq(last_used));
   return {
@@ -177,7 +186,10 @@ export function readJournal(vol: Volume): Buffer {
  */
 export function planVolumeReplay(vol: Volume): ReplayPlan {
   if (vol.sb.flags & SB_FLAG_DIRTY_BITMAP) {
-    throw new IntegrityStudioError('the volume was left in bitmap mode without a clean close (dirty_bitmap): its journal area holds the dirty bitmap, not a journal; a writable open recalculates the dirty regions', 'EJOURNAL');
+    throw new IntegrityStudioError(
+      'the volume was left in bitmap mode without a clean close (dirty_bitmap): its journal area holds the dirty bitmap, not a journal; a writable open recalculates the dirty regions',
+      'EJOURNAL',
+    );
   }
   const codec = journalCodec(vol);
   const plain = readJournal(vol);

@@ -7,7 +7,8 @@ import type { BlockDevice } from '../io/device.js';
 import type { Volume, VolumeOptions } from '../volume.js';
 
 function macDigest(alg: string): string {
-  if (!alg.startsWith('hmac-')) throw new IntegrityStudioError(`unsupported journal integrity algorithm "${alg}" (supported: hmac-sha1, hmac-sha256, hmac-sha512)`);
+  if (!alg.startsWith('hmac-'))
+    throw new IntegrityStudioError(`unsupported journal integrity algorithm "${alg}" (supported: hmac-sha1, hmac-sha256, hmac-sha512)`);
   return alg.slice(5);
 }
 
@@ -21,7 +22,10 @@ export function superblockBytes(sb: Superblock, o: Pick<VolumeOptions, 'journalI
     if (!o.journalIntegrity || !o.journalIntegrityKey) throw new IntegrityStudioError('writing this superblock needs the journal integrity key');
     const h = crypto.createHmac(macDigest(o.journalIntegrity), o.journalIntegrityKey);
     const size = h.update(Buffer.alloc(0)).digest().length;
-    const mac = crypto.createHmac(macDigest(o.journalIntegrity), o.journalIntegrityKey).update(buf.subarray(0, SECTOR_SIZE - size)).digest();
+    const mac = crypto
+      .createHmac(macDigest(o.journalIntegrity), o.journalIntegrityKey)
+      .update(buf.subarray(0, SECTOR_SIZE - size))
+      .digest();
     mac.copy(buf, SECTOR_SIZE - size);
   }
   return buf;

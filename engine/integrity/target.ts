@@ -49,10 +49,16 @@ export interface TagPoolLike {
   beginRead?(which: 0 | 1, src: NativeSource, sector: number, bytes: number): boolean;
 }
 
-export type BadBlockHandler = (sector: number) => void
+export type BadBlockHandler = (sector: number) => void;
 
 export class IntegrityTarget {
-  readonly stats: ReadStats = { checked_blocks: 0, mismatched_blocks: 0, unchecked_blocks: 0, unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, discarded_blocks: 0 };
+  readonly stats: ReadStats = {
+    checked_blocks: 0,
+    mismatched_blocks: 0,
+    unchecked_blocks: 0,
+    unchecked: { recalculating: 0, 'dirty-bitmap': 0 },
+    discarded_blocks: 0,
+  };
   /** logical block start sector → its replayed contents, for a journal not yet replayed on disk */
   overlay: Map<number, OverlayBlock> = new Map();
   /** predicate for blocks the kernel would not verify because their bitmap region is dirty */

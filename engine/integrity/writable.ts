@@ -55,8 +55,14 @@ function writableOver(vol: Volume, o: VolumeOptions & WritableOpenOptions): Writ
         if (offset % SECTOR_SIZE) throw new IntegrityStudioError(`offset ${offset} is not a multiple of 512`);
         const sector = offset / SECTOR_SIZE;
         const sectors = checkWrite(t, sector, data);
-        if (!!tags !== !!t.hasher.external) throw new IntegrityStudioError(t.hasher.external ? 'this volume has no internal hash: writes need their tags' : 'tags are computed by the internal hash, not supplied');
-        if (tags && tags.length !== (sectors / t.geometry.sectors_per_block) * t.geometry.tag_size) throw new IntegrityStudioError(`${tags.length} bytes of tags for ${sectors / t.geometry.sectors_per_block} blocks of ${t.geometry.tag_size}-byte tags`);
+        if (!!tags !== !!t.hasher.external)
+          throw new IntegrityStudioError(
+            t.hasher.external ? 'this volume has no internal hash: writes need their tags' : 'tags are computed by the internal hash, not supplied',
+          );
+        if (tags && tags.length !== (sectors / t.geometry.sectors_per_block) * t.geometry.tag_size)
+          throw new IntegrityStudioError(
+            `${tags.length} bytes of tags for ${sectors / t.geometry.sectors_per_block} blocks of ${t.geometry.tag_size}-byte tags`,
+          );
         session?.beforeWrite(sector, sectors);
         if (journal) journal.write(sector, data, tags);
         else writeInPlace(t, sector, data, tags);

@@ -118,7 +118,13 @@ test('kernel round trips: our journal/direct writes, an unreplayed journal, keye
   // 7. the kernel writes, we read
   {
     const img = goldenCopy(golden('c-sha256').files[0]!, dir);
-    cases.push({ name: 'kernelwrite', disks: [img], openArgs: '--integrity sha256', opts: { integrity: 'sha256' }, kernelWrites: { seek4k: 625, count4k: 8, text: 'KERNELWRITE' } });
+    cases.push({
+      name: 'kernelwrite',
+      disks: [img],
+      openArgs: '--integrity sha256',
+      opts: { integrity: 'sha256' },
+      kernelWrites: { seek4k: 625, count4k: 8, text: 'KERNELWRITE' },
+    });
   }
 
   // expected data: our own view before the kernel touches the images
@@ -147,7 +153,12 @@ test('kernel round trips: our journal/direct writes, an unreplayed journal, keye
     script += `check ${c.name} ${devs[0]} ${args}\n`;
   }
   const r = runOracle(script, disks, { files: [`${keyFile}:/oracle/hmac.key`], timeoutSec: 900 });
-  t.diagnostic(r.stdout.split('\n').filter((l) => l.startsWith('RESULT')).join(' | '));
+  t.diagnostic(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('RESULT'))
+      .join(' | '),
+  );
   const results = new Map<string, string[]>();
   for (const line of r.stdout.split('\n')) {
     const m = /^RESULT (\S+) (.*)$/.exec(line.trim());

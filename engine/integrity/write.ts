@@ -59,7 +59,10 @@ export function reserveInPlace(t: IntegrityTarget, sector: number, sectors: numb
     }
   } catch (e) {
     if (!isNoSpace(e)) throw e;
-    throw new IntegrityStudioError(`${t.data.name}: no space left on device (the file system holding it is full): the ${sectors / g.sectors_per_block} block(s) at sector ${sector} were not written; the volume is as it was`, 'ENOSPC');
+    throw new IntegrityStudioError(
+      `${t.data.name}: no space left on device (the file system holding it is full): the ${sectors / g.sectors_per_block} block(s) at sector ${sector} were not written; the volume is as it was`,
+      'ENOSPC',
+    );
   }
   return true;
 }

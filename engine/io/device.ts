@@ -116,10 +116,7 @@ export class FileDevice implements BlockDevice {
     while (done < buf.length) {
       const n = fs.readSync(this.fd, buf, done, buf.length - done, pos + done);
       if (n === 0) {
-        throw new IntegrityStudioError(
-          `${this.name}: short read at byte ${pos + done} (the image is truncated: ${this.size} bytes)`,
-          'ETRUNC',
-        );
+        throw new IntegrityStudioError(`${this.name}: short read at byte ${pos + done} (the image is truncated: ${this.size} bytes)`, 'ETRUNC');
       }
       done += n;
     }

@@ -23,12 +23,20 @@ test('FaultDevice: writes before the last flush are durable, later ones kept, dr
     assert.ok([1, 2].includes(s[0]!) && [1, 2].includes(s[1]!), `seed ${seed}: ${s}`);
     assert.ok([0, 2].includes(s[2]!) && [0, 2].includes(s[3]!), `seed ${seed}: ${s}`);
     assert.ok([0, 3].includes(s[4]!), `seed ${seed}: ${s}`);
-    for (let i = 0; i < 8; i++) assert.equal(img.subarray(i * 512, (i + 1) * 512).every((x) => x === img[i * 512]), true, 'sector-atomic');
+    for (let i = 0; i < 8; i++)
+      assert.equal(
+        img.subarray(i * 512, (i + 1) * 512).every((x) => x === img[i * 512]),
+        true,
+        'sector-atomic',
+      );
     fates.add(s.slice(0, 4).join(''));
   }
   assert.ok(fates.has('1100'), 'the write can be dropped');
   assert.ok(fates.has('2222'), 'the write can survive');
-  assert.ok([...fates].some((f) => f !== '1100' && f !== '2222'), 'the write can be torn');
+  assert.ok(
+    [...fates].some((f) => f !== '1100' && f !== '2222'),
+    'the write can be torn',
+  );
   // crash before the flush: nothing survives as durable, the first write may or may not be there
   const early = dev.crashAt(1, 5);
   assert.ok([0, 1].includes(early[0]!));

@@ -20,18 +20,34 @@ test('a second writer and a reader are refused while another process writes; a k
   const img = path.join(dir, 'vol.img');
   fs.writeFileSync(img, memoryVolume({ integrity: 'crc32c', blockSize: 512, seed: 1 }).image);
   const writable = new URL('../integrity/writable.js', import.meta.url).href;
-  const child = spawn(process.execPath, ['--input-type=module', '-e',
-    `import { openWritable } from ${JSON.stringify(writable)}; const v = openWritable(${JSON.stringify(img)}); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { openWritable } from ${JSON.stringify(writable)}; const v = openWritable(${JSON.stringify(img)}); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
     assert.equal(chunk.toString().trim(), 'ready');
     assert.ok(fs.existsSync(`${img}.lock`), 'the writer holds IMAGE.lock');
     // the holder is named: its pid and its command line
     const msg = new RegExp(`is in use by another process \\(pid ${child.pid}: \\S*node --input-type=module -e import \\{ openWritable \\}`);
-    assert.throws(() => openWritable(img), (e: unknown) => e instanceof IntegrityStudioError && msg.test(e.message) && e.code === 'EBUSY');
-    assert.throws(() => openVolume(img), (e: unknown) => e instanceof IntegrityStudioError && msg.test(e.message));
+    assert.throws(
+      () => openWritable(img),
+      (e: unknown) => e instanceof IntegrityStudioError && msg.test(e.message) && e.code === 'EBUSY',
+    );
+    assert.throws(
+      () => openVolume(img),
+      (e: unknown) => e instanceof IntegrityStudioError && msg.test(e.message),
+    );
     // the CLI: one clear line, exit 1, for writers and readers alike
-    for (const args of [['verify', img], ['write', img, '--offset', '0']]) {
+    for (const args of [
+      ['verify', img],
+      ['write', img, '--offset', '0'],
+    ]) {
       const r = spawnSync(process.execPath, [BIN, ...args], { input: Buffer.alloc(512), encoding: 'utf8' });
       assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
       assert.match(r.stderr, msg);
@@ -66,4 +82,3 @@ test('a lock whose pid was reused by another process is stale', () => {
   v.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-

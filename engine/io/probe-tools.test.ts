@@ -41,15 +41,67 @@ interface Tool {
 
 const keyFile = path.join(dir, 'pw.key');
 fs.writeFileSync(keyFile, 'passphrase');
-const luks = (type: string) => ['cryptsetup', 'luksFormat', '--batch-mode', '--type', type, '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', '--key-file', keyFile];
+const luks = (type: string) => [
+  'cryptsetup',
+  'luksFormat',
+  '--batch-mode',
+  '--type',
+  type,
+  '--pbkdf',
+  'pbkdf2',
+  '--pbkdf-force-iterations',
+  '1000',
+  '--key-file',
+  keyFile,
+];
 
 const tools: Tool[] = [
-  { name: 'ext2', tool: 'mkfs.ext2', size: 4 << 20, make: (i) => ['mkfs.ext2', '-F', '-q', i], ours: 'ext2', holds: 'an ext2 filesystem', blkid: (b) => b.TYPE === 'ext2' },
-  { name: 'ext3', tool: 'mkfs.ext3', size: 4 << 20, make: (i) => ['mkfs.ext3', '-F', '-q', i], ours: 'ext3', holds: 'an ext3 filesystem', blkid: (b) => b.TYPE === 'ext3' },
-  { name: 'ext4', tool: 'mkfs.ext4', size: 4 << 20, make: (i) => ['mkfs.ext4', '-F', '-q', i], ours: 'ext4', holds: 'an ext4 filesystem', blkid: (b) => b.TYPE === 'ext4' },
+  {
+    name: 'ext2',
+    tool: 'mkfs.ext2',
+    size: 4 << 20,
+    make: (i) => ['mkfs.ext2', '-F', '-q', i],
+    ours: 'ext2',
+    holds: 'an ext2 filesystem',
+    blkid: (b) => b.TYPE === 'ext2',
+  },
+  {
+    name: 'ext3',
+    tool: 'mkfs.ext3',
+    size: 4 << 20,
+    make: (i) => ['mkfs.ext3', '-F', '-q', i],
+    ours: 'ext3',
+    holds: 'an ext3 filesystem',
+    blkid: (b) => b.TYPE === 'ext3',
+  },
+  {
+    name: 'ext4',
+    tool: 'mkfs.ext4',
+    size: 4 << 20,
+    make: (i) => ['mkfs.ext4', '-F', '-q', i],
+    ours: 'ext4',
+    holds: 'an ext4 filesystem',
+    blkid: (b) => b.TYPE === 'ext4',
+  },
   { name: 'swap', tool: 'mkswap', size: 4 << 20, make: (i) => ['mkswap', i], ours: 'swap', holds: 'a swap area', blkid: (b) => b.TYPE === 'swap' },
-  { name: 'luks1', tool: 'cryptsetup', size: 4 << 20, make: (i) => [...luks('luks1'), i], ours: 'LUKS1', holds: 'a LUKS1 encrypted volume', blkid: (b) => b.TYPE === 'crypto_LUKS' && b.VERSION === '1' },
-  { name: 'luks2', tool: 'cryptsetup', size: 20 << 20, make: (i) => [...luks('luks2'), i], ours: 'LUKS2', holds: 'a LUKS2 encrypted volume (both headers)', blkid: (b) => b.TYPE === 'crypto_LUKS' && b.VERSION === '2' },
+  {
+    name: 'luks1',
+    tool: 'cryptsetup',
+    size: 4 << 20,
+    make: (i) => [...luks('luks1'), i],
+    ours: 'LUKS1',
+    holds: 'a LUKS1 encrypted volume',
+    blkid: (b) => b.TYPE === 'crypto_LUKS' && b.VERSION === '1',
+  },
+  {
+    name: 'luks2',
+    tool: 'cryptsetup',
+    size: 20 << 20,
+    make: (i) => [...luks('luks2'), i],
+    ours: 'LUKS2',
+    holds: 'a LUKS2 encrypted volume (both headers)',
+    blkid: (b) => b.TYPE === 'crypto_LUKS' && b.VERSION === '2',
+  },
 ];
 
 for (const t of tools) {
@@ -71,19 +123,31 @@ for (const t of tools) {
     assert.deepEqual([...new Set(found)], [t.ours], `only ${t.ours}: ${found.join(', ')}`);
 
     const before = sha256File(img);
-    assert.throws(() => formatVolume(img, { noWipe: true }), (e: Error) => { assert.equal(e.message, `${img} holds ${t.holds}; use --force to overwrite it`); return true; });
+    assert.throws(
+      () => formatVolume(img, { noWipe: true }),
+      (e: Error) => {
+        assert.equal(e.message, `${img} holds ${t.holds}; use --force to overwrite it`);
+        return true;
+      },
+    );
     assert.equal(sha256File(img), before, 'refused: not a byte written');
 
     formatVolume(img, { noWipe: true, force: true });
     const after = blkid(img);
     assert.equal(after.TYPE, 'DM_integrity', `blkid after our format: ${JSON.stringify(after)}`);
-    assert.deepEqual(probeSignatures(img).map((s) => s.type), ['dm-integrity']);
+    assert.deepEqual(
+      probeSignatures(img).map((s) => s.type),
+      ['dm-integrity'],
+    );
     const vol = openVolume(img, { superblockOnly: true });
     vol.close();
     // and wipefs (util-linux) finds only the dm-integrity magic, when installed
     if (has('wipefs')) {
       const w = spawnSync('wipefs', ['--no-act', '--parsable', img], { encoding: 'utf8' }); // lists, changes nothing
-      const types = w.stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(',')[3]);
+      const types = w.stdout
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.split(',')[3]);
       assert.deepEqual([...new Set(types)], ['DM_integrity'], `wipefs: ${w.stdout}`);
     }
   });

@@ -112,7 +112,9 @@ export function describeSignatures(found: Signature[]): string {
       }
     }
   }
-  return [...byDevice].map(([dev, list]) => `${dev} holds ${list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}` : list[0]}`).join('; ');
+  return [...byDevice]
+    .map(([dev, list]) => `${dev} holds ${list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}` : list[0]}`)
+    .join('; ');
 }
 
 /** What is at a path, before a format over it or an add of it: its kind and size, and what it holds. */
@@ -144,9 +146,16 @@ export function existingContent(path: string): ExistingContent {
   } catch (e) {
     throw new IntegrityStudioError(`${path}: ${(e as Error).message}`, errnoCode(e));
   }
-  if (st.isDirectory()) throw new IntegrityStudioError(`${path} is a folder: give an image file or a block device`, 'EISDIR', { field: 'path', detail: { path } });
-  if (st.isCharacterDevice()) throw new IntegrityStudioError(`${path} is a character device, not an image file or a block device`, 'EINVAL', { field: 'path', detail: { path } });
-  if (!st.isFile() && !st.isBlockDevice()) throw new IntegrityStudioError(`${path} is ${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file'}, not an image file or a block device`, 'EINVAL', { field: 'path', detail: { path } });
+  if (st.isDirectory())
+    throw new IntegrityStudioError(`${path} is a folder: give an image file or a block device`, 'EISDIR', { field: 'path', detail: { path } });
+  if (st.isCharacterDevice())
+    throw new IntegrityStudioError(`${path} is a character device, not an image file or a block device`, 'EINVAL', { field: 'path', detail: { path } });
+  if (!st.isFile() && !st.isBlockDevice())
+    throw new IntegrityStudioError(
+      `${path} is ${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file'}, not an image file or a block device`,
+      'EINVAL',
+      { field: 'path', detail: { path } },
+    );
   const dev = FileDevice.open(path, { readOnly: true, superblockOnly: true });
   try {
     const n = Math.min(dev.size, PROBE_BYTES);
@@ -157,8 +166,11 @@ export function existingContent(path: string): ExistingContent {
     const kind = st.isBlockDevice() ? 'block' : 'file';
     const what = signatures.length
       ? [...new Set(signatures.map((s) => s.description))].join(' and ')
-      : dev.size === 0 ? 'nothing (it is empty)'
-      : zeroStart ? `no known signature, and its first ${mib(n)} are all zeros` : `data with no known signature (its first ${mib(n)} are not all zeros)`;
+      : dev.size === 0
+        ? 'nothing (it is empty)'
+        : zeroStart
+          ? `no known signature, and its first ${mib(n)} are all zeros`
+          : `data with no known signature (its first ${mib(n)} are not all zeros)`;
     const label = `${kind === 'block' ? 'block device' : 'file'} ${path} (${mib(dev.size)})`;
     return { path, kind, size: dev.size, signatures, zeroStart, label, what, words: `${label} holds ${what}` };
   } finally {

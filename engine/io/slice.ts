@@ -21,7 +21,8 @@ export class SliceDevice implements BlockDevice {
     this.name = base.name;
   }
   private check(len: number, pos: number): void {
-    if (pos < 0 || pos + len > this.size) throw new IntegrityStudioError(`${this.name}: access at byte ${pos} past the end of the segment (${this.size} bytes)`, 'ETRUNC');
+    if (pos < 0 || pos + len > this.size)
+      throw new IntegrityStudioError(`${this.name}: access at byte ${pos} past the end of the segment (${this.size} bytes)`, 'ETRUNC');
   }
   read(buf: Uint8Array, pos: number): void {
     this.check(buf.length, pos);

@@ -54,7 +54,10 @@ test('damage log: pages, summaries from any position, the map and counts equal t
       const x = r();
       // runs and lone blocks of both kinds, more bad than unreadable
       const kind: DamageKind | null = x < 0.08 ? 'bad' : x < 0.1 ? 'read-error' : null;
-      if (kind && !(b > 0 && marks[b - 1] && marks[b - 1] !== kind && r() < 0.5)) { marks[b] = kind; log.add(kind, b * spb); }
+      if (kind && !(b > 0 && marks[b - 1] && marks[b - 1] !== kind && r() < 0.5)) {
+        marks[b] = kind;
+        log.add(kind, b * spb);
+      }
       if (b % 997 === 0) {
         log.passed(b * spb);
         log.flush();
@@ -80,7 +83,11 @@ test('damage log: pages, summaries from any position, the map and counts equal t
     assert.equal(s.bad_range_count, ranges(marks, spb, 'bad').length);
     assert.deepEqual(s.bad_ranges, ranges(marks, spb, 'bad').slice(0, DAMAGE_FIRST_RANGES));
     const w = s.map.sectors_per_cell;
-    assert.deepEqual(s.map.bad, s.map.bad.map((_, c) => marks.filter((m, b) => m === 'bad' && Math.floor((b * spb) / w) === c).length), 'the map counts each cell');
+    assert.deepEqual(
+      s.map.bad,
+      s.map.bad.map((_, c) => marks.filter((m, b) => m === 'bad' && Math.floor((b * spb) / w) === c).length),
+      'the map counts each cell',
+    );
     // from any position: exactly what lies at or past it
     for (const from of [1, spb * 3, 77 * spb + (spb > 1 ? 3 : 0), total / 3, total / 2 + 5, total - spb, total]) {
       const f = summaryFrom(src, from, spb);
@@ -89,19 +96,25 @@ test('damage log: pages, summaries from any position, the map and counts equal t
       assert.equal(f.read_errors, marks.filter((m, b) => m === 'read-error' && b * spb + spb > from).length);
       assert.equal(f.bad_range_count, ranges(marks, spb, 'bad', from).length, `seed ${seed} from ${from}: ranges`);
       assert.deepEqual(f.bad_ranges, ranges(marks, spb, 'bad', from).slice(0, DAMAGE_FIRST_RANGES));
-      assert.equal(f.map.bad.reduce((a, b) => a + b, 0), f.bad_blocks, 'the map adds up to the count');
+      assert.equal(
+        f.map.bad.reduce((a, b) => a + b, 0),
+        f.bad_blocks,
+        'the map adds up to the count',
+      );
     }
     // pages of every size cover the list once, in order
     for (const size of [1, 7, 500]) {
       const got = [...allRanges([{ src }], new Set<DamageKind>(['bad', 'read-error']), size)];
-      const want = [...ranges(marks, spb, 'bad').map((x) => ({ kind: 'bad', first_sector: x[0], end_sector: x[1] })), ...ranges(marks, spb, 'read-error').map((x) => ({ kind: 'read-error', first_sector: x[0], end_sector: x[1] }))]
-        .sort((p, q) => p.first_sector - q.first_sector);
+      const want = [
+        ...ranges(marks, spb, 'bad').map((x) => ({ kind: 'bad', first_sector: x[0], end_sector: x[1] })),
+        ...ranges(marks, spb, 'read-error').map((x) => ({ kind: 'read-error', first_sector: x[0], end_sector: x[1] })),
+      ].sort((p, q) => p.first_sector - q.first_sector);
       assert.deepEqual(got, want, `seed ${seed}: pages of ${size}`);
     }
   }
 });
 
-test('damage log: the last finished scrub\'s ranges past a position merge with the current one\'s, once each', () => {
+test("damage log: the last finished scrub's ranges past a position merge with the current one's, once each", () => {
   const spb = 1;
   const mk = (name: string, bad: number[]) => {
     const l = DamageLog.resume(path.join(dir, name), undefined, 1000, spb);
@@ -113,10 +126,21 @@ test('damage log: the last finished scrub\'s ranges past a position merge with t
   const cur = mk('cur', [10, 300]);
   // the current scrub is at 600: before it, its own findings; from it on, the last finished one's
   const page = pageOf([{ src: cur }, { src: prev, from: 600 }], 0, 10, new Set<DamageKind>(['bad']));
-  assert.deepEqual(page.rows.map((r) => [r.first_sector, r.end_sector]), [[10, 11], [300, 301], [800, 801]]);
+  assert.deepEqual(
+    page.rows.map((r) => [r.first_sector, r.end_sector]),
+    [
+      [10, 11],
+      [300, 301],
+      [800, 801],
+    ],
+  );
   const known = addSummaries(summaryFrom(cur, 0, spb), summaryFrom(prev, 600, spb));
   assert.equal(known.bad_blocks, 3);
-  assert.deepEqual(known.bad_ranges, [[10, 11], [300, 301], [800, 801]]);
+  assert.deepEqual(known.bad_ranges, [
+    [10, 11],
+    [300, 301],
+    [800, 801],
+  ]);
 });
 
 test('damage log: a million bad blocks (every other block) take about 2 bytes each and a bounded state', () => {
@@ -132,6 +156,9 @@ test('damage log: a million bad blocks (every other block) take about 2 bytes ea
   assert.equal(s.bad_blocks, 499_999);
   assert.equal(s.bad_range_count, 499_999);
   const p = pageOf([{ src: { file, state: l.state } }], 1_500_000, 3, new Set<DamageKind>(['bad']));
-  assert.deepEqual(p.rows.map((r) => r.first_sector), [1_500_000, 1_500_002, 1_500_004]);
+  assert.deepEqual(
+    p.rows.map((r) => r.first_sector),
+    [1_500_000, 1_500_002, 1_500_004],
+  );
   assert.equal(emptyDamageState(10).bytes, 0);
 });

@@ -17,7 +17,15 @@ export const INDEX_EVERY = 4096;
 
 /** An index entry: where a record starts in the file, its range's first sector, the delta base before it, and the
  *  blocks and ranges of each kind in the records before it. */
-export interface IndexEntry { offset: number; sector: number; base: number; bad: number; read: number; bad_ranges: number; read_ranges: number }
+export interface IndexEntry {
+  offset: number;
+  sector: number;
+  base: number;
+  bad: number;
+  read: number;
+  bad_ranges: number;
+  read_ranges: number;
+}
 
 /** What the JSON state file keeps of a damage log: the bytes of the sidecar that are valid (a crash after an
  *  append but before the state was saved leaves more: they are cut off on resume), the open ranges, the index and
@@ -33,13 +41,26 @@ export interface DamageState {
 }
 
 /** A log as readers take it: the file and what its state file says of it. */
-export interface DamageSource { file: string; state: DamageState }
+export interface DamageSource {
+  file: string;
+  state: DamageState;
+}
 
 export function emptySummary(totalSectors: number): DamageSummary {
   const cells = Math.max(1, Math.min(DAMAGE_MAP_CELLS, totalSectors));
   return {
-    bad_blocks: 0, read_errors: 0, bad_range_count: 0, read_error_range_count: 0, bad_ranges: [], read_error_ranges: [],
-    map: { cells, sectors_per_cell: Math.max(1, Math.ceil(totalSectors / cells)), bad: new Array<number>(cells).fill(0), read_errors: new Array<number>(cells).fill(0) },
+    bad_blocks: 0,
+    read_errors: 0,
+    bad_range_count: 0,
+    read_error_range_count: 0,
+    bad_ranges: [],
+    read_error_ranges: [],
+    map: {
+      cells,
+      sectors_per_cell: Math.max(1, Math.ceil(totalSectors / cells)),
+      bad: new Array<number>(cells).fill(0),
+      read_errors: new Array<number>(cells).fill(0),
+    },
   };
 }
 
@@ -87,7 +108,8 @@ function summarize(s: DamageSummary, kind: DamageKind, r: Range, spb: number): v
 /** counts the blocks of range r (block starts at r[0] + k·spb) into the cells their first sector falls in */
 function addToCells(cells: number[], w: number, r: Range, spb: number, onlyCell?: number, minStart = 0): void {
   for (let c = onlyCell ?? Math.floor(r[0] / w); c * w < r[1] && c < cells.length; c++) {
-    const lo = Math.max(r[0], c * w, minStart), hi = Math.min(r[1], (c + 1) * w);
+    const lo = Math.max(r[0], c * w, minStart),
+      hi = Math.min(r[1], (c + 1) * w);
     const first = r[0] + Math.ceil((lo - r[0]) / spb) * spb;
     if (hi > first) cells[c]! += Math.ceil((hi - first) / spb);
     if (onlyCell !== undefined) return;
@@ -101,14 +123,22 @@ function addToCells(cells: number[], w: number, r: Range, spb: number, onlyCell?
 export class DamageLog {
   private pending = new Bytes();
 
-  constructor(readonly file: string, readonly state: DamageState, private readonly spb: number) {}
+  constructor(
+    readonly file: string,
+    readonly state: DamageState,
+    private readonly spb: number,
+  ) {}
 
   /** Opens the log of a scrub to continue: a file longer than the state says (written, then a crash before the
    *  state was saved) is cut back; a missing or shorter one means the state is not this file's: start afresh. */
   static resume(file: string, state: DamageState | undefined, totalSectors: number, spb: number): DamageLog {
     let st = state && Array.isArray(state.index) ? state : emptyDamageState(totalSectors);
     let size = -1;
-    try { size = fs.statSync(file).size; } catch { /* absent */ }
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      /* absent */
+    }
     if (st.bytes === 0 || size < st.bytes) {
       if (st.bytes > 0) st = emptyDamageState(totalSectors);
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -120,7 +150,10 @@ export class DamageLog {
   /** the block starting at `sector` is bad (or could not be read); blocks come in ascending order */
   add(kind: DamageKind, sector: number): void {
     const open = this.state.open[kind];
-    if (open && open[1] === sector) { open[1] = sector + this.spb; return; }
+    if (open && open[1] === sector) {
+      open[1] = sector + this.spb;
+      return;
+    }
     // every open range ending at or before this block can no longer grow
     this.passed(sector + 1);
     this.state.open[kind] = [sector, sector + this.spb];
@@ -151,8 +184,13 @@ export class DamageLog {
     const st = this.state;
     if (st.records % INDEX_EVERY === 0) {
       st.index.push({
-        offset: st.bytes + this.pending.length, sector: r[0], base: st.last_start, bad: st.summary.bad_blocks, read: st.summary.read_errors,
-        bad_ranges: st.summary.bad_range_count, read_ranges: st.summary.read_error_range_count,
+        offset: st.bytes + this.pending.length,
+        sector: r[0],
+        base: st.last_start,
+        bad: st.summary.bad_blocks,
+        read: st.summary.read_errors,
+        bad_ranges: st.summary.bad_range_count,
+        read_ranges: st.summary.read_error_range_count,
       });
     }
     // head = (gap from the last range's first sector) × 2 + kind; then the length (ranges are ascending: gap ≥ 0)
@@ -166,7 +204,14 @@ export class DamageLog {
   /** what is needed to take back what was added since (a chunk the device stopped answering in is done again) */
   mark(): { pending: number; records: number; index: number; last_start: number; open: DamageState['open']; summary: DamageSummary } {
     const st = this.state;
-    return { pending: this.pending.length, records: st.records, index: st.index.length, last_start: st.last_start, open: structuredClone(st.open), summary: structuredClone(st.summary) };
+    return {
+      pending: this.pending.length,
+      records: st.records,
+      index: st.index.length,
+      last_start: st.last_start,
+      open: structuredClone(st.open),
+      summary: structuredClone(st.summary),
+    };
   }
 
   rollback(m: ReturnType<DamageLog['mark']>): void {
@@ -212,7 +257,11 @@ export class DamageLog {
 }
 
 /** One record read back. */
-export interface DamageRecord { kind: DamageKind; first: number; end: number }
+export interface DamageRecord {
+  kind: DamageKind;
+  first: number;
+  end: number;
+}
 
 /**
  * Reads the closed ranges of a log, ascending, from index entry `start` (or the beginning), calling `each`; stops
@@ -222,11 +271,17 @@ export interface DamageRecord { kind: DamageKind; first: number; end: number }
 export function readRecords(src: DamageSource, each: (r: DamageRecord) => boolean | void, start?: IndexEntry): void {
   const bytes = src.state.bytes;
   let fd: number;
-  try { fd = fs.openSync(src.file, 'r'); } catch { return; }
+  try {
+    fd = fs.openSync(src.file, 'r');
+  } catch {
+    return;
+  }
   try {
     const buf = Buffer.alloc(256 << 10);
-    let pos = start?.offset ?? 0, base = start?.base ?? 0;
-    let have = 0, at = 0;
+    let pos = start?.offset ?? 0,
+      base = start?.base ?? 0;
+    let have = 0,
+      at = 0;
     const byte = (): number => {
       if (at === have) {
         have = fs.readSync(fd, buf, 0, Math.min(buf.length, bytes - pos), pos);
@@ -237,7 +292,8 @@ export function readRecords(src: DamageSource, each: (r: DamageRecord) => boolea
       return buf[at++]!;
     };
     const varint = (): number => {
-      let v = 0, mul = 1;
+      let v = 0,
+        mul = 1;
       for (;;) {
         const b = byte();
         v += (b & 0x7f) * mul;
@@ -260,10 +316,15 @@ export function readRecords(src: DamageSource, each: (r: DamageRecord) => boolea
 /** the last index entry whose range starts at or before `sector` (records from there on reach every range that
  *  ends after it: ranges are ascending and never overlap) */
 function entryBefore(st: DamageState, sector: number): IndexEntry | undefined {
-  let lo = 0, hi = st.index.length - 1, best: IndexEntry | undefined;
+  let lo = 0,
+    hi = st.index.length - 1,
+    best: IndexEntry | undefined;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (st.index[mid]!.sector <= sector) { best = st.index[mid]; lo = mid + 1; } else hi = mid - 1;
+    if (st.index[mid]!.sector <= sector) {
+      best = st.index[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
   }
   return best;
 }
@@ -272,12 +333,19 @@ function entryBefore(st: DamageState, sector: number): IndexEntry | undefined {
  *  stops when `each` returns false */
 function rangesAfter(src: DamageSource, after: number, clip: number, each: (kind: DamageKind, r: Range) => boolean): void {
   let going = true;
-  readRecords(src, (rec) => {
-    if (rec.end <= after || rec.end <= clip) return true;
-    going = each(rec.kind, [Math.max(rec.first, clip), rec.end]);
-    return going;
-  }, entryBefore(src.state, Math.max(after, clip)));
-  const open = (['bad', 'read-error'] as const).map((k) => [k, src.state.open[k]] as const).filter((x): x is readonly [DamageKind, Range] => !!x[1]).sort((a, b) => a[1][0] - b[1][0]);
+  readRecords(
+    src,
+    (rec) => {
+      if (rec.end <= after || rec.end <= clip) return true;
+      going = each(rec.kind, [Math.max(rec.first, clip), rec.end]);
+      return going;
+    },
+    entryBefore(src.state, Math.max(after, clip)),
+  );
+  const open = (['bad', 'read-error'] as const)
+    .map((k) => [k, src.state.open[k]] as const)
+    .filter((x): x is readonly [DamageKind, Range] => !!x[1])
+    .sort((a, b) => a[1][0] - b[1][0]);
   for (const [k, o] of open) {
     if (!going) return;
     if (o[1] > after && o[1] > clip) going = each(k, [Math.max(o[0], clip), o[1]]);
@@ -289,12 +357,20 @@ function rangesAfter(src: DamageSource, after: number, clip: number, each: (kind
  * current position): `limit` ranges of the kinds asked for, starting with the first range ending after `fromSector`,
  * ascending; a block two logs name counts once. Memory holds a page, whatever the logs hold.
  */
-export function pageOf(sources: Array<{ src: DamageSource; from?: number }>, fromSector: number, limit: number, kinds: ReadonlySet<DamageKind>): { rows: ErrorRangeRow[]; next: number | null } {
+export function pageOf(
+  sources: Array<{ src: DamageSource; from?: number }>,
+  fromSector: number,
+  limit: number,
+  kinds: ReadonlySet<DamageKind>,
+): { rows: ErrorRangeRow[]; next: number | null } {
   const all: Array<[DamageKind, Range]> = [];
   for (const { src, from = 0 } of sources) {
     let n = 0;
     rangesAfter(src, fromSector, from, (kind, r) => {
-      if (kinds.has(kind)) { all.push([kind, r]); n++; }
+      if (kinds.has(kind)) {
+        all.push([kind, r]);
+        n++;
+      }
       return n <= limit;
     });
   }
@@ -302,7 +378,10 @@ export function pageOf(sources: Array<{ src: DamageSource; from?: number }>, fro
   const rows: ErrorRangeRow[] = [];
   for (const [kind, [a, b]] of all) {
     const last = rows[rows.length - 1];
-    if (last && last.kind === kind && a <= last.end_sector) { last.end_sector = Math.max(last.end_sector, b); continue; }
+    if (last && last.kind === kind && a <= last.end_sector) {
+      last.end_sector = Math.max(last.end_sector, b);
+      continue;
+    }
     rows.push({ kind, first_sector: a, end_sector: b });
   }
   const page = rows.slice(0, limit);
@@ -323,7 +402,10 @@ export function* allRanges(sources: Array<{ src: DamageSource; from?: number }>,
 /** Every range of one kind in a log, ascending (the CLI's --json lists them all; memory grows with the count). */
 export function allOf(src: DamageSource, kind: DamageKind): Array<[number, number]> {
   const out: Range[] = [];
-  rangesAfter(src, -1, 0, (k, r) => { if (k === kind) out.push(r); return true; });
+  rangesAfter(src, -1, 0, (k, r) => {
+    if (k === kind) out.push(r);
+    return true;
+  });
   return out;
 }
 
@@ -339,41 +421,60 @@ export function summaryFrom(src: DamageSource, fromSector: number, spb: number):
   const st = src.state;
   const full = structuredClone(st.summary);
   // the open ranges belong to the log too (they are its last)
-  for (const kind of ['bad', 'read-error'] as const) { const o = st.open[kind]; if (o) summarize(full, kind, o, spb); }
+  for (const kind of ['bad', 'read-error'] as const) {
+    const o = st.open[kind];
+    if (o) summarize(full, kind, o, spb);
+  }
   if (from <= 0) return full;
-  const w = full.map.sectors_per_cell, cells = full.map.cells;
+  const w = full.map.sectors_per_cell,
+    cells = full.map.cells;
   const cellOf = Math.floor(from / w);
   const cellEnd = (cellOf + 1) * w;
   const out = emptySummary(1);
-  out.map = { cells, sectors_per_cell: w, bad: full.map.bad.map((n, c) => (c > cellOf ? n : 0)), read_errors: full.map.read_errors.map((n, c) => (c > cellOf ? n : 0)) };
+  out.map = {
+    cells,
+    sectors_per_cell: w,
+    bad: full.map.bad.map((n, c) => (c > cellOf ? n : 0)),
+    read_errors: full.map.read_errors.map((n, c) => (c > cellOf ? n : 0)),
+  };
   const e = entryBefore(st, from);
   // before `from`: blocks of each kind, and ranges that end at or before it
   const before = { bad: e?.bad ?? 0, 'read-error': e?.read ?? 0 };
   const rangesBefore = { bad: e?.bad_ranges ?? 0, 'read-error': e?.read_ranges ?? 0 };
   const visit = (kind: DamageKind, first: number, end: number) => {
     if (first < from) before[kind] += blocksOf([first, Math.min(end, from)], spb);
-    if (end <= from) { rangesBefore[kind]++; return; }
+    if (end <= from) {
+      rangesBefore[kind]++;
+      return;
+    }
     const r: Range = [Math.max(first, from), end];
     const list = kind === 'bad' ? out.bad_ranges : out.read_error_ranges;
     if (list.length < DAMAGE_FIRST_RANGES) list.push(r);
     if (r[0] < cellEnd && cellOf < cells) addToCells(kind === 'bad' ? out.map.bad : out.map.read_errors, w, [first, end], spb, cellOf, from);
   };
-  readRecords(src, (rec) => {
-    // past `from`'s cell with both lists full, the rest only adds to what the stored totals already count
-    if (rec.first >= Math.max(from, cellEnd) && out.bad_ranges.length >= DAMAGE_FIRST_RANGES && out.read_error_ranges.length >= DAMAGE_FIRST_RANGES) return false;
-    if (rec.first >= from && rec.first >= cellEnd) {
-      const list = rec.kind === 'bad' ? out.bad_ranges : out.read_error_ranges;
-      if (list.length < DAMAGE_FIRST_RANGES) list.push([rec.first, rec.end]);
+  readRecords(
+    src,
+    (rec) => {
+      // past `from`'s cell with both lists full, the rest only adds to what the stored totals already count
+      if (rec.first >= Math.max(from, cellEnd) && out.bad_ranges.length >= DAMAGE_FIRST_RANGES && out.read_error_ranges.length >= DAMAGE_FIRST_RANGES)
+        return false;
+      if (rec.first >= from && rec.first >= cellEnd) {
+        const list = rec.kind === 'bad' ? out.bad_ranges : out.read_error_ranges;
+        if (list.length < DAMAGE_FIRST_RANGES) list.push([rec.first, rec.end]);
+        return true;
+      }
+      visit(rec.kind, rec.first, rec.end);
       return true;
-    }
-    visit(rec.kind, rec.first, rec.end);
-    return true;
-  }, e);
+    },
+    e,
+  );
   for (const kind of ['bad', 'read-error'] as const) {
     const o = st.open[kind];
     if (!o) continue;
-    if (o[0] >= from && o[0] >= cellEnd) { const list = kind === 'bad' ? out.bad_ranges : out.read_error_ranges; if (list.length < DAMAGE_FIRST_RANGES) list.push([o[0], o[1]]); }
-    else visit(kind, o[0], o[1]);
+    if (o[0] >= from && o[0] >= cellEnd) {
+      const list = kind === 'bad' ? out.bad_ranges : out.read_error_ranges;
+      if (list.length < DAMAGE_FIRST_RANGES) list.push([o[0], o[1]]);
+    } else visit(kind, o[0], o[1]);
   }
   out.bad_blocks = full.bad_blocks - before.bad;
   out.read_errors = full.read_errors - before['read-error'];
@@ -389,9 +490,12 @@ export function summaryFrom(src: DamageSource, fromSector: number, spb: number):
 export function addSummaries(a: DamageSummary, b: DamageSummary): DamageSummary {
   const merge = (x: Array<[number, number]>, y: Array<[number, number]>) => [...x, ...y].sort((p, q) => p[0] - q[0]).slice(0, DAMAGE_FIRST_RANGES);
   return {
-    bad_blocks: a.bad_blocks + b.bad_blocks, read_errors: a.read_errors + b.read_errors,
-    bad_range_count: a.bad_range_count + b.bad_range_count, read_error_range_count: a.read_error_range_count + b.read_error_range_count,
-    bad_ranges: merge(a.bad_ranges, b.bad_ranges), read_error_ranges: merge(a.read_error_ranges, b.read_error_ranges),
+    bad_blocks: a.bad_blocks + b.bad_blocks,
+    read_errors: a.read_errors + b.read_errors,
+    bad_range_count: a.bad_range_count + b.bad_range_count,
+    read_error_range_count: a.read_error_range_count + b.read_error_range_count,
+    bad_ranges: merge(a.bad_ranges, b.bad_ranges),
+    read_error_ranges: merge(a.read_error_ranges, b.read_error_ranges),
     map: { ...a.map, bad: a.map.bad.map((n, i) => n + (b.map.bad[i] ?? 0)), read_errors: a.map.read_errors.map((n, i) => n + (b.map.read_errors[i] ?? 0)) },
   };
 }

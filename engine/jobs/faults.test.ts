@@ -28,7 +28,13 @@ function tmp(): string {
 }
 const ctl = (stopAfter = Infinity): JobControl & { last: RawProgress | null } => {
   let n = 0;
-  const c = { last: null as RawProgress | null, shouldStop: () => ++n >= stopAfter, progress: (p: RawProgress) => { c.last = p; } };
+  const c = {
+    last: null as RawProgress | null,
+    shouldStop: () => ++n >= stopAfter,
+    progress: (p: RawProgress) => {
+      c.last = p;
+    },
+  };
   return c;
 };
 
@@ -53,14 +59,20 @@ test('EIO on given sectors: read errors counted and listed apart from tag mismat
   assert.equal(out.done, true, 'went on to the end');
   assert.equal(out.position, g.provided_data_sectors);
   assert.equal(out.read_errors, 5);
-  assert.deepEqual(out.damage?.read_error_ranges, [[100, 104], [20000, 20001]]);
+  assert.deepEqual(out.damage?.read_error_ranges, [
+    [100, 104],
+    [20000, 20001],
+  ]);
   assert.equal(out.mismatches, 1, 'the mismatch is a mismatch, not a read error');
   assert.deepEqual(out.damage?.bad_ranges, [[3000, 3001]]);
   assert.equal(out.checked_blocks, g.provided_data_sectors - 5, 'unreadable blocks are not counted as checked');
   assert.ok(dev.injected.eio >= 2);
   const st = readJobStateAt(jobStatePath(img, 'scrub'))!;
   assert.equal(st.read_errors, 5);
-  assert.deepEqual(st.damage?.summary.read_error_ranges, [[100, 104], [20000, 20001]]);
+  assert.deepEqual(st.damage?.summary.read_error_ranges, [
+    [100, 104],
+    [20000, 20001],
+  ]);
   assert.equal(st.mismatches, 1);
 });
 
@@ -71,11 +83,14 @@ test('a device that stops answering mid-scrub: the job fails naming it, the posi
   const { dev, open } = faultVolume(img);
   const vol = open();
   dev.vanishAfterReads = dev.reads + 5; // two runs (data + tags each) read, then the device is gone
-  assert.throws(() => runScrub({ kind: 'scrub', device: img, reset: true }, ctl(), vol), (e: Error) => {
-    assert.match(e.message, /the device stopped answering reads at sector \d+ \(EIO: it no longer reads even its first sector/);
-    assert.match(e.message, /the scrub stopped and its position is saved at sector (\d+): resume it once the device is back/);
-    return true;
-  });
+  assert.throws(
+    () => runScrub({ kind: 'scrub', device: img, reset: true }, ctl(), vol),
+    (e: Error) => {
+      assert.match(e.message, /the device stopped answering reads at sector \d+ \(EIO: it no longer reads even its first sector/);
+      assert.match(e.message, /the scrub stopped and its position is saved at sector (\d+): resume it once the device is back/);
+      return true;
+    },
+  );
   const st = readJobStateAt(jobStatePath(img, 'scrub'))!;
   assert.ok(st.position_sector > 0 && st.position_sector < vol.geometry.provided_data_sectors, `saved part way: ${st.position_sector}`);
   assert.equal(st.read_errors, 0, 'a vanished device is not a pile of read errors');
@@ -108,7 +123,8 @@ test('a real image file cut short under a scrub (the native read-and-hash path):
 function smallTmpfs(t: TestContext, size: string): string | null {
   const d = tmp();
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', d], { encoding: 'utf8' });
-  if (skipUnless(t, r.status !== 0 ? `cannot mount a small tmpfs here (${(r.stderr ?? r.error?.message ?? '').trim()}): the ENOSPC case needs root` : null)) return null;
+  if (skipUnless(t, r.status !== 0 ? `cannot mount a small tmpfs here (${(r.stderr ?? r.error?.message ?? '').trim()}): the ENOSPC case needs root` : null))
+    return null;
   return d;
 }
 /** fills the small tmpfs: the 64 MiB write must end in ENOSPC (anything else is this test's own failure) */
@@ -127,9 +143,18 @@ test('ENOSPC saving the scrub state (a real full tmpfs): the saved position stay
     const file = jobStatePath(img, 'scrub');
     const before = fs.readFileSync(file, 'utf8');
     fill(state);
-    assert.throws(() => runScrub({ kind: 'scrub', device: img }, ctl()), new RegExp(`could not save the scrub state to .*: no space left on device \\(the file system is full\\); the saved position is still sector ${first.position} \\(as it was\\)`));
+    assert.throws(
+      () => runScrub({ kind: 'scrub', device: img }, ctl()),
+      new RegExp(
+        `could not save the scrub state to .*: no space left on device \\(the file system is full\\); the saved position is still sector ${first.position} \\(as it was\\)`,
+      ),
+    );
     assert.equal(fs.readFileSync(file, 'utf8'), before, 'the old state file is untouched');
-    assert.deepEqual(fs.readdirSync(state).filter((f) => f.endsWith('.tmp')), [], 'no temporary left');
+    assert.deepEqual(
+      fs.readdirSync(state).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temporary left',
+    );
   } finally {
     if (prev === undefined) delete process.env.INTEGRITY_STUDIO_STATE_DIR;
     else process.env.INTEGRITY_STUDIO_STATE_DIR = prev;
@@ -147,8 +172,20 @@ test('ENOSPC during format (a real tmpfs): refused before writing when it cannot
     assert.equal(fs.existsSync(img), false);
     // 8 MiB fits when checked, but another writer takes the space once the superblock is written (as a busy file
     // system can): the wipe runs out part way
-    assert.throws(() => formatVolume(img, { size: 8 << 20, onFormatted: () => { try { fs.writeFileSync(path.join(d, 'filler'), Buffer.alloc(12 << 20)); } catch { /* filled */ } } }),
-      /format of .*v\.img failed: no space left on device \(the file system holding it is full\); the new image was removed, nothing is left behind/);
+    assert.throws(
+      () =>
+        formatVolume(img, {
+          size: 8 << 20,
+          onFormatted: () => {
+            try {
+              fs.writeFileSync(path.join(d, 'filler'), Buffer.alloc(12 << 20));
+            } catch {
+              /* filled */
+            }
+          },
+        }),
+      /format of .*v\.img failed: no space left on device \(the file system holding it is full\); the new image was removed, nothing is left behind/,
+    );
     assert.equal(fs.existsSync(img), false);
   } finally {
     spawnSync('umount', [d]);
@@ -174,14 +211,21 @@ test('a real loop device that disappears mid-scrub (its capacity drops to 0): th
     const env = { ...process.env, INTEGRITY_STUDIO_STATE_DIR: path.join(dir, 'state') };
     const child = spawn(process.execPath, [BIN, 'scrub', loop, '--integrity', 'sha256', '--progress-json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
     const exit = new Promise<number | null>((r) => child.on('exit', r));
     // once it is under way, the device goes away under it
     await new Promise<void>((r) => child.stdout!.once('data', () => r()));
     fs.truncateSync(img, 0);
     spawnSync('losetup', ['-c', loop]);
     assert.equal(await exit, 1);
-    assert.match(err, new RegExp(`${loop}: the device stopped answering reads at sector \\d+ \\(\\w+: it no longer reads even its first sector .*\\); the scrub stopped and its position is saved at sector (\\d+): resume it once the device is back`));
+    assert.match(
+      err,
+      new RegExp(
+        `${loop}: the device stopped answering reads at sector \\d+ \\(\\w+: it no longer reads even its first sector .*\\); the scrub stopped and its position is saved at sector (\\d+): resume it once the device is back`,
+      ),
+    );
     const saved = Number(/position is saved at sector (\d+)/.exec(err)![1]);
     const st = readJobStateAt(jobStatePath(loop, 'scrub').replace(/^.*\//, path.join(dir, 'state') + '/'))!;
     assert.equal(st.position_sector, saved);

@@ -65,7 +65,10 @@ export function changesSince(then: VolumeFingerprint | null | undefined, now: Vo
   const out: string[] = [];
   for (const f of now.files) {
     const old = then.files.find((x) => x.path === f.path);
-    if (!old) { out.push(`${f.path} was not part of the volume then`); continue; }
+    if (!old) {
+      out.push(`${f.path} was not part of the volume then`);
+      continue;
+    }
     if (old.size !== f.size) out.push(`${f.path} changed size (${bytes(old.size)} then, ${bytes(f.size)} now)`);
     else if (old.mtime_ms !== null && f.mtime_ms !== null && old.mtime_ms !== f.mtime_ms) {
       out.push(`${f.path} was modified ${new Date(f.mtime_ms).toISOString()}`);

@@ -124,7 +124,10 @@ export function startJob(spec: JobSpec, onProgress: (p: JobProgress) => void): J
     if (ended) return;
     // timers may fire a little early: never send two events closer than MIN_INTERVAL_MS
     const early = MIN_INTERVAL_MS - (Date.now() - lastSent);
-    if (early > 0) { pending = setTimeout(send, early); return; }
+    if (early > 0) {
+      pending = setTimeout(send, early);
+      return;
+    }
     onProgress(toProgress(spec, latest, 'running', meter.bytesPerSecond()));
     // measured after the listeners ran, so the spacing they see is at least MIN_INTERVAL_MS
     lastSent = Date.now();

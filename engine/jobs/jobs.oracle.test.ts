@@ -75,7 +75,12 @@ echo "RESULT half $(dd if=/dev/mapper/half bs=64k iflag=direct status=none | sha
   const r = runOracle(script, [done, half], { timeoutSec: 300 });
   const lines = r.stdout.split('\n');
   t.diagnostic(lines.filter((l) => l.startsWith('RESULT')).join(' | '));
-  const res = (n: string) => lines.find((l) => l.startsWith(`RESULT ${n} `))?.trim().split(/\s+/).slice(2);
+  const res = (n: string) =>
+    lines
+      .find((l) => l.startsWith(`RESULT ${n} `))
+      ?.trim()
+      .split(/\s+/)
+      .slice(2);
   assert.deepEqual(res('done'), [ours.sha, '0'], 'the kernel reads our recalculated volume with 0 mismatches');
   const sb = readSuperblock(FileDevice.open(half, { readOnly: true }));
   assert.deepEqual(res('half'), [halfView.sha, '0', String(sb.provided_data_sectors)], `the kernel continued from ${halfAt} to the end`);

@@ -124,8 +124,9 @@ test('recalc with a keyed hash follows the kernel: refused without a journal MAC
   const r = await run({ kind: 'recalc', device: img, volume: { integrity: 'hmac-sha256', integrityKey: key }, reset: true }).h.finished;
   assert.equal(r.state, 'failed');
   assert.match(r.error!, /disabled for security reasons/);
-  assertNoSecret(JSON.stringify(r), key, 'integrity key', 'the job\'s final event');
-  const ok = await run({ kind: 'recalc', device: img, volume: { integrity: 'hmac-sha256', integrityKey: key }, reset: true, legacyRecalculate: true }).h.finished;
+  assertNoSecret(JSON.stringify(r), key, 'integrity key', "the job's final event");
+  const ok = await run({ kind: 'recalc', device: img, volume: { integrity: 'hmac-sha256', integrityKey: key }, reset: true, legacyRecalculate: true }).h
+    .finished;
   assert.equal(ok.state, 'done');
   assert.deepEqual(verifyAll(img, { integrity: 'hmac-sha256', integrityKey: key }).bad, []);
 });
@@ -161,7 +162,7 @@ test('recalc killed with SIGKILL resumes from the persisted position and finishe
   assert.ok(after.data.equals(data));
 });
 
-test('golden k: the kernel\'s interrupted recalculation is finished here; data as the kernel recorded', async () => {
+test("golden k: the kernel's interrupted recalculation is finished here; data as the kernel recorded", async () => {
   const k = golden('k-recalc-midway');
   const img = goldenCopy(k.files[0]!, dir);
   const before = readSuperblock(FileDevice.open(img, { readOnly: true }));
@@ -278,12 +279,14 @@ test('--max-rate: a job keeps under its limit, and a pause ends its wait at once
   assert.ok(paused.position_sector <= asked + CHUNK_SECTORS, `paused at ${paused.position_sector}, asked at ${asked}`);
 });
 
-test('the rate shown is never the first chunk\'s burst: under a 16 MiB/s limit no event reports far more, and no rate before a second of samples', async () => {
+test("the rate shown is never the first chunk's burst: under a 16 MiB/s limit no event reports far more, and no rate before a second of samples", async () => {
   const img = path.join(dir, 'rate-burst.img');
   formatVolume(img, { size: 40 << 20, force: true });
   const limit = 16 << 20;
   const rates: number[] = [];
-  const done = await run({ kind: 'scrub', device: img, reset: true, maxBytesPerSecond: limit }, (p) => { if (p.state === 'running' && p.bytes_per_second > 0) rates.push(p.bytes_per_second); }).h.finished;
+  const done = await run({ kind: 'scrub', device: img, reset: true, maxBytesPerSecond: limit }, (p) => {
+    if (p.state === 'running' && p.bytes_per_second > 0) rates.push(p.bytes_per_second);
+  }).h.finished;
   assert.equal(done.state, 'done');
   assert.ok(rates.length > 0, 'a rate was shown while it ran');
   // the first chunk is read at once; its rate over a few ms would read many times the limit (the issue saw 29.7

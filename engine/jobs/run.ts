@@ -53,7 +53,13 @@ export const PERSIST_SECTORS = 256 * 2048;
 export function volumeOptionsOf(spec: JobSpec): VolumeOptions {
   const buf = (k?: Uint8Array) => (k ? Buffer.from(k.buffer, k.byteOffset, k.byteLength) : undefined);
   const o = spec.volume ?? {};
-  return { ...o, integrityKey: buf(o.integrityKey), journalIntegrityKey: buf(o.journalIntegrityKey), journalCryptKey: buf(o.journalCryptKey), mode: o.mode ?? 'journal' };
+  return {
+    ...o,
+    integrityKey: buf(o.integrityKey),
+    journalIntegrityKey: buf(o.journalIntegrityKey),
+    journalCryptKey: buf(o.journalCryptKey),
+    mode: o.mode ?? 'journal',
+  };
 }
 
 /**
@@ -72,7 +78,17 @@ export function recalcRefusal(vol: Volume, legacy = false): string | null {
 
 /** The run record of a job that ends now. */
 function runRecord(spec: JobSpec, startedAt: string, t0: number, result: JobRun['result'], from: number, to: number, extra: Partial<JobRun> = {}): JobRun {
-  return { job: spec.kind, by: spec.by ?? 'cli', started_at: startedAt, ended_at: new Date().toISOString(), duration_ms: Date.now() - t0, result, from_sector: from, to_sector: to, ...extra };
+  return {
+    job: spec.kind,
+    by: spec.by ?? 'cli',
+    started_at: startedAt,
+    ended_at: new Date().toISOString(),
+    duration_ms: Date.now() - t0,
+    result,
+    from_sector: from,
+    to_sector: to,
+    ...extra,
+  };
 }
 
 export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
@@ -100,7 +116,16 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
     markRecalcRunning(vol, marker);
     let seen = { t: t0, pos: start };
     const report = () => {
-      ctl.progress({ position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, journal: vol.journalState(), started_at: startedAt, run_started_at: startedAt });
+      ctl.progress({
+        position: sb.recalc_sector,
+        total,
+        start,
+        sectors_per_block: vol.geometry.sectors_per_block,
+        mismatches: 0,
+        journal: vol.journalState(),
+        started_at: startedAt,
+        run_started_at: startedAt,
+      });
       const now = Date.now();
       if (now - seen.t < PERSIST_MS) return;
       marker.bytes_per_second = Math.round(((sb.recalc_sector - seen.pos) * SECTOR_SIZE * 1000) / (now - seen.t));
@@ -121,7 +146,16 @@ export function runRecalc(spec: JobSpec, ctl: JobControl): JobOutcome {
     const at = sb.flags & SB_FLAG_RECALCULATING ? sb.recalc_sector : total;
     recorded = true;
     appendRecalcRun(vol, runRecord(spec, startedAt, t0, done ? 'done' : 'paused', start, at));
-    return { position: sb.recalc_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: 0, journal: vol.journalState(), started_at: startedAt, done };
+    return {
+      position: sb.recalc_sector,
+      total,
+      start,
+      sectors_per_block: vol.geometry.sectors_per_block,
+      mismatches: 0,
+      journal: vol.journalState(),
+      started_at: startedAt,
+      done,
+    };
   } catch (e) {
     if (!recorded) {
       try {
@@ -150,8 +184,17 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
     pool = new TagPool(hasherOptionsFor(vol.sb, vol.options), vol.geometry.block_size, CHUNK_SECTORS * SECTOR_SIZE);
     t.tagPool = pool;
     const raw = (): RawProgress => ({
-      position: st.position_sector, total, start, sectors_per_block: vol.geometry.sectors_per_block, mismatches: st.mismatches, journal: null,
-      checked_blocks: st.checked_blocks, unchecked: { ...unchecked }, read_errors: st.read_errors, damage: rec.summary(), started_at: st.started_at,
+      position: st.position_sector,
+      total,
+      start,
+      sectors_per_block: vol.geometry.sectors_per_block,
+      mismatches: st.mismatches,
+      journal: null,
+      checked_blocks: st.checked_blocks,
+      unchecked: { ...unchecked },
+      read_errors: st.read_errors,
+      damage: rec.summary(),
+      started_at: st.started_at,
       run_started_at: rec.runStartedAt,
     });
     const report = () => ctl.progress(raw());
@@ -168,7 +211,13 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
         // dropped (found again on resume)
         const mark = rec.mark();
         try {
-          verifyTolerant(vol, s, n, (b) => rec.found('bad', b), (b) => rec.found('read-error', b));
+          verifyTolerant(
+            vol,
+            s,
+            n,
+            (b) => rec.found('bad', b),
+            (b) => rec.found('read-error', b),
+          );
         } catch (e) {
           if (e instanceof DeviceGone) rec.rollback(mark);
           throw e;
@@ -203,7 +252,13 @@ export function runScrub(spec: JobSpec, ctl: JobControl, vol: Volume = openVolum
 /** A read that failed in the device (EIO, EILSEQ from a kernel below, or a short read of a device that shrank). */
 export function isReadError(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | null)?.code;
-  return code === 'EIO' || code === 'EILSEQ' || code === 'ENXIO' || code === 'ENODEV' || (code === 'ETRUNC' && !(e instanceof Error && /invalid range/.test(e.message)));
+  return (
+    code === 'EIO' ||
+    code === 'EILSEQ' ||
+    code === 'ENXIO' ||
+    code === 'ENODEV' ||
+    (code === 'ETRUNC' && !(e instanceof Error && /invalid range/.test(e.message)))
+  );
 }
 
 /** The device stopped answering altogether (rather than one bad sector): why, or null. */

@@ -102,10 +102,7 @@ export function volumeIdOf(sb: { salt: Uint8Array; provided_data_sectors: number
 
 /** Where state files go when not beside their image (also the live scrub's, engine/live/scrub-state.ts). */
 export function stateDir(): string {
-  return (
-    process.env.INTEGRITY_STUDIO_STATE_DIR ||
-    path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'integrity-studio')
-  );
+  return process.env.INTEGRITY_STUDIO_STATE_DIR || path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'integrity-studio');
 }
 
 export function jobStatePath(device: string, kind: JobKind): string {
@@ -132,7 +129,13 @@ export function readJobStateAt(file: string, id?: string): JobStateFile | null {
   } catch {
     return null;
   }
-  if (!j || typeof j.position_sector !== 'number' || (j.bad_ranges !== undefined && !Array.isArray(j.bad_ranges)) || (j.damage !== undefined && typeof j.damage?.bytes !== 'number')) return null;
+  if (
+    !j ||
+    typeof j.position_sector !== 'number' ||
+    (j.bad_ranges !== undefined && !Array.isArray(j.bad_ranges)) ||
+    (j.damage !== undefined && typeof j.damage?.bytes !== 'number')
+  )
+    return null;
   if (j.runs !== undefined && !Array.isArray(j.runs)) j.runs = [];
   if (id && j.volume !== id) return null;
   return j;
@@ -172,7 +175,11 @@ export function writeJsonDurably(file: string, body: unknown): void {
     fs.renameSync(tmp, file);
   } catch (e) {
     // the old file stays as it was; no half-written temporary is left behind
-    try { fs.rmSync(tmp, { force: true }); } catch { /* nothing more to do */ }
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* nothing more to do */
+    }
     throw e;
   }
 }
@@ -188,8 +195,14 @@ export function addBadBlock(ranges: Array<[number, number]>, sector: number, spb
 export function interruptedRun(kind: JobKind, r: RunningMarker, savedSector: number, fallbackEnd?: string): JobRun {
   const ended = r.at ?? fallbackEnd ?? null;
   return {
-    job: kind, by: r.by, started_at: r.since, ended_at: ended, duration_ms: ended ? Math.max(0, Date.parse(ended) - Date.parse(r.since)) : null,
-    result: 'interrupted', from_sector: r.from_sector ?? savedSector, to_sector: savedSector,
+    job: kind,
+    by: r.by,
+    started_at: r.since,
+    ended_at: ended,
+    duration_ms: ended ? Math.max(0, Date.parse(ended) - Date.parse(r.since)) : null,
+    result: 'interrupted',
+    from_sector: r.from_sector ?? savedSector,
+    to_sector: savedSector,
     ...(r.position_sector !== undefined ? { reached_sector: r.position_sector } : {}),
   };
 }
@@ -208,7 +221,8 @@ export function damagePath(stateFile: string): string {
 
 /** A finished scrub as the next one keeps it: its damage log moved aside (DAMAGE.prev). */
 function finishedOf(st: JobStateFile, stateFile: string): FinishedScan | null {
-  const log = damagePath(stateFile), prev = `${log}.prev`;
+  const log = damagePath(stateFile),
+    prev = `${log}.prev`;
   const spb = 1;
   let damage = st.damage;
   if (!damage) {
@@ -216,7 +230,10 @@ function finishedOf(st: JobStateFile, stateFile: string): FinishedScan | null {
     damage = emptyDamageState(st.total_sectors);
     const l = new DamageLog(log, damage, spb);
     fs.writeFileSync(log, Buffer.alloc(0), { mode: 0o600 });
-    for (const [kind, ranges] of [['bad', st.bad_ranges ?? []], ['read-error', st.read_error_ranges ?? []]] as Array<[DamageKind, Array<[number, number]>]>) {
+    for (const [kind, ranges] of [
+      ['bad', st.bad_ranges ?? []],
+      ['read-error', st.read_error_ranges ?? []],
+    ] as Array<[DamageKind, Array<[number, number]>]>) {
       for (const [a, b] of ranges) for (let x = a; x < b; x++) l.add(kind, x);
     }
     l.finish();
@@ -227,9 +244,18 @@ function finishedOf(st: JobStateFile, stateFile: string): FinishedScan | null {
     if (damage.bytes) return null; // its log is gone: nothing to carry that could be trusted
   }
   return {
-    started_at: st.started_at ?? null, finished_at: st.finished_at ?? st.updated ?? null, duration_ms: st.duration_ms ?? null, total_sectors: st.total_sectors,
-    checked_blocks: st.checked_blocks, mismatches: st.mismatches, read_errors: st.read_errors ?? 0, damage, damage_file: prev,
-    unchecked: st.unchecked, measured_on: st.measured_on ?? null, ...(st.changed_during?.length ? { changed_during: st.changed_during } : {}),
+    started_at: st.started_at ?? null,
+    finished_at: st.finished_at ?? st.updated ?? null,
+    duration_ms: st.duration_ms ?? null,
+    total_sectors: st.total_sectors,
+    checked_blocks: st.checked_blocks,
+    mismatches: st.mismatches,
+    read_errors: st.read_errors ?? 0,
+    damage,
+    damage_file: prev,
+    unchecked: st.unchecked,
+    measured_on: st.measured_on ?? null,
+    ...(st.changed_during?.length ? { changed_during: st.changed_during } : {}),
   };
 }
 
@@ -246,14 +272,24 @@ export function resumeJobState(vol: Volume, kind: JobKind, reset?: boolean): Job
     runs = pushRun(runs, interruptedRun(kind, dead, previous.position_sector, previous.updated));
     previous.running = null;
   }
-  if (!reset && previous && previous.state === 'paused') return { ...previous, runs, unchecked: { recalculating: 0, 'dirty-bitmap': 0, ...previous.unchecked } };
+  if (!reset && previous && previous.state === 'paused')
+    return { ...previous, runs, unchecked: { recalculating: 0, 'dirty-bitmap': 0, ...previous.unchecked } };
   const file = jobStatePath(vol.path, kind);
   return {
-    kind, state: 'paused', position_sector: 0, total_sectors: vol.geometry.provided_data_sectors, mismatches: 0, checked_blocks: 0,
-    unchecked: { recalculating: 0, 'dirty-bitmap': 0 }, read_errors: 0,
-    started_at: new Date().toISOString(), finished_at: null, duration_ms: 0, runs,
+    kind,
+    state: 'paused',
+    position_sector: 0,
+    total_sectors: vol.geometry.provided_data_sectors,
+    mismatches: 0,
+    checked_blocks: 0,
+    unchecked: { recalculating: 0, 'dirty-bitmap': 0 },
+    read_errors: 0,
+    started_at: new Date().toISOString(),
+    finished_at: null,
+    duration_ms: 0,
+    runs,
     started_on: kind === 'scrub' ? fingerprintOf(vol) : null,
-    last_finished: kind === 'scrub' && previous?.state === 'done' ? finishedOf(previous, file) : previous?.last_finished ?? null,
+    last_finished: kind === 'scrub' && previous?.state === 'done' ? finishedOf(previous, file) : (previous?.last_finished ?? null),
   };
 }
 
@@ -274,11 +310,20 @@ export class ScanRecorder {
   /** the ranges found, in their log (engine/jobs/damage.ts); only a bounded summary is in memory */
   readonly damage: DamageLog;
 
-  constructor(private readonly vol: Volume, private readonly spec: JobSpec, private readonly persistSectors: number, st?: JobStateFile, spb = vol.geometry.sectors_per_block) {
+  constructor(
+    private readonly vol: Volume,
+    private readonly spec: JobSpec,
+    private readonly persistSectors: number,
+    st?: JobStateFile,
+    spb = vol.geometry.sectors_per_block,
+  ) {
     this.st = st ?? resumeJobState(vol, 'scrub', spec.reset);
     this.runStartedAt = new Date(this.t0).toISOString();
     this.st.read_errors ??= 0;
-    const legacy = !this.st.damage && (this.st.bad_ranges?.length || this.st.read_error_ranges?.length) ? { bad: this.st.bad_ranges ?? [], read: this.st.read_error_ranges ?? [] } : null;
+    const legacy =
+      !this.st.damage && (this.st.bad_ranges?.length || this.st.read_error_ranges?.length)
+        ? { bad: this.st.bad_ranges ?? [], read: this.st.read_error_ranges ?? [] }
+        : null;
     this.damage = DamageLog.resume(damagePath(jobStatePath(vol.path, 'scrub')), this.st.damage, this.st.total_sectors, spb);
     if (legacy) {
       // a paused scrub from before the damage log: its ranges go into one
@@ -320,7 +365,13 @@ export class ScanRecorder {
 
   /** marks the state file: this run is going on, in this process */
   begin(): void {
-    this.st.running = { ...runningMarker(this.spec.by ?? 'cli'), from_sector: this.start, at: this.runStartedAt, position_sector: this.start, bytes_per_second: 0 };
+    this.st.running = {
+      ...runningMarker(this.spec.by ?? 'cli'),
+      from_sector: this.start,
+      at: this.runStartedAt,
+      position_sector: this.start,
+      bytes_per_second: 0,
+    };
     writeJobState(this.vol, this.st);
   }
 
@@ -363,9 +414,18 @@ export class ScanRecorder {
     }
     const u = st.unchecked!;
     st.runs = pushRun(st.runs, {
-      job: 'scrub', by: this.spec.by ?? 'cli', started_at: this.runStartedAt, ended_at: new Date().toISOString(), duration_ms: Date.now() - this.t0, result,
-      from_sector: this.start, to_sector: st.position_sector, bad_blocks: st.mismatches, read_errors: st.read_errors,
-      unchecked_blocks: u.recalculating + u['dirty-bitmap'], ...(error ? { error } : {}),
+      job: 'scrub',
+      by: this.spec.by ?? 'cli',
+      started_at: this.runStartedAt,
+      ended_at: new Date().toISOString(),
+      duration_ms: Date.now() - this.t0,
+      result,
+      from_sector: this.start,
+      to_sector: st.position_sector,
+      bad_blocks: st.mismatches,
+      read_errors: st.read_errors,
+      unchecked_blocks: u.recalculating + u['dirty-bitmap'],
+      ...(error ? { error } : {}),
     });
     writeJobState(this.vol, st);
   }
@@ -403,7 +463,13 @@ export function readRecalcHistory(device: string, id?: string): RecalcHistoryFil
 export function appendRecalcRun(vol: Volume, run: JobRun): void {
   const id = volumeId(vol);
   const prev = readRecalcHistory(vol.path, id);
-  writeJsonDurably(jobStatePath(vol.path, 'recalc'), { kind: 'recalc', volume: id, runs: pushRun(prev?.runs, run), running: null, updated: new Date().toISOString() });
+  writeJsonDurably(jobStatePath(vol.path, 'recalc'), {
+    kind: 'recalc',
+    volume: id,
+    runs: pushRun(prev?.runs, run),
+    running: null,
+    updated: new Date().toISOString(),
+  });
 }
 
 /**

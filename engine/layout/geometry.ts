@@ -1,13 +1,7 @@
 // Volume geometry as the kernel computes it: calculate_journal_section_size(), calculate_device_limits(),
 // get_area_and_offset(), get_data_sector(), get_metadata_sector_and_offset(), get_provided_data_sectors().
 import { FormatError } from '../errors.js';
-import {
-  SB_FLAG_FIXED_PADDING,
-  SB_FLAG_HAVE_JOURNAL_MAC,
-  SB_SECTORS,
-  SECTOR_SIZE,
-  type Superblock,
-} from './superblock.js';
+import { SB_FLAG_FIXED_PADDING, SB_FLAG_HAVE_JOURNAL_MAC, SB_SECTORS, SECTOR_SIZE, type Superblock } from './superblock.js';
 
 export const JOURNAL_BLOCK_SECTORS = 8;
 export const JOURNAL_SECTOR_DATA = SECTOR_SIZE - 8; // 504: the last 8 bytes hold the commit id
@@ -153,9 +147,7 @@ export function checkDeviceLimits(g: Geometry, metaSectors: number, dataSectors:
     );
   }
   if (g.meta_dev && g.data_device_sectors_needed > dataSectors) {
-    throw new FormatError(
-      `data device is too small: provided_data_sectors is ${g.provided_data_sectors}, the data device has ${dataSectors} sectors`,
-    );
+    throw new FormatError(`data device is too small: provided_data_sectors is ${g.provided_data_sectors}, the data device has ${dataSectors} sectors`);
   }
 }
 

@@ -79,7 +79,11 @@ export function decodeSuperblock(buf: Buffer): Superblock {
     throw new FormatError(`unknown superblock version ${sb.version}`);
   }
   if ((sb.version === SB_VERSION_6) !== !!(sb.flags & SB_FLAG_INLINE)) {
-    throw new FormatError(sb.flags & SB_FLAG_INLINE ? `superblock has the inline flag but version ${sb.version} (inline mode is version 6)` : 'superblock version 6 without the inline flag');
+    throw new FormatError(
+      sb.flags & SB_FLAG_INLINE
+        ? `superblock has the inline flag but version ${sb.version} (inline mode is version 6)`
+        : 'superblock version 6 without the inline flag',
+    );
   }
   if (sb.integrity_tag_size === 0) throw new FormatError('superblock has integrity_tag_size 0');
   // dm_integrity_ctr refuses a tag size over its MAX_TAG_SIZE (layout/geometry.ts; 255 as checked on Linux 6.1)

@@ -7,7 +7,6 @@ import type { LiveAvailability } from './wire.js';
 
 export type { LiveAvailability } from './wire.js';
 
-
 export interface AvailabilityProbe {
   platform?: NodeJS.Platform;
   uid?: number;
@@ -22,7 +21,13 @@ function modulesDir(exists: (p: string) => boolean, release: string): string | n
 }
 
 /** Whether a module is built in or installed for this kernel (modules.builtin / modules.dep). */
-function moduleState(exists: (p: string) => boolean, read: (p: string) => string | null, release: string, file: string, builtinPath: string): 'module' | 'builtin' | null {
+function moduleState(
+  exists: (p: string) => boolean,
+  read: (p: string) => string | null,
+  release: string,
+  file: string,
+  builtinPath: string,
+): 'module' | 'builtin' | null {
   const base = modulesDir(exists, release);
   if (!base) return null;
   if ((read(path.join(base, 'modules.builtin')) ?? '').includes(builtinPath)) return 'builtin';
@@ -39,11 +44,22 @@ function dmIntegrityState(exists: (p: string) => boolean, read: (p: string) => s
 export function liveAvailability(probe: AvailabilityProbe = {}): LiveAvailability {
   const platform = probe.platform ?? process.platform;
   const exists = probe.exists ?? ((p: string) => fs.existsSync(p));
-  const read = probe.read ?? ((p: string) => { try { return fs.readFileSync(p, 'utf8'); } catch { return null; } });
+  const read =
+    probe.read ??
+    ((p: string) => {
+      try {
+        return fs.readFileSync(p, 'utf8');
+      } catch {
+        return null;
+      }
+    });
   const tool = probe.tool ?? ((n: string) => findTool(n));
   const out: LiveAvailability = {
-    available: false, via: null, reason: null,
-    tools: { dmsetup: null, integritysetup: null, cryptsetup: null, pkexec: null }, dm_integrity: 'unknown',
+    available: false,
+    via: null,
+    reason: null,
+    tools: { dmsetup: null, integritysetup: null, cryptsetup: null, pkexec: null },
+    dm_integrity: 'unknown',
   };
   try {
     if (platform !== 'linux') {
@@ -56,7 +72,8 @@ export function liveAvailability(probe: AvailabilityProbe = {}): LiveAvailabilit
     // loads it on demand, if the module exists
     const dmLoaded = /^\s*\d+ device-mapper$/m.test(read('/proc/misc') ?? '') || exists('/sys/class/misc/device-mapper');
     if (!dmLoaded && !moduleState(exists, read, probe.release ?? os.release(), 'dm-mod', 'drivers/md/dm-mod.ko')) {
-      out.reason = 'This kernel has no device-mapper (dm_mod is neither loaded nor installed as a module): use a kernel built with CONFIG_BLK_DEV_DM, or on a container host give the container the host\'s /dev/mapper/control.';
+      out.reason =
+        "This kernel has no device-mapper (dm_mod is neither loaded nor installed as a module): use a kernel built with CONFIG_BLK_DEV_DM, or on a container host give the container the host's /dev/mapper/control.";
       return out;
     }
     if (out.dm_integrity === 'absent') {
@@ -73,7 +90,8 @@ export function liveAvailability(probe: AvailabilityProbe = {}): LiveAvailabilit
     } else if (out.tools.pkexec) {
       out.via = 'pkexec';
     } else {
-      out.reason = 'Reading device-mapper tables and controlling them needs root, and pkexec (polkit) is not installed to ask for it: install polkit (apt install pkexec), or run `integrity-studio serve` as root.';
+      out.reason =
+        'Reading device-mapper tables and controlling them needs root, and pkexec (polkit) is not installed to ask for it: install polkit (apt install pkexec), or run `integrity-studio serve` as root.';
       return out;
     }
     out.available = true;

@@ -30,7 +30,8 @@ class FakeDm implements ToolRunner {
     }
     for (const l of section(c, 'status')) {
       const t = l.split(/\s+/);
-      if (t[3] === 'integrity') this.status.set(t[0]!.replace(/:$/, ''), { mismatches: Number(t[4]), provided: Number(t[5]), recalc: t[6] === '-' ? null : Number(t[6]) });
+      if (t[3] === 'integrity')
+        this.status.set(t[0]!.replace(/:$/, ''), { mismatches: Number(t[4]), provided: Number(t[5]), recalc: t[6] === '-' ? null : Number(t[6]) });
     }
   }
   private ok(s: string): RunResult {
@@ -56,19 +57,41 @@ class FakeDm implements ToolRunner {
     const names = [...this.live.keys()].sort();
     const integrity = names.filter((n) => this.live.get(n)!.split(' ')[2] === 'integrity');
     if (a[0] === 'info') {
-      if (a.length > 8) return this.ok(section(c, 'info').filter((l) => l.startsWith(`${a[8]}|`)).join('\n'));
-      return this.ok(section(c, 'info').filter((l) => this.live.has(l.split('|')[0]!)).map((l) => {
-        const n = l.split('|')[0]!;
-        return this.suspended.has(n) ? l.replace('|L--w|', '|L-sw|') : l;
-      }).join('\n') + '\n');
+      if (a.length > 8)
+        return this.ok(
+          section(c, 'info')
+            .filter((l) => l.startsWith(`${a[8]}|`))
+            .join('\n'),
+        );
+      return this.ok(
+        section(c, 'info')
+          .filter((l) => this.live.has(l.split('|')[0]!))
+          .map((l) => {
+            const n = l.split('|')[0]!;
+            return this.suspended.has(n) ? l.replace('|L--w|', '|L-sw|') : l;
+          })
+          .join('\n') + '\n',
+      );
     }
     if (a[0] === 'targets') return this.ok(section(c, 'targets').join('\n'));
     if (a[0] === 'table' && a[1] === '--target') {
       const want = a[2];
-      return this.ok(names.filter((n) => this.live.get(n)!.split(' ')[2] === want).map((n) => `${n}: ${this.keyless(this.live.get(n)!)}`).join('\n') + '\n');
+      return this.ok(
+        names
+          .filter((n) => this.live.get(n)!.split(' ')[2] === want)
+          .map((n) => `${n}: ${this.keyless(this.live.get(n)!)}`)
+          .join('\n') + '\n',
+      );
     }
     if (a[0] === 'status' && a[1] === '--target') {
-      return this.ok(integrity.map((n) => { const s = this.status.get(n)!; return `${n}: 0 ${s.provided} integrity ${s.mismatches} ${s.provided} ${s.recalc ?? '-'}`; }).join('\n') + '\n');
+      return this.ok(
+        integrity
+          .map((n) => {
+            const s = this.status.get(n)!;
+            return `${n}: 0 ${s.provided} integrity ${s.mismatches} ${s.provided} ${s.recalc ?? '-'}`;
+          })
+          .join('\n') + '\n',
+      );
     }
     const name = a[a.length - 1]!;
     if (a[0] === 'table') {
@@ -147,9 +170,16 @@ test('plans: the equivalent commands, confirmation where I/O of a device in use 
     assert.match(planControl('suspend', v.get('ja')!, 'ja').cost, /only way to stop the recalculation and keep the device/);
     assert.match(planControl('recalc-start', null, 'gone').refused!, /no active integrity device is named gone/);
     // keyed hmac without a journal MAC: dm_integrity_disable_recalculate
-    const noMac: LiveVolume = { ...v.get('hm')!, status: { mismatches: 0, provided_data_sectors: 10, recalc_sector: null }, table: parseIntegrityTable(redactTableLine('0 8 integrity 254:0 0 32 J 2 fix_hmac internal_hash:hmac(sha256):' + KEY1)) };
+    const noMac: LiveVolume = {
+      ...v.get('hm')!,
+      status: { mismatches: 0, provided_data_sectors: 10, recalc_sector: null },
+      table: parseIntegrityTable(redactTableLine('0 8 integrity 254:0 0 32 J 2 fix_hmac internal_hash:hmac(sha256):' + KEY1)),
+    };
     assert.match(planControl('recalc-start', noMac, 'hm').refused!, /Recalculating with HMAC is disabled/);
-    const old = { ...v.get('bb')!, target: { ...v.get('bb')!.target!, text: '1.7.0', features: { ...v.get('bb')!.target!.features, reset_recalculate: false } } };
+    const old = {
+      ...v.get('bb')!,
+      target: { ...v.get('bb')!.target!, text: '1.7.0', features: { ...v.get('bb')!.target!.features, reset_recalculate: false } },
+    };
     assert.match(planControl('recalc-reset', old, 'bb').refused!, /needs 1\.8 or later/);
     const lvm: LiveVolume = { ...v.get('bb')!, owner: { kind: 'lvm', tool: 'lvm', uuid: 'LVM-x', lvm: { vg: 'vg', lv: 'data', sub: 'data_rimage_0' } } };
     assert.match(planControl('deactivate', lvm, 'bb').refused!, /LVM raid LV vg\/data.*lvchange -an vg\/data/);
@@ -170,7 +200,7 @@ test('start recalculation: the keyed table goes to dmsetup reload on stdin and i
     assert.ok(dm.live.get('hm')!.includes(KEY1), 'the reloaded table kept the key');
     for (const a of dm.calls) assertNoSecret(a.join('\n'), Buffer.from(KEY1, 'hex'), 'key', `dmsetup ${a.join(' ')}`);
     assert.ok(dm.stdins.length === 1 && dm.stdins.every((b) => b.every((x) => x === 0)), 'the keyed buffer was zeroed');
-    assertNoSecret(JSON.stringify(r), Buffer.from(KEY1, 'hex'), 'key', 'the control\'s result');
+    assertNoSecret(JSON.stringify(r), Buffer.from(KEY1, 'hex'), 'key', "the control's result");
   } finally {
     sys.cleanup();
   }
@@ -201,7 +231,10 @@ test('a control of a device in use waits for confirmation; refused ones never ru
   try {
     await assert.rejects(runControl({ action: 'suspend', name: 'ja' }, { runner: dm, files: sys }), (e: Error & { code?: string }) => e.code === 'ECONFIRM');
     await assert.rejects(runControl({ action: 'deactivate', name: 'lk_dif' }, { runner: dm, files: sys, confirm: true }), /cryptsetup close lk/);
-    assert.ok(dm.calls.every((a) => !['suspend', 'remove', 'reload', 'close'].includes(a[1]!)), dm.calls.map((x) => x.join(' ')).join('\n'));
+    assert.ok(
+      dm.calls.every((a) => !['suspend', 'remove', 'reload', 'close'].includes(a[1]!)),
+      dm.calls.map((x) => x.join(' ')).join('\n'),
+    );
     const r = await runControl({ action: 'suspend', name: 'ja' }, { runner: dm, files: sys, confirm: true });
     assert.match(r.message, /suspended/);
     assert.ok(dm.suspended.has('ja'));
@@ -218,18 +251,30 @@ test('activate: keys reach integritysetup through private FIFOs; the shown comma
   try {
     const key = Buffer.from(KEY1, 'hex');
     const jkey = Buffer.alloc(32, 0x5a);
-    const spec = { device: '/dev/vdz', name: 'new', integrity: 'hmac-sha256', integrityKey: { bytes: key }, journalIntegrity: 'hmac-sha256', journalIntegrityKey: { bytes: jkey }, mode: 'bitmap' as const, bitmapSectorsPerBit: 8192 };
+    const spec = {
+      device: '/dev/vdz',
+      name: 'new',
+      integrity: 'hmac-sha256',
+      integrityKey: { bytes: key },
+      journalIntegrity: 'hmac-sha256',
+      journalIntegrityKey: { bytes: jkey },
+      mode: 'bitmap' as const,
+      bitmapSectorsPerBit: 8192,
+    };
     const plan = planActivate(spec, []);
-    assert.equal(plan.commands[0], 'integritysetup open /dev/vdz new --integrity hmac-sha256 --integrity-key-file INTEGRITY_KEY_FILE --integrity-key-size 32 --journal-integrity hmac-sha256 --journal-integrity-key-file JOURNAL_INTEGRITY_KEY_FILE --journal-integrity-key-size 32 --integrity-bitmap-mode --bitmap-sectors-per-bit 8192');
+    assert.equal(
+      plan.commands[0],
+      'integritysetup open /dev/vdz new --integrity hmac-sha256 --integrity-key-file INTEGRITY_KEY_FILE --integrity-key-size 32 --journal-integrity hmac-sha256 --journal-integrity-key-file JOURNAL_INTEGRITY_KEY_FILE --journal-integrity-key-size 32 --integrity-bitmap-mode --bitmap-sectors-per-bit 8192',
+    );
     await runControl({ action: 'activate', spec }, { runner: dm, files: sys, kmsg: false });
     const o = dm.opened[0]!;
     assert.deepEqual(o.keys['--integrity-key-file'], key);
     assert.deepEqual(o.keys['--journal-integrity-key-file'], jkey);
-    assertNoSecret(o.argv.join('\n'), key, 'integrity key', 'integritysetup\'s arguments');
-    assertNoSecret(o.argv.join('\n'), jkey, 'journal MAC key', 'integritysetup\'s arguments');
+    assertNoSecret(o.argv.join('\n'), key, 'integrity key', "integritysetup's arguments");
+    assertNoSecret(o.argv.join('\n'), jkey, 'journal MAC key', "integritysetup's arguments");
     assert.ok(o.argv.every((w) => !w.startsWith('/dev/fd/')));
     for (const p of [o.argv[o.argv.indexOf('--integrity-key-file') + 1]!]) assert.ok(!fs.existsSync(p), 'the FIFO folder is gone');
-    assert.deepEqual(key, Buffer.from(KEY1, 'hex'), 'the caller\'s key is not zeroed behind its back');
+    assert.deepEqual(key, Buffer.from(KEY1, 'hex'), "the caller's key is not zeroed behind its back");
     assert.match(planActivate({ ...spec, name: 'ja' }, [...(await volumes(dm, sys)).values()]).refused!, /already active/);
     assert.match(planActivate({ ...spec, name: 'a/b' }, []).refused!, /not a usable device-mapper name/);
     const reset = planActivate({ device: '/dev/vdz', name: 'r', recalculate: true, recalculateReset: true }, []);

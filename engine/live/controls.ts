@@ -20,7 +20,6 @@ import type { ControlAction, ControlPlan, ControlResult } from './wire.js';
 
 export type { ControlAction, ControlPlan, ControlResult } from './wire.js';
 
-
 /** A key for activation: a file the caller may read (shown as is), or bytes (handed to integritysetup through a
  *  FIFO in a private folder, never a file on disk; shown as a placeholder). */
 export type KeySource = { file: string } | { bytes: Uint8Array };
@@ -52,8 +51,6 @@ export interface ActivateSpec {
 }
 
 export type ControlRequest = { action: 'activate'; spec: ActivateSpec } | { action: Exclude<ControlAction, 'activate'>; name: string };
-
-
 
 export interface ControlOptions {
   runner?: ToolRunner;
@@ -117,7 +114,8 @@ function recalcRefusal(v: LiveVolume, action: 'recalc-start' | 'recalc-reset'): 
   if (v.segments !== 1) return `${v.name} has ${v.segments} table segments: only a single integrity segment can be reloaded here.`;
   const tv = v.target;
   if (tv && !tv.features.recalculate) return `the kernel's dm-integrity target is ${tv.text}: recalculation needs 1.2 or later.`;
-  if (action === 'recalc-reset' && tv && !tv.features.reset_recalculate) return `the kernel's dm-integrity target is ${tv.text}: restarting a recalculation (reset_recalculate) needs 1.8 or later (Linux 5.13).`;
+  if (action === 'recalc-reset' && tv && !tv.features.reset_recalculate)
+    return `the kernel's dm-integrity target is ${tv.text}: restarting a recalculation (reset_recalculate) needs 1.8 or later (Linux 5.13).`;
   // dm_integrity_disable_recalculate: keyed tags are only recalculated when an attacker could not forge them
   const keyed = !!t.options.internal_hash.keyed;
   const jmacKeyed = !!t.options.journal_mac?.keyed;
@@ -133,7 +131,7 @@ function recalcRefusal(v: LiveVolume, action: 'recalc-start' | 'recalc-reset'): 
 }
 
 const RELOAD_COST =
-  'The table is swapped: all I/O to the device pauses while the kernel suspends it (in-flight I/O completes, the journal is written back, a file system on it is frozen), usually well under a second; the kernel\'s mismatch counter restarts at 0 (the dashboard keeps its own total).';
+  "The table is swapped: all I/O to the device pauses while the kernel suspends it (in-flight I/O completes, the journal is written back, a file system on it is frozen), usually well under a second; the kernel's mismatch counter restarts at 0 (the dashboard keeps its own total).";
 
 function reloadCommands(v: LiveVolume, edit: { add?: FlagOption[]; remove?: FlagOption[] }): string[] {
   return [
@@ -154,8 +152,10 @@ export function planControl(action: Exclude<ControlAction, 'activate'>, v: LiveV
   switch (action) {
     case 'deactivate': {
       plan.commands = [shellCommand(v.owner.kind === 'integritysetup' ? ['integritysetup', 'close', v.name] : ['dmsetup', 'remove', v.name])];
-      plan.cost = 'Ends access: the device is removed. A running recalculation stops at a chunk boundary and its position is persisted in the superblock; the next activation continues from there. The journal is written back first.';
-      if (busy) plan.refused = `${v.name} is in use (${busy}): the kernel refuses to remove it. ${users.mounts.length ? `Unmount it first (umount ${users.mounts.map((m) => m.mount_point).join(' ')}).` : 'Close what holds it first.'}`;
+      plan.cost =
+        'Ends access: the device is removed. A running recalculation stops at a chunk boundary and its position is persisted in the superblock; the next activation continues from there. The journal is written back first.';
+      if (busy)
+        plan.refused = `${v.name} is in use (${busy}): the kernel refuses to remove it. ${users.mounts.length ? `Unmount it first (umount ${users.mounts.map((m) => m.mount_point).join(' ')}).` : 'Close what holds it first.'}`;
       break;
     }
     case 'recalc-start':
@@ -165,7 +165,20 @@ export function planControl(action: Exclude<ControlAction, 'activate'>, v: LiveV
         plan.commands = reloadCommands(v, { add: ['recalculate'] });
         plan.cost = `The kernel recomputes every tag from sector 0 chunk by chunk (32768 sectors on Linux 6.1 and 6.12) at the device's full speed (it has no rate limit) and persists its position every 16 chunks. Reads at or past the position are not verified until it passes them. ${RELOAD_COST}`;
       } else {
-        plan.commands = [...reloadCommands(v, { add: ['recalculate', 'reset_recalculate'] }), ...reloadCommands({ ...v, table: { ...v.table, options: { ...v.table.options, recalculate: true, reset_recalculate: true }, line: withFlags(v.table.line, ['recalculate', 'reset_recalculate']) } }, { remove: ['reset_recalculate'] })];
+        plan.commands = [
+          ...reloadCommands(v, { add: ['recalculate', 'reset_recalculate'] }),
+          ...reloadCommands(
+            {
+              ...v,
+              table: {
+                ...v.table,
+                options: { ...v.table.options, recalculate: true, reset_recalculate: true },
+                line: withFlags(v.table.line, ['recalculate', 'reset_recalculate']),
+              },
+            },
+            { remove: ['reset_recalculate'] },
+          ),
+        ];
         plan.cost = `The recalculation starts again from sector 0: every tag is recomputed from the data as it is now, so a block whose data was silently corrupted gets a valid tag again (scrub first if that matters). Reads at or past the position are not verified until it passes them. The table is then reloaded once more without reset_recalculate, which would otherwise restart it on every resume. ${RELOAD_COST} (twice)`;
       }
       if (busy) plan.confirm = `${v.name} is in use (${busy}). Reloading its table pauses all of its I/O for a moment, twice for a restart. Continue?`;
@@ -173,7 +186,8 @@ export function planControl(action: Exclude<ControlAction, 'activate'>, v: LiveV
     }
     case 'suspend': {
       plan.commands = [shellCommand(['dmsetup', 'suspend', v.name])];
-      plan.cost = 'All I/O to the device blocks until it is resumed: programs reading or writing it (or the file system on it, which is frozen first) wait, however long that is. The kernel\'s recalculation stops at a chunk boundary and persists its position; resume continues it. This is the only way to stop the recalculation and keep the device; the kernel has no pause of the recalculation alone.';
+      plan.cost =
+        "All I/O to the device blocks until it is resumed: programs reading or writing it (or the file system on it, which is frozen first) wait, however long that is. The kernel's recalculation stops at a chunk boundary and persists its position; resume continues it. This is the only way to stop the recalculation and keep the device; the kernel has no pause of the recalculation alone.";
       if (v.suspended) plan.refused = `${v.name} is already suspended.`;
       if (busy) plan.confirm = `${v.name} is in use (${busy}). Suspending it blocks every program using it until you resume it. Continue?`;
       break;
@@ -196,7 +210,10 @@ function withFlags(line: string, flags: string[]): string {
 }
 
 /** integritysetup open's arguments; `key(kind)` gives each key file argument (a path, a placeholder, /dev/fd/N). */
-export function integritysetupOpenArgs(spec: ActivateSpec, key: (kind: 'integrity' | 'journal-integrity' | 'journal-crypt', k: KeySource) => { file: string; size: number }): string[] {
+export function integritysetupOpenArgs(
+  spec: ActivateSpec,
+  key: (kind: 'integrity' | 'journal-integrity' | 'journal-crypt', k: KeySource) => { file: string; size: number },
+): string[] {
   const a: string[] = ['integritysetup', 'open', spec.device, spec.name];
   if (spec.dataDevice) a.push('--data-device', spec.dataDevice);
   if (spec.integrity && spec.integrity !== 'crc32c') a.push('--integrity', spec.integrity);
@@ -239,9 +256,16 @@ function keySize(k: KeySource): number {
 
 export function planActivate(spec: ActivateSpec, active: readonly LiveVolume[]): ControlPlan {
   const plan: ControlPlan = { action: 'activate', name: spec.name, commands: [], cost: '', confirm: null, refused: null };
-  plan.commands = [shellCommand(integritysetupOpenArgs(spec, (kind, k) => ({ file: 'file' in k ? k.file : PLACEHOLDER[kind], size: 'file' in k ? safeSize(k) : k.bytes.length })))];
+  plan.commands = [
+    shellCommand(
+      integritysetupOpenArgs(spec, (kind, k) => ({ file: 'file' in k ? k.file : PLACEHOLDER[kind], size: 'file' in k ? safeSize(k) : k.bytes.length })),
+    ),
+  ];
   const from = spec.recalculateReset ? 'sector 0' : "the superblock's recalc_sector (0 when the flag was not set)";
-  const recalc = spec.recalculate || spec.recalculateReset ? ` The kernel then recomputes tags from ${from} at the device's full speed; reads at or past its position are not verified until it passes them.` : '';
+  const recalc =
+    spec.recalculate || spec.recalculateReset
+      ? ` The kernel then recomputes tags from ${from} at the device's full speed; reads at or past its position are not verified until it passes them.`
+      : '';
   plan.cost = `Creates /dev/mapper/${spec.name}: the kernel replays the journal, then verifies every read.${recalc}`;
   if (!validDmName(spec.name)) plan.refused = `"${spec.name}" is not a usable device-mapper name (letters, digits and #+-.:=@_ only, at most 127).`;
   else if (active.some((v) => v.name === spec.name)) plan.refused = `an integrity device named ${spec.name} is already active.`;
@@ -262,7 +286,10 @@ function safeSize(k: { file: string }): number {
 async function status(runner: ToolRunner, name: string): Promise<IntegrityStatus | null> {
   const r = await runner.run('dmsetup', ['status', name]);
   if (r.status !== 0) return null;
-  const line = r.stdout.toString('utf8').split('\n').find((l) => l.split(/\s+/)[2] === 'integrity');
+  const line = r.stdout
+    .toString('utf8')
+    .split('\n')
+    .find((l) => l.split(/\s+/)[2] === 'integrity');
   return line ? parseIntegrityStatus(line) : null;
 }
 
@@ -282,7 +309,13 @@ async function withKernelLog<T>(enabled: boolean, fn: (kernel: () => string[]) =
       reader = null;
     }
   }
-  const kernel = () => (reader ? reader.poll().filter((r) => /device-mapper/.test(r.text) && r.priority <= 4).map((r) => r.text.replace(/^.*?device-mapper: /, '')) : []);
+  const kernel = () =>
+    reader
+      ? reader
+          .poll()
+          .filter((r) => /device-mapper/.test(r.text) && r.priority <= 4)
+          .map((r) => r.text.replace(/^.*?device-mapper: /, ''))
+      : [];
   try {
     return await fn(kernel);
   } finally {
@@ -314,7 +347,10 @@ async function reloadTable(runner: ToolRunner, name: string, edit: { add?: FlagO
 
 async function keylessTable(runner: ToolRunner, name: string) {
   const r = await runner.run('dmsetup', ['table', name]);
-  const line = r.stdout.toString('utf8').split('\n').find((l) => l.split(/\s+/)[2] === 'integrity');
+  const line = r.stdout
+    .toString('utf8')
+    .split('\n')
+    .find((l) => l.split(/\s+/)[2] === 'integrity');
   r.stdout.fill(0);
   return line ? parseIntegrityTable(line) : null;
 }
@@ -363,15 +399,25 @@ export async function runControl(req: ControlRequest, opts: ControlOptions = {})
       try {
         await reloadTable(runner, req.name, { remove: ['reset_recalculate'] }, kmsg);
       } catch (e) {
-        throw new IntegrityStudioError(`the recalculation of ${req.name} restarted, but reloading its table without reset_recalculate failed (${(e as Error).message}): every resume will restart it until this is run: ${plan.commands.slice(2).join(' && ')}`, 'EDMCONTROL');
+        throw new IntegrityStudioError(
+          `the recalculation of ${req.name} restarted, but reloading its table without reset_recalculate failed (${(e as Error).message}): every resume will restart it until this is run: ${plan.commands.slice(2).join(' && ')}`,
+          'EDMCONTROL',
+        );
       }
       const t = await keylessTable(runner, req.name);
-      if (t?.options.reset_recalculate) throw new IntegrityStudioError(`reset_recalculate is still in the live table of ${req.name}; run: ${plan.commands.slice(2).join(' && ')}`, 'EDMCONTROL');
+      if (t?.options.reset_recalculate)
+        throw new IntegrityStudioError(
+          `reset_recalculate is still in the live table of ${req.name}; run: ${plan.commands.slice(2).join(' && ')}`,
+          'EDMCONTROL',
+        );
       result.after = await status(runner, req.name);
       const p1 = result.after_reset?.recalc_sector ?? null;
       const p2 = result.after?.recalc_sector ?? null;
       if (p1 !== null && p2 !== null && p2 < p1) {
-        throw new IntegrityStudioError(`after the second reload the recalculation of ${req.name} went back from ${p1} to ${p2}: it restarted again`, 'EDMCONTROL');
+        throw new IntegrityStudioError(
+          `after the second reload the recalculation of ${req.name} went back from ${p1} to ${p2}: it restarted again`,
+          'EDMCONTROL',
+        );
       }
       result.message = `recalculation of ${req.name} restarted from sector 0 (now at ${p2 ?? '?'} of ${result.after?.provided_data_sectors ?? '?'}); the live table no longer has reset_recalculate.`;
       return result;
@@ -389,7 +435,9 @@ async function activate(spec: ActivateSpec, runner: ToolRunner, files: SystemFil
   try {
     await withSecretFifos(secrets, async (fifos) => {
       let next = 0;
-      const argv = integritysetupOpenArgs(spec, (_kind, k) => ('file' in k ? { file: k.file, size: keySize(k) } : { file: fifos[next++]!, size: k.bytes.length }));
+      const argv = integritysetupOpenArgs(spec, (_kind, k) =>
+        'file' in k ? { file: k.file, size: keySize(k) } : { file: fifos[next++]!, size: k.bytes.length },
+      );
       await withKernelLog(kmsg, async (kernel) => {
         const r = await runner.run('integritysetup', argv.slice(1));
         if (r.status !== 0) throw failure(`integritysetup open ${spec.device} ${spec.name}`, r, kernel());

@@ -33,8 +33,14 @@ for (const release of RELEASES) {
     try {
       const calls: string[][] = [];
       const vols = await listLiveVolumes({ runner: captureRunner(c, calls), files: sys });
-      assert.deepEqual(vols.map((v) => v.name), ['bb', 'dd', 'hm', 'ja', 'jc', 'lg', 'lk_dif', 'md', 'rc', 'rr']);
-      assert.ok(calls.every((a) => !a.includes('--showkeys')), 'discovery never asks for keys');
+      assert.deepEqual(
+        vols.map((v) => v.name),
+        ['bb', 'dd', 'hm', 'ja', 'jc', 'lg', 'lk_dif', 'md', 'rc', 'rr'],
+      );
+      assert.ok(
+        calls.every((a) => !a.includes('--showkeys')),
+        'discovery never asks for keys',
+      );
       const json = JSON.stringify(vols);
       assert.ok(!/00112233445566778899aabbccddeeff|ffeeddccbbaa9988|0123456789abcdef0123/.test(json));
       const v = (n: string) => vols.find((x) => x.name === n)!;
@@ -45,7 +51,10 @@ for (const release of RELEASES) {
       assert.equal(ja.verified_by, 'dm-integrity');
       assert.equal(ja.scrub_device, '/dev/mapper/ja');
       assert.equal(ja.target?.text, EXPECTED_TARGET[release]);
-      assert.deepEqual(ja.mounts.map((m) => [m.mount_point, m.fs_type]), [['/mnt/ja', 'ext4']]);
+      assert.deepEqual(
+        ja.mounts.map((m) => [m.mount_point, m.fs_type]),
+        [['/mnt/ja', 'ext4']],
+      );
       const dif = v('lk_dif');
       assert.equal(dif.owner.kind, 'luks2', `${dif.uuid} is the _dif of a LUKS2 device`);
       assert.equal(dif.owner.luks?.name, 'lk');
@@ -54,7 +63,10 @@ for (const release of RELEASES) {
       assert.equal(dif.holders.length, 1);
       const h = dif.holders[0]!;
       assert.deepEqual([h.kind, h.dm_name, h.crypt?.integrity, h.crypt?.sector_size], ['crypt', 'lk', 'integrity:32:aead', 512]);
-      assert.deepEqual(h.mounts.map((m) => [m.mount_point, m.read_only]), [['/mnt/l k', true]]);
+      assert.deepEqual(
+        h.mounts.map((m) => [m.mount_point, m.read_only]),
+        [['/mnt/l k', true]],
+      );
       assert.equal(v('md').meta_device?.kernel_name, 'vdg');
       assert.equal(v('md').superblock_device, `${sys.dev}/vdg`);
       assert.equal(v('md').data_device.kernel_name, 'vdh');
@@ -84,7 +96,9 @@ test('owners by dm UUID: integritysetup, LUKS2 sub-devices of cryptsetup 2.6 and
 });
 
 test('mountinfo: escapes, read-only, optional fields', () => {
-  const m = parseMountinfo('36 35 98:0 /mnt1 /mnt/a\\040b rw,noatime master:1 - ext4 /dev/mapper/x\\134y rw,errors=continue\n37 35 98:1 / /ro ro shared:2 master:3 - xfs /dev/sdb1 rw\n');
+  const m = parseMountinfo(
+    '36 35 98:0 /mnt1 /mnt/a\\040b rw,noatime master:1 - ext4 /dev/mapper/x\\134y rw,errors=continue\n37 35 98:1 / /ro ro shared:2 master:3 - xfs /dev/sdb1 rw\n',
+  );
   assert.deepEqual(m, [
     { devno: '98:0', mount_point: '/mnt/a b', fs_type: 'ext4', source: '/dev/mapper/x\\y', read_only: false },
     { devno: '98:1', mount_point: '/ro', fs_type: 'xfs', source: '/dev/sdb1', read_only: true },
@@ -93,7 +107,15 @@ test('mountinfo: escapes, read-only, optional fields', () => {
 
 test('target feature gates follow cryptsetup (1.2 recalc … 1.8 reset_recalculate, 1.12 inline)', () => {
   const f = (v: string) => targetVersion(v).features;
-  assert.deepEqual(f('v1.1.0'), { recalculate: false, bitmap: false, fix_padding: false, discards: false, fix_hmac: false, reset_recalculate: false, inline: false });
+  assert.deepEqual(f('v1.1.0'), {
+    recalculate: false,
+    bitmap: false,
+    fix_padding: false,
+    discards: false,
+    fix_hmac: false,
+    reset_recalculate: false,
+    inline: false,
+  });
   assert.equal(f('1.7.0').reset_recalculate, false);
   assert.equal(f('1.7.0').fix_hmac, true);
   assert.equal(f('1.8.0').reset_recalculate, true);

@@ -8,8 +8,17 @@ import { DM_INFO_COLUMNS, parseDmInfo, parseIntegrityStatus, parseMountinfo, par
 import { ownerOf } from './owner.js';
 import { toolSaid } from './shell.js';
 import {
-  blockRef, devnoOf, dmNameOf, dmUuidOf, holdersOf, kernelNameOf, readMountinfo, systemRunner, SYSTEM_FILES,
-  type SystemFiles, type ToolRunner,
+  blockRef,
+  devnoOf,
+  dmNameOf,
+  dmUuidOf,
+  holdersOf,
+  kernelNameOf,
+  readMountinfo,
+  systemRunner,
+  SYSTEM_FILES,
+  type SystemFiles,
+  type ToolRunner,
 } from './system.js';
 
 export interface DiscoverOptions {
@@ -110,7 +119,9 @@ export function volumesOf(snap: DmSnapshot, files: SystemFiles = SYSTEM_FILES): 
     let status: IntegrityStatus | null = null;
     try {
       status = statusLine ? parseIntegrityStatus(statusLine) : null;
-    } catch { /* shown as unknown */ }
+    } catch {
+      /* shown as unknown */
+    }
     const kernelName = kernelNameOf(info.devno, files) ?? `dm-${info.minor}`;
     const holders: Holder[] = holdersOf(kernelName, files).map((kn) => {
       const devno = devnoOf(kn, files) ?? '';

@@ -1,7 +1,16 @@
 // engine/live: the kernel's own dm-integrity devices (issue 18) — discovery, live status, controls, live scrub and
 // the privileged helper. Plain Node; see README.md here.
 export type * from './types.js';
-export { parseIntegrityTable, parseCryptTable, redactTableLine, editKeyedTable, sedForEdit, KEY_PLACEHOLDER, type CryptTable, type FlagOption } from './table.js';
+export {
+  parseIntegrityTable,
+  parseCryptTable,
+  redactTableLine,
+  editKeyedTable,
+  sedForEdit,
+  KEY_PLACEHOLDER,
+  type CryptTable,
+  type FlagOption,
+} from './table.js';
 export { parseIntegrityStatus, parseDmInfo, parseTargets, targetVersion, parseMountinfo, type DmInfo } from './parse.js';
 export { ownerOf, splitLvmName } from './owner.js';
 export { listLiveVolumes, findLiveVolume, readDmSnapshot, volumesOf, type DiscoverOptions, type DmSnapshot } from './discover.js';
@@ -10,8 +19,19 @@ export { LiveSampler, PositionRate, type LiveSnapshot, type RecalcState } from '
 export { readSuperblockDirect, type LiveSuperblock } from './superblock.js';
 export { KmsgReader, parseKmsgRecord, integrityMessage, messagesFor, type KmsgRecord, type IntegrityMessage } from './kmsg.js';
 export {
-  planControl, planActivate, runControl, integritysetupOpenArgs, usersOf, validDmName,
-  type ActivateSpec, type KeySource, type ControlAction, type ControlRequest, type ControlPlan, type ControlResult, type ControlOptions,
+  planControl,
+  planActivate,
+  runControl,
+  integritysetupOpenArgs,
+  usersOf,
+  validDmName,
+  type ActivateSpec,
+  type KeySource,
+  type ControlAction,
+  type ControlRequest,
+  type ControlPlan,
+  type ControlResult,
+  type ControlOptions,
 } from './controls.js';
 export { startLiveScrub, savedLiveScrub, liveScrubGeometry, type LiveScrubProgress, type LiveScrubOptions, type LiveScrubHandle } from './scrub.js';
 export type { LiveUncheckedReason } from './scrub-run.js';

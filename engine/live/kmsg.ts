@@ -17,7 +17,6 @@ export interface KmsgRecord {
   text: string;
 }
 
-
 export function parseKmsgRecord(raw: string): KmsgRecord | null {
   const semi = raw.indexOf(';');
   if (semi < 0) return null;

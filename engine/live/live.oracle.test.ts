@@ -19,7 +19,11 @@ function stageProject(): string {
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(path.join(stage, 'dist'), { recursive: true });
   for (const dir of ['engine', 'testing']) {
-    fs.cpSync(path.join(PROJECT_ROOT, 'dist', dir), path.join(stage, 'dist', dir), { recursive: true, preserveTimestamps: true, filter: (s) => !s.endsWith('.map') });
+    fs.cpSync(path.join(PROJECT_ROOT, 'dist', dir), path.join(stage, 'dist', dir), {
+      recursive: true,
+      preserveTimestamps: true,
+      filter: (s) => !s.endsWith('.map'),
+    });
   }
   fs.cpSync(path.join(PROJECT_ROOT, 'package.json'), path.join(stage, 'package.json'), { preserveTimestamps: true });
   return stage;
@@ -48,7 +52,11 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     fs.mkdirSync(path.join(PROJECT_ROOT, '.tmp'), { recursive: true });
     const work = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', `live-oracle-${release}-`));
     try {
-      const r = runOracle('cd /tmp && node /project/dist/testing/live-guest.js volumes recalc scrub\n', disks(work), { release, node: stageProject(), timeoutSec: 1800 });
+      const r = runOracle('cd /tmp && node /project/dist/testing/live-guest.js volumes recalc scrub\n', disks(work), {
+        release,
+        node: stageProject(),
+        timeoutSec: 1800,
+      });
       for (const line of r.stdout.split('\n')) {
         const m = /^LIVE-RESULT (\S+) (.*)$/.exec(line);
         if (m) results.set(m[1]!, JSON.parse(m[2]!) as Result);
@@ -82,7 +90,10 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     assert.deepEqual(list.map((x) => x.name).sort(), ['bb', 'hm', 'ja', 'lk_dif', 'lp']);
     assert.equal(v('lp').data_device.loop_file, '/tmp/loop.img');
     assert.match(v('lp').data_device.kernel_name ?? '', /^loop\d+$/);
-    assert.deepEqual([v('ja').table.mode, v('ja').owner.kind, v('ja').verified_by, v('ja').data_device.kernel_name], ['J', 'integritysetup', 'dm-integrity', 'vdb']);
+    assert.deepEqual(
+      [v('ja').table.mode, v('ja').owner.kind, v('ja').verified_by, v('ja').data_device.kernel_name],
+      ['J', 'integritysetup', 'dm-integrity', 'vdb'],
+    );
     assert.deepEqual([v('bb').table.mode, v('bb').table.options.sectors_per_bit, v('bb').table.options.bitmap_flush_interval], ['B', 8192, 5000]);
     assert.deepEqual(v('hm').table.options.internal_hash, { name: 'hmac(sha256)', keyed: true, keyBytes: 32 });
     assert.deepEqual(v('hm').table.options.journal_mac, { name: 'hmac(sha256)', keyed: true, keyBytes: 32 });
@@ -96,9 +107,16 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     assert.deepEqual([dif.holders[0]?.kind, dif.holders[0]?.dm_name, dif.holders[0]?.crypt?.integrity], ['crypt', 'lk', 'integrity:32:aead']);
     assert.match(d.close_refusal, /cryptsetup close lk/);
     assert.match(d.helper_refusal, /cryptsetup close lk/, 'the helper answers the same plan');
-    assert.deepEqual((d.via_helper as LiveVolume[]).map((x) => [x.name, x.table.line, x.owner.kind]), list.map((x) => [x.name, x.table.line, x.owner.kind]));
-    for (const x of list) assert.equal(d.superblocks[x.name].provided_data_sectors, x.status!.provided_data_sectors, `${x.name}: the O_DIRECT superblock and dmsetup status agree`);
-    assert.equal(d.activations[2].plan.commands[0], 'integritysetup open /dev/vdd hm --integrity hmac-sha256 --integrity-key-file INTEGRITY_KEY_FILE --integrity-key-size 32 --journal-integrity hmac-sha256 --journal-integrity-key-file JOURNAL_INTEGRITY_KEY_FILE --journal-integrity-key-size 32 --allow-discards');
+    assert.deepEqual(
+      (d.via_helper as LiveVolume[]).map((x) => [x.name, x.table.line, x.owner.kind]),
+      list.map((x) => [x.name, x.table.line, x.owner.kind]),
+    );
+    for (const x of list)
+      assert.equal(d.superblocks[x.name].provided_data_sectors, x.status!.provided_data_sectors, `${x.name}: the O_DIRECT superblock and dmsetup status agree`);
+    assert.equal(
+      d.activations[2].plan.commands[0],
+      'integritysetup open /dev/vdd hm --integrity hmac-sha256 --integrity-key-file INTEGRITY_KEY_FILE --integrity-key-size 32 --journal-integrity hmac-sha256 --journal-integrity-key-file JOURNAL_INTEGRITY_KEY_FILE --journal-integrity-key-size 32 --allow-discards',
+    );
     // start recalculation of a volume that never had one: the reloaded table has it, the kernel runs it to the end
     assert.equal(d.recalc_start.before.recalc_sector, null);
     assert.equal(d.recalc_start.result.reloaded, true);
@@ -168,7 +186,10 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     assert.equal(s.kernel_mismatches.increase, d.counter1 - d.counter0);
     assert.equal(s.kernel_mismatches.increase, s.failed_reads);
     assert.ok(s.failed_reads >= 2);
-    assert.ok(s.kernel_messages.some((m) => m.kind === 'checksum' && m.sector === d.bad_sector), JSON.stringify(s.kernel_messages));
+    assert.ok(
+      s.kernel_messages.some((m) => m.kind === 'checksum' && m.sector === d.bad_sector),
+      JSON.stringify(s.kernel_messages),
+    );
     assert.equal(d.during, 'written-during-scrub');
     // what the bad sector holds, read through the kernel's device while mounted: file1's bytes [1536, 2048) (the
     // 4th sector of its block), the inode debugfs names for that block, said to be possibly stale (mounted)
@@ -189,6 +210,9 @@ for (const { release, kernel: kernelName } of ORACLE_RELEASES) {
     assert.deepEqual(l.bad_ranges, [[801, 802]]);
     assert.equal(l.kernel_mismatches.increase, 0, "the _dif's own counter stays 0");
     assert.equal(d.dif_counter, 0);
-    assert.ok(l.kernel_messages.some((m) => m.kind === 'aead' && m.sector === 801), JSON.stringify(l.kernel_messages));
+    assert.ok(
+      l.kernel_messages.some((m) => m.kind === 'aead' && m.sector === 801),
+      JSON.stringify(l.kernel_messages),
+    );
   });
 }

@@ -15,7 +15,8 @@ import { mkfsExt4 } from '../../testing/fsmap-fixtures.js';
 /** fs.readSync as the kernel's mapped device answers it: EILSEQ when the read covers a bad sector */
 function kernelLike(bad: ReadonlyArray<readonly [number, number]>) {
   return (fd: number, buf: Buffer, pos: number): number => {
-    const first = pos / 512, end = first + Math.ceil(buf.length / 512);
+    const first = pos / 512,
+      end = first + Math.ceil(buf.length / 512);
     if (bad.some(([a, b]) => a < end && b > first)) throw Object.assign(new Error('EILSEQ: illegal byte sequence, read'), { code: 'EILSEQ' });
     return fs.readSync(fd, buf, 0, buf.length, pos);
   };
@@ -28,11 +29,22 @@ test('a read over a bad sector is narrowed to that sector: zeros there, the othe
     const data = Buffer.alloc(64 * 512);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7 + 3) & 0xff;
     fs.writeFileSync(img, data);
-    const src = kernelDeviceSource(img, 64, { read: kernelLike([[10, 11], [12, 14]]) });
+    const src = kernelDeviceSource(img, 64, {
+      read: kernelLike([
+        [10, 11],
+        [12, 14],
+      ]),
+    });
     try {
       const out = Buffer.alloc(16 * 512, 0xee);
-      assert.deepEqual(src.read(8, 16, out), [[10, 11], [12, 14]]);
-      assert.ok(out.subarray(2 * 512, 3 * 512).every((b) => b === 0), 'a bad sector reads as zeros');
+      assert.deepEqual(src.read(8, 16, out), [
+        [10, 11],
+        [12, 14],
+      ]);
+      assert.ok(
+        out.subarray(2 * 512, 3 * 512).every((b) => b === 0),
+        'a bad sector reads as zeros',
+      );
       assert.deepEqual(out.subarray(0, 2 * 512), data.subarray(8 * 512, 10 * 512));
       assert.deepEqual(out.subarray(3 * 512, 4 * 512), data.subarray(11 * 512, 12 * 512));
       assert.deepEqual(out.subarray(6 * 512), data.subarray(14 * 512, 24 * 512));
@@ -42,16 +54,27 @@ test('a read over a bad sector is narrowed to that sector: zeros there, the othe
       src.close();
     }
     // any other error is not a bad block: it is thrown as it is
-    const broken = kernelDeviceSource(img, 64, { read: () => { throw Object.assign(new Error('EBADF'), { code: 'EBADF' }); } });
-    try { assert.throws(() => broken.read(0, 1, Buffer.alloc(512)), /EBADF/); } finally { broken.close(); }
+    const broken = kernelDeviceSource(img, 64, {
+      read: () => {
+        throw Object.assign(new Error('EBADF'), { code: 'EBADF' });
+      },
+    });
+    try {
+      assert.throws(() => broken.read(0, 1, Buffer.alloc(512)), /EBADF/);
+    } finally {
+      broken.close();
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a live scrub\'s bad blocks, mapped through the device: the file and its bytes as debugfs says; the damaged directory block named, not guessed', (t) => {
+test("a live scrub's bad blocks, mapped through the device: the file and its bytes as debugfs says; the damaged directory block named, not guessed", (t) => {
   const missing = toolMissing('mkfs.ext4', 'debugfs');
-  if (missing) { t.skip(missing); return; }
+  if (missing) {
+    t.skip(missing);
+    return;
+  }
   const dir = tmpDir('live-map-');
   const prev = process.env.INTEGRITY_STUDIO_STATE_DIR;
   process.env.INTEGRITY_STUDIO_STATE_DIR = path.join(dir, 'state');
@@ -64,12 +87,20 @@ test('a live scrub\'s bad blocks, mapped through the device: the file and its by
     mkfsExt4(img, tree, 16, ['-b', '4096']);
     // the file's third block, and the block of the directory docs/ (debugfs says where they are)
     // (debugfs -f echoes each command as "debugfs: …" before its answer)
-    const answer = (cmd: string) => debugfs(img, [cmd]).split('\n').filter((l) => l && !l.startsWith('debugfs:')).join(' ').trim();
+    const answer = (cmd: string) =>
+      debugfs(img, [cmd])
+        .split('\n')
+        .filter((l) => l && !l.startsWith('debugfs:'))
+        .join(' ')
+        .trim();
     const blocks = answer('blocks /docs/report.bin').split(/\s+/).map(Number);
     const fileBlock = blocks[2]!;
     const dirBlock = Number(answer('blocks /docs').split(/\s+/)[0]);
     assert.ok(Number.isSafeInteger(fileBlock) && Number.isSafeInteger(dirBlock) && dirBlock > 0, `debugfs gave blocks ${blocks} and ${dirBlock}`);
-    const bad: Array<[number, number]> = [[fileBlock * 8 + 1, fileBlock * 8 + 2], [dirBlock * 8, dirBlock * 8 + 8]];
+    const bad: Array<[number, number]> = [
+      [fileBlock * 8 + 1, fileBlock * 8 + 2],
+      [dirBlock * 8, dirBlock * 8 + 8],
+    ];
     const sectors = fs.statSync(img).size / 512;
     const st = resumeLiveScrubState({ name: 'ex', device: img, identity: 'test', verified_by: 'dm-integrity', total_sectors: sectors, block_sectors: 8 });
     writeLiveScrubState({ ...st, state: 'done', position_sector: sectors, bad_blocks: 2, bad_ranges: bad });
@@ -106,7 +137,8 @@ test('a live scrub\'s bad blocks, mapped through the device: the file and its by
       off.close();
     }
   } finally {
-    if (prev === undefined) delete process.env.INTEGRITY_STUDIO_STATE_DIR; else process.env.INTEGRITY_STUDIO_STATE_DIR = prev;
+    if (prev === undefined) delete process.env.INTEGRITY_STUDIO_STATE_DIR;
+    else process.env.INTEGRITY_STUDIO_STATE_DIR = prev;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -118,7 +150,8 @@ test('no live scrub saved for a device: one clear error', () => {
   try {
     assert.throws(() => mapLiveDamage('nothing-here'), /no live scrub of nothing-here has run here, so no damage is known/);
   } finally {
-    if (prev === undefined) delete process.env.INTEGRITY_STUDIO_STATE_DIR; else process.env.INTEGRITY_STUDIO_STATE_DIR = prev;
+    if (prev === undefined) delete process.env.INTEGRITY_STUDIO_STATE_DIR;
+    else process.env.INTEGRITY_STUDIO_STATE_DIR = prev;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

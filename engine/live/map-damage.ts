@@ -33,7 +33,10 @@ export function kernelDeviceSource(device: string, sectors: number, opts: { read
   try {
     fd = fs.openSync(device, fs.constants.O_RDONLY);
   } catch (e) {
-    throw new IntegrityStudioError(`cannot open ${device} to read its file system: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'ENOENT' : 'EACCES');
+    throw new IntegrityStudioError(
+      `cannot open ${device} to read its file system: ${(e as Error).message}`,
+      (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'ENOENT' : 'EACCES',
+    );
   }
   const fill = (buf: Buffer, pos: number): boolean => {
     let done = 0;

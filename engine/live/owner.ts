@@ -26,7 +26,12 @@ export function ownerOf(uuid: string, name: string, holders: readonly HolderId[]
   let m = /^CRYPT-SUBDEV-([0-9a-f]{32})-/i.exec(uuid);
   if (m) {
     const h = luksHolder(m[1]!);
-    return { kind: 'luks2', tool: 'cryptsetup', uuid, luks: { uuid: formatUuid(m[1]!), name: h?.dm_name ?? (name.endsWith('_dif') ? name.slice(0, -4) : null) } };
+    return {
+      kind: 'luks2',
+      tool: 'cryptsetup',
+      uuid,
+      luks: { uuid: formatUuid(m[1]!), name: h?.dm_name ?? (name.endsWith('_dif') ? name.slice(0, -4) : null) },
+    };
   }
   m = /^CRYPT-INTEGRITY-([^-]+)-/i.exec(uuid);
   if (m && HEX32.test(m[1]!)) {

@@ -10,7 +10,8 @@ export function parseIntegrityStatus(input: string): IntegrityStatus {
   const t = splitNamedLine(input).rest.split(/\s+/);
   if (t[2] !== 'integrity') throw new IntegrityStudioError(`dm status: not an integrity target (${t[2] ?? 'empty line'})`, 'EDMSTATUS');
   const num = (s: string | undefined, what: string) => {
-    if (s === undefined || !/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new IntegrityStudioError(`dm status: ${what} is not a number`, 'EDMSTATUS');
+    if (s === undefined || !/^\d+$/.test(s) || !Number.isSafeInteger(Number(s)))
+      throw new IntegrityStudioError(`dm status: ${what} is not a number`, 'EDMSTATUS');
     return Number(s);
   };
   return {

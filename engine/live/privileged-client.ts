@@ -17,8 +17,10 @@ import { activateSpecToWire, helperCommand, type HelperCommand, type HelperMessa
 
 /** pkexec's own exit statuses (pkexec(1)): the user dismissed the dialog, or polkit said no. */
 function exitReason(code: number | null, signal: string | null, stderr: string): string {
-  if (code === 126) return 'the administrator password was not given (the authentication dialog was dismissed or refused): live volumes need it to read and control device-mapper';
-  if (code === 127) return `pkexec could not authorise the helper${stderr ? ` (${stderr.trim().split('\n').slice(-1)[0]})` : ''}: is a polkit authentication agent running, and is the policy installed?`;
+  if (code === 126)
+    return 'the administrator password was not given (the authentication dialog was dismissed or refused): live volumes need it to read and control device-mapper';
+  if (code === 127)
+    return `pkexec could not authorise the helper${stderr ? ` (${stderr.trim().split('\n').slice(-1)[0]})` : ''}: is a polkit authentication agent running, and is the policy installed?`;
   return `the privileged helper exited (${signal ? `signal ${signal}` : `status ${code}`})${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`;
 }
 
@@ -73,8 +75,12 @@ export class PrivilegedClient implements LiveBackend {
         }
       });
       child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (s: string) => { this.stderr = (this.stderr + s).slice(-4096); });
-      child.stdin!.on('error', () => { /* the exit handler reports it */ });
+      child.stderr!.on('data', (s: string) => {
+        this.stderr = (this.stderr + s).slice(-4096);
+      });
+      child.stdin!.on('error', () => {
+        /* the exit handler reports it */
+      });
       child.on('error', (e) => {
         this.exited = `the privileged helper could not be started: ${e.message}`;
         reject(new IntegrityStudioError(this.exited, 'ENOHELPER'));

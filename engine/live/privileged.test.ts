@@ -8,7 +8,16 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { activateSpecFromWire, activateSpecToWire, allowedDevicePath, helperCommand, HELPER_COMMANDS, parseRequest, serveHelper, MAX_REQUEST_BYTES } from './privileged.js';
+import {
+  activateSpecFromWire,
+  activateSpecToWire,
+  allowedDevicePath,
+  helperCommand,
+  HELPER_COMMANDS,
+  parseRequest,
+  serveHelper,
+  MAX_REQUEST_BYTES,
+} from './privileged.js';
 import { PrivilegedClient } from './privileged-client.js';
 import type { LiveBackend } from './service.js';
 import type { IntegrityStudioError } from '../errors.js';
@@ -30,7 +39,11 @@ test('requests: a fixed set of commands, exactly the allowed fields, refused oth
     ['{"id":4,"cmd":"list","args":[1]}', /args must be an object/, 'EINVAL'],
   ];
   for (const [line, msg, code] of refusals) {
-    assert.throws(() => parseRequest(line), (e: IntegrityStudioError) => msg.test(e.message) && e.code === code, line);
+    assert.throws(
+      () => parseRequest(line),
+      (e: IntegrityStudioError) => msg.test(e.message) && e.code === code,
+      line,
+    );
   }
   assert.throws(() => parseRequest(`{"id":1,"cmd":"list","args":{"x":"${'a'.repeat(MAX_REQUEST_BYTES)}"}}`), /request too large/);
   assert.equal(HELPER_COMMANDS.length, 15);
@@ -38,7 +51,7 @@ test('requests: a fixed set of commands, exactly the allowed fields, refused oth
   assert.deepEqual(parseRequest('{"id":7,"cmd":"map-damage","args":{"name":"ex"}}'), { id: 7, cmd: 'map-damage', args: { name: 'ex' } });
 });
 
-test('activate arguments: block devices or the user\'s own image files, keys as hex bytes only, names checked', () => {
+test("activate arguments: block devices or the user's own image files, keys as hex bytes only, names checked", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helper-'));
   try {
     const img = path.join(dir, 'a.img');
@@ -49,7 +62,10 @@ test('activate arguments: block devices or the user\'s own image files, keys as 
     assert.throws(() => allowedDevicePath('relative', 'device', uid), /absolute path/);
     assert.throws(() => allowedDevicePath(path.join(dir, 'missing'), 'device', uid), /does not exist/);
     if (fs.existsSync('/dev/loop0')) assert.equal(allowedDevicePath('/dev/loop0', 'device', 12345), '/dev/loop0');
-    const spec = activateSpecFromWire({ device: img, name: 'x', integrity: 'hmac-sha256', integrityKeyHex: KEY, mode: 'bitmap', bitmapSectorsPerBit: 8192 }, uid);
+    const spec = activateSpecFromWire(
+      { device: img, name: 'x', integrity: 'hmac-sha256', integrityKeyHex: KEY, mode: 'bitmap', bitmapSectorsPerBit: 8192 },
+      uid,
+    );
     assert.deepEqual(spec.integrityKey, { bytes: Buffer.from(KEY, 'hex') });
     assert.deepEqual(activateSpecToWire(spec).integrityKeyHex, KEY);
     assert.throws(() => activateSpecToWire({ ...spec, integrityKey: { file: '/etc/shadow' } }), /takes keys as bytes/);
@@ -77,17 +93,43 @@ function progress(n: number) {
 function recorder(): LiveBackend & { calls: unknown[][]; emit(p: unknown): void } {
   const calls: unknown[][] = [];
   let listener: ((p: never) => void) | null = null;
-  const rec = (name: string) => async (...a: unknown[]) => { calls.push([name, ...a]); if (a[0] === 'fail') throw new Error(`boom with key ${KEY}`); return { name, args: a }; };
+  const rec =
+    (name: string) =>
+    async (...a: unknown[]) => {
+      calls.push([name, ...a]);
+      if (a[0] === 'fail') throw new Error(`boom with key ${KEY}`);
+      return { name, args: a };
+    };
   // a scrub's answers are progress: 1000 bad ranges, so what goes up the pipe shows it is bounded
-  const scrub = (name: string) => async (...a: unknown[]) => { calls.push([name, ...a]); return { ...progress(1000), args: a }; };
+  const scrub =
+    (name: string) =>
+    async (...a: unknown[]) => {
+      calls.push([name, ...a]);
+      return { ...progress(1000), args: a };
+    };
   return {
     calls,
     emit: (p: unknown) => listener?.(p as never),
-    availability: rec('availability') as never, list: rec('list') as never, status: rec('status') as never, readSuperblock: rec('readSuperblock') as never,
-    kernelLog: rec('kernelLog') as never, plan: rec('plan') as never, control: rec('control') as never, scrubStart: scrub('scrubStart') as never,
-    scrubPause: rec('scrubPause') as never, scrubProgress: rec('scrubProgress') as never, mapDamage: rec('mapDamage') as never,
-    onScrubProgress: (l) => { listener = l as never; return () => { listener = null; }; },
-    close: async () => { calls.push(['close']); },
+    availability: rec('availability') as never,
+    list: rec('list') as never,
+    status: rec('status') as never,
+    readSuperblock: rec('readSuperblock') as never,
+    kernelLog: rec('kernelLog') as never,
+    plan: rec('plan') as never,
+    control: rec('control') as never,
+    scrubStart: scrub('scrubStart') as never,
+    scrubPause: rec('scrubPause') as never,
+    scrubProgress: rec('scrubProgress') as never,
+    mapDamage: rec('mapDamage') as never,
+    onScrubProgress: (l) => {
+      listener = l as never;
+      return () => {
+        listener = null;
+      };
+    },
+    close: async () => {
+      calls.push(['close']);
+    },
   };
 }
 
@@ -121,14 +163,25 @@ test('serveHelper: one answer per request with its id, events for scrub progress
   assert.equal(byId.get(7).result.bad_range_count, 1000);
   assert.equal(byId.get(8).ok, true, 'the line after an oversized one is answered');
   const anonymous = msgs.filter((m) => m.id === null);
-  assert.deepEqual(anonymous.map((m) => m.error.code), ['EPROTO', 'E2BIG']);
+  assert.deepEqual(
+    anonymous.map((m) => m.error.code),
+    ['EPROTO', 'E2BIG'],
+  );
   const events = msgs.filter((m) => m.event === 'scrub-progress').map((m) => m.data);
   assert.equal(events.length, 1);
   assert.equal(events[0].bad_ranges.length, DAMAGE_FIRST_RANGES);
   assert.equal(events[0].bad_range_count, 1000);
   assert.deepEqual(events[0].bad_ranges[1], [2, 3]);
-  assert.ok(backend.calls.some((c) => c[0] === 'close'), 'the backend is closed (scrubs paused) when the app goes');
-  assert.ok(!backend.calls.some((c) => c[0] === 'control' && (c[1] as { name: string }).name === 'ja' && c[2] === false && (c[1] as { action: string }).action === 'suspend'), 'the invalid suspend did not run');
+  assert.ok(
+    backend.calls.some((c) => c[0] === 'close'),
+    'the backend is closed (scrubs paused) when the app goes',
+  );
+  assert.ok(
+    !backend.calls.some(
+      (c) => c[0] === 'control' && (c[1] as { name: string }).name === 'ja' && c[2] === false && (c[1] as { action: string }).action === 'suspend',
+    ),
+    'the invalid suspend did not run',
+  );
 });
 
 test('the pkexec invocation: the installed wrapper the policy names, or node directly as root', () => {
@@ -151,8 +204,17 @@ test('the real helper, run as a child: ready, refusals in its words, answers to 
   const lines: string[] = [];
   let buf = '';
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => { buf += d; let i: number; while ((i = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, i)); buf = buf.slice(i + 1); } });
-  child.stdin.write('{"id":1,"cmd":"modprobe","args":{}}\n{"id":2,"cmd":"status","args":{"name":"x y"}}\n{"id":3,"cmd":"deactivate","args":{"name":"does-not-exist","confirm":true}}\n');
+  child.stdout.on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  child.stdin.write(
+    '{"id":1,"cmd":"modprobe","args":{}}\n{"id":2,"cmd":"status","args":{"name":"x y"}}\n{"id":3,"cmd":"deactivate","args":{"name":"does-not-exist","confirm":true}}\n',
+  );
   child.stdin.end();
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   assert.equal(code, 0);
@@ -168,7 +230,10 @@ test('the real helper, run as a child: ready, refusals in its words, answers to 
     assert.deepEqual(byId.get(3).error, { code: 'ENOENT', message: 'no active integrity device is named does-not-exist' });
   } else {
     assert.equal(byId.get(3).error.code, 'EDMSETUP');
-    assert.match(byId.get(3).error.message, /^dmsetup (status|table|targets): \/dev\/mapper\/control: open failed: .*Failure to communicate with kernel device-mapper driver\.$/);
+    assert.match(
+      byId.get(3).error.message,
+      /^dmsetup (status|table|targets): \/dev\/mapper\/control: open failed: .*Failure to communicate with kernel device-mapper driver\.$/,
+    );
   }
 
   const client = new PrivilegedClient({ argv: [process.execPath, HELPER] });

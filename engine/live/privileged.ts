@@ -20,9 +20,21 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_REQUEST_BYTES = 65536;
 
 export const HELPER_COMMANDS = [
-  'list', 'status', 'read-superblock', 'kernel-log', 'plan',
-  'activate', 'deactivate', 'recalc-start', 'recalc-reset', 'suspend', 'resume',
-  'scrub-start', 'scrub-pause', 'scrub-progress', 'map-damage',
+  'list',
+  'status',
+  'read-superblock',
+  'kernel-log',
+  'plan',
+  'activate',
+  'deactivate',
+  'recalc-start',
+  'recalc-reset',
+  'suspend',
+  'resume',
+  'scrub-start',
+  'scrub-pause',
+  'scrub-progress',
+  'map-damage',
 ] as const;
 export type HelperCommand = (typeof HELPER_COMMANDS)[number];
 
@@ -109,11 +121,25 @@ export function allowedDevicePath(v: unknown, what: string, uid = requesterUid()
 }
 
 const ACTIVATE_SHAPE: Shape = {
-  device: 'string', name: 'string', dataDevice: 'string', integrity: 'string', integrityKeyHex: 'string',
-  journalIntegrity: 'string', journalIntegrityKeyHex: 'string', journalCrypt: 'string', journalCryptKeyHex: 'string',
-  mode: 'string', bitmapSectorsPerBit: 'number', bitmapFlushTimeMs: 'number', journalWatermark: 'number',
-  journalCommitTimeMs: 'number', bufferSectors: 'number', allowDiscards: 'boolean', recalculate: 'boolean',
-  recalculateReset: 'boolean', legacyRecalculate: 'boolean',
+  device: 'string',
+  name: 'string',
+  dataDevice: 'string',
+  integrity: 'string',
+  integrityKeyHex: 'string',
+  journalIntegrity: 'string',
+  journalIntegrityKeyHex: 'string',
+  journalCrypt: 'string',
+  journalCryptKeyHex: 'string',
+  mode: 'string',
+  bitmapSectorsPerBit: 'number',
+  bitmapFlushTimeMs: 'number',
+  journalWatermark: 'number',
+  journalCommitTimeMs: 'number',
+  bufferSectors: 'number',
+  allowDiscards: 'boolean',
+  recalculate: 'boolean',
+  recalculateReset: 'boolean',
+  legacyRecalculate: 'boolean',
 };
 
 /** The wire form of an activation: ActivateSpec with keys as hex (KeySource files are not accepted here). */
@@ -123,7 +149,9 @@ export function activateSpecFromWire(raw: unknown, uid = requesterUid()): Activa
   if (o.dataDevice !== undefined) spec.dataDevice = allowedDevicePath(o.dataDevice, 'activate: dataDevice', uid);
   const alg = (k: string) => algorithmName(o[k], `activate: ${k}`);
   const key = (k: string) => keyBytes(o[k], `activate: ${k}`);
-  const set = <K extends keyof ActivateSpec>(k: K, v: ActivateSpec[K] | undefined) => { if (v !== undefined) spec[k] = v; };
+  const set = <K extends keyof ActivateSpec>(k: K, v: ActivateSpec[K] | undefined) => {
+    if (v !== undefined) spec[k] = v;
+  };
   set('integrity', alg('integrity'));
   const ik = key('integrityKeyHex');
   if (ik) spec.integrityKey = { bytes: ik };
@@ -172,13 +200,17 @@ export function parseRequest(line: string): HelperRequest {
   const r = raw as Record<string, unknown>;
   const id = r.id;
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw refuse('request needs an "id" (a whole number ≥ 0)', 'EPROTO');
-  for (const k of Object.keys(r)) if (!['id', 'cmd', 'args'].includes(k)) throw new IntegrityStudioError(`unknown request field "${k.slice(0, 40)}"`, 'EPROTO', { detail: { id } });
+  for (const k of Object.keys(r))
+    if (!['id', 'cmd', 'args'].includes(k)) throw new IntegrityStudioError(`unknown request field "${k.slice(0, 40)}"`, 'EPROTO', { detail: { id } });
   const cmd = r.cmd;
   if (typeof cmd !== 'string' || !(HELPER_COMMANDS as readonly string[]).includes(cmd)) {
-    throw new IntegrityStudioError(`unknown command "${String(cmd).slice(0, 40)}": the helper answers only ${HELPER_COMMANDS.join(', ')}`, 'EUNKNOWN', { detail: { id } });
+    throw new IntegrityStudioError(`unknown command "${String(cmd).slice(0, 40)}": the helper answers only ${HELPER_COMMANDS.join(', ')}`, 'EUNKNOWN', {
+      detail: { id },
+    });
   }
   const args = r.args === undefined ? {} : r.args;
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new IntegrityStudioError(`${cmd}: args must be an object`, 'EINVAL', { detail: { id } });
+  if (typeof args !== 'object' || args === null || Array.isArray(args))
+    throw new IntegrityStudioError(`${cmd}: args must be an object`, 'EINVAL', { detail: { id } });
   return { id, cmd: cmd as HelperCommand, args: args as Record<string, unknown> };
 }
 
@@ -222,7 +254,9 @@ export async function dispatch(backend: LiveBackend, req: HelperRequest, uid = r
     case 'scrub-start': {
       const o = fields(a, { name: 'string', maxBytesPerSecond: 'number', reset: 'boolean' }, ['name'], req.cmd);
       const max = bounded(o.maxBytesPerSecond, 1, 2 ** 50, 'scrub-start: maxBytesPerSecond');
-      return boundScrub(await backend.scrubStart(name(o.name, req.cmd), { ...(max ? { maxBytesPerSecond: max } : {}), ...(o.reset === true ? { reset: true } : {}) }));
+      return boundScrub(
+        await backend.scrubStart(name(o.name, req.cmd), { ...(max ? { maxBytesPerSecond: max } : {}), ...(o.reset === true ? { reset: true } : {}) }),
+      );
     }
     case 'scrub-pause':
       return boundScrub(await backend.scrubPause(nameOnly()));
@@ -246,7 +280,12 @@ export function errorAnswer(e: unknown): { code: string; message: string } {
  * The helper's loop over a line stream: answers each request (concurrently: a slow control does not hold up the
  * 1 Hz status), forwards scrub progress as events, and when its input ends pauses running scrubs and resolves.
  */
-export async function serveHelper(backend: LiveBackend, input: NodeJS.ReadableStream, write: (line: string) => void, opts: { uid?: number } = {}): Promise<void> {
+export async function serveHelper(
+  backend: LiveBackend,
+  input: NodeJS.ReadableStream,
+  write: (line: string) => void,
+  opts: { uid?: number } = {},
+): Promise<void> {
   const uid = opts.uid ?? requesterUid();
   const send = (m: HelperMessage) => write(JSON.stringify(m) + '\n');
   // progress goes up the pipe bounded (its counts kept): a failing disk's million ranges are not sent 4 times a second
@@ -307,7 +346,10 @@ export const POLKIT_ACTION = 'dev.integrity-studio.live-helper';
  * otherwise pkexec runs the installed wrapper, whose path the polkit policy names (pkexec clears the environment,
  * so the wrapper sets ELECTRON_RUN_AS_NODE itself). Returns argv and the environment additions.
  */
-export function helperCommand(opts: { uid?: number; execPath?: string; script?: string; installed?: string; electron?: boolean } = {}): { argv: string[]; env: Record<string, string> } {
+export function helperCommand(opts: { uid?: number; execPath?: string; script?: string; installed?: string; electron?: boolean } = {}): {
+  argv: string[];
+  env: Record<string, string>;
+} {
   const uid = opts.uid ?? process.getuid?.() ?? -1;
   const script = opts.script ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'privileged-main.js');
   if (uid === 0) return { argv: [opts.execPath ?? process.execPath, script], env: opts.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {} };

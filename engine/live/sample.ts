@@ -56,8 +56,16 @@ export async function readLiveSample(name: string, opts: SampleOptions = {}): Pr
   const tb = parseIntegrityTable(line);
   const sl = statusText.split('\n').find((l) => l.split(/\s+/)[2] === 'integrity');
   const sample: LiveSample = {
-    t, name, present: true, devno: i.devno, uuid: i.uuid, suspended: i.suspended, open_count: i.open_count, event_nr: i.event_nr,
-    table_line: tb.line, status: status.status === 0 && sl ? parseIntegrityStatus(sl) : null,
+    t,
+    name,
+    present: true,
+    devno: i.devno,
+    uuid: i.uuid,
+    suspended: i.suspended,
+    open_count: i.open_count,
+    event_nr: i.event_nr,
+    table_line: tb.line,
+    status: status.status === 0 && sl ? parseIntegrityStatus(sl) : null,
   };
   if (opts.superblock !== false) {
     const dev = blockRef(tb.options.meta_device ?? tb.device, opts.files ?? SYSTEM_FILES).path;

@@ -3,13 +3,23 @@ import assert from 'node:assert/strict';
 import { LiveSampler, PositionRate } from './sampler.js';
 import type { LiveSample } from './sample.js';
 
-const TABLE = '0 2064392 integrity 254:0 0 4 J 9 recalculate journal_sectors:16368 interleave_sectors:32768 buffer_sectors:128 journal_watermark:50 commit_time:10000 fix_padding fix_hmac internal_hash:crc32c';
+const TABLE =
+  '0 2064392 integrity 254:0 0 4 J 9 recalculate journal_sectors:16368 interleave_sectors:32768 buffer_sectors:128 journal_watermark:50 commit_time:10000 fix_padding fix_hmac internal_hash:crc32c';
 const TOTAL = 2064392;
 function sample(t: number, over: Partial<LiveSample> & { mismatches?: number; recalc?: number | null } = {}): LiveSample {
   const { mismatches = 0, recalc = null, ...rest } = over;
   return {
-    t, name: 'rc', present: true, devno: '253:0', uuid: 'CRYPT-INTEGRITY-rc', suspended: false, open_count: 0, event_nr: 0,
-    table_line: TABLE, status: { mismatches, provided_data_sectors: TOTAL, recalc_sector: recalc }, ...rest,
+    t,
+    name: 'rc',
+    present: true,
+    devno: '253:0',
+    uuid: 'CRYPT-INTEGRITY-rc',
+    suspended: false,
+    open_count: 0,
+    event_nr: 0,
+    table_line: TABLE,
+    status: { mismatches, provided_data_sectors: TOTAL, recalc_sector: recalc },
+    ...rest,
   };
 }
 
@@ -20,7 +30,9 @@ test('recalculation: rate and ETA from successive positions (the 6.1 guest: 1 Gi
   let snap = s.add(sample(0, { recalc: 0 }));
   assert.equal(snap.recalc.state, 'running');
   assert.equal(snap.recalc.eta_ms, null, 'no rate from one sample');
-  seen.forEach((p, i) => { snap = s.add(sample((i + 1) * 1000, { recalc: p })); });
+  seen.forEach((p, i) => {
+    snap = s.add(sample((i + 1) * 1000, { recalc: p }));
+  });
   const sps = 1867776 / 5;
   assert.equal(snap.recalc.bytes_per_second, Math.round(sps * 512));
   assert.equal(snap.recalc.eta_ms, Math.round(((TOTAL - 1867776) / sps) * 1000));
@@ -31,9 +43,22 @@ test('recalculation: rate and ETA from successive positions (the 6.1 guest: 1 Gi
   assert.equal(s.add(sample(7000, { recalc: null })).recalc.state, 'never');
 });
 
-test('the persisted position is the superblock\'s, beside the live one', () => {
+test("the persisted position is the superblock's, beside the live one", () => {
   const s = new LiveSampler('rc');
-  const sb = { version: 5, flags: 0x1a, flag_names: [], provided_data_sectors: TOTAL, recalculating: true, recalc_sector: 491520, dirty_bitmap: false, integrity_tag_size: 4, log2_sectors_per_block: 0, log2_blocks_per_bitmap_bit: 15, journal_sections: 1, volume_id: 'x' };
+  const sb = {
+    version: 5,
+    flags: 0x1a,
+    flag_names: [],
+    provided_data_sectors: TOTAL,
+    recalculating: true,
+    recalc_sector: 491520,
+    dirty_bitmap: false,
+    integrity_tag_size: 4,
+    log2_sectors_per_block: 0,
+    log2_blocks_per_bitmap_bit: 15,
+    journal_sections: 1,
+    volume_id: 'x',
+  };
   const snap = s.add(sample(0, { recalc: 589824, superblock: sb }));
   assert.equal(snap.recalc.position, 589824);
   assert.equal(snap.recalc.persisted_sector, 491520);

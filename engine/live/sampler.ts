@@ -11,7 +11,6 @@ import type { LiveSnapshot, RecalcState } from './wire.js';
 
 export type { LiveSnapshot, RecalcState } from './wire.js';
 
-
 /** Positions over a sliding window; the rate is the slope from the oldest to the newest. */
 export class PositionRate {
   private samples: Array<[number, number]> = [];
@@ -50,7 +49,10 @@ export class LiveSampler {
   private pendingReload = false;
   private readonly rate: PositionRate;
 
-  constructor(readonly name: string, opts: { windowMs?: number } = {}) {
+  constructor(
+    readonly name: string,
+    opts: { windowMs?: number } = {},
+  ) {
     this.rate = new PositionRate(opts.windowMs);
   }
 
@@ -72,8 +74,8 @@ export class LiveSampler {
     }
     const kernel = s.status?.mismatches ?? null;
     const position = s.status?.recalc_sector ?? null;
-    const prevKernel = prev?.present ? prev.status?.mismatches ?? null : null;
-    const prevPosition = prev?.present ? prev.status?.recalc_sector ?? null : null;
+    const prevKernel = prev?.present ? (prev.status?.mismatches ?? null) : null;
+    const prevPosition = prev?.present ? (prev.status?.recalc_sector ?? null) : null;
     let reloaded = false;
     if (!this.wasPresent) {
       if (prev) event = 'appeared';
@@ -113,7 +115,7 @@ export class LiveSampler {
 
   private snapshot(s: LiveSample, event: LiveSnapshot['event']): LiveSnapshot {
     const mismatches = {
-      kernel: s.present ? s.status?.mismatches ?? null : null,
+      kernel: s.present ? (s.status?.mismatches ?? null) : null,
       total: this.total,
       at_first_sample: this.atFirst,
       last_grew_at: this.lastGrew,
@@ -122,8 +124,23 @@ export class LiveSampler {
     };
     if (!s.present) {
       return {
-        name: this.name, t: s.t, state: 'gone', event, table_line: null, mismatches, provided_data_sectors: null,
-        recalc: { state: 'unknown', position: null, total: null, percent: null, bytes_per_second: null, eta_ms: null, persisted_sector: null, restarted_at: this.restartedAt },
+        name: this.name,
+        t: s.t,
+        state: 'gone',
+        event,
+        table_line: null,
+        mismatches,
+        provided_data_sectors: null,
+        recalc: {
+          state: 'unknown',
+          position: null,
+          total: null,
+          percent: null,
+          bytes_per_second: null,
+          eta_ms: null,
+          persisted_sector: null,
+          restarted_at: this.restartedAt,
+        },
       };
     }
     const total = s.status?.provided_data_sectors ?? null;

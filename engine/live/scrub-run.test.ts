@@ -5,8 +5,17 @@ import type { IntegrityStatus } from './types.js';
 
 function fresh(g: LiveScrubGeometry): LiveScrubPosition {
   return {
-    position_sector: 0, start_sector: 0, total_sectors: g.total_sectors, block_sectors: g.block_sectors, checked_blocks: 0, bad_blocks: 0,
-    bad_ranges: [], read_errors: 0, read_error_ranges: [], unchecked: emptyUnchecked(), failed_reads: 0,
+    position_sector: 0,
+    start_sector: 0,
+    total_sectors: g.total_sectors,
+    block_sectors: g.block_sectors,
+    checked_blocks: 0,
+    bad_blocks: 0,
+    bad_ranges: [],
+    read_errors: 0,
+    read_error_ranges: [],
+    unchecked: emptyUnchecked(),
+    failed_reads: 0,
     kernel_mismatches: { at_start: null, now: null, increase: 0, table_loads_seen: 0 },
   };
 }
@@ -16,7 +25,15 @@ function fresh(g: LiveScrubGeometry): LiveScrubPosition {
  * (every failing request adds one to the kernel's counter, as in the guests), with EIO when it covers an unreadable
  * block; a request reaching past recalc_sector is not checked at all (dm_integrity_map_continue).
  */
-function simulated(opts: { bad?: number[]; unreadable?: number[]; recalc?: () => number | null; total: number; bs: number; verifies?: boolean; counterStart?: number }) {
+function simulated(opts: {
+  bad?: number[];
+  unreadable?: number[];
+  recalc?: () => number | null;
+  total: number;
+  bs: number;
+  verifies?: boolean;
+  counterStart?: number;
+}) {
   let counter = opts.counterStart ?? 0;
   const reads: Array<[number, number]> = [];
   return {
@@ -51,7 +68,10 @@ test('finds exactly the bad blocks by bisection; the counter rises once per fail
   const p = fresh(g);
   assert.equal(runLiveScrub(g, dev.io, p, hooks()), true);
   // 1000 is not block-aligned in sectors of 8: the block holding it starts at 1000 - 1000 % 8 = 1000
-  assert.deepEqual(p.bad_ranges, [[1000, 1008], [5008, 5024]]);
+  assert.deepEqual(p.bad_ranges, [
+    [1000, 1008],
+    [5008, 5024],
+  ]);
   assert.equal(p.bad_blocks, 3);
   assert.equal(p.checked_blocks, 1024 - 3);
   assert.equal(p.kernel_mismatches.at_start, 7);
@@ -68,7 +88,10 @@ test('a chunk is split at the recalculation position; blocks past it are named, 
   assert.deepEqual(p.bad_ranges, [[100, 101]]);
   assert.equal(p.checked_blocks, 2500 - 1);
   assert.equal(p.unchecked.recalculating, 4096 - 2500);
-  assert.ok(dev.reads.some(([s, n]) => s === 2048 && s + n === 2500), 'the verified read ends at the position');
+  assert.ok(
+    dev.reads.some(([s, n]) => s === 2048 && s + n === 2500),
+    'the verified read ends at the position',
+  );
 });
 
 test('bitmap mode: the region holding the position is not verified either', () => {
@@ -84,7 +107,10 @@ test('bitmap mode: the region holding the position is not verified either', () =
 });
 
 test('recovery mode and a device nobody verifies: nothing is checked, read errors still found', () => {
-  for (const [mode, verifier, reason] of [['R', 'nothing', 'recovery-mode'], ['D', 'nothing', 'not-verified']] as const) {
+  for (const [mode, verifier, reason] of [
+    ['R', 'nothing', 'recovery-mode'],
+    ['D', 'nothing', 'not-verified'],
+  ] as const) {
     const g: LiveScrubGeometry = { total_sectors: 2048, block_sectors: 1, mode, verifier };
     const dev = simulated({ bad: [5], unreadable: [700], total: 2048, bs: 1, verifies: false });
     const p = fresh(g);
@@ -116,13 +142,18 @@ test('a restart of the recalculation under the scrub takes back what it had coun
   const dev = simulated({ total: 8192, bs: 1, recalc: () => recalc });
   const p = fresh(g);
   let n = 0;
-  runLiveScrub(g, dev.io, p, hooks({
-    now: () => t,
-    progress: () => {
-      t += 300; // the status is read again before the next chunk
-      if (++n === 2) recalc = 1000; // reset_recalculate resumed: position 1000
-    },
-  }));
+  runLiveScrub(
+    g,
+    dev.io,
+    p,
+    hooks({
+      now: () => t,
+      progress: () => {
+        t += 300; // the status is read again before the next chunk
+        if (++n === 2) recalc = 1000; // reset_recalculate resumed: position 1000
+      },
+    }),
+  );
   // chunk 1 (0..2048) was read before the restart: verified. Chunk 2 (2048..4096) was counted as verified but the
   // next status showed the position back at 1000: it may have been read after the restart, so it moves to unchecked,
   // as do chunks 3 and 4, read past the new position.
@@ -136,11 +167,24 @@ test('a table reload during the scrub: the counter restarts at 0 and the increas
   let t = 0;
   const p = fresh(g);
   let n = 0;
-  runLiveScrub(g, {
-    buffer: Buffer.alloc(1 << 20),
-    read() {},
-    status: () => ({ mismatches: counter, provided_data_sectors: 4096, recalc_sector: null }),
-  }, p, hooks({ now: () => t, progress: () => { t += 300; n++; if (n === 1) counter = 12; if (n === 2) counter = 1; } }));
+  runLiveScrub(
+    g,
+    {
+      buffer: Buffer.alloc(1 << 20),
+      read() {},
+      status: () => ({ mismatches: counter, provided_data_sectors: 4096, recalc_sector: null }),
+    },
+    p,
+    hooks({
+      now: () => t,
+      progress: () => {
+        t += 300;
+        n++;
+        if (n === 1) counter = 12;
+        if (n === 2) counter = 1;
+      },
+    }),
+  );
   assert.equal(p.kernel_mismatches.at_start, 10);
   assert.equal(p.kernel_mismatches.increase, 3);
   assert.equal(p.kernel_mismatches.table_loads_seen, 1);

@@ -68,7 +68,10 @@ export interface LiveScrubHooks {
 export const emptyUnchecked = (): LiveUncheckedCounts => ({ recalculating: 0, 'dirty-bitmap': 0, 'recovery-mode': 0, 'not-verified': 0 });
 
 /** Where the kernel stops verifying: reads of [0, limit) are checked. */
-export function verifiedLimit(g: Pick<LiveScrubGeometry, 'mode' | 'verifier' | 'sectors_per_bit' | 'total_sectors'>, status: IntegrityStatus | null): { limit: number; recalc: number } {
+export function verifiedLimit(
+  g: Pick<LiveScrubGeometry, 'mode' | 'verifier' | 'sectors_per_bit' | 'total_sectors'>,
+  status: IntegrityStatus | null,
+): { limit: number; recalc: number } {
   if (g.verifier === 'nothing' || g.mode === 'R') return { limit: 0, recalc: 0 };
   const recalc = g.verifier === 'dm-integrity' && status?.recalc_sector != null ? status.recalc_sector : g.total_sectors;
   let limit = recalc;

@@ -65,17 +65,43 @@ export function writeLiveScrubState(st: LiveScrubState): void {
 }
 
 /** The paused state to resume (same volume, same size and block size), or a fresh one from sector 0. */
-export function resumeLiveScrubState(init: { name: string; device: string; identity: string; verified_by: LiveScrubState['verified_by']; total_sectors: number; block_sectors: number; reset?: boolean }): LiveScrubState {
+export function resumeLiveScrubState(init: {
+  name: string;
+  device: string;
+  identity: string;
+  verified_by: LiveScrubState['verified_by'];
+  total_sectors: number;
+  block_sectors: number;
+  reset?: boolean;
+}): LiveScrubState {
   const prev = readLiveScrubState(init.name, init.identity);
   if (!init.reset && prev && prev.state === 'paused' && prev.total_sectors === init.total_sectors && prev.block_sectors === init.block_sectors) {
     return { ...prev, device: init.device, verified_by: init.verified_by, start_sector: prev.position_sector };
   }
   return {
-    kind: 'live-scrub', name: init.name, device: init.device, identity: init.identity, verified_by: init.verified_by, state: 'paused',
-    position_sector: 0, start_sector: 0, total_sectors: init.total_sectors, block_sectors: init.block_sectors,
-    checked_blocks: 0, bad_blocks: 0, bad_ranges: [], read_errors: 0, read_error_ranges: [], unchecked: emptyUnchecked(),
-    failed_reads: 0, kernel_mismatches: { at_start: null, now: null, increase: 0, table_loads_seen: 0 },
-    started_at: new Date().toISOString(), finished_at: null, duration_ms: 0, runs: prev?.runs ?? [], running: null,
+    kind: 'live-scrub',
+    name: init.name,
+    device: init.device,
+    identity: init.identity,
+    verified_by: init.verified_by,
+    state: 'paused',
+    position_sector: 0,
+    start_sector: 0,
+    total_sectors: init.total_sectors,
+    block_sectors: init.block_sectors,
+    checked_blocks: 0,
+    bad_blocks: 0,
+    bad_ranges: [],
+    read_errors: 0,
+    read_error_ranges: [],
+    unchecked: emptyUnchecked(),
+    failed_reads: 0,
+    kernel_mismatches: { at_start: null, now: null, increase: 0, table_loads_seen: 0 },
+    started_at: new Date().toISOString(),
+    finished_at: null,
+    duration_ms: 0,
+    runs: prev?.runs ?? [],
+    running: null,
   };
 }
 

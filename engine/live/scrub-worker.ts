@@ -39,10 +39,18 @@ function main(d: LiveScrubWorkerData): void {
     st.duration_ms += Date.now() - started;
     st.running = null;
     st.runs = pushLiveRun(st.runs, {
-      by: run.by, started_at: run.started_at, ended_at: new Date().toISOString(), duration_ms: Date.now() - started, result,
-      from_sector: run.from_sector, to_sector: st.position_sector, bad_blocks: st.bad_blocks, read_errors: st.read_errors,
+      by: run.by,
+      started_at: run.started_at,
+      ended_at: new Date().toISOString(),
+      duration_ms: Date.now() - started,
+      result,
+      from_sector: run.from_sector,
+      to_sector: st.position_sector,
+      bad_blocks: st.bad_blocks,
+      read_errors: st.read_errors,
       unchecked_blocks: Object.values(st.unchecked).reduce((a, b) => a + b, 0),
-      kernel_mismatch_increase: st.kernel_mismatches.increase - run.increase0, ...(error ? { error } : {}),
+      kernel_mismatch_increase: st.kernel_mismatches.increase - run.increase0,
+      ...(error ? { error } : {}),
     });
   };
   // a fresh run's counter baseline is taken from the kernel at its first status read
@@ -76,7 +84,13 @@ function main(d: LiveScrubWorkerData): void {
         },
         status() {
           const r = runToolSync('dmsetup', ['status', d.name]);
-          const line = r.status === 0 ? r.stdout.toString('utf8').split('\n').find((l) => l.split(/\s+/)[2] === 'integrity') : undefined;
+          const line =
+            r.status === 0
+              ? r.stdout
+                  .toString('utf8')
+                  .split('\n')
+                  .find((l) => l.split(/\s+/)[2] === 'integrity')
+              : undefined;
           return line ? parseIntegrityStatus(line) : null;
         },
       },
@@ -114,7 +128,9 @@ function main(d: LiveScrubWorkerData): void {
     finishRun('failed', msg);
     try {
       writeLiveScrubState(st);
-    } catch { /* the message says what failed first */ }
+    } catch {
+      /* the message says what failed first */
+    }
     post({ type: 'failed', p: st, error: msg });
   } finally {
     if (fd !== null) fs.closeSync(fd);

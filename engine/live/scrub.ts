@@ -20,7 +20,6 @@ export type { LiveScrubProgress } from './wire.js';
 
 export const LIVE_SCRUB_EVENTS_PER_SECOND = 4;
 
-
 export interface LiveScrubOptions {
   maxBytesPerSecond?: number;
   /** start from sector 0 even if a paused scrub of this volume is saved */
@@ -43,7 +42,7 @@ const MAX_MESSAGES = 1000;
 /** What the scrub reads and how the kernel treats it, for a discovered volume. */
 export function liveScrubGeometry(v: LiveVolume, chunkBytes?: number): LiveScrubGeometry {
   const crypt = v.verified_by === 'dm-crypt' ? v.holders.find((h) => h.kind === 'crypt' && h.crypt?.integrity) : undefined;
-  const blockBytes = crypt?.crypt ? crypt.crypt.sector_size : v.table.options.block_size ?? 512;
+  const blockBytes = crypt?.crypt ? crypt.crypt.sector_size : (v.table.options.block_size ?? 512);
   return {
     total_sectors: v.size_sectors,
     block_sectors: Math.max(1, blockBytes / SECTOR),
@@ -54,8 +53,18 @@ export function liveScrubGeometry(v: LiveVolume, chunkBytes?: number): LiveScrub
   };
 }
 
-function toProgress(v: Pick<LiveVolume, 'name'>, st: LiveScrubState, state: LiveScrubProgress['state'], rate: number | null, messages: IntegrityMessage[], lost: boolean, error?: string): LiveScrubProgress {
-  const unchecked = (Object.entries(st.unchecked) as Array<[LiveUncheckedReason, number]>).filter(([, n]) => n > 0).map(([reason, blocks]) => ({ reason, blocks }));
+function toProgress(
+  v: Pick<LiveVolume, 'name'>,
+  st: LiveScrubState,
+  state: LiveScrubProgress['state'],
+  rate: number | null,
+  messages: IntegrityMessage[],
+  lost: boolean,
+  error?: string,
+): LiveScrubProgress {
+  const unchecked = (Object.entries(st.unchecked) as Array<[LiveUncheckedReason, number]>)
+    .filter(([, n]) => n > 0)
+    .map(([reason, blocks]) => ({ reason, blocks }));
   const bps = rate ?? 0;
   return {
     job: 'live-scrub',
@@ -104,17 +113,29 @@ export async function startLiveScrub(name: string, onProgress: (p: LiveScrubProg
   const sbDev = v.superblock_device ?? blockRef(v.table.device, files).path;
   try {
     if (sbDev) sbId = readSuperblockDirect(sbDev, v.table.offset).volume_id;
-  } catch { /* a device whose superblock we cannot read is still scrubbed; its state is then named by its uuid */ }
+  } catch {
+    /* a device whose superblock we cannot read is still scrubbed; its state is then named by its uuid */
+  }
   const geometry = liveScrubGeometry(v, opts.chunkBytes);
   const identity = `${v.uuid}|${sbId}`;
   const previous = readLiveScrubState(name, identity);
   if (runningElsewhere(previous)) throw new IntegrityStudioError(`a live scrub of ${name} is already running (pid ${previous!.running!.pid})`, 'EBUSY');
-  const st = resumeLiveScrubState({ name, device: v.scrub_device!, identity, verified_by: v.verified_by, total_sectors: geometry.total_sectors, block_sectors: geometry.block_sectors, ...(opts.reset ? { reset: true } : {}) });
+  const st = resumeLiveScrubState({
+    name,
+    device: v.scrub_device!,
+    identity,
+    verified_by: v.verified_by,
+    total_sectors: geometry.total_sectors,
+    block_sectors: geometry.block_sectors,
+    ...(opts.reset ? { reset: true } : {}),
+  });
 
   let kmsg: KmsgReader | null = null;
   try {
     kmsg = new KmsgReader().open();
-  } catch { /* not readable: the messages stay empty and say so */ }
+  } catch {
+    /* not readable: the messages stay empty and say so */
+  }
   const names = [v.kernel_name, ...v.holders.filter((h) => h.kind === 'crypt').map((h) => h.kernel_name)];
   const messages: IntegrityMessage[] = [];
   const pollKmsg = () => {
@@ -124,7 +145,14 @@ export async function startLiveScrub(name: string, onProgress: (p: LiveScrubProg
 
   const control = new SharedArrayBuffer(4);
   const flag = new Int32Array(control);
-  const data: LiveScrubWorkerData = { name, geometry, state: st, by: opts.by ?? 'dashboard', control, ...(opts.maxBytesPerSecond ? { maxBytesPerSecond: opts.maxBytesPerSecond } : {}) };
+  const data: LiveScrubWorkerData = {
+    name,
+    geometry,
+    state: st,
+    by: opts.by ?? 'dashboard',
+    control,
+    ...(opts.maxBytesPerSecond ? { maxBytesPerSecond: opts.maxBytesPerSecond } : {}),
+  };
   const worker = new Worker(new URL('./scrub-worker.js', import.meta.url), { workerData: data });
   const rate = new PositionRate(5000);
   let latest: LiveScrubState = st;
@@ -136,7 +164,9 @@ export async function startLiveScrub(name: string, onProgress: (p: LiveScrubProg
     pending = null;
     if (ended) return;
     pollKmsg();
-    onProgress(toProgress(v, latest, 'running', rate.sectorsPerSecond() === null ? null : rate.sectorsPerSecond()! * SECTOR, messages, !kmsg || (kmsg?.lost ?? 0) > 0));
+    onProgress(
+      toProgress(v, latest, 'running', rate.sectorsPerSecond() === null ? null : rate.sectorsPerSecond()! * SECTOR, messages, !kmsg || (kmsg?.lost ?? 0) > 0),
+    );
     lastSent = Date.now();
   };
   const finished = new Promise<LiveScrubProgress>((resolve) => {
@@ -146,7 +176,15 @@ export async function startLiveScrub(name: string, onProgress: (p: LiveScrubProg
       if (pending) clearTimeout(pending);
       pollKmsg();
       kmsg?.close();
-      const p = toProgress(v, latest, state, rate.sectorsPerSecond() === null ? null : rate.sectorsPerSecond()! * SECTOR, messages, !kmsg || (kmsg?.lost ?? 0) > 0, error);
+      const p = toProgress(
+        v,
+        latest,
+        state,
+        rate.sectorsPerSecond() === null ? null : rate.sectorsPerSecond()! * SECTOR,
+        messages,
+        !kmsg || (kmsg?.lost ?? 0) > 0,
+        error,
+      );
       onProgress(p);
       resolve(p);
     };

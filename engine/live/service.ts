@@ -125,11 +125,15 @@ export class LiveService implements LiveBackend {
     this.scrubs.set(name, entry);
     let first: LiveScrubProgress | null = null;
     try {
-      entry.handle = await startLiveScrub(name, (p) => {
-        entry.latest = p;
-        first ??= p;
-        for (const l of this.listeners) l(p);
-      }, { runner: this.runner, files: this.files, by: this.opts.by ?? 'dashboard', ...opts });
+      entry.handle = await startLiveScrub(
+        name,
+        (p) => {
+          entry.latest = p;
+          first ??= p;
+          for (const l of this.listeners) l(p);
+        },
+        { runner: this.runner, files: this.files, by: this.opts.by ?? 'dashboard', ...opts },
+      );
     } catch (e) {
       this.scrubs.delete(name);
       throw e;

@@ -22,6 +22,9 @@ export function scrubSecrets(text: string): string {
 
 /** What a device-mapper tool said, in one line: its first meaningful lines, without the closing "Command failed." */
 export function toolSaid(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^Command failed\.?$/.test(l));
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Command failed\.?$/.test(l));
   return scrubSecrets(lines.slice(0, 2).join('; ') || 'failed');
 }

@@ -5,9 +5,7 @@
 import fs from 'node:fs';
 import { alignedBuffer } from '../io/aligned.js';
 import { errnoCode, IntegrityStudioError } from '../errors.js';
-import {
-  decodeSuperblock, flagNames, SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE, SB_SECTORS,
-} from '../layout/superblock.js';
+import { decodeSuperblock, flagNames, SB_FLAG_DIRTY_BITMAP, SB_FLAG_RECALCULATING, SECTOR_SIZE, SB_SECTORS } from '../layout/superblock.js';
 import { volumeIdOf } from '../jobs/state.js';
 
 export interface LiveSuperblock {

@@ -36,14 +36,20 @@ export function findTool(tool: string, env: NodeJS.ProcessEnv = process.env): st
     try {
       fs.accessSync(p, fs.constants.X_OK);
       if (fs.statSync(p).isFile()) return p;
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   return null;
 }
 
 function toolPath(tool: Tool): string {
   const p = findTool(tool);
-  if (!p) throw new IntegrityStudioError(`${tool} is not installed (it comes with ${tool === 'dmsetup' ? 'the dmsetup package (lvm2)' : 'cryptsetup-bin'})`, 'ENOTOOL');
+  if (!p)
+    throw new IntegrityStudioError(
+      `${tool} is not installed (it comes with ${tool === 'dmsetup' ? 'the dmsetup package (lvm2)' : 'cryptsetup-bin'})`,
+      'ENOTOOL',
+    );
   return p;
 }
 
@@ -71,7 +77,9 @@ export const systemRunner: ToolRunner = {
       });
       const feed = (s: NodeJS.WritableStream | null | undefined, b: Buffer | undefined) => {
         if (!s) return;
-        (s as NodeJS.WritableStream & { on(e: 'error', f: () => void): void }).on('error', () => { /* the child closed it early: its status says why */ });
+        (s as NodeJS.WritableStream & { on(e: 'error', f: () => void): void }).on('error', () => {
+          /* the child closed it early: its status says why */
+        });
         if (b) s.end(b);
         else s.end();
       };
@@ -194,7 +202,9 @@ export async function withSecretFifos<T>(secrets: readonly Buffer[], fn: (paths:
         }
         try {
           fs.writeSync(fd, secrets[i]!);
-        } catch { /* the reader went away: its status says why */ }
+        } catch {
+          /* the reader went away: its status says why */
+        }
         fs.closeSync(fd);
         return;
       }

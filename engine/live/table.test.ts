@@ -26,7 +26,10 @@ for (const release of RELEASES) {
     }
     const t = (name: string) => parseIntegrityTable(lineOf(c, 'table-showkeys', name));
     const bb = t('bb');
-    assert.deepEqual([bb.mode, bb.options.sectors_per_bit, bb.options.bitmap_flush_interval, bb.options.internal_hash], ['B', 8192, 5000, { name: 'crc32c', keyed: false }]);
+    assert.deepEqual(
+      [bb.mode, bb.options.sectors_per_bit, bb.options.bitmap_flush_interval, bb.options.internal_hash],
+      ['B', 8192, 5000, { name: 'crc32c', keyed: false }],
+    );
     const hm = t('hm');
     assert.deepEqual([hm.mode, hm.tag_size, hm.options.allow_discards, hm.options.fix_hmac], ['J', 32, true, true]);
     assert.deepEqual(hm.options.internal_hash, { name: 'hmac(sha256)', keyed: true, keyBytes: 32 });
@@ -48,9 +51,13 @@ for (const release of RELEASES) {
     const dif = t('lk_dif');
     assert.deepEqual([dif.offset, dif.tag_size, dif.options.internal_hash, dif.options.fix_hmac], [32768, 32, undefined, false]);
     const ja = t('ja');
-    assert.deepEqual([ja.start, ja.length, ja.device, ja.options.journal_watermark, ja.options.commit_time, ja.options.buffer_sectors], [0, 64664, '254:0', 50, 10000, 128]);
+    assert.deepEqual(
+      [ja.start, ja.length, ja.device, ja.options.journal_watermark, ja.options.commit_time, ja.options.buffer_sectors],
+      [0, 64664, '254:0', 50, 10000, 128],
+    );
     // 7.2 prints journal_sectors after interleave/buffer sectors and not at all in bitmap, direct and recovery mode
-    if (release === 'sid') assert.deepEqual([bb.options.journal_sectors, dd.options.journal_sectors, rr(c).options.journal_sectors], [undefined, undefined, undefined]);
+    if (release === 'sid')
+      assert.deepEqual([bb.options.journal_sectors, dd.options.journal_sectors, rr(c).options.journal_sectors], [undefined, undefined, undefined]);
     else assert.equal(bb.options.journal_sectors, 352);
   });
 

@@ -9,7 +9,16 @@ import type { IntegrityMode, IntegrityTable, IntegrityTableOptions, TableAlgorit
 const MODES: ReadonlySet<string> = new Set(['J', 'B', 'D', 'R', 'I']);
 const ALG_OPTIONS = ['internal_hash', 'journal_crypt', 'journal_mac'] as const;
 const FLAG_OPTIONS = ['recalculate', 'reset_recalculate', 'allow_discards', 'fix_padding', 'fix_hmac', 'legacy_recalculate'] as const;
-const NUMBER_OPTIONS = ['block_size', 'journal_sectors', 'interleave_sectors', 'buffer_sectors', 'journal_watermark', 'commit_time', 'sectors_per_bit', 'bitmap_flush_interval'] as const;
+const NUMBER_OPTIONS = [
+  'block_size',
+  'journal_sectors',
+  'interleave_sectors',
+  'buffer_sectors',
+  'journal_watermark',
+  'commit_time',
+  'sectors_per_bit',
+  'bitmap_flush_interval',
+] as const;
 export const KEY_PLACEHOLDER = '<key>';
 
 export type FlagOption = (typeof FLAG_OPTIONS)[number];
@@ -37,7 +46,8 @@ function safeUnknown(token: string): string {
 }
 
 function int(s: string | undefined, what: string): number {
-  if (s === undefined || !/^\d+$/.test(s)) throw new IntegrityStudioError(`dm table: ${what} is not a number (${s === undefined ? 'missing' : JSON.stringify(s.slice(0, 40))})`, 'EDMTABLE');
+  if (s === undefined || !/^\d+$/.test(s))
+    throw new IntegrityStudioError(`dm table: ${what} is not a number (${s === undefined ? 'missing' : JSON.stringify(s.slice(0, 40))})`, 'EDMTABLE');
   const n = Number(s);
   if (!Number.isSafeInteger(n)) throw new IntegrityStudioError(`dm table: ${what} is too large`, 'EDMTABLE');
   return n;
@@ -54,7 +64,12 @@ export function parseIntegrityTable(input: string): IntegrityTable {
   const args = t.slice(8);
   if (args.length !== argc) throw new IntegrityStudioError(`dm table: ${argc} arguments announced, ${args.length} present`, 'EDMTABLE');
   const options: IntegrityTableOptions = {
-    recalculate: false, reset_recalculate: false, allow_discards: false, fix_padding: false, fix_hmac: false, legacy_recalculate: false,
+    recalculate: false,
+    reset_recalculate: false,
+    allow_discards: false,
+    fix_padding: false,
+    fix_hmac: false,
+    legacy_recalculate: false,
   };
   const unknown: string[] = [];
   const shown: string[] = [];

@@ -57,7 +57,12 @@ export interface IntegrityMessage {
 export type LiveUncheckedReason = 'recalculating' | 'dirty-bitmap' | 'recovery-mode' | 'not-verified';
 
 /** the kernel's counter over a live scrub run: increases seen, across table loads */
-export interface LiveKernelMismatches { at_start: number | null; now: number | null; increase: number; table_loads_seen: number }
+export interface LiveKernelMismatches {
+  at_start: number | null;
+  now: number | null;
+  increase: number;
+  table_loads_seen: number;
+}
 
 export interface LiveScrubProgress {
   job: 'live-scrub';

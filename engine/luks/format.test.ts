@@ -22,12 +22,36 @@ function image(size = 20 << 20): { dir: string; img: string; pw: string } {
 }
 
 const cases = [
-  { name: 'hmac-sha256 + aes-xts-random, pbkdf2', o: { integrity: 'hmac-sha256', pbkdf: 'pbkdf2' as const, pbkdfIterations: 1000 }, dump: ['cipher: aes-xts-random', 'integrity: hmac(sha256)', 'Key:        768 bits', 'PBKDF:      pbkdf2'] },
-  { name: 'hmac-sha256 + aes-xts-plain64 (a computed IV), pbkdf2', o: { integrity: 'hmac-sha256', cipher: 'aes-xts-plain64', pbkdf: 'pbkdf2' as const, pbkdfIterations: 1000 }, dump: ['cipher: aes-xts-plain64', 'integrity: hmac(sha256)', 'Key:        768 bits'] },
-  { name: 'aead + aes-gcm-random, 4096-byte sectors, argon2id', o: { integrity: 'aead', cipher: 'aes-gcm-random', sectorSize: 4096, pbkdf: 'argon2id' as const, pbkdfIterations: 4, pbkdfMemory: 16384, pbkdfParallel: 2 }, dump: ['cipher: aes-gcm-random', 'integrity: aead', 'sector: 4096 [bytes]', 'PBKDF:      argon2id', 'Memory:     16384', 'Threads:    2'] },
-  { name: 'poly1305 + chacha20-random, argon2i', o: { integrity: 'poly1305', cipher: 'chacha20-random', pbkdf: 'argon2i' as const, pbkdfIterations: 4, pbkdfMemory: 8192, pbkdfParallel: 1 }, dump: ['cipher: chacha20-random', 'integrity: poly1305', 'PBKDF:      argon2i'] },
-  { name: 'aegis128-random aead, 128-bit key, label', o: { integrity: 'aead', cipher: 'aegis128-random', keySize: 128, pbkdf: 'pbkdf2' as const, pbkdfIterations: 1000, label: 'our-label' }, dump: ['cipher: aegis128-random', 'Key:        128 bits', 'Label:         \tour-label'] },
-  { name: 'plain aes-xts-plain64 (no integrity)', o: { pbkdf: 'pbkdf2' as const, pbkdfIterations: 1000 }, dump: ['cipher: aes-xts-plain64', 'Key:        512 bits'] },
+  {
+    name: 'hmac-sha256 + aes-xts-random, pbkdf2',
+    o: { integrity: 'hmac-sha256', pbkdf: 'pbkdf2' as const, pbkdfIterations: 1000 },
+    dump: ['cipher: aes-xts-random', 'integrity: hmac(sha256)', 'Key:        768 bits', 'PBKDF:      pbkdf2'],
+  },
+  {
+    name: 'hmac-sha256 + aes-xts-plain64 (a computed IV), pbkdf2',
+    o: { integrity: 'hmac-sha256', cipher: 'aes-xts-plain64', pbkdf: 'pbkdf2' as const, pbkdfIterations: 1000 },
+    dump: ['cipher: aes-xts-plain64', 'integrity: hmac(sha256)', 'Key:        768 bits'],
+  },
+  {
+    name: 'aead + aes-gcm-random, 4096-byte sectors, argon2id',
+    o: { integrity: 'aead', cipher: 'aes-gcm-random', sectorSize: 4096, pbkdf: 'argon2id' as const, pbkdfIterations: 4, pbkdfMemory: 16384, pbkdfParallel: 2 },
+    dump: ['cipher: aes-gcm-random', 'integrity: aead', 'sector: 4096 [bytes]', 'PBKDF:      argon2id', 'Memory:     16384', 'Threads:    2'],
+  },
+  {
+    name: 'poly1305 + chacha20-random, argon2i',
+    o: { integrity: 'poly1305', cipher: 'chacha20-random', pbkdf: 'argon2i' as const, pbkdfIterations: 4, pbkdfMemory: 8192, pbkdfParallel: 1 },
+    dump: ['cipher: chacha20-random', 'integrity: poly1305', 'PBKDF:      argon2i'],
+  },
+  {
+    name: 'aegis128-random aead, 128-bit key, label',
+    o: { integrity: 'aead', cipher: 'aegis128-random', keySize: 128, pbkdf: 'pbkdf2' as const, pbkdfIterations: 1000, label: 'our-label' },
+    dump: ['cipher: aegis128-random', 'Key:        128 bits', 'Label:         \tour-label'],
+  },
+  {
+    name: 'plain aes-xts-plain64 (no integrity)',
+    o: { pbkdf: 'pbkdf2' as const, pbkdfIterations: 1000 },
+    dump: ['cipher: aes-xts-plain64', 'Key:        512 bits'],
+  },
 ];
 
 for (const c of cases) {
@@ -55,13 +79,19 @@ for (const c of cases) {
 test('formatLuks2Header refuses before writing: too small, bad integrity, weak pbkdf2', async () => {
   const small = image(16 << 20);
   await assert.rejects(formatLuks2Header(small.img, { secret: { keyFile: small.pw }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 }), /too small/);
-  assert.ok(fs.readFileSync(small.img).every((b) => b === 0), 'nothing written');
+  assert.ok(
+    fs.readFileSync(small.img).every((b) => b === 0),
+    'nothing written',
+  );
   const { img, pw } = image();
   await assert.rejects(formatLuks2Header(img, { secret: { keyFile: pw }, integrity: 'crc32c' }), /not one LUKS2 supports/);
   await assert.rejects(formatLuks2Header(img, { secret: { keyFile: pw }, pbkdf: 'pbkdf2', pbkdfIterations: 10 }), /too low/);
   const head = Buffer.alloc(1 << 20);
   fs.readSync(fs.openSync(img, 'r'), head, 0, head.length, 0);
-  assert.ok(head.every((b) => b === 0), 'nothing written');
+  assert.ok(
+    head.every((b) => b === 0),
+    'nothing written',
+  );
   assert.throws(() => readLuks2Header(img), /not a valid LUKS device/);
 });
 
@@ -71,7 +101,8 @@ test('our JSON has the shape cryptsetup 2.6.1 wrote for luksFormat --integrity h
     const b = fs.readFileSync(p).subarray(4096, 16384);
     return JSON.parse(b.subarray(0, b.indexOf(0)).toString());
   };
-  const shape = (v: unknown): unknown => (v && typeof v === 'object' ? (Array.isArray(v) ? v.map(shape) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]))) : typeof v);
+  const shape = (v: unknown): unknown =>
+    v && typeof v === 'object' ? (Array.isArray(v) ? v.map(shape) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]))) : typeof v;
   const theirs = jsonOf(unpackLuksFixture('a'));
   delete theirs.keyslots['1'];
   theirs.digests['0'].keyslots = ['0'];

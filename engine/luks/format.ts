@@ -7,7 +7,17 @@ import os from 'node:os';
 import { IntegrityStudioError } from '../errors.js';
 import { FileDevice, type BlockDevice } from '../io/device.js';
 import { afSectors, afSplit } from './af.js';
-import { CHECKSUM_L, LUKS2_HDR_BIN_LEN, LUKS2_MAGIC_1ST, LUKS2_MAGIC_2ND, OFF, headerChecksum, integrityKeySize, nodeHash, readLuks2HeaderFrom } from './header.js';
+import {
+  CHECKSUM_L,
+  LUKS2_HDR_BIN_LEN,
+  LUKS2_MAGIC_1ST,
+  LUKS2_MAGIC_2ND,
+  OFF,
+  headerChecksum,
+  integrityKeySize,
+  nodeHash,
+  readLuks2HeaderFrom,
+} from './header.js';
 import { cryptArea, secretBytes, type Luks2Secret } from './keyslot.js';
 import { deriveKey, estimateKdfMs, type KdfProgress } from './kdf.js';
 import type { Luks2Info, Luks2Kdf } from './types.js';
@@ -135,7 +145,8 @@ export async function formatLuks2Header(target: string | BlockDevice, o: Luks2Fo
   const cipher = o.cipher ?? (o.integrity && /^hmac-|^hmac\(/.test(o.integrity) ? 'aes-xts-random' : 'aes-xts-plain64');
   if (!/^[a-z0-9]+(-[a-z0-9:]+)*$/.test(cipher)) throw new IntegrityStudioError(`cipher "${cipher}" is not a cryptsetup cipher specification`);
   const integ = o.integrity ? integrityJsonName(o.integrity) : undefined;
-  if (integ && !/^(hmac\((sha1|sha256|sha512)\)|aead|poly1305|cmac\(aes\))$/.test(integ)) throw new IntegrityStudioError(`integrity "${o.integrity}" is not one LUKS2 supports here (hmac-sha256, hmac-sha512, aead, poly1305)`);
+  if (integ && !/^(hmac\((sha1|sha256|sha512)\)|aead|poly1305|cmac\(aes\))$/.test(integ))
+    throw new IntegrityStudioError(`integrity "${o.integrity}" is not one LUKS2 supports here (hmac-sha256, hmac-sha512, aead, poly1305)`);
   const keyBits = o.keySize ?? defaultKeyBits(cipher);
   if (keyBits % 8 || keyBits <= 0 || keyBits > 4096) throw new IntegrityStudioError(`key size ${keyBits} is not a positive multiple of 8 bits`);
   const vkLen = keyBits / 8 + (integ ? integrityKeySize(integ) : 0);
@@ -145,7 +156,8 @@ export async function formatLuks2Header(target: string | BlockDevice, o: Luks2Fo
   if (!nodeHash(hash)) throw new IntegrityStudioError(`hash "${hash}" is not supported`);
   const slot = o.keyslot ?? 0;
   if (!Number.isInteger(slot) || slot < 0 || slot > 31) throw new IntegrityStudioError(`keyslot ${slot} is out of range (0..31)`);
-  if (o.volumeKey && o.volumeKey.length !== vkLen) throw new IntegrityStudioError(`the volume key is ${o.volumeKey.length} bytes; this cipher and integrity need ${vkLen}`);
+  if (o.volumeKey && o.volumeKey.length !== vkLen)
+    throw new IntegrityStudioError(`the volume key is ${o.volumeKey.length} bytes; this cipher and integrity need ${vkLen}`);
   const label = o.label ?? '';
   const subsystem = o.subsystem ?? '';
   if (Buffer.byteLength(label) > 47 || Buffer.byteLength(subsystem) > 47) throw new IntegrityStudioError('label and subsystem are at most 47 bytes');
@@ -159,7 +171,9 @@ export async function formatLuks2Header(target: string | BlockDevice, o: Luks2Fo
   let split: Buffer | null = null;
   try {
     if (dev.size <= LUKS2_DEFAULT_DATA_OFFSET) {
-      throw new IntegrityStudioError(`${dev.name} is too small: a LUKS2 device needs more than ${LUKS2_DEFAULT_DATA_OFFSET} bytes (16 MiB of metadata and keyslots)`);
+      throw new IntegrityStudioError(
+        `${dev.name} is too small: a LUKS2 device needs more than ${LUKS2_DEFAULT_DATA_OFFSET} bytes (16 MiB of metadata and keyslots)`,
+      );
     }
     const areaKeySize = 64; // aes-xts-plain64, 512-bit: cryptsetup's keyslot cipher
     const kdfSalt = crypto.randomBytes(32).toString('base64');
@@ -167,7 +181,8 @@ export async function formatLuks2Header(target: string | BlockDevice, o: Luks2Fo
     const areaLen = afSectors(vkLen, LUKS_STRIPES) * 512;
     const areaOffset = 2 * LUKS2_HDR_SIZE + slot * ceil4k(areaLen);
     const areaSize = ceil4k(areaLen);
-    if (areaOffset + areaSize > 2 * LUKS2_HDR_SIZE + LUKS2_DEFAULT_KEYSLOTS_SIZE) throw new IntegrityStudioError(`keyslot ${slot} does not fit the keyslots area`);
+    if (areaOffset + areaSize > 2 * LUKS2_HDR_SIZE + LUKS2_DEFAULT_KEYSLOTS_SIZE)
+      throw new IntegrityStudioError(`keyslot ${slot} does not fit the keyslots area`);
 
     areaKey = await deriveKey(pass, kdf, areaKeySize, o.onProgress, slot);
     split = Buffer.alloc(areaSize);
@@ -203,7 +218,17 @@ export async function formatLuks2Header(target: string | BlockDevice, o: Luks2Fo
       },
       tokens: {},
       segments: { '0': segment },
-      digests: { '0': { type: 'pbkdf2', keyslots: [String(slot)], segments: ['0'], hash, iterations: dIter, salt: digestSalt.toString('base64'), digest: digest.toString('base64') } },
+      digests: {
+        '0': {
+          type: 'pbkdf2',
+          keyslots: [String(slot)],
+          segments: ['0'],
+          hash,
+          iterations: dIter,
+          salt: digestSalt.toString('base64'),
+          digest: digest.toString('base64'),
+        },
+      },
       config: { json_size: u64s(LUKS2_HDR_SIZE - LUKS2_HDR_BIN_LEN), keyslots_size: u64s(LUKS2_DEFAULT_KEYSLOTS_SIZE) },
     };
     const text = Buffer.from(JSON.stringify(json), 'utf8');
@@ -213,7 +238,8 @@ export async function formatLuks2Header(target: string | BlockDevice, o: Luks2Fo
 
     // keyslots area first (zeroed, then our slot), then the secondary and primary headers
     const zero = Buffer.alloc(1 << 20);
-    for (let pos = 2 * LUKS2_HDR_SIZE; pos < LUKS2_DEFAULT_DATA_OFFSET; pos += zero.length) dev.write(zero.subarray(0, Math.min(zero.length, LUKS2_DEFAULT_DATA_OFFSET - pos)), pos);
+    for (let pos = 2 * LUKS2_HDR_SIZE; pos < LUKS2_DEFAULT_DATA_OFFSET; pos += zero.length)
+      dev.write(zero.subarray(0, Math.min(zero.length, LUKS2_DEFAULT_DATA_OFFSET - pos)), pos);
     dev.write(split, areaOffset);
     const seqid = 1;
     const h2 = binaryHeader(true, seqid, label, subsystem, uuid, jsonArea);

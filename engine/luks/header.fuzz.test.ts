@@ -88,7 +88,14 @@ test('fuzz: unlock on JSON-mutated headers fails with a typed error, never a cra
     const area = img.subarray(LUKS2_HDR_BIN_LEN, HS);
     const json = JSON.parse(area.subarray(0, area.indexOf(0)).toString());
     const ks = json.keyslots['0'];
-    const field = [() => (ks.key_size = Math.floor(rand() * 200)), () => (ks.area.key_size = Math.floor(rand() * 128)), () => (ks.kdf.iterations = 1 + Math.floor(rand() * 3)), () => (ks.af.hash = 'md4x'), () => (ks.area.encryption = 'serpent-xts-plain64'), () => (ks.area.offset = String(32768 + 4096 * Math.floor(rand() * 8)))];
+    const field = [
+      () => (ks.key_size = Math.floor(rand() * 200)),
+      () => (ks.area.key_size = Math.floor(rand() * 128)),
+      () => (ks.kdf.iterations = 1 + Math.floor(rand() * 3)),
+      () => (ks.af.hash = 'md4x'),
+      () => (ks.area.encryption = 'serpent-xts-plain64'),
+      () => (ks.area.offset = String(32768 + 4096 * Math.floor(rand() * 8))),
+    ];
     nth(field, Math.floor(rand() * field.length), 'mutation')();
     setJson(img, 0, JSON.stringify(json));
     setJson(img, HS, JSON.stringify(json));

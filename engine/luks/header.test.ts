@@ -39,7 +39,10 @@ test('cryptsetup-made headers parse: segment, integrity, keyslots, digests, toke
   }
   const a = readLuks2Header(unpackLuksFixture('a'));
   assert.equal(a.label, 'fx-a');
-  assert.deepEqual(a.keyslots.map((k) => k.id), [0, 1]);
+  assert.deepEqual(
+    a.keyslots.map((k) => k.id),
+    [0, 1],
+  );
   assert.deepEqual(nth(a.digests, 0, 'digest').keyslots, [0, 1]);
   const b = readLuks2Header(unpackLuksFixture('b'));
   const token = nth(b.tokens, 0, 'token');
@@ -79,11 +82,14 @@ test('both copies corrupt: one error naming both; a corrupt secondary alone stil
   const p = unpackLuksFixture('a');
   corrupt(p, 4096 + 10);
   corrupt(p, 16384 + 4096 + 10);
-  assert.throws(() => readLuks2Header(p), (e: unknown) => {
-    assert.ok(e instanceof LuksHeaderError);
-    assert.match((e as Error).message, /primary header \(offset 0\): checksum mismatch.*secondary header \(offset 16384\): checksum mismatch/);
-    return true;
-  });
+  assert.throws(
+    () => readLuks2Header(p),
+    (e: unknown) => {
+      assert.ok(e instanceof LuksHeaderError);
+      assert.match((e as Error).message, /primary header \(offset 0\): checksum mismatch.*secondary header \(offset 16384\): checksum mismatch/);
+      return true;
+    },
+  );
   const q = unpackLuksFixture('a');
   corrupt(q, 16384 + 300);
   const i = readLuks2Header(q);
@@ -94,14 +100,22 @@ test('both copies corrupt: one error naming both; a corrupt secondary alone stil
 test('truncated file and a file with no LUKS header get clear errors', () => {
   const p = unpackLuksFixture('a');
   fs.truncateSync(p, 10000);
-  assert.throws(() => readLuks2Header(p), (e: Error) => e.message.startsWith(`${p} is not a valid LUKS2 device: primary header (offset 0): truncated: the device ends at 10000 bytes, inside the JSON area (4096..16384); `));
+  assert.throws(
+    () => readLuks2Header(p),
+    (e: Error) =>
+      e.message.startsWith(
+        `${p} is not a valid LUKS2 device: primary header (offset 0): truncated: the device ends at 10000 bytes, inside the JSON area (4096..16384); `,
+      ),
+  );
   const q = unpackLuksFixture('a');
   fs.truncateSync(q, 1 << 20);
   // what the header needs: both metadata copies and the keyslots area, as cryptsetup's luksDump of it gives them
   const dump = fs.readFileSync(path.join(LUKS_FIXTURES, luksFixtures().a!.luksDump), 'utf8');
   const area = (name: string) => Number(new RegExp(`^${name} area: \\t(\\d+) \\[bytes\\]$`, 'm').exec(dump)![1]!);
   const need = 2 * area('Metadata') + area('Keyslots');
-  assert.throws(() => readLuks2Header(q), { message: `${q} is too small for its LUKS2 header: ${1 << 20} bytes, the metadata and keyslots areas need ${need} (truncated?)` });
+  assert.throws(() => readLuks2Header(q), {
+    message: `${q} is too small for its LUKS2 header: ${1 << 20} bytes, the metadata and keyslots areas need ${need} (truncated?)`,
+  });
   const z = q + '.zero';
   fs.writeFileSync(z, Buffer.alloc(1 << 20));
   assert.throws(() => readLuks2Header(z), /is not a valid LUKS device/);
@@ -133,7 +147,16 @@ test('header JSON: overlapping keyslot areas, overlapping segments, bytes after 
   };
   const read = (img: Buffer) => () => readLuks2HeaderFrom(new MemoryDevice(img, true, 'fx-a'));
   // the untouched copy reads
-  assert.equal(readLuks2HeaderFrom(new MemoryDevice(withJson(() => {}), true, 'fx-a')).keyslots.length, 2);
+  assert.equal(
+    readLuks2HeaderFrom(
+      new MemoryDevice(
+        withJson(() => {}),
+        true,
+        'fx-a',
+      ),
+    ).keyslots.length,
+    2,
+  );
   const overlapSlots = withJson((j) => {
     must(j.keyslots['1'], 'keyslot 1').area.offset = '49152';
   });

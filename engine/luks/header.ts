@@ -167,7 +167,14 @@ function readAt(dev: BlockDevice, pos: number, len: number): Buffer | null {
 function readCopy(dev: BlockDevice, copy: HeaderCopyName, offset: number): RawCopy {
   const bin = readAt(dev, offset, LUKS2_HDR_BIN_LEN);
   if (!bin) {
-    return { hdr: { copy, offset, valid: false, problem: `truncated: the device ends at ${dev.size} bytes, before the ${LUKS2_HDR_BIN_LEN}-byte binary header at ${offset}` } };
+    return {
+      hdr: {
+        copy,
+        offset,
+        valid: false,
+        problem: `truncated: the device ends at ${dev.size} bytes, before the ${LUKS2_HDR_BIN_LEN}-byte binary header at ${offset}`,
+      },
+    };
   }
   const desc = describeBinary(copy, offset, bin);
   const bad = (problem: string): RawCopy => ({ hdr: { ...desc, valid: false, problem } });
@@ -286,7 +293,11 @@ function parseKeyslot(id: number, k: Obj): Luks2Keyslot {
   const afO = obj(k, 'af', w);
   const areaO = obj(k, 'area', w);
   const kdf = type === 'luks2' ? parseKdf(kdfO, `${w} kdf`) : ({ type: 'pbkdf2', hash: '', iterations: 0, salt: '' } as Luks2Kdf);
-  const af = { type: str(afO, 'type', `${w} af`), stripes: type === 'luks2' ? int(afO, 'stripes', `${w} af`, 1) : 0, hash: optStr(afO, 'hash', `${w} af`) ?? '' };
+  const af = {
+    type: str(afO, 'type', `${w} af`),
+    stripes: type === 'luks2' ? int(afO, 'stripes', `${w} af`, 1) : 0,
+    hash: optStr(afO, 'hash', `${w} af`) ?? '',
+  };
   if (type === 'luks2' && af.type !== 'luks1') fail(`${w}: unknown af type "${af.type}"`);
   if (type === 'luks2' && af.stripes !== 4000) fail(`${w}: af stripes ${af.stripes} (LUKS2 uses 4000)`);
   const area = {
@@ -379,7 +390,8 @@ export function validateJson(json: unknown, hdrSize: number): ParsedJson {
   let requirements: string[] = [];
   if (cf.requirements !== undefined) {
     const r = obj(cf, 'requirements', 'config');
-    requirements = r.mandatory === undefined ? [] : Array.isArray(r.mandatory) ? r.mandatory.map(String) : fail('config requirements: "mandatory" is not an array');
+    requirements =
+      r.mandatory === undefined ? [] : Array.isArray(r.mandatory) ? r.mandatory.map(String) : fail('config requirements: "mandatory" is not an array');
   }
   const config: Luks2Config = {
     jsonSize: u64(cf, 'json_size', 'config'),
@@ -388,7 +400,8 @@ export function validateJson(json: unknown, hdrSize: number): ParsedJson {
     requirements,
   };
   // hdr_validate_json_size
-  if (config.jsonSize !== hdrSize - LUKS2_HDR_BIN_LEN) fail(`config: json_size ${config.jsonSize} does not match the header size ${hdrSize} (want ${hdrSize - LUKS2_HDR_BIN_LEN})`);
+  if (config.jsonSize !== hdrSize - LUKS2_HDR_BIN_LEN)
+    fail(`config: json_size ${config.jsonSize} does not match the header size ${hdrSize} (want ${hdrSize - LUKS2_HDR_BIN_LEN})`);
   if (config.keyslotsSize % 4096) fail(`config: keyslots_size ${config.keyslotsSize} is not a multiple of 4096`);
 
   const keyslots = entries(ks, 'keyslots', LUKS2_KEYSLOTS_MAX).map(([id, k]) => parseKeyslot(id, k));
@@ -491,7 +504,14 @@ export function readLuks2HeaderFrom(dev: BlockDevice, path = dev.name): Luks2Inf
       if (!first && c.hdr.magic === LUKS2_MAGIC_2ND.toString('hex')) first = c;
     }
     if (!c2.hdr.valid) {
-      c2 = first ?? { hdr: { copy: 'secondary', offset: c1.hdr.hdrSize && LUKS2_HDR_SIZES.includes(c1.hdr.hdrSize) ? c1.hdr.hdrSize : LUKS2_HDR2_OFFSETS[0], valid: false, problem: `no secondary header at any of the offsets cryptsetup searches (${LUKS2_HDR2_OFFSETS.map((o) => o / 1024 + ' KiB').join(', ')})` } };
+      c2 = first ?? {
+        hdr: {
+          copy: 'secondary',
+          offset: c1.hdr.hdrSize && LUKS2_HDR_SIZES.includes(c1.hdr.hdrSize) ? c1.hdr.hdrSize : LUKS2_HDR2_OFFSETS[0],
+          valid: false,
+          problem: `no secondary header at any of the offsets cryptsetup searches (${LUKS2_HDR2_OFFSETS.map((o) => o / 1024 + ' KiB').join(', ')})`,
+        },
+      };
     }
   }
   let used: RawCopy | null = null;

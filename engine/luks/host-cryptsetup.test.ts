@@ -31,11 +31,58 @@ test('host cryptsetup headers with other layouts: parsed, dumped as luksDump, un
   fs.writeFileSync(p1, 'first passphrase');
   fs.writeFileSync(p2, 'second passphrase');
   fs.writeFileSync(p3, 'third passphrase');
-  run(['luksFormat', '--type', 'luks2', '--batch-mode', '--key-file', p1, '--luks2-metadata-size', '64k', '--luks2-keyslots-size', '2m', '--offset', '8192',
-    '--cipher', 'aes-xts-plain64', '--key-size', '256', '--sector-size', '4096', '--pbkdf', 'argon2id', '--pbkdf-memory', '8192', '--pbkdf-force-iterations', '4', '--pbkdf-parallel', '1',
-    '--label', 'host-made', '--subsystem', 'studio', '--hash', 'sha512', img]);
+  run([
+    'luksFormat',
+    '--type',
+    'luks2',
+    '--batch-mode',
+    '--key-file',
+    p1,
+    '--luks2-metadata-size',
+    '64k',
+    '--luks2-keyslots-size',
+    '2m',
+    '--offset',
+    '8192',
+    '--cipher',
+    'aes-xts-plain64',
+    '--key-size',
+    '256',
+    '--sector-size',
+    '4096',
+    '--pbkdf',
+    'argon2id',
+    '--pbkdf-memory',
+    '8192',
+    '--pbkdf-force-iterations',
+    '4',
+    '--pbkdf-parallel',
+    '1',
+    '--label',
+    'host-made',
+    '--subsystem',
+    'studio',
+    '--hash',
+    'sha512',
+    img,
+  ]);
   run(['luksAddKey', '--batch-mode', '--key-file', p1, '--key-slot', '5', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', img, p2]);
-  run(['luksAddKey', '--batch-mode', '--key-file', p1, '--key-slot', '7', '--pbkdf', 'argon2i', '--pbkdf-memory', '8192', '--pbkdf-force-iterations', '4', img, p3]);
+  run([
+    'luksAddKey',
+    '--batch-mode',
+    '--key-file',
+    p1,
+    '--key-slot',
+    '7',
+    '--pbkdf',
+    'argon2i',
+    '--pbkdf-memory',
+    '8192',
+    '--pbkdf-force-iterations',
+    '4',
+    img,
+    p3,
+  ]);
   run(['config', '--priority', 'prefer', '--key-slot', '5', img]);
   run(['config', '--priority', 'ignore', '--key-slot', '7', img]);
   const info = readLuks2Header(img);
@@ -44,9 +91,19 @@ test('host cryptsetup headers with other layouts: parsed, dumped as luksDump, un
   assert.equal(info.dataSegment.offset, 8192 * 512);
   assert.equal(info.dataSegment.sectorSize, 4096);
   assert.equal(info.subsystem, 'studio');
-  assert.deepEqual(info.keyslots.map((k) => [k.id, k.priority ?? 1]), [[0, 1], [5, 2], [7, 0]]);
+  assert.deepEqual(
+    info.keyslots.map((k) => [k.id, k.priority ?? 1]),
+    [
+      [0, 1],
+      [5, 2],
+      [7, 0],
+    ],
+  );
   assert.equal(luksDumpText(info), run(['luksDump', img]));
-  const vk = must(run(['luksDump', '--dump-volume-key', '--batch-mode', '--key-file', p1, img]).split('MK dump:')[1], 'MK dump in luksDump --dump-volume-key').replace(/[^0-9a-f]/g, '');
+  const vk = must(
+    run(['luksDump', '--dump-volume-key', '--batch-mode', '--key-file', p1, img]).split('MK dump:')[1],
+    'MK dump in luksDump --dump-volume-key',
+  ).replace(/[^0-9a-f]/g, '');
   const r1 = await unlockLuks2(img, { keyFile: p1 });
   assert.equal(r1.keyslot, 0);
   assert.equal(r1.volumeKey.toString('hex'), vk);

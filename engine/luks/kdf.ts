@@ -10,7 +10,10 @@ import { nodeHash } from './header.js';
 import type { Luks2Kdf } from './types.js';
 
 interface NativeArgon2 {
-  hashRaw(password: Uint8Array, o: { salt: Uint8Array; algorithm: number; version: number; memoryCost: number; timeCost: number; parallelism: number; outputLen: number }): Promise<Buffer>;
+  hashRaw(
+    password: Uint8Array,
+    o: { salt: Uint8Array; algorithm: number; version: number; memoryCost: number; timeCost: number; parallelism: number; outputLen: number },
+  ): Promise<Buffer>;
 }
 
 let native: NativeArgon2 | null | undefined;
@@ -86,13 +89,26 @@ async function argon2Raw(pw: Uint8Array, salt: Uint8Array, type: 'argon2i' | 'ar
 }
 
 /** Derives `keyLen` bytes from `passphrase` with a keyslot's KDF. */
-export async function deriveKey(passphrase: Uint8Array, kdf: Luks2Kdf, keyLen: number, onProgress?: (p: KdfProgress) => void, keyslot?: number): Promise<Buffer> {
+export async function deriveKey(
+  passphrase: Uint8Array,
+  kdf: Luks2Kdf,
+  keyLen: number,
+  onProgress?: (p: KdfProgress) => void,
+  keyslot?: number,
+): Promise<Buffer> {
   const salt = Buffer.from(kdf.salt, 'base64');
   const estimateMs = onProgress ? await estimateKdfMs(kdf, keyLen) : 0;
   const t0 = performance.now();
   const report = (phase: KdfProgress['phase']) => {
     const elapsedMs = performance.now() - t0;
-    onProgress?.({ phase, keyslot, kdf: kdf.type, estimateMs, elapsedMs, fraction: phase === 'kdf-end' ? 1 : Math.min(0.99, estimateMs ? elapsedMs / estimateMs : 0) });
+    onProgress?.({
+      phase,
+      keyslot,
+      kdf: kdf.type,
+      estimateMs,
+      elapsedMs,
+      fraction: phase === 'kdf-end' ? 1 : Math.min(0.99, estimateMs ? elapsedMs / estimateMs : 0),
+    });
   };
   report('kdf-start');
   const timer = onProgress ? setInterval(() => report('kdf'), 250) : undefined;

@@ -29,7 +29,7 @@ test('key files: whole file (fixture a, keyslot 1) and offset+size (fixture c, k
   await assert.rejects(unlockLuks2(unpackLuksFixture('c'), { keyFile: key }), (e: unknown) => e instanceof NoKeyError);
 });
 
-test('a wrong passphrase gets exactly cryptsetup\'s words', async () => {
+test("a wrong passphrase gets exactly cryptsetup's words", async () => {
   for (const name of ['a', 'f', 'g']) {
     await assert.rejects(unlockLuks2(unpackLuksFixture(name), { passphrase: pw('wrong') }), (e: unknown) => {
       assert.ok(e instanceof NoKeyError);
@@ -44,7 +44,16 @@ test('a wrong passphrase gets exactly cryptsetup\'s words', async () => {
 test('argon2id unlock reports progress with an estimate', async () => {
   const seen: string[] = [];
   let est = 0;
-  await unlockLuks2(unpackLuksFixture('f'), { passphrase: pw('pass-f') }, { onProgress: (p) => { seen.push(p.phase); if ('estimateMs' in p) est = p.estimateMs; } });
+  await unlockLuks2(
+    unpackLuksFixture('f'),
+    { passphrase: pw('pass-f') },
+    {
+      onProgress: (p) => {
+        seen.push(p.phase);
+        if ('estimateMs' in p) est = p.estimateMs;
+      },
+    },
+  );
   assert.equal(seen[0], 'keyslot-start');
   assert.ok(seen.includes('kdf-start') && seen.includes('kdf-end'));
   assert.ok(est > 0);
@@ -64,7 +73,10 @@ test('without the native Argon2 the pure-JS fallback gives the same volume keys,
       out.push(r.volumeKey.toString('hex') === luksFixtures()[n].volumeKey);
     }
     console.log(JSON.stringify(out));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { env: { ...process.env, INTEGRITY_STUDIO_NO_NATIVE_ARGON2: '1' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], {
+    env: { ...process.env, INTEGRITY_STUDIO_NO_NATIVE_ARGON2: '1' },
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), ['js', true, true]);
   assert.equal(r.stderr.match(/pure-JavaScript Argon2/g)?.length, 1, r.stderr);

@@ -28,7 +28,8 @@ export function cryptArea(spec: string, key: Buffer, data: Buffer, encrypt: bool
   if (!m) throw new IntegrityStudioError(`keyslot area cipher "${spec}" is not supported here (aes-xts-plain64, aes-cbc-plain64, aes-cbc-essiv:sha256)`);
   const [, mode, iv = 'plain64'] = m;
   const bits = (mode === 'xts' ? key.length / 2 : key.length) * 8;
-  if (![128, 192, 256].includes(bits) || (mode === 'xts' && bits === 192)) throw new IntegrityStudioError(`keyslot area key size ${key.length} does not fit ${spec}`);
+  if (![128, 192, 256].includes(bits) || (mode === 'xts' && bits === 192))
+    throw new IntegrityStudioError(`keyslot area key size ${key.length} does not fit ${spec}`);
   const alg = `aes-${bits}-${mode}`;
   if (data.length % SECTOR) throw new IntegrityStudioError('keyslot area length is not a multiple of 512');
   let essivKey: Buffer | null = null;
@@ -120,7 +121,13 @@ export function secretBytes(s: Luks2Secret): Buffer {
 }
 
 /** LUKS2_keyslot_open for one keyslot: the volume key, or null when the passphrase does not open it. */
-export async function openKeyslot(dev: BlockDevice, info: Luks2Info, ks: Luks2Keyslot, pass: Uint8Array, onProgress?: (p: UnlockProgress) => void): Promise<Buffer | null> {
+export async function openKeyslot(
+  dev: BlockDevice,
+  info: Luks2Info,
+  ks: Luks2Keyslot,
+  pass: Uint8Array,
+  onProgress?: (p: UnlockProgress) => void,
+): Promise<Buffer | null> {
   const digest = info.digests.find((d) => d.keyslots.includes(ks.id));
   if (!digest || ks.type !== 'luks2') return null;
   const len = afSectors(ks.keySize, ks.af.stripes) * SECTOR;
@@ -156,7 +163,9 @@ export async function unlockLuks2(
     const info = readLuks2HeaderFrom(dev, own ? src : dev.name);
     // LUKS2_config_get_requirements: cryptsetup refuses to activate with requirements it does not know
     if (info.config.requirements.length) {
-      throw new IntegrityStudioError(`${info.path}: the LUKS2 header has requirements this tool does not support (${info.config.requirements.join(', ')}; e.g. an unfinished reencryption): finish it with cryptsetup first`);
+      throw new IntegrityStudioError(
+        `${info.path}: the LUKS2 header has requirements this tool does not support (${info.config.requirements.join(', ')}; e.g. an unfinished reencryption): finish it with cryptsetup first`,
+      );
     }
     const segDigests = info.digests.filter((d) => d.segments.includes(info.dataSegment.id));
     let slots = info.keyslots.filter((k) => k.type === 'luks2' && segDigests.some((d) => d.keyslots.includes(k.id)));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { runOracle, skipWithoutOracle } from '../../testing/oracle.js';
 import { formatLuks2Header, unlockLuks2 } from './index.js';
 
-test('our LUKS2 header opens in the kernel; the kernel\'s ciphertext decrypts with our unlocked volume key', async (t) => {
+test("our LUKS2 header opens in the kernel; the kernel's ciphertext decrypts with our unlocked volume key", async (t) => {
   if (skipWithoutOracle(t)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'luks-oracle-'));
   const img = path.join(dir, 'v.img');

@@ -30,7 +30,10 @@ try {
     progress(p) {
       if (limit) {
         const now = Date.now();
-        if (lastPos < 0) { lastPos = p.start; next = now; } // the first chunk counts from the job's start
+        if (lastPos < 0) {
+          lastPos = p.start;
+          next = now;
+        } // the first chunk counts from the job's start
         if (p.position > lastPos) next = Math.max(next, now - BURST_MS) + (((p.position - lastPos) * 512) / limit) * 1000;
         lastPos = Math.max(lastPos, p.position);
       }
@@ -44,9 +47,11 @@ try {
 } catch (e) {
   const code = (e as NodeJS.ErrnoException).code;
   // an I/O error of the device or file system (EIO, ENOSPC, …) is not an internal error: say what it is
-  const msg = e instanceof IntegrityStudioError ? e.message
-    : typeof code === 'string' && /^E[A-Z]+$/.test(code)
-      ? `${spec.kind === 'recalc' ? 'recalculation' : spec.kind} of ${spec.device} stopped: ${(e as Error).message}${code === 'ENOSPC' ? ' (the file system is full)' : ''}; ${spec.kind === 'recalc' ? 'the position saved in the superblock (recalc_sector) is the last one written before the failure' : 'its last saved position is kept'}`
-      : `internal error: ${(e as Error).message}`;
+  const msg =
+    e instanceof IntegrityStudioError
+      ? e.message
+      : typeof code === 'string' && /^E[A-Z]+$/.test(code)
+        ? `${spec.kind === 'recalc' ? 'recalculation' : spec.kind} of ${spec.device} stopped: ${(e as Error).message}${code === 'ENOSPC' ? ' (the file system is full)' : ''}; ${spec.kind === 'recalc' ? 'the position saved in the superblock (recalc_sector) is the last one written before the failure' : 'its last saved position is kept'}`
+        : `internal error: ${(e as Error).message}`;
   post({ type: 'failed', error: msg });
 }

@@ -8,7 +8,4 @@ export interface JobWorkerData {
   control: SharedArrayBuffer;
 }
 
-export type JobWorkerMessage =
-  | { type: 'progress'; p: RawProgress }
-  | { type: 'final'; p: RawProgress; done: boolean }
-  | { type: 'failed'; error: string };
+export type JobWorkerMessage = { type: 'progress'; p: RawProgress } | { type: 'final'; p: RawProgress; done: boolean } | { type: 'failed'; error: string };

@@ -21,7 +21,16 @@ for (;;) {
   if (gen < 0) break;
   if (gen === seen) continue;
   seen = gen;
-  hashBlocks(hasher, data[Atomics.load(ctl, CONTROL.BUF)]!, tags, sectorBox[0]!, spb, wd.blockSize, Atomics.load(ctl, CONTROL.FROM), Atomics.load(ctl, CONTROL.TO));
+  hashBlocks(
+    hasher,
+    data[Atomics.load(ctl, CONTROL.BUF)]!,
+    tags,
+    sectorBox[0]!,
+    spb,
+    wd.blockSize,
+    Atomics.load(ctl, CONTROL.FROM),
+    Atomics.load(ctl, CONTROL.TO),
+  );
   Atomics.store(ctl, CONTROL.DONE, gen);
   Atomics.notify(ctl, CONTROL.DONE);
 }

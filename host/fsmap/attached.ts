@@ -61,7 +61,10 @@ export function kernelUse(paths: Array<string | null | undefined>): string[] {
   for (const p of paths) {
     if (!p) continue;
     const loops = loopsOf(p);
-    if (loops.length) out.push(`${p} is attached to ${loops.join(', ')}: if the kernel has the volume active and its file system mounted, blocks may have changed owner since they were read`);
+    if (loops.length)
+      out.push(
+        `${p} is attached to ${loops.join(', ')}: if the kernel has the volume active and its file system mounted, blocks may have changed owner since they were read`,
+      );
     const held = holdersOf(p);
     if (held.length) out.push(`${p} is held by ${held.join(', ')}: if its file system is mounted, blocks may have changed owner since they were read`);
   }

@@ -5,18 +5,44 @@
 import type { FsMapItem, FsMapResult } from '../../engine/api.js';
 
 export type Holds =
-  | { kind: 'file'; sectors: number; inode: number; file_type: string; paths: string[]; paths_total: number; size: number; bytes: Array<[number, number]> | null; meaning: string; uncertain?: string }
-  | { kind: 'metadata'; sectors: number; structure: string; description: string; group?: number; owner?: { inode: number; paths: string[] }; meaning: string; uncertain?: string }
+  | {
+      kind: 'file';
+      sectors: number;
+      inode: number;
+      file_type: string;
+      paths: string[];
+      paths_total: number;
+      size: number;
+      bytes: Array<[number, number]> | null;
+      meaning: string;
+      uncertain?: string;
+    }
+  | {
+      kind: 'metadata';
+      sectors: number;
+      structure: string;
+      description: string;
+      group?: number;
+      owner?: { inode: number; paths: string[] };
+      meaning: string;
+      uncertain?: string;
+    }
   | { kind: 'free'; sectors: number; meaning: string }
   | { kind: 'unmapped'; sectors: number; reason: string };
 
 /** An index of a mapping's listed ranges, queried with ascending or any ranges (binary search). */
 /** what one range holds; unlisted_sectors and capped only when some of its sectors are in no listed range */
-export interface RangeHolds { holds: Holds[]; unlisted_sectors?: number; capped?: string[] }
+export interface RangeHolds {
+  holds: Holds[];
+  unlisted_sectors?: number;
+  capped?: string[];
+}
 
 export function holdsOf(r: FsMapResult): { at(first: number, end: number): RangeHolds } {
   const idx: Array<[number, number, number]> = [];
-  r.items.forEach((it, k) => { for (const [a, b] of it.ranges) idx.push([a, b, k]); });
+  r.items.forEach((it, k) => {
+    for (const [a, b] of it.ranges) idx.push([a, b, k]);
+  });
   idx.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   // the largest end so far: a range reaching back over `first` can start well before it
   const maxEnd: number[] = [];
@@ -29,7 +55,8 @@ export function holdsOf(r: FsMapResult): { at(first: number, end: number): Range
     at(first, end) {
       if (limit && first >= limitFrom) return { holds: [holdOne(limit, end - first, first, end)] };
       // the first listed range that may end after `first`
-      let lo = 0, hi = idx.length;
+      let lo = 0,
+        hi = idx.length;
       while (lo < hi) {
         const m = (lo + hi) >> 1;
         if (maxEnd[m]! <= first) lo = m + 1;
@@ -39,7 +66,8 @@ export function holdsOf(r: FsMapResult): { at(first: number, end: number): Range
       const pieces: Array<[number, number]> = [];
       for (let i = lo; i < idx.length && idx[i]![0] < end; i++) {
         const [a, b, k] = idx[i]!;
-        const x = Math.max(a, first), y = Math.min(b, end);
+        const x = Math.max(a, first),
+          y = Math.min(b, end);
         if (y <= x) continue;
         per.set(k, (per.get(k) ?? 0) + (y - x));
         pieces.push([x, y]);
@@ -63,7 +91,8 @@ export function holdsOf(r: FsMapResult): { at(first: number, end: number): Range
 
 function covered(pieces: Array<[number, number]>): number {
   pieces.sort((x, y) => x[0] - y[0]);
-  let n = 0, at = -1;
+  let n = 0,
+    at = -1;
   for (const [a, b] of pieces) {
     const s = Math.max(a, at);
     if (b > s) n += b - s;
@@ -83,9 +112,11 @@ function bytesIn(i: Extract<FsMapItem, { kind: 'file' }>, first: number, end: nu
   if (!i.extents) return null;
   const out: Array<[number, number]> = [];
   for (const [a, b, byte] of i.extents) {
-    const x = Math.max(a, first), y = Math.min(b, end);
+    const x = Math.max(a, first),
+      y = Math.min(b, end);
     if (y <= x) continue;
-    const s = byte + (x - a) * 512, t = Math.min(byte + (y - a) * 512, i.size);
+    const s = byte + (x - a) * 512,
+      t = Math.min(byte + (y - a) * 512, i.size);
     if (t > s) out.push([s, t]);
   }
   return out.length || (i.extents_total ?? 0) <= i.extents.length ? out : null;
@@ -95,11 +126,28 @@ function holdOne(i: FsMapItem, sectors: number, first: number, end: number): Hol
   const unc = i.uncertain ? { uncertain: i.uncertain } : {};
   switch (i.kind) {
     case 'file':
-      return { kind: 'file', sectors, inode: i.inode, file_type: i.file_type, paths: i.paths, paths_total: i.paths_total, size: i.size, bytes: bytesIn(i, first, end), meaning: i.meaning, ...unc };
+      return {
+        kind: 'file',
+        sectors,
+        inode: i.inode,
+        file_type: i.file_type,
+        paths: i.paths,
+        paths_total: i.paths_total,
+        size: i.size,
+        bytes: bytesIn(i, first, end),
+        meaning: i.meaning,
+        ...unc,
+      };
     case 'metadata':
       return {
-        kind: 'metadata', sectors, structure: i.structure, description: i.description, ...(i.group !== undefined ? { group: i.group } : {}),
-        ...(i.owner ? { owner: { inode: i.owner.inode, paths: i.owner.paths } } : {}), meaning: i.meaning, ...unc,
+        kind: 'metadata',
+        sectors,
+        structure: i.structure,
+        description: i.description,
+        ...(i.group !== undefined ? { group: i.group } : {}),
+        ...(i.owner ? { owner: { inode: i.owner.inode, paths: i.owner.paths } } : {}),
+        meaning: i.meaning,
+        ...unc,
       };
     case 'free':
       return { kind: 'free', sectors, meaning: i.meaning };
@@ -114,7 +162,8 @@ export function holdsText(h: RangeHolds): string {
     switch (x.kind) {
       case 'file': {
         const name = x.paths[0] ?? `inode ${x.inode} (no path found)`;
-        const bytes = x.bytes === null ? '' : x.bytes.length ? ` bytes ${x.bytes.map(([a, b]) => `${a}-${b - 1}`).join(' ')}` : ' (no contents: unwritten or past the end)';
+        const bytes =
+          x.bytes === null ? '' : x.bytes.length ? ` bytes ${x.bytes.map(([a, b]) => `${a}-${b - 1}`).join(' ')}` : ' (no contents: unwritten or past the end)';
         return `file ${name} (inode ${x.inode}${x.paths_total > 1 ? `, ${x.paths_total} paths` : ''})${bytes}`;
       }
       case 'metadata':

@@ -14,7 +14,16 @@ import { readLuks2Header } from '../../engine/luks/index.js';
 import { segmentFromLuks } from '../../engine/crypt/volume.js';
 import { changesSince, fingerprintOf, type VolumeFingerprint } from '../../engine/jobs/fingerprint.js';
 import { lockHolder } from '../../engine/io/lock.js';
-import type { DamageMapPage, DamageMapSummary, FsMapResult, MapDamageRequest, RewriteFreeRequest, RewriteFreeResult, Verification, VolumeSnapshot } from '../../engine/api.js';
+import type {
+  DamageMapPage,
+  DamageMapSummary,
+  FsMapResult,
+  MapDamageRequest,
+  RewriteFreeRequest,
+  RewriteFreeResult,
+  Verification,
+  VolumeSnapshot,
+} from '../../engine/api.js';
 import type { HostContext } from '../context.js';
 import type { Jobs } from '../jobs.js';
 import { missingKeys, missingWords } from '../keys.js';
@@ -67,7 +76,9 @@ const hasDamage = (x: Verification) => x.bad_blocks > 0 || x.read_errors > 0;
 function fingerprintNow(e: Entry): VolumeFingerprint | null {
   let v: Volume;
   try {
-    v = e.luks ? openLuksIntegrity(e.path, segmentFromLuks(readLuks2Header(e.path))) : openVolume(e.path, { dataDevice: e.options.data_device ?? undefined, superblockOnly: true });
+    v = e.luks
+      ? openLuksIntegrity(e.path, segmentFromLuks(readLuks2Header(e.path)))
+      : openVolume(e.path, { dataDevice: e.options.data_device ?? undefined, superblockOnly: true });
   } catch {
     return null;
   }
@@ -84,13 +95,16 @@ const fpKey = (f: VolumeFingerprint | null) => (f ? JSON.stringify([f.files, f.s
 function unavailable(e: Entry, s: VolumeSnapshot): { why: string; code: 'EKEY' | 'EBUSY' | 'ENOENT' | 'EFORMAT' | 'EINVAL' } | null {
   if (s.conditions.includes('missing')) return { why: s.error ?? 'the image is missing', code: 'ENOENT' };
   if (s.conditions.includes('unreadable')) return { why: s.error ?? 'its superblock cannot be read', code: 'EFORMAT' };
-  if (e.luks && !e.luks.volumeKey) return { why: 'Unlock it with its passphrase: its file system is inside the encryption, and the host does not hold the key', code: 'EKEY' };
+  if (e.luks && !e.luks.volumeKey)
+    return { why: 'Unlock it with its passphrase: its file system is inside the encryption, and the host does not hold the key', code: 'EKEY' };
   if (!e.luks) {
     const missing = missingKeys(e, null);
     if (missing.length) return { why: `Unlock it: ${missingWords(missing)}`, code: 'EKEY' };
   }
-  if (s.verification.suspect_algorithm_or_key) return { why: 'every checked block failed: the algorithm or key is probably wrong, and the blocks are probably good', code: 'EINVAL' };
-  if (e.formatting || e.resizing || e.replaying) return { why: `it is being ${e.formatting ? 'formatted' : e.resizing ? 'resized' : 'replayed'}: it is mapped when that has finished`, code: 'EBUSY' };
+  if (s.verification.suspect_algorithm_or_key)
+    return { why: 'every checked block failed: the algorithm or key is probably wrong, and the blocks are probably good', code: 'EINVAL' };
+  if (e.formatting || e.resizing || e.replaying)
+    return { why: `it is being ${e.formatting ? 'formatted' : e.resizing ? 'resized' : 'replayed'}: it is mapped when that has finished`, code: 'EBUSY' };
   if (e.handles.recalc) return { why: 'a recalculation is writing it: it is mapped when that has finished', code: 'EBUSY' };
   if (e.fsmap?.rewriting) return { why: 'free blocks are being rewritten: it is mapped again when that has finished', code: 'EBUSY' };
   const w = lockHolder(e.path);
@@ -98,13 +112,30 @@ function unavailable(e: Entry, s: VolumeSnapshot): { why: string; code: 'EKEY' |
   return null;
 }
 
-interface View { summary: DamageMapSummary; key: string; changed: boolean; fp: VolumeFingerprint | null }
+interface View {
+  summary: DamageMapSummary;
+  key: string;
+  changed: boolean;
+  fp: VolumeFingerprint | null;
+}
 const views = new WeakMap<VolumeSnapshot, View>();
 
 function emptySummary(state: DamageMapSummary['state'], reason: string | null = null): DamageMapSummary {
   return {
-    state, reason, fs: null, fs_description: '', block_size: 0, bad_sectors: 0, files_damaged: 0, file_items: 0, metadata_items: 0, free_sectors: 0,
-    unmapped_sectors: 0, stale: [], mapped_at: null, rewritten: null,
+    state,
+    reason,
+    fs: null,
+    fs_description: '',
+    block_size: 0,
+    bad_sectors: 0,
+    files_damaged: 0,
+    file_items: 0,
+    metadata_items: 0,
+    free_sectors: 0,
+    unmapped_sectors: 0,
+    stale: [],
+    mapped_at: null,
+    rewritten: null,
   };
 }
 
@@ -125,9 +156,20 @@ export function damageMapSummary(e: Entry, s: VolumeSnapshot): DamageMapSummary 
   if (kept) {
     const r = kept.result;
     summary = {
-      state: kept.key === key ? 'mapped' : 'outdated', reason: null, fs: r.fs, fs_description: r.fs_description, block_size: r.block_size, bad_sectors: r.bad_sectors,
-      files_damaged: r.files_damaged, file_items: r.items.filter((i) => i.kind === 'file').length, metadata_items: r.metadata_items, free_sectors: r.free_sectors,
-      unmapped_sectors: r.unmapped_sectors, stale: [], mapped_at: kept.mapped_at, rewritten: null,
+      state: kept.key === key ? 'mapped' : 'outdated',
+      reason: null,
+      fs: r.fs,
+      fs_description: r.fs_description,
+      block_size: r.block_size,
+      bad_sectors: r.bad_sectors,
+      files_damaged: r.files_damaged,
+      file_items: r.items.filter((i) => i.kind === 'file').length,
+      metadata_items: r.metadata_items,
+      free_sectors: r.free_sectors,
+      unmapped_sectors: r.unmapped_sectors,
+      stale: [],
+      mapped_at: kept.mapped_at,
+      rewritten: null,
     };
     if (r.may_be_stale) summary.stale.push(r.may_be_stale);
     fp = fingerprintNow(e);
@@ -171,7 +213,10 @@ export class DamageMaps {
   private readonly workers = new Map<Worker, { op: FsMapWorkerData['op']; done: Promise<unknown> }>();
   private closed = false;
 
-  constructor(private readonly ctx: HostContext, private readonly jobs: Jobs) {}
+  constructor(
+    private readonly ctx: HostContext,
+    private readonly jobs: Jobs,
+  ) {}
 
   /** one worker at a time, in order (two shared cores; and a rewrite must not run beside a mapping) */
   private enqueue<T>(data: FsMapWorkerData, what: string): Promise<T> {
@@ -198,7 +243,11 @@ export class DamageMaps {
         else settle(() => reject(new IntegrityStudioError(m.message, errnoCode(m, 'EIO'))));
       });
       w.on('error', (err) => settle(() => reject(new IntegrityStudioError(`${what} failed: ${err.message}`))));
-      w.on('exit', (code) => settle(() => reject(new IntegrityStudioError(this.closed ? `${what} stopped: the host is closing` : `${what} worker exited with code ${code}`, 'ECANCELED'))));
+      w.on('exit', (code) =>
+        settle(() =>
+          reject(new IntegrityStudioError(this.closed ? `${what} stopped: the host is closing` : `${what} worker exited with code ${code}`, 'ECANCELED')),
+        ),
+      );
     });
     this.workers.set(w, { op: data.op, done: done.catch(() => undefined) });
     return done;
@@ -225,22 +274,24 @@ export class DamageMaps {
     const fp = fingerprintNow(e);
     const target = this.target(e);
     const { sources } = sourcesOf(e, this.spb(e));
-    const promise = this.enqueue<FsMapResult>({ op: 'map', target, sources }, 'mapping the damage').then(
-      (result) => {
-        const kept: KeptMapping = { key, fingerprint: fp, result, mapped_at: new Date().toISOString() };
-        st.kept = kept;
-        st.failed = null;
-        return kept;
-      },
-      (err: Error) => {
-        st.failed = { key, fp: fpKey(fp), reason: err.message };
-        throw err;
-      },
-    ).finally(() => {
-      if (st.mapping?.promise === promise) st.mapping = null;
-      if (target.luks) target.luks.volumeKey.fill(0);
-      if (this.ctx.store.has(e)) this.ctx.emitVolume(e);
-    });
+    const promise = this.enqueue<FsMapResult>({ op: 'map', target, sources }, 'mapping the damage')
+      .then(
+        (result) => {
+          const kept: KeptMapping = { key, fingerprint: fp, result, mapped_at: new Date().toISOString() };
+          st.kept = kept;
+          st.failed = null;
+          return kept;
+        },
+        (err: Error) => {
+          st.failed = { key, fp: fpKey(fp), reason: err.message };
+          throw err;
+        },
+      )
+      .finally(() => {
+        if (st.mapping?.promise === promise) st.mapping = null;
+        if (target.luks) target.luks.volumeKey.fill(0);
+        if (this.ctx.store.has(e)) this.ctx.emitVolume(e);
+      });
     st.mapping = { key, promise };
     this.ctx.emitVolume(e);
     return promise;
@@ -309,7 +360,9 @@ export class DamageMaps {
       }
       if (!plan.blocks) {
         st.plan = null;
-        throw new IntegrityStudioError(`${e.name}: none of the known bad blocks is free in the file system${plan.not_free_why ? ` (${plan.not_free_why})` : ''}${plan.skipped_sectors ? `; ${plan.skipped_sectors} free sector(s) share a block with sectors in use` : ''}: nothing to rewrite`);
+        throw new IntegrityStudioError(
+          `${e.name}: none of the known bad blocks is free in the file system${plan.not_free_why ? ` (${plan.not_free_why})` : ''}${plan.skipped_sectors ? `; ${plan.skipped_sectors} free sector(s) share a block with sectors in use` : ''}: nothing to rewrite`,
+        );
       }
       st.plan = { key: v.key, fp, plan };
       throw new IntegrityStudioError(this.question(e, plan, s), 'ECONFIRM', { field: 'confirm', detail: { blocks: plan.blocks } });
@@ -330,14 +383,16 @@ export class DamageMaps {
 
   /** what a rewrite writes, in words, for the question */
   private question(e: Entry, p: RewritePlan, s: VolumeSnapshot): string {
-    const bs = (s.geometry?.block_size ?? (e.luks ? s.luks?.sector_size : 512)) ?? 512;
+    const bs = s.geometry?.block_size ?? (e.luks ? s.luks?.sector_size : 512) ?? 512;
     const shown = p.first.slice(0, 8).map(rangeWords).join(', ');
     const more = p.ranges_total > 8 ? ` and ${n(p.ranges_total - 8)} more range(s)` : '';
     const fsName = p.fs ?? 'the file system';
-    return `Rewrite ${n(p.blocks)} bad block(s) of ${e.name} (${n(p.blocks * bs)} bytes: ${shown}${more}) with zeros and a valid tag? ${fsName} says they are free: no file or file-system structure uses them (checked again just before writing). They are written through ${writePath(e)}, then read back verified; nothing else on the volume is written.` +
+    return (
+      `Rewrite ${n(p.blocks)} bad block(s) of ${e.name} (${n(p.blocks * bs)} bytes: ${shown}${more}) with zeros and a valid tag? ${fsName} says they are free: no file or file-system structure uses them (checked again just before writing). They are written through ${writePath(e)}, then read back verified; nothing else on the volume is written.` +
       (p.skipped_sectors ? ` ${n(p.skipped_sectors)} free sector(s) stay as they are: their block also holds sectors in use.` : '') +
       (p.not_free_sectors ? ` The other ${n(p.not_free_sectors)} known bad sector(s) are not free and are not touched.` : '') +
-      ' They stay in the known damage until a scrub checks them again.';
+      ' They stay in the known damage until a scrub checks them again.'
+    );
   }
 
   /** stops mappings and checks (the host is closing); a rewrite running is let finish (its blocks flushed) */

@@ -14,7 +14,7 @@ test('past the limit the rest of the ranges are one item saying they were not ma
   const r = mapLimited(src, ranges(1000), 300);
   assert.equal(r.bad_sectors, 1000, 'every known bad sector is counted');
   const rest = r.items.find((i) => i.kind === 'unmapped' && i.reason.startsWith('not mapped: only the first 300 of 1,000'));
-  assert.ok(rest, JSON.stringify(r.items.map((i) => i.kind === 'unmapped' ? i.reason : i.kind)));
+  assert.ok(rest, JSON.stringify(r.items.map((i) => (i.kind === 'unmapped' ? i.reason : i.kind))));
   assert.equal(rest.ranges_total, 700);
   assert.equal(rest.sectors, 700);
   assert.equal(rest.ranges.length, DAMAGE_FIRST_RANGES, 'its first ranges listed, bounded');
@@ -25,14 +25,11 @@ test('past the limit the rest of the ranges are one item saying they were not ma
   assert.equal(r.unmapped_sectors, 1000);
 });
 
-test('at or below the limit the mapping is the mapper\'s own', () => {
-  assert.deepEqual(
-    { ...mapLimited(src, ranges(300), 300), stats: null },
-    { ...mapBadSectors(src, ranges(300)), stats: null },
-  );
+test("at or below the limit the mapping is the mapper's own", () => {
+  assert.deepEqual({ ...mapLimited(src, ranges(300), 300), stats: null }, { ...mapBadSectors(src, ranges(300)), stats: null });
 });
 
-test('the export says what each range holds: past the limit, the limit\'s item; before it, the one item the capped ranges can be in', () => {
+test("the export says what each range holds: past the limit, the limit's item; before it, the one item the capped ranges can be in", () => {
   const r = mapLimited(src, ranges(1000), 300);
   const idx = holdsOf(r);
   // range 900 is past the limit (the 301st range starts at sector 600)

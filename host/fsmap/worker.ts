@@ -44,7 +44,6 @@ function* pairs(sources: Array<{ src: DamageSource; from?: number }>): Generator
   for (const r of allRanges(sources, KINDS)) yield [r.first_sector, r.end_sector];
 }
 
-
 // keys arrive as Uint8Arrays (structured clone): the engine's key handling expects Buffers
 const buf = (k?: Uint8Array) => (k ? Buffer.from(k.buffer, k.byteOffset, k.byteLength) : undefined);
 function keysOf(o: VolumeOptions): VolumeOptions {
@@ -65,11 +64,16 @@ function openSource(t: Target): { src: SectorSource; spb: number; close(): void 
 function planOf(src: SectorSource, spb: number, sources: Array<{ src: DamageSource; from?: number }>): RewritePlan & { all: SectorRange[] } {
   const fc = checkFree(src, pairs(sources));
   const all: SectorRange[] = [];
-  let skipped = 0, blocks = 0;
+  let skipped = 0,
+    blocks = 0;
   for (const [a, b] of fc.free) {
-    const x = Math.ceil(a / spb) * spb, y = Math.floor(b / spb) * spb;
-    if (y <= x) { skipped += b - a; continue; }
-    skipped += (x - a) + (b - y);
+    const x = Math.ceil(a / spb) * spb,
+      y = Math.floor(b / spb) * spb;
+    if (y <= x) {
+      skipped += b - a;
+      continue;
+    }
+    skipped += x - a + (b - y);
     const last = all[all.length - 1];
     if (last && last[1] === x) all[all.length - 1] = [last[0], y];
     else all.push([x, y]);
@@ -79,8 +83,16 @@ function planOf(src: SectorSource, spb: number, sources: Array<{ src: DamageSour
   for (const n of fc.not_free) notFree += n.range[1] - n.range[0];
   const digest = crypto.createHash('sha256').update(JSON.stringify(all)).digest('hex');
   return {
-    fs: fc.fs, block_size: fc.block_size, blocks, first: all.slice(0, DAMAGE_FIRST_RANGES), ranges_total: all.length, skipped_sectors: skipped,
-    not_free_sectors: notFree, not_free_why: fc.not_free[0]?.why ?? null, digest, all,
+    fs: fc.fs,
+    block_size: fc.block_size,
+    blocks,
+    first: all.slice(0, DAMAGE_FIRST_RANGES),
+    ranges_total: all.length,
+    skipped_sectors: skipped,
+    not_free_sectors: notFree,
+    not_free_why: fc.not_free[0]?.why ?? null,
+    digest,
+    all,
   };
 }
 
@@ -102,22 +114,34 @@ function rewrite(t: Target, sources: Array<{ src: DamageSource; from?: number }>
     through = `dm-crypt (${t.luks.segment.encryption}: a new IV and tag per sector), through the dm-integrity journal`;
     write = (o, d) => cv.write(o, d);
     flush = () => cv.flush();
-    verify = (s, n, bad) => { cv.read(s, n, null, 0, bad); };
+    verify = (s, n, bad) => {
+      cv.read(s, n, null, 0, bad);
+    };
     close = () => cv.close();
   } else {
     const w = openWritable(t.path, keysOf(t.options));
     src = volumeSource(w);
     spb = w.geometry.sectors_per_block;
-    through = w.mode === 'journal' ? 'the journal' : w.mode === 'bitmap' ? 'bitmap mode (in place, the region marked dirty first)' : 'direct mode (in place, no journal)';
+    through =
+      w.mode === 'journal'
+        ? 'the journal'
+        : w.mode === 'bitmap'
+          ? 'bitmap mode (in place, the region marked dirty first)'
+          : 'direct mode (in place, no journal)';
     write = (o, d) => w.write(o, d);
     flush = () => w.flush();
-    verify = (s, n, bad) => { w.target.read(s, n, scratch, 0, bad); };
+    verify = (s, n, bad) => {
+      w.target.read(s, n, scratch, 0, bad);
+    };
     close = () => w.close();
   }
   try {
     const plan = planOf(src, spb, sources);
     if (plan.digest !== digest) {
-      throw new IntegrityStudioError(`the free blocks are not the ones you were asked about any more (the file system now says ${plan.blocks} known bad block(s) are free): nothing was written; ask again`, 'ECONFIRM');
+      throw new IntegrityStudioError(
+        `the free blocks are not the ones you were asked about any more (the file system now says ${plan.blocks} known bad block(s) are free): nothing was written; ask again`,
+        'ECONFIRM',
+      );
     }
     for (const [a, b] of plan.all) {
       for (let s = a; s < b; ) {
@@ -131,9 +155,18 @@ function rewrite(t: Target, sources: Array<{ src: DamageSource; from?: number }>
     for (const [a, b] of plan.all) {
       for (let s = a; s < b; s += CHUNK) verify(s, Math.min(CHUNK, b - s), (x) => bad.push(x));
     }
-    if (bad.length) throw new IntegrityStudioError(`${bad.length} rewritten block(s) did not read back verified (first at sector ${bad[0]}): the device may be failing`, 'EIO');
+    if (bad.length)
+      throw new IntegrityStudioError(
+        `${bad.length} rewritten block(s) did not read back verified (first at sector ${bad[0]}): the device may be failing`,
+        'EIO',
+      );
     return {
-      blocks: plan.blocks, ranges: plan.first, ranges_total: plan.ranges_total, skipped_sectors: plan.skipped_sectors, fs: plan.fs, written_through: through,
+      blocks: plan.blocks,
+      ranges: plan.first,
+      ranges_total: plan.ranges_total,
+      skipped_sectors: plan.skipped_sectors,
+      fs: plan.fs,
+      written_through: through,
       stats: { elapsed_ms: Number(process.hrtime.bigint() - t0) / 1e6 },
     };
   } finally {

@@ -17,10 +17,16 @@ function defaultDmName(e: Entry): string {
 /** The spec of `integritysetup open` for an entry; the key bytes are copies (zero them after use: wipeSpec). */
 export function activateSpecOf(e: Entry, req: LiveControlRequest): ActivateSpec {
   if (e.luks) {
-    throw new IntegrityStudioError(`${e.name} is a LUKS2 volume: cryptsetup opens it (cryptsetup open ${e.path} NAME), which activates its dm-integrity device below dm-crypt`, 'EREFUSED');
+    throw new IntegrityStudioError(
+      `${e.name} is a LUKS2 volume: cryptsetup opens it (cryptsetup open ${e.path} NAME), which activates its dm-integrity device below dm-crypt`,
+      'EREFUSED',
+    );
   }
   if (e.formatting || e.resizing || e.replaying || e.handles.recalc || e.handles.scrub || e.handles.wipe) {
-    throw new IntegrityStudioError(`${e.name}: a job of the app's own engine is using it: pause or wait for it first (the kernel and our engine must never write it at once)`, 'EBUSY');
+    throw new IntegrityStudioError(
+      `${e.name}: a job of the app's own engine is using it: pause or wait for it first (the kernel and our engine must never write it at once)`,
+      'EBUSY',
+    );
   }
   requireKeys(e);
   const o = e.options;

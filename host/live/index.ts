@@ -4,8 +4,17 @@
 // composes it; keys never leave the host (plans show placeholders, events and answers carry none).
 import { IntegrityStudioError } from '../../engine/errors.js';
 import type {
-  ControlPlan, ControlResult, IntegrityEvent, LiveControlRequest, LiveDamageMapPage, LiveKernelLog, LiveOverview, LiveScrubRequest, LiveScrubView,
-  LiveWatch, MapLiveDamageRequest,
+  ControlPlan,
+  ControlResult,
+  IntegrityEvent,
+  LiveControlRequest,
+  LiveDamageMapPage,
+  LiveKernelLog,
+  LiveOverview,
+  LiveScrubRequest,
+  LiveScrubView,
+  LiveWatch,
+  MapLiveDamageRequest,
 } from '../../engine/api.js';
 import type { LiveDamageMap } from '../../engine/live/map-damage.js';
 import type { PlanRequest } from '../../engine/live/service.js';
@@ -25,7 +34,8 @@ export interface LiveHostOptions extends LiveBackendOptions, LiveWatchOptions {}
 
 function deviceName(name: string | undefined, what: string): string {
   if (!name) throw new IntegrityStudioError(`${what}: the device's name is missing`, 'EINVAL');
-  if (!validDmName(name)) throw new IntegrityStudioError(`"${name.slice(0, 130)}" is not a device-mapper name (letters, digits and #+-.:=@_ only, at most 127)`, 'EINVAL');
+  if (!validDmName(name))
+    throw new IntegrityStudioError(`"${name.slice(0, 130)}" is not a device-mapper name (letters, digits and #+-.:=@_ only, at most 127)`, 'EINVAL');
   return name;
 }
 
@@ -40,13 +50,21 @@ export class LiveHost {
   /** the last mapping of each device's live scrub findings (what its bad blocks hold), with what it mapped */
   private readonly maps = new Map<string, { key: string; map: LiveDamageMap; mapped_at: string }>();
 
-  constructor(private readonly events: EventHub, private readonly entry: (id: string) => Entry, o: LiveHostOptions = {}) {
+  constructor(
+    private readonly events: EventHub,
+    private readonly entry: (id: string) => Entry,
+    o: LiveHostOptions = {},
+  ) {
     this.choice = new LiveBackendChoice(o);
-    this.watches = new LiveWatches(() => {
-      const b = this.choice.current();
-      if (!b) throw new IntegrityStudioError('no live backend', 'EUNSUPPORTED');
-      return b;
-    }, (e) => this.events.emit(e), o);
+    this.watches = new LiveWatches(
+      () => {
+        const b = this.choice.current();
+        if (!b) throw new IntegrityStudioError('no live backend', 'EUNSUPPORTED');
+        return b;
+      },
+      (e) => this.events.emit(e),
+      o,
+    );
   }
 
   private async backend() {
@@ -62,7 +80,8 @@ export class LiveHost {
   private note(volumes: readonly LiveVolume[]): void {
     const held = new Map<string, string>();
     for (const v of volumes) {
-      for (const p of [v.superblock_device, v.data_device.path, v.data_device.loop_file, v.meta_device?.path, v.meta_device?.loop_file]) if (p) held.set(p, v.name);
+      for (const p of [v.superblock_device, v.data_device.path, v.data_device.loop_file, v.meta_device?.path, v.meta_device?.loop_file])
+        if (p) held.set(p, v.name);
     }
     const changed = held.size !== this.held.size || [...held].some(([p, n]) => this.held.get(p) !== n);
     this.held = held;
@@ -82,12 +101,14 @@ export class LiveHost {
     return null;
   }
 
-
   /** lists in the background when that asks nothing of the user (root, or a backend already started) */
   prime(): void {
-    void this.choice.availability().then(async (a) => {
-      if (a.available && (a.via === 'root' || this.choice.current())) this.note(await (await this.backend()).list());
-    }).catch(() => undefined);
+    void this.choice
+      .availability()
+      .then(async (a) => {
+        if (a.available && (a.via === 'root' || this.choice.current())) this.note(await (await this.backend()).list());
+      })
+      .catch(() => undefined);
   }
 
   async overview(): Promise<LiveOverview> {
@@ -148,7 +169,11 @@ export class LiveHost {
       if (result.reloaded) this.watches.markReload(name);
       await this.watches.refresh(name);
       if (r.action === 'activate' || r.action === 'deactivate') {
-        try { this.note(await b.list()); } catch { /* the last listing stays */ }
+        try {
+          this.note(await b.list());
+        } catch {
+          /* the last listing stays */
+        }
       }
       return result;
     } finally {
@@ -159,7 +184,9 @@ export class LiveHost {
   async scrubStart(name: string, req: LiveScrubRequest): Promise<LiveScrubView> {
     const b = await this.backend();
     const max = req.maxMiBs && req.maxMiBs > 0 ? req.maxMiBs * 1024 * 1024 : undefined;
-    return boundScrub(await b.scrubStart(deviceName(name, 'startLiveScrub'), { ...(max ? { maxBytesPerSecond: max } : {}), ...(req.reset ? { reset: true } : {}) }));
+    return boundScrub(
+      await b.scrubStart(deviceName(name, 'startLiveScrub'), { ...(max ? { maxBytesPerSecond: max } : {}), ...(req.reset ? { reset: true } : {}) }),
+    );
   }
 
   async scrubPause(name: string): Promise<LiveScrubView> {
@@ -191,7 +218,8 @@ export class LiveHost {
       // same findings is kept
       const p = await b.scrubProgress(n);
       if (!p) throw new IntegrityStudioError(`no live scrub of ${n} has run here, so no damage is known: start one first`, 'ENOENT');
-      if (p.bad_blocks + p.read_errors === 0) throw new IntegrityStudioError(`the live scrub of ${n} has found no bad blocks: there is nothing to map`, 'ENOENT');
+      if (p.bad_blocks + p.read_errors === 0)
+        throw new IntegrityStudioError(`the live scrub of ${n} has found no bad blocks: there is nothing to map`, 'ENOENT');
       const key = `${p.started_at}|${p.position_sector}|${p.bad_blocks}|${p.read_errors}`;
       if (!kept || req.refresh || kept.key !== key) {
         kept = { key, map: await b.mapDamage(n), mapped_at: new Date().toISOString() };
@@ -201,8 +229,14 @@ export class LiveHost {
     const { items: every, ...result } = kept.map.result;
     const all = req.kind && req.kind !== 'all' ? every.filter((i) => i.kind === req.kind) : every;
     return {
-      name: n, device: kept.map.device, mapped_at: kept.mapped_at, scrub_updated: kept.map.scrub_updated, result,
-      items: all.slice(offset, offset + limit), total_items: all.length, next_offset: offset + limit < all.length ? offset + limit : null,
+      name: n,
+      device: kept.map.device,
+      mapped_at: kept.mapped_at,
+      scrub_updated: kept.map.scrub_updated,
+      result,
+      items: all.slice(offset, offset + limit),
+      total_items: all.length,
+      next_offset: offset + limit < all.length ? offset + limit : null,
     };
   }
 

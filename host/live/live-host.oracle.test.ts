@@ -11,7 +11,10 @@ import { PROJECT_ROOT } from '../../testing/golden.js';
 import type { ControlPlan, ControlResult, IntegrityStatus, LiveOverview, LiveScrubView, LiveSnapshot } from '../../engine/api.js';
 
 /** an error answer of serve's HTTP API */
-interface Refusal { error: string; code?: string }
+interface Refusal {
+  error: string;
+  code?: string;
+}
 /** what testing/live-host-guest.ts reports */
 interface GuestData {
   kernel: string;
@@ -38,7 +41,12 @@ function stageProject(): string {
   const stage = path.join(PROJECT_ROOT, '.tmp', 'live-host-oracle', 'project');
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(path.join(stage, 'dist'), { recursive: true });
-  const copy = (from: string, to: string) => fs.cpSync(path.join(PROJECT_ROOT, from), path.join(stage, to), { recursive: true, preserveTimestamps: true, filter: (s) => !s.endsWith('.map') && !s.endsWith('.test.js') });
+  const copy = (from: string, to: string) =>
+    fs.cpSync(path.join(PROJECT_ROOT, from), path.join(stage, to), {
+      recursive: true,
+      preserveTimestamps: true,
+      filter: (s) => !s.endsWith('.map') && !s.endsWith('.test.js'),
+    });
   for (const dir of ['engine', 'host', 'testing']) copy(path.join('dist', dir), path.join('dist', dir));
   for (const pkg of ['ws', '@noble', '@node-rs', 'node-gyp-build']) copy(path.join('node_modules', pkg), path.join('node_modules', pkg));
   copy('package.json', 'package.json');
@@ -58,7 +66,10 @@ test(`[Linux ${kernel}, ${release}] serve as root over a kernel-active device: d
     r = runOracle('cd /tmp && node /project/dist/testing/live-host-guest.js\n', [disk], { release, node: stageProject(), timeoutSec: 900 });
     const line = r.stdout.split('\n').find((l) => l.startsWith('LIVE-HOST-RESULT '));
     if (line) out = JSON.parse(line.slice('LIVE-HOST-RESULT '.length));
-    fs.writeFileSync(path.join(PROJECT_ROOT, '.tmp', `live-host-oracle-${release}.log`), `status ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    fs.writeFileSync(
+      path.join(PROJECT_ROOT, '.tmp', `live-host-oracle-${release}.log`),
+      `status ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -75,10 +86,17 @@ test(`[Linux ${kernel}, ${release}] serve as root over a kernel-active device: d
   assert.equal(live.table.options.recalculate, true);
   // the watch's samples: the position moves, never ahead of dmsetup status read right after, a rate appears
   const positions = d.watched.map((w) => w.snapshot?.recalc.position ?? null);
-  assert.ok(positions.every((p) => typeof p === 'number'), JSON.stringify(positions));
+  assert.ok(
+    positions.every((p) => typeof p === 'number'),
+    JSON.stringify(positions),
+  );
   assert.ok(positions.at(-1)! > positions[0]!, `the recalculation did not move: ${JSON.stringify(positions)}`);
-  for (const w of d.watched) assert.ok(w.snapshot.recalc.position! <= w.dmsetup_after!, `sampled ${w.snapshot.recalc.position} after dmsetup said ${w.dmsetup_after}`);
-  assert.ok(d.watched.some((w) => w.snapshot.recalc.state === 'running' && (w.snapshot.recalc.bytes_per_second ?? 0) > 0), 'a rate from successive samples');
+  for (const w of d.watched)
+    assert.ok(w.snapshot.recalc.position! <= w.dmsetup_after!, `sampled ${w.snapshot.recalc.position} after dmsetup said ${w.dmsetup_after}`);
+  assert.ok(
+    d.watched.some((w) => w.snapshot.recalc.state === 'running' && (w.snapshot.recalc.bytes_per_second ?? 0) > 0),
+    'a rate from successive samples',
+  );
   // open by a process: suspend asked first (ECONFIRM), nothing ran; confirmed, the kernel suspended it
   assert.match(d.asked.plan.confirm ?? '', /open by a process/);
   assert.equal(d.asked.answer.code, 'ECONFIRM');

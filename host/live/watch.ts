@@ -30,7 +30,11 @@ export class LiveWatches {
   private readonly periodMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly backend: () => LiveBackend, private readonly emit: (e: IntegrityEvent) => void, o: LiveWatchOptions = {}) {
+  constructor(
+    private readonly backend: () => LiveBackend,
+    private readonly emit: (e: IntegrityEvent) => void,
+    o: LiveWatchOptions = {},
+  ) {
     this.leaseMs = o.leaseMs ?? LIVE_LEASE_MS;
     this.periodMs = o.periodMs ?? LIVE_PERIOD_MS;
     this.now = o.now ?? Date.now;

@@ -1,4 +1,3 @@
-
 import path from 'node:path';
 import { runWorker } from '../workers/run.js';
 import { IntegrityStudioError } from '../../engine/errors.js';
@@ -37,13 +36,25 @@ const PRIORITY = ['ignored', 'normal', 'preferred'] as const;
 export function luksInfoOf(info: Luks2Info, locked: boolean): LuksInfo {
   const s = info.dataSegment;
   return {
-    uuid: info.uuid, label: info.label, cipher: s.encryption ?? '', integrity: s.integrity?.type ?? null, sector_size: s.sectorSize ?? 512,
-    volume_key_bits: info.volumeKeySize * 8, data_offset: s.offset,
+    uuid: info.uuid,
+    label: info.label,
+    cipher: s.encryption ?? '',
+    integrity: s.integrity?.type ?? null,
+    sector_size: s.sectorSize ?? 512,
+    volume_key_bits: info.volumeKeySize * 8,
+    data_offset: s.offset,
     keyslots: info.keyslots.map((k) => ({
-      id: k.id, type: k.type, key_bits: k.keySize * 8, priority: PRIORITY[k.priority ?? 1] ?? 'normal', cipher: k.area.encryption, kdf: k.kdf.type,
+      id: k.id,
+      type: k.type,
+      key_bits: k.keySize * 8,
+      priority: PRIORITY[k.priority ?? 1] ?? 'normal',
+      cipher: k.area.encryption,
+      kdf: k.kdf.type,
       ...(k.kdf.type === 'pbkdf2' ? { hash: k.kdf.hash, iterations: k.kdf.iterations } : { time: k.kdf.time, memory_kib: k.kdf.memory, threads: k.kdf.cpus }),
     })),
-    damaged: [info.primary, info.secondary].filter((c) => !c.valid).map((c) => `the ${c.copy} header (offset ${c.offset}) is damaged: ${c.problem}; the ${info.used} copy is used`),
+    damaged: [info.primary, info.secondary]
+      .filter((c) => !c.valid)
+      .map((c) => `the ${c.copy} header (offset ${c.offset}) is damaged: ${c.problem}; the ${info.used} copy is used`),
     dump: luksDumpText(info),
     locked,
   };
@@ -54,7 +65,8 @@ export function openLuksIntegrity(p: string, seg: CryptSegment): Volume {
   const dev = FileDevice.open(p, { readOnly: true });
   let slice: SliceDevice;
   try {
-    if (seg.offset % SECTOR_SIZE || seg.offset >= dev.size) throw new IntegrityStudioError(`${p}: the LUKS2 data segment offset ${seg.offset} is not inside the device (${dev.size} bytes)`, 'EFORMAT');
+    if (seg.offset % SECTOR_SIZE || seg.offset >= dev.size)
+      throw new IntegrityStudioError(`${p}: the LUKS2 data segment offset ${seg.offset} is not inside the device (${dev.size} bytes)`, 'EFORMAT');
     const size = seg.size === 'dynamic' ? dev.size - seg.offset : Math.min(seg.size, dev.size - seg.offset);
     slice = new SliceDevice(dev, seg.offset, size);
   } catch (e) {
@@ -102,7 +114,8 @@ export interface LuksEntryView {
   locked: boolean;
 }
 
-export const LOCKED_MESSAGE = 'locked: the host does not hold the volume key of this LUKS2 volume (it forgets keys when it restarts): Unlock it with its passphrase or key file';
+export const LOCKED_MESSAGE =
+  'locked: the host does not hold the volume key of this LUKS2 volume (it forgets keys when it restarts): Unlock it with its passphrase or key file';
 
 /**
  * Fills a snapshot of a LUKS2 volume: the header (without a key), the dm-integrity superblock below it, the scrub's
@@ -139,23 +152,41 @@ export function fillLuksSnapshot(s: VolumeSnapshot, e: LuksEntryView, hostStarte
     return conds;
   }
   try {
-    const sb = vol.sb, g = vol.geometry;
+    const sb = vol.sb,
+      g = vol.geometry;
     const spb = seg.sector_size / SECTOR_SIZE;
     const sectors = cryptSectors(vol, seg);
     s.size_bytes = sectors * SECTOR_SIZE;
     s.superblock = {
-      version: sb.version, flags: flagNames(sb.flags), integrity_tag_size: sb.integrity_tag_size, journal_sections: sb.journal_sections,
-      provided_data_sectors: sb.provided_data_sectors, log2_interleave_sectors: sb.log2_interleave_sectors,
-      log2_sectors_per_block: sb.log2_sectors_per_block, log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit, recalc_sector: null,
+      version: sb.version,
+      flags: flagNames(sb.flags),
+      integrity_tag_size: sb.integrity_tag_size,
+      journal_sections: sb.journal_sections,
+      provided_data_sectors: sb.provided_data_sectors,
+      log2_interleave_sectors: sb.log2_interleave_sectors,
+      log2_sectors_per_block: sb.log2_sectors_per_block,
+      log2_blocks_per_bitmap_bit: sb.log2_blocks_per_bitmap_bit,
+      recalc_sector: null,
     };
     s.geometry = {
-      block_size: g.block_size, tag_size: g.tag_size, initial_sectors: g.initial_sectors, metadata_run: g.metadata_run,
-      journal_section_sectors: g.journal_section_sectors, journal_entries: g.journal_entries, meta_dev: g.meta_dev,
+      block_size: g.block_size,
+      tag_size: g.tag_size,
+      initial_sectors: g.initial_sectors,
+      metadata_run: g.metadata_run,
+      journal_section_sectors: g.journal_section_sectors,
+      journal_entries: g.journal_entries,
+      meta_dev: g.meta_dev,
     };
     const stateFile = jobStatePath(e.path, 'scrub');
     const sv = scanView({
-      st: readJobStateAt(stateFile, volumeIdOf(sb)), live: e.jobs.scrub ?? null, liveRunning: !!e.handles.scrub,
-      totalSectors: sectors, spb, now: fingerprintOf(vol), hostStartedAt, stateFile,
+      st: readJobStateAt(stateFile, volumeIdOf(sb)),
+      live: e.jobs.scrub ?? null,
+      liveRunning: !!e.handles.scrub,
+      totalSectors: sectors,
+      spb,
+      now: fingerprintOf(vol),
+      hostStartedAt,
+      stateFile,
     });
     const v = sv.verification;
     // the digest proved the key: every sector failing is not a wrong key but unwritten (no-wipe) or overwritten tags
@@ -195,8 +226,15 @@ export type LuksFormatMessage =
 export interface LuksFormatWorkerData {
   path: string;
   options: {
-    integrity: string; cipher?: string; keySize?: number; sectorSize?: number; pbkdf?: 'argon2id' | 'argon2i' | 'pbkdf2';
-    pbkdfIterations?: number; pbkdfMemory?: number; noWipe: boolean; label?: string;
+    integrity: string;
+    cipher?: string;
+    keySize?: number;
+    sectorSize?: number;
+    pbkdf?: 'argon2id' | 'argon2i' | 'pbkdf2';
+    pbkdfIterations?: number;
+    pbkdfMemory?: number;
+    noWipe: boolean;
+    label?: string;
   };
   /** the passphrase bytes, or a key file on the host */
   passphrase?: Uint8Array;
@@ -205,7 +243,12 @@ export interface LuksFormatWorkerData {
 
 /** formatCryptVolume in a worker thread (KDF and wipe off the host's event loop); resolves with the volume key. */
 export async function formatLuksInWorker(data: LuksFormatWorkerData, onMessage: (m: LuksFormatMessage) => void): Promise<Buffer> {
-  const m = await runWorker<Extract<LuksFormatMessage, { type: 'done' }>, LuksFormatMessage>(new URL('../workers/luks-format-worker.js', import.meta.url), data, 'format', onMessage);
+  const m = await runWorker<Extract<LuksFormatMessage, { type: 'done' }>, LuksFormatMessage>(
+    new URL('../workers/luks-format-worker.js', import.meta.url),
+    data,
+    'format',
+    onMessage,
+  );
   const k = Buffer.from(m.volumeKey);
   m.volumeKey.fill(0);
   return k;

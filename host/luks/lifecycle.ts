@@ -17,7 +17,10 @@ import { formatLuksInWorker, LOCKED_MESSAGE, secretOf, zeroSecret } from './head
 
 /** The scrub job of a LUKS2 volume: its data segment and a copy of its volume key (zeroed once the worker has it). */
 export function luksScrubSpec(e: Entry, kind: JobKind, reset: boolean): JobSpec {
-  if (kind !== 'scrub') throw new IntegrityStudioError(`${e.name}: a LUKS2 authenticated volume has no internal hash to recalculate (its tags are dm-crypt's); only a scrub applies`);
+  if (kind !== 'scrub')
+    throw new IntegrityStudioError(
+      `${e.name}: a LUKS2 authenticated volume has no internal hash to recalculate (its tags are dm-crypt's); only a scrub applies`,
+    );
   if (!e.luks?.volumeKey) throw new IntegrityStudioError(`${e.name}: ${LOCKED_MESSAGE}`, 'EKEY');
   const segment = segmentFromLuks(readLuks2Header(e.path));
   return { kind: 'scrub', device: e.path, reset, by: 'dashboard', crypt: { segment, volumeKey: new Uint8Array(e.luks.volumeKey) } };
@@ -28,7 +31,19 @@ export class LuksVolumes {
 
   private kdfProgress(id: string, p: UnlockProgress): void {
     if (!('kdf' in p)) return;
-    this.ctx.events.throttled(`${id}:kdf`, () => ({ type: 'kdf-progress', id, kdf: p.kdf, elapsed_ms: Math.round(p.elapsedMs), estimate_ms: Math.round(p.estimateMs), fraction: p.fraction, done: p.phase === 'kdf-end' }), p.phase !== 'kdf');
+    this.ctx.events.throttled(
+      `${id}:kdf`,
+      () => ({
+        type: 'kdf-progress',
+        id,
+        kdf: p.kdf,
+        elapsed_ms: Math.round(p.elapsedMs),
+        estimate_ms: Math.round(p.estimateMs),
+        fraction: p.fraction,
+        done: p.phase === 'kdf-end',
+      }),
+      p.phase !== 'kdf',
+    );
   }
 
   /** the volume key from a passphrase or key file: LUKS2_keyslot_open; a wrong one is "No key available with this passphrase." */
@@ -46,7 +61,10 @@ export class LuksVolumes {
   /** Add existing image, a LUKS2 device: added locked, or unlocked when its passphrase is given (a wrong one adds nothing) */
   async add(p: string, req: AddVolumeRequest): Promise<VolumeSnapshot> {
     const info = readLuks2Header(p); // a header that cannot be read refuses the add with its reason
-    if (!info.dataSegment.integrity) throw new IntegrityStudioError(`${p} is a LUKS2 device without integrity (plain dm-crypt): only authenticated volumes (luksFormat --integrity) can be checked here`);
+    if (!info.dataSegment.integrity)
+      throw new IntegrityStudioError(
+        `${p} is a LUKS2 device without integrity (plain dm-crypt): only authenticated volumes (luksFormat --integrity) can be checked here`,
+      );
     const id = crypto.randomUUID();
     const volumeKey = req.luksSecret ? await this.key(id, p, req.luksSecret) : null;
     this.ctx.store.refuseDuplicate(p);
@@ -60,7 +78,10 @@ export class LuksVolumes {
   async unlock(e: Entry, given: LuksSecretInput | undefined): Promise<VolumeSnapshot> {
     if (!fs.existsSync(e.path)) throw new IntegrityStudioError(`${e.path}: no such file or device`, 'ENOENT');
     const vk = await this.key(e.id, e.path, given);
-    if (!e.luks || !this.ctx.store.has(e)) { vk.fill(0); throw new IntegrityStudioError(`${e.name} was removed from the list while unlocking`); }
+    if (!e.luks || !this.ctx.store.has(e)) {
+      vk.fill(0);
+      throw new IntegrityStudioError(`${e.name} was removed from the list while unlocking`);
+    }
     e.luks.volumeKey?.fill(0);
     e.luks.volumeKey = vk;
     e.error = null;
@@ -87,9 +108,11 @@ export class LuksVolumes {
     const size = positive(req.size, 'Size');
     let created = false;
     if (size !== undefined) {
-      if (fs.existsSync(p)) throw new IntegrityStudioError(`${p} already exists: leave Size empty to format the existing file (Size only creates a new image file)`, 'EEXIST');
+      if (fs.existsSync(p))
+        throw new IntegrityStudioError(`${p} already exists: leave Size empty to format the existing file (Size only creates a new image file)`, 'EEXIST');
       if (size % 512) throw new IntegrityStudioError(`Size must be a multiple of 512 bytes (${size} was given)`);
-      if (size <= 16 << 20) throw new IntegrityStudioError(`Size must be more than 16 MiB: a LUKS2 header and its keyslots take the first 16 MiB (${size} bytes was given)`);
+      if (size <= 16 << 20)
+        throw new IntegrityStudioError(`Size must be more than 16 MiB: a LUKS2 header and its keyslots take the first 16 MiB (${size} bytes was given)`);
     } else {
       if (!fs.existsSync(p)) throw new IntegrityStudioError(`${p} does not exist: give a Size to create a new image file there`, 'ENOENT');
       confirmOverwrite(p, req.force);
@@ -107,17 +130,32 @@ export class LuksVolumes {
         created = true;
         fs.truncateSync(p, size);
       }
-      luks.volumeKey = await formatLuksInWorker({
-        path: p,
-        options: {
-          integrity: req.integrity, cipher: req.cipher, keySize: positive(req.keySize, 'Key size'), sectorSize: positive(req.sectorSize, 'Sector size'),
-          pbkdf: req.pbkdf, pbkdfIterations: positive(req.pbkdfIterations, 'PBKDF iterations'), pbkdfMemory: positive(req.pbkdfMemory, 'PBKDF memory'), noWipe: !!req.noWipe,
+      luks.volumeKey = await formatLuksInWorker(
+        {
+          path: p,
+          options: {
+            integrity: req.integrity,
+            cipher: req.cipher,
+            keySize: positive(req.keySize, 'Key size'),
+            sectorSize: positive(req.sectorSize, 'Sector size'),
+            pbkdf: req.pbkdf,
+            pbkdfIterations: positive(req.pbkdfIterations, 'PBKDF iterations'),
+            pbkdfMemory: positive(req.pbkdfMemory, 'PBKDF memory'),
+            noWipe: !!req.noWipe,
+          },
+          ...(pass ? { passphrase: new Uint8Array(pass) } : { keyFile: path.resolve('file' in req.secret ? req.secret.file : '') }),
         },
-        ...(pass ? { passphrase: new Uint8Array(pass) } : { keyFile: path.resolve('file' in req.secret ? req.secret.file : '') }),
-      }, (m) => {
-        if (m.type === 'kdf') events.throttled(`${e.id}:kdf`, () => ({ type: 'kdf-progress', id: e.id, kdf: m.kdf, elapsed_ms: m.elapsed_ms, estimate_ms: m.estimate_ms, fraction: m.fraction, done: m.done }), m.done);
-        else if (m.type === 'wipe') events.throttled(`${e.id}:format`, () => ({ type: 'format-progress', id: e.id, done: m.done, total: m.total, phase: 'wipe' }), m.done === m.total);
-      });
+        (m) => {
+          if (m.type === 'kdf')
+            events.throttled(
+              `${e.id}:kdf`,
+              () => ({ type: 'kdf-progress', id: e.id, kdf: m.kdf, elapsed_ms: m.elapsed_ms, estimate_ms: m.estimate_ms, fraction: m.fraction, done: m.done }),
+              m.done,
+            );
+          else if (m.type === 'wipe')
+            events.throttled(`${e.id}:format`, () => ({ type: 'format-progress', id: e.id, done: m.done, total: m.total, phase: 'wipe' }), m.done === m.total);
+        },
+      );
     } catch (err) {
       store.delete(e);
       events.emit({ type: 'volume-removed', id: e.id });

@@ -16,7 +16,15 @@ import { dispatch } from '../dispatch.js';
 import { EngineHost } from '../engine-host.js';
 
 const TESTDATA = path.join(PROJECT_ROOT, 'testing', 'data', 'crypt');
-interface Golden { name: string; file: string; passphrase: string; volume_key_hex: string; mapped_sectors: number; kernel_aead_error_sectors?: number[]; flip_bytes?: Array<[number, number]> }
+interface Golden {
+  name: string;
+  file: string;
+  passphrase: string;
+  volume_key_hex: string;
+  mapped_sectors: number;
+  kernel_aead_error_sectors?: number[];
+  flip_bytes?: Array<[number, number]>;
+}
 const manifest: Golden[] = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
 const golden = (n: string) => manifest.find((g) => g.name === n)!;
 
@@ -43,7 +51,7 @@ async function until(host: EngineHost, id: string, ok: (v: VolumeSnapshot) => bo
   }
 }
 
-test('LUKS2: added locked with the header shown, wrong passphrase refused in cryptsetup words, scrub lists the kernel\'s failing sectors, keys never leave', async () => {
+test("LUKS2: added locked with the header shown, wrong passphrase refused in cryptsetup words, scrub lists the kernel's failing sectors, keys never leave", async () => {
   const dir = scratch();
   const g = golden('corrupt-xts-hmac256-512');
   const img = unpack(g, dir);
@@ -72,7 +80,10 @@ test('LUKS2: added locked with the header shown, wrong passphrase refused in cry
     const before = fs.readFileSync(img);
     await dispatch(host, 'startScrub', [added.id]);
     const v = await until(host, added.id, (x) => x.verification.scrub === 'finished');
-    assert.deepEqual(v.bad_ranges, [[100, 101], [300, 302]]);
+    assert.deepEqual(v.bad_ranges, [
+      [100, 101],
+      [300, 302],
+    ]);
     assert.deepEqual(g.kernel_aead_error_sectors, [100, 300, 301]);
     assert.equal(v.verification.bad_blocks, 3);
     assert.equal(v.verification.checked_blocks, g.mapped_sectors);
@@ -83,7 +94,11 @@ test('LUKS2: added locked with the header shown, wrong passphrase refused in cry
     assert.ok(fs.readFileSync(img).equals(before), 'the scrub wrote nothing to the image');
     // nothing the host sent or saved holds the passphrase or the volume key
     const sent = JSON.stringify(events) + JSON.stringify(host.listVolumes());
-    const saved = fs.readdirSync(dataDir).map((f) => fs.readFileSync(path.join(dataDir, f), 'utf8')).join('') + fs.readFileSync(`${img}.scrub.json`, 'utf8');
+    const saved =
+      fs
+        .readdirSync(dataDir)
+        .map((f) => fs.readFileSync(path.join(dataDir, f), 'utf8'))
+        .join('') + fs.readFileSync(`${img}.scrub.json`, 'utf8');
     for (const secret of [g.passphrase, g.volume_key_hex, g.volume_key_hex.slice(0, 32), Buffer.from(g.volume_key_hex, 'hex').toString('base64')]) {
       assert.ok(!sent.includes(secret), `events hold ${secret.slice(0, 8)}…`);
       assert.ok(!saved.includes(secret), `saved files hold ${secret.slice(0, 8)}…`);
@@ -102,7 +117,10 @@ test('LUKS2: added locked with the header shown, wrong passphrase refused in cry
     const renamed = (await dispatch(again, 'updateVolume', [v!.id, { name: 'backup (encrypted)' }])) as VolumeSnapshot;
     assert.equal(renamed.name, 'backup (encrypted)');
     assert.equal(renamed.state, 'locked');
-    await assert.rejects(dispatch(again, 'updateVolume', [v!.id, { integrity: 'sha256' }]), /LUKS2 volume: .*only the name and speed limit can be changed \(not integrity\)/);
+    await assert.rejects(
+      dispatch(again, 'updateVolume', [v!.id, { integrity: 'sha256' }]),
+      /LUKS2 volume: .*only the name and speed limit can be changed \(not integrity\)/,
+    );
     // the speed limit of its scrub is the volume's too
     assert.equal(((await dispatch(again, 'updateVolume', [v!.id, { speedLimitMiBs: 8 }])) as VolumeSnapshot).speed_limit_mib_s, 8);
     assert.equal(((await dispatch(again, 'updateVolume', [v!.id, { speedLimitMiBs: 0 }])) as VolumeSnapshot).speed_limit_mib_s, null);
@@ -135,7 +153,10 @@ test('LUKS2 scrub job: pause persists the position, resume finishes, clean only 
     assert.equal(v.state, 'clean');
     assert.equal(v.verification.checked_blocks, g.mapped_sectors / 8);
     assert.equal(v.verification.total_blocks, g.mapped_sectors / 8);
-    assert.deepEqual(v.runs.map((r) => r.result), ['paused', 'done']);
+    assert.deepEqual(
+      v.runs.map((r) => r.result),
+      ['paused', 'done'],
+    );
   } finally {
     await host.close();
   }
@@ -150,11 +171,25 @@ test('createLuksVolume: refuses an image that holds data unless force; formats, 
   try {
     const used = path.join(dir, 'used.img');
     fs.writeFileSync(used, Buffer.alloc(20 << 20, 7));
-    await assert.rejects(dispatch(host, 'createLuksVolume', [{ path: used, integrity: 'hmac-sha256', secret: { passphrase: pass }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 }]),
-      /Format file .*used\.img \(20\.0 MiB\)\? It holds data with no known signature .*everything on it is lost/);
+    await assert.rejects(
+      dispatch(host, 'createLuksVolume', [{ path: used, integrity: 'hmac-sha256', secret: { passphrase: pass }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 }]),
+      /Format file .*used\.img \(20\.0 MiB\)\? It holds data with no known signature .*everything on it is lost/,
+    );
     assert.ok(fs.readFileSync(used).equals(Buffer.alloc(20 << 20, 7)), 'refused: nothing written');
     const img = path.join(dir, 'new.img');
-    const v = (await dispatch(host, 'createLuksVolume', [{ path: img, size: 18 << 20, integrity: 'aead', cipher: 'aes-gcm-random', keySize: 256, sectorSize: 4096, secret: { passphrase: pass }, pbkdf: 'pbkdf2', pbkdfIterations: 1000 }])) as VolumeSnapshot;
+    const v = (await dispatch(host, 'createLuksVolume', [
+      {
+        path: img,
+        size: 18 << 20,
+        integrity: 'aead',
+        cipher: 'aes-gcm-random',
+        keySize: 256,
+        sectorSize: 4096,
+        secret: { passphrase: pass },
+        pbkdf: 'pbkdf2',
+        pbkdfIterations: 1000,
+      },
+    ])) as VolumeSnapshot;
     assert.equal(v.luks?.locked, false);
     assert.equal(v.luks?.cipher, 'aes-gcm-random');
     assert.equal(v.luks?.integrity, 'aead');
@@ -170,7 +205,10 @@ test('createLuksVolume: refuses an image that holds data unless force; formats, 
     try {
       const a = (await dispatch(h2, 'addVolume', [{ path: img }])) as VolumeSnapshot;
       assert.equal(a.state, 'locked');
-      await assert.rejects(dispatch(h2, 'unlockVolume', [a.id, { luksSecret: { passphrase: 'form pass phrase' } }]), (e: Error) => e.message === NO_KEY_MESSAGE);
+      await assert.rejects(
+        dispatch(h2, 'unlockVolume', [a.id, { luksSecret: { passphrase: 'form pass phrase' } }]),
+        (e: Error) => e.message === NO_KEY_MESSAGE,
+      );
       const u = (await dispatch(h2, 'unlockVolume', [a.id, { luksSecret: { passphrase: pass } }])) as VolumeSnapshot;
       assert.equal(u.state, 'clean');
     } finally {
@@ -185,8 +223,14 @@ test('createLuksVolume: refuses an image that holds data unless force; formats, 
 test('protocol: a LUKS2 secret is { passphrase } or { file }, never echoed in the error', async () => {
   const host = await EngineHost.create({ pollMs: 0 });
   try {
-    await assert.rejects(dispatch(host, 'addVolume', [{ path: os.tmpdir(), luksSecret: { passphrase: 'sekrit-value', hex: 'ab' } }]), (e: Error) => /one of them/.test(e.message) && !e.message.includes('sekrit'));
-    await assert.rejects(dispatch(host, 'addVolume', [{ path: os.tmpdir(), luksSecret: 'sekrit-value' }]), (e: Error) => /\{ passphrase \} or \{ file \}/.test(e.message) && !e.message.includes('sekrit'));
+    await assert.rejects(
+      dispatch(host, 'addVolume', [{ path: os.tmpdir(), luksSecret: { passphrase: 'sekrit-value', hex: 'ab' } }]),
+      (e: Error) => /one of them/.test(e.message) && !e.message.includes('sekrit'),
+    );
+    await assert.rejects(
+      dispatch(host, 'addVolume', [{ path: os.tmpdir(), luksSecret: 'sekrit-value' }]),
+      (e: Error) => /\{ passphrase \} or \{ file \}/.test(e.message) && !e.message.includes('sekrit'),
+    );
   } finally {
     await host.close();
   }

@@ -16,5 +16,11 @@ try {
   parentPort!.postMessage({ type: 'done', result: { wiped: result.wiped, wiped_sectors: result.wiped_sectors, created: result.created } });
 } catch (e) {
   const err = e as Error & { code?: unknown; field?: string; detail?: Record<string, string | number> };
-  parentPort!.postMessage({ type: 'error', message: err.message, code: typeof err.code === 'string' ? err.code : undefined, field: err.field, detail: err.detail });
+  parentPort!.postMessage({
+    type: 'error',
+    message: err.message,
+    code: typeof err.code === 'string' ? err.code : undefined,
+    field: err.field,
+    detail: err.detail,
+  });
 }

@@ -27,10 +27,25 @@ try {
   vk = crypto.randomBytes(bits / 8 + integrityKeySize(integrityJsonName(o.integrity)));
   await formatCryptVolume(d.path, {
     secret: pass ? { passphrase: pass } : { keyFile: d.keyFile! },
-    integrity: o.integrity, cipher, keySize: o.keySize, sectorSize: o.sectorSize, pbkdf: o.pbkdf,
-    pbkdfIterations: o.pbkdfIterations, pbkdfMemory: o.pbkdfMemory, noWipe: o.noWipe, label: o.label,
+    integrity: o.integrity,
+    cipher,
+    keySize: o.keySize,
+    sectorSize: o.sectorSize,
+    pbkdf: o.pbkdf,
+    pbkdfIterations: o.pbkdfIterations,
+    pbkdfMemory: o.pbkdfMemory,
+    noWipe: o.noWipe,
+    label: o.label,
     volumeKey: vk,
-    onProgress: (p) => post({ type: 'kdf', kdf: p.kdf, elapsed_ms: Math.round(p.elapsedMs), estimate_ms: Math.round(p.estimateMs), fraction: p.fraction, done: p.phase === 'kdf-end' }),
+    onProgress: (p) =>
+      post({
+        type: 'kdf',
+        kdf: p.kdf,
+        elapsed_ms: Math.round(p.elapsedMs),
+        estimate_ms: Math.round(p.estimateMs),
+        fraction: p.fraction,
+        done: p.phase === 'kdf-end',
+      }),
     onWipe: (done, total) => {
       const now = Date.now();
       if (done === total || now - lastWipe >= 100) {

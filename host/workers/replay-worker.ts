@@ -11,10 +11,7 @@ export interface ReplayWorkerData {
   options: VolumeOptions;
 }
 
-export type ReplayMessage =
-  | { type: 'progress'; done: number; total: number }
-  | { type: 'done' }
-  | { type: 'error'; message: string; code?: string };
+export type ReplayMessage = { type: 'progress'; done: number; total: number } | { type: 'done' } | { type: 'error'; message: string; code?: string };
 
 const { path, options } = workerData as ReplayWorkerData;
 // keys arrive as Uint8Arrays (structured clone): the engine's key handling expects Buffers

@@ -9,7 +9,10 @@ import './style.css';
 let store: DashboardStore | null = null;
 let early: Connection | null = null;
 // Electron's bridge reports "connected" at once, before the store exists
-const api = pickBridge((c) => { if (store) store.getState().setConnection(c); else early = c; });
+const api = pickBridge((c) => {
+  if (store) store.getState().setConnection(c);
+  else early = c;
+});
 store = createDashboardStore(api);
 // the view the address names, before the first render (else the first render would push the list's address)
 store.setState({ route: parseHash(location.hash) });

@@ -11,20 +11,45 @@ import { emptyDamage, prog, verification, vol } from './test-fixtures.js';
 
 test('store: progress events update jobs and rate history, errors events the known damage, never the state the host reported', () => {
   const s = createDashboardStore();
-  s.getState().applyEvents([{ type: 'volume', volume: vol('a', { state: 'recalc-paused', conditions: ['recalc-paused', 'not-checked'] }) }, { type: 'volume', volume: vol('b') }]);
+  s.getState().applyEvents([
+    { type: 'volume', volume: vol('a', { state: 'recalc-paused', conditions: ['recalc-paused', 'not-checked'] }) },
+    { type: 'volume', volume: vol('b') },
+  ]);
   assert.deepEqual(s.getState().order, ['a', 'b']);
   s.getState().applyEvents([{ type: 'progress', id: 'a', progress: prog({ position_sector: 16384, bytes_per_second: 5e6, started_at: 't1' }) }], 1000);
   assert.equal(s.getState().volumes.a!.state, 'recalc-paused', 'a progress event does not invent a state');
   assert.equal(s.getState().volumes.a!.jobs.recalc!.position_sector, 16384);
   assert.deepEqual(s.getState().rates.a!.recalc!.samples, [[1000, 5e6]]);
-  s.getState().applyEvents([{ type: 'progress', id: 'a', progress: prog({ job: 'scrub', state: 'done', position_sector: 32768, mismatches: 2, bad_ranges: [[8, 10]] }) }]);
+  s.getState().applyEvents([
+    { type: 'progress', id: 'a', progress: prog({ job: 'scrub', state: 'done', position_sector: 32768, mismatches: 2, bad_ranges: [[8, 10]] }) },
+  ]);
   assert.equal(s.getState().volumes.a!.state, 'recalc-paused');
   // known damage comes with 'errors' events (the host adds what the last finished scrub found where this one has
   // not been yet): a progress event's own count would hide it
   assert.equal(s.getState().volumes.a!.error_count, 0);
-  s.getState().applyEvents([{ type: 'errors', id: 'a', count: 3, ranges: [[8, 10], [20000, 20001]], damage: { ...emptyDamage(), bad_blocks: 3, bad_range_count: 2, bad_ranges: [[8, 10], [20000, 20001]] } }]);
+  s.getState().applyEvents([
+    {
+      type: 'errors',
+      id: 'a',
+      count: 3,
+      ranges: [
+        [8, 10],
+        [20000, 20001],
+      ],
+      damage: {
+        ...emptyDamage(),
+        bad_blocks: 3,
+        bad_range_count: 2,
+        bad_ranges: [
+          [8, 10],
+          [20000, 20001],
+        ],
+      },
+    },
+  ]);
   assert.equal(s.getState().volumes.a!.error_count, 3);
-  for (let i = 0; i < RATE_HISTORY + 30; i++) s.getState().applyEvents([{ type: 'progress', id: 'a', progress: prog({ bytes_per_second: i + 1, started_at: 't1' }) }], i);
+  for (let i = 0; i < RATE_HISTORY + 30; i++)
+    s.getState().applyEvents([{ type: 'progress', id: 'a', progress: prog({ bytes_per_second: i + 1, started_at: 't1' }) }], i);
   assert.equal(s.getState().rates.a!.recalc!.samples.length, RATE_HISTORY);
   assert.equal(s.getState().rates.a!.recalc!.samples.at(-1)![1], RATE_HISTORY + 30);
   // a new run (another start) clears the last run's samples
@@ -42,10 +67,15 @@ test('store: commands go to the host, a returned snapshot is applied, failures b
   const answers: Record<string, (args: unknown[]) => unknown> = {
     startScrub: () => undefined,
     unlockVolume: () => vol('a', { state: 'clean', conditions: ['clean'], verification: verification({ scrub: 'finished' }) }),
-    removeVolume: () => { throw new Error('no volume "zz"'); },
+    removeVolume: () => {
+      throw new Error('no volume "zz"');
+    },
   };
   const api: Transport = {
-    invoke: async (cmd, args) => { calls.push([cmd, args]); return answers[cmd]!(args) as never; },
+    invoke: async (cmd, args) => {
+      calls.push([cmd, args]);
+      return answers[cmd]!(args) as never;
+    },
     onEvent: () => () => undefined,
   };
   const s = createDashboardStore(api);
@@ -55,7 +85,10 @@ test('store: commands go to the host, a returned snapshot is applied, failures b
   await p;
   assert.deepEqual(s.getState().pending, {});
   await s.getState().call('unlockVolume', 'a', { integrityKey: { file: '/k' } });
-  assert.deepEqual(calls, [['startScrub', ['a']], ['unlockVolume', ['a', { integrityKey: { file: '/k' } }]]]);
+  assert.deepEqual(calls, [
+    ['startScrub', ['a']],
+    ['unlockVolume', ['a', { integrityKey: { file: '/k' } }]],
+  ]);
   assert.equal(s.getState().volumes.a!.state, 'clean');
   assert.equal(await s.getState().act('removeVolume', 'zz'), undefined);
   assert.equal(s.getState().message, 'no volume "zz"');
@@ -87,7 +120,10 @@ test('event batcher: a burst of events becomes one store update', () => {
   let updates = 0;
   s.subscribe(() => updates++);
   const tasks: Array<() => void> = [];
-  const push = createEventBatcher((evs) => s.getState().applyEvents(evs), (fn) => tasks.push(fn));
+  const push = createEventBatcher(
+    (evs) => s.getState().applyEvents(evs),
+    (fn) => tasks.push(fn),
+  );
   for (let i = 1; i <= 500; i++) push({ type: 'progress', id: 'a', progress: prog({ position_sector: i }) } as IntegrityEvent);
   assert.equal(tasks.length, 1);
   assert.equal(updates, 0);
@@ -97,7 +133,15 @@ test('event batcher: a burst of events becomes one store update', () => {
 });
 
 test('routes: every view is an address and back', () => {
-  const routes: Route[] = [{ page: 'list' }, { page: 'create' }, { page: 'add' }, { page: 'volume', id: 'v1' }, { page: 'volume', id: 'a b/c', panel: 'journal' }, { page: 'edit', id: 'v1' }, { page: 'unlock', id: 'v1' }];
+  const routes: Route[] = [
+    { page: 'list' },
+    { page: 'create' },
+    { page: 'add' },
+    { page: 'volume', id: 'v1' },
+    { page: 'volume', id: 'a b/c', panel: 'journal' },
+    { page: 'edit', id: 'v1' },
+    { page: 'unlock', id: 'v1' },
+  ];
   for (const r of routes) assert.deepEqual(parseHash(routeHash(r)), r);
   assert.equal(routeHash({ page: 'volume', id: 'v1', panel: 'errors' }), '#/volume/v1/errors');
   assert.deepEqual(parseHash(''), { page: 'list' });
@@ -109,12 +153,18 @@ test('bridge: a command goes as { id, cmd, args } and its answer (or error with 
   const sent: Array<{ id: number; cmd: string; args: unknown[] }> = [];
   class FakeWs {
     static last: FakeWs;
-    onopen?: () => void; onclose?: () => void; onmessage?: (m: { data: string }) => void;
-    constructor() { FakeWs.last = this; setTimeout(() => this.onopen?.(), 0); }
+    onopen?: () => void;
+    onclose?: () => void;
+    onmessage?: (m: { data: string }) => void;
+    constructor() {
+      FakeWs.last = this;
+      setTimeout(() => this.onopen?.(), 0);
+    }
     send(s: string) {
       const f = JSON.parse(s) as { id: number; cmd: string; args: unknown[] };
       sent.push(f);
-      const answer = f.cmd === 'removeVolume' ? { id: f.id, ok: false, error: 'no volume with id zz', code: 'ENOENT' } : { id: f.id, ok: true, result: { echoed: f.args } };
+      const answer =
+        f.cmd === 'removeVolume' ? { id: f.id, ok: false, error: 'no volume with id zz', code: 'ENOENT' } : { id: f.id, ok: true, result: { echoed: f.args } };
       setTimeout(() => this.onmessage?.({ data: JSON.stringify(answer) }), 0);
     }
   }
@@ -134,4 +184,3 @@ test('bridge: a command goes as { id, cmd, args } and its answer (or error with 
   assert.ok(COMMAND_NAMES.includes('listErrors'));
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 20].map(backoff), [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
 });
-

@@ -82,10 +82,12 @@ async function onEveryCore(src: string, dataFor: (i: number, n: number) => Recor
     let r!: () => void;
     let d!: (v: number) => void;
     ready.push(new Promise<void>((res) => (r = res)));
-    done.push(new Promise<number>((res, rej) => {
-      d = res;
-      w.once('error', rej);
-    }));
+    done.push(
+      new Promise<number>((res, rej) => {
+        d = res;
+        w.once('error', rej);
+      }),
+    );
     w.on('message', (m: unknown) => (m === 'ready' ? r() : d(m as number)));
   }
   await Promise.all(ready);
@@ -123,7 +125,10 @@ async function rawReadAllCores(ioBytes: number): Promise<number> {
     const per = Math.floor(size / n / ioBytes) * ioBytes;
     return { aligned, img, io: ioBytes, start: i * per, end: (i + 1) * per };
   });
-  return mbps(results.reduce((x, y) => x + y, 0), ms);
+  return mbps(
+    results.reduce((x, y) => x + y, 0),
+    ms,
+  );
 }
 
 /** The engine's tag hash on every core at once (one worker thread per core), summed. */
@@ -297,8 +302,19 @@ async function sparseScrub(seconds: number): Promise<{ mib: number; peakRssMiB: 
 
 async function main(): Promise<void> {
   const ns = nativeStatus();
-  const result: Record<string, unknown> = { image_mib: SIZE_MIB, cores: os.availableParallelism(), node: process.version, native: ns, loaded_note: 'figures taken on this machine in this run' };
-  log(`Integrity Studio benchmark — ${SIZE_MIB} MiB image in ${dir}, ${os.availableParallelism()} cores, Node ${process.version}, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+  const result: Record<string, unknown> = {
+    image_mib: SIZE_MIB,
+    cores: os.availableParallelism(),
+    node: process.version,
+    native: ns,
+    loaded_note: 'figures taken on this machine in this run',
+  };
+  log(
+    `Integrity Studio benchmark — ${SIZE_MIB} MiB image in ${dir}, ${os.availableParallelism()} cores, Node ${process.version}, load average ${os
+      .loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')}`,
+  );
   log(ns.loaded ? `tag hashing: native (${JSON.stringify(ns.info)})` : `tag hashing: JavaScript (${ns.reason})`);
   fillImage();
   rawRead(CHUNK_SECTORS * SECTOR_SIZE); // warm-up: the file as the page cache holds it after writing
@@ -311,8 +327,15 @@ async function main(): Promise<void> {
   // the jobs read with every core (native read-and-hash runs), so the read ceiling is the larger of the two
   const rawRecalc = Math.max(raw1Recalc, rawAllRecalc);
   const rawScrub = Math.max(raw1Scrub, rawAllScrub);
-  result.raw_read_mibs = { recalc_io: round(rawRecalc), scrub_io: round(rawScrub), one_thread: { recalc_io: round(raw1Recalc), scrub_io: round(raw1Scrub) }, all_cores: { recalc_io: round(rawAllRecalc), scrub_io: round(rawAllScrub) } };
-  log(`raw sequential read (page cache warm), MiB/s, one thread / ${os.availableParallelism()} threads: ${raw1Recalc.toFixed(0)} / ${rawAllRecalc.toFixed(0)} with ${(RECALC_SECTORS * SECTOR_SIZE) / MIB} MiB reads (recalc), ${raw1Scrub.toFixed(0)} / ${rawAllScrub.toFixed(0)} with ${(CHUNK_SECTORS * SECTOR_SIZE) / MIB} MiB reads (scrub); the limit uses the larger`);
+  result.raw_read_mibs = {
+    recalc_io: round(rawRecalc),
+    scrub_io: round(rawScrub),
+    one_thread: { recalc_io: round(raw1Recalc), scrub_io: round(raw1Scrub) },
+    all_cores: { recalc_io: round(rawAllRecalc), scrub_io: round(rawAllScrub) },
+  };
+  log(
+    `raw sequential read (page cache warm), MiB/s, one thread / ${os.availableParallelism()} threads: ${raw1Recalc.toFixed(0)} / ${rawAllRecalc.toFixed(0)} with ${(RECALC_SECTORS * SECTOR_SIZE) / MIB} MiB reads (recalc), ${raw1Scrub.toFixed(0)} / ${rawAllScrub.toFixed(0)} with ${(CHUNK_SECTORS * SECTOR_SIZE) / MIB} MiB reads (scrub); the limit uses the larger`,
+  );
   log('');
   const rows: unknown[] = [];
   const envAlgs = process.env.BENCH_ALGS;
@@ -321,7 +344,7 @@ async function main(): Promise<void> {
   const breakdown: string[] = [];
   const runsLines: string[] = [];
   if (part('jobs')) {
-    log('MiB/s; tags = the engine\'s tag hash in memory; hw = the hardware hash on 1 core (crc32 instruction / openssl speed);');
+    log("MiB/s; tags = the engine's tag hash in memory; hw = the hardware hash on 1 core (crc32 instruction / openssl speed);");
     log(`limit = min(raw read, ${cores} cores × hw); ratio = job / limit (target ≥ 0.70); a job's MiB/s runs from its first progress`);
     log('event (worker thread started, volume open) to its end; the start-up and the end-to-end figure are in the breakdown below');
     log('bound = 1 / (1/raw read + 1/(cores × hw)): the page-cache read is a copy on the same cores, so read and hash');
@@ -357,7 +380,9 @@ async function main(): Promise<void> {
         // hardware rate, one after the other, is the most a job can do (1 / (1/read + 1/hash))
         const boundR = 1 / (1 / rawRecalc + 1 / ceiling);
         const boundS = 1 / (1 / rawScrub + 1 / ceiling);
-        log(`${alg.padEnd(12)} ${String(sectorSize).padStart(6)} | ${fmt(h1)}     ${fmt(hAll)} | ${hw ? fmt(hw.mibs) : '   n/a'}  ${fmt(limS)} | ${fmt(recalc.mibs)}  ${rr.toFixed(2)} | ${fmt(scrub.mibs)}   ${sr.toFixed(2)} | ${fmt(boundS)} ${(recalc.mibs / boundR).toFixed(2)} ${(scrub.mibs / boundS).toFixed(2)} | ${load.toFixed(1)}`);
+        log(
+          `${alg.padEnd(12)} ${String(sectorSize).padStart(6)} | ${fmt(h1)}     ${fmt(hAll)} | ${hw ? fmt(hw.mibs) : '   n/a'}  ${fmt(limS)} | ${fmt(recalc.mibs)}  ${rr.toFixed(2)} | ${fmt(scrub.mibs)}   ${sr.toFixed(2)} | ${fmt(boundS)} ${(recalc.mibs / boundR).toFixed(2)} ${(scrub.mibs / boundS).toFixed(2)} | ${load.toFixed(1)}`,
+        );
         runsLines.push(`${alg.padEnd(12)} ${String(sectorSize).padStart(5)}  recalc ${spread(recalcs)}  scrub ${spread(scrubs)} MiB/s over ${RUNS} runs`);
         // where the time goes, per GiB: the read alone, the hash alone on every core, the job, and the CPU it used
         const perGiB = (mibs: number) => ((1024 / mibs) * 1000).toFixed(0).padStart(4);
@@ -373,7 +398,7 @@ async function main(): Promise<void> {
           tags_1core_mibs: round(h1),
           tags_all_cores_mibs: round(hAll),
           hardware_1core_mibs: hw ? round(hw.mibs) : null,
-          hardware_source: hw?.source ?? 'none (limit uses the engine\'s all-core tag hash)',
+          hardware_source: hw?.source ?? "none (limit uses the engine's all-core tag hash)",
           limit_recalc_mibs: round(limR),
           limit_scrub_mibs: round(limS),
           recalc_mibs: round(recalc.mibs),
@@ -400,7 +425,7 @@ async function main(): Promise<void> {
       }
     }
     log('');
-    log('breakdown, ms per GiB (lower is better; cpu = this process\'s CPU time, all threads, over the job):');
+    log("breakdown, ms per GiB (lower is better; cpu = this process's CPU time, all threads, over the job):");
     for (const l of breakdown) log('  ' + l);
     log('runs (slowest–fastest):');
     for (const l of runsLines) log('  ' + l);
@@ -415,7 +440,9 @@ async function main(): Promise<void> {
       for (const bs of [512, 4096]) {
         const nat = ns.loaded ? bareHash(alg, bs, 64 * MIB, true) : null;
         const js = bareHash(alg, bs, alg === 'blake2b-256' ? 16 * MIB : 64 * MIB, false);
-        log(`  ${alg.padEnd(12)} ${String(bs).padStart(5)}   ${nat === null ? '   n/a' : fmt(nat)}   ${fmt(js)}${nat !== null ? `   ×${(nat / js).toFixed(1)}` : ''}`);
+        log(
+          `  ${alg.padEnd(12)} ${String(bs).padStart(5)}   ${nat === null ? '   n/a' : fmt(nat)}   ${fmt(js)}${nat !== null ? `   ×${(nat / js).toFixed(1)}` : ''}`,
+        );
         hashRows.push({ algorithm: alg, block_size: bs, native_mibs: nat === null ? null : round(nat), javascript_mibs: round(js) });
       }
     }
@@ -427,19 +454,23 @@ async function main(): Promise<void> {
     const jw = randomWrites('journal', 3);
     const bw = randomWrites('bitmap', 3);
     const dw = randomWrites('direct', 3);
-    log(`random 4 KiB writes (flush every 64): journal ${jw.toFixed(0)}/s, bitmap ${bw.toFixed(0)}/s, direct ${dw.toFixed(0)}/s (journal = ${(jw / dw).toFixed(2)} × direct)`);
+    log(
+      `random 4 KiB writes (flush every 64): journal ${jw.toFixed(0)}/s, bitmap ${bw.toFixed(0)}/s, direct ${dw.toFixed(0)}/s (journal = ${(jw / dw).toFixed(2)} × direct)`,
+    );
     const SEQ = Math.min(256, Math.floor(SIZE_MIB / 4));
     const raw = rawWrites(SEQ);
     const sj = seqWrites('journal', SEQ);
     const sb = seqWrites('bitmap', SEQ);
     const sd = seqWrites('direct', SEQ);
-    log(`sequential 1 MiB writes over ${SEQ} MiB (flushed): raw file ${raw.toFixed(0)} MiB/s; journal ${sj.toFixed(0)} (${(sj / raw).toFixed(2)} × raw), bitmap ${sb.toFixed(0)} (${(sb / raw).toFixed(2)}), direct ${sd.toFixed(0)} (${(sd / raw).toFixed(2)})`);
+    log(
+      `sequential 1 MiB writes over ${SEQ} MiB (flushed): raw file ${raw.toFixed(0)} MiB/s; journal ${sj.toFixed(0)} (${(sj / raw).toFixed(2)} × raw), bitmap ${sb.toFixed(0)} (${(sb / raw).toFixed(2)}), direct ${sd.toFixed(0)} (${(sd / raw).toFixed(2)})`,
+    );
     result.writes = {
       random_4k_per_s: { journal: round(jw), bitmap: round(bw), direct: round(dw), journal_over_direct: Number((jw / dw).toFixed(3)) },
       sequential_1m_mibs: { raw: round(raw), journal: round(sj), bitmap: round(sb), direct: round(sd), mib: SEQ },
     };
     log('  (journal mode writes every block twice, to the journal and then in place, with a flush after each commit of');
-    log('  the journal: ~0.5 × raw is the natural bound; the kernel\'s journal mode writes twice as well)');
+    log("  the journal: ~0.5 × raw is the natural bound; the kernel's journal mode writes twice as well)");
   }
   fs.rmSync(img);
   // bounded memory whatever the size: scrub a 1 TiB sparse image for a few seconds in its own process

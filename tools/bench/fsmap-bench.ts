@@ -77,7 +77,9 @@ function main(): void {
     const free = Number(/Free blocks:\s+(\d+)/.exec(df)![1]);
     const inodes = Number(/Inode count:\s+(\d+)/.exec(df)![1]);
     const used = blocks - free;
-    console.log(`mkfs.ext4 -d: ${GIB} GiB, ${blocks} blocks (${used} used), ${inodes} inodes (${((Date.now() - t) / 1000).toFixed(1)} s; ${Math.round(fs.statSync(img).blocks / 2048)} MiB on disk)`);
+    console.log(
+      `mkfs.ext4 -d: ${GIB} GiB, ${blocks} blocks (${used} used), ${inodes} inodes (${((Date.now() - t) / 1000).toFixed(1)} s; ${Math.round(fs.statSync(img).blocks / 2048)} MiB on disk)`,
+    );
     // bad blocks: half spread over the used area (mkfs -d packs files at the start of the groups it fills), half anywhere
     const r2 = rng(11);
     const bad = new Set<number>();
@@ -88,7 +90,9 @@ function main(): void {
       const t0 = process.hrtime.bigint();
       const r = mapBadSectors(src, ranges);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      console.log(`${label}: ${BAD} bad blocks mapped in ${(ms / 1000).toFixed(2)} s; peak RSS ${rssMiB()} MiB; blocks read ${r.stats.blocks_read} (${Math.round((r.stats.blocks_read * 4) / 1024)} MiB), inodes scanned ${r.stats.inodes_scanned}, directories read for names ${r.stats.directories_scanned}`);
+      console.log(
+        `${label}: ${BAD} bad blocks mapped in ${(ms / 1000).toFixed(2)} s; peak RSS ${rssMiB()} MiB; blocks read ${r.stats.blocks_read} (${Math.round((r.stats.blocks_read * 4) / 1024)} MiB), inodes scanned ${r.stats.inodes_scanned}, directories read for names ${r.stats.directories_scanned}`,
+      );
       console.log(`  ${summary(r)}`);
       return r;
     };
@@ -161,7 +165,9 @@ function huge(dir: string): void {
   t = Date.now();
   const res = mapBadSectors(src, ranges);
   src.close();
-  console.log(`15 TiB ext4: ${ranges.length} bad blocks mapped in ${((Date.now() - t) / 1000).toFixed(2)} s; peak RSS ${rssMiB()} MiB; blocks read ${res.stats.blocks_read}, inodes scanned ${res.stats.inodes_scanned}`);
+  console.log(
+    `15 TiB ext4: ${ranges.length} bad blocks mapped in ${((Date.now() - t) / 1000).toFixed(2)} s; peak RSS ${rssMiB()} MiB; blocks read ${res.stats.blocks_read}, inodes scanned ${res.stats.inodes_scanned}`,
+  );
   console.log(`  ${summary(res)}`);
 }
 

@@ -9,7 +9,13 @@ const mbps = (bytes: number, ms: number) => bytes / MIB / (ms / 1000);
 export const KEY = crypto.randomBytes(32);
 
 function hasherFor(alg: string, native: boolean) {
-  return createTagHasher({ algorithm: alg, key: alg.startsWith('hmac') ? KEY : undefined, salt: crypto.randomBytes(16), tagSize: alg === 'crc32c' || alg === 'crc32' ? 4 : 32, native });
+  return createTagHasher({
+    algorithm: alg,
+    key: alg.startsWith('hmac') ? KEY : undefined,
+    salt: crypto.randomBytes(16),
+    tagSize: alg === 'crc32c' || alg === 'crc32' ? 4 : 32,
+    native,
+  });
 }
 
 /**
@@ -29,13 +35,14 @@ export function prepareBareHash(alg: string, blockSize: number, native = true): 
   const slice = 128 * 1024;
   const spb = blockSize / 512;
   return (bytes) => {
-  const t0 = performance.now();
-  let done = 0;
-  let sector = 0;
-  while (done < bytes) {
-    for (let o = 0; o < buf.length; o += slice, sector += (slice / blockSize) * spb) h.tagRun(sector, blockSize, buf.subarray(o, o + slice), out, (o / blockSize) * h.tagSize);
-    done += buf.length;
-  }
-  return mbps(done, performance.now() - t0);
+    const t0 = performance.now();
+    let done = 0;
+    let sector = 0;
+    while (done < bytes) {
+      for (let o = 0; o < buf.length; o += slice, sector += (slice / blockSize) * spb)
+        h.tagRun(sector, blockSize, buf.subarray(o, o + slice), out, (o / blockSize) * h.tagSize);
+      done += buf.length;
+    }
+    return mbps(done, performance.now() - t0);
   };
 }

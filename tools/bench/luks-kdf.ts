@@ -46,7 +46,10 @@ async function benchOne(cs: string, extra: string[], what: string, log: (s: stri
     if (f.status !== 0) throw new Error(`cryptsetup luksFormat failed: ${f.stderr}`);
     const ks = readLuks2Header(img).keyslots[0];
     if (!ks) throw new Error('cryptsetup luksFormat made a header with no keyslot');
-    const kdf = ks.kdf.type === 'pbkdf2' ? `pbkdf2-${ks.kdf.hash} ${ks.kdf.iterations} iterations` : `${ks.kdf.type} time ${ks.kdf.time}, memory ${ks.kdf.memory} KiB, ${ks.kdf.cpus} threads`;
+    const kdf =
+      ks.kdf.type === 'pbkdf2'
+        ? `pbkdf2-${ks.kdf.hash} ${ks.kdf.iterations} iterations`
+        : `${ks.kdf.type} time ${ks.kdf.time}, memory ${ks.kdf.memory} KiB, ${ks.kdf.cpus} threads`;
     let cryptsetupMs = Infinity;
     let oursMs = Infinity;
     for (let i = 0; i < runs; i++) {
@@ -60,7 +63,9 @@ async function benchOne(cs: string, extra: string[], what: string, log: (s: stri
       r.volumeKey.fill(0);
     }
     const ratio = oursMs / cryptsetupMs;
-    log(`LUKS2 unlock of a ${what} (${kdf}), best of ${runs}: cryptsetup open --test-passphrase ${(cryptsetupMs / 1000).toFixed(2)} s, ours (${argon2Backend()} argon2) ${(oursMs / 1000).toFixed(2)} s, ratio ${ratio.toFixed(2)}× (target ≤ 3×)`);
+    log(
+      `LUKS2 unlock of a ${what} (${kdf}), best of ${runs}: cryptsetup open --test-passphrase ${(cryptsetupMs / 1000).toFixed(2)} s, ours (${argon2Backend()} argon2) ${(oursMs / 1000).toFixed(2)} s, ratio ${ratio.toFixed(2)}× (target ≤ 3×)`,
+    );
     return { kdf, cryptsetupMs, oursMs, ratio, backend: argon2Backend() };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

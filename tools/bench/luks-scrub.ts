@@ -15,14 +15,18 @@ import { readLuks2Header, unlockLuks2 } from '../../engine/luks/index.js';
 
 const MIB = 1 << 20;
 
-export async function benchLuksScrub(mib = Number(process.env.BENCH_LUKS_MIB ?? 256), log: (s: string) => void = console.log, cipher = 'aes-xts-random'): Promise<{ scrub_mib_s: number; bare_mib_s: number; bulk_mib_s: number }> {
+export async function benchLuksScrub(
+  mib = Number(process.env.BENCH_LUKS_MIB ?? 256),
+  log: (s: string) => void = console.log,
+  cipher = 'aes-xts-random',
+): Promise<{ scrub_mib_s: number; bare_mib_s: number; bulk_mib_s: number }> {
   const dir = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'is-luks-bench-'));
   const img = path.join(dir, 'luks.img');
   const pw = path.join(dir, 'pw');
   try {
     fs.writeFileSync(pw, 'bench');
     fs.writeFileSync(img, '');
-    fs.truncateSync(img, (16 + mib) * MIB + mib * MIB / 8); // header, data and its tags (48 bytes per 512)
+    fs.truncateSync(img, (16 + mib) * MIB + (mib * MIB) / 8); // header, data and its tags (48 bytes per 512)
     const t0 = Date.now();
     await formatCryptVolume(img, { secret: { keyFile: pw }, integrity: 'hmac-sha256', cipher, keySize: 512, pbkdf: 'pbkdf2', pbkdfIterations: 1000 });
     const fmtMs = Date.now() - t0;
@@ -73,7 +77,9 @@ export async function benchLuksScrub(mib = Number(process.env.BENCH_LUKS_MIB ?? 
     const bare = (n * 512) / MIB / (bareMs / 1000);
     log(`LUKS2 ${cipher} + hmac-sha256, 512-byte sectors, ${(bytes / MIB).toFixed(0)} MiB (format + wipe ${(fmtMs / 1000).toFixed(1)} s):`);
     log(`  scrub                                   ${scrub.toFixed(0).padStart(6)} MiB/s  (${r.checked_sectors} sectors authenticated, one core)`);
-    log(`  read (decrypt + authenticate)           ${(bytes / MIB / (readMs / 1000)).toFixed(0).padStart(6)} MiB/s  (a scrub only authenticates: authenc's MAC is over the ciphertext)`);
+    log(
+      `  read (decrypt + authenticate)           ${(bytes / MIB / (readMs / 1000)).toFixed(0).padStart(6)} MiB/s  (a scrub only authenticates: authenc's MAC is over the ciphertext)`,
+    );
     log(`  bare node:crypto HMAC-SHA256 + AES-XTS  ${bare.toFixed(0).padStart(6)} MiB/s  (per 512-byte sector, in memory, one core)`);
     log(`  bare node:crypto, one call per 4 MiB    ${bulk.toFixed(0).padStart(6)} MiB/s  (the primitives without per-sector call overhead)`);
     log(`  scrub / bare per-sector                 ${(scrub / bare).toFixed(2).padStart(6)}`);

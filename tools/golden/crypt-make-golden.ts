@@ -27,7 +27,13 @@ export function pattern(bytes: number, tag = ''): Buffer {
   for (let i = 0; i * 32 < bytes; i++) {
     const n = Buffer.alloc(4);
     n.writeUInt32LE(i);
-    crypto.createHash('sha256').update('crypt-golden').update(tag).update(n).digest().copy(out, i * 32);
+    crypto
+      .createHash('sha256')
+      .update('crypt-golden')
+      .update(tag)
+      .update(n)
+      .digest()
+      .copy(out, i * 32);
   }
   return out;
 }
@@ -43,7 +49,8 @@ export const CASES: Record<string, string> = {
   'gcm-4096': `--cipher aes-gcm-random --integrity aead --key-size 256 --sector-size 4096 ${PB}`,
   'chacha-poly-512': `--cipher chacha20-random --integrity poly1305 --key-size 256 ${PB}`,
   'aegis128-4096': `--cipher aegis128-random --integrity aead --key-size 128 --sector-size 4096 ${PB}`,
-  'argon2id-xts-hmac256': '--cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --pbkdf argon2id --pbkdf-memory 32768 --pbkdf-force-iterations 4 --pbkdf-parallel 1',
+  'argon2id-xts-hmac256':
+    '--cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --pbkdf argon2id --pbkdf-memory 32768 --pbkdf-force-iterations 4 --pbkdf-parallel 1',
   journal: `--cipher aes-xts-random --integrity hmac-sha256 --key-size 512 ${PB}`,
   // computed IVs (issue 17 item 12): nothing but the tag in the tuple, the IV made from the sector
   'xts-plain64-hmac256-512': `--cipher aes-xts-plain64 --integrity hmac-sha256 --key-size 512 ${PB}`,
@@ -65,11 +72,47 @@ function keyBytesOf(args: string): number {
 }
 
 const CORRUPT: Array<{ from: string; name: string; flips: Array<{ what: string; sector: number }> }> = [
-  { from: 'xts-hmac256-512', name: 'corrupt-xts-hmac256-512', flips: [{ what: 'data', sector: 100 }, { what: 'tag', sector: 300 }, { what: 'iv', sector: 301 }] },
-  { from: 'gcm-4096', name: 'corrupt-gcm-4096', flips: [{ what: 'data', sector: 64 }, { what: 'tag', sector: 600 }] },
-  { from: 'xts-plain64-hmac256-512', name: 'corrupt-xts-plain64-hmac256-512', flips: [{ what: 'data', sector: 100 }, { what: 'tag', sector: 300 }] },
-  { from: 'gcm-plain64-4096', name: 'corrupt-gcm-plain64-4096', flips: [{ what: 'data', sector: 64 }, { what: 'tag', sector: 512 }] },
-  { from: 'xts-essiv-hmac256-4096', name: 'corrupt-xts-essiv-hmac256-4096', flips: [{ what: 'data', sector: 8 }, { what: 'tag', sector: 560 }] },
+  {
+    from: 'xts-hmac256-512',
+    name: 'corrupt-xts-hmac256-512',
+    flips: [
+      { what: 'data', sector: 100 },
+      { what: 'tag', sector: 300 },
+      { what: 'iv', sector: 301 },
+    ],
+  },
+  {
+    from: 'gcm-4096',
+    name: 'corrupt-gcm-4096',
+    flips: [
+      { what: 'data', sector: 64 },
+      { what: 'tag', sector: 600 },
+    ],
+  },
+  {
+    from: 'xts-plain64-hmac256-512',
+    name: 'corrupt-xts-plain64-hmac256-512',
+    flips: [
+      { what: 'data', sector: 100 },
+      { what: 'tag', sector: 300 },
+    ],
+  },
+  {
+    from: 'gcm-plain64-4096',
+    name: 'corrupt-gcm-plain64-4096',
+    flips: [
+      { what: 'data', sector: 64 },
+      { what: 'tag', sector: 512 },
+    ],
+  },
+  {
+    from: 'xts-essiv-hmac256-4096',
+    name: 'corrupt-xts-essiv-hmac256-4096',
+    flips: [
+      { what: 'data', sector: 8 },
+      { what: 'tag', sector: 560 },
+    ],
+  },
 ];
 
 function run(script: string, disks: string[], env: Record<string, string>, files: string[]): string {
@@ -109,7 +152,12 @@ function main(): void {
   const env: Record<string, string> = { PW: PASSPHRASE, CASES: names.join(' '), VKHEX: VOLUME_KEY.subarray(0, 96).toString('hex') };
   for (const n of names) env[`ARGS_${n.replace(/[^A-Za-z0-9]/g, '_')}`] = CASES[n]!;
   env.CASES = names.map((n) => n.replace(/[^A-Za-z0-9]/g, '_')).join(' ');
-  const out = run(path.join(PROJECT_ROOT, 'tools', 'golden', 'crypt-make-golden.sh'), disks, env, ['src', 'src2', 'vk'].map((f) => path.join(work, f)));
+  const out = run(
+    path.join(PROJECT_ROOT, 'tools', 'golden', 'crypt-make-golden.sh'),
+    disks,
+    env,
+    ['src', 'src2', 'vk'].map((f) => path.join(work, f)),
+  );
   fs.writeFileSync(path.join(work, 'boot1.log'), out);
   const secs = sections(out);
   const images: Record<string, unknown>[] = [];
@@ -133,8 +181,22 @@ function main(): void {
       dmsetup_status: get('status'),
       writes:
         n === 'journal'
-          ? { committed: [[0, 256], [512, 64]], lost_uncommitted: [[768, 64]], note: 'written by hand-made tables with commit_time:60000 (O_DIRECT + fsync), then an uncommitted write, then sysrq b: the committed writes are in the journal only' }
-          : { sectors: [[0, 256], [512, 64], ['last 8', 8]], data: 'pattern(1 MiB) at the same offsets' },
+          ? {
+              committed: [
+                [0, 256],
+                [512, 64],
+              ],
+              lost_uncommitted: [[768, 64]],
+              note: 'written by hand-made tables with commit_time:60000 (O_DIRECT + fsync), then an uncommitted write, then sysrq b: the committed writes are in the journal only',
+            }
+          : {
+              sectors: [
+                [0, 256],
+                [512, 64],
+                ['last 8', 8],
+              ],
+              data: 'pattern(1 MiB) at the same offsets',
+            },
     });
     fs.writeFileSync(path.join(TESTDATA, `${n}.img.gz`), zlib.gzipSync(fs.readFileSync(disks[i]!), { level: 9 }));
   });
@@ -152,7 +214,9 @@ function main(): void {
     const vol = openCryptVolume(dst, seg, VOLUME_KEY.subarray(0, keyBytesOf(CASES[c.from]!)));
     const g = vol.integrity.geometry;
     const positions = c.flips.map((f) =>
-      f.what === 'data' ? seg.offset + dataSector(g, f.sector) * SECTOR_SIZE + 17 : seg.offset + tagOffset(g, f.sector) + (f.what === 'tag' ? 3 : vol.cipher.authSize + 2),
+      f.what === 'data'
+        ? seg.offset + dataSector(g, f.sector) * SECTOR_SIZE + 17
+        : seg.offset + tagOffset(g, f.sector) + (f.what === 'tag' ? 3 : vol.cipher.authSize + 2),
     );
     vol.close();
     const fd = fs.openSync(dst, 'r+');
@@ -173,10 +237,21 @@ function main(): void {
   corrupt.forEach((c, k) => {
     const lines = secs2.get(c.name);
     if (!lines) throw new Error(`corrupt case ${c.name} missing:\n${out2.slice(-3000)}`);
-    const kernel = lines.map((l) => /INTEGRITY AEAD ERROR, sector (\d+)/.exec(l)).filter((m) => m).map((m) => Number(m![1]));
+    const kernel = lines
+      .map((l) => /INTEGRITY AEAD ERROR, sector (\d+)/.exec(l))
+      .filter((m) => m)
+      .map((m) => Number(m![1]));
     const base = images.find((im) => im.name === c.from)!;
     // stored as the base image plus the flipped bytes (byte offset, xor), not as a second copy
-    images.push({ ...base, name: c.name, corrupted_from: c.from, flips: c.flips, kernel_aead_error_sectors: kernel, kernel_read_sha256: undefined, flip_bytes: flipBytes[k] });
+    images.push({
+      ...base,
+      name: c.name,
+      corrupted_from: c.from,
+      flips: c.flips,
+      kernel_aead_error_sectors: kernel,
+      kernel_read_sha256: undefined,
+      flip_bytes: flipBytes[k],
+    });
   });
   let all = images;
   if (only) {
@@ -184,7 +259,10 @@ function main(): void {
     const old: Array<Record<string, unknown>> = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')).images;
     all = [...old.filter((o) => !images.some((im) => im.name === o.name)), ...images];
   }
-  fs.writeFileSync(path.join(TESTDATA, 'manifest.json'), JSON.stringify({ made_by: 'tools/golden/crypt-make-golden.ts (cryptsetup 2.6.1, kernel 6.1 in the oracle)', images: all }, null, 1) + '\n');
+  fs.writeFileSync(
+    path.join(TESTDATA, 'manifest.json'),
+    JSON.stringify({ made_by: 'tools/golden/crypt-make-golden.ts (cryptsetup 2.6.1, kernel 6.1 in the oracle)', images: all }, null, 1) + '\n',
+  );
   console.log(`wrote ${images.length} images to ${TESTDATA}; logs in ${work}`);
 }
 

@@ -10,7 +10,14 @@
 // Bitmap mode: the reopen recalculates the dirty regions' tags (dm_integrity_resume), so nothing fails
 // verification, but a torn multi-sector block keeps its torn data under its new tag, exactly as in the kernel:
 // there, contents are checked per 512-byte sector (each sector holds one of its legal contents).
-import { encodeSuperblock, SB_FLAG_FIXED_HMAC, SB_FLAG_FIXED_PADDING, SECTOR_SIZE, superblockVersion, type Superblock } from '../../engine/layout/superblock.js';
+import {
+  encodeSuperblock,
+  SB_FLAG_FIXED_HMAC,
+  SB_FLAG_FIXED_PADDING,
+  SECTOR_SIZE,
+  superblockVersion,
+  type Superblock,
+} from '../../engine/layout/superblock.js';
 import { computeGeometry } from '../../engine/layout/geometry.js';
 import { FaultDevice, prng } from '../../engine/io/fault.js';
 import { MemoryDevice } from '../../engine/io/device.js';
@@ -61,7 +68,10 @@ function fill(buf: Buffer, rand: () => number): Buffer {
 }
 
 /** A small freshly formatted volume in memory (superblock + cleared journal + every block written). */
-export function memoryVolume(c: Pick<CrashConfig, 'integrity' | 'blockSize' | 'seed'>, providedSectors = 1024): { image: Buffer; options: VolumeOptions; initial: Buffer } {
+export function memoryVolume(
+  c: Pick<CrashConfig, 'integrity' | 'blockSize' | 'seed'>,
+  providedSectors = 1024,
+): { image: Buffer; options: VolumeOptions; initial: Buffer } {
   const rand = prng(c.seed ^ 0x5eed);
   const log2spb = c.blockSize === 4096 ? 3 : 0;
   const flags = SB_FLAG_FIXED_PADDING | SB_FLAG_FIXED_HMAC;
@@ -181,7 +191,12 @@ export function runCrash(c: CrashConfig): CrashResult {
         const [opIndex, contents, wasDiscard] = h[i]!;
         const legal = i === baseline || (opIndex > lastFlush && ops[opIndex]!.devStart < k);
         // a discard keeps the data (any of it) and must show as discarded; anything else must not (journal, direct)
-        const same = c.mode === 'bitmap' ? contents === ANY || contents.subarray(within, within + unit).equals(got) : wasDiscard ? isDiscarded : !isDiscarded && contents!.subarray(within, within + unit).equals(got);
+        const same =
+          c.mode === 'bitmap'
+            ? contents === ANY || contents.subarray(within, within + unit).equals(got)
+            : wasDiscard
+              ? isDiscarded
+              : !isDiscarded && contents!.subarray(within, within + unit).equals(got);
         if (same && legal) ok = true;
         else if (same && i < baseline) older = true;
       }
@@ -213,7 +228,8 @@ export function runCrash(c: CrashConfig): CrashResult {
 /** One line per configuration, and the first violations with everything needed to replay them. */
 export function describe(r: CrashResult): string {
   const c = r.config;
-  let s = `${c.mode} ${c.integrity} bs=${c.blockSize} seed=${c.seed}: ${r.deviceOps} device ops, ${r.crashPoints} crash points, ` +
+  let s =
+    `${c.mode} ${c.integrity} bs=${c.blockSize} seed=${c.seed}: ${r.deviceOps} device ops, ${r.crashPoints} crash points, ` +
     `${r.verifyFailures} with blocks failing verification, ${r.undoneDiscards} flushed discards undone by the crash (as in the kernel), ${r.violations.length} violations`;
   for (const v of r.violations.slice(0, 3)) s += `\n  ${v.kind} block ${v.block} after crash at device op ${v.crashPoint} (crash seed ${v.crashSeed})`;
   return s;
@@ -225,10 +241,18 @@ export function crashConfigs(seed: number, crashPoints: number, ops: number): Cr
   for (const mode of ['journal', 'bitmap', 'direct'] as const) {
     for (const integrity of ['crc32c', 'sha256', 'hmac-sha256'] as const) {
       for (const blockSize of [512, 4096] as const) {
-        out.push({ mode, integrity, blockSize, ops, crashPoints, maxBlocks: 8, allowDiscards: mode === 'direct' ? true : n % 2 === 0, seed: (seed + 7919 * n++) >>> 0 });
+        out.push({
+          mode,
+          integrity,
+          blockSize,
+          ops,
+          crashPoints,
+          maxBlocks: 8,
+          allowDiscards: mode === 'direct' ? true : n % 2 === 0,
+          seed: (seed + 7919 * n++) >>> 0,
+        });
       }
     }
   }
   return out;
 }
-

@@ -71,7 +71,12 @@ for (const { release, kernel } of ORACLE_RELEASES) {
     const r = runOracle(SCRIPT, imgs, { release, timeoutSec: 240 });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /@@done/);
-    t.diagnostic(r.stdout.split('\n').filter((l) => l.startsWith('@@kernel')).join(' '));
+    t.diagnostic(
+      r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('@@kernel'))
+        .join(' '),
+    );
     const [clean, kernelReplayed, ours] = imgs as [string, string, string];
     const filler = Buffer.alloc(tagsOf(clean, DISCARDED, BLOCK_SECTORS).length, 0xf6);
     // a clean close (dm_integrity_postsuspend re-initialises the journal): the discard stays
@@ -81,14 +86,16 @@ for (const { release, kernel } of ORACLE_RELEASES) {
     assert.notDeepEqual(k, filler, `Linux ${kernel} kept the discard after the power loss (the finding would be ours alone)`);
     // our replay of the same power-loss image (openWritable = dm_integrity_resume: replay_journal), then a clean close
     openWritable(ours, { allowDiscards: true }).close();
-    assert.deepEqual(tagsOf(ours, DISCARDED, BLOCK_SECTORS), k, 'our replay leaves the tags the kernel\'s leaves');
+    assert.deepEqual(tagsOf(ours, DISCARDED, BLOCK_SECTORS), k, "our replay leaves the tags the kernel's leaves");
     assert.deepEqual(tagsOf(ours, KEPT, BLOCK_SECTORS), tagsOf(kernelReplayed, KEPT, BLOCK_SECTORS));
     // and the block reads as the write, verified
     const v = openVolume(ours, { readOnly: true });
     try {
       const out = Buffer.alloc(BLOCK_SECTORS * 512);
       let bad = 0;
-      v.target.read(DISCARDED, BLOCK_SECTORS, out, 0, () => { bad++; });
+      v.target.read(DISCARDED, BLOCK_SECTORS, out, 0, () => {
+        bad++;
+      });
       assert.equal(bad, 0);
       assert.ok(out.equals(Buffer.alloc(out.length, 'B')), 'the undone discard reads as the write before it');
     } finally {

@@ -8,7 +8,11 @@ test('fuzz: mutated superblocks, journals, tags and truncated golden images give
   const seeds = loadSeeds(16 << 20);
   assert.ok(seeds.length >= 8, 'golden images available');
   const outcomes = new Map<string, number>();
-  const sum = runFuzz(seeds, 90, SEED, { writableEvery: 3, maxMs: 15000, onCase: (c: FuzzCase) => outcomes.set(c.mutation.split(' ')[0]!, (outcomes.get(c.mutation.split(' ')[0]!) ?? 0) + 1) });
+  const sum = runFuzz(seeds, 90, SEED, {
+    writableEvery: 3,
+    maxMs: 15000,
+    onCase: (c: FuzzCase) => outcomes.set(c.mutation.split(' ')[0]!, (outcomes.get(c.mutation.split(' ')[0]!) ?? 0) + 1),
+  });
   assert.equal(sum.cases, 90);
   assert.deepEqual(sum.failures.map(describeCase), []);
   // both kinds of outcome occur: the mutations reach past the superblock checks, and the checks fire

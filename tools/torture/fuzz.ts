@@ -248,9 +248,14 @@ export function runCase(s: FuzzSeed, seed: number, o: { writable?: boolean; maxM
   if (o.writable && (c.outcome === 'valid-open' || c.outcome === 'typed-error')) {
     // the same mutation opened for writing (journal replay on disk) on copies
     try {
-      const w = openWritableOn(new MemoryDevice(Buffer.from(meta), false, s.name), data ? new MemoryDevice(Buffer.from(data), false, `${s.name}-data`) : null, s.name, {
-        ...s.options,
-      });
+      const w = openWritableOn(
+        new MemoryDevice(Buffer.from(meta), false, s.name),
+        data ? new MemoryDevice(Buffer.from(data), false, `${s.name}-data`) : null,
+        s.name,
+        {
+          ...s.options,
+        },
+      );
       w.close();
     } catch (e) {
       if (!(e instanceof IntegrityStudioError)) {
@@ -264,7 +269,12 @@ export function runCase(s: FuzzSeed, seed: number, o: { writable?: boolean; maxM
   return c;
 }
 
-export function runFuzz(seeds: FuzzSeed[], cases: number, seed: number, o: { writableEvery?: number; maxMs?: number; onCase?: (c: FuzzCase) => void } = {}): FuzzSummary {
+export function runFuzz(
+  seeds: FuzzSeed[],
+  cases: number,
+  seed: number,
+  o: { writableEvery?: number; maxMs?: number; onCase?: (c: FuzzCase) => void } = {},
+): FuzzSummary {
   const sum: FuzzSummary = { cases: 0, typedErrors: 0, validOpens: 0, failures: [], slowestMs: 0 };
   for (let i = 0; i < cases; i++) {
     const caseSeed = (seed + i * 2654435761) >>> 0;

@@ -27,16 +27,25 @@ export interface Serve {
 /** Starts `bin/integrity-studio.js serve` in `cwd` and resolves once it prints its Dashboard URL. */
 export function startServe(dataDir: string, images: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Serve> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'integrity-studio.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...images], {
-    cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
   let exit: { code: number | null; signal: string | null } | null = null;
-  child.stderr!.on('data', (d) => { err += d; });
-  child.on('exit', (code, signal) => { exit = { code, signal }; });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  child.on('exit', (code, signal) => {
+    exit = { code, signal };
+  });
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`serve did not start in 20 s: ${out}${err}`)), 20_000);
-    child.on('exit', () => { clearTimeout(t); reject(new Error(`serve exited before starting: ${out}${err}`)); });
+    child.on('exit', () => {
+      clearTimeout(t);
+      reject(new Error(`serve exited before starting: ${out}${err}`));
+    });
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /Dashboard: http:\/\/127\.0\.0\.1:(\d+)\/\?token=([\w-]+)/.exec(out);
@@ -44,30 +53,50 @@ export function startServe(dataDir: string, images: string[], cwd: string, env: 
       clearTimeout(t);
       const port = Number(m[1]);
       resolve({
-        url: `ws://127.0.0.1:${port}/ws?token=${m[2]}`, port, token: m[2]!, child,
-        stderr: () => err, exited: () => exit,
-        stop: () => new Promise((r) => {
-          if (exit) { r(out); return; }
-          child.once('exit', () => r(out));
-          child.kill('SIGINT');
-        }),
+        url: `ws://127.0.0.1:${port}/ws?token=${m[2]}`,
+        port,
+        token: m[2]!,
+        child,
+        stderr: () => err,
+        exited: () => exit,
+        stop: () =>
+          new Promise((r) => {
+            if (exit) {
+              r(out);
+              return;
+            }
+            child.once('exit', () => r(out));
+            child.kill('SIGINT');
+          }),
       });
     });
   });
 }
 
-export interface Reply { id?: number; ok?: boolean; result?: unknown; error?: string; event?: unknown }
+export interface Reply {
+  id?: number;
+  ok?: boolean;
+  result?: unknown;
+  error?: string;
+  event?: unknown;
+}
 
 /** One request over a fresh connection (for checks around the fuzz). */
 export async function call(url: string, cmd: string, ...args: unknown[]): Promise<Reply> {
   const ws = new WebSocket(url);
   try {
-    await new Promise<void>((res, rej) => { ws.once('open', () => res()); ws.once('error', rej); });
+    await new Promise<void>((res, rej) => {
+      ws.once('open', () => res());
+      ws.once('error', rej);
+    });
     return await new Promise<Reply>((res, rej) => {
       const t = setTimeout(() => rej(new Error(`no answer to ${cmd} in 10 s`)), 10_000);
       ws.on('message', (d) => {
         const f = JSON.parse(String(d)) as Reply;
-        if (f.id === 1) { clearTimeout(t); res(f); }
+        if (f.id === 1) {
+          clearTimeout(t);
+          res(f);
+        }
       });
       ws.send(JSON.stringify({ id: 1, cmd, args }));
     });
@@ -79,15 +108,39 @@ export async function call(url: string, cmd: string, ...args: unknown[]): Promis
 type Frame = { data: string | Buffer; binary: boolean; kind: string; closes?: boolean };
 
 const SAFE_COMMANDS_WITH_REAL_ID = ['startScrub', 'resumeScrub', 'pauseScrub', 'startRecalc', 'resumeRecalc'];
-const FIELDS = ['path', 'size', 'name', 'integrity', 'integrityKey', 'tagSize', 'sectorSize', 'journalSize', 'interleaveSectors', 'mode', 'dataDevice', 'noWipe', 'force', 'journalIntegrity', 'journalCryptKey', 'bitmapSectorsPerBit'];
+const FIELDS = [
+  'path',
+  'size',
+  'name',
+  'integrity',
+  'integrityKey',
+  'tagSize',
+  'sectorSize',
+  'journalSize',
+  'interleaveSectors',
+  'mode',
+  'dataDevice',
+  'noWipe',
+  'force',
+  'journalIntegrity',
+  'journalCryptKey',
+  'bitmapSectorsPerBit',
+];
 
 export class FrameGen {
   private readonly r: () => number;
-  constructor(seed: number, private readonly realId: string | null) {
+  constructor(
+    seed: number,
+    private readonly realId: string | null,
+  ) {
     this.r = prng(seed);
   }
-  private int(n: number): number { return Math.floor(this.r() * n); }
-  private pick<T>(a: readonly T[]): T { return a[this.int(a.length)]!; }
+  private int(n: number): number {
+    return Math.floor(this.r() * n);
+  }
+  private pick<T>(a: readonly T[]): T {
+    return a[this.int(a.length)]!;
+  }
   /** a string with no '/' (fuzzed paths stay in serve's working folder) */
   str(max = 40): string {
     const alphabet = 'abcxyz019._- ~%$\\"\'\u00e9\u4e2d\u0000\n{}[]:,';
@@ -102,13 +155,21 @@ export class FrameGen {
   value(depth = 3): unknown {
     const k = this.int(depth > 0 ? 10 : 6);
     switch (k) {
-      case 0: return null;
-      case 1: return this.r() < 0.5;
-      case 2: return this.num();
-      case 3: return this.str();
-      case 4: return this.pick(['', 'x'.repeat(5000), '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'status', 'é'.repeat(3000)]);
-      case 5: return this.pick(COMMAND_NAMES);
-      case 6: case 7: return Array.from({ length: this.int(5) }, () => this.value(depth - 1));
+      case 0:
+        return null;
+      case 1:
+        return this.r() < 0.5;
+      case 2:
+        return this.num();
+      case 3:
+        return this.str();
+      case 4:
+        return this.pick(['', 'x'.repeat(5000), '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'status', 'é'.repeat(3000)]);
+      case 5:
+        return this.pick(COMMAND_NAMES);
+      case 6:
+      case 7:
+        return Array.from({ length: this.int(5) }, () => this.value(depth - 1));
       default: {
         const o: Record<string, unknown> = {};
         for (let i = this.int(5); i > 0; i--) o[this.r() < 0.5 ? this.pick(FIELDS) : this.str(12)] = this.value(depth - 1);
@@ -118,7 +179,17 @@ export class FrameGen {
   }
   /** a field value of the wrong kind, or an edge of the right kind */
   fieldValue(): unknown {
-    return this.pick([() => this.value(2), () => this.num(), () => this.str(), () => ({ hex: this.str() }), () => ({ file: this.str() }), () => ({ hex: 'ab', file: 'x' }), () => ['a'], () => 'x'.repeat(4097), () => ({ __proto__: { polluted: true } })])();
+    return this.pick([
+      () => this.value(2),
+      () => this.num(),
+      () => this.str(),
+      () => ({ hex: this.str() }),
+      () => ({ file: this.str() }),
+      () => ({ hex: 'ab', file: 'x' }),
+      () => ['a'],
+      () => 'x'.repeat(4097),
+      () => ({ __proto__: { polluted: true } }),
+    ])();
   }
   /** ids the harness can match answers by: unique per generator, above every id the random values can make */
   private seq = 3_000_000_000;
@@ -134,10 +205,15 @@ export class FrameGen {
   }
   /** arguments for cmd: random, or nearly right with one field wrong */
   private args(cmd: unknown): unknown {
-    const volId = () => (this.realId && typeof cmd === 'string' && SAFE_COMMANDS_WITH_REAL_ID.includes(cmd) && this.r() < 0.3 ? this.realId : this.pick([this.str(36), 'no-such-volume', '', 'x'.repeat(65), this.value(1)]));
+    const volId = () =>
+      this.realId && typeof cmd === 'string' && SAFE_COMMANDS_WITH_REAL_ID.includes(cmd) && this.r() < 0.3
+        ? this.realId
+        : this.pick([this.str(36), 'no-such-volume', '', 'x'.repeat(65), this.value(1)]);
     switch (this.int(4)) {
-      case 0: return this.value(2);
-      case 1: return Array.from({ length: this.int(4) }, () => this.value(2));
+      case 0:
+        return this.value(2);
+      case 1:
+        return Array.from({ length: this.int(4) }, () => this.value(2));
       default: {
         const o: Record<string, unknown> = { path: this.str(30) || 'p', name: this.str(10) };
         for (let i = 1 + this.int(3); i > 0; i--) o[this.pick(FIELDS)] = this.fieldValue();
@@ -197,7 +273,11 @@ export function expectedAnswerId(f: Frame): number {
   const text = typeof f.data === 'string' ? f.data : f.data.toString('utf8');
   if (Buffer.byteLength(text) > FRAME_BYTES) return -1;
   let v: unknown;
-  try { v = JSON.parse(text); } catch { return -1; }
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return -1;
+  }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return -1;
   const id = (v as { id?: unknown }).id;
   return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : -1;
@@ -245,11 +325,39 @@ export interface HostFuzzResult {
 }
 
 export function emptyResult(): HostFuzzResult {
-  return { framesSent: 0, answered: 0, errorsAnswered: 0, okAnswered: 0, closedAsExpected: 0, unanswered: 0, unexpectedCloses: 0, strayAnswers: 0, slowAnswers: 0, maxLatencyMs: 0, connections: 0, byKind: {}, closes: {}, errors: new Map(), problems: [] };
+  return {
+    framesSent: 0,
+    answered: 0,
+    errorsAnswered: 0,
+    okAnswered: 0,
+    closedAsExpected: 0,
+    unanswered: 0,
+    unexpectedCloses: 0,
+    strayAnswers: 0,
+    slowAnswers: 0,
+    maxLatencyMs: 0,
+    connections: 0,
+    byKind: {},
+    closes: {},
+    errors: new Map(),
+    problems: [],
+  };
 }
 
 export function addResult(total: HostFuzzResult, r: HostFuzzResult): void {
-  for (const k of ['framesSent', 'answered', 'errorsAnswered', 'okAnswered', 'closedAsExpected', 'unanswered', 'unexpectedCloses', 'strayAnswers', 'slowAnswers', 'connections'] as const) total[k] += r[k];
+  for (const k of [
+    'framesSent',
+    'answered',
+    'errorsAnswered',
+    'okAnswered',
+    'closedAsExpected',
+    'unanswered',
+    'unexpectedCloses',
+    'strayAnswers',
+    'slowAnswers',
+    'connections',
+  ] as const)
+    total[k] += r[k];
   total.maxLatencyMs = Math.max(total.maxLatencyMs, r.maxLatencyMs);
   for (const [k, n] of Object.entries(r.byKind)) total.byKind[k] = (total.byKind[k] ?? 0) + n;
   for (const [k, n] of Object.entries(r.closes)) total.closes[k] = (total.closes[k] ?? 0) + n;
@@ -267,7 +375,19 @@ const SLOW_MS = 15_000;
  * without its answer or no answer at all came for `stallMs` (default 120 s); answers slower than 15 s are counted
  * as slow. `trace` receives every frame's life (sent, answered, close) when given.
  */
-export async function fuzzHost(url: string, o: { seed: number; frames: number; parallel?: number; burst?: number; realId?: string | null; stallMs?: number; onProgress?: (sent: number) => void; trace?: (line: string) => void }): Promise<HostFuzzResult> {
+export async function fuzzHost(
+  url: string,
+  o: {
+    seed: number;
+    frames: number;
+    parallel?: number;
+    burst?: number;
+    realId?: string | null;
+    stallMs?: number;
+    onProgress?: (sent: number) => void;
+    trace?: (line: string) => void;
+  },
+): Promise<HostFuzzResult> {
   const res = emptyResult();
   const parallel = o.parallel ?? 8;
   const burst = o.burst ?? 48;
@@ -281,7 +401,10 @@ export async function fuzzHost(url: string, o: { seed: number; frames: number; p
       const conn = ++connSeq;
       const ws = new WebSocket(url, { maxPayload: 64 << 20 });
       res.connections++;
-      await new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j); });
+      await new Promise<void>((r, j) => {
+        ws.once('open', () => r());
+        ws.once('error', j);
+      });
       // frames waiting for their answer, by the id the answer carries (-1: in the order sent)
       const waiting = new Map<number, FrameTrace[]>();
       let outstanding = 0;
@@ -292,7 +415,13 @@ export async function fuzzHost(url: string, o: { seed: number; frames: number; p
       let weClose = false;
       ws.on('message', (d) => {
         let f: Reply;
-        try { f = JSON.parse(String(d)) as Reply; } catch { res.strayAnswers++; res.problems.push(`connection ${conn}: a message that is not JSON (${String(d).slice(0, 80)})`); return; }
+        try {
+          f = JSON.parse(String(d)) as Reply;
+        } catch {
+          res.strayAnswers++;
+          res.problems.push(`connection ${conn}: a message that is not JSON (${String(d).slice(0, 80)})`);
+          return;
+        }
         if ('event' in f) return;
         const now = Date.now() - t0;
         const list = waiting.get(typeof f.id === 'number' ? f.id : NaN);
@@ -334,8 +463,15 @@ export async function fuzzHost(url: string, o: { seed: number; frames: number; p
         while (outstanding > 0 && !close) {
           const before = res.answered;
           await new Promise<void>((r) => {
-            const t = setTimeout(() => { wake = null; r(); }, stallMs);
-            wake = () => { clearTimeout(t); wake = null; r(); };
+            const t = setTimeout(() => {
+              wake = null;
+              r();
+            }, stallMs);
+            wake = () => {
+              clearTimeout(t);
+              wake = null;
+              r();
+            };
           });
           if (res.answered === before && !close && outstanding > 0) {
             // a stall: no answer on any connection either? (then the server is stuck, not just busy elsewhere)
@@ -387,16 +523,24 @@ export async function fuzzHost(url: string, o: { seed: number; frames: number; p
       if (closerSent) {
         // wait for the server's close (1007 / 1009)
         await new Promise<void>((r) => {
-          if (close) { r(); return; }
+          if (close) {
+            r();
+            return;
+          }
           const t = setTimeout(r, 60_000);
-          ws.once('close', () => { clearTimeout(t); r(); });
+          ws.once('close', () => {
+            clearTimeout(t);
+            r();
+          });
         });
         const want = closerSent.kind === 'badutf8' ? 1007 : 1009;
         const c = close as { code: number; reason: string } | null;
         if (c && c.code === want) res.closedAsExpected++;
         else {
           res.unexpectedCloses++;
-          res.problems.push(`connection ${conn}: after a ${closerSent.kind} frame the server ${c ? `closed with ${c.code} ${c.reason}` : 'did not close in 60 s'} (expected ${want})`);
+          res.problems.push(
+            `connection ${conn}: after a ${closerSent.kind} frame the server ${c ? `closed with ${c.code} ${c.reason}` : 'did not close in 60 s'} (expected ${want})`,
+          );
           if (!c) ws.terminate();
         }
         if (outstanding > 0) unanswered(`the connection closed (${c ? `${c.code} ${c.reason}` : 'terminated'}) after the ${closerSent.kind} frame`);
@@ -404,7 +548,9 @@ export async function fuzzHost(url: string, o: { seed: number; frames: number; p
         const c = close as { code: number; reason: string } | null;
         if (c) {
           res.unexpectedCloses++;
-          res.problems.push(`connection ${conn}: closed by the server with ${c.code} "${c.reason}" after ${sentOnConn} frames, ${outstanding} unanswered, no frame that should close it`);
+          res.problems.push(
+            `connection ${conn}: closed by the server with ${c.code} "${c.reason}" after ${sentOnConn} frames, ${outstanding} unanswered, no frame that should close it`,
+          );
           if (outstanding > 0) unanswered(`the connection closed (${c.code} "${c.reason}")`);
         }
         weClose = true;
@@ -417,7 +563,13 @@ export async function fuzzHost(url: string, o: { seed: number; frames: number; p
 }
 
 export function describeFuzz(r: HostFuzzResult): string {
-  const kinds = Object.entries(r.byKind).sort().map(([k, n]) => `${k} ${n}`).join(', ');
-  const closes = Object.entries(r.closes).sort().map(([k, n]) => `${k}: ${n}`).join('; ');
+  const kinds = Object.entries(r.byKind)
+    .sort()
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const closes = Object.entries(r.closes)
+    .sort()
+    .map(([k, n]) => `${k}: ${n}`)
+    .join('; ');
   return `host fuzz: ${r.framesSent} frames sent over ${r.connections} connections (${kinds}); ${r.answered} answered (${r.errorsAnswered} errors, ${r.okAnswered} ok; ${r.slowAnswers} slower than 15 s, slowest ${(r.maxLatencyMs / 1000).toFixed(1)} s), ${r.closedAsExpected} connections closed by the server as expected (invalid UTF-8: 1007 / over 1 MiB: 1009), ${r.unanswered} unanswered, ${r.unexpectedCloses} unexpected closes, ${r.strayAnswers} stray answers; closes seen: ${closes || 'none'}${r.problems.length ? `\n  problems:\n    ${r.problems.slice(0, 50).join('\n    ')}` : ''}`;
 }

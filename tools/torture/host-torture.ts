@@ -17,9 +17,19 @@ export async function runHostTorture(seed: number, frames: number, log: (s: stri
   const t0 = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'is-host-torture-'));
   const img = path.join(dir, 'r.img');
-  const f = spawnSync(process.execPath, [BIN, 'format', img, '--size', '1G', '--integrity', 'sha256', '--integrity-recalculate', '--no-wipe', '--batch-mode'], { encoding: 'utf8' });
-  if (f.status !== 0) { log(`host fuzz: format failed: ${f.stderr}`); return { failures: 1 }; }
-  const s = await startServe(path.join(dir, 'data'), [img], dir, process.env.TORTURE_TRACE ? { INTEGRITY_STUDIO_WS_TRACE: `${process.env.TORTURE_TRACE}.serve` } : {});
+  const f = spawnSync(process.execPath, [BIN, 'format', img, '--size', '1G', '--integrity', 'sha256', '--integrity-recalculate', '--no-wipe', '--batch-mode'], {
+    encoding: 'utf8',
+  });
+  if (f.status !== 0) {
+    log(`host fuzz: format failed: ${f.stderr}`);
+    return { failures: 1 };
+  }
+  const s = await startServe(
+    path.join(dir, 'data'),
+    [img],
+    dir,
+    process.env.TORTURE_TRACE ? { INTEGRITY_STUDIO_WS_TRACE: `${process.env.TORTURE_TRACE}.serve` } : {},
+  );
   let crashes = 0;
   let jobsLost = 0;
   const total = emptyResult();
@@ -35,7 +45,10 @@ export async function runHostTorture(seed: number, frames: number, log: (s: stri
     for (let round = 0; total.framesSent < frames; round++) {
       const r = await fuzzHost(s.url, { seed: seed + round, frames: Math.min(10_000, frames - total.framesSent), parallel: 16, realId: id, trace });
       addResult(total, r);
-      if (s.exited()) { crashes++; break; }
+      if (s.exited()) {
+        crashes++;
+        break;
+      }
       const st = await call(s.url, 'status');
       const rec = (st.result as { volumes: Vol[] }).volumes.find((v) => v.id === id)?.jobs.recalc;
       const state = rec ? `${rec.state} ${((100 * rec.position_sector) / rec.total_sectors).toFixed(0)}%` : 'missing';
@@ -50,13 +63,18 @@ export async function runHostTorture(seed: number, frames: number, log: (s: stri
     else jobsLost++;
   } finally {
     const out = await s.stop();
-    const last = out.split('\n').filter((l) => /paused|no job/.test(l)).join(' ');
+    const last = out
+      .split('\n')
+      .filter((l) => /paused|no job/.test(l))
+      .join(' ');
     log(`  serve stopped with Ctrl-C: ${last || '(no line)'}`);
     if (/internal error/.test(s.stderr())) log(`  internal errors logged by serve:\n${s.stderr()}`);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   if (traceFd !== null) fs.closeSync(traceFd);
   const failures = crashes + jobsLost + total.unanswered + total.unexpectedCloses + total.strayAnswers;
-  log(`host: ${total.framesSent} frames sent, ${total.errorsAnswered} errors answered, ${total.okAnswered} ok, ${total.closedAsExpected} connections closed as expected, ${total.unanswered} unanswered, ${total.unexpectedCloses} unexpected closes, ${total.strayAnswers} stray answers, crashes ${crashes}, jobs lost ${jobsLost} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(
+    `host: ${total.framesSent} frames sent, ${total.errorsAnswered} errors answered, ${total.okAnswered} ok, ${total.closedAsExpected} connections closed as expected, ${total.unanswered} unanswered, ${total.unexpectedCloses} unexpected closes, ${total.strayAnswers} stray answers, crashes ${crashes}, jobs lost ${jobsLost} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   return { failures };
 }

@@ -14,7 +14,11 @@ const BIN = path.join(PROJECT_ROOT, 'bin', 'integrity-studio.js');
 const READ_ONLY = ['dump', 'read', 'verify', 'status', 'scrub'];
 
 test('the read-only commands checked here are all commands of the CLI', () => {
-  assert.deepEqual(READ_ONLY.filter((c) => !(c in COMMANDS)), [], 'a read-only command that is no longer a command');
+  assert.deepEqual(
+    READ_ONLY.filter((c) => !(c in COMMANDS)),
+    [],
+    'a read-only command that is no longer a command',
+  );
 });
 
 /** integritysetup open options of a golden image as our CLI's, key files written to dir, data device = files[1] */
@@ -27,8 +31,7 @@ function openArgs(im: GoldenImage, dir: string, files: string[]): string[] {
     if (w === '--data-device') {
       args.push(w, files[1]!);
       i++;
-    }
-    else if (w.endsWith('-key-file')) {
+    } else if (w.endsWith('-key-file')) {
       const which = w === '--integrity-key-file' ? 'integrity_key' : w === '--journal-integrity-key-file' ? 'journal_integrity_key' : 'journal_crypt_key';
       const kf = path.join(dir, `${which}.bin`);
       fs.writeFileSync(kf, Buffer.from(im.keys_hex![which]!, 'hex'));
@@ -59,7 +62,12 @@ for (const name of ['d-hmac-sha256', 'e-bitmap', 'f-separate-metadata', 'i-corru
     const ran: string[] = [];
     for (const cmd of READ_ONLY) {
       ran.push(cmd);
-      const r = cli([cmd, files[0]!, ...(cmd === 'dump' ? args.filter((_, i) => args[i - 1] === '--data-device' || args[i] === '--data-device') : args), ...(cmd === 'read' ? ['--output', path.join(dir, 'out.bin'), '--continue-on-error'] : [])]);
+      const r = cli([
+        cmd,
+        files[0]!,
+        ...(cmd === 'dump' ? args.filter((_, i) => args[i - 1] === '--data-device' || args[i] === '--data-device') : args),
+        ...(cmd === 'read' ? ['--output', path.join(dir, 'out.bin'), '--continue-on-error'] : []),
+      ]);
       assert.ok([0, 4].includes(r.status!), `${cmd} ${name}: exit ${r.status}: ${r.stderr}`);
       assert.deepEqual(snapshot(files), before, `${cmd} changed ${name}`);
       assert.ok(!fs.existsSync(`${files[0]}.lock`), `${cmd} left a lock file`);

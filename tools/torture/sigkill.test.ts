@@ -28,13 +28,15 @@ test(`SIGKILLed writes (${KILLS} kills): every block verifies and holds its old 
   for (let k = 0; k < KILLS; k++) {
     fs.writeFileSync(img, image);
     const bytes = (64 + Math.floor(rand() * 448)) * 4096;
-    const offset = Math.floor(rand() * (sectors * 512 - bytes) / 4096) * 4096;
+    const offset = Math.floor((rand() * (sectors * 512 - bytes)) / 4096) * 4096;
     const data = Buffer.alloc(bytes);
     for (let i = 0; i < bytes; i += 4) data.writeUInt32LE(Math.floor(rand() * 2 ** 32), i);
     fs.writeFileSync(input, data);
     // every other run in bitmap mode: the reopen must recalculate what the killed writer left dirty
     const bitmap = k % 2 === 1;
-    const child = spawn(process.execPath, [BIN, 'write', img, '--offset', String(offset), '--input', input, ...(bitmap ? ['--integrity-bitmap-mode'] : [])], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'write', img, '--offset', String(offset), '--input', input, ...(bitmap ? ['--integrity-bitmap-mode'] : [])], {
+      stdio: 'ignore',
+    });
     // the kill lands a random time after the writer has opened the volume (its lock file appears)
     const delay = rand() * 60;
     let timer: NodeJS.Timeout | null = null;
@@ -65,7 +67,7 @@ test(`SIGKILLed writes (${KILLS} kills): every block verifies and holds its old 
         const old = initial.subarray(b * 4096, (b + 1) * 4096);
         const rel = b * 4096 - offset;
         const neu = rel >= 0 && rel < bytes ? data.subarray(rel, rel + 4096) : null;
-        if (pass === 'writable' && neu && !neu.equals(old)) (got.equals(neu) ? newSeen++ : oldSeen++);
+        if (pass === 'writable' && neu && !neu.equals(old)) got.equals(neu) ? newSeen++ : oldSeen++;
         assert.ok(got.equals(old) || (neu && got.equals(neu)), `kill ${k} (seed ${SEED}): block ${b} holds neither its old nor its new contents`);
         if (signal !== 'SIGKILL' && neu) assert.ok(got.equals(neu), `block ${b}: completed write missing`);
       }

@@ -31,34 +31,39 @@ log(`crash: ${crashPoints} crash points, ${violations} violations (${((Date.now(
 t0 = Date.now();
 // fuzz in a worker: a case that takes longer than HANG_MS is a hang, reported with its seed
 const HANG_MS = Number(process.env.TORTURE_HANG_MS ?? 120000);
-const fuzz = only && only !== 'fuzz' ? { cases: 0, typedErrors: 0, validOpens: 0, failures: 0, slowestMs: 0, hung: false } : await new Promise<{ cases: number; typedErrors: number; validOpens: number; failures: number; slowestMs: number; hung: boolean }>((resolve) => {
-  const w = new Worker(new URL('./fuzz-worker.js', import.meta.url), { workerData: { seed, cases: fuzzCases } });
-  let next = '';
-  let timer: NodeJS.Timeout | null = null;
-  const arm = () => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      log(`HANG: fuzz case ${next} took more than ${HANG_MS} ms`);
-      void w.terminate();
-      resolve({ cases: 0, typedErrors: 0, validOpens: 0, failures: 1, slowestMs: HANG_MS, hung: true });
-    }, HANG_MS);
-  };
-  w.on('message', (m: { type: string; case?: FuzzCase; next?: number; nextImage?: string; sum?: never }) => {
-    if (m.type === 'case' && m.case && m.case.outcome !== 'typed-error' && m.case.outcome !== 'valid-open') log(describeCase(m.case));
-    if (m.type === 'done') {
-      if (timer) clearTimeout(timer);
-      resolve({ ...(m.sum as unknown as { cases: number; typedErrors: number; validOpens: number; failures: number; slowestMs: number }), hung: false });
-      return;
-    }
-    next = `${m.nextImage ?? ''} seed ${m.next}`;
-    arm();
-  });
-  w.on('error', (e) => {
-    if (timer) clearTimeout(timer);
-    log(`fuzz worker failed: ${e.message}`);
-    resolve({ cases: 0, typedErrors: 0, validOpens: 0, failures: 1, slowestMs: 0, hung: false });
-  });
-});
-log(`fuzz: ${fuzz.cases} cases, ${fuzz.typedErrors} typed errors, ${fuzz.validOpens} valid opens, ${fuzz.failures} failures, slowest case ${fuzz.slowestMs.toFixed(0)} ms (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+const fuzz =
+  only && only !== 'fuzz'
+    ? { cases: 0, typedErrors: 0, validOpens: 0, failures: 0, slowestMs: 0, hung: false }
+    : await new Promise<{ cases: number; typedErrors: number; validOpens: number; failures: number; slowestMs: number; hung: boolean }>((resolve) => {
+        const w = new Worker(new URL('./fuzz-worker.js', import.meta.url), { workerData: { seed, cases: fuzzCases } });
+        let next = '';
+        let timer: NodeJS.Timeout | null = null;
+        const arm = () => {
+          if (timer) clearTimeout(timer);
+          timer = setTimeout(() => {
+            log(`HANG: fuzz case ${next} took more than ${HANG_MS} ms`);
+            void w.terminate();
+            resolve({ cases: 0, typedErrors: 0, validOpens: 0, failures: 1, slowestMs: HANG_MS, hung: true });
+          }, HANG_MS);
+        };
+        w.on('message', (m: { type: string; case?: FuzzCase; next?: number; nextImage?: string; sum?: never }) => {
+          if (m.type === 'case' && m.case && m.case.outcome !== 'typed-error' && m.case.outcome !== 'valid-open') log(describeCase(m.case));
+          if (m.type === 'done') {
+            if (timer) clearTimeout(timer);
+            resolve({ ...(m.sum as unknown as { cases: number; typedErrors: number; validOpens: number; failures: number; slowestMs: number }), hung: false });
+            return;
+          }
+          next = `${m.nextImage ?? ''} seed ${m.next}`;
+          arm();
+        });
+        w.on('error', (e) => {
+          if (timer) clearTimeout(timer);
+          log(`fuzz worker failed: ${e.message}`);
+          resolve({ cases: 0, typedErrors: 0, validOpens: 0, failures: 1, slowestMs: 0, hung: false });
+        });
+      });
+log(
+  `fuzz: ${fuzz.cases} cases, ${fuzz.typedErrors} typed errors, ${fuzz.validOpens} valid opens, ${fuzz.failures} failures, slowest case ${fuzz.slowestMs.toFixed(0)} ms (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+);
 const host = only && only !== 'host' ? { failures: 0 } : await runHostTorture(seed, Number(process.env.TORTURE_HOST_FRAMES ?? 100_000), log);
 process.exitCode = violations || fuzz.failures || host.failures ? 1 : 0;

@@ -33,16 +33,23 @@ export function ext4SuperblockProblem(sb: Ext4SuperBlock): string | null {
   if (sb.s_log_block_size > 6) return `block size 2^(10+${sb.s_log_block_size}) is not 1 KiB..64 KiB`;
   const bs = 1024 << sb.s_log_block_size;
   if (sb.s_blocks_count === 0) return 'it holds 0 blocks';
-  if (sb.s_blocks_per_group === 0 || sb.s_blocks_per_group > 8 * bs * (sb.s_feature_ro_compat & RO_COMPAT_BIGALLOC ? 1 << Math.min(30, sb.s_log_cluster_size - sb.s_log_block_size) : 1)) {
+  if (
+    sb.s_blocks_per_group === 0 ||
+    sb.s_blocks_per_group > 8 * bs * (sb.s_feature_ro_compat & RO_COMPAT_BIGALLOC ? 1 << Math.min(30, sb.s_log_cluster_size - sb.s_log_block_size) : 1)
+  ) {
     return `blocks per group ${sb.s_blocks_per_group} is not 1..${8 * bs}`;
   }
   if (sb.s_inodes_per_group === 0 || sb.s_inodes_per_group > 8 * bs) return `inodes per group ${sb.s_inodes_per_group} is not 1..${8 * bs}`;
-  if (sb.s_inode_size < 128 || sb.s_inode_size > bs || sb.s_inode_size & (sb.s_inode_size - 1)) return `inode size ${sb.s_inode_size} is not a power of two 128..${bs}`;
-  if (sb.s_desc_size < 32 || sb.s_desc_size > 1024 || sb.s_desc_size & (sb.s_desc_size - 1)) return `group descriptor size ${sb.s_desc_size} is not a power of two 32..1024`;
+  if (sb.s_inode_size < 128 || sb.s_inode_size > bs || sb.s_inode_size & (sb.s_inode_size - 1))
+    return `inode size ${sb.s_inode_size} is not a power of two 128..${bs}`;
+  if (sb.s_desc_size < 32 || sb.s_desc_size > 1024 || sb.s_desc_size & (sb.s_desc_size - 1))
+    return `group descriptor size ${sb.s_desc_size} is not a power of two 32..1024`;
   if (sb.s_first_data_block >= sb.s_blocks_count) return `first data block ${sb.s_first_data_block} is past the end (${sb.s_blocks_count} blocks)`;
-  if (bs === 1024 && sb.s_first_data_block !== 1 && !(sb.s_feature_ro_compat & RO_COMPAT_BIGALLOC)) return `first data block ${sb.s_first_data_block} is not 1 with 1 KiB blocks`;
+  if (bs === 1024 && sb.s_first_data_block !== 1 && !(sb.s_feature_ro_compat & RO_COMPAT_BIGALLOC))
+    return `first data block ${sb.s_first_data_block} is not 1 with 1 KiB blocks`;
   const groups = Math.ceil((sb.s_blocks_count - sb.s_first_data_block) / sb.s_blocks_per_group);
-  if (groups * sb.s_inodes_per_group !== sb.s_inodes_count) return `inodes count ${sb.s_inodes_count} is not groups × inodes per group (${groups} × ${sb.s_inodes_per_group})`;
+  if (groups * sb.s_inodes_per_group !== sb.s_inodes_count)
+    return `inodes count ${sb.s_inodes_count} is not groups × inodes per group (${groups} × ${sb.s_inodes_per_group})`;
   if (sb.s_first_ino < 11 || sb.s_first_ino >= sb.s_inodes_count) return `first inode ${sb.s_first_ino} is out of range`;
   return null;
 }
@@ -225,14 +232,18 @@ export class Ext4Fs {
         const x = decodeExtent(b, e);
         if (!x.len) continue;
         if (!this.validBlock(x.start, x.len)) {
-          v.problem(`an extent of inode ${ino} (file block ${x.ee_block}, ${x.len} blocks) points past the end of the file system (block ${x.start}; it has ${this.blocks})`);
+          v.problem(
+            `an extent of inode ${ino} (file block ${x.ee_block}, ${x.len} blocks) points past the end of the file system (block ${x.start}; it has ${this.blocks})`,
+          );
           continue;
         }
         v.data(x.ee_block, x.start, x.len, x.unwritten);
       } else {
         const x = decodeExtentIdx(b, e);
         if (!this.validBlock(x.leaf)) {
-          v.problem(`an extent index of inode ${ino} (file block ${x.ei_block}) points past the end of the file system (block ${x.leaf}; it has ${this.blocks})`);
+          v.problem(
+            `an extent index of inode ${ino} (file block ${x.ei_block}) points past the end of the file system (block ${x.leaf}; it has ${this.blocks})`,
+          );
           continue;
         }
         if (seen.has(x.leaf)) {
@@ -343,7 +354,14 @@ export class Ext4Fs {
   }
 
   /** Every entry of directory `ino` (name, inode), '.' and '..' included; notes invalid blocks to `problem`. */
-  dirEntriesOf(ino: number, inode: Ext4Inode, inodeBuf: Buffer, inodeOff: number, f: (name: Buffer, child: number) => void, problem: (t: string) => void): void {
+  dirEntriesOf(
+    ino: number,
+    inode: Ext4Inode,
+    inodeBuf: Buffer,
+    inodeOff: number,
+    f: (name: Buffer, child: number) => void,
+    problem: (t: string) => void,
+  ): void {
     if (inode.i_flags & EXT4_INLINE_DATA_FL) {
       // inline directory (fs/ext4/inline.c): '..' as a bare inode number, then entries in i_block[4..60] and system.data
       const parent = inode.i_block.readUInt32LE(0);

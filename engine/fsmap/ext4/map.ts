@@ -55,10 +55,25 @@ export function mapExt4(fs: Ext4Fs, bad: RangeSet, o: FsMapOptions): Ext4MapOutc
 
   // past the end of the file system, and the bytes of the first block around the superblock
   col.free(`past the end of the ext4 file system (it has ${fs.blocks} blocks of ${fs.bs} bytes): not part of it; harmless`, fs.blocks * spb, r.src.sectors);
-  col.meta('ext4.boot_area', () => ({ structure: 'ext4.boot_area', description: 'the first 1024 bytes of the volume (boot sectors)', meaning: 'not used by ext4 (a boot loader may live there); the file system is not affected', group: 0 }), 0, 2);
+  col.meta(
+    'ext4.boot_area',
+    () => ({
+      structure: 'ext4.boot_area',
+      description: 'the first 1024 bytes of the volume (boot sectors)',
+      meaning: 'not used by ext4 (a boot loader may live there); the file system is not affected',
+      group: 0,
+    }),
+    0,
+    2,
+  );
   col.meta('ext4.superblock', () => superblockInit(0), 2, 4);
   if (fs.bs > 1024) {
-    col.meta('ext4.superblock_block', () => ({ structure: 'ext4.unused', description: 'the rest of the superblock\'s block (unused)', meaning: 'not used by ext4; harmless', group: 0 }), 4, spb);
+    col.meta(
+      'ext4.superblock_block',
+      () => ({ structure: 'ext4.unused', description: "the rest of the superblock's block (unused)", meaning: 'not used by ext4; harmless', group: 0 }),
+      4,
+      spb,
+    );
   }
 
   // the static layout of every group: superblock copies, descriptors, reserved GDT, bitmaps, inode tables
@@ -84,26 +99,51 @@ export function mapExt4(fs: Ext4Fs, bad: RangeSet, o: FsMapOptions): Ext4MapOutc
     const d = descOf(g);
     if (!d) continue;
     const uninit = d.bg_flags & EXT4_BG_BLOCK_UNINIT ? ' (not yet initialised: the group is unused)' : '';
-    col.metaBlocks(`ext4.block_bitmap:${g}`, () => ({
-      structure: 'ext4.block_bitmap',
-      description: `the block bitmap of group ${g}${uninit}`,
-      meaning: 'which blocks are in use: new files may be given blocks that are in use until e2fsck -f rebuilds it (mount read-only until then)',
-      group: g,
-    }), d.bg_block_bitmap, 1);
-    col.metaBlocks(`ext4.inode_bitmap:${g}`, () => ({
-      structure: 'ext4.inode_bitmap',
-      description: `the inode bitmap of group ${g}`,
-      meaning: 'which inodes are in use: e2fsck -f rebuilds it; until then new files may be given inodes that are in use',
-      group: g,
-    }), d.bg_inode_bitmap, 1);
-    col.metaBlocks(itableKey(g), () => ({
-      structure: 'ext4.inode_table',
-      description: `the inode table of group ${g} (inodes ${g * sb.s_inodes_per_group + 1}..${(g + 1) * sb.s_inodes_per_group})`,
-      meaning: 'holds the inodes listed (owner, size, where the data lies): those files may be lost or wrong; e2fsck clears damaged inodes',
-      group: g,
-    }), d.bg_inode_table, itb);
+    col.metaBlocks(
+      `ext4.block_bitmap:${g}`,
+      () => ({
+        structure: 'ext4.block_bitmap',
+        description: `the block bitmap of group ${g}${uninit}`,
+        meaning: 'which blocks are in use: new files may be given blocks that are in use until e2fsck -f rebuilds it (mount read-only until then)',
+        group: g,
+      }),
+      d.bg_block_bitmap,
+      1,
+    );
+    col.metaBlocks(
+      `ext4.inode_bitmap:${g}`,
+      () => ({
+        structure: 'ext4.inode_bitmap',
+        description: `the inode bitmap of group ${g}`,
+        meaning: 'which inodes are in use: e2fsck -f rebuilds it; until then new files may be given inodes that are in use',
+        group: g,
+      }),
+      d.bg_inode_bitmap,
+      1,
+    );
+    col.metaBlocks(
+      itableKey(g),
+      () => ({
+        structure: 'ext4.inode_table',
+        description: `the inode table of group ${g} (inodes ${g * sb.s_inodes_per_group + 1}..${(g + 1) * sb.s_inodes_per_group})`,
+        meaning: 'holds the inodes listed (owner, size, where the data lies): those files may be lost or wrong; e2fsck clears damaged inodes',
+        group: g,
+      }),
+      d.bg_inode_table,
+      itb,
+    );
   }
-  if (sb.s_mmp_block) col.metaBlocks('ext4.mmp', () => ({ structure: 'ext4.mmp', description: 'the multiple-mount protection block', meaning: 'guards against mounting on two hosts at once: e2fsck rewrites it' }), sb.s_mmp_block, 1);
+  if (sb.s_mmp_block)
+    col.metaBlocks(
+      'ext4.mmp',
+      () => ({
+        structure: 'ext4.mmp',
+        description: 'the multiple-mount protection block',
+        meaning: 'guards against mounting on two hosts at once: e2fsck rewrites it',
+      }),
+      sb.s_mmp_block,
+      1,
+    );
 
   // every inode's block map (icheck), with the names held by bad directory blocks and the inodes in bad table blocks
   let inodesScanned = 0;
@@ -119,12 +159,21 @@ export function mapExt4(fs: Ext4Fs, bad: RangeSet, o: FsMapOptions): Ext4MapOutc
     if (inode.i_file_acl) {
       const acl = inode.i_file_acl;
       if (!fs.validBlock(acl)) problem(`the extended-attribute block of inode ${ino} points past the end of the file system (block ${acl})`);
-      else if (col.metaBlocks(`ext4.xattr:${acl}`, () => ({
-        structure: 'ext4.xattr',
-        description: `an extended-attribute block (block ${acl})`,
-        meaning: 'extended attributes (ACLs, security labels, capabilities) of the inodes listed are lost or wrong; their data is intact',
-        owner: { inode: ino, file_type: type },
-      }), acl, 1, taint())) col.heldInode(`ext4.xattr:${acl}`, ino, type);
+      else if (
+        col.metaBlocks(
+          `ext4.xattr:${acl}`,
+          () => ({
+            structure: 'ext4.xattr',
+            description: `an extended-attribute block (block ${acl})`,
+            meaning: 'extended attributes (ACLs, security labels, capabilities) of the inodes listed are lost or wrong; their data is intact',
+            owner: { inode: ino, file_type: type },
+          }),
+          acl,
+          1,
+          taint(),
+        )
+      )
+        col.heldInode(`ext4.xattr:${acl}`, ino, type);
     }
     if (!fs.hasBlockMap(inode)) return;
     const ref = { inode: ino, file_type: type, size: inode.i_size };
@@ -158,11 +207,15 @@ export function mapExt4(fs: Ext4Fs, bad: RangeSet, o: FsMapOptions): Ext4MapOutc
 
   // staleness: an unreplayed journal
   const stale: string[] = [];
-  if (sb.s_feature_incompat & INCOMPAT_RECOVER) stale.push('the ext4 journal holds changes not yet replayed (needs_recovery): the next mount or e2fsck writes them, which can change what these blocks hold');
+  if (sb.s_feature_incompat & INCOMPAT_RECOVER)
+    stale.push(
+      'the ext4 journal holds changes not yet replayed (needs_recovery): the next mount or e2fsck writes them, which can change what these blocks hold',
+    );
   else if (journal.start > 0) {
     try {
       const j = decodeJournalSuperblock(r.read(journal.start, 1, 'the journal superblock'));
-      if (j.h_magic === JBD2_MAGIC_NUMBER && j.s_start !== 0) stale.push('the ext4 journal is not empty (s_start ≠ 0): the next mount replays it, which can change what these blocks hold');
+      if (j.h_magic === JBD2_MAGIC_NUMBER && j.s_start !== 0)
+        stale.push('the ext4 journal is not empty (s_start ≠ 0): the next mount replays it, which can change what these blocks hold');
     } catch (e) {
       if (!(e instanceof MapError)) throw e;
     }
@@ -177,21 +230,41 @@ function itableKey(g: number): string {
 
 function superblockInit(g: number) {
   return g === 0
-    ? { structure: 'ext4.superblock', description: 'the primary superblock', meaning: 'the kernel cannot mount the file system if it is wrong: e2fsck -b <backup> restores it from a backup copy', group: 0 }
-    : { structure: 'ext4.superblock_backup', description: `the backup superblock in group ${g}`, meaning: 'a spare copy of the superblock: harmless while the primary is good; e2fsck rewrites it', group: g };
+    ? {
+        structure: 'ext4.superblock',
+        description: 'the primary superblock',
+        meaning: 'the kernel cannot mount the file system if it is wrong: e2fsck -b <backup> restores it from a backup copy',
+        group: 0,
+      }
+    : {
+        structure: 'ext4.superblock_backup',
+        description: `the backup superblock in group ${g}`,
+        meaning: 'a spare copy of the superblock: harmless while the primary is good; e2fsck rewrites it',
+        group: g,
+      };
 }
 
 function gdtInit(g: number) {
   return g === 0
-    ? { structure: 'ext4.group_descriptors', description: 'the group descriptor table (primary)', meaning: 'says where every group\'s bitmaps and inode table lie: the kernel may refuse to mount; e2fsck restores it from a backup', group: 0 }
-    : { structure: 'ext4.group_descriptors_backup', description: `the backup group descriptors in group ${g}`, meaning: 'a spare copy of the group descriptors: harmless while the primary is good; e2fsck rewrites it', group: g };
+    ? {
+        structure: 'ext4.group_descriptors',
+        description: 'the group descriptor table (primary)',
+        meaning: "says where every group's bitmaps and inode table lie: the kernel may refuse to mount; e2fsck restores it from a backup",
+        group: 0,
+      }
+    : {
+        structure: 'ext4.group_descriptors_backup',
+        description: `the backup group descriptors in group ${g}`,
+        meaning: 'a spare copy of the group descriptors: harmless while the primary is good; e2fsck rewrites it',
+        group: g,
+      };
 }
 
 function mapBlockInit(ino: number, type: string, inode: Ext4Inode) {
   return {
     structure: inode.i_flags & 0x80000 ? 'ext4.extent_tree' : 'ext4.indirect_block',
     description: `${inode.i_flags & 0x80000 ? 'an extent-tree block' : 'an indirect (block-map) block'} of inode ${ino}`,
-    meaning: `part of the map of where the ${type === 'directory' ? 'directory\'s' : 'file\'s'} blocks lie: the data it maps cannot be found; e2fsck may truncate or clear the ${type === 'directory' ? 'directory' : 'file'}`,
+    meaning: `part of the map of where the ${type === 'directory' ? "directory's" : "file's"} blocks lie: the data it maps cannot be found; e2fsck may truncate or clear the ${type === 'directory' ? 'directory' : 'file'}`,
     owner: { inode: ino, file_type: type },
   };
 }
@@ -206,22 +279,60 @@ function roleInit(role: InodeRole, ino: number, type: string) {
   const owner = { inode: ino, file_type: type, system: true };
   switch (role) {
     case 'journal':
-      return { structure: 'ext4.journal', description: `the journal (inode ${ino})`, meaning: 'harmless after a clean unmount (the journal is rewritten before it is read again); with a journal to replay, the replay may write wrong metadata: run e2fsck before mounting', owner };
+      return {
+        structure: 'ext4.journal',
+        description: `the journal (inode ${ino})`,
+        meaning:
+          'harmless after a clean unmount (the journal is rewritten before it is read again); with a journal to replay, the replay may write wrong metadata: run e2fsck before mounting',
+        owner,
+      };
     case 'resize':
-      return { structure: 'ext4.resize_inode', description: 'the resize inode (7), which reserves room to grow the group descriptors', meaning: 'unused until the file system is grown: e2fsck rebuilds it; no data is affected', owner };
+      return {
+        structure: 'ext4.resize_inode',
+        description: 'the resize inode (7), which reserves room to grow the group descriptors',
+        meaning: 'unused until the file system is grown: e2fsck rebuilds it; no data is affected',
+        owner,
+      };
     case 'quota':
-      return { structure: 'ext4.quota', description: `a quota file (inode ${ino})`, meaning: 'disk-usage accounting: e2fsck (or quotacheck) recomputes it; no data is affected', owner };
+      return {
+        structure: 'ext4.quota',
+        description: `a quota file (inode ${ino})`,
+        meaning: 'disk-usage accounting: e2fsck (or quotacheck) recomputes it; no data is affected',
+        owner,
+      };
     case 'orphan_file':
-      return { structure: 'ext4.orphan_file', description: `the orphan file (inode ${ino})`, meaning: 'lists files being deleted or truncated: e2fsck rebuilds it; no data is affected', owner };
+      return {
+        structure: 'ext4.orphan_file',
+        description: `the orphan file (inode ${ino})`,
+        meaning: 'lists files being deleted or truncated: e2fsck rebuilds it; no data is affected',
+        owner,
+      };
     case 'ea_inode':
-      return { structure: 'ext4.xattr_inode', description: `an inode holding a large extended-attribute value (inode ${ino})`, meaning: 'an extended attribute value of some file is wrong; file data is intact', owner };
+      return {
+        structure: 'ext4.xattr_inode',
+        description: `an inode holding a large extended-attribute value (inode ${ino})`,
+        meaning: 'an extended attribute value of some file is wrong; file data is intact',
+        owner,
+      };
     default:
-      return { structure: 'ext4.reserved_inode', description: `${RESERVED_INODE_NAMES[ino] ?? `reserved inode ${ino}`}`, meaning: 'a reserved inode\'s blocks: e2fsck checks it', owner };
+      return {
+        structure: 'ext4.reserved_inode',
+        description: `${RESERVED_INODE_NAMES[ino] ?? `reserved inode ${ino}`}`,
+        meaning: "a reserved inode's blocks: e2fsck checks it",
+        owner,
+      };
   }
 }
 
 /** bad blocks of directory `ino`: its entries (names held), or its htree index (dx_root / dx_node) */
-function directoryHits(fs: Ext4Fs, col: Collector, ino: number, inode: Ext4Inode, hits: { lblk: number; pblk: number; len: number }[], taint: string | null): void {
+function directoryHits(
+  fs: Ext4Fs,
+  col: Collector,
+  ino: number,
+  inode: Ext4Inode,
+  hits: { lblk: number; pblk: number; len: number }[],
+  taint: string | null,
+): void {
   const spb = fs.spb;
   const dx = inode.i_flags & EXT4_INDEX_FL ? htreeNodes(fs, ino, inode) : new Set<number>();
   const dataKey = `ext4.directory:${ino}`;
@@ -232,20 +343,32 @@ function directoryHits(fs: Ext4Fs, col: Collector, ino: number, inode: Ext4Inode
       const l = h.lblk + k;
       if (!fs.reader.isBad(p)) continue;
       if (dx.has(l) && l !== 0) {
-        col.meta(`ext4.htree:${ino}`, () => ({
-          structure: 'ext4.htree',
-          description: `the hashed index (htree) of directory inode ${ino}`,
-          meaning: 'speeds up name look-ups: the kernel may fail look-ups in this directory until e2fsck -fD rebuilds the index; no names are lost',
-          owner: { inode: ino, file_type: type },
-        }), p * spb, (p + 1) * spb, taint);
+        col.meta(
+          `ext4.htree:${ino}`,
+          () => ({
+            structure: 'ext4.htree',
+            description: `the hashed index (htree) of directory inode ${ino}`,
+            meaning: 'speeds up name look-ups: the kernel may fail look-ups in this directory until e2fsck -fD rebuilds the index; no names are lost',
+            owner: { inode: ino, file_type: type },
+          }),
+          p * spb,
+          (p + 1) * spb,
+          taint,
+        );
         continue;
       }
-      col.meta(dataKey, () => ({
-        structure: 'ext4.directory',
-        description: `directory entries of directory inode ${ino}${l === 0 && dx.size ? ' (its first block also holds the htree root)' : ''}`,
-        meaning: 'the names listed vanish from this directory or point to the wrong inode: e2fsck moves files it finds without a name to /lost+found',
-        owner: { inode: ino, file_type: type },
-      }), p * spb, (p + 1) * spb, taint ?? 'the names were read from the damaged block itself');
+      col.meta(
+        dataKey,
+        () => ({
+          structure: 'ext4.directory',
+          description: `directory entries of directory inode ${ino}${l === 0 && dx.size ? ' (its first block also holds the htree root)' : ''}`,
+          meaning: 'the names listed vanish from this directory or point to the wrong inode: e2fsck moves files it finds without a name to /lost+found',
+          owner: { inode: ino, file_type: type },
+        }),
+        p * spb,
+        (p + 1) * spb,
+        taint ?? 'the names were read from the damaged block itself',
+      );
       try {
         const b = fs.reader.read(p, 1, `block ${l} of directory inode ${ino}`);
         const names: string[] = [];
@@ -417,7 +540,8 @@ function bitmapRuns(fs: Ext4Fs, g: number, from: number, to: number): [number, n
   for (let blk = from; blk < to; blk++) {
     const bit = (blk - first) >> fs.clusterBits;
     const byte = bm[bit >> 3];
-    if (byte === undefined) return `whether the block is in use is unknown: block ${blk} lies past the end of the block bitmap of group ${g} (bit ${bit}, ${bm.length * 8} bits)`;
+    if (byte === undefined)
+      return `whether the block is in use is unknown: block ${blk} lies past the end of the block bitmap of group ${g} (bit ${bit}, ${bm.length * 8} bits)`;
     const used = !!((byte >> (bit & 7)) & 1);
     const last = runs[runs.length - 1];
     if (last && last[2] === used && last[1] === blk) last[1] = blk + 1;
@@ -444,26 +568,41 @@ function ext4DirWalker(fs: Ext4Fs): DirWalker {
       scanInodes(fs, problem, (ino, inode, _bad, buf, off) => {
         if ((inode.i_mode & 0xf000) !== 0x4000) return;
         directories++;
-        fs.dirEntriesOf(ino, inode, buf, off, (name, child) => {
-          if (name.length <= 2 && (name.equals(DOT) || name.equals(DOTDOT))) return;
-          f(ino, name.toString('utf8'), child);
-        }, problem);
+        fs.dirEntriesOf(
+          ino,
+          inode,
+          buf,
+          off,
+          (name, child) => {
+            if (name.length <= 2 && (name.equals(DOT) || name.equals(DOTDOT))) return;
+            f(ino, name.toString('utf8'), child);
+          },
+          problem,
+        );
       });
       return { directories, failed };
     },
     parentOf(dir) {
       let parent = 0;
-      entriesOf(dir, (name, child) => {
-        if (!parent && name.equals(DOTDOT)) parent = child;
-      }, () => {});
+      entriesOf(
+        dir,
+        (name, child) => {
+          if (!parent && name.equals(DOTDOT)) parent = child;
+        },
+        () => {},
+      );
       if (!parent) throw new MapError(`directory inode ${dir} has no '..' entry`);
       return parent;
     },
     namesIn(dir, child) {
       const out: string[] = [];
-      entriesOf(dir, (name, c) => {
-        if (c === child && !name.equals(DOT) && !name.equals(DOTDOT)) out.push(name.toString('utf8'));
-      }, () => {});
+      entriesOf(
+        dir,
+        (name, c) => {
+          if (c === child && !name.equals(DOT) && !name.equals(DOTDOT)) out.push(name.toString('utf8'));
+        },
+        () => {},
+      );
       return out;
     },
   };
@@ -500,7 +639,8 @@ export function ext4FreeCheck(fs: Ext4Fs, ranges: RangeSet): FreeCheck {
       else {
         for (const [x, y, used] of runs) {
           if (used) notFree.push({ range: clip(x, y), why: `in use per the block bitmap of group ${g}` });
-          else if ((statics ??= staticMetadataIn(fs, ranges)).intersects(x, y)) notFree.push({ range: clip(x, y), why: `file-system metadata of group ${g} (its bitmap is not initialised)` });
+          else if ((statics ??= staticMetadataIn(fs, ranges)).intersects(x, y))
+            notFree.push({ range: clip(x, y), why: `file-system metadata of group ${g} (its bitmap is not initialised)` });
           else free.push(clip(x, y));
         }
       }

@@ -35,14 +35,19 @@ import {
 /** Why a superblock cannot describe a usable XFS, or null (xfs_sb.c xfs_validate_sb_common, the parts used here). */
 export function xfsSuperblockProblem(sb: XfsSb): string | null {
   const bs = sb.sb_blocksize;
-  if (bs < 512 || bs > 65536 || bs & (bs - 1) || 1 << sb.sb_blocklog !== bs) return `block size ${bs} is not a power of two 512..65536 matching blocklog ${sb.sb_blocklog}`;
-  if (sb.sb_sectsize < 512 || sb.sb_sectsize > bs || sb.sb_sectsize & (sb.sb_sectsize - 1)) return `sector size ${sb.sb_sectsize} is not a power of two 512..${bs}`;
-  if (sb.sb_inodesize < 256 || sb.sb_inodesize > 2048 || 1 << sb.sb_inodelog !== sb.sb_inodesize) return `inode size ${sb.sb_inodesize} is not 256..2048 matching inodelog ${sb.sb_inodelog}`;
-  if (sb.sb_inopblock !== Math.max(1, bs / sb.sb_inodesize) || 1 << sb.sb_inopblog !== sb.sb_inopblock) return `inodes per block ${sb.sb_inopblock} does not match the block and inode sizes`;
+  if (bs < 512 || bs > 65536 || bs & (bs - 1) || 1 << sb.sb_blocklog !== bs)
+    return `block size ${bs} is not a power of two 512..65536 matching blocklog ${sb.sb_blocklog}`;
+  if (sb.sb_sectsize < 512 || sb.sb_sectsize > bs || sb.sb_sectsize & (sb.sb_sectsize - 1))
+    return `sector size ${sb.sb_sectsize} is not a power of two 512..${bs}`;
+  if (sb.sb_inodesize < 256 || sb.sb_inodesize > 2048 || 1 << sb.sb_inodelog !== sb.sb_inodesize)
+    return `inode size ${sb.sb_inodesize} is not 256..2048 matching inodelog ${sb.sb_inodelog}`;
+  if (sb.sb_inopblock !== Math.max(1, bs / sb.sb_inodesize) || 1 << sb.sb_inopblog !== sb.sb_inopblock)
+    return `inodes per block ${sb.sb_inopblock} does not match the block and inode sizes`;
   if (sb.sb_agblocks < 16 || sb.sb_agcount < 1 || sb.sb_agblklog > 31 || 2 ** sb.sb_agblklog < sb.sb_agblocks || 2 ** (sb.sb_agblklog - 1) >= sb.sb_agblocks) {
     return `AG geometry (agblocks ${sb.sb_agblocks}, agblklog ${sb.sb_agblklog}, agcount ${sb.sb_agcount}) is invalid`;
   }
-  if (sb.sb_dblocks <= 0 || sb.sb_dblocks > sb.sb_agcount * sb.sb_agblocks || sb.sb_dblocks <= (sb.sb_agcount - 1) * sb.sb_agblocks) return `data blocks ${sb.sb_dblocks} do not fit ${sb.sb_agcount} AGs of ${sb.sb_agblocks} blocks`;
+  if (sb.sb_dblocks <= 0 || sb.sb_dblocks > sb.sb_agcount * sb.sb_agblocks || sb.sb_dblocks <= (sb.sb_agcount - 1) * sb.sb_agblocks)
+    return `data blocks ${sb.sb_dblocks} do not fit ${sb.sb_agcount} AGs of ${sb.sb_agblocks} blocks`;
   if (sb.sb_dirblklog > 16 - sb.sb_blocklog + 0 && bs << sb.sb_dirblklog > 65536) return `directory block size ${bs << sb.sb_dirblklog} is over 64 KiB`;
   if (sb.sb_rootino <= 0) return 'no root inode';
   return null;
@@ -85,7 +90,14 @@ export class XfsFs {
     this.reflink = (sb.sb_features_ro_compat & XFS_SB_FEAT_RO_COMPAT_REFLINK) !== 0;
     this.chunkBlocks = Math.max(1, 64 / sb.sb_inopblock);
     this.headerBlocks = Math.floor((3 * sb.sb_sectsize) / this.bs) + 1;
-    const feats = [this.v5 ? 'v5 (crc)' : 'v4', ...(this.ftype ? ['ftype'] : []), ...(this.finobt ? ['finobt'] : []), ...(this.sparse ? ['sparse inodes'] : []), ...(this.rmapbt ? ['rmapbt'] : []), ...(this.reflink ? ['reflink'] : [])];
+    const feats = [
+      this.v5 ? 'v5 (crc)' : 'v4',
+      ...(this.ftype ? ['ftype'] : []),
+      ...(this.finobt ? ['finobt'] : []),
+      ...(this.sparse ? ['sparse inodes'] : []),
+      ...(this.rmapbt ? ['rmapbt'] : []),
+      ...(this.reflink ? ['reflink'] : []),
+    ];
     this.description = `xfs (${feats.join(', ')}; ${sb.sb_agcount} AGs of ${sb.sb_agblocks} blocks)`;
   }
 
@@ -119,7 +131,8 @@ export class XfsFs {
     const agno = Math.floor(ino / shift);
     const agino = ino % shift;
     const agbno = Math.floor(agino / sb.sb_inopblock);
-    if (!Number.isSafeInteger(ino) || ino <= 0 || agno >= sb.sb_agcount || agbno >= this.agLen(agno)) throw new MapError(`inode ${ino} is outside the file system`);
+    if (!Number.isSafeInteger(ino) || ino <= 0 || agno >= sb.sb_agcount || agbno >= this.agLen(agno))
+      throw new MapError(`inode ${ino} is outside the file system`);
     return { agno, agbno, lin: this.lin(agno, agbno), off: (agino % sb.sb_inopblock) * sb.sb_inodesize };
   }
 
@@ -159,7 +172,8 @@ export class XfsFs {
     if (this.v5 && b.readUInt32BE(0) !== XFS_AGFL_MAGIC) throw new MapError(`the AGFL of AG ${agno} is corrupted`);
     const size = (this.sb.sb_sectsize - hdr) / 4;
     const out: number[] = [];
-    if (agf.agf_flcount > size || agf.agf_flfirst >= size || agf.agf_fllast >= size) throw new MapError(`the AGF of AG ${agno} has an invalid free list (first ${agf.agf_flfirst}, last ${agf.agf_fllast}, count ${agf.agf_flcount})`);
+    if (agf.agf_flcount > size || agf.agf_flfirst >= size || agf.agf_fllast >= size)
+      throw new MapError(`the AGF of AG ${agno} has an invalid free list (first ${agf.agf_flfirst}, last ${agf.agf_fllast}, count ${agf.agf_flcount})`);
     for (let i = 0, k = agf.agf_flfirst; i < agf.agf_flcount; i++, k = (k + 1) % size) out.push(b.readUInt32BE(hdr + k * 4));
     return out;
   }
@@ -238,7 +252,8 @@ export class XfsFs {
       const b = this.reader.read(this.lin(agno, blk), 1, `a free-space btree block of AG ${agno}`);
       const h = btreeHeader(b);
       const maxrecs = Math.floor((this.bs - hdr) / 8);
-      if (h.bb_magic !== magic || h.bb_level !== level || h.bb_numrecs > maxrecs) throw new MapError(`a free-space btree block of AG ${agno} (block ${blk}) is corrupted`);
+      if (h.bb_magic !== magic || h.bb_level !== level || h.bb_numrecs > maxrecs)
+        throw new MapError(`a free-space btree block of AG ${agno} (block ${blk}) is corrupted`);
       // keys and records are both {startblock u32, blockcount u32}: the last one starting at or before agbno
       let lo = 0;
       let hi = h.bb_numrecs - 1;
@@ -369,7 +384,8 @@ export class XfsFs {
       }
       for (const c of children) walk(c, level - 1);
     };
-    if (agf.agf_rmap_level < 1 || agf.agf_rmap_level > 9) throw new MapError(`the reverse-mapping btree of AG ${agno} has an invalid height ${agf.agf_rmap_level}`);
+    if (agf.agf_rmap_level < 1 || agf.agf_rmap_level > 9)
+      throw new MapError(`the reverse-mapping btree of AG ${agno} has an invalid height ${agf.agf_rmap_level}`);
     walk(agf.agf_rmap_root, agf.agf_rmap_level - 1);
   }
 
@@ -382,7 +398,8 @@ export class XfsFs {
       if (blk === 0 || blk >= this.agLen(agno)) throw new MapError(`the inode btree of AG ${agno} points past the end of the AG (block ${blk})`);
       const b = this.reader.read(this.lin(agno, blk), 1, `an inode btree block of AG ${agno}`);
       const h = btreeHeader(b);
-      if (h.bb_magic !== magic || h.bb_level !== level || h.bb_numrecs > Math.floor((this.bs - hdr) / (level ? 8 : 16))) throw new MapError(`an inode btree block of AG ${agno} (block ${blk}) is corrupted`);
+      if (h.bb_magic !== magic || h.bb_level !== level || h.bb_numrecs > Math.floor((this.bs - hdr) / (level ? 8 : 16)))
+        throw new MapError(`an inode btree block of AG ${agno} (block ${blk}) is corrupted`);
       const step = level ? 4 : 16;
       let at = -1;
       for (let lo = 0, hi = h.bb_numrecs - 1; lo <= hi; ) {
@@ -405,13 +422,29 @@ export class XfsFs {
   }
 
   /** XFS_INOBT: every inode chunk record of AG agno (struct xfs_inobt_rec) */
-  forEachChunk(agno: number, agi: XfsAgi, f: (startino: number, holemask: number, free: [number, number]) => void, node: (agbno: number) => void, problem: (t: string) => void): void {
-    this.walkAgBtree(agno, 'inobt', agi.agi_root, agi.agi_level, 16, 4, (agbno) => node(agbno), (b, off) => {
-      const startino = b.readUInt32BE(off);
-      // sparse: ir_holemask u16, ir_count u8, ir_freecount u8; else ir_freecount u32
-      const holemask = this.sparse ? b.readUInt16BE(off + 4) : 0;
-      f(startino, holemask, [b.readUInt32BE(off + 12), b.readUInt32BE(off + 8)]);
-    }, problem);
+  forEachChunk(
+    agno: number,
+    agi: XfsAgi,
+    f: (startino: number, holemask: number, free: [number, number]) => void,
+    node: (agbno: number) => void,
+    problem: (t: string) => void,
+  ): void {
+    this.walkAgBtree(
+      agno,
+      'inobt',
+      agi.agi_root,
+      agi.agi_level,
+      16,
+      4,
+      (agbno) => node(agbno),
+      (b, off) => {
+        const startino = b.readUInt32BE(off);
+        // sparse: ir_holemask u16, ir_count u8, ir_freecount u8; else ir_freecount u32
+        const holemask = this.sparse ? b.readUInt16BE(off + 4) : 0;
+        f(startino, holemask, [b.readUInt32BE(off + 12), b.readUInt32BE(off + 8)]);
+      },
+      problem,
+    );
   }
 }
 

@@ -36,7 +36,10 @@ export function openXfs(src: SectorSource, bad: RangeSet): XfsFs {
   const sb = decodeXfsSb(raw);
   if (sb.sb_magicnum !== XFS_SB_MAGIC) throw new MapError('no XFS superblock');
   const problem = xfsSuperblockProblem(sb);
-  if (problem) throw new MapError(`the XFS superblock is corrupted: ${problem}${bad.intersects(0, 1) ? ' (it lies in a bad range itself)' : ''}; xfs_repair finds a backup superblock`);
+  if (problem)
+    throw new MapError(
+      `the XFS superblock is corrupted: ${problem}${bad.intersects(0, 1) ? ' (it lies in a bad range itself)' : ''}; xfs_repair finds a backup superblock`,
+    );
   const reader = new BlockReader(src, bad, sb.sb_blocksize, sb.sb_dblocks);
   if (bad.intersects(0, 1)) reader.damaged.push('the XFS superblock');
   return new XfsFs(sb, reader);
@@ -62,7 +65,11 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
     problemCount++;
     if (problems.length < MAX_PROBLEMS && !problems.includes(t)) problems.push(t);
   };
-  col.free(`past the end of the XFS file system (it has ${sb.sb_dblocks} blocks of ${fs.bs} bytes): not part of it; harmless`, sb.sb_dblocks * spb, r.src.sectors);
+  col.free(
+    `past the end of the XFS file system (it has ${sb.sb_dblocks} blocks of ${fs.bs} bytes): not part of it; harmless`,
+    sb.sb_dblocks * spb,
+    r.src.sectors,
+  );
   const badBlocks = bad.toUnits(spb);
   const agHasBad = (agno: number) => badBlocks.intersects(fs.lin(agno, 0), fs.lin(agno, 0) + fs.agLen(agno));
 
@@ -70,7 +77,18 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
   if (sb.sb_logstart > 0) {
     const lin = fs.fsbToLin(sb.sb_logstart, sb.sb_logblocks);
     if (lin === null) problem(`the log start (block ${sb.sb_logstart}) is outside the file system`);
-    else col.metaBlocks('xfs.log', () => ({ structure: 'xfs.log', description: 'the internal log', meaning: 'harmless after a clean unmount (the log is rewritten before it is read again); with a dirty log, recovery may replay wrong metadata: run xfs_repair (it may need -L, losing the log)' }), lin, sb.sb_logblocks);
+    else
+      col.metaBlocks(
+        'xfs.log',
+        () => ({
+          structure: 'xfs.log',
+          description: 'the internal log',
+          meaning:
+            'harmless after a clean unmount (the log is rewritten before it is read again); with a dirty log, recovery may replay wrong metadata: run xfs_repair (it may need -L, losing the log)',
+        }),
+        lin,
+        sb.sb_logblocks,
+      );
   }
 
   const agfs: (XfsAgf | null)[] = [];
@@ -79,13 +97,65 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
     const base = fs.lin(agno, 0) * spb;
     const ss = sb.sb_sectsize / 512;
     // AG headers, each one sector (sb_sectsize) at the start of the AG
-    col.meta(agno ? `xfs.superblock:${agno}` : 'xfs.superblock', () => (agno
-      ? { structure: 'xfs.superblock_backup', description: `the backup superblock of AG ${agno}`, meaning: 'a spare copy of the superblock: harmless while the primary is good; xfs_repair rewrites it', group: agno }
-      : { structure: 'xfs.superblock', description: 'the primary superblock', meaning: 'the kernel cannot mount the file system if it is wrong: xfs_repair restores it from a backup copy', group: 0 }), base, base + ss);
-    col.meta(`xfs.agf:${agno}`, () => ({ structure: 'xfs.agf', description: `the free-space header (AGF) of AG ${agno}`, meaning: 'describes the AG\'s free space: the kernel shuts the file system down when it reads it wrong; xfs_repair rebuilds it', group: agno }), base + ss, base + 2 * ss);
-    col.meta(`xfs.agi:${agno}`, () => ({ structure: 'xfs.agi', description: `the inode header (AGI) of AG ${agno}`, meaning: 'describes the AG\'s inodes: the kernel shuts the file system down when it reads it wrong; xfs_repair rebuilds it', group: agno }), base + 2 * ss, base + 3 * ss);
-    col.meta(`xfs.agfl:${agno}`, () => ({ structure: 'xfs.agfl', description: `the free-list header (AGFL) of AG ${agno}`, meaning: 'the AG\'s reserve of blocks for its btrees: xfs_repair rebuilds it', group: agno }), base + 3 * ss, base + 4 * ss);
-    if (fs.headerBlocks * spb > 4 * ss) col.meta(`xfs.ag_header_unused:${agno}`, () => ({ structure: 'xfs.unused', description: `the unused rest of AG ${agno}'s header block`, meaning: 'not used by XFS; harmless', group: agno }), base + 4 * ss, base + fs.headerBlocks * spb);
+    col.meta(
+      agno ? `xfs.superblock:${agno}` : 'xfs.superblock',
+      () =>
+        agno
+          ? {
+              structure: 'xfs.superblock_backup',
+              description: `the backup superblock of AG ${agno}`,
+              meaning: 'a spare copy of the superblock: harmless while the primary is good; xfs_repair rewrites it',
+              group: agno,
+            }
+          : {
+              structure: 'xfs.superblock',
+              description: 'the primary superblock',
+              meaning: 'the kernel cannot mount the file system if it is wrong: xfs_repair restores it from a backup copy',
+              group: 0,
+            },
+      base,
+      base + ss,
+    );
+    col.meta(
+      `xfs.agf:${agno}`,
+      () => ({
+        structure: 'xfs.agf',
+        description: `the free-space header (AGF) of AG ${agno}`,
+        meaning: "describes the AG's free space: the kernel shuts the file system down when it reads it wrong; xfs_repair rebuilds it",
+        group: agno,
+      }),
+      base + ss,
+      base + 2 * ss,
+    );
+    col.meta(
+      `xfs.agi:${agno}`,
+      () => ({
+        structure: 'xfs.agi',
+        description: `the inode header (AGI) of AG ${agno}`,
+        meaning: "describes the AG's inodes: the kernel shuts the file system down when it reads it wrong; xfs_repair rebuilds it",
+        group: agno,
+      }),
+      base + 2 * ss,
+      base + 3 * ss,
+    );
+    col.meta(
+      `xfs.agfl:${agno}`,
+      () => ({
+        structure: 'xfs.agfl',
+        description: `the free-list header (AGFL) of AG ${agno}`,
+        meaning: "the AG's reserve of blocks for its btrees: xfs_repair rebuilds it",
+        group: agno,
+      }),
+      base + 3 * ss,
+      base + 4 * ss,
+    );
+    if (fs.headerBlocks * spb > 4 * ss)
+      col.meta(
+        `xfs.ag_header_unused:${agno}`,
+        () => ({ structure: 'xfs.unused', description: `the unused rest of AG ${agno}'s header block`, meaning: 'not used by XFS; harmless', group: agno }),
+        base + 4 * ss,
+        base + fs.headerBlocks * spb,
+      );
     if (!agHasBad(agno)) {
       agfs.push(null);
       continue;
@@ -99,19 +169,86 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
     }
     agfs.push(agf);
     if (agf) {
-      const btree = (name: 'bnobt' | 'cntbt' | 'rmapbt' | 'refcountbt', root: number, levels: number, recLen: number, keyLen: number, text: string, meaning: string) => {
-        fs.walkAgBtree(agno, name, root, levels, recLen, keyLen, (agbno) => {
-          col.metaBlocks(`xfs.${name}:${agno}`, () => ({ structure: `xfs.${name}`, description: `${text} of AG ${agno}`, meaning, group: agno }), fs.lin(agno, agbno), 1);
-        }, null, problem);
+      const btree = (
+        name: 'bnobt' | 'cntbt' | 'rmapbt' | 'refcountbt',
+        root: number,
+        levels: number,
+        recLen: number,
+        keyLen: number,
+        text: string,
+        meaning: string,
+      ) => {
+        fs.walkAgBtree(
+          agno,
+          name,
+          root,
+          levels,
+          recLen,
+          keyLen,
+          (agbno) => {
+            col.metaBlocks(
+              `xfs.${name}:${agno}`,
+              () => ({ structure: `xfs.${name}`, description: `${text} of AG ${agno}`, meaning, group: agno }),
+              fs.lin(agno, agbno),
+              1,
+            );
+          },
+          null,
+          problem,
+        );
       };
-      btree('bnobt', agf.agf_bno_root, agf.agf_bno_level, 8, 8, 'a block of the free-space btree by block number (bnobt)', 'says which blocks are free: the kernel may shut the file system down; xfs_repair rebuilds it, no data is lost');
-      btree('cntbt', agf.agf_cnt_root, agf.agf_cnt_level, 8, 8, 'a block of the free-space btree by size (cntbt)', 'says which blocks are free: the kernel may shut the file system down; xfs_repair rebuilds it, no data is lost');
-      if (fs.rmapbt) btree('rmapbt', agf.agf_rmap_root, agf.agf_rmap_level, 24, 40, 'a block of the reverse-mapping btree (rmapbt)', 'says which inode owns each block: xfs_repair rebuilds it, no data is lost');
-      if (fs.reflink) btree('refcountbt', agf.agf_refcount_root, agf.agf_refcount_level, 12, 4, 'a block of the reference-count btree', 'counts the sharers of reflinked blocks: xfs_repair rebuilds it; a wrong count can free a block still in use');
+      btree(
+        'bnobt',
+        agf.agf_bno_root,
+        agf.agf_bno_level,
+        8,
+        8,
+        'a block of the free-space btree by block number (bnobt)',
+        'says which blocks are free: the kernel may shut the file system down; xfs_repair rebuilds it, no data is lost',
+      );
+      btree(
+        'cntbt',
+        agf.agf_cnt_root,
+        agf.agf_cnt_level,
+        8,
+        8,
+        'a block of the free-space btree by size (cntbt)',
+        'says which blocks are free: the kernel may shut the file system down; xfs_repair rebuilds it, no data is lost',
+      );
+      if (fs.rmapbt)
+        btree(
+          'rmapbt',
+          agf.agf_rmap_root,
+          agf.agf_rmap_level,
+          24,
+          40,
+          'a block of the reverse-mapping btree (rmapbt)',
+          'says which inode owns each block: xfs_repair rebuilds it, no data is lost',
+        );
+      if (fs.reflink)
+        btree(
+          'refcountbt',
+          agf.agf_refcount_root,
+          agf.agf_refcount_level,
+          12,
+          4,
+          'a block of the reference-count btree',
+          'counts the sharers of reflinked blocks: xfs_repair rebuilds it; a wrong count can free a block still in use',
+        );
       try {
         for (const agbno of fs.agflBlocks(agno, agf)) {
           if (agbno >= fs.agLen(agno)) continue;
-          col.metaBlocks(`xfs.agfl_block:${agno}`, () => ({ structure: 'xfs.agfl_block', description: `a block on the free list of AG ${agno} (held in reserve for its btrees)`, meaning: 'holds nothing yet (it is overwritten when a btree takes it); harmless', group: agno }), fs.lin(agno, agbno), 1);
+          col.metaBlocks(
+            `xfs.agfl_block:${agno}`,
+            () => ({
+              structure: 'xfs.agfl_block',
+              description: `a block on the free list of AG ${agno} (held in reserve for its btrees)`,
+              meaning: 'holds nothing yet (it is overwritten when a btree takes it); harmless',
+              group: agno,
+            }),
+            fs.lin(agno, agbno),
+            1,
+          );
         }
       } catch (e) {
         if (!(e instanceof MapError)) throw e;
@@ -126,9 +263,29 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
       problem(e.message);
     }
     if (agi && fs.finobt && agi.agi_free_root) {
-      fs.walkAgBtree(agno, 'finobt', agi.agi_free_root, agi.agi_free_level, 16, 4, (agbno) => {
-        col.metaBlocks(`xfs.finobt:${agno}`, () => ({ structure: 'xfs.finobt', description: `a block of the free-inode btree (finobt) of AG ${agno}`, meaning: 'finds free inodes quickly: xfs_repair rebuilds it, no data is lost', group: agno }), fs.lin(agno, agbno), 1);
-      }, null, problem);
+      fs.walkAgBtree(
+        agno,
+        'finobt',
+        agi.agi_free_root,
+        agi.agi_free_level,
+        16,
+        4,
+        (agbno) => {
+          col.metaBlocks(
+            `xfs.finobt:${agno}`,
+            () => ({
+              structure: 'xfs.finobt',
+              description: `a block of the free-inode btree (finobt) of AG ${agno}`,
+              meaning: 'finds free inodes quickly: xfs_repair rebuilds it, no data is lost',
+              group: agno,
+            }),
+            fs.lin(agno, agbno),
+            1,
+          );
+        },
+        null,
+        problem,
+      );
     }
   }
 
@@ -144,40 +301,84 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
     return {
       extent: (off, lin, len, unwritten) => {
         if (!bad.intersects(lin * spb, (lin + len) * spb)) return;
-        if (attr) col.metaBlocks(`xfs.attr:${ino}`, () => ({ structure: 'xfs.attr', description: `extended attributes of inode ${ino}`, meaning: 'extended attributes (ACLs, security labels) of this inode are lost or wrong; its data is intact', owner }), lin, len, taint());
+        if (attr)
+          col.metaBlocks(
+            `xfs.attr:${ino}`,
+            () => ({
+              structure: 'xfs.attr',
+              description: `extended attributes of inode ${ino}`,
+              meaning: 'extended attributes (ACLs, security labels) of this inode are lost or wrong; its data is intact',
+              owner,
+            }),
+            lin,
+            len,
+            taint(),
+          );
         // a v5 remote symlink block starts with struct xfs_dsymlink_hdr (56 bytes)
         else if (role === 'file') col.file(ref, lin, len, off, unwritten, taint(), type === 'symlink' && fs.v5 ? 56 : 0);
         else if (role === 'directory') dirHits.push({ ino, d, lin, len, off, taint: taint() });
         else col.metaBlocks(`xfs.${role}:${ino}`, () => systemInit(role, ino, owner), lin, len, taint());
       },
       bmbt: (lin) => {
-        col.metaBlocks(`xfs.bmbt:${ino}`, () => ({ structure: 'xfs.bmbt', description: `a block-map btree block of inode ${ino}${attr ? ' (attribute fork)' : ''}`, meaning: `part of the map of where the ${role === 'directory' ? 'directory\'s' : 'file\'s'} blocks lie: the data it maps cannot be found; xfs_repair may truncate or clear it`, owner }), lin, 1, taint());
+        col.metaBlocks(
+          `xfs.bmbt:${ino}`,
+          () => ({
+            structure: 'xfs.bmbt',
+            description: `a block-map btree block of inode ${ino}${attr ? ' (attribute fork)' : ''}`,
+            meaning: `part of the map of where the ${role === 'directory' ? "directory's" : "file's"} blocks lie: the data it maps cannot be found; xfs_repair may truncate or clear it`,
+            owner,
+          }),
+          lin,
+          1,
+          taint(),
+        );
       },
       problem,
     };
   };
-  const chunkInit = (agno: number) => () => ({ structure: 'xfs.inode_chunk', description: `inode chunks of AG ${agno}`, meaning: 'holds the inodes listed (owner, size, where the data lies): those files may be lost or wrong; xfs_repair clears damaged inodes', group: agno });
+  const chunkInit = (agno: number) => () => ({
+    structure: 'xfs.inode_chunk',
+    description: `inode chunks of AG ${agno}`,
+    meaning: 'holds the inodes listed (owner, size, where the data lies): those files may be lost or wrong; xfs_repair clears damaged inodes',
+    group: agno,
+  });
   const inobtNode = (agno: number, agbno: number) => {
-    col.metaBlocks(`xfs.inobt:${agno}`, () => ({ structure: 'xfs.inobt', description: `a block of the inode btree (inobt) of AG ${agno}`, meaning: 'finds the AG\'s inodes: xfs_repair rebuilds it; inodes it alone names may be lost', group: agno }), fs.lin(agno, agbno), 1);
+    col.metaBlocks(
+      `xfs.inobt:${agno}`,
+      () => ({
+        structure: 'xfs.inobt',
+        description: `a block of the inode btree (inobt) of AG ${agno}`,
+        meaning: "finds the AG's inodes: xfs_repair rebuilds it; inodes it alone names may be lost",
+        group: agno,
+      }),
+      fs.lin(agno, agbno),
+      1,
+    );
   };
   let method = 'scan';
   if (fs.rmapbt && o.method !== 'scan') {
     method = 'rmapbt';
     inodesScanned = mapByRmap(fs, col, badBlocks, agfs, inodeVisitor, chunkInit, inobtNode, problem);
   } else {
-    scanXfsInodes(fs, problem, inobtNode, (agno, firstLin, sectors) => {
-      col.meta(`xfs.inode_chunk:${agno}`, chunkInit(agno), firstLin * spb + sectors[0], firstLin * spb + sectors[1]);
-    }, (ino, d, buf, slotBad) => {
-      inodesScanned++;
-      const agno = fs.inodeLocation(ino).agno;
-      if (slotBad) col.heldInode(`xfs.inode_chunk:${agno}`, ino, fileTypeOfMode(d.di_mode));
-      r.taint = null;
-      const slotTaint = slotBad ? `inode ${ino} itself (its inode chunk is bad)` : null;
-      for (const attr of [false, true]) {
-        if (attr && !d.di_forkoff) continue;
-        fs.walkFork(ino, buf, d, attr, inodeVisitor(ino, d, slotTaint, attr));
-      }
-    });
+    scanXfsInodes(
+      fs,
+      problem,
+      inobtNode,
+      (agno, firstLin, sectors) => {
+        col.meta(`xfs.inode_chunk:${agno}`, chunkInit(agno), firstLin * spb + sectors[0], firstLin * spb + sectors[1]);
+      },
+      (ino, d, buf, slotBad) => {
+        inodesScanned++;
+        const agno = fs.inodeLocation(ino).agno;
+        if (slotBad) col.heldInode(`xfs.inode_chunk:${agno}`, ino, fileTypeOfMode(d.di_mode));
+        r.taint = null;
+        const slotTaint = slotBad ? `inode ${ino} itself (its inode chunk is bad)` : null;
+        for (const attr of [false, true]) {
+          if (attr && !d.di_forkoff) continue;
+          fs.walkFork(ino, buf, d, attr, inodeVisitor(ino, d, slotTaint, attr));
+        }
+      },
+    );
   }
   // in each directory's own order, whichever way its blocks were found
   dirHits.sort((x, y) => x.ino - y.ino || x.off - y.off);
@@ -191,7 +392,9 @@ export function mapXfs(fs: XfsFs, bad: RangeSet, o: FsMapOptions): Outcome {
     for (let blk = Math.floor(a / spb); blk < Math.min(Math.ceil(b / spb), sb.sb_dblocks); ) {
       const { agno, agbno } = fs.agOf(blk);
       const agf = agfs[agno] ?? null;
-      const ans = agf ? freeRun(fs, agno, agf, agbno, Math.min(Math.ceil(b / spb), fs.lin(agno, fs.agLen(agno))) - fs.lin(agno, 0)) : { free: false, end: fs.agLen(agno), why: `whether the block is free is unknown: the AGF of AG ${agno} cannot be read` };
+      const ans = agf
+        ? freeRun(fs, agno, agf, agbno, Math.min(Math.ceil(b / spb), fs.lin(agno, fs.agLen(agno))) - fs.lin(agno, 0))
+        : { free: false, end: fs.agLen(agno), why: `whether the block is free is unknown: the AGF of AG ${agno} cannot be read` };
       const end = fs.lin(agno, ans.end);
       if (ans.why) col.unmapped(ans.why, blk * spb, end * spb);
       else if (ans.free) col.free(free, blk * spb, end * spb);
@@ -297,7 +500,10 @@ function mapByRmap(
             if (!d) return;
             r.taint = null;
             const loc = fs.inodeLocation(rec.owner);
-            const slotTaint = r.isBad(loc.lin) && r.bad.intersects(loc.lin * spb + Math.floor(loc.off / 512), loc.lin * spb + Math.ceil((loc.off + sb.sb_inodesize) / 512)) ? `inode ${rec.owner} itself (its inode chunk is bad)` : null;
+            const slotTaint =
+              r.isBad(loc.lin) && r.bad.intersects(loc.lin * spb + Math.floor(loc.off / 512), loc.lin * spb + Math.ceil((loc.off + sb.sb_inodesize) / 512))
+                ? `inode ${rec.owner} itself (its inode chunk is bad)`
+                : null;
             const v = visitor(rec.owner, d, slotTaint, rec.attrFork);
             if (rec.bmbtBlock) for (let k = 0; k < rec.rm_blockcount; k++) v.bmbt(lin + k);
             else v.extent(rec.offset, lin, rec.rm_blockcount, rec.unwritten);
@@ -306,7 +512,17 @@ function mapByRmap(
             const pieces = col.meta(`xfs.inode_chunk:${agno}`, chunkInit(agno), lin * spb, (lin + rec.rm_blockcount) * spb);
             if (agi) heldInodes(fs, col, agno, agi, pieces, inodeOf);
           } else if (rec.owner === -9) {
-            col.metaBlocks(`xfs.cow:${agno}`, () => ({ structure: 'xfs.cow_staging', description: `copy-on-write staging blocks of AG ${agno}`, meaning: 'blocks being copied on write: dropped at the next mount; harmless', group: agno }), lin, rec.rm_blockcount);
+            col.metaBlocks(
+              `xfs.cow:${agno}`,
+              () => ({
+                structure: 'xfs.cow_staging',
+                description: `copy-on-write staging blocks of AG ${agno}`,
+                meaning: 'blocks being copied on write: dropped at the next mount; harmless',
+                group: agno,
+              }),
+              lin,
+              rec.rm_blockcount,
+            );
           }
           // -3 (headers), -4 (log), -5 (free-space and reverse-mapping btrees, free list), -6 (inode btrees) and
           // -8 (refcount btree) are the AG structures walked above
@@ -324,8 +540,8 @@ function mapByRmap(
 function heldInodes(fs: XfsFs, col: Collector, agno: number, agi: XfsAgi, pieces: [number, number][], inodeOf: (ino: number) => XfsDinode | null): void {
   const isz = fs.sb.sb_inodesize;
   for (const [a, b] of pieces) {
-    const firstAgino = Math.floor(((a * 512) - fs.lin(agno, 0) * fs.bs) / isz);
-    const lastAgino = Math.ceil(((b * 512) - fs.lin(agno, 0) * fs.bs) / isz);
+    const firstAgino = Math.floor((a * 512 - fs.lin(agno, 0) * fs.bs) / isz);
+    const lastAgino = Math.ceil((b * 512 - fs.lin(agno, 0) * fs.bs) / isz);
     for (let agino = firstAgino; agino < lastAgino; agino++) {
       let rec: ReturnType<typeof fs.inobtLookup>;
       try {
@@ -354,15 +570,37 @@ function directoryHits(fs: XfsFs, col: Collector, h: DirHit): void {
     const off = h.off + k;
     if (!fs.reader.isBad(lin)) continue;
     if (off >= leafStart) {
-      col.meta(`xfs.dir_index:${h.ino}`, () => ({ structure: 'xfs.dir_index', description: `the name index (leaf, node or free-space blocks) of directory inode ${h.ino}`, meaning: 'finds names quickly: the kernel may fail look-ups in this directory until xfs_repair rebuilds the index; no names are lost', owner }), lin * spb, (lin + 1) * spb, h.taint);
+      col.meta(
+        `xfs.dir_index:${h.ino}`,
+        () => ({
+          structure: 'xfs.dir_index',
+          description: `the name index (leaf, node or free-space blocks) of directory inode ${h.ino}`,
+          meaning: 'finds names quickly: the kernel may fail look-ups in this directory until xfs_repair rebuilds the index; no names are lost',
+          owner,
+        }),
+        lin * spb,
+        (lin + 1) * spb,
+        h.taint,
+      );
       continue;
     }
     const key = `xfs.directory:${h.ino}`;
-    col.meta(key, () => ({ structure: 'xfs.directory', description: `directory entries of directory inode ${h.ino}`, meaning: 'the names listed vanish from this directory or point to the wrong inode: xfs_repair moves files it finds without a name to /lost+found', owner }), lin * spb, (lin + 1) * spb, h.taint ?? 'the names were read from the damaged block itself');
+    col.meta(
+      key,
+      () => ({
+        structure: 'xfs.directory',
+        description: `directory entries of directory inode ${h.ino}`,
+        meaning: 'the names listed vanish from this directory or point to the wrong inode: xfs_repair moves files it finds without a name to /lost+found',
+        owner,
+      }),
+      lin * spb,
+      (lin + 1) * spb,
+      h.taint ?? 'the names were read from the damaged block itself',
+    );
     // the whole directory block (sb_dirblklog blocks) holding it, when this extent covers it
     const first = off - (off % dirBlks);
     if (first < h.off || first + dirBlks > h.off + h.len) continue;
-    if ((off - first) !== 0 && k !== 0) continue;
+    if (off - first !== 0 && k !== 0) continue;
     try {
       const b = fs.reader.read(h.lin + (first - h.off), dirBlks, `directory block ${first} of inode ${h.ino}`, false);
       const names: string[] = [];
@@ -411,43 +649,49 @@ export function scanXfsInodes(
       problem(`the inodes of AG ${agno}: ${e.message}`);
       continue;
     }
-    fs.forEachChunk(agno, agi, (startino, holemask, free) => {
-      const agbno = Math.floor(startino / sb.sb_inopblock);
-      if (agbno + fs.chunkBlocks > fs.agLen(agno) || startino % 64) {
-        problem(`an inode btree record of AG ${agno} (inode ${startino}) is corrupted`);
-        return;
-      }
-      const lin = fs.lin(agno, agbno);
-      const byteBase = (startino % sb.sb_inopblock) * isz;
-      if (chunk) {
-        for (let i = 0; i < 64; i += 4) {
-          if (isHoleInChunk(holemask, i)) continue;
-          const a = byteBase + i * isz;
-          chunk(agno, lin, [Math.floor(a / 512), Math.ceil((a + 4 * isz) / 512)]);
+    fs.forEachChunk(
+      agno,
+      agi,
+      (startino, holemask, free) => {
+        const agbno = Math.floor(startino / sb.sb_inopblock);
+        if (agbno + fs.chunkBlocks > fs.agLen(agno) || startino % 64) {
+          problem(`an inode btree record of AG ${agno} (inode ${startino}) is corrupted`);
+          return;
         }
-      }
-      let buf: Buffer | null = null;
-      try {
-        buf = fs.reader.read(lin, fs.chunkBlocks, `the inode chunk at block ${agbno} of AG ${agno}`, false);
-      } catch (e) {
-        if (!(e instanceof MapError)) throw e;
-        problem(e.message);
-        return;
-      }
-      for (let i = 0; i < 64; i++) {
-        if (isHoleInChunk(holemask, i) || isFreeInChunk(free, i)) continue;
-        const off = byteBase + i * isz;
-        const d = decodeXfsDinode(buf, off, isz);
-        const ino = fs.inodeNumber(agno, startino + i);
-        if (d.di_magic !== XFS_DINODE_MAGIC) {
-          problem(`inode ${ino} is corrupted (no inode magic)`);
-          continue;
+        const lin = fs.lin(agno, agbno);
+        const byteBase = (startino % sb.sb_inopblock) * isz;
+        if (chunk) {
+          for (let i = 0; i < 64; i += 4) {
+            if (isHoleInChunk(holemask, i)) continue;
+            const a = byteBase + i * isz;
+            chunk(agno, lin, [Math.floor(a / 512), Math.ceil((a + 4 * isz) / 512)]);
+          }
         }
-        if (!d.di_mode) continue;
-        const pos = lin * fs.bs + off;
-        f(ino, d, buf, fs.reader.bad.intersects(Math.floor(pos / 512), Math.ceil((pos + isz) / 512)));
-      }
-    }, (agbno) => inobtNode(agno, agbno), problem);
+        let buf: Buffer | null = null;
+        try {
+          buf = fs.reader.read(lin, fs.chunkBlocks, `the inode chunk at block ${agbno} of AG ${agno}`, false);
+        } catch (e) {
+          if (!(e instanceof MapError)) throw e;
+          problem(e.message);
+          return;
+        }
+        for (let i = 0; i < 64; i++) {
+          if (isHoleInChunk(holemask, i) || isFreeInChunk(free, i)) continue;
+          const off = byteBase + i * isz;
+          const d = decodeXfsDinode(buf, off, isz);
+          const ino = fs.inodeNumber(agno, startino + i);
+          if (d.di_magic !== XFS_DINODE_MAGIC) {
+            problem(`inode ${ino} is corrupted (no inode magic)`);
+            continue;
+          }
+          if (!d.di_mode) continue;
+          const pos = lin * fs.bs + off;
+          f(ino, d, buf, fs.reader.bad.intersects(Math.floor(pos / 512), Math.ceil((pos + isz) / 512)));
+        }
+      },
+      (agbno) => inobtNode(agno, agbno),
+      problem,
+    );
   }
 }
 
@@ -494,14 +738,26 @@ function xfsDirWalker(fs: XfsFs): DirWalker {
       const problem = (t: string) => {
         if (failed.length < 5) failed.push(t);
       };
-      scanXfsInodes(fs, problem, () => {}, null, (ino, d, buf) => {
-        if ((d.di_mode & 0xf000) !== 0x4000) return;
-        directories++;
-        entries(ino, d, buf, (name, child) => {
-          if (name.equals(DOT) || name.equals(DOTDOT)) return;
-          f(ino, name.toString('utf8'), child);
-        }, problem);
-      });
+      scanXfsInodes(
+        fs,
+        problem,
+        () => {},
+        null,
+        (ino, d, buf) => {
+          if ((d.di_mode & 0xf000) !== 0x4000) return;
+          directories++;
+          entries(
+            ino,
+            d,
+            buf,
+            (name, child) => {
+              if (name.equals(DOT) || name.equals(DOTDOT)) return;
+              f(ino, name.toString('utf8'), child);
+            },
+            problem,
+          );
+        },
+      );
       return { directories, failed };
     },
     parentOf(dir) {
@@ -577,7 +833,8 @@ export function xfsLogState(fs: XfsFs): string | null {
     const hsize = one.readUInt32BE(320);
     const hdrBlocks = hsize > 32768 ? Math.ceil(hsize / 32768) : 1;
     const data = Buffer.alloc(512);
-    if (fs.reader.src.read(start + ((rec + hdrBlocks) % n), 1, data)?.length) return 'the XFS log cannot be read: whether it holds unreplayed changes is unknown';
+    if (fs.reader.src.read(start + ((rec + hdrBlocks) % n), 1, data)?.length)
+      return 'the XFS log cannot be read: whether it holds unreplayed changes is unknown';
     if (numOps >= 1 && data.readUInt8(9) & XLOG_UNMOUNT_TRANS) return null;
     return 'the XFS log holds changes not yet replayed (it was not unmounted cleanly): the next mount replays them, which can change what these blocks hold';
   } catch (e) {
@@ -621,4 +878,3 @@ export function xfsFreeCheck(fs: XfsFs, ranges: RangeSet): FreeCheck {
   }
   return { fs: 'xfs', block_size: fs.bs, free, not_free: notFree };
 }
-

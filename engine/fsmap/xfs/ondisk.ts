@@ -297,7 +297,13 @@ export function xfsDirDataEntries(b: Buffer, ftype: boolean, f: (ino: number, na
 }
 
 /** A shortform directory in the inode's data fork (struct xfs_dir2_sf_hdr + xfs_dir2_sf_entry). */
-export function xfsShortformEntries(b: Buffer, off: number, size: number, ftype: boolean, f: (ino: number, name: Buffer) => void): { parent: number; problem: string | null } {
+export function xfsShortformEntries(
+  b: Buffer,
+  off: number,
+  size: number,
+  ftype: boolean,
+  f: (ino: number, name: Buffer) => void,
+): { parent: number; problem: string | null } {
   const end = off + size;
   // struct xfs_dir2_sf_hdr: count u8, i8count u8, parent (4 bytes at least)
   if (!Number.isSafeInteger(off) || off < 0 || off + 6 > b.length) {

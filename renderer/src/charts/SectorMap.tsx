@@ -6,7 +6,13 @@ import { formatCount } from '../lib/format.js';
 
 export type CellState = 'bad' | 'read-error' | 'pending' | 'dirty' | 'scrubbed' | 'recalculated' | 'unscrubbed';
 export const CELL_LABEL: Record<CellState, string> = {
-  bad: 'bad', 'read-error': 'read error', pending: 'pending recalculation', dirty: 'dirty bitmap region (not verified)', scrubbed: 'scrubbed', recalculated: 'recalculated, not yet scrubbed', unscrubbed: 'not yet scrubbed',
+  bad: 'bad',
+  'read-error': 'read error',
+  pending: 'pending recalculation',
+  dirty: 'dirty bitmap region (not verified)',
+  scrubbed: 'scrubbed',
+  recalculated: 'recalculated, not yet scrubbed',
+  unscrubbed: 'not yet scrubbed',
 };
 const LEGEND: CellState[] = ['scrubbed', 'unscrubbed', 'recalculated', 'pending', 'dirty', 'bad', 'read-error'];
 
@@ -38,7 +44,8 @@ export function cellStates(p: SectorMapProps): Array<{ first: number; end: numbe
     return false;
   };
   for (let i = 0; i < n; i++) {
-    const first = Math.floor((i * p.total) / n), end = Math.floor(((i + 1) * p.total) / n);
+    const first = Math.floor((i * p.total) / n),
+      end = Math.floor(((i + 1) * p.total) / n);
     let state: CellState;
     if (hits(p.bad, first, end) || inMap(p.damage?.map.bad, first, end)) state = 'bad';
     else if (hits(p.readErrors, first, end) || inMap(p.damage?.map.read_errors, first, end)) state = 'read-error';
@@ -63,9 +70,21 @@ export function SectorMap(p: SectorMapProps) {
   const count = (s: CellState) => cells.filter((c) => c.state === s).length;
   return (
     <div>
-      <div className="sectormap" role="img" aria-label={`Sector map of ${formatCount(p.total)} sectors: ${LEGEND.filter((s) => count(s)).map((s) => `${count(s)} cells ${CELL_LABEL[s]}`).join(', ')}`}>{out}</div>
+      <div
+        className="sectormap"
+        role="img"
+        aria-label={`Sector map of ${formatCount(p.total)} sectors: ${LEGEND.filter((s) => count(s))
+          .map((s) => `${count(s)} cells ${CELL_LABEL[s]}`)
+          .join(', ')}`}
+      >
+        {out}
+      </div>
       <ul className="legend" aria-label="Sector map legend">
-        {LEGEND.map((s) => <li key={s}><span className={`cell ${s}`} aria-hidden="true" /> {CELL_LABEL[s]}</li>)}
+        {LEGEND.map((s) => (
+          <li key={s}>
+            <span className={`cell ${s}`} aria-hidden="true" /> {CELL_LABEL[s]}
+          </li>
+        ))}
       </ul>
       <p className="muted small">Each cell is about {formatCount(Math.ceil(p.total / cells.length))} sectors; hover a cell for its range.</p>
     </div>

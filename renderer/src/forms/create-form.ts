@@ -22,15 +22,34 @@ export interface CreateForm extends OpenForm {
 }
 
 export const CREATE_LABELS = {
-  path: 'Image path', sizeMiB: 'Size (MiB, only for a new image)', name: 'Name', tagSize: 'Tag size (bytes)', sectorSize: 'Sector size',
-  journalSizeKiB: 'Journal size (KiB)', interleaveSectors: 'Interleave sectors', bufferSectors: 'Buffer sectors',
-  noWipe: 'Do not wipe (tags are not written)', integrityRecalculate: 'Recalculate tags in the background',
-  legacyPadding: 'Legacy padding (kernels before 4.19)', legacyHmac: 'Legacy HMAC (kernels before 5.12)',
+  path: 'Image path',
+  sizeMiB: 'Size (MiB, only for a new image)',
+  name: 'Name',
+  tagSize: 'Tag size (bytes)',
+  sectorSize: 'Sector size',
+  journalSizeKiB: 'Journal size (KiB)',
+  interleaveSectors: 'Interleave sectors',
+  bufferSectors: 'Buffer sectors',
+  noWipe: 'Do not wipe (tags are not written)',
+  integrityRecalculate: 'Recalculate tags in the background',
+  legacyPadding: 'Legacy padding (kernels before 4.19)',
+  legacyHmac: 'Legacy HMAC (kernels before 5.12)',
 } as const;
 
 export const DEFAULT_FORM: CreateForm = {
-  ...DEFAULT_OPEN, path: '', sizeMiB: '', name: '', tagSize: '', sectorSize: '512', journalSizeKiB: '', interleaveSectors: '', bufferSectors: '',
-  noWipe: false, integrityRecalculate: false, legacyPadding: false, legacyHmac: false,
+  ...DEFAULT_OPEN,
+  path: '',
+  sizeMiB: '',
+  name: '',
+  tagSize: '',
+  sectorSize: '512',
+  journalSizeKiB: '',
+  interleaveSectors: '',
+  bufferSectors: '',
+  noWipe: false,
+  integrityRecalculate: false,
+  legacyPadding: false,
+  legacyHmac: false,
 };
 
 const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
@@ -45,7 +64,8 @@ export function validateForm(f: CreateForm): CreateErrors {
   const L = CREATE_LABELS;
   const e: CreateErrors = { ...validateOpen(f) };
   if (!f.path.trim()) e.path = `${L.path}: required (a new file is created when you give a size)`;
-  if (f.path.trim() && !f.path.trim().startsWith('/')) e.path = `${L.path}: an absolute path, starting with / (a relative one would depend on the folder the host runs in)`;
+  if (f.path.trim() && !f.path.trim().startsWith('/'))
+    e.path = `${L.path}: an absolute path, starting with / (a relative one would depend on the folder the host runs in)`;
   if (f.sizeMiB.trim()) {
     const n = int(f.sizeMiB);
     if (!(n >= 1)) e.sizeMiB = `${L.sizeMiB}: a whole number of MiB, at least 1 (leave it empty to format an existing file or device)`;
@@ -69,15 +89,21 @@ export function validateForm(f: CreateForm): CreateErrors {
     const n = int(f.journalSizeKiB);
     if (!(n >= 4)) e.journalSizeKiB = `${L.journalSizeKiB}: a whole number of KiB, at least 4`;
   }
-  if (f.integrityRecalculate && !f.noWipe) e.integrityRecalculate = `${L.integrityRecalculate}: only for a volume formatted without wiping (tick “${L.noWipe}”)`;
+  if (f.integrityRecalculate && !f.noWipe)
+    e.integrityRecalculate = `${L.integrityRecalculate}: only for a volume formatted without wiping (tick “${L.noWipe}”)`;
   return e;
 }
 
 export function toRequest(f: CreateForm): CreateVolumeRequest {
   const n = (s: string) => (s.trim() ? Number(s.trim()) : undefined);
   const r: CreateVolumeRequest = {
-    ...openRequest(f), path: f.path.trim(), sectorSize: n(f.sectorSize),
-    noWipe: f.noWipe, integrityRecalculate: f.integrityRecalculate, legacyPadding: f.legacyPadding, legacyHmac: f.legacyHmac,
+    ...openRequest(f),
+    path: f.path.trim(),
+    sectorSize: n(f.sectorSize),
+    noWipe: f.noWipe,
+    integrityRecalculate: f.integrityRecalculate,
+    legacyPadding: f.legacyPadding,
+    legacyHmac: f.legacyHmac,
   };
   if (f.sizeMiB.trim()) r.size = Number(f.sizeMiB) * 1024 * 1024;
   if (f.name.trim()) r.name = f.name.trim();
@@ -102,7 +128,9 @@ export function formatCommand(f: CreateForm): string {
   if (f.legacyHmac) a.push('--integrity-legacy-hmac');
   const cmd = commandLine(a);
   // a new image is a sparse file of the given size first
-  return f.sizeMiB.trim() && /^\d+$/.test(f.sizeMiB.trim()) ? `${commandLine(['truncate', '-s', `${f.sizeMiB.trim()}M`, f.path.trim() || 'IMAGE'])}\n${cmd}` : cmd;
+  return f.sizeMiB.trim() && /^\d+$/.test(f.sizeMiB.trim())
+    ? `${commandLine(['truncate', '-s', `${f.sizeMiB.trim()}M`, f.path.trim() || 'IMAGE'])}\n${cmd}`
+    : cmd;
 }
 
 /** the equivalent `integritysetup open` for the options of a form (Add, Edit) */

@@ -3,7 +3,11 @@
 // Pure: no DOM.
 import type { KeyInput, OpenOptionsInfo, OpenOptionsRequest, VolumeMode } from '../../../engine/api.js';
 
-export interface KeyForm { source: 'hex' | 'file'; hex: string; file: string }
+export interface KeyForm {
+  source: 'hex' | 'file';
+  hex: string;
+  file: string;
+}
 export const EMPTY_KEY: KeyForm = { source: 'hex', hex: '', file: '' };
 
 export interface OpenForm {
@@ -21,8 +25,17 @@ export interface OpenForm {
 }
 
 export const DEFAULT_OPEN: OpenForm = {
-  integrity: 'crc32c', integrityKey: EMPTY_KEY, journalIntegrity: '', journalIntegrityKey: EMPTY_KEY, journalCrypt: '', journalCryptKey: EMPTY_KEY,
-  mode: 'journal', dataDevice: '', allowDiscards: false, bitmapSectorsPerBit: '', bitmapFlushTimeMs: '',
+  integrity: 'crc32c',
+  integrityKey: EMPTY_KEY,
+  journalIntegrity: '',
+  journalIntegrityKey: EMPTY_KEY,
+  journalCrypt: '',
+  journalCryptKey: EMPTY_KEY,
+  mode: 'journal',
+  dataDevice: '',
+  allowDiscards: false,
+  bitmapSectorsPerBit: '',
+  bitmapFlushTimeMs: '',
 };
 
 /** the engine's journal ciphers (engine/integrity/journal-keys.ts SUPPORTED_JOURNAL_CRYPT), integritysetup's names */
@@ -30,12 +43,23 @@ export const JOURNAL_CRYPT_CIPHERS = ['ctr-aes', 'cbc-aes', 'xts-aes', 'ecb-aes'
 export const JOURNAL_MAC_FALLBACK = ['hmac-sha1', 'hmac-sha256', 'hmac-sha512'];
 
 export const keyed = (alg: string) => alg.startsWith('hmac-');
-export const journalMacAlgorithms = (algorithms: string[]) => { const k = algorithms.filter(keyed); return k.length ? k : JOURNAL_MAC_FALLBACK; };
+export const journalMacAlgorithms = (algorithms: string[]) => {
+  const k = algorithms.filter(keyed);
+  return k.length ? k : JOURNAL_MAC_FALLBACK;
+};
 
 export const LABELS = {
-  integrity: 'Integrity algorithm', integrityKey: 'Integrity key', journalIntegrity: 'Journal integrity (MAC)', journalIntegrityKey: 'Journal integrity key',
-  journalCrypt: 'Journal encryption', journalCryptKey: 'Journal encryption key', mode: 'Mode', dataDevice: 'Separate data device',
-  allowDiscards: 'Allow discards', bitmapSectorsPerBit: 'Bitmap: sectors per bit', bitmapFlushTimeMs: 'Bitmap: flush time (ms)',
+  integrity: 'Integrity algorithm',
+  integrityKey: 'Integrity key',
+  journalIntegrity: 'Journal integrity (MAC)',
+  journalIntegrityKey: 'Journal integrity key',
+  journalCrypt: 'Journal encryption',
+  journalCryptKey: 'Journal encryption key',
+  mode: 'Mode',
+  dataDevice: 'Separate data device',
+  allowDiscards: 'Allow discards',
+  bitmapSectorsPerBit: 'Bitmap: sectors per bit',
+  bitmapFlushTimeMs: 'Bitmap: flush time (ms)',
 } as const;
 
 const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
@@ -83,8 +107,16 @@ export function openRequest(f: OpenForm): OpenOptionsRequest {
   if (f.dataDevice.trim()) r.dataDevice = f.dataDevice.trim();
   const ik = keyed(f.integrity) ? keyInput(f.integrityKey) : undefined;
   if (ik) r.integrityKey = ik;
-  if (f.journalIntegrity) { r.journalIntegrity = f.journalIntegrity; const k = keyInput(f.journalIntegrityKey); if (k) r.journalIntegrityKey = k; }
-  if (f.journalCrypt) { r.journalCrypt = f.journalCrypt; const k = keyInput(f.journalCryptKey); if (k) r.journalCryptKey = k; }
+  if (f.journalIntegrity) {
+    r.journalIntegrity = f.journalIntegrity;
+    const k = keyInput(f.journalIntegrityKey);
+    if (k) r.journalIntegrityKey = k;
+  }
+  if (f.journalCrypt) {
+    r.journalCrypt = f.journalCrypt;
+    const k = keyInput(f.journalCryptKey);
+    if (k) r.journalCryptKey = k;
+  }
   if (f.bitmapSectorsPerBit.trim()) r.bitmapSectorsPerBit = Number(f.bitmapSectorsPerBit.trim());
   if (f.bitmapFlushTimeMs.trim()) r.bitmapFlushTimeMs = Number(f.bitmapFlushTimeMs.trim());
   return r;
@@ -93,8 +125,13 @@ export function openRequest(f: OpenForm): OpenOptionsRequest {
 /** the form's values from what the host holds (Edit): algorithms only, key fields empty (= keep) */
 export function openFormFrom(o: OpenOptionsInfo): OpenForm {
   return {
-    ...DEFAULT_OPEN, integrity: o.integrity, journalIntegrity: o.journal_integrity ?? '', journalCrypt: o.journal_crypt ?? '', mode: o.mode,
-    dataDevice: o.data_device ?? '', allowDiscards: o.allow_discards,
+    ...DEFAULT_OPEN,
+    integrity: o.integrity,
+    journalIntegrity: o.journal_integrity ?? '',
+    journalCrypt: o.journal_crypt ?? '',
+    mode: o.mode,
+    dataDevice: o.data_device ?? '',
+    allowDiscards: o.allow_discards,
     bitmapSectorsPerBit: o.bitmap_sectors_per_bit === null ? '' : String(o.bitmap_sectors_per_bit),
     bitmapFlushTimeMs: o.bitmap_flush_time_ms === null ? '' : String(o.bitmap_flush_time_ms),
   };

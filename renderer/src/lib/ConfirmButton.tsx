@@ -2,8 +2,20 @@
 // button; Cancel or Escape returns it to the button that asked).
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 
-export function ConfirmButton({ label, confirmLabel, question, onConfirm, disabled, className }: {
-  label: string; confirmLabel: string; question: ReactNode; onConfirm(): undefined | Promise<unknown>; disabled?: boolean; className?: string;
+export function ConfirmButton({
+  label,
+  confirmLabel,
+  question,
+  onConfirm,
+  disabled,
+  className,
+}: {
+  label: string;
+  confirmLabel: string;
+  question: ReactNode;
+  onConfirm(): undefined | Promise<unknown>;
+  disabled?: boolean;
+  className?: string;
 }) {
   const [open, setOpen] = useState(false);
   const trigger = useRef<HTMLButtonElement>(null);
@@ -17,13 +29,34 @@ export function ConfirmButton({ label, confirmLabel, question, onConfirm, disabl
   }, [open]);
   return (
     <span className="confirm-wrap">
-      <button ref={trigger} type="button" className={className} disabled={disabled} aria-expanded={open} onClick={() => setOpen(true)}>{label}</button>
+      <button ref={trigger} type="button" className={className} disabled={disabled} aria-expanded={open} onClick={() => setOpen(true)}>
+        {label}
+      </button>
       {open ? (
-        <span role="alertdialog" aria-labelledby={`${id}-q`} className="confirm" onKeyDown={(e) => { if (e.key === 'Escape') setOpen(false); }}>
+        <span
+          role="alertdialog"
+          aria-labelledby={`${id}-q`}
+          className="confirm"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setOpen(false);
+          }}
+        >
           <span id={`${id}-q`}>{question}</span>
           <span className="row">
-            <button ref={yes} type="button" className="danger" onClick={() => { setOpen(false); void onConfirm(); }}>{confirmLabel}</button>
-            <button type="button" className="secondary" onClick={() => setOpen(false)}>Cancel</button>
+            <button
+              ref={yes}
+              type="button"
+              className="danger"
+              onClick={() => {
+                setOpen(false);
+                void onConfirm();
+              }}
+            >
+              {confirmLabel}
+            </button>
+            <button type="button" className="secondary" onClick={() => setOpen(false)}>
+              Cancel
+            </button>
           </span>
         </span>
       ) : null}

@@ -3,17 +3,41 @@
 // form's submit button.
 import { useEffect, useId, useRef } from 'react';
 
-export function OverwriteQuestion({ question, confirmLabel, onConfirm, onCancel }: { question: string; confirmLabel: string; onConfirm(): void; onCancel(): void }) {
+export function OverwriteQuestion({
+  question,
+  confirmLabel,
+  onConfirm,
+  onCancel,
+}: {
+  question: string;
+  confirmLabel: string;
+  onConfirm(): void;
+  onCancel(): void;
+}) {
   const yes = useRef<HTMLButtonElement>(null);
   const id = useId();
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new question takes the focus again
-  useEffect(() => { yes.current?.focus(); }, [question]);
+  useEffect(() => {
+    yes.current?.focus();
+  }, [question]);
   return (
-    <div role="alertdialog" aria-labelledby={`${id}-q`} className="confirm" data-testid="overwrite-question" onKeyDown={(e) => { if (e.key === 'Escape') onCancel(); }}>
+    <div
+      role="alertdialog"
+      aria-labelledby={`${id}-q`}
+      className="confirm"
+      data-testid="overwrite-question"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') onCancel();
+      }}
+    >
       <p id={`${id}-q`}>{question}</p>
       <div className="row">
-        <button ref={yes} type="button" className="danger" onClick={onConfirm}>{confirmLabel}</button>
-        <button type="button" className="secondary" onClick={onCancel}>Cancel</button>
+        <button ref={yes} type="button" className="danger" onClick={onConfirm}>
+          {confirmLabel}
+        </button>
+        <button type="button" className="secondary" onClick={onCancel}>
+          Cancel
+        </button>
       </div>
     </div>
   );

@@ -1,7 +1,6 @@
 // Numbers, sizes, times and durations as the dashboard prints them. Pure: no DOM.
 import type { JobProgress } from '../../../engine/api.js';
 
-
 export { formatBytes, formatRate } from '../../../engine/units.js';
 
 /** 1204232 → "1,204,232" (the same in every locale, so tests and screenshots read alike) */
@@ -40,5 +39,3 @@ export function percent(p: Pick<JobProgress, 'position_sector' | 'total_sectors'
   if (!p || p.total_sectors <= 0) return 0;
   return Math.min(100, Math.floor((p.position_sector / p.total_sectors) * 100));
 }
-
-

@@ -28,12 +28,18 @@ export function mapCounts(m: DamageMapSummary): string {
 export function errorsLine(m: DamageMapSummary | null | undefined): string | null {
   if (!m || m.state === 'none') return null;
   switch (m.state) {
-    case 'mapped': return m.fs ? mapCounts(m) : `not mapped to files: ${m.fs_description}`;
-    case 'outdated': return `${m.fs ? mapCounts(m) : m.fs_description} when last mapped; the known damage changed since${m.reason ? ` (${m.reason})` : ': mapping again'}`;
-    case 'mapping': return 'finding which files and structures hold the bad blocks…';
-    case 'pending': return 'not mapped to files yet';
-    case 'unavailable': return `not mapped to files: ${m.reason}`;
-    case 'failed': return `could not map the bad blocks to files: ${m.reason}`;
+    case 'mapped':
+      return m.fs ? mapCounts(m) : `not mapped to files: ${m.fs_description}`;
+    case 'outdated':
+      return `${m.fs ? mapCounts(m) : m.fs_description} when last mapped; the known damage changed since${m.reason ? ` (${m.reason})` : ': mapping again'}`;
+    case 'mapping':
+      return 'finding which files and structures hold the bad blocks…';
+    case 'pending':
+      return 'not mapped to files yet';
+    case 'unavailable':
+      return `not mapped to files: ${m.reason}`;
+    case 'failed':
+      return `could not map the bad blocks to files: ${m.reason}`;
   }
 }
 
@@ -64,9 +70,13 @@ export function alsoWords(paths: string[], total: number): string {
 /** a label for an item (its first path, its structure, free space, or why it could not be mapped) */
 export function itemLabel(i: FsMapItem): string {
   switch (i.kind) {
-    case 'file': return i.paths[0] ?? `inode ${i.inode} (no path found${i.path_error ? `: ${i.path_error}` : ''})`;
-    case 'metadata': return i.description;
-    case 'free': return 'free space';
-    case 'unmapped': return i.reason;
+    case 'file':
+      return i.paths[0] ?? `inode ${i.inode} (no path found${i.path_error ? `: ${i.path_error}` : ''})`;
+    case 'metadata':
+      return i.description;
+    case 'free':
+      return 'free space';
+    case 'unmapped':
+      return i.reason;
   }
 }

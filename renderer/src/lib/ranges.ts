@@ -7,7 +7,11 @@ export const SECTOR = 512;
 
 /** get_area_and_offset() + get_data_sector(): the physical 512-byte sector of a logical data sector. With a
  *  separate metadata device the data is linear on the data device. */
-export function physicalSector(sb: Pick<SuperblockInfo, 'log2_interleave_sectors'>, g: Pick<GeometryInfo, 'initial_sectors' | 'metadata_run' | 'meta_dev'>, logical: number): number {
+export function physicalSector(
+  sb: Pick<SuperblockInfo, 'log2_interleave_sectors'>,
+  g: Pick<GeometryInfo, 'initial_sectors' | 'metadata_run' | 'meta_dev'>,
+  logical: number,
+): number {
   if (g.meta_dev) return logical;
   const il = 2 ** sb.log2_interleave_sectors;
   const area = Math.floor(logical / il);
@@ -15,12 +19,20 @@ export function physicalSector(sb: Pick<SuperblockInfo, 'log2_interleave_sectors
 }
 
 /** a run of bytes in the image, both ends inclusive (as first_sector / last_sector are) */
-export interface ExtentInImage { first_byte: number; last_byte: number }
+export interface ExtentInImage {
+  first_byte: number;
+  last_byte: number;
+}
 
 /** the byte extents in the image (or the data device) holding logical sectors [first, end), each as its first and
  *  last byte (inclusive): one per interleave
  *  area the range crosses, since each area's data follows its own run of tags */
-export function imageExtents(sb: Pick<SuperblockInfo, 'log2_interleave_sectors'>, g: Pick<GeometryInfo, 'initial_sectors' | 'metadata_run' | 'meta_dev'>, first: number, end: number): ExtentInImage[] {
+export function imageExtents(
+  sb: Pick<SuperblockInfo, 'log2_interleave_sectors'>,
+  g: Pick<GeometryInfo, 'initial_sectors' | 'metadata_run' | 'meta_dev'>,
+  first: number,
+  end: number,
+): ExtentInImage[] {
   const out: ExtentInImage[] = [];
   const il = 2 ** sb.log2_interleave_sectors;
   let s = first;
@@ -37,7 +49,8 @@ export function describeRange(first: number, end: number, sectorsPerBlock: numbe
   const last = end - 1;
   const secs = first === last ? `sector ${formatCount(first)}` : `sectors ${formatCount(first)}–${formatCount(last)}`;
   if (sectorsPerBlock <= 1) return secs;
-  const b0 = Math.floor(first / sectorsPerBlock), b1 = Math.floor(last / sectorsPerBlock);
+  const b0 = Math.floor(first / sectorsPerBlock),
+    b1 = Math.floor(last / sectorsPerBlock);
   return `${b0 === b1 ? `block ${formatCount(b0)}` : `blocks ${formatCount(b0)}–${formatCount(b1)}`} (${secs})`;
 }
 

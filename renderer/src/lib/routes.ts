@@ -18,7 +18,17 @@ export type Route =
   | { page: 'live-device'; name: string };
 
 export function parseHash(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
+  const parts = hash
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   const [a, id, b] = parts;
   if (a === 'create' && parts.length === 1) return { page: 'create' };
   if (a === 'create' && id === 'luks' && parts.length === 2) return { page: 'create-luks' };
@@ -37,16 +47,26 @@ export function parseHash(hash: string): Route {
 
 export function routeHash(r: Route): string {
   switch (r.page) {
-    case 'list': return '#/';
-    case 'create': return '#/create';
-    case 'create-luks': return '#/create/luks';
-    case 'add': return '#/add';
-    case 'volume': return `#/volume/${encodeURIComponent(r.id)}${r.panel ? `/${r.panel}` : ''}`;
-    case 'edit': return `#/volume/${encodeURIComponent(r.id)}/edit`;
-    case 'unlock': return `#/volume/${encodeURIComponent(r.id)}/unlock`;
-    case 'resize': return `#/volume/${encodeURIComponent(r.id)}/resize`;
-    case 'live': return '#/live';
-    case 'live-device': return `#/live/${encodeURIComponent(r.name)}`;
+    case 'list':
+      return '#/';
+    case 'create':
+      return '#/create';
+    case 'create-luks':
+      return '#/create/luks';
+    case 'add':
+      return '#/add';
+    case 'volume':
+      return `#/volume/${encodeURIComponent(r.id)}${r.panel ? `/${r.panel}` : ''}`;
+    case 'edit':
+      return `#/volume/${encodeURIComponent(r.id)}/edit`;
+    case 'unlock':
+      return `#/volume/${encodeURIComponent(r.id)}/unlock`;
+    case 'resize':
+      return `#/volume/${encodeURIComponent(r.id)}/resize`;
+    case 'live':
+      return '#/live';
+    case 'live-device':
+      return `#/live/${encodeURIComponent(r.name)}`;
   }
 }
 

@@ -4,10 +4,24 @@ import type { UncheckedReason, VolumeSnapshot, VolumeState } from '../../../engi
 import { formatCount, formatDuration, formatTime, plural } from './format.js';
 
 export const STATE_LABEL: Record<VolumeState, string> = {
-  'not-checked': 'not checked', checking: 'checking', 'check-paused': 'check paused', 'check-interrupted': 'check interrupted', clean: 'clean',
-  partial: 'partial', changed: 'changed since check', errors: 'errors', recalculating: 'recalculating', 'recalc-paused': 'recalc paused',
-  'recalc-interrupted': 'recalc interrupted', 'recalc-pending': 'recalc not started', 'needs-key': 'needs key',
-  'journal-replay': 'journal to replay', missing: 'missing', formatting: 'formatting', unreadable: 'unreadable', locked: 'locked',
+  'not-checked': 'not checked',
+  checking: 'checking',
+  'check-paused': 'check paused',
+  'check-interrupted': 'check interrupted',
+  clean: 'clean',
+  partial: 'partial',
+  changed: 'changed since check',
+  errors: 'errors',
+  recalculating: 'recalculating',
+  'recalc-paused': 'recalc paused',
+  'recalc-interrupted': 'recalc interrupted',
+  'recalc-pending': 'recalc not started',
+  'needs-key': 'needs key',
+  'journal-replay': 'journal to replay',
+  missing: 'missing',
+  formatting: 'formatting',
+  unreadable: 'unreadable',
+  locked: 'locked',
 };
 
 export const STATE_HINT: Record<VolumeState, string> = {
@@ -55,20 +69,25 @@ export interface ScanSummary {
 
 const RECALC_STATES: VolumeState[] = ['recalculating', 'recalc-paused', 'recalc-interrupted', 'recalc-pending'];
 
-export function summarize(v: Pick<VolumeSnapshot, 'verification' | 'state' | 'conditions' | 'error_count'> & Partial<Pick<VolumeSnapshot, 'superblock'>> & { luks?: VolumeSnapshot['luks'] }): ScanSummary {
+export function summarize(
+  v: Pick<VolumeSnapshot, 'verification' | 'state' | 'conditions' | 'error_count'> &
+    Partial<Pick<VolumeSnapshot, 'superblock'>> & { luks?: VolumeSnapshot['luks'] },
+): ScanSummary {
   const x = v.verification;
   // a LUKS2 volume's blocks are its encryption sectors, and a bad one fails authentication
   const bad = v.luks ? 'failing sector' : 'bad block';
   const unit = v.luks ? 'encryption sector' : 'block';
   const found = `${x.bad_blocks ? plural(x.bad_blocks, bad) : `no ${bad}s`}, ${x.read_errors ? plural(x.read_errors, 'read error') : 'no read errors'}`;
   const c = x.carried_over;
-  const carriedNote = c && (c.bad_blocks || c.read_errors)
-    ? ` (${[c.bad_blocks ? plural(c.bad_blocks, bad) : '', c.read_errors ? plural(c.read_errors, 'read error') : ''].filter(Boolean).join(' and ')} of them found by the scrub that finished ${formatTime(c.finished_at)}, in ${unit}s this one has not checked again yet)`
-    : '';
+  const carriedNote =
+    c && (c.bad_blocks || c.read_errors)
+      ? ` (${[c.bad_blocks ? plural(c.bad_blocks, bad) : '', c.read_errors ? plural(c.read_errors, 'read error') : ''].filter(Boolean).join(' and ')} of them found by the scrub that finished ${formatTime(c.finished_at)}, in ${unit}s this one has not checked again yet)`
+      : '';
   const checked = `checked ${formatCount(x.checked_blocks)} of ${plural(x.total_blocks, unit)}`;
   // before any scrub every block is unchecked: the result line says so, a breakdown would only repeat it
   const unchecked = x.scrub === 'none' ? [] : x.unchecked.filter((u) => u.blocks > 0).map((u) => `${plural(u.blocks, 'block')} ${UNCHECKED_LABEL[u.reason]}`);
-  const pct = (sector: number | null) => (sector === null || !v.superblock?.provided_data_sectors ? '' : ` (${Math.floor((sector / v.superblock.provided_data_sectors) * 1000) / 10}%)`);
+  const pct = (sector: number | null) =>
+    sector === null || !v.superblock?.provided_data_sectors ? '' : ` (${Math.floor((sector / v.superblock.provided_data_sectors) * 1000) / 10}%)`;
   let scan: string, result: string;
   switch (x.scrub) {
     case 'none':
@@ -110,23 +129,38 @@ export function summarize(v: Pick<VolumeSnapshot, 'verification' | 'state' | 'co
   const cond = (s: VolumeState) => v.conditions.includes(s);
   const recalc = RECALC_STATES.find(cond);
   const recalcAt = v.superblock?.recalc_sector ?? null;
-  const notVerifiedPast = recalcAt !== null ? ` blocks at or past sector ${formatCount(recalcAt)}${pct(recalcAt)} are not verified until it is done` : ' blocks past its position are not verified until it is done';
+  const notVerifiedPast =
+    recalcAt !== null
+      ? ` blocks at or past sector ${formatCount(recalcAt)}${pct(recalcAt)} are not verified until it is done`
+      : ' blocks past its position are not verified until it is done';
   let action: string | null;
   if (cond('locked')) action = `Unlock it with its passphrase, then ${x.scrub === 'none' ? 'start a scrub to check every sector' : 'scrub again'}.`;
   else if (cond('needs-key')) action = 'Unlock it: the host does not hold a key this volume needs, so nothing can be read or checked until you give it.';
-  else if (x.suspect_algorithm_or_key) action = 'Check the integrity algorithm and key under Edit (neither is stored on disk), then scrub again. Restore or rewrite nothing before a scrub with the right ones agrees: with a wrong algorithm every block fails.';
-  else if (x.scrub === 'running') action = x.running_elsewhere ? 'Wait for the scrub in the other process to finish (or pause it there with Ctrl-C): its result counts once every block is checked.' : 'Wait for the scrub to finish (or pause it): its result counts once every block is checked.';
-  else if (x.scrub === 'interrupted') action = `Resume the scrub: it continues from sector ${formatCount(x.interrupted!.saved_sector)}${pct(x.interrupted!.saved_sector)}, the last position saved; what it had checked after that is checked again.`;
-  else if (x.bad_blocks > 0 || x.read_errors > 0) action = v.luks
-    ? 'The data of the sectors listed under Sectors failing authentication cannot be trusted: restore them from a backup.'
-    : 'The data of the blocks listed under Integrity errors cannot be trusted: restore them from a backup.';
+  else if (x.suspect_algorithm_or_key)
+    action =
+      'Check the integrity algorithm and key under Edit (neither is stored on disk), then scrub again. Restore or rewrite nothing before a scrub with the right ones agrees: with a wrong algorithm every block fails.';
+  else if (x.scrub === 'running')
+    action = x.running_elsewhere
+      ? 'Wait for the scrub in the other process to finish (or pause it there with Ctrl-C): its result counts once every block is checked.'
+      : 'Wait for the scrub to finish (or pause it): its result counts once every block is checked.';
+  else if (x.scrub === 'interrupted')
+    action = `Resume the scrub: it continues from sector ${formatCount(x.interrupted!.saved_sector)}${pct(x.interrupted!.saved_sector)}, the last position saved; what it had checked after that is checked again.`;
+  else if (x.bad_blocks > 0 || x.read_errors > 0)
+    action = v.luks
+      ? 'The data of the sectors listed under Sectors failing authentication cannot be trusted: restore them from a backup.'
+      : 'The data of the blocks listed under Integrity errors cannot be trusted: restore them from a backup.';
   else if (x.scrub === 'paused') action = 'Resume the scrub to check the rest.';
-  else if (recalc === 'recalc-pending') action = 'Start the recalculation (Recalculation panel): until it has run, no tag is valid and no block can be verified.';
+  else if (recalc === 'recalc-pending')
+    action = 'Start the recalculation (Recalculation panel): until it has run, no tag is valid and no block can be verified.';
   else if (recalc) action = `Finish the recalculation (Recalculation panel), then scrub again:${notVerifiedPast}.`;
-  else if (x.scrub === 'finished' && x.changed_since.length) action = 'Scrub again: the volume changed after the last scrub, so its result no longer describes it.';
+  else if (x.scrub === 'finished' && x.changed_since.length)
+    action = 'Scrub again: the volume changed after the last scrub, so its result no longer describes it.';
   else if (x.scrub === 'finished' && x.changed_during.length) action = 'Scrub again: the volume changed while it was being scrubbed.';
-  else if (x.unchecked.some((u) => u.reason === 'dirty-bitmap' && u.blocks > 0)) action = 'Recalculate the dirty regions (Journal panel), as the kernel does when it next activates the volume, then scrub again: until then those blocks are not verified.';
-  else if (x.unchecked.some((u) => u.reason === 'recalculating' && u.blocks > 0)) action = 'Finish the recalculation, then scrub again: until then those blocks are not verified.';
+  else if (x.unchecked.some((u) => u.reason === 'dirty-bitmap' && u.blocks > 0))
+    action =
+      'Recalculate the dirty regions (Journal panel), as the kernel does when it next activates the volume, then scrub again: until then those blocks are not verified.';
+  else if (x.unchecked.some((u) => u.reason === 'recalculating' && u.blocks > 0))
+    action = 'Finish the recalculation, then scrub again: until then those blocks are not verified.';
   else if (x.scrub === 'none') action = `Start a scrub to check every ${unit}.`;
   else action = null;
   return { scan, result, unchecked, changed, suspect: x.suspect_algorithm_or_key, action };

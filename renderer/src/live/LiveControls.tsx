@@ -19,29 +19,66 @@ export function LiveControls({ store, name, stateKey, onDone }: { store: Dashboa
   useEffect(() => {
     let live = true;
     void stateKey; // asked again when the device's state changes
-    const ask = () => Promise.all(CONTROL_ORDER.map((a) => store.getState().call('planLive', { action: a, name }).then((p) => [a, p] as const))).then(
-      (all) => { if (live) { setPlans(Object.fromEntries(all)); setError(null); } },
-      (e: Error) => { if (live) setError(e.message); },
-    );
+    const ask = () =>
+      Promise.all(
+        CONTROL_ORDER.map((a) =>
+          store
+            .getState()
+            .call('planLive', { action: a, name })
+            .then((p) => [a, p] as const),
+        ),
+      ).then(
+        (all) => {
+          if (live) {
+            setPlans(Object.fromEntries(all));
+            setError(null);
+          }
+        },
+        (e: Error) => {
+          if (live) setError(e.message);
+        },
+      );
     void ask();
     // the figures a plan quotes (a position, what holds the device) age: asked again now and then
     const t = setInterval(() => void ask(), PLAN_MS);
-    return () => { live = false; clearInterval(t); };
+    return () => {
+      live = false;
+      clearInterval(t);
+    };
   }, [store, name, stateKey]);
   const run = (a: Action, confirm: boolean) => {
     setBusy(a);
     setResult(null);
-    return store.getState().call('controlLive', { action: a, name, ...(confirm ? { confirm: true } : {}) }).then(
-      (r) => { setResult(r.message); setError(null); setBusy(null); onDone(); },
-      (e: Error) => { setError(e.message); setBusy(null); },
-    );
+    return store
+      .getState()
+      .call('controlLive', { action: a, name, ...(confirm ? { confirm: true } : {}) })
+      .then(
+        (r) => {
+          setResult(r.message);
+          setError(null);
+          setBusy(null);
+          onDone();
+        },
+        (e: Error) => {
+          setError(e.message);
+          setBusy(null);
+        },
+      );
   };
   return (
     <section className="panel" aria-labelledby="controls-h" data-testid="live-controls">
       <h3 id="controls-h">Controls</h3>
       <p className="small">{NO_PAUSE}</p>
-      {error ? <p className="error" role="alert">{error}</p> : null}
-      {result ? <p className="ok" role="status">{result}</p> : null}
+      {error ? (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      {result ? (
+        <p className="ok" role="status">
+          {result}
+        </p>
+      ) : null}
       <ul className="plain">
         {CONTROL_ORDER.map((a) => {
           const p = plans[a];
@@ -50,17 +87,48 @@ export function LiveControls({ store, name, stateKey, onDone }: { store: Dashboa
           return (
             <li key={a} className="control" data-testid={`control-${a}`}>
               <div className="row">
-                {p.refused ? <button type="button" disabled aria-describedby={`refused-${a}`}>{label}</button>
-                  : p.confirm ? (
-                    <ConfirmButton label={label} confirmLabel={label} disabled={busy !== null}
-                      question={<>{p.confirm} {p.cost}</>} onConfirm={() => run(a, true)} />
-                  ) : <button type="button" disabled={busy !== null} aria-busy={busy === a} onClick={() => void run(a, false)}>{label}</button>}
+                {p.refused ? (
+                  <button type="button" disabled aria-describedby={`refused-${a}`}>
+                    {label}
+                  </button>
+                ) : p.confirm ? (
+                  <ConfirmButton
+                    label={label}
+                    confirmLabel={label}
+                    disabled={busy !== null}
+                    question={
+                      <>
+                        {p.confirm} {p.cost}
+                      </>
+                    }
+                    onConfirm={() => run(a, true)}
+                  />
+                ) : (
+                  <button type="button" disabled={busy !== null} aria-busy={busy === a} onClick={() => void run(a, false)}>
+                    {label}
+                  </button>
+                )}
               </div>
-              {p.refused ? <p className="small warn" id={`refused-${a}`}>Refused: {p.refused}</p> : <p className="small muted">{p.cost}</p>}
+              {p.refused ? (
+                <p className="small warn" id={`refused-${a}`}>
+                  Refused: {p.refused}
+                </p>
+              ) : (
+                <p className="small muted">{p.cost}</p>
+              )}
               {p.refused ? (
                 // not offered as something to run by hand: the refusal says what to use instead
-                <details className="small"><summary>The command it would run</summary><figure className="cmd-box" aria-label={`Equivalent command: ${label}`}><pre className="cmd">{p.commands.join('\n')}</pre></figure></details>
-              ) : <figure className="cmd-box" aria-label={`Equivalent command: ${label}`}><pre className="cmd">{p.commands.join('\n')}</pre></figure>}
+                <details className="small">
+                  <summary>The command it would run</summary>
+                  <figure className="cmd-box" aria-label={`Equivalent command: ${label}`}>
+                    <pre className="cmd">{p.commands.join('\n')}</pre>
+                  </figure>
+                </details>
+              ) : (
+                <figure className="cmd-box" aria-label={`Equivalent command: ${label}`}>
+                  <pre className="cmd">{p.commands.join('\n')}</pre>
+                </figure>
+              )}
             </li>
           );
         })}

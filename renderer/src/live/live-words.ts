@@ -8,21 +8,32 @@ export const SECTOR = 512;
 export function ownerWords(v: Pick<LiveVolume, 'owner'>): string {
   const o = v.owner;
   switch (o.kind) {
-    case 'integritysetup': return 'integritysetup';
-    case 'luks2': return `cryptsetup (under LUKS2${o.luks?.name ? ` ${o.luks.name}` : ''})`;
-    case 'lvm': return `LVM${o.lvm ? ` (${o.lvm.vg}/${o.lvm.lv})` : ''}`;
-    case 'other': return `another tool (${o.uuid || 'no UUID'})`;
-    case 'none': return 'none (dmsetup)';
+    case 'integritysetup':
+      return 'integritysetup';
+    case 'luks2':
+      return `cryptsetup (under LUKS2${o.luks?.name ? ` ${o.luks.name}` : ''})`;
+    case 'lvm':
+      return `LVM${o.lvm ? ` (${o.lvm.vg}/${o.lvm.lv})` : ''}`;
+    case 'other':
+      return `another tool (${o.uuid || 'no UUID'})`;
+    case 'none':
+      return 'none (dmsetup)';
   }
 }
 
-export const MODE_WORDS: Record<LiveVolume['table']['mode'], string> = { J: 'journal', B: 'bitmap', D: 'direct (no journal)', R: 'recovery (nothing verified)', I: 'inline' };
+export const MODE_WORDS: Record<LiveVolume['table']['mode'], string> = {
+  J: 'journal',
+  B: 'bitmap',
+  D: 'direct (no journal)',
+  R: 'recovery (nothing verified)',
+  I: 'inline',
+};
 
 /** where the device is used: its mounts, and what is stacked on it with their mounts */
 export function usedByWords(v: Pick<LiveVolume, 'mounts' | 'holders'>): string {
   const parts = v.mounts.map((m) => `mounted on ${m.mount_point} (${m.fs_type})`);
   for (const h of v.holders) {
-    const what = h.kind === 'crypt' ? `dm-crypt ${h.dm_name ?? h.kernel_name}` : h.dm_name ?? h.kernel_name;
+    const what = h.kind === 'crypt' ? `dm-crypt ${h.dm_name ?? h.kernel_name}` : (h.dm_name ?? h.kernel_name);
     parts.push(h.mounts.length ? `${what}, mounted on ${h.mounts.map((m) => m.mount_point).join(', ')}` : what);
   }
   return parts.length ? parts.join('; ') : 'not in use';
@@ -81,12 +92,13 @@ export const CONTROL_LABELS: Record<Exclude<ControlAction, 'activate'>, string> 
 
 export const CONTROL_ORDER: Array<Exclude<ControlAction, 'activate'>> = ['recalc-start', 'recalc-reset', 'suspend', 'resume', 'deactivate'];
 
-export const NO_PAUSE = 'The kernel has no pause for its recalculation. To stop it: suspend the device (the position is persisted; all I/O to the device blocks until you resume it) or deactivate it (the position is kept and the next activation continues from it; access ends).';
+export const NO_PAUSE =
+  'The kernel has no pause for its recalculation. To stop it: suspend the device (the position is persisted; all I/O to the device blocks until you resume it) or deactivate it (the position is kept and the next activation continues from it; access ends).';
 
 export function uncheckedWords(p: LiveScrubView): string {
   if (!p.unchecked.length) return 'none';
   const why: Record<string, string> = {
-    recalculating: 'past the kernel\'s recalculation position (not verified yet)',
+    recalculating: "past the kernel's recalculation position (not verified yet)",
     'dirty-bitmap': 'in dirty bitmap regions',
     'recovery-mode': 'in recovery mode (the kernel checks nothing)',
     'not-verified': 'not verified by any layer (no internal hash)',
@@ -96,6 +108,8 @@ export function uncheckedWords(p: LiveScrubView): string {
 
 /** the volume of the app's list this kernel device was opened from: its image (a loop device's file) or device */
 export function listedAs(v: Pick<LiveVolume, 'data_device' | 'meta_device' | 'superblock_device'>, volumes: readonly VolumeSnapshot[]): VolumeSnapshot | null {
-  const paths = new Set([v.superblock_device, v.data_device.path, v.data_device.loop_file, v.meta_device?.path, v.meta_device?.loop_file].filter((p): p is string => !!p));
+  const paths = new Set(
+    [v.superblock_device, v.data_device.path, v.data_device.loop_file, v.meta_device?.path, v.meta_device?.loop_file].filter((p): p is string => !!p),
+  );
   return volumes.find((x) => paths.has(x.path)) ?? null;
 }

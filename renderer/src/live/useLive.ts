@@ -11,7 +11,16 @@ export function useOverview(store: DashboardStore, connected: boolean): { overvi
   const [overview, setOverview] = useState<LiveOverview | null>(null);
   const [error, setError] = useState<string | null>(null);
   const refresh = useCallback(() => {
-    store.getState().call('liveVolumes').then((o) => { setOverview(o); setError(null); }, (e: Error) => setError(e.message));
+    store
+      .getState()
+      .call('liveVolumes')
+      .then(
+        (o) => {
+          setOverview(o);
+          setError(null);
+        },
+        (e: Error) => setError(e.message),
+      );
   }, [store]);
   useEffect(() => {
     if (!connected) return;
@@ -26,10 +35,17 @@ export function useWatch(store: DashboardStore, name: string, connected: boolean
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     if (!connected || !enabled) return;
-    const renew = () => store.getState().call('watchLive', name).then((w) => {
-      setError(w.error);
-      if (w.snapshot) store.getState().applyEvents([{ type: 'live', name, snapshot: w.snapshot }]);
-    }, (e: Error) => setError(e.message));
+    const renew = () =>
+      store
+        .getState()
+        .call('watchLive', name)
+        .then(
+          (w) => {
+            setError(w.error);
+            if (w.snapshot) store.getState().applyEvents([{ type: 'live', name, snapshot: w.snapshot }]);
+          },
+          (e: Error) => setError(e.message),
+        );
     renew();
     const t = setInterval(renew, RENEW_MS);
     return () => clearInterval(t);

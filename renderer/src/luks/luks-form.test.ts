@@ -28,9 +28,21 @@ test('checks: path, size over the 16 MiB header, passphrases that match, PBKDF m
 });
 
 test('commands: cryptsetup luksFormat and luks-format, quoted, without the passphrase; the request carries it once', () => {
-  const f = { ...DEFAULT_LUKS_FORM, path: "/tmp/my vol's.img", sizeMiB: '32', passphrase: 'top secret', passphrase2: 'top secret', noWipe: true, pbkdfIterations: '4', pbkdfMemory: '65536' };
+  const f = {
+    ...DEFAULT_LUKS_FORM,
+    path: "/tmp/my vol's.img",
+    sizeMiB: '32',
+    passphrase: 'top secret',
+    passphrase2: 'top secret',
+    noWipe: true,
+    pbkdfIterations: '4',
+    pbkdfMemory: '65536',
+  };
   const c = luksCommands(f);
-  assert.equal(c.cryptsetup, `truncate -s 32M '/tmp/my vol'\\''s.img'\ncryptsetup luksFormat --type luks2 --cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --sector-size 4096 --pbkdf argon2id --pbkdf-force-iterations 4 --pbkdf-memory 65536 --integrity-no-wipe '/tmp/my vol'\\''s.img'`);
+  assert.equal(
+    c.cryptsetup,
+    `truncate -s 32M '/tmp/my vol'\\''s.img'\ncryptsetup luksFormat --type luks2 --cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --sector-size 4096 --pbkdf argon2id --pbkdf-force-iterations 4 --pbkdf-memory 65536 --integrity-no-wipe '/tmp/my vol'\\''s.img'`,
+  );
   assert.ok(c.ours.includes('integrity-studio luks-format --cipher aes-xts-random --integrity hmac-sha256'));
   assert.ok(!c.cryptsetup.includes('top secret') && !c.ours.includes('top secret'));
   assert.ok(luksCommands({ ...f, secretSource: 'file', keyFile: '/k' }).ours.includes('--key-file /k'));

@@ -25,9 +25,19 @@ export interface LuksCreateForm {
 }
 
 export const LUKS_LABELS = {
-  path: 'Image path', sizeMiB: 'Size (MiB, only for a new image)', name: 'Name', integrity: 'Integrity', cipher: 'Cipher', keySize: 'Key size',
-  sectorSize: 'Encryption sector size', pbkdf: 'Key derivation (PBKDF)', pbkdfIterations: 'Iterations / time cost', pbkdfMemory: 'Memory (KiB, Argon2)',
-  passphrase: 'Passphrase', passphrase2: 'Passphrase again', keyFile: 'Key file on the host',
+  path: 'Image path',
+  sizeMiB: 'Size (MiB, only for a new image)',
+  name: 'Name',
+  integrity: 'Integrity',
+  cipher: 'Cipher',
+  keySize: 'Key size',
+  sectorSize: 'Encryption sector size',
+  pbkdf: 'Key derivation (PBKDF)',
+  pbkdfIterations: 'Iterations / time cost',
+  pbkdfMemory: 'Memory (KiB, Argon2)',
+  passphrase: 'Passphrase',
+  passphrase2: 'Passphrase again',
+  keyFile: 'Key file on the host',
   noWipe: 'Do not wipe (unwritten sectors fail authentication until written)',
 } as const;
 
@@ -49,19 +59,32 @@ export const CIPHER_KEY_BITS: Record<string, string[]> = {
 };
 
 export const DEFAULT_LUKS_FORM: LuksCreateForm = {
-  path: '', sizeMiB: '', name: '', integrity: 'hmac-sha256', cipher: 'aes-xts-random', keySize: '512', sectorSize: '4096', pbkdf: 'argon2id',
-  pbkdfIterations: '', pbkdfMemory: '', secretSource: 'passphrase', passphrase: '', passphrase2: '', keyFile: '', noWipe: false,
+  path: '',
+  sizeMiB: '',
+  name: '',
+  integrity: 'hmac-sha256',
+  cipher: 'aes-xts-random',
+  keySize: '512',
+  sectorSize: '4096',
+  pbkdf: 'argon2id',
+  pbkdfIterations: '',
+  pbkdfMemory: '',
+  secretSource: 'passphrase',
+  passphrase: '',
+  passphrase2: '',
+  keyFile: '',
+  noWipe: false,
 };
 
 /** a change of integrity or cipher keeps the form a valid combination */
 export function withIntegrity(f: LuksCreateForm, integrity: string): LuksCreateForm {
   const ciphers = INTEGRITY_CIPHERS[integrity] ?? [];
-  const cipher = ciphers.includes(f.cipher) ? f.cipher : ciphers[0] ?? f.cipher;
+  const cipher = ciphers.includes(f.cipher) ? f.cipher : (ciphers[0] ?? f.cipher);
   return withCipher({ ...f, integrity }, cipher);
 }
 export function withCipher(f: LuksCreateForm, cipher: string): LuksCreateForm {
   const sizes = CIPHER_KEY_BITS[cipher] ?? [];
-  return { ...f, cipher, keySize: sizes.includes(f.keySize) ? f.keySize : sizes[0] ?? f.keySize };
+  return { ...f, cipher, keySize: sizes.includes(f.keySize) ? f.keySize : (sizes[0] ?? f.keySize) };
 }
 
 const int = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s.trim()) : NaN);
@@ -71,14 +94,16 @@ export function validateLuks(f: LuksCreateForm): LuksErrors {
   const L = LUKS_LABELS;
   const e: LuksErrors = {};
   if (!f.path.trim()) e.path = `${L.path}: required (a new file is created when you give a size)`;
-  if (f.sizeMiB.trim() && !(int(f.sizeMiB) > 16)) e.sizeMiB = `${L.sizeMiB}: a whole number of MiB, more than 16 (the LUKS2 header and keyslots take the first 16 MiB)`;
+  if (f.sizeMiB.trim() && !(int(f.sizeMiB) > 16))
+    e.sizeMiB = `${L.sizeMiB}: a whole number of MiB, more than 16 (the LUKS2 header and keyslots take the first 16 MiB)`;
   if (!(INTEGRITY_CIPHERS[f.integrity] ?? []).includes(f.cipher)) e.cipher = `${L.cipher}: ${f.cipher} does not go with ${f.integrity}`;
   if (f.pbkdfIterations.trim()) {
     const n = int(f.pbkdfIterations);
     const min = f.pbkdf === 'pbkdf2' ? 1000 : 4;
     if (!(n >= min)) e.pbkdfIterations = `${L.pbkdfIterations}: at least ${min} for ${f.pbkdf} (leave it empty to measure what takes 2 seconds)`;
   }
-  if (f.pbkdfMemory.trim() && f.pbkdf !== 'pbkdf2' && !(int(f.pbkdfMemory) >= 32 && int(f.pbkdfMemory) <= 4194304)) e.pbkdfMemory = `${L.pbkdfMemory}: 32 to 4194304 KiB`;
+  if (f.pbkdfMemory.trim() && f.pbkdf !== 'pbkdf2' && !(int(f.pbkdfMemory) >= 32 && int(f.pbkdfMemory) <= 4194304))
+    e.pbkdfMemory = `${L.pbkdfMemory}: 32 to 4194304 KiB`;
   if (f.secretSource === 'passphrase') {
     if (!f.passphrase) e.passphrase = `${L.passphrase}: required`;
     else if (f.passphrase !== f.passphrase2) e.passphrase2 = 'Passphrases do not match.';
@@ -89,8 +114,14 @@ export function validateLuks(f: LuksCreateForm): LuksErrors {
 export function luksRequest(f: LuksCreateForm): CreateLuksVolumeRequest {
   const secret: LuksSecretInput = f.secretSource === 'passphrase' ? { passphrase: f.passphrase } : { file: f.keyFile.trim() };
   const r: CreateLuksVolumeRequest = {
-    path: f.path.trim(), integrity: f.integrity, cipher: f.cipher, keySize: Number(f.keySize), sectorSize: Number(f.sectorSize), pbkdf: f.pbkdf,
-    secret, noWipe: f.noWipe,
+    path: f.path.trim(),
+    integrity: f.integrity,
+    cipher: f.cipher,
+    keySize: Number(f.keySize),
+    sectorSize: Number(f.sectorSize),
+    pbkdf: f.pbkdf,
+    secret,
+    noWipe: f.noWipe,
   };
   if (f.sizeMiB.trim()) r.size = Number(f.sizeMiB) * 1024 * 1024;
   if (f.name.trim()) r.name = f.name.trim();

@@ -13,11 +13,22 @@ import { LuksCreateVolumeForm } from './LuksCreateForm.js';
 import { DEFAULT_LUKS_FORM } from './luks-form.js';
 
 const luks = (locked: boolean): LuksInfo => ({
-  uuid: 'b79ca593-1965-4f57-9ccf-158f3b631e31', label: '', cipher: 'aes-xts-random', integrity: 'hmac(sha256)', sector_size: 512, volume_key_bits: 768,
-  data_offset: 1048576, keyslots: [{ id: 0, type: 'luks2', key_bits: 768, priority: 'normal', cipher: 'aes-xts-plain64', kdf: 'argon2id', time: 4, memory_kib: 65536, threads: 2 }],
-  damaged: [], dump: 'LUKS header information\n', locked,
+  uuid: 'b79ca593-1965-4f57-9ccf-158f3b631e31',
+  label: '',
+  cipher: 'aes-xts-random',
+  integrity: 'hmac(sha256)',
+  sector_size: 512,
+  volume_key_bits: 768,
+  data_offset: 1048576,
+  keyslots: [{ id: 0, type: 'luks2', key_bits: 768, priority: 'normal', cipher: 'aes-xts-plain64', kdf: 'argon2id', time: 4, memory_kib: 65536, threads: 2 }],
+  damaged: [],
+  dump: 'LUKS header information\n',
+  locked,
 });
-const page = (v: ReturnType<typeof vol>) => renderToStaticMarkup(<VolumePage v={v} d={createDashboardStore().getState()} onNavigate={() => {}} exporter={{ kind: 'link', href: (id, f) => `/export/${id}.${f}` }} />);
+const page = (v: ReturnType<typeof vol>) =>
+  renderToStaticMarkup(
+    <VolumePage v={v} d={createDashboardStore().getState()} onNavigate={() => {}} exporter={{ kind: 'link', href: (id, f) => `/export/${id}.${f}` }} />,
+  );
 
 test('locked LUKS2 volume: badge, note with Unlock, header without a key, no Start scrub, Edit (name, speed limit) but no Resize', () => {
   const html = page(vol('l', { state: 'locked', conditions: ['locked', 'not-checked'], algorithm: 'aes-xts-random + hmac(sha256)', luks: luks(true) }));
@@ -33,9 +44,29 @@ test('locked LUKS2 volume: badge, note with Unlock, header without a key, no Sta
   assert.doesNotMatch(html, /Start recalculation/);
 });
 
-test('unlocked LUKS2 volume with failing sectors: the kernel\'s lines, ranges, encryption-sector words', () => {
-  const html = page(vol('u', { state: 'errors', conditions: ['errors'], error_count: 3, bad_ranges: [[100, 101], [300, 302]], luks: luks(false),
-    verification: verification({ scrub: 'finished', total_blocks: 952, checked_blocks: 952, bad_blocks: 3, bad_ranges: [[100, 101], [300, 302]] }) }));
+test("unlocked LUKS2 volume with failing sectors: the kernel's lines, ranges, encryption-sector words", () => {
+  const html = page(
+    vol('u', {
+      state: 'errors',
+      conditions: ['errors'],
+      error_count: 3,
+      bad_ranges: [
+        [100, 101],
+        [300, 302],
+      ],
+      luks: luks(false),
+      verification: verification({
+        scrub: 'finished',
+        total_blocks: 952,
+        checked_blocks: 952,
+        bad_blocks: 3,
+        bad_ranges: [
+          [100, 101],
+          [300, 302],
+        ],
+      }),
+    }),
+  );
   // the kernel's lines, every sector of each range (range by range)
   assert.match(html, /aead-lines">INTEGRITY AEAD ERROR, sector 100</);
   assert.match(html, /aead-lines">INTEGRITY AEAD ERROR, sector 300\nINTEGRITY AEAD ERROR, sector 301</);
@@ -60,7 +91,10 @@ test('unlock form: the passphrase masked; create form: commands never hold it', 
   } finally {
     Object.assign(DEFAULT_LUKS_FORM, saved);
   }
-  assert.match(c, /cryptsetup luksFormat --type luks2 --cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --sector-size 4096 --pbkdf argon2id \/srv\/vol\.img/);
+  assert.match(
+    c,
+    /cryptsetup luksFormat --type luks2 --cipher aes-xts-random --integrity hmac-sha256 --key-size 512 --sector-size 4096 --pbkdf argon2id \/srv\/vol\.img/,
+  );
   // the passphrase is held by exactly the two masked fields, and nowhere else on the form (commands included)
   const fields = [...c.matchAll(/<input id="l-pass2?" type="password"[^>]*>/g)].map((m) => m[0]);
   assert.equal(fields.length, 2);

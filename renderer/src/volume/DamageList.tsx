@@ -35,10 +35,20 @@ function firstRows(v: VolumeSnapshot): ErrorRangeRow[] {
   return rows.sort((p, q) => p.first_sector - q.first_sector).slice(0, PAGE);
 }
 
-export function DamageList({ v, d, exporter, renderRow, head, noun }: {
-  v: VolumeSnapshot; d: Pick<Dashboard, 'call'>; exporter?: Exporter;
+export function DamageList({
+  v,
+  d,
+  exporter,
+  renderRow,
+  head,
+  noun,
+}: {
+  v: VolumeSnapshot;
+  d: Pick<Dashboard, 'call'>;
+  exporter?: Exporter;
   /** the table's header cells and one row's cells */
-  head: ReactNode; renderRow(r: ErrorRangeRow): ReactNode;
+  head: ReactNode;
+  renderRow(r: ErrorRangeRow): ReactNode;
   /** "bad block" / "failing sector" */
   noun: string;
 }) {
@@ -62,14 +72,21 @@ export function DamageList({ v, d, exporter, renderRow, head, noun }: {
   // biome-ignore lint/correctness/useExhaustiveDependencies: `version` is the trigger (a new finding reads the page again)
   useEffect(() => {
     let live = true;
-    call('listErrors', v.id, { fromSector: from, limit: PAGE, kind }).then((p) => {
-      if (!live) return;
-      setRows(p.rows);
-      setNext(p.next_sector);
-      setTotal(p.total_ranges);
-      setProblem(null);
-    }, (e: Error) => { if (live) setProblem(e.message); });
-    return () => { live = false; };
+    call('listErrors', v.id, { fromSector: from, limit: PAGE, kind }).then(
+      (p) => {
+        if (!live) return;
+        setRows(p.rows);
+        setNext(p.next_sector);
+        setTotal(p.total_ranges);
+        setProblem(null);
+      },
+      (e: Error) => {
+        if (live) setProblem(e.message);
+      },
+    );
+    return () => {
+      live = false;
+    };
   }, [v.id, from, kind, version, call]);
 
   const go = (to: number, push: boolean) => {
@@ -82,41 +99,114 @@ export function DamageList({ v, d, exporter, renderRow, head, noun }: {
     <div className="damage-list">
       <div className="row">
         <label htmlFor={`dl-kind-${v.id}`}>Show</label>
-        <select id={`dl-kind-${v.id}`} value={kind} onChange={(e) => { setKind(e.target.value as Kind); setStack([]); setFrom(0); }}>
+        <select
+          id={`dl-kind-${v.id}`}
+          value={kind}
+          onChange={(e) => {
+            setKind(e.target.value as Kind);
+            setStack([]);
+            setFrom(0);
+          }}
+        >
           <option value="all">every range</option>
           <option value="bad">{noun}s only</option>
           <option value="read-error">unreadable blocks only</option>
         </select>
-        <form className="row" onSubmit={(e) => {
-          e.preventDefault();
-          const n = /^\d+$/.test(jump.trim()) ? Number(jump.trim()) : NaN;
-          if (Number.isSafeInteger(n)) go(n, true);
-        }}>
+        <form
+          className="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const n = /^\d+$/.test(jump.trim()) ? Number(jump.trim()) : NaN;
+            if (Number.isSafeInteger(n)) go(n, true);
+          }}
+        >
           <label htmlFor={`dl-jump-${v.id}`}>From sector</label>
           <input id={`dl-jump-${v.id}`} inputMode="numeric" value={jump} onChange={(e) => setJump(e.target.value)} placeholder="0" size={12} />
-          <button type="submit" className="secondary">Go</button>
+          <button type="submit" className="secondary">
+            Go
+          </button>
         </form>
       </div>
-      <p className="muted small" data-testid="damage-counts">{counts}{total !== null && total >= 0 ? ` · ${plural(total, 'range')} listed${kind === 'all' ? '' : ' of this kind'}` : ''} · {PAGE} per page</p>
-      {problem ? <p className="error" role="alert">Could not read the list: {problem}</p> : null}
+      <p className="muted small" data-testid="damage-counts">
+        {counts}
+        {total !== null && total >= 0 ? ` · ${plural(total, 'range')} listed${kind === 'all' ? '' : ' of this kind'}` : ''} · {PAGE} per page
+      </p>
+      {problem ? (
+        <p className="error" role="alert">
+          Could not read the list: {problem}
+        </p>
+      ) : null}
       <div className="table-wrap">
         <table ref={tableRef} tabIndex={-1} className="ranges" aria-label={`Known damage from sector ${formatCount(from)}`} aria-busy={rows === null}>
           <thead>{head}</thead>
-          <tbody>{(rows ?? []).map((r) => <tr key={`${r.kind}-${r.first_sector}`}>{renderRow(r)}</tr>)}</tbody>
+          <tbody>
+            {(rows ?? []).map((r) => (
+              <tr key={`${r.kind}-${r.first_sector}`}>{renderRow(r)}</tr>
+            ))}
+          </tbody>
         </table>
       </div>
       <nav className="row" aria-label="Pages">
-        <button type="button" className="secondary" disabled={!stack.length && from === 0} onClick={() => { setStack([]); go(0, false); }}>First page</button>
-        <button type="button" className="secondary" disabled={!stack.length} onClick={() => { const prev = stack[stack.length - 1] ?? 0; setStack(stack.slice(0, -1)); go(prev, false); }}>Previous page</button>
-        <button type="button" className="secondary" disabled={next === null} onClick={() => { if (next !== null) go(next, true); }}>Next page</button>
-        <span className="muted small" data-testid="page-where">{rows?.length ? `sectors ${formatCount(rows[0]!.first_sector)}–${formatCount(rows[rows.length - 1]!.end_sector - 1)}` : 'no ranges here'}</span>
+        <button
+          type="button"
+          className="secondary"
+          disabled={!stack.length && from === 0}
+          onClick={() => {
+            setStack([]);
+            go(0, false);
+          }}
+        >
+          First page
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          disabled={!stack.length}
+          onClick={() => {
+            const prev = stack[stack.length - 1] ?? 0;
+            setStack(stack.slice(0, -1));
+            go(prev, false);
+          }}
+        >
+          Previous page
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          disabled={next === null}
+          onClick={() => {
+            if (next !== null) go(next, true);
+          }}
+        >
+          Next page
+        </button>
+        <span className="muted small" data-testid="page-where">
+          {rows?.length ? `sectors ${formatCount(rows[0]!.first_sector)}–${formatCount(rows[rows.length - 1]!.end_sector - 1)}` : 'no ranges here'}
+        </span>
       </nav>
       {exporter ? (
         <div className="row">
-          {(['json', 'csv'] as const).map((f) => exporter.kind === 'link'
-            ? <button key={f} type="button" className="secondary" onClick={() => downloadFrom(exporter.href(v.id, f))}>{`Export ${f.toUpperCase()}`}</button>
-            : <button key={f} type="button" className="secondary" onClick={() => { void exporter.save(v.id, f).then((p) => { if (p) setExported(p); }); }}>{`Export ${f.toUpperCase()}…`}</button>)}
-          {exported ? <span className="ok" role="status">Saved {exported}</span> : null}
+          {(['json', 'csv'] as const).map((f) =>
+            exporter.kind === 'link' ? (
+              <button key={f} type="button" className="secondary" onClick={() => downloadFrom(exporter.href(v.id, f))}>{`Export ${f.toUpperCase()}`}</button>
+            ) : (
+              <button
+                key={f}
+                type="button"
+                className="secondary"
+                onClick={() => {
+                  void exporter.save(v.id, f).then((p) => {
+                    if (p) setExported(p);
+                  });
+                }}
+              >{`Export ${f.toUpperCase()}…`}</button>
+            ),
+          )}
+          {exported ? (
+            <span className="ok" role="status">
+              Saved {exported}
+            </span>
+          ) : null}
         </div>
       ) : null}
     </div>

@@ -14,42 +14,79 @@ export function ErrorsPanel({ v, d, exporter }: { v: VolumeSnapshot; d: Pick<Das
   const bs = spb * SECTOR;
   const on = v.geometry?.meta_dev ? 'data device' : 'image';
   const c = x.carried_over;
-  const carried = c && (c.bad_blocks || c.read_errors) ? `; ${plural(c.bad_blocks + c.read_errors, 'of them', 'of them')} found by the scrub that finished ${formatTime(c.finished_at)}, in blocks the current one has not checked again yet${c.changed_since.length ? ` (the volume changed since: ${c.changed_since.join('; ')})` : ''}` : '';
-  const when = x.scrub === 'finished' ? `found by the scrub that finished ${formatTime(x.finished_at)} (started ${formatTime(x.started_at)})${x.changed_since.length ? `; the volume changed since: ${x.changed_since.join('; ')}` : ''}`
-    : x.scrub === 'running' ? `found so far by the scrub running since ${formatTime(x.started_at)}${x.running_elsewhere ? ' in another process' : ''}${carried}`
-    : x.scrub === 'paused' ? `found so far by the scrub started ${formatTime(x.started_at)}, now paused${carried}`
-    : x.scrub === 'interrupted' ? `found by the scrub started ${formatTime(x.started_at)} before its process stopped${carried}`
-    : 'no scrub has run: nothing is checked';
+  const carried =
+    c && (c.bad_blocks || c.read_errors)
+      ? `; ${plural(c.bad_blocks + c.read_errors, 'of them', 'of them')} found by the scrub that finished ${formatTime(c.finished_at)}, in blocks the current one has not checked again yet${c.changed_since.length ? ` (the volume changed since: ${c.changed_since.join('; ')})` : ''}`
+      : '';
+  const when =
+    x.scrub === 'finished'
+      ? `found by the scrub that finished ${formatTime(x.finished_at)} (started ${formatTime(x.started_at)})${x.changed_since.length ? `; the volume changed since: ${x.changed_since.join('; ')}` : ''}`
+      : x.scrub === 'running'
+        ? `found so far by the scrub running since ${formatTime(x.started_at)}${x.running_elsewhere ? ' in another process' : ''}${carried}`
+        : x.scrub === 'paused'
+          ? `found so far by the scrub started ${formatTime(x.started_at)}, now paused${carried}`
+          : x.scrub === 'interrupted'
+            ? `found by the scrub started ${formatTime(x.started_at)} before its process stopped${carried}`
+            : 'no scrub has run: nothing is checked';
   const any = x.bad_blocks > 0 || x.read_errors > 0;
   return (
     <section className="panel" aria-labelledby="errors-h">
-      <h3 id="errors-h" tabIndex={-1}>Integrity errors</h3>
+      <h3 id="errors-h" tabIndex={-1}>
+        Integrity errors
+      </h3>
       <p>
         Bad blocks: <strong data-testid="error-count">{x.scrub === 'none' ? '— (not checked)' : formatCount(v.error_count)}</strong>
-        <span className="muted"> ({plural(bs, 'byte')} per block){x.read_errors ? ` · read errors: ${formatCount(x.read_errors)}` : ''}</span>
+        <span className="muted">
+          {' '}
+          ({plural(bs, 'byte')} per block){x.read_errors ? ` · read errors: ${formatCount(x.read_errors)}` : ''}
+        </span>
       </p>
-      <p className="muted small" data-testid="errors-when">{when}</p>
+      <p className="muted small" data-testid="errors-when">
+        {when}
+      </p>
       {any ? (
         <>
           {x.suspect_algorithm_or_key ? null : <DamageMap v={v} d={d} noun="bad block" />}
           <h4>Ranges</h4>
-          <DamageList v={v} d={d} exporter={exporter} noun="bad block"
-            head={<tr><th>Range</th><th>Size</th><th>Bytes in the {on} (first–last)</th><th>Found</th></tr>}
+          <DamageList
+            v={v}
+            d={d}
+            exporter={exporter}
+            noun="bad block"
+            head={
+              <tr>
+                <th>Range</th>
+                <th>Size</th>
+                <th>Bytes in the {on} (first–last)</th>
+                <th>Found</th>
+              </tr>
+            }
             renderRow={(r) => {
               const ext = v.superblock && v.geometry ? imageExtents(v.superblock, v.geometry, r.first_sector, r.end_sector) : [];
               const blocks = Math.ceil((r.end_sector - r.first_sector) / spb);
-              return <>
-                <td data-testid="range">{describeRange(r.first_sector, r.end_sector, spb)}</td>
-                <td>{plural(blocks, 'block')} · {plural(r.end_sector - r.first_sector, 'sector')}</td>
-                <td>{ext.length ? ext.map((e) => `${formatCount(e.first_byte)}–${formatCount(e.last_byte)}`).join(', ') : '—'}</td>
-                <td>{r.kind === 'bad' ? 'tag mismatch' : 'read error (EIO)'}</td>
-              </>;
-            }} />
+              return (
+                <>
+                  <td data-testid="range">{describeRange(r.first_sector, r.end_sector, spb)}</td>
+                  <td>
+                    {plural(blocks, 'block')} · {plural(r.end_sector - r.first_sector, 'sector')}
+                  </td>
+                  <td>{ext.length ? ext.map((e) => `${formatCount(e.first_byte)}–${formatCount(e.last_byte)}`).join(', ') : '—'}</td>
+                  <td>{r.kind === 'bad' ? 'tag mismatch' : 'read error (EIO)'}</td>
+                </>
+              );
+            }}
+          />
           <h4>What now</h4>
           {x.suspect_algorithm_or_key ? (
             <ul className="what-now" data-testid="what-now">
-              <li>Every block checked failed: the integrity algorithm or key given is probably wrong (a guess — neither is stored on disk, and a wrong one makes every tag mismatch).</li>
-              <li>Check them under Edit, then scrub again. Restore or rewrite nothing before a scrub with the right ones agrees: these blocks may be perfectly good.</li>
+              <li>
+                Every block checked failed: the integrity algorithm or key given is probably wrong (a guess — neither is stored on disk, and a wrong one makes
+                every tag mismatch).
+              </li>
+              <li>
+                Check them under Edit, then scrub again. Restore or rewrite nothing before a scrub with the right ones agrees: these blocks may be perfectly
+                good.
+              </li>
             </ul>
           ) : (
             <ul className="what-now" data-testid="what-now">
@@ -61,7 +98,11 @@ export function ErrorsPanel({ v, d, exporter }: { v: VolumeSnapshot; d: Pick<Das
         </>
       ) : (
         <p className={x.scrub === 'finished' && x.unchecked_blocks === 0 && !x.changed_since.length ? 'ok' : 'muted'}>
-          {x.scrub === 'none' ? 'None known: run a scrub to check.' : x.unchecked_blocks > 0 || x.scrub !== 'finished' ? `None found in the ${formatCount(x.checked_blocks)} blocks checked; ${plural(x.unchecked_blocks, 'block')} not checked.` : `None: every one of the ${formatCount(x.total_blocks)} blocks was checked${x.changed_since.length ? ' (before the volume changed)' : ''}.`}
+          {x.scrub === 'none'
+            ? 'None known: run a scrub to check.'
+            : x.unchecked_blocks > 0 || x.scrub !== 'finished'
+              ? `None found in the ${formatCount(x.checked_blocks)} blocks checked; ${plural(x.unchecked_blocks, 'block')} not checked.`
+              : `None: every one of the ${formatCount(x.total_blocks)} blocks was checked${x.changed_since.length ? ' (before the volume changed)' : ''}.`}
         </p>
       )}
     </section>

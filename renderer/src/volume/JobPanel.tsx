@@ -30,31 +30,45 @@ function elsewhereWords(v: VolumeSnapshot, job: 'recalc' | 'scrub'): string | nu
 }
 
 export function recalcView(v: VolumeSnapshot): JobView {
-  const p = v.jobs.recalc, sb = v.superblock;
+  const p = v.jobs.recalc,
+    sb = v.superblock;
   const total = p?.total_sectors ?? sb?.provided_data_sectors ?? 0;
   const flagged = sb?.recalc_sector ?? null;
   const lastRun = v.runs.filter((r) => r.job === 'recalc').at(-1);
-  let state: string, detail = '', position: number;
+  let state: string,
+    detail = '',
+    position: number;
   // running in another process: this dashboard cannot pause it
   let elsewhere = false;
   // the kernel keeps the recalculating flag after finishing, with recalc_sector = provided_data_sectors
   const complete = p?.state === 'done' || flagged === null || flagged >= total;
   if (p?.state === 'running') {
-    state = 'running'; position = p.position_sector;
+    state = 'running';
+    position = p.position_sector;
     const who = v.conditions.includes('recalculating') && lastRun?.result === 'running' && lastRun.by === 'cli' ? elsewhereWords(v, 'recalc') : null;
-    if (who) { elsewhere = true; detail = `in another process (${who}): pause it there (Ctrl-C); the position it last reported is shown`; }
-  }
-  else if (p?.state === 'failed') { state = 'failed'; position = p.position_sector; detail = p.error ?? ''; }
-  else if (p?.state === 'interrupted') {
-    state = 'interrupted'; position = p.position_sector;
+    if (who) {
+      elsewhere = true;
+      detail = `in another process (${who}): pause it there (Ctrl-C); the position it last reported is shown`;
+    }
+  } else if (p?.state === 'failed') {
+    state = 'failed';
+    position = p.position_sector;
+    detail = p.error ?? '';
+  } else if (p?.state === 'interrupted') {
+    state = 'interrupted';
+    position = p.position_sector;
     const reached = lastRun?.result === 'interrupted' ? lastRun.reached_sector : undefined;
     detail = `its process stopped without pausing (killed, crashed or power lost)${reached !== undefined && reached > position ? `; it had reached sector ${formatCount(reached)}` : ''}: Resume continues from sector ${formatCount(position)}, the position saved in the superblock${reached !== undefined && reached > position ? ', and recomputes the tags after it again' : ''}`;
-  }
-  else if (complete) {
+  } else if (complete) {
     // what the superblock says, and no more: a finished recalculation computed tags from the data as it was
     position = total;
-    if (p?.state === 'done' || lastRun?.result === 'done' || flagged !== null) { state = 'finished'; detail = `the recalculation reached the end (superblock: ${flagged === null ? 'not recalculating' : 'recalc sector at the end'})${lastRun?.result === 'done' && lastRun.ended_at ? `; finished ${formatTime(lastRun.ended_at)}` : ''}`; }
-    else { state = 'not needed'; detail = 'nothing to recalculate: the superblock has no recalculating flag (whether the tags match the data, only a scrub tells)'; }
+    if (p?.state === 'done' || lastRun?.result === 'done' || flagged !== null) {
+      state = 'finished';
+      detail = `the recalculation reached the end (superblock: ${flagged === null ? 'not recalculating' : 'recalc sector at the end'})${lastRun?.result === 'done' && lastRun.ended_at ? `; finished ${formatTime(lastRun.ended_at)}` : ''}`;
+    } else {
+      state = 'not needed';
+      detail = 'nothing to recalculate: the superblock has no recalculating flag (whether the tags match the data, only a scrub tells)';
+    }
     // bitmap mode left dirty: the superblock asks for no recalculation, but the dirty regions' tags may be stale
     const jd = v.journal_disk;
     if (jd?.kind === 'bitmap' && (jd.dirty_regions ?? 0) > 0) {
@@ -62,43 +76,90 @@ export function recalcView(v: VolumeSnapshot): JobView {
     }
   } else {
     position = p?.state === 'paused' ? p.position_sector : flagged!;
-    if (v.conditions.includes('recalc-pending')) { state = 'not started'; detail = 'the superblock asks for every tag to be recalculated and none has been yet: no block can be verified'; }
-    else { state = 'paused'; detail = 'tags past this position are not yet recomputed'; }
+    if (v.conditions.includes('recalc-pending')) {
+      state = 'not started';
+      detail = 'the superblock asks for every tag to be recalculated and none has been yet: no block can be verified';
+    } else {
+      state = 'paused';
+      detail = 'tags past this position are not yet recomputed';
+    }
   }
-  const running = state === 'running', paused = state === 'paused' || state === 'interrupted';
+  const running = state === 'running',
+    paused = state === 'paused' || state === 'interrupted';
   return {
-    state, detail, position, total, pct: total ? Math.min(100, Math.floor((position / total) * 100)) : 0,
-    toggle: running ? { label: 'Pause recalculation', cmd: 'pauseRecalc', enabled: !elsewhere }
-      : paused ? { label: 'Resume recalculation', cmd: 'resumeRecalc', enabled: true }
-      : { label: 'Start recalculation', cmd: 'startRecalc', enabled: (state === 'not started' || state === 'failed') && !v.conditions.includes('needs-key') },
-    restart: { enabled: !running && (paused || state === 'failed' || state === 'not started'), question: `Restart the recalculation from sector 0? Its position (sector ${formatCount(position)}) is lost and tags already recomputed are computed again.` },
+    state,
+    detail,
+    position,
+    total,
+    pct: total ? Math.min(100, Math.floor((position / total) * 100)) : 0,
+    toggle: running
+      ? { label: 'Pause recalculation', cmd: 'pauseRecalc', enabled: !elsewhere }
+      : paused
+        ? { label: 'Resume recalculation', cmd: 'resumeRecalc', enabled: true }
+        : { label: 'Start recalculation', cmd: 'startRecalc', enabled: (state === 'not started' || state === 'failed') && !v.conditions.includes('needs-key') },
+    restart: {
+      enabled: !running && (paused || state === 'failed' || state === 'not started'),
+      question: `Restart the recalculation from sector 0? Its position (sector ${formatCount(position)}) is lost and tags already recomputed are computed again.`,
+    },
   };
 }
 
 export function scrubView(v: VolumeSnapshot): JobView {
-  const p = v.jobs.scrub, x = v.verification;
+  const p = v.jobs.scrub,
+    x = v.verification;
   const total = p?.total_sectors ?? v.superblock?.provided_data_sectors ?? 0;
-  let state: string, detail = '', position: number;
+  let state: string,
+    detail = '',
+    position: number;
   let elsewhere = false;
   if (p?.state === 'running' || x.scrub === 'running') {
-    state = 'running'; position = p?.position_sector ?? x.position_sector;
+    state = 'running';
+    position = p?.position_sector ?? x.position_sector;
     const e = x.running_elsewhere;
-    if (e) { elsewhere = true; detail = `in another process (${e.by === 'cli' ? 'the command line' : 'another dashboard'}, pid ${e.pid}): pause it there (Ctrl-C); the position it last saved is shown`; }
-  }
-  else if (x.scrub === 'interrupted') {
+    if (e) {
+      elsewhere = true;
+      detail = `in another process (${e.by === 'cli' ? 'the command line' : 'another dashboard'}, pid ${e.pid}): pause it there (Ctrl-C); the position it last saved is shown`;
+    }
+  } else if (x.scrub === 'interrupted') {
     const i = x.interrupted!;
-    state = 'interrupted'; position = i.saved_sector;
+    state = 'interrupted';
+    position = i.saved_sector;
     detail = `its process stopped without pausing it (killed, crashed or power lost)${i.reached_sector !== null && i.reached_sector > i.saved_sector ? `; it had reached sector ${formatCount(i.reached_sector)}` : ''}: Resume continues from sector ${formatCount(i.saved_sector)}, the last position saved`;
+  } else if (p?.state === 'paused' || x.scrub === 'paused') {
+    state = 'paused';
+    position = p?.position_sector ?? x.position_sector;
+    detail = `paused at sector ${formatCount(position)}: Resume continues from there`;
+  } else if (p?.state === 'failed') {
+    state = 'failed';
+    position = p.position_sector;
+    detail = p.error ?? '';
+  } else if (x.scrub === 'finished' || p?.state === 'done') {
+    state = 'finished';
+    position = total;
+    detail = x.finished_at ? `finished ${formatTime(x.finished_at)}` : '';
+  } else {
+    state = 'not started';
+    position = 0;
   }
-  else if (p?.state === 'paused' || x.scrub === 'paused') { state = 'paused'; position = p?.position_sector ?? x.position_sector; detail = `paused at sector ${formatCount(position)}: Resume continues from there`; }
-  else if (p?.state === 'failed') { state = 'failed'; position = p.position_sector; detail = p.error ?? ''; }
-  else if (x.scrub === 'finished' || p?.state === 'done') { state = 'finished'; position = total; detail = x.finished_at ? `finished ${formatTime(x.finished_at)}` : ''; }
-  else { state = 'not started'; position = 0; }
-  const running = state === 'running', paused = state === 'paused' || state === 'interrupted';
+  const running = state === 'running',
+    paused = state === 'paused' || state === 'interrupted';
   return {
-    state, detail, position, total, pct: percent({ position_sector: position, total_sectors: total }),
-    toggle: running ? { label: 'Pause scrub', cmd: 'pauseScrub', enabled: !elsewhere } : paused ? { label: 'Resume scrub', cmd: 'resumeScrub', enabled: !v.luks?.locked } : { label: 'Start scrub', cmd: 'startScrub', enabled: !!v.superblock && !v.luks?.locked && !v.conditions.includes('needs-key') },
-    restart: paused ? { enabled: !v.conditions.includes('needs-key'), question: `Start the scrub again from sector 0? Its position (${percent({ position_sector: position, total_sectors: total })}%) is lost.` } : null,
+    state,
+    detail,
+    position,
+    total,
+    pct: percent({ position_sector: position, total_sectors: total }),
+    toggle: running
+      ? { label: 'Pause scrub', cmd: 'pauseScrub', enabled: !elsewhere }
+      : paused
+        ? { label: 'Resume scrub', cmd: 'resumeScrub', enabled: !v.luks?.locked }
+        : { label: 'Start scrub', cmd: 'startScrub', enabled: !!v.superblock && !v.luks?.locked && !v.conditions.includes('needs-key') },
+    restart: paused
+      ? {
+          enabled: !v.conditions.includes('needs-key'),
+          question: `Start the scrub again from sector 0? Its position (${percent({ position_sector: position, total_sectors: total })}%) is lost.`,
+        }
+      : null,
   };
 }
 
@@ -112,28 +173,52 @@ export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobK
   const idle = running ? 'waiting for the first samples' : 'not running';
   return (
     <section aria-labelledby={`${kind}-h`} className="panel">
-      <h3 id={`${kind}-h`} tabIndex={-1}>{name}</h3>
+      <h3 id={`${kind}-h`} tabIndex={-1}>
+        {name}
+      </h3>
       <Progress label={`${name} progress`} value={view.pct} />
       <p>
-        State: <strong data-testid={`${kind}-state`}>{view.state}</strong>{view.detail ? <span className="muted"> — {view.detail}</span> : null}
+        State: <strong data-testid={`${kind}-state`}>{view.state}</strong>
+        {view.detail ? <span className="muted"> — {view.detail}</span> : null}
       </p>
       <p className="muted small">
-        Position: <span data-testid={`${kind}-position`}>{formatCount(view.position)}</span> of {formatCount(view.total)} sectors ·
-        Rate: {running && p ? formatRate(p.bytes_per_second) : '—'} · ETA: {running ? formatEta(p?.eta_ms ?? null) : '—'}
-        {v.speed_limit_mib_s ? <> · <span data-testid={`${kind}-speed-limit`}>limited to {formatCount(v.speed_limit_mib_s)} MiB/s (Edit to change)</span></> : null}
-      </p>
-      {view.state === 'not needed' ? null : <>
-      <div className="row">
-        <button type="button" className="primary" aria-disabled={!view.toggle.enabled || busy} aria-busy={busy}
-          onClick={() => { if (view.toggle.enabled && !busy) void d.act(view.toggle.cmd, v.id); }}>{view.toggle.label}</button>
-        {view.restart ? (
-          <ConfirmButton label={`Restart ${kind === 'recalc' ? 'recalculation' : 'scrub'} from start`} confirmLabel="Restart from start" className="secondary"
-            disabled={!view.restart.enabled} question={view.restart.question}
-            onConfirm={() => d.act(kind === 'recalc' ? 'resetRecalc' : 'startScrub', v.id)} />
+        Position: <span data-testid={`${kind}-position`}>{formatCount(view.position)}</span> of {formatCount(view.total)} sectors · Rate:{' '}
+        {running && p ? formatRate(p.bytes_per_second) : '—'} · ETA: {running ? formatEta(p?.eta_ms ?? null) : '—'}
+        {v.speed_limit_mib_s ? (
+          <>
+            {' '}
+            · <span data-testid={`${kind}-speed-limit`}>limited to {formatCount(v.speed_limit_mib_s)} MiB/s (Edit to change)</span>
+          </>
         ) : null}
-      </div>
-      <RateChart samples={samples} label={`${name} rate${!running && samples.length >= 1 ? ' (last run)' : ''}`} idle={idle} />
-      </>}
+      </p>
+      {view.state === 'not needed' ? null : (
+        <>
+          <div className="row">
+            <button
+              type="button"
+              className="primary"
+              aria-disabled={!view.toggle.enabled || busy}
+              aria-busy={busy}
+              onClick={() => {
+                if (view.toggle.enabled && !busy) void d.act(view.toggle.cmd, v.id);
+              }}
+            >
+              {view.toggle.label}
+            </button>
+            {view.restart ? (
+              <ConfirmButton
+                label={`Restart ${kind === 'recalc' ? 'recalculation' : 'scrub'} from start`}
+                confirmLabel="Restart from start"
+                className="secondary"
+                disabled={!view.restart.enabled}
+                question={view.restart.question}
+                onConfirm={() => d.act(kind === 'recalc' ? 'resetRecalc' : 'startScrub', v.id)}
+              />
+            ) : null}
+          </div>
+          <RateChart samples={samples} label={`${name} rate${!running && samples.length >= 1 ? ' (last run)' : ''}`} idle={idle} />
+        </>
+      )}
       <h4>Last runs</h4>
       <RunsTable runs={v.runs} job={kind} />
     </section>

@@ -28,23 +28,82 @@ export function StatusPanel({ v }: { v: VolumeSnapshot }) {
   const errors = errorsLine(v.damage_map);
   return (
     <section className="panel" aria-labelledby="status-h">
-      <h3 id="status-h" tabIndex={-1}>Status</h3>
+      <h3 id="status-h" tabIndex={-1}>
+        Status
+      </h3>
       <dl className="kv status">
-        <dt>State</dt><dd><StateBadges state={v.state} conditions={v.conditions} /></dd>
-        <dt>Scan</dt><dd data-testid="scan">{s.scan}</dd>
-        <dt>Result</dt><dd data-testid="result">{s.result}</dd>
-        {errors ? <><dt>Errors</dt><dd data-testid="errors-line">{errors}</dd></> : null}
-        {s.unchecked.length ? <><dt>Not checked</dt><dd><ul className="plain" aria-label="Blocks not checked">{s.unchecked.map((u) => <li key={u}>{u}</li>)}</ul></dd></> : null}
-        {s.changed.length ? <><dt>Changed</dt><dd><ul className="plain" aria-label="Changes since the scrub" data-testid="changed">{s.changed.map((c) => <li key={c}>{c}</li>)}</ul></dd></> : null}
-        {s.suspect ? <><dt>Guess</dt><dd className="warn" data-testid="suspect">Every checked block failed: {SUSPECT_GUESS} (a guess — the algorithm and key are not stored on disk, so a wrong one makes every tag mismatch).</dd></> : null}
-        {v.error && !(s.suspect && /probably/.test(v.error)) ? <><dt>Problem</dt><dd className="error">{v.error}</dd></> : null}
-        {s.action ? <><dt>Action</dt><dd data-testid="action">{s.action}</dd></> : null}
+        <dt>State</dt>
+        <dd>
+          <StateBadges state={v.state} conditions={v.conditions} />
+        </dd>
+        <dt>Scan</dt>
+        <dd data-testid="scan">{s.scan}</dd>
+        <dt>Result</dt>
+        <dd data-testid="result">{s.result}</dd>
+        {errors ? (
+          <>
+            <dt>Errors</dt>
+            <dd data-testid="errors-line">{errors}</dd>
+          </>
+        ) : null}
+        {s.unchecked.length ? (
+          <>
+            <dt>Not checked</dt>
+            <dd>
+              <ul className="plain" aria-label="Blocks not checked">
+                {s.unchecked.map((u) => (
+                  <li key={u}>{u}</li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        ) : null}
+        {s.changed.length ? (
+          <>
+            <dt>Changed</dt>
+            <dd>
+              <ul className="plain" aria-label="Changes since the scrub" data-testid="changed">
+                {s.changed.map((c) => (
+                  <li key={c}>{c}</li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        ) : null}
+        {s.suspect ? (
+          <>
+            <dt>Guess</dt>
+            <dd className="warn" data-testid="suspect">
+              Every checked block failed: {SUSPECT_GUESS} (a guess — the algorithm and key are not stored on disk, so a wrong one makes every tag mismatch).
+            </dd>
+          </>
+        ) : null}
+        {v.error && !(s.suspect && /probably/.test(v.error)) ? (
+          <>
+            <dt>Problem</dt>
+            <dd className="error">{v.error}</dd>
+          </>
+        ) : null}
+        {s.action ? (
+          <>
+            <dt>Action</dt>
+            <dd data-testid="action">{s.action}</dd>
+          </>
+        ) : null}
       </dl>
       {v.superblock ? (
         <>
           <h4>Sector map</h4>
-          <SectorMap total={v.superblock.provided_data_sectors} sectorsPerBlock={sectorsPerBlock(v)} recalcAt={recalcAt(v)} scrubbedTo={scrubbedTo(v)}
-            bad={v.bad_ranges} readErrors={v.verification.read_error_ranges} damage={v.verification.damage} dirty={v.journal_disk?.kind === 'bitmap' ? v.journal_disk.dirty_ranges : undefined} />
+          <SectorMap
+            total={v.superblock.provided_data_sectors}
+            sectorsPerBlock={sectorsPerBlock(v)}
+            recalcAt={recalcAt(v)}
+            scrubbedTo={scrubbedTo(v)}
+            bad={v.bad_ranges}
+            readErrors={v.verification.read_error_ranges}
+            damage={v.verification.damage}
+            dirty={v.journal_disk?.kind === 'bitmap' ? v.journal_disk.dirty_ranges : undefined}
+          />
         </>
       ) : null}
     </section>

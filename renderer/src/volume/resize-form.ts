@@ -17,8 +17,12 @@ export interface ResizeForm {
 }
 
 export const RESIZE_LABELS = {
-  whole: 'Whole device/file', size: 'New size', amount: 'New size', unit: 'Unit',
-  wipe: 'Wipe the new area (zeros with valid tags)', recalculate: 'Mark the new area for recalculation (tags computed in the background)',
+  whole: 'Whole device/file',
+  size: 'New size',
+  amount: 'New size',
+  unit: 'Unit',
+  wipe: 'Wipe the new area (zeros with valid tags)',
+  recalculate: 'Mark the new area for recalculation (tags computed in the background)',
 } as const;
 
 /** the unit a size reads best in, and the amount in it (at most 3 decimals) */
@@ -48,7 +52,9 @@ export function wantedBytes(f: ResizeForm, lim: ResizeLimits): { bytes: number; 
     return { error: `${L.size}: ${t} ${f.unit} is not a whole number of ${lim.block_size}-byte blocks (${formatBytes(down)} is)` };
   }
   if (bytes > lim.max_bytes) {
-    return { error: `${L.size}: at most ${formatBytes(lim.max_bytes)} (the largest possible${lim.free_bytes !== null ? `: the file system has ${formatBytes(lim.free_bytes)} free` : ''})` };
+    return {
+      error: `${L.size}: at most ${formatBytes(lim.max_bytes)} (the largest possible${lim.free_bytes !== null ? `: the file system has ${formatBytes(lim.free_bytes)} free` : ''})`,
+    };
   }
   if (lim.device_kind === 'block' && bytes !== lim.whole_device_bytes) return { error: `${L.size}: a block device's size is fixed here: choose “${L.whole}”` };
   return { bytes };
@@ -65,11 +71,15 @@ export function toRequest(f: ResizeForm, bytes: number, lim: ResizeLimits): Resi
 /** `integrity-studio resize …` (does it all offline) and the kernel's `integritysetup resize …` on the opened volume */
 export function resizeCommands(v: VolumeSnapshot, f: ResizeForm, bytes: number | undefined, lim: ResizeLimits): { studio: string; kernel: string } {
   const prefix = `integritysetup open ${shellQuote(v.path)} `;
-  let name = 'NAME', options = '';
+  let name = 'NAME',
+    options = '';
   if (v.open_command.startsWith(prefix)) {
     const rest = v.open_command.slice(prefix.length);
     const m = /^('(?:[^']|'\\'')*'|\S+)(.*)$/.exec(rest);
-    if (m) { name = m[1]!; options = m[2]!.replace(/ --integrity-recalculate\b/, ''); }
+    if (m) {
+      name = m[1]!;
+      options = m[2]!.replace(/ --integrity-recalculate\b/, '');
+    }
   }
   const size = !f.whole && bytes !== undefined ? ['--size', String(bytes / 512)] : [];
   const wipe = bytes !== undefined && bytes > lim.current_bytes && f.newArea === 'wipe' ? ['--wipe'] : [];
