@@ -5,6 +5,7 @@
 // (damage-list.ts), events (events.ts) and changes made by others (changes.ts). Plain Node: no Electron import.
 // Keys stay here: snapshots only say whether one is set, and no error carries key material.
 import fs from 'node:fs';
+import { heldByKernel } from './fsmap/attached.js';
 import { IntegrityStudioError } from '../engine/errors.js';
 import { supportedAlgorithms } from '../engine/hash/index.js';
 import { isLuks2 } from '../engine/luks/header.js';
@@ -212,10 +213,13 @@ export class EngineHost implements IntegrityCommands {
   /** our engine never opens a volume the kernel holds (activated from this list, or by integritysetup elsewhere) */
   private free(id: string): Entry {
     const e = this.store.get(id);
-    const name = this.live.kernelOf([e.path, e.options.data_device])?.name ?? null;
-    if (name)
+    // the last listing of the kernel's devices (root), else sysfs, which anyone can read (a holder of the device, or of
+    // the loop device the image is attached to)
+    const listed = this.live.kernelOf([e.path, e.options.data_device])?.name;
+    const where = listed ? `/dev/mapper/${listed}` : heldByKernel([e.path, e.options.data_device]);
+    if (where)
       throw new IntegrityStudioError(
-        `${e.name} is active in the kernel as /dev/mapper/${name}: the app's engine does not open it while the kernel holds it. Watch, recalculate and scrub it under Kernel devices, or deactivate it there first.`,
+        `${e.name} is active in the kernel as ${where}: the app's engine does not open it while the kernel holds it. Watch, recalculate and scrub it under Kernel devices, or deactivate it there first.`,
         'EBUSY',
       );
     return e;

@@ -70,3 +70,51 @@ export function kernelUse(paths: Array<string | null | undefined>): string[] {
   }
   return out;
 }
+
+/** the dm devices stacked on the block device named `name` in sysfs (dm-N → /dev/mapper/NAME where known) */
+function holderNames(name: string, sys: string): string[] {
+  return list(path.join(sys, 'class', 'block', name, 'holders')).map((h) => {
+    try {
+      return `/dev/mapper/${fs.readFileSync(path.join(sys, 'class', 'block', h, 'dm', 'name'), 'utf8').trim()}`;
+    } catch {
+      return `/dev/${h}`;
+    }
+  });
+}
+
+/**
+ * The kernel device holding an image or block device, from sysfs (readable without root): a block device with a
+ * holder, or an image attached to a loop device that has one. The app's engine must not open such a volume; this
+ * answers where the listing of the kernel's devices (root) has not been made. null: nothing holds it.
+ */
+export function heldByKernel(paths: Array<string | null | undefined>, sys = '/sys'): string | null {
+  for (const p of paths) {
+    if (!p) continue;
+    let real: string;
+    let st: fs.Stats;
+    try {
+      real = fs.realpathSync(p);
+      st = fs.statSync(real);
+    } catch {
+      continue;
+    }
+    const names: string[] = [];
+    if (st.isBlockDevice()) names.push(path.basename(real));
+    else {
+      for (const n of list(path.join(sys, 'block'))) {
+        if (!n.startsWith('loop')) continue;
+        try {
+          const b = fs.readFileSync(path.join(sys, 'block', n, 'loop', 'backing_file'), 'utf8').trim();
+          if (b === real || b === p) names.push(n);
+        } catch {
+          /* not attached */
+        }
+      }
+    }
+    for (const n of names) {
+      const h = holderNames(n, sys)[0];
+      if (h) return h;
+    }
+  }
+  return null;
+}
