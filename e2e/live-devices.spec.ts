@@ -180,6 +180,11 @@ test('activate a volume of the list: the command shows key file placeholders, th
     await row.getByRole('link', { name: 'keyed', exact: true }).click();
     await expect(page.getByTestId('kernel-note')).toContainText('Active in the kernel as /dev/mapper/keyed');
     await expect(page.getByTestId('kernel-note')).toContainText("the app's engine does not open it while the kernel holds it");
+    // what it says to do, and the controls that would be refused, say where to act instead
+    await expect(page.getByTestId('action')).toContainText('Watch, recalculate and scrub it under Kernel devices (/dev/mapper/keyed)');
+    await expect(page.getByTestId('scrub-kernel-held')).toContainText('The kernel holds it (/dev/mapper/keyed)');
+    await expect(page.getByRole('button', { name: 'Start scrub' })).toHaveAttribute('aria-disabled', 'true');
+    await shots(page, 'live-volume-note');
     await page.getByTestId('kernel-note').getByRole('link', { name: 'Watch, recalculate and scrub it under Kernel devices' }).click();
     await expect(page).toHaveURL(/#\/live\/keyed$/);
     const html = await page.content();

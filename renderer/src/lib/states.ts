@@ -71,7 +71,7 @@ const RECALC_STATES: VolumeState[] = ['recalculating', 'recalc-paused', 'recalc-
 
 export function summarize(
   v: Pick<VolumeSnapshot, 'verification' | 'state' | 'conditions' | 'error_count'> &
-    Partial<Pick<VolumeSnapshot, 'superblock'>> & { luks?: VolumeSnapshot['luks'] },
+    Partial<Pick<VolumeSnapshot, 'superblock' | 'kernel'>> & { luks?: VolumeSnapshot['luks'] },
 ): ScanSummary {
   const x = v.verification;
   // a LUKS2 volume's blocks are its encryption sectors, and a bad one fails authentication
@@ -134,7 +134,9 @@ export function summarize(
       ? ` blocks at or past sector ${formatCount(recalcAt)}${pct(recalcAt)} are not verified until it is done`
       : ' blocks past its position are not verified until it is done';
   let action: string | null;
-  if (cond('locked')) action = `Unlock it with its passphrase, then ${x.scrub === 'none' ? 'start a scrub to check every sector' : 'scrub again'}.`;
+  if (v.kernel)
+    action = `Watch, recalculate and scrub it under Kernel devices (/dev/mapper/${v.kernel.name}): the kernel holds it, so the app's engine does not open it; deactivate it there to check it here.`;
+  else if (cond('locked')) action = `Unlock it with its passphrase, then ${x.scrub === 'none' ? 'start a scrub to check every sector' : 'scrub again'}.`;
   else if (cond('needs-key')) action = 'Unlock it: the host does not hold a key this volume needs, so nothing can be read or checked until you give it.';
   else if (x.suspect_algorithm_or_key)
     action =

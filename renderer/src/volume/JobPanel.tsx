@@ -164,7 +164,10 @@ export function scrubView(v: VolumeSnapshot): JobView {
 }
 
 export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobKind, 'wipe'>; d: Pick<Dashboard, 'act' | 'pending' | 'rates'> }) {
-  const view = kind === 'recalc' ? recalcView(v) : scrubView(v);
+  const own = kind === 'recalc' ? recalcView(v) : scrubView(v);
+  // the kernel holds it: the app's engine does not open it (the host refuses), so nothing here starts
+  const held = !!v.kernel && own.state !== 'running';
+  const view = held ? { ...own, toggle: { ...own.toggle, enabled: false }, restart: own.restart ? { ...own.restart, enabled: false } : null } : own;
   const p: JobProgress | undefined = v.jobs[kind];
   const name = kind === 'recalc' ? 'Recalculation' : 'Scrub';
   const busy = !!d.pending[`${view.toggle.cmd}:${v.id}`];
@@ -191,6 +194,12 @@ export function JobPanel({ v, kind, d }: { v: VolumeSnapshot; kind: Exclude<JobK
           </>
         ) : null}
       </p>
+      {held ? (
+        <p className="warn small" data-testid={`${kind}-kernel-held`}>
+          The kernel holds it (/dev/mapper/{v.kernel?.name}): {kind === 'recalc' ? 'its recalculation runs in the kernel' : 'scrub it while in use'} under
+          Kernel devices.
+        </p>
+      ) : null}
       {view.state === 'not needed' ? null : (
         <>
           <div className="row">
