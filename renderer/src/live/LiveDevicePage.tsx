@@ -6,7 +6,8 @@ import { useStore } from 'zustand';
 import type { IntegrityTableOptions, LiveKernelLog, LiveVolume } from '../../../engine/api.js';
 import { Progress } from '../lib/Progress.js';
 import { formatBytes, formatCount, formatTime } from '../lib/format.js';
-import { routeHash, type Route } from '../lib/routes.js';
+import type { Route } from '../lib/routes.js';
+import { routeLink } from '../lib/route-link.js';
 import type { DashboardStore } from '../store.js';
 import { UnavailablePanel } from './UnavailablePanel.js';
 import { LiveControls } from './LiveControls.js';
@@ -21,17 +22,7 @@ export function LiveDevicePage({ store, name, onNavigate }: { store: DashboardSt
   const watchError = useWatch(store, name, connected, available);
   const snap = useStore(store, (s) => s.liveSnapshots[name]);
   const v = overview?.volumes.find((x) => x.name === name) ?? null;
-  const link = (r: Route, text: string) => (
-    <a
-      href={routeHash(r)}
-      onClick={(e) => {
-        e.preventDefault();
-        onNavigate(r);
-      }}
-    >
-      {text}
-    </a>
-  );
+  const link = routeLink(onNavigate);
   // the controls' plans are asked again when the device's state changes (suspended, gone, reloaded)
   const stateKey = `${snap?.state ?? ''}:${snap?.recalc.state ?? ''}:${snap?.mismatches.table_loads_seen ?? 0}:${v?.suspended ?? ''}:${v ? 1 : 0}`;
   return (

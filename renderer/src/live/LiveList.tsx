@@ -5,7 +5,8 @@ import { useState } from 'react';
 import { useStore } from 'zustand';
 import type { ControlPlan, VolumeSnapshot } from '../../../engine/api.js';
 import { formatBytes, formatTime } from '../lib/format.js';
-import { routeHash, type Route } from '../lib/routes.js';
+import type { Route } from '../lib/routes.js';
+import { routeLink } from '../lib/route-link.js';
 import type { DashboardStore } from '../store.js';
 import { volumeList } from '../store.js';
 import { UnavailablePanel } from './UnavailablePanel.js';
@@ -18,17 +19,7 @@ export function LiveList({ store, onNavigate }: { store: DashboardStore; onNavig
   const order = useStore(store, (s) => s.order);
   const vols = useStore(store, (s) => s.volumes);
   const listed = volumeList({ order, volumes: vols });
-  const link = (r: Route, text: string) => (
-    <a
-      href={routeHash(r)}
-      onClick={(e) => {
-        e.preventDefault();
-        onNavigate(r);
-      }}
-    >
-      {text}
-    </a>
-  );
+  const link = routeLink(onNavigate);
   return (
     <section aria-labelledby="view-h">
       <p className="crumbs">{link({ page: 'list' }, '← Volumes')}</p>

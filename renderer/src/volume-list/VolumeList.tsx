@@ -2,6 +2,7 @@
 import type { VolumeSnapshot } from '../../../engine/api.js';
 import { formatBytes, formatCount, formatTime, plural } from '../lib/format.js';
 import { routeHash, type Route } from '../lib/routes.js';
+import { routeLink } from '../lib/route-link.js';
 import { StateBadges } from './StateBadges.js';
 import { damagedFilesCell } from '../lib/fsmap-words.js';
 
@@ -14,17 +15,7 @@ export function lastCheck(v: VolumeSnapshot): string {
 }
 
 export function VolumeList({ volumes, onNavigate }: { volumes: VolumeSnapshot[]; onNavigate(r: Route): void }) {
-  const link = (r: Route, text: string) => (
-    <a
-      href={routeHash(r)}
-      onClick={(e) => {
-        e.preventDefault();
-        onNavigate(r);
-      }}
-    >
-      {text}
-    </a>
-  );
+  const link = routeLink(onNavigate);
   return (
     <section aria-labelledby="view-h">
       <div className="row heading-row">

@@ -2,7 +2,8 @@
 import type { VolumeSnapshot } from '../../../engine/api.js';
 import { ConfirmButton } from '../lib/ConfirmButton.js';
 import { formatBytes, formatTime } from '../lib/format.js';
-import { routeHash, type Route } from '../lib/routes.js';
+import type { Route } from '../lib/routes.js';
+import { routeLink } from '../lib/route-link.js';
 import type { Dashboard } from '../store.js';
 import { StateBadges } from '../volume-list/StateBadges.js';
 import { CommandsPanel } from './CommandsPanel.js';
@@ -33,18 +34,8 @@ export function VolumePage({
   onNavigate(r: Route): void;
   exporter?: Exporter;
 }) {
-  const link = (r: Route, text: string, cls = 'button-link') => (
-    <a
-      className={cls}
-      href={routeHash(r)}
-      onClick={(e) => {
-        e.preventDefault();
-        onNavigate(r);
-      }}
-    >
-      {text}
-    </a>
-  );
+  const to = routeLink(onNavigate);
+  const link = (r: Route, text: string, cls = 'button-link') => to(r, text, cls);
   const held = [v.keys.integrity && 'integrity key', v.keys.journalIntegrity && 'journal MAC key', v.keys.journalCrypt && 'journal encryption key'].filter(
     Boolean,
   );
