@@ -205,6 +205,36 @@ test('journal panel: the journal on disk, and Replay asks first', () => {
   assert.match(html, /badge-journal-replay[^>]*>journal to replay</);
 });
 
+test('a volume the kernel holds: nothing on its page starts what the host would refuse (replay, scrub, recalculation), and it says where to act', () => {
+  const journal = {
+    kind: 'journal' as const,
+    sections: 46,
+    section_entries: 168,
+    committed_entries: 320,
+    committed_sections: 2,
+    commit_seq: 1,
+    fill: 0.04,
+    torn_entries: 0,
+  };
+  const held = page(
+    vol('k', {
+      state: 'journal-replay',
+      conditions: ['journal-replay', 'not-checked'],
+      journal_disk: journal,
+      kernel: { name: 'vault', listed_at: '2026-12-08T03:00:00Z' },
+    }),
+  );
+  const free = page(vol('k', { state: 'journal-replay', conditions: ['journal-replay', 'not-checked'], journal_disk: journal }));
+  const replay = (html: string) => /<button[^>]*>Replay journal</.exec(html)?.[0] ?? '';
+  assert.doesNotMatch(replay(free), /disabled/);
+  assert.match(replay(held), /disabled/);
+  assert.match(held, /data-testid="kernel-note"[^>]*>Active in the kernel as \/dev\/mapper\/vault/);
+  assert.match(held, /data-testid="action">Watch, recalculate and scrub it under Kernel devices \(\/dev\/mapper\/vault\)/);
+  assert.match(panel(held, 'scrub'), /data-testid="scrub-kernel-held"/);
+  assert.match(panel(held, 'scrub'), /aria-disabled="true"[^>]*>Start scrub</);
+  assert.doesNotMatch(panel(free, 'scrub'), /scrub-kernel-held/);
+});
+
 test('journal panel, bitmap mode left dirty: the regions, Recalculate dirty regions, and while it runs its progress with an ETA said to be an estimate', () => {
   const dirty = vol('b', {
     mode: 'bitmap',

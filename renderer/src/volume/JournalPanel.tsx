@@ -74,7 +74,7 @@ export function JournalPanel({ v, d }: { v: VolumeSnapshot; d: Pick<Dashboard, '
           <ConfirmButton
             label={replaying ? 'Recalculating…' : 'Recalculate dirty regions'}
             confirmLabel="Recalculate now"
-            disabled={!j.dirty_regions || replaying}
+            disabled={!j.dirty_regions || replaying || !!v.kernel}
             question={`Recalculate the tags of ${plural(j.dirty_blocks ?? 0, 'block')} in ${plural(j.dirty_regions ?? 0, 'dirty region')}, as the kernel does on activation? This writes to the image, and the data of those blocks is taken as it is.`}
             onConfirm={() => replay('Dirty regions recalculated')}
           />
@@ -109,7 +109,7 @@ export function JournalPanel({ v, d }: { v: VolumeSnapshot; d: Pick<Dashboard, '
           <ConfirmButton
             label={replaying ? 'Replaying…' : 'Replay journal'}
             confirmLabel="Replay now"
-            disabled={!j.committed_entries || replaying}
+            disabled={!j.committed_entries || replaying || !!v.kernel}
             question={`Replay ${plural(j.committed_entries, 'committed entry', 'committed entries')} into the data and tag areas, as the kernel does on activation? This writes to the image.`}
             onConfirm={() => replay('Journal replayed')}
           />
