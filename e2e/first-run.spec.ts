@@ -53,7 +53,7 @@ test('npm ci && npm start on a fresh copy: the demo volume in the dashboard, the
     const exited = new Promise<string>((r) => start.on('exit', (c, sig) => r(sig ?? String(c))));
     const url = await new Promise<string>((resolve, reject) => {
       const t = setInterval(() => {
-        const m = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m.exec(out);
+        const m = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)\r?\n/m.exec(out);
         if (m) {
           clearInterval(t);
           resolve(m[1]!);

@@ -26,7 +26,7 @@ export async function startServe(dataDir: string, images: string[] = [], flags: 
   const url = await new Promise<string>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {
       out += d;
-      const m = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m.exec(out);
+      const m = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)\r?\n/m.exec(out);
       if (m) resolve(m[1]!);
     });
     proc.on('exit', (c) => reject(new Error(`serve exited ${c}: ${err}`)));

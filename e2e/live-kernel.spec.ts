@@ -84,7 +84,7 @@ test("the kernel's recalculation watched from chromium through the forward, stop
         const r = await new Promise<string | null>((resolve, reject) => {
           const seen = (d: Buffer) => {
             out += d;
-            const m = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out);
+            const m = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)\r?\n/.exec(out);
             if (m) resolve(m[1]!);
           };
           p.stdout!.on('data', seen);

@@ -150,11 +150,11 @@ test('keys and a passphrase sent to `serve` (WebSocket and HTTP, the real bin) n
   const seen: string[] = []; // every WebSocket frame and HTTP answer body
   try {
     const t0 = Date.now();
-    while (!/Dashboard: (\S+)/.test(out)) {
+    while (!/Dashboard: (\S+)\r?\n/.test(out)) {
       if (Date.now() - t0 > 20_000) throw new Error(`no Dashboard URL: ${out}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const u = new URL(/Dashboard: (\S+)/.exec(out)![1]!);
+    const u = new URL(/Dashboard: (\S+)\r?\n/.exec(out)![1]!);
     const base = `http://127.0.0.1:${u.port}`;
     const token = u.searchParams.get('token')!;
     const ws = new WebSocket(`ws://127.0.0.1:${u.port}/ws?token=${token}`);
@@ -388,11 +388,11 @@ test('serve: Ctrl-C (SIGINT) pauses a running scrub and says what it paused (vol
   child.stderr.on('data', (d: Buffer) => (err += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   const t0 = Date.now();
-  while (!/Dashboard: (\S+)/.test(out)) {
+  while (!/Dashboard: (\S+)\r?\n/.test(out)) {
     if (Date.now() - t0 > 20_000) throw new Error(`no Dashboard URL: ${out}${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const u = new URL(/Dashboard: (\S+)/.exec(out)![1]!);
+  const u = new URL(/Dashboard: (\S+)\r?\n/.exec(out)![1]!);
   const c = await client(`ws://127.0.0.1:${u.port}/ws?token=${u.searchParams.get('token')}`);
   const v = (await c.call('addVolume', { path: img, integrity: 'sha256' })) as { id: string };
   // the volume's speed limit keeps the scrub running until Ctrl-C however fast the machine is

@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     serve.stderr!.resume();
     const url = await new Promise<string>((resolve, reject) => {
       const t = setInterval(() => {
-        const m = /Dashboard: (\S+)/.exec(sout);
+        const m = /Dashboard: (\S+)\r?\n/.exec(sout);
         if (m) {
           clearInterval(t);
           resolve(m[1]!);
