@@ -5,8 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const SYS_BLOCK = '/sys/block';
-
 function list(dir: string): string[] {
   try {
     return fs.readdirSync(dir);
@@ -15,8 +13,8 @@ function list(dir: string): string[] {
   }
 }
 
-/** the loop devices whose backing file is `file` */
-function loopsOf(file: string): string[] {
+/** the kernel names (loopN) of the loop devices whose backing file is `file` */
+function loopsOf(file: string, sys: string): string[] {
   let real: string;
   try {
     real = fs.realpathSync(file);
@@ -24,11 +22,11 @@ function loopsOf(file: string): string[] {
     return [];
   }
   const out: string[] = [];
-  for (const n of list(SYS_BLOCK)) {
+  for (const n of list(path.join(sys, 'block'))) {
     if (!n.startsWith('loop')) continue;
     try {
-      const b = fs.readFileSync(path.join(SYS_BLOCK, n, 'loop', 'backing_file'), 'utf8').trim();
-      if (b === real || b === file) out.push(`/dev/${n}`);
+      const b = fs.readFileSync(path.join(sys, 'block', n, 'loop', 'backing_file'), 'utf8').trim();
+      if (b === real || b === file) out.push(n);
     } catch {
       /* not attached */
     }
@@ -36,43 +34,18 @@ function loopsOf(file: string): string[] {
   return out;
 }
 
-/** the devices stacked on block device `dev` (dm-N, by their dm names when known) */
-function holdersOf(dev: string): string[] {
-  let st: fs.Stats;
+/** the kernel name of block device `dev` (sda, loop3, dm-2), or null when it is not a block device */
+function blockName(dev: string): string | null {
   try {
-    st = fs.statSync(dev);
+    const real = fs.realpathSync(dev);
+    return fs.statSync(real).isBlockDevice() ? path.basename(real) : null;
   } catch {
-    return [];
+    return null;
   }
-  if (!st.isBlockDevice()) return [];
-  const name = path.basename(fs.realpathSync(dev));
-  return list(`/sys/class/block/${name}/holders`).map((h) => {
-    try {
-      return `/dev/mapper/${fs.readFileSync(`/sys/class/block/${h}/dm/name`, 'utf8').trim()}`;
-    } catch {
-      return `/dev/${h}`;
-    }
-  });
 }
 
-/** why the kernel may be using the volume's file system (each in words), or nothing */
-export function kernelUse(paths: Array<string | null | undefined>): string[] {
-  const out: string[] = [];
-  for (const p of paths) {
-    if (!p) continue;
-    const loops = loopsOf(p);
-    if (loops.length)
-      out.push(
-        `${p} is attached to ${loops.join(', ')}: if the kernel has the volume active and its file system mounted, blocks may have changed owner since they were read`,
-      );
-    const held = holdersOf(p);
-    if (held.length) out.push(`${p} is held by ${held.join(', ')}: if its file system is mounted, blocks may have changed owner since they were read`);
-  }
-  return out;
-}
-
-/** the dm devices stacked on the block device named `name` in sysfs (dm-N → /dev/mapper/NAME where known) */
-function holderNames(name: string, sys: string): string[] {
+/** the devices stacked on the block device named `name` in sysfs (dm-N → /dev/mapper/NAME where known) */
+function holdersOf(name: string, sys: string): string[] {
   return list(path.join(sys, 'class', 'block', name, 'holders')).map((h) => {
     try {
       return `/dev/mapper/${fs.readFileSync(path.join(sys, 'class', 'block', h, 'dm', 'name'), 'utf8').trim()}`;
@@ -80,6 +53,23 @@ function holderNames(name: string, sys: string): string[] {
       return `/dev/${h}`;
     }
   });
+}
+
+/** why the kernel may be using the volume's file system (each in words), or nothing */
+export function kernelUse(paths: Array<string | null | undefined>, sys = '/sys'): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!p) continue;
+    const loops = loopsOf(p, sys);
+    if (loops.length)
+      out.push(
+        `${p} is attached to ${loops.map((n) => `/dev/${n}`).join(', ')}: if the kernel has the volume active and its file system mounted, blocks may have changed owner since they were read`,
+      );
+    const name = blockName(p);
+    const held = name ? holdersOf(name, sys) : [];
+    if (held.length) out.push(`${p} is held by ${held.join(', ')}: if its file system is mounted, blocks may have changed owner since they were read`);
+  }
+  return out;
 }
 
 /**
@@ -90,29 +80,9 @@ function holderNames(name: string, sys: string): string[] {
 export function heldByKernel(paths: Array<string | null | undefined>, sys = '/sys'): string | null {
   for (const p of paths) {
     if (!p) continue;
-    let real: string;
-    let st: fs.Stats;
-    try {
-      real = fs.realpathSync(p);
-      st = fs.statSync(real);
-    } catch {
-      continue;
-    }
-    const names: string[] = [];
-    if (st.isBlockDevice()) names.push(path.basename(real));
-    else {
-      for (const n of list(path.join(sys, 'block'))) {
-        if (!n.startsWith('loop')) continue;
-        try {
-          const b = fs.readFileSync(path.join(sys, 'block', n, 'loop', 'backing_file'), 'utf8').trim();
-          if (b === real || b === p) names.push(n);
-        } catch {
-          /* not attached */
-        }
-      }
-    }
-    for (const n of names) {
-      const h = holderNames(n, sys)[0];
+    const name = blockName(p);
+    for (const n of name ? [name] : loopsOf(p, sys)) {
+      const h = holdersOf(n, sys)[0];
       if (h) return h;
     }
   }
