@@ -8,9 +8,10 @@ import type { CryptVolume } from '../crypt/volume.js';
 import type { SectorRange } from './types.js';
 import type { SectorSource } from './sector-source.js';
 
-function checkRead(src: SectorSource, sector: number, count: number, out: Buffer): void {
+/** a read's bounds and buffer checked before it is made (`what`: the volume, or the kernel device read through) */
+export function checkRead(src: SectorSource, sector: number, count: number, out: Buffer, what = 'volume'): void {
   if (!Number.isSafeInteger(sector) || !Number.isSafeInteger(count) || sector < 0 || count < 0 || sector + count > src.sectors) {
-    throw new IntegrityStudioError(`${src.name}: read of sectors [${sector}, ${sector + count}) is outside the volume (${src.sectors} sectors)`);
+    throw new IntegrityStudioError(`${src.name}: read of sectors [${sector}, ${sector + count}) is outside the ${what} (${src.sectors} sectors)`);
   }
   if (out.length < count * SECTOR_SIZE) throw new IntegrityStudioError(`read buffer too small for ${count} sectors`);
 }

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { IntegrityStudioError } from '../errors.js';
 import { mapBadSectors } from '../fsmap/index.js';
+import { checkRead } from '../fsmap/source.js';
 import type { SectorSource } from '../fsmap/sector-source.js';
 import type { FsMapOptions, FsMapResult, SectorRange } from '../fsmap/types.js';
 import { readLiveScrubState } from './scrub-state.js';
@@ -38,22 +39,19 @@ export function kernelDeviceSource(device: string, sectors: number, opts: { read
       (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'ENOENT' : 'EACCES',
     );
   }
-  const fill = (buf: Buffer, pos: number): boolean => {
+  const fill = (buf: Buffer, pos: number): void => {
     let done = 0;
     while (done < buf.length) {
       const n = read(fd, buf.subarray(done), pos + done);
       if (n <= 0) throw new IntegrityStudioError(`${device}: the device ended at byte ${pos + done} (short read)`, 'EIO');
       done += n;
     }
-    return true;
   };
   const src: SectorSource & { close(): void } = {
     name: device,
     sectors,
     read(sector, count, out) {
-      if (!Number.isSafeInteger(sector) || !Number.isSafeInteger(count) || sector < 0 || count < 0 || sector + count > src.sectors) {
-        throw new IntegrityStudioError(`${device}: read of sectors [${sector}, ${sector + count}) is outside the device (${src.sectors} sectors)`);
-      }
+      checkRead(src, sector, count, out, 'device');
       const buf = out.subarray(0, count * SECTOR);
       try {
         fill(buf, sector * SECTOR);
