@@ -31,7 +31,7 @@ dmsetup remove lower
 echo "@@done"
 `;
 
-test('inline mode (v6) on a dm-integrity device without internal hash: Linux 7.2 writes it, we verify every block', { timeout: 300_000 }, async (t) => {
+test('inline mode (v6) on a dm-integrity device without internal hash: Linux 7.2 writes it, we verify every block', { timeout: 600_000 }, async (t) => {
   if (skipWithoutOracle(t, 'sid')) return;
   const dir = tmpDir();
   const img = path.join(dir, 'lower.img');

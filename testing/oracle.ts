@@ -57,10 +57,11 @@ export function runOracle(
       const r = spawnSync(RUN, args, { encoding: 'utf8', maxBuffer: 64 << 20, env });
       const result = { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
       const console = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, 'latin1') : '';
-      if (boot < 3 && result.status === 125 && panickedBeforeInit(console)) {
-        // the emulated guest's kernel died while booting, before its init (and so the script) started: nothing
-        // touched the disks, so boot again rather than report the emulator's flake as the test's failure
-        process.stderr.write(`oracle: the guest kernel panicked while booting, before init ran (boot ${boot}); booting again\n`);
+      const failed = bootFailedBeforeInit(console, result.status);
+      if (boot < 3 && failed) {
+        // the emulated guest's kernel died or hung while booting, before its init (and so the script) started:
+        // nothing touched the disks, so boot again rather than report the emulator's flake as the test's failure
+        process.stderr.write(`oracle: the guest kernel ${failed} while booting, before init ran (boot ${boot}); booting again\n`);
         continue;
       }
       if (boot < 3 && result.status === 125 && /cannot build the --node disk images/.test(result.stderr)) {
@@ -81,6 +82,17 @@ export function runOracle(
  * by init/main.c run_init_process): a boot that failed under emulation (seen once: a fault in enqueue_timer 1.2 s
  * into the 6.12 guest's boot), not anything the script did.
  */
+/**
+ * How a boot failed before init ran, or null: the kernel panicked (run exits 125), or it hung — the run timed out
+ * (124) with a console that shows the kernel booting but never starting init (seen once: 7.2's boot stopped 1 s in,
+ * after hpet0, under a fresh-clone CI run). A timeout after init is the script's own, never retried.
+ */
+export function bootFailedBeforeInit(console: string, status: number): 'panicked' | 'hung' | null {
+  if (status === 125 && panickedBeforeInit(console)) return 'panicked';
+  if (status === 124 && /^\[\s*\d+\.\d+\]/m.test(console) && !console.includes('Run /init as init process')) return 'hung';
+  return null;
+}
+
 export function panickedBeforeInit(console: string): boolean {
   const panic = console.indexOf('Kernel panic');
   if (panic < 0 || /sysrq/i.test(console)) return false;

@@ -60,7 +60,7 @@ function tagsOf(img: string, sector: number, sectors: number): Buffer {
 }
 
 for (const { release, kernel } of ORACLE_RELEASES) {
-  test(`journal mode, a flushed discard and a power loss: what Linux ${kernel} (${release}) leaves, and ours`, { timeout: 300_000 }, (t) => {
+  test(`journal mode, a flushed discard and a power loss: what Linux ${kernel} (${release}) leaves, and ours`, { timeout: 600_000 }, (t) => {
     if (skipWithoutOracle(t, release)) return;
     const dir = tmpDir();
     const imgs = ['clean', 'kernel-replayed', 'ours-replayed'].map((n) => path.join(dir, `${n}.img`));
